@@ -1,0 +1,250 @@
+/**
+ * Read model against the real MariaDB/MySQL at DB_URL: migrations, the
+ * constant-statement projection and the queries. Each run uses its own database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import { MIGRATIONS_DIR, loadMigrations, migrate } from '../../handlers/read-model/migrations';
+import { projectOrders } from '../../handlers/read-model/projection';
+import { itemsSalesReport, monthlySalesByItem } from '../../handlers/read-model/queries';
+import { buildOrder } from '../helpers/factories';
+import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('read_model');
+});
+
+afterAll(async () => {
+  await db.drop();
+});
+
+/** A pool whose connections count the statements they send. */
+function countingPool(pool: Pool): { pool: Pool; statements: () => number } {
+  let count = 0;
+  const proxy = new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== 'getConnection') return Reflect.get(target, property, receiver);
+      return async () => {
+        const connection = await target.getConnection();
+        return new Proxy(connection, {
+          get(inner, name, innerReceiver) {
+            const value = Reflect.get(inner, name, innerReceiver);
+            if (name !== 'query' || typeof value !== 'function') return typeof value === 'function' ? value.bind(inner) : value;
+            return (...args: unknown[]) => {
+              count++;
+              return (value as (...a: unknown[]) => unknown).apply(inner, args);
+            };
+          },
+        }) as PoolConnection;
+      };
+    },
+  });
+  return { pool: proxy, statements: () => count };
+}
+
+describe('migrations', () => {
+  it('re-running is a no-op', async () => {
+    const connection = await db.connect();
+    try {
+      const report = await migrate(connection, await loadMigrations());
+      expect(report).toEqual({ applied: [], alreadyApplied: ['0001-read-model'] });
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it('refuses an applied migration whose file was edited, before running anything', async () => {
+    // Prepare
+    const dir = await mkdtemp(path.join(tmpdir(), 'migrations-'));
+    for (const file of await readdir(MIGRATIONS_DIR)) {
+      const sql = await readFile(path.join(MIGRATIONS_DIR, file), 'utf8');
+      await writeFile(path.join(dir, file), `${sql}\n-- edited\n`);
+    }
+    await writeFile(path.join(dir, '0002-extra.sql'), 'CREATE TABLE should_not_exist (id INT PRIMARY KEY);');
+    const connection = await db.connect();
+
+    try {
+      // Act
+      const run = migrate(connection, await loadMigrations(dir));
+
+      // Assess
+      await expect(run).rejects.toThrow(/migration 1 \(read-model\) was edited after it was applied/);
+      const [tables] = await connection.query("SHOW TABLES LIKE 'should_not_exist'");
+      expect(tables).toEqual([]);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it('applies new migrations in order and records them with their checksum', async () => {
+    // Prepare
+    const dir = await mkdtemp(path.join(tmpdir(), 'migrations-'));
+    for (const file of await readdir(MIGRATIONS_DIR)) {
+      await writeFile(path.join(dir, file), await readFile(path.join(MIGRATIONS_DIR, file), 'utf8'));
+    }
+    await writeFile(path.join(dir, '0003-later.sql'), 'CREATE TABLE later_table (id INT PRIMARY KEY);');
+    await writeFile(path.join(dir, '0002-earlier.sql'), 'CREATE TABLE earlier_table (id INT PRIMARY KEY);');
+    const connection = await db.connect();
+
+    try {
+      // Act
+      const report = await migrate(connection, await loadMigrations(dir));
+
+      // Assess
+      expect(report.applied).toEqual(['0002-earlier', '0003-later']);
+      const [rows] = await connection.query('SELECT version, name, LENGTH(checksum) AS length FROM schema_migrations ORDER BY version');
+      expect(rows).toEqual([
+        { version: 1, name: 'read-model', length: 64 },
+        { version: 2, name: 'earlier', length: 64 },
+        { version: 3, name: 'later', length: 64 },
+      ]);
+      await connection.query('DROP TABLE earlier_table, later_table; DELETE FROM schema_migrations WHERE version > 1');
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it('waits for the named lock and gives up with a clear error', async () => {
+    const holder = await db.connect();
+    const runner = await db.connect();
+    try {
+      await holder.query("SELECT GET_LOCK('order-pipeline.schema-migrations', 0)");
+      await expect(migrate(runner, await loadMigrations(), { lockTimeoutSeconds: 1 })).rejects.toThrow(
+        /could not take the migration lock "order-pipeline.schema-migrations" within 1 s/,
+      );
+    } finally {
+      await holder.end();
+      await runner.end();
+    }
+  });
+
+  it('refuses badly named migration files', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'migrations-'));
+    await writeFile(path.join(dir, '1-Init.sql'), 'SELECT 1');
+    await expect(loadMigrations(dir)).rejects.toThrow('migration file 1-Init.sql must be named NNNN-lower-case-name.sql');
+  });
+});
+
+describe('projection and queries', () => {
+  it('answers the original sample exactly as the contract says', async () => {
+    // Prepare
+    const order = buildOrder({ orderId: '6102', orderedAt: '2022-10-13T19:00:00.000Z' });
+
+    // Act
+    const outcomes = await projectOrders(db.pool, [order]);
+
+    // Assess
+    expect(outcomes).toEqual(['projected']);
+    expect(await itemsSalesReport(db.pool)).toEqual([
+      { itemid: 'z3333', totalordered: 6, lastorderdate: '2022-10-13' },
+      { itemid: 'z4444', totalordered: 3, lastorderdate: '2022-10-13' },
+    ]);
+    expect(await monthlySalesByItem(db.pool, 'z3333')).toEqual([{ monthyear: 'October 2022', monthlyordered: 6 }]);
+    expect(await monthlySalesByItem(db.pool, 'unknown')).toEqual([]);
+  });
+
+  it('leaves the read model unchanged when the same batch is delivered twice', async () => {
+    // Prepare
+    const batch = [
+      buildOrder({ orderedAt: '2023-01-31T23:59:59.999Z', items: [{ itemid: 'dup-a', quantity: 2 }] }),
+      buildOrder({ orderedAt: '2023-02-01T00:00:00.000Z', items: [{ itemid: 'dup-a', quantity: 5 }, { itemid: 'dup-b', quantity: 1 }] }),
+    ];
+    await projectOrders(db.pool, batch);
+    const before = await snapshotReadModel(db.pool);
+
+    // Act
+    const outcomes = await projectOrders(db.pool, batch);
+
+    // Assess
+    expect(outcomes).toEqual(['alreadyProjected', 'alreadyProjected']);
+    expect(await snapshotReadModel(db.pool)).toEqual(before);
+    expect(await monthlySalesByItem(db.pool, 'dup-a')).toEqual([
+      { monthyear: 'February 2023', monthlyordered: 5 },
+      { monthyear: 'January 2023', monthlyordered: 2 },
+    ]);
+  });
+
+  it('refuses a conflicting order and leaves the stored one untouched', async () => {
+    // Prepare
+    const original = buildOrder({ orderId: 'conflict-1', items: [{ itemid: 'c-item', quantity: 4 }] });
+    const conflicting = buildOrder({ orderId: 'conflict-1', items: [{ itemid: 'c-item', quantity: 40 }, { itemid: 'c-other', quantity: 1 }] });
+    await projectOrders(db.pool, [original]);
+    const before = await snapshotReadModel(db.pool);
+
+    // Act
+    const outcomes = await projectOrders(db.pool, [conflicting, buildOrder({ orderId: 'conflict-2', items: [{ itemid: 'c-item', quantity: 1 }] })]);
+
+    // Assess
+    expect(outcomes).toEqual(['conflict', 'projected']);
+    const after = await snapshotReadModel(db.pool);
+    expect(after.orders).toEqual(expect.arrayContaining((before.orders as unknown[]).filter((row) => (row as { order_id: string }).order_id === 'conflict-1')));
+    expect((await itemsSalesReport(db.pool)).find((row) => row.itemid === 'c-item')?.totalordered).toBe(5);
+    expect((await itemsSalesReport(db.pool)).find((row) => row.itemid === 'c-other')).toBeUndefined();
+  });
+
+  it('settles copies of one order inside a batch against the first copy', async () => {
+    const first = buildOrder({ orderId: 'twice', items: [{ itemid: 't-item', quantity: 1 }] });
+    const other = buildOrder({ orderId: 'twice', items: [{ itemid: 't-item', quantity: 9 }] });
+    expect(await projectOrders(db.pool, [first, { ...first }, other])).toEqual(['projected', 'alreadyProjected', 'conflict']);
+    expect((await itemsSalesReport(db.pool)).find((row) => row.itemid === 't-item')?.totalordered).toBe(1);
+  });
+
+  it('stores and queries an item id full of SQL metacharacters verbatim', async () => {
+    // Prepare
+    const itemid = `x'; DROP TABLE orders; -- \\ %_ "\`🍕`;
+    await projectOrders(db.pool, [buildOrder({ orderedAt: '2024-02-29T12:00:00.000Z', items: [{ itemid, quantity: 11 }] })]);
+
+    // Act
+    const report = await itemsSalesReport(db.pool);
+    const monthly = await monthlySalesByItem(db.pool, itemid);
+
+    // Assess
+    expect(report.find((row) => row.itemid === itemid)).toEqual({ itemid, totalordered: 11, lastorderdate: '2024-02-29' });
+    expect(monthly).toEqual([{ monthyear: 'February 2024', monthlyordered: 11 }]);
+    expect(await monthlySalesByItem(db.pool, "x'%")).toEqual([]);
+  });
+
+  it('writes a batch of any size in the same number of statements', async () => {
+    // Prepare
+    const small = countingPool(db.pool);
+    const large = countingPool(db.pool);
+    const orders = (count: number, tag: string) =>
+      Array.from({ length: count }, (_, index) =>
+        buildOrder({ items: [{ itemid: `${tag}-${index % 50}`, quantity: 1 }, { itemid: `${tag}-x`, quantity: 2 }] }),
+      );
+
+    // Act
+    await projectOrders(small.pool, orders(3, 'small'));
+    await projectOrders(large.pool, orders(1000, 'large'));
+
+    // Assess
+    expect(small.statements()).toBe(7);
+    expect(large.statements()).toBe(7);
+    expect((await itemsSalesReport(db.pool)).find((row) => row.itemid === 'large-x')?.totalordered).toBe(2000);
+  });
+
+  it('returns totals as JSON numbers and items sorted by id', async () => {
+    const report = await itemsSalesReport(db.pool);
+    for (const row of report) expect(typeof row.totalordered).toBe('number');
+    const ids = report.map((row) => row.itemid);
+    expect(ids).toEqual([...ids].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1)));
+  });
+
+  it('rolls back everything when a statement fails mid-transaction', async () => {
+    // Prepare: a quantity the INT UNSIGNED column cannot hold fails the lines insert.
+    const before = await snapshotReadModel(db.pool);
+    const broken = { ...buildOrder({ items: [{ itemid: 'rollback', quantity: 1 }] }), items: [{ itemid: 'rollback', quantity: 2 ** 40 }] };
+
+    // Act
+    const run = projectOrders(db.pool, [broken]);
+
+    // Assess
+    await expect(run).rejects.toThrow(/Out of range/);
+    expect(await snapshotReadModel(db.pool)).toEqual(before);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * The single source of truth for names and settings shared by the cdktf stacks
+ * and the local runtime. Anything both sides must agree on lives here, so the
+ * cloud and local pipelines cannot drift apart.
+ */
+
+/** Event source used by every command, query and response. */
+export const EVENT_SOURCE = 'orderPipeline';
+
+/** Detail types of the events the pipeline accepts and emits. */
+export const DetailType = {
+  command: 'orderCommand',
+  query: 'orderQuery',
+  commandResponse: 'orderCommandResponse',
+  queryResponse: 'orderQueryResponse',
+} as const;
+
+/**
+ * The EventBridge rule that starts the workflow: one Express execution per
+ * command or query event.
+ */
+export const WORKFLOW_RULE_PATTERN = {
+  source: [EVENT_SOURCE],
+  'detail-type': [DetailType.command, DetailType.query],
+} as const;
+
+/** The rule that copies every response to the responses log group. */
+export const RESPONSES_RULE_PATTERN = {
+  source: [EVENT_SOURCE],
+  'detail-type': [DetailType.commandResponse, DetailType.queryResponse],
+} as const;
+
+/**
+ * Retry policy of the workflow rule's target. Failed deliveries past these
+ * bounds go to the rule's dead-letter queue.
+ */
+export const WORKFLOW_TARGET_RETRY = {
+  maximumRetryAttempts: 8,
+  maximumEventAgeInSeconds: 3600,
+} as const;
+
+/** Key schema of the orders table (the command side's store). */
+export const ORDERS_TABLE_KEY = 'orderid';
+
+/** Key and TTL attributes Powertools idempotency expects. */
+export const IDEMPOTENCY_TABLE = { key: 'id', ttlAttribute: 'expiration' } as const;
+
+/**
+ * The DynamoDB stream → projection event source mapping.
+ *
+ * Under load a shard's records accumulate while the previous batch is being
+ * projected, so batches fill up without a batching window; a window would only
+ * add latency at low load. The projection writes a batch in a constant number
+ * of statements, so a large batch size is what keeps SQL cost per order low.
+ */
+export interface StreamMappingSettings {
+  /** Records per invocation at most. @default 1000 */
+  readonly batchSize: number;
+  /** Seconds to wait to fill a batch. @default 0 */
+  readonly maximumBatchingWindowInSeconds: number;
+  /** Retries of a failing batch before it goes to the on-failure destination. @default 10 */
+  readonly maximumRetryAttempts: number;
+  /** Records older than this are sent to the on-failure destination. @default 86400 */
+  readonly maximumRecordAgeInSeconds: number;
+  /** Split a failing batch in two and retry each half. @default true */
+  readonly bisectBatchOnFunctionError: boolean;
+  /** Only new orders are projected: orders are immutable in this version. */
+  readonly eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[];
+}
+
+/** Defaults for {@link StreamMappingSettings}. */
+export const DEFAULT_STREAM_MAPPING: StreamMappingSettings = {
+  batchSize: 1000,
+  maximumBatchingWindowInSeconds: 0,
+  maximumRetryAttempts: 10,
+  maximumRecordAgeInSeconds: 86_400,
+  bisectBatchOnFunctionError: true,
+  eventNames: ['INSERT'],
+};
+
+/** The event-source-mapping filter that keeps only {@link StreamMappingSettings.eventNames}. */
+export function streamFilterPattern(settings: StreamMappingSettings): Record<string, unknown> {
+  return { eventName: [...settings.eventNames] };
+}
+
+/** Logical names of the Lambda functions; the stacks prefix them with the app name. */
+export const FunctionName = {
+  validateCommand: 'validate-command',
+  projectOrders: 'project-orders',
+  itemsSalesReport: 'items-sales-report',
+  monthlySalesByItem: 'monthly-sales-by-item',
+  initSchema: 'init-schema',
+} as const;
+
+/** One of the pipeline's function names. */
+export type FunctionKey = keyof typeof FunctionName;
+
+/** Application name: the prefix of every resource name. */
+export const APP_NAME = 'order-pipeline';
+
+/** Name of the read-model database. */
+export const READ_MODEL_DATABASE = 'orders';
+
+/** Names derived for one environment (`dev`, `prod`, or `local`). */
+export interface ResourceNames {
+  readonly prefix: string;
+  readonly eventBus: string;
+  readonly ordersTable: string;
+  readonly idempotencyTable: string;
+  readonly stateMachine: string;
+  readonly workflowRule: string;
+  readonly responsesRule: string;
+  readonly responsesLogGroup: string;
+  readonly projectionFailureQueue: string;
+  readonly workflowDeadLetterQueue: string;
+  readonly dbSecret: string;
+  function(key: FunctionKey): string;
+}
+
+/** Derives every resource name of one environment. */
+export function resourceNames(environment: string): ResourceNames {
+  const prefix = `${APP_NAME}-${environment}`;
+  return {
+    prefix,
+    eventBus: `${prefix}-bus`,
+    ordersTable: `${prefix}-orders`,
+    idempotencyTable: `${prefix}-idempotency`,
+    stateMachine: `${prefix}-workflow`,
+    workflowRule: `${prefix}-commands-and-queries`,
+    responsesRule: `${prefix}-responses`,
+    responsesLogGroup: `/aws/events/${prefix}-responses`,
+    projectionFailureQueue: `${prefix}-projection-failures`,
+    workflowDeadLetterQueue: `${prefix}-workflow-dlq`,
+    dbSecret: `${prefix}-read-model`,
+    function: (key) => `${prefix}-${FunctionName[key]}`,
+  };
+}
+
+/**
+ * Environment variables each function reads. The stacks and the local runtime
+ * both build function environments from this list, so a function never reads a
+ * variable that one of them forgot.
+ */
+export const FUNCTION_ENVIRONMENT: Record<FunctionKey, readonly string[]> = {
+  validateCommand: [],
+  projectOrders: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'IDEMPOTENCY_TABLE'],
+  itemsSalesReport: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
+  monthlySalesByItem: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
+  initSchema: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
+};
+
+/** Powertools service name used in every log line. */
+export const SERVICE_NAME = APP_NAME;
+
+/**
+ * The certificate authority of the Aurora instances. The stacks pin it on the
+ * instances and the bundles trust only its regional roots, so TLS verification
+ * stays strict without shipping every RDS certificate ever issued.
+ */
+export const DB_CA = {
+  identifier: 'rds-ca-rsa2048-g1',
+  rootCommonNamePattern: /^Amazon RDS [a-z0-9-]+ Root CA RSA2048 G1$/,
+} as const;

@@ -1,0 +1,38 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createConnection } from 'mysql2/promise';
+import { loadMigrations, migrate, type MigrationReport } from './read-model/migrations';
+import { connectionOptions, readDbSettings } from './shared/db';
+import { logger } from './shared/logger';
+import { dbCredentials, dbSecret } from './shared/secrets';
+
+const settings = readDbSettings();
+
+/** What the deploy-time trigger receives. */
+export interface InitSchemaResult extends MigrationReport {
+  readonly database: string;
+}
+
+/**
+ * Creates the read-model database if missing and applies the pending
+ * migrations. Any failure is thrown, so the invocation reports a function
+ * error and the deploy stops.
+ */
+export const lambdaHandler = async (_event: unknown, context: Context): Promise<InitSchemaResult> => {
+  const { database, ...serverOnly } = connectionOptions(settings, dbCredentials(context));
+  const connection = await createConnection({ ...serverOnly, multipleStatements: true });
+  try {
+    await connection.query('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
+    await connection.query('USE ??', [database]);
+    const report = await migrate(connection, await loadMigrations());
+    logger.info('schema ready', { database, ...report });
+    return { database: database as string, ...report };
+  } finally {
+    await connection.end().catch((error: unknown) => logger.warn('closing the connection failed', { error }));
+  }
+};
+
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(dbSecret());

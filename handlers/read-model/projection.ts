@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Order } from '../domain/order';
+import { READ_MODEL_TABLES, type ReadModelTables } from './tables';
+
+/** What projecting one order did. */
+export type ProjectionOutcome =
+  /** Newly written, aggregates updated. */
+  | 'projected'
+  /** Already in the read model with the same content: nothing changed. */
+  | 'alreadyProjected'
+  /** Already in the read model with different content: nothing changed. */
+  | 'conflict';
+
+/** Something that can log a cleanup failure without throwing. */
+export interface WarnLogger {
+  warn(message: string, ...extra: unknown[]): void;
+}
+
+const RETRYABLE_ERRNOS = new Set([1205 /* lock wait timeout */, 1213 /* deadlock */]);
+const MAX_ATTEMPTS = 3;
+
+interface StoredOrderRow extends RowDataPacket {
+  order_id: string;
+  content_hash: string;
+  projection_id: string;
+}
+
+/**
+ * Projects a batch of orders in one transaction with a constant number of
+ * statements, whatever the batch size:
+ *
+ * 1. insert the orders, keeping any that already exist (the primary key is what
+ *    refuses a second projection, even when the idempotency store forgot);
+ * 2. read back which rows this transaction wrote;
+ * 3. insert the lines of the new orders;
+ * 4. and 5. add the new orders to the per-item and per-item-per-month totals.
+ *
+ * Rows are written in key order, so concurrent batches take locks in the same
+ * order. Deadlocks and lock timeouts are retried; any other error rolls back
+ * and is thrown, leaving the read model untouched. Returns one outcome per
+ * input order, in input order.
+ */
+export async function projectOrders(
+  pool: Pool,
+  orders: readonly Order[],
+  options: { tables?: ReadModelTables; logger?: WarnLogger } = {},
+): Promise<ProjectionOutcome[]> {
+  const tables = options.tables ?? READ_MODEL_TABLES;
+  // The first copy of an order id is projected; later copies in the same batch
+  // are settled against it.
+  const firstById = new Map<string, Order>();
+  for (const order of orders) if (!firstById.has(order.orderId)) firstById.set(order.orderId, order);
+  const candidates = [...firstById.values()].sort((a, b) => compareKeys(a.orderId, b.orderId));
+  if (candidates.length === 0) return [];
+
+  for (let attempt = 1; ; attempt++) {
+    const connection = await pool.getConnection();
+    try {
+      const written = await projectInTransaction(connection, candidates, tables);
+      return orders.map((order) => {
+        const first = firstById.get(order.orderId) as Order;
+        if (first === order) return written.get(order.orderId) as ProjectionOutcome;
+        return first.contentHash === order.contentHash ? 'alreadyProjected' : 'conflict';
+      });
+    } catch (error) {
+      await connection.query('ROLLBACK').catch((rollbackError: unknown) => {
+        options.logger?.warn('rollback failed', { error: rollbackError });
+      });
+      const errno = (error as { errno?: number }).errno;
+      if (errno === undefined || !RETRYABLE_ERRNOS.has(errno) || attempt >= MAX_ATTEMPTS) throw error;
+    } finally {
+      connection.release();
+    }
+  }
+}
+
+async function projectInTransaction(
+  connection: PoolConnection,
+  orders: readonly Order[],
+  tables: ReadModelTables,
+): Promise<Map<string, ProjectionOutcome>> {
+  const projectionId = randomBytes(16).toString('hex');
+  await connection.query('START TRANSACTION');
+
+  await connection.query(
+    `INSERT INTO ?? (order_id, ordered_at, content_hash, line_count, projection_id) VALUES ?
+     ON DUPLICATE KEY UPDATE order_id = order_id`,
+    [
+      tables.orders,
+      orders.map((order) => [order.orderId, toSqlDateTime(order.orderedAt), order.contentHash, order.items.length, projectionId]),
+    ],
+  );
+
+  const [stored] = await connection.query<StoredOrderRow[]>(
+    'SELECT order_id, content_hash, projection_id FROM ?? WHERE order_id IN (?)',
+    [tables.orders, orders.map((order) => order.orderId)],
+  );
+  const storedById = new Map(stored.map((row) => [row.order_id, row]));
+
+  const outcomes = new Map<string, ProjectionOutcome>();
+  const fresh: Order[] = [];
+  for (const order of orders) {
+    const row = storedById.get(order.orderId);
+    if (!row) throw new Error(`order ${order.orderId} was neither inserted nor found`);
+    if (row.projection_id === projectionId) {
+      fresh.push(order);
+      outcomes.set(order.orderId, 'projected');
+    } else {
+      outcomes.set(order.orderId, row.content_hash === order.contentHash ? 'alreadyProjected' : 'conflict');
+    }
+  }
+
+  if (fresh.length > 0) {
+    const totals = aggregate(fresh);
+    await connection.query('INSERT INTO ?? (order_id, line_no, item_id, quantity) VALUES ?', [
+      tables.orderLines,
+      fresh.flatMap((order) => order.items.map((line, index) => [order.orderId, index + 1, line.itemid, line.quantity])),
+    ]);
+    await connection.query(
+      `INSERT INTO ?? (item_id, total_ordered, last_order_date) VALUES ?
+       ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered),
+                               last_order_date = GREATEST(last_order_date, VALUES(last_order_date))`,
+      [tables.itemTotals, totals.items],
+    );
+    await connection.query(
+      `INSERT INTO ?? (item_id, month_start, monthly_ordered) VALUES ?
+       ON DUPLICATE KEY UPDATE monthly_ordered = monthly_ordered + VALUES(monthly_ordered)`,
+      [tables.itemMonthlyTotals, totals.months],
+    );
+  }
+  await connection.query('COMMIT');
+  return outcomes;
+}
+
+/** Per-item and per-item-per-month sums of a set of orders, in key order. */
+export function aggregate(orders: readonly Order[]): {
+  items: [itemId: string, total: number, lastOrderDate: string][];
+  months: [itemId: string, monthStart: string, total: number][];
+} {
+  const items = new Map<string, { total: number; last: string }>();
+  const months = new Map<string, { itemId: string; month: string; total: number }>();
+  for (const order of orders) {
+    const date = order.orderedAt.slice(0, 10);
+    const month = `${order.orderedAt.slice(0, 7)}-01`;
+    for (const line of order.items) {
+      const item = items.get(line.itemid);
+      if (item) {
+        item.total += line.quantity;
+        if (date > item.last) item.last = date;
+      } else {
+        items.set(line.itemid, { total: line.quantity, last: date });
+      }
+      const key = `${month}\u0000${line.itemid}`;
+      const monthly = months.get(key);
+      if (monthly) monthly.total += line.quantity;
+      else months.set(key, { itemId: line.itemid, month, total: line.quantity });
+    }
+  }
+  return {
+    items: [...items.entries()]
+      .sort(([a], [b]) => compareKeys(a, b))
+      .map(([itemId, { total, last }]) => [itemId, total, last]),
+    months: [...months.values()]
+      .sort((a, b) => compareKeys(a.itemId, b.itemId) || compareKeys(a.month, b.month))
+      .map(({ itemId, month, total }) => [itemId, month, total]),
+  };
+}
+
+/** Orders keys by code point, as the binary collations of the key columns do. */
+export function compareKeys(a: string, b: string): number {
+  if (a === b) return 0;
+  const left = [...a];
+  const right = [...b];
+  const length = Math.min(left.length, right.length);
+  for (let index = 0; index < length; index++) {
+    const difference = (left[index] as string).codePointAt(0)! - (right[index] as string).codePointAt(0)!;
+    if (difference !== 0) return difference;
+  }
+  return left.length - right.length;
+}
+
+/** `2022-10-13T19:00:00.000Z` → `2022-10-13 19:00:00.000` (UTC, DATETIME(3)). */
+export function toSqlDateTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+}

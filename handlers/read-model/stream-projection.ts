@@ -1,0 +1,117 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Pool } from 'mysql2/promise';
+import { ORDERS_TABLE_KEY } from '../../config/pipeline';
+import { OrderConflictError } from '../domain/errors';
+import type { Order } from '../domain/order';
+import { readOrderRecord } from '../domain/order-record';
+import { BatchCoalescer, type Seat } from '../shared/coalescer';
+import { logger } from '../shared/logger';
+import { projectOrders, type ProjectionOutcome } from './projection';
+
+/** What the idempotency store remembers about a projected order. */
+export interface ProjectionResult {
+  readonly orderId: string;
+  readonly outcome: Exclude<ProjectionOutcome, 'conflict'>;
+}
+
+/** Per-invocation counts, logged once per batch. */
+interface BatchStats {
+  projected: number;
+  alreadyProjected: number;
+  replayed: number;
+  skipped: Record<string, number>;
+}
+
+/** The parts of the projection a caller can swap (tests, benchmarks, the local runtime). */
+export interface ProjectionDependencies {
+  /** Returns the read-model pool for this invocation. */
+  readonly pool: (context: Context) => Pool;
+  /** Where idempotency records live; `undefined` turns idempotency off. */
+  readonly persistenceStore: BasePersistenceLayer | undefined;
+  /** How long a completed record is remembered. @default 90000 (25 h: past the stream's 24 h retention) */
+  readonly expiresAfterSeconds?: number;
+}
+
+/**
+ * Builds the stream → read-model record processing. Each record goes through
+ * Powertools idempotency keyed by `orderId` (validated by `contentHash`); the
+ * records that get through are written together by one constant-statement
+ * transaction; a record that fails is reported alone in `batchItemFailures`.
+ */
+export function createProjection(dependencies: ProjectionDependencies) {
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'orderId',
+    payloadValidationJmesPath: 'contentHash',
+    expiresAfterSeconds: dependencies.expiresAfterSeconds ?? 90_000,
+  });
+
+  const project = async (order: Order, seat: Seat<Order, ProjectionOutcome>): Promise<ProjectionResult> => {
+    const outcome = await seat.submit(order);
+    if (outcome === 'conflict') throw new OrderConflictError(order.orderId);
+    return { orderId: order.orderId, outcome };
+  };
+  const projectOnce = dependencies.persistenceStore
+    ? makeIdempotent(project, { persistenceStore: dependencies.persistenceStore, config: idempotencyConfig })
+    : project;
+
+  const handleRecord = async (record: DynamoDBRecord, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats) => {
+    const sequenceNumber = record.dynamodb?.SequenceNumber;
+    try {
+      const intent = readOrderRecord(record);
+      if (intent.kind === 'skip') {
+        stats.skipped[intent.eventName] = (stats.skipped[intent.eventName] ?? 0) + 1;
+        logger.info('record skipped: orders are immutable', { orderId: intent.orderId, eventName: intent.eventName, sequenceNumber });
+        return;
+      }
+      const { orderId } = intent.order;
+      try {
+        const result = (await projectOnce(intent.order, seat)) as ProjectionResult;
+        if (seat.submitted) stats[result.outcome]++;
+        else stats.replayed++;
+        logger.info(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId, sequenceNumber });
+        return result;
+      } catch (error) {
+        logger.error('order not projected', { orderId, sequenceNumber, error });
+        throw error;
+      }
+    } catch (error) {
+      if ((error as Error).name === 'MalformedRecordError') {
+        logger.error('malformed record', { orderId: recordOrderId(record), sequenceNumber, error });
+      }
+      throw error;
+    } finally {
+      seat.leave();
+    }
+  };
+
+  return async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+    idempotencyConfig.registerLambdaContext(context);
+    const pool = dependencies.pool(context);
+    const coalescer = new BatchCoalescer<Order, ProjectionOutcome>(event.Records.length, (orders) =>
+      projectOrders(pool, orders, { logger }),
+    );
+    const stats: BatchStats = { projected: 0, alreadyProjected: 0, replayed: 0, skipped: {} };
+    try {
+      // Records must run in parallel: the coalescer writes once all of them arrived.
+      const response = await processPartialResponse(
+        event,
+        (record: DynamoDBRecord) => handleRecord(record, coalescer.seat(), stats),
+        processor,
+        { context, processInParallel: true },
+      );
+      logger.info('batch projected', { records: event.Records.length, failed: response.batchItemFailures.length, ...stats });
+      return response;
+    } catch (error) {
+      logger.error('whole batch failed', { records: event.Records.length, error });
+      throw error;
+    }
+  };
+}
+
+function recordOrderId(record: DynamoDBRecord): string | undefined {
+  return (record.dynamodb?.Keys as Record<string, { S?: string }> | undefined)?.[ORDERS_TABLE_KEY]?.S;
+}

