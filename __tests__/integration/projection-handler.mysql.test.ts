@@ -1,0 +1,184 @@
+/**
+ * The stream projection with its real collaborators: Powertools idempotency on
+ * dynalite, the read model on the MariaDB/MySQL at DB_URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
+import type { Context } from 'aws-lambda';
+import { createProjection } from '../../handlers/read-model/stream-projection';
+import { itemsSalesReport } from '../../handlers/read-model/queries';
+import { buildOrder, insertRecord, lambdaContext, streamEvent } from '../helpers/factories';
+import { startDynalite, type LocalDynamo } from '../helpers/dynalite';
+import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';
+
+let db: TestDatabase;
+let dynamo: LocalDynamo;
+const TABLE = 'idempotency';
+
+beforeAll(async () => {
+  [db, dynamo] = await Promise.all([createTestDatabase('projection'), startDynalite(TABLE)]);
+});
+
+afterAll(async () => {
+  await Promise.all([db.drop(), dynamo.close()]);
+});
+
+function store(): DynamoDBPersistenceLayer {
+  return new DynamoDBPersistenceLayer({ tableName: TABLE, awsSdkV3Client: dynamo.client });
+}
+
+/** A persistence layer that fails where a crash after the MySQL commit would stop the function. */
+class CrashBeforeCompletion extends DynamoDBPersistenceLayer {
+  protected override async _updateRecord(_record: IdempotencyRecord): Promise<void> {
+    throw new Error('simulated crash after the MySQL commit');
+  }
+}
+
+const context = (remainingMs = 60_000) => lambdaContext({ remainingMs }) as unknown as Context;
+const totalOf = async (itemid: string) => (await itemsSalesReport(db.pool)).find((row) => row.itemid === itemid)?.totalordered;
+
+describe('stream projection', () => {
+  it('projects a batch once, however often it is delivered', async () => {
+    // Prepare
+    const project = createProjection({ pool: () => db.pool, persistenceStore: store() });
+    const event = streamEvent([
+      insertRecord(buildOrder({ items: [{ itemid: 'twice-a', quantity: 2 }] })),
+      insertRecord(buildOrder({ items: [{ itemid: 'twice-a', quantity: 3 }, { itemid: 'twice-b', quantity: 1 }] })),
+    ]);
+
+    // Act
+    const first = await project(event, context());
+    const afterFirst = await snapshotReadModel(db.pool);
+    const second = await project(event, context());
+
+    // Assess
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(await snapshotReadModel(db.pool)).toEqual(afterFirst);
+    expect(await totalOf('twice-a')).toBe(5);
+  });
+
+  it('keeps totals exact when the function crashed after the commit and the batch is replayed', async () => {
+    // Prepare: the first delivery commits to MySQL but never completes its idempotency records.
+    const order = buildOrder({ items: [{ itemid: 'crash-after-commit', quantity: 7 }] });
+    const event = streamEvent([insertRecord(order)]);
+    const crashing = createProjection({
+      pool: () => db.pool,
+      persistenceStore: new CrashBeforeCompletion({ tableName: TABLE, awsSdkV3Client: dynamo.client }),
+    });
+    await expect(crashing(event, context(1))).rejects.toThrow('All records failed processing');
+    expect(await totalOf('crash-after-commit')).toBe(7);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the in-progress record expires
+
+    // Act: the replay finds an expired in-progress record, runs again, and MySQL refuses the second projection.
+    const replay = await createProjection({ pool: () => db.pool, persistenceStore: store() })(event, context());
+
+    // Assess
+    expect(replay).toEqual({ batchItemFailures: [] });
+    expect(await totalOf('crash-after-commit')).toBe(7);
+  });
+
+  it('keeps totals exact when the idempotency record is gone (expired) and the batch is replayed', async () => {
+    const order = buildOrder({ items: [{ itemid: 'expired-record', quantity: 4 }] });
+    const event = streamEvent([insertRecord(order)]);
+    await createProjection({ pool: () => db.pool, persistenceStore: store() })(event, context());
+    const forgetful = createProjection({ pool: () => db.pool, persistenceStore: undefined });
+
+    expect(await forgetful(event, context())).toEqual({ batchItemFailures: [] });
+    expect(await totalOf('expired-record')).toBe(4);
+  });
+
+  it('reports exactly the malformed record and projects the rest', async () => {
+    // Prepare
+    const good = [buildOrder({ items: [{ itemid: 'partial', quantity: 1 }] }), buildOrder({ items: [{ itemid: 'partial', quantity: 2 }] })];
+    const bad = insertRecord(buildOrder({ items: [{ itemid: 'partial', quantity: 100 }] }), '9000000001');
+    (bad.dynamodb!.NewImage as Record<string, unknown>).items = { L: [{ M: { itemid: { S: 'partial' }, quantity: { S: 'lots' } } }] };
+    const event = streamEvent([insertRecord(good[0]!), bad, insertRecord(good[1]!)]);
+
+    // Act
+    const response = await createProjection({ pool: () => db.pool, persistenceStore: store() })(event, context());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '9000000001' }] });
+    expect(await totalOf('partial')).toBe(3);
+  });
+
+  it('fails a conflicting order alone and leaves the stored order untouched', async () => {
+    // Prepare
+    const project = createProjection({ pool: () => db.pool, persistenceStore: store() });
+    const original = buildOrder({ orderId: 'handler-conflict', items: [{ itemid: 'hc', quantity: 1 }] });
+    await project(streamEvent([insertRecord(original)]), context());
+    const before = await snapshotReadModel(db.pool);
+    const conflicting = insertRecord(buildOrder({ orderId: 'handler-conflict', items: [{ itemid: 'hc', quantity: 50 }] }), '9000000002');
+    const unrelated = buildOrder({ items: [{ itemid: 'hc-other', quantity: 1 }] });
+
+    // Act
+    const response = await project(streamEvent([conflicting, insertRecord(unrelated)]), context());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '9000000002' }] });
+    const after = await snapshotReadModel(db.pool);
+    expect(after.totals).toEqual(expect.arrayContaining((before.totals as { item_id: string }[]).filter((row) => row.item_id === 'hc')));
+    expect(await totalOf('hc-other')).toBe(1);
+  });
+
+  it('counts MODIFY and REMOVE records without projecting them', async () => {
+    const order = buildOrder({ items: [{ itemid: 'immutable', quantity: 1 }] });
+    const modify = { ...insertRecord(order), eventName: 'MODIFY' as const };
+    const remove = { ...insertRecord(order), eventName: 'REMOVE' as const };
+    const response = await createProjection({ pool: () => db.pool, persistenceStore: store() })(streamEvent([modify, remove]), context());
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await totalOf('immutable')).toBeUndefined();
+  });
+
+  it('fails the whole batch, and leaves no completed idempotency record, when MySQL is unreachable', async () => {
+    // Prepare
+    const order = buildOrder({ items: [{ itemid: 'db-down', quantity: 1 }] });
+    const deadPool = (await import('mysql2/promise')).createPool({ host: '127.0.0.1', port: 1, user: 'x', connectTimeout: 500 });
+    const project = createProjection({ pool: () => deadPool, persistenceStore: store() });
+
+    // Act
+    const run = project(streamEvent([insertRecord(order)]), context());
+
+    // Assess
+    await expect(run).rejects.toThrow('All records failed processing');
+    const records = await dynamo.client.send(new ScanCommand({ TableName: TABLE }));
+    const statuses = (records.Items ?? []).filter((item) => JSON.stringify(item).includes(order.orderId)).map((item) => item.status?.S);
+    expect(statuses).toEqual([]);
+    await deadPool.end();
+
+    // and the replay, once MySQL is back, projects it once
+    expect(await createProjection({ pool: () => db.pool, persistenceStore: store() })(streamEvent([insertRecord(order)]), context())).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await totalOf('db-down')).toBe(1);
+  });
+
+  it('fails a record whose order is still in progress elsewhere, so it is retried later', async () => {
+    // Prepare: another invocation holds the order in progress for a minute.
+    const order = buildOrder({ items: [{ itemid: 'in-progress', quantity: 1 }] });
+    const project = createProjection({ pool: () => db.pool, persistenceStore: store() });
+    await project(streamEvent([insertRecord(order)]), context());
+    const records = await dynamo.client.send(new ScanCommand({ TableName: TABLE }));
+    const id = records.Items!.find((item) => JSON.stringify(item).includes(order.orderId))?.id?.S;
+    expect(id).toBeDefined();
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { id: { S: id! } },
+        UpdateExpression: 'SET #s = :s, in_progress_expiration = :e',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'INPROGRESS' }, ':e': { N: String(Date.now() + 60_000) } },
+      }),
+    );
+
+    // Act
+    const run = project(streamEvent([insertRecord(order, '9000000003')]), context());
+
+    // Assess
+    await expect(run).rejects.toThrow('All records failed processing');
+    expect(await totalOf('in-progress')).toBe(1);
+  });
+});
