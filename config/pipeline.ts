@@ -85,7 +85,7 @@ export function streamFilterPattern(settings: StreamMappingSettings): Record<str
 
 /** Logical names of the Lambda functions; the stacks prefix them with the app name. */
 export const FunctionName = {
-  validateCommand: 'validate-command',
+  validateRequest: 'validate-request',
   projectOrders: 'project-orders',
   itemsSalesReport: 'items-sales-report',
   monthlySalesByItem: 'monthly-sales-by-item',
@@ -142,7 +142,7 @@ export function resourceNames(environment: string): ResourceNames {
  * variable that one of them forgot.
  */
 export const FUNCTION_ENVIRONMENT: Record<FunctionKey, readonly string[]> = {
-  validateCommand: [],
+  validateRequest: [],
   projectOrders: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'IDEMPOTENCY_TABLE'],
   itemsSalesReport: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
   monthlySalesByItem: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],

@@ -118,3 +118,23 @@ export function queryRefusal(envelope: QueryEnvelope, error: RefusalError): Quer
     },
   };
 }
+
+/**
+ * Answers a query the workflow could not route to a query function: a missing
+ * or non-string `query`, or one this version does not support. Always a
+ * `queryStatus: 400` refusal; a routable query reaching here is a bug.
+ */
+export function refuseUnroutedQuery(envelope: QueryEnvelope): QueryFunctionResult {
+  const detail = envelope.detail;
+  let refusal: RefusalError;
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+    refusal = new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
+  } else {
+    const { query } = detail as Record<string, unknown>;
+    if (query === undefined || query === null) refusal = new ValidationError(['detail.query is required']);
+    else if (typeof query !== 'string') refusal = new ValidationError([`detail.query must be a string, got ${describeType(query)}`]);
+    else if ((SUPPORTED_QUERIES as readonly string[]).includes(query)) throw new Error(`query ${query} should have been routed to its function`);
+    else refusal = new UnsupportedQueryError(query.length > 64 ? `${query.slice(0, 64)}…` : query, SUPPORTED_QUERIES);
+  }
+  return queryRefusal(envelope, refusal);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { UnsupportedQueryError } from '../../../handlers/domain/errors';
-import { monthYear, parseQuery, queryAnswer, queryRefusal } from '../../../handlers/domain/query';
+import { monthYear, parseQuery, queryAnswer, queryRefusal, refuseUnroutedQuery } from '../../../handlers/domain/query';
 
 describe('parseQuery', () => {
   it('accepts both supported queries', () => {
@@ -62,5 +62,25 @@ describe('query responses', () => {
         error: { code: 'UnsupportedQuery', message: 'query "topItems" is not supported; expected one of a' },
       },
     });
+  });
+});
+
+describe('refuseUnroutedQuery', () => {
+  it.each([
+    [{}, 'ValidationError', 'detail.query is required'],
+    [{ query: 42 }, 'ValidationError', 'detail.query must be a string, got a number'],
+    [{ query: 'topItems' }, 'UnsupportedQuery', 'query "topItems" is not supported; expected one of itemsSalesReport, monthlySalesByItem'],
+  ])('refuses %j with %s', (detail, code, message) => {
+    expect(refuseUnroutedQuery({ id: 'q', detail })).toMatchObject({ statusCode: 400, body: { queryStatus: 400, error: { code, message } } });
+  });
+
+  it('shortens a very long unknown query name in the message', () => {
+    const refusal = refuseUnroutedQuery({ id: 'q', detail: { query: 'q'.repeat(100_000) } });
+    expect(refusal.body.error?.message.length).toBeLessThan(200);
+    expect(refusal.body.query).toBeNull();
+  });
+
+  it('treats a routable query arriving here as a bug', () => {
+    expect(() => refuseUnroutedQuery({ id: 'q', detail: { query: 'itemsSalesReport' } })).toThrow('should have been routed');
   });
 });
