@@ -42,6 +42,9 @@ export const WORKFLOW_TARGET_RETRY = {
 /** Key schema of the orders table (the command side's store). */
 export const ORDERS_TABLE_KEY = 'orderid';
 
+/** The orders table's stream carries new images: the projection needs nothing else. */
+export const ORDERS_STREAM_VIEW_TYPE = 'NEW_IMAGE';
+
 /** Key and TTL attributes Powertools idempotency expects. */
 export const IDEMPOTENCY_TABLE = { key: 'id', ttlAttribute: 'expiration' } as const;
 
@@ -94,6 +97,15 @@ export const FunctionName = {
 
 /** One of the pipeline's function names. */
 export type FunctionKey = keyof typeof FunctionName;
+
+/** Timeout and memory of each function, for the stacks and the local runtime. */
+export const FUNCTION_SETTINGS: Record<FunctionKey, { readonly timeoutSeconds: number; readonly memoryMb: number }> = {
+  validateRequest: { timeoutSeconds: 5, memoryMb: 256 },
+  projectOrders: { timeoutSeconds: 60, memoryMb: 1024 },
+  itemsSalesReport: { timeoutSeconds: 10, memoryMb: 512 },
+  monthlySalesByItem: { timeoutSeconds: 10, memoryMb: 512 },
+  initSchema: { timeoutSeconds: 120, memoryMb: 512 },
+};
 
 /** Application name: the prefix of every resource name. */
 export const APP_NAME = 'order-pipeline';

@@ -1,0 +1,69 @@
+/**
+ * `npm run demo`: starts the local pipeline, sends the original sample
+ * (`createOrder` 6102, then both queries), waits for each response, prints
+ * them, and exits 0 only if every answer is the one the contract promises.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { LocalRuntime } from './local/runtime';
+import { localIdle, putEntries, waitForResponse, type EntryInput, type Target } from './lib/pipeline-client';
+import { formatTable } from './lib/table';
+
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'db-url': { type: 'string', default: process.env.DB_URL } } });
+
+const sample = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}.json`, import.meta.url), 'utf8')) as EntryInput;
+
+const runtime = await LocalRuntime.start({
+  port: Number(values.port),
+  ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),
+  log: () => undefined,
+});
+const target: Target = { kind: 'local', bus: runtime.bus.arn, endpoint: runtime.endpoint };
+const problems: string[] = [];
+const expect = (what: string, actual: unknown, expected: unknown) => {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+};
+
+try {
+  console.log(`local pipeline at ${runtime.endpoint}, bus ${runtime.bus.arn}\n`);
+
+  const command = sample('create-order-6102');
+  const [commandId] = await putEntries(target, [command]);
+  const created = await waitForResponse(target, commandId as string);
+  console.log(`orderCommand createOrder 6102 → ${created['detail-type']}`);
+  console.log(formatTable([created.detail]));
+  expect('command response', { orderid: created.detail.orderid, commandStatus: created.detail.commandStatus }, { orderid: '6102', commandStatus: 'orderCreated' });
+
+  // The read model is eventually consistent: wait for the stream to be projected.
+  const started = performance.now();
+  await localIdle(runtime.endpoint);
+  console.log(`\nprojected into the read model in ${Math.round(performance.now() - started)} ms\n`);
+
+  for (const [name, expected] of [
+    ['query-items-sales-report', [
+      { itemid: 'z3333', totalordered: 6, lastorderdate: '2022-10-13' },
+      { itemid: 'z4444', totalordered: 3, lastorderdate: '2022-10-13' },
+    ]],
+    ['query-monthly-sales-z3333', [{ monthyear: 'October 2022', monthlyordered: 6 }]],
+  ] as const) {
+    const query = sample(name);
+    const [queryId] = await putEntries(target, [query]);
+    const response = await waitForResponse(target, queryId as string);
+    const detail = response.detail as { query: string; queryItemId?: string; queryStatus: number; queryResult?: Record<string, unknown>[] };
+    console.log(`orderQuery ${detail.query}${detail.queryItemId ? ` ${detail.queryItemId}` : ''} → queryStatus ${detail.queryStatus}`);
+    console.log(`${formatTable(detail.queryResult ?? [])}\n`);
+    expect(`${detail.query} status`, detail.queryStatus, 200);
+    expect(`${detail.query} rows`, detail.queryResult, expected);
+  }
+} catch (error) {
+  problems.push((error as Error).message);
+} finally {
+  await runtime.stop();
+}
+
+if (problems.length > 0) {
+  console.error(`demo FAILED:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('demo OK: every response matches the contract');
+process.exit(0);

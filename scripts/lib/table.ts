@@ -1,0 +1,15 @@
+/** Prints rows as an aligned text table (numbers right-aligned). */
+export function formatTable(rows: readonly Record<string, unknown>[], columns?: readonly string[]): string {
+  if (rows.length === 0) return '(no rows)';
+  const keys = columns ?? Object.keys(rows[0] as object);
+  const cells = rows.map((row) => keys.map((key) => (row[key] === undefined ? '' : String(row[key]))));
+  const widths = keys.map((key, index) => Math.max(key.length, ...cells.map((line) => [...(line[index] as string)].length)));
+  const numeric = keys.map((key) => rows.every((row) => typeof row[key] === 'number'));
+  const pad = (text: string, index: number) => {
+    const gap = ' '.repeat((widths[index] as number) - [...text].length);
+    return numeric[index] ? gap + text : text + gap;
+  };
+  const line = (values: string[]) => `| ${values.map(pad).join(' | ')} |`;
+  const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
+  return [line([...keys]), rule, ...cells.map(line)].join('\n');
+}

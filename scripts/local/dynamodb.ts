@@ -1,0 +1,414 @@
+/**
+ * DynamoDB for the local runtime: dynalite serves the API; this layer adds
+ * DynamoDB Streams, captured at the API boundary. Any client writing to a
+ * stream-enabled table through the endpoint produces stream records with keys,
+ * images (per the stream view type), event names and increasing sequence
+ * numbers. The DynamoDB Streams API (`DynamoDBStreams_20120810.*`) reads them.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import dynalite from 'dynalite';
+import { isDeepStrictEqual } from 'node:util';
+import { AwsError, type JsonService } from './aws-protocol';
+
+type AttributeMap = Record<string, unknown>;
+type StreamViewType = 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES';
+
+/** One stream record, in the shape Lambda and GetRecords deliver. */
+export interface StreamRecord {
+  readonly eventID: string;
+  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  readonly eventVersion: '1.1';
+  readonly eventSource: 'aws:dynamodb';
+  readonly awsRegion: string;
+  readonly dynamodb: {
+    readonly ApproximateCreationDateTime: number;
+    readonly Keys: AttributeMap;
+    readonly NewImage?: AttributeMap;
+    readonly OldImage?: AttributeMap;
+    readonly SequenceNumber: string;
+    readonly SizeBytes: number;
+    readonly StreamViewType: StreamViewType;
+  };
+  readonly eventSourceARN: string;
+}
+
+/** A table's stream: one shard, records in order. */
+export class TableStream {
+  readonly arn: string;
+  readonly label: string;
+  readonly shardId = 'shardId-00000001-00000000000000000001';
+  readonly viewType: StreamViewType;
+  readonly records: StreamRecord[] = [];
+  readonly #waiters = new Set<() => void>();
+
+  constructor(readonly table: string, viewType: StreamViewType, region: string, account: string, label = new Date().toISOString().slice(0, 23)) {
+    this.viewType = viewType;
+    this.label = label;
+    this.arn = `arn:aws:dynamodb:${region}:${account}:table/${table}/stream/${label}`;
+  }
+
+  append(record: StreamRecord): void {
+    this.records.push(record);
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+  }
+
+  /** Resolves when a record is appended or after `timeoutMs`. */
+  waitForRecords(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(wake);
+        resolve();
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.add(wake);
+    });
+  }
+
+  /** Index of the first record with a sequence number ≥ `sequenceNumber`. */
+  indexOf(sequenceNumber: string): number {
+    const index = this.records.findIndex((record) => record.dynamodb.SequenceNumber >= sequenceNumber);
+    return index === -1 ? this.records.length : index;
+  }
+}
+
+/** Options of {@link LocalDynamoDB}. */
+export interface LocalDynamoDBOptions {
+  readonly region: string;
+  readonly account: string;
+  /** Folder to persist tables in; in memory when omitted. */
+  readonly dataDir?: string;
+}
+
+/** The result of one forwarded call. */
+export interface DynamoResult {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+const WRITE_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+
+/** dynalite plus streams, served as `DynamoDB_20120810.*` and `DynamoDBStreams_20120810.*`. */
+export class LocalDynamoDB {
+  readonly #options: LocalDynamoDBOptions;
+  #instance: ReturnType<typeof dynalite> | undefined;
+  #url = '';
+  readonly #streams = new Map<string, TableStream>();
+  readonly #keySchemas = new Map<string, string[]>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+  #sequence = 0n;
+
+  constructor(options: LocalDynamoDBOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const dataDir = this.#options.dataDir;
+    if (dataDir) await mkdir(dataDir, { recursive: true });
+    this.#instance = dynalite({
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
+    });
+    await new Promise<void>((resolve) => this.#instance!.listen(0, '127.0.0.1', resolve));
+    this.#url = `http://127.0.0.1:${(this.#instance.address() as AddressInfo).port}`;
+    await this.#loadStreamSettings();
+  }
+
+  async stop(): Promise<void> {
+    const instance = this.#instance;
+    this.#instance = undefined;
+    if (instance) await new Promise<void>((resolve) => instance.close(() => resolve()));
+  }
+
+  /** The stream of `table`, if it has one. */
+  stream(table: string): TableStream | undefined {
+    return this.#streams.get(table);
+  }
+
+  /** Calls an operation as a client would; the workflow's DynamoDB integrations use this. */
+  async call(operation: string, body: Record<string, unknown>): Promise<DynamoResult> {
+    if (WRITE_OPERATIONS.has(operation)) return this.#write(operation, body);
+    switch (operation) {
+      case 'CreateTable':
+        return this.#createTable(body);
+      case 'DescribeTable':
+        return this.#describeTable(body);
+      case 'DeleteTable': {
+        const result = await this.#forward(operation, body);
+        if (result.status === 200) {
+          this.#streams.delete(String(body.TableName));
+          await this.#saveStreamSettings();
+        }
+        return result;
+      }
+      case 'TransactWriteItems':
+      case 'TransactGetItems':
+        throw new AwsError('UnknownOperationException', `${operation} is not supported by the local DynamoDB (dynalite)`);
+      default:
+        return this.#forward(operation, body);
+    }
+  }
+
+  /** Creates a table unless it exists (the pipeline's tables, at startup); true when it was created. */
+  async ensureTable(definition: Record<string, unknown>): Promise<boolean> {
+    const existing = await this.#forward('DescribeTable', { TableName: definition.TableName });
+    if (existing.status === 200) {
+      const spec = definition.StreamSpecification as { StreamEnabled?: boolean; StreamViewType?: StreamViewType } | undefined;
+      if (spec?.StreamEnabled && !this.#streams.has(String(definition.TableName))) {
+        this.#enableStream(String(definition.TableName), spec.StreamViewType ?? 'NEW_IMAGE');
+        await this.#saveStreamSettings();
+      }
+      return false;
+    }
+    const created = await this.#createTable(definition);
+    if (created.status !== 200) throw new Error(`creating table ${String(definition.TableName)} failed: ${JSON.stringify(created.body)}`);
+    return true;
+  }
+
+  /** The DynamoDB API as a JSON service. */
+  dynamoService(): JsonService {
+    return { targetPrefix: 'DynamoDB_20120810', jsonVersion: '1.0', operations: {}, dispatch: (operation, body) => this.call(operation, body) };
+  }
+
+  /** The DynamoDB Streams API as a JSON service. */
+  streamsService(): JsonService {
+    return {
+      targetPrefix: 'DynamoDBStreams_20120810',
+      jsonVersion: '1.0',
+      operations: {
+        ListStreams: (body) => ({
+          Streams: [...this.#streams.values()]
+            .filter((stream) => body.TableName === undefined || stream.table === body.TableName)
+            .map((stream) => ({ StreamArn: stream.arn, TableName: stream.table, StreamLabel: stream.label })),
+        }),
+        DescribeStream: (body) => {
+          const stream = this.#streamByArn(body.StreamArn);
+          return {
+            StreamDescription: {
+              StreamArn: stream.arn,
+              StreamLabel: stream.label,
+              StreamStatus: 'ENABLED',
+              StreamViewType: stream.viewType,
+              TableName: stream.table,
+              KeySchema: (this.#keySchemas.get(stream.table) ?? []).map((name, index) => ({ AttributeName: name, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
+              Shards: [{ ShardId: stream.shardId, SequenceNumberRange: { StartingSequenceNumber: stream.records[0]?.dynamodb.SequenceNumber ?? '0' } }],
+            },
+          };
+        },
+        GetShardIterator: (body) => {
+          const stream = this.#streamByArn(body.StreamArn);
+          if (body.ShardId !== stream.shardId) throw new AwsError('ResourceNotFoundException', `shard ${String(body.ShardId)} not found`);
+          const sequence = typeof body.SequenceNumber === 'string' ? body.SequenceNumber : '';
+          let index: number;
+          switch (body.ShardIteratorType) {
+            case 'TRIM_HORIZON':
+              index = 0;
+              break;
+            case 'LATEST':
+              index = stream.records.length;
+              break;
+            case 'AT_SEQUENCE_NUMBER':
+              index = stream.indexOf(sequence);
+              break;
+            case 'AFTER_SEQUENCE_NUMBER':
+              index = stream.indexOf(sequence);
+              if (stream.records[index]?.dynamodb.SequenceNumber === sequence) index++;
+              break;
+            default:
+              throw new AwsError('ValidationException', 'ShardIteratorType must be TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER');
+          }
+          return { ShardIterator: Buffer.from(JSON.stringify({ arn: stream.arn, index })).toString('base64') };
+        },
+        GetRecords: (body) => {
+          let position: { arn: string; index: number };
+          try {
+            position = JSON.parse(Buffer.from(String(body.ShardIterator), 'base64').toString('utf8')) as { arn: string; index: number };
+          } catch {
+            throw new AwsError('ValidationException', 'invalid ShardIterator');
+          }
+          const stream = this.#streamByArn(position.arn);
+          const limit = typeof body.Limit === 'number' ? Math.min(Math.max(body.Limit, 1), 1000) : 1000;
+          const records = stream.records.slice(position.index, position.index + limit);
+          const next = position.index + records.length;
+          return {
+            Records: records.map(({ eventSourceARN: _, ...record }) => record),
+            NextShardIterator: Buffer.from(JSON.stringify({ arn: stream.arn, index: next })).toString('base64'),
+          };
+        },
+      },
+    };
+  }
+
+  #streamByArn(arn: unknown): TableStream {
+    for (const stream of this.#streams.values()) if (stream.arn === arn) return stream;
+    throw new AwsError('ResourceNotFoundException', `Requested resource not found: Stream: ${String(arn)} not found`);
+  }
+
+  async #forward(operation: string, body: Record<string, unknown>): Promise<DynamoResult> {
+    if (!this.#instance) throw new AwsError('ServiceUnavailable', 'the local DynamoDB is not running', 503);
+    const response = await fetch(this.#url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': `DynamoDB_20120810.${operation}`,
+        'x-amz-date': '20220101T000000Z',
+        authorization: `AWS4-HMAC-SHA256 Credential=local/20220101/${this.#options.region}/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=local`,
+      },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  async #createTable(body: Record<string, unknown>): Promise<DynamoResult> {
+    const { StreamSpecification: spec, ...rest } = body as { StreamSpecification?: { StreamEnabled?: boolean; StreamViewType?: StreamViewType } };
+    const result = await this.#forward('CreateTable', rest);
+    if (result.status === 200 && spec?.StreamEnabled) {
+      const stream = this.#enableStream(String(body.TableName), spec.StreamViewType ?? 'NEW_IMAGE');
+      await this.#saveStreamSettings();
+      const description = result.body.TableDescription as Record<string, unknown>;
+      Object.assign(description, { StreamSpecification: spec, LatestStreamArn: stream.arn, LatestStreamLabel: stream.label });
+    }
+    return result;
+  }
+
+  async #describeTable(body: Record<string, unknown>): Promise<DynamoResult> {
+    const result = await this.#forward('DescribeTable', body);
+    const stream = this.#streams.get(String(body.TableName));
+    if (result.status === 200 && stream) {
+      Object.assign(result.body.Table as Record<string, unknown>, {
+        StreamSpecification: { StreamEnabled: true, StreamViewType: stream.viewType },
+        LatestStreamArn: stream.arn,
+        LatestStreamLabel: stream.label,
+      });
+    }
+    return result;
+  }
+
+  #enableStream(table: string, viewType: StreamViewType, label?: string): TableStream {
+    const stream = new TableStream(table, viewType, this.#options.region, this.#options.account, label);
+    this.#streams.set(table, stream);
+    return stream;
+  }
+
+  async #keySchema(table: string): Promise<string[]> {
+    const cached = this.#keySchemas.get(table);
+    if (cached) return cached;
+    const described = await this.#forward('DescribeTable', { TableName: table });
+    if (described.status !== 200) throw new AwsError('ResourceNotFoundException', 'Requested resource not found');
+    const schema = ((described.body.Table as { KeySchema: { AttributeName: string; KeyType: string }[] }).KeySchema ?? [])
+      .sort((a, b) => (a.KeyType === 'HASH' ? -1 : b.KeyType === 'HASH' ? 1 : 0))
+      .map((key) => key.AttributeName);
+    this.#keySchemas.set(table, schema);
+    return schema;
+  }
+
+  /** Writes go through a per-table lock on stream tables, so each record's images are exact. */
+  async #write(operation: string, body: Record<string, unknown>): Promise<DynamoResult> {
+    const tables =
+      operation === 'BatchWriteItem' ? Object.keys((body.RequestItems as Record<string, unknown>) ?? {}) : [String(body.TableName)];
+    const streamed = tables.filter((table) => this.#streams.has(table));
+    if (streamed.length === 0) return this.#forward(operation, body);
+    return this.#withLocks(streamed, () => this.#writeWithStream(operation, body, streamed));
+  }
+
+  async #withLocks<T>(tables: string[], work: () => Promise<T>): Promise<T> {
+    const previous = Promise.all(tables.map((table) => this.#locks.get(table)));
+    const run = previous.catch(() => undefined).then(work);
+    const settled = run.catch(() => undefined);
+    for (const table of tables) this.#locks.set(table, settled);
+    return run;
+  }
+
+  async #writeWithStream(operation: string, body: Record<string, unknown>, streamed: string[]): Promise<DynamoResult> {
+    const keys = await this.#affectedKeys(operation, body, streamed);
+    const before = await this.#readItems(keys);
+    const result = await this.#forward(operation, body);
+    if (result.status !== 200) return result;
+    const after = await this.#readItems(keys);
+    const now = Date.now();
+    keys.forEach(({ table, key }, index) => {
+      const oldImage = before[index];
+      const newImage = after[index];
+      if (isDeepStrictEqual(oldImage, newImage)) return; // no change, no record
+      const stream = this.#streams.get(table) as TableStream;
+      const eventName = oldImage === undefined ? 'INSERT' : newImage === undefined ? 'REMOVE' : 'MODIFY';
+      const withNew = stream.viewType === 'NEW_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
+      const withOld = stream.viewType === 'OLD_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
+      const sequenceNumber = String(++this.#sequence).padStart(21, '0');
+      stream.append({
+        eventID: randomUUID().replace(/-/g, ''),
+        eventName,
+        eventVersion: '1.1',
+        eventSource: 'aws:dynamodb',
+        awsRegion: this.#options.region,
+        dynamodb: {
+          ApproximateCreationDateTime: Math.floor(now / 1000),
+          Keys: key,
+          ...(withNew && newImage ? { NewImage: newImage } : {}),
+          ...(withOld && oldImage ? { OldImage: oldImage } : {}),
+          SequenceNumber: sequenceNumber,
+          SizeBytes: Buffer.byteLength(JSON.stringify({ key, newImage, oldImage })),
+          StreamViewType: stream.viewType,
+        },
+        eventSourceARN: stream.arn,
+      });
+    });
+    return result;
+  }
+
+  async #affectedKeys(operation: string, body: Record<string, unknown>, streamed: string[]): Promise<{ table: string; key: AttributeMap }[]> {
+    const keyOf = async (table: string, item: AttributeMap) => {
+      const schema = await this.#keySchema(table);
+      return Object.fromEntries(schema.map((name) => [name, item[name]]));
+    };
+    if (operation === 'PutItem') return [{ table: String(body.TableName), key: await keyOf(String(body.TableName), body.Item as AttributeMap) }];
+    if (operation !== 'BatchWriteItem') return [{ table: String(body.TableName), key: body.Key as AttributeMap }];
+    const keys: { table: string; key: AttributeMap }[] = [];
+    for (const table of streamed) {
+      const requests = (body.RequestItems as Record<string, { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]>)[table] ?? [];
+      for (const request of requests) {
+        if (request.PutRequest) keys.push({ table, key: await keyOf(table, request.PutRequest.Item) });
+        else if (request.DeleteRequest) keys.push({ table, key: request.DeleteRequest.Key });
+      }
+    }
+    return keys;
+  }
+
+  async #readItems(keys: { table: string; key: AttributeMap }[]): Promise<(AttributeMap | undefined)[]> {
+    return Promise.all(
+      keys.map(async ({ table, key }) => {
+        const result = await this.#forward('GetItem', { TableName: table, Key: key, ConsistentRead: true });
+        return result.status === 200 ? (result.body.Item as AttributeMap | undefined) : undefined;
+      }),
+    );
+  }
+
+  async #loadStreamSettings(): Promise<void> {
+    if (!this.#options.dataDir) return;
+    try {
+      const saved = JSON.parse(await readFile(path.join(this.#options.dataDir, 'streams.json'), 'utf8')) as {
+        table: string;
+        viewType: StreamViewType;
+        label: string;
+      }[];
+      for (const stream of saved) this.#enableStream(stream.table, stream.viewType, stream.label);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  async #saveStreamSettings(): Promise<void> {
+    if (!this.#options.dataDir) return;
+    const settings = [...this.#streams.values()].map((stream) => ({ table: stream.table, viewType: stream.viewType, label: stream.label }));
+    await writeFile(path.join(this.#options.dataDir, 'streams.json'), JSON.stringify(settings, null, 2));
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * A local EventBridge bus: `PutEvents` validated as AWS does, rules matched
+ * with the documented pattern syntax, targets delivered at least once with a
+ * retry policy and a dead-letter queue, and every event kept for inspection.
+ */
+import { randomUUID } from 'node:crypto';
+import { AwsError, type JsonService } from './aws-protocol';
+import { matchesPattern, validatePattern } from './event-pattern';
+
+/** The EventBridge envelope delivered to targets. */
+export interface BusEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: Record<string, unknown>;
+}
+
+/** Something a rule delivers to; throwing means the delivery failed. */
+export type RuleTarget = (event: BusEvent) => Promise<void>;
+
+/** A rule on the bus. */
+export interface Rule {
+  readonly name: string;
+  readonly pattern: unknown;
+  readonly target: RuleTarget;
+  /** Retries after the first failed delivery. @default 0 */
+  readonly maximumRetryAttempts?: number;
+  /** Receives the event after the last failed delivery. */
+  readonly deadLetter?: (event: BusEvent, error: unknown) => Promise<void>;
+}
+
+/** One PutEvents request entry, as the API receives it. */
+interface PutEventsEntry {
+  Source?: unknown;
+  DetailType?: unknown;
+  Detail?: unknown;
+  EventBusName?: unknown;
+  Time?: unknown;
+  Resources?: unknown;
+}
+
+type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+/** Largest PutEvents request, counted as AWS documents it. */
+export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+
+/** Options of {@link EventBus}. */
+export interface EventBusOptions {
+  readonly name: string;
+  readonly region: string;
+  readonly account: string;
+  /** Delay before retry `n` (1-based) of a failed delivery. @default 100 ms × 2^(n-1), at most 5 s */
+  readonly retryDelayMs?: (attempt: number) => number;
+  /** Called when a delivery fails for good and there is no dead-letter queue. */
+  readonly onDeliveryError?: (rule: string, event: BusEvent, error: unknown) => void;
+}
+
+/** The local bus. */
+export class EventBus {
+  readonly name: string;
+  readonly arn: string;
+  readonly #options: EventBusOptions;
+  readonly #rules: Rule[] = [];
+  readonly #events: BusEvent[] = [];
+  readonly #deliveries = new Set<Promise<void>>();
+  readonly #listeners = new Set<(event: BusEvent) => void>();
+
+  constructor(options: EventBusOptions) {
+    this.#options = options;
+    this.name = options.name;
+    this.arn = `arn:aws:events:${options.region}:${options.account}:event-bus/${options.name}`;
+  }
+
+  /** Adds a rule; its pattern is validated as PutRule would. */
+  addRule(rule: Rule): void {
+    validatePattern(rule.pattern);
+    this.#rules.push(rule);
+  }
+
+  /** Every event put on the bus, oldest first. */
+  events(): readonly BusEvent[] {
+    return this.#events;
+  }
+
+  /** Calls `listener` for each new event; returns the unsubscribe function. */
+  subscribe(listener: (event: BusEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves once every delivery started so far has finished. */
+  async drain(): Promise<void> {
+    while (this.#deliveries.size > 0) await Promise.allSettled([...this.#deliveries]);
+  }
+
+  /** Whether `nameOrArn` designates this bus. */
+  isThisBus(nameOrArn: unknown): boolean {
+    return nameOrArn === this.name || nameOrArn === this.arn;
+  }
+
+  /** The `PutEvents` operation. */
+  putEvents(body: Record<string, unknown>): { FailedEntryCount: number; Entries: EntryResult[] } {
+    const entries = body.Entries;
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
+      throw new AwsError(
+        'ValidationException',
+        "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10",
+      );
+    }
+    const size = entries.reduce((total: number, entry: PutEventsEntry) => total + entrySize(entry), 0);
+    if (size > MAX_PUT_EVENTS_BYTES) {
+      throw new AwsError('ValidationException', `Total size of the entries in the request is over the limit (${size} > ${MAX_PUT_EVENTS_BYTES} bytes).`);
+    }
+    const results = entries.map((entry: PutEventsEntry) => this.#accept(entry));
+    return { FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length, Entries: results };
+  }
+
+  /** Puts one event directly (the workflow's `events:putEvents` integration uses {@link putEvents}). */
+  #accept(entry: PutEventsEntry): EntryResult {
+    if (typeof entry !== 'object' || entry === null) return invalid('Entry', 'Entry must be an object.');
+    if (entry.EventBusName !== undefined && entry.EventBusName !== 'default' && !this.isThisBus(entry.EventBusName)) {
+      return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${String(entry.EventBusName)} does not exist.` };
+    }
+    if (typeof entry.Source !== 'string' || entry.Source.length === 0) return invalid('Source', 'Source is a required argument.');
+    if (typeof entry.DetailType !== 'string' || entry.DetailType.length === 0) {
+      return invalid('DetailType', 'DetailType is a required argument.');
+    }
+    if (typeof entry.Detail !== 'string' || entry.Detail.length === 0) return invalid('Detail', 'Detail is a required argument.');
+    let detail: unknown;
+    try {
+      detail = JSON.parse(entry.Detail);
+    } catch {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    const time = eventTime(entry.Time);
+    if (time === undefined) return invalid('Time', 'Time is not a valid timestamp.');
+    const resources = entry.Resources ?? [];
+    if (!Array.isArray(resources) || resources.some((resource) => typeof resource !== 'string')) {
+      return invalid('Resources', 'Resources must be a list of strings.');
+    }
+    const event: BusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      account: this.#options.account,
+      time,
+      region: this.#options.region,
+      resources: resources as string[],
+      detail: detail as Record<string, unknown>,
+    };
+    // Events on the account's default bus have no rules here; only this bus is kept.
+    if (entry.EventBusName === undefined || entry.EventBusName === 'default') return { EventId: event.id };
+    this.#events.push(event);
+    for (const listener of this.#listeners) listener(event);
+    for (const rule of this.#rules) {
+      if (matchesPattern(rule.pattern, event)) this.#track(this.#deliver(rule, event));
+    }
+    return { EventId: event.id };
+  }
+
+  #track(delivery: Promise<void>): void {
+    this.#deliveries.add(delivery);
+    void delivery.finally(() => this.#deliveries.delete(delivery));
+  }
+
+  async #deliver(rule: Rule, event: BusEvent): Promise<void> {
+    const retries = rule.maximumRetryAttempts ?? 0;
+    const delay = this.#options.retryDelayMs ?? ((attempt: number) => Math.min(100 * 2 ** (attempt - 1), 5_000));
+    // Asynchronous, as in the cloud: PutEvents answers before any target runs.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rule.target(event);
+        return;
+      } catch (error) {
+        if (attempt >= retries) {
+          if (rule.deadLetter) await rule.deadLetter(event, error);
+          else this.#options.onDeliveryError?.(rule.name, event, error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay(attempt + 1)));
+      }
+    }
+  }
+
+  /** This bus as an AWS JSON service (`AWSEvents.*`). */
+  service(): JsonService {
+    return {
+      targetPrefix: 'AWSEvents',
+      jsonVersion: '1.1',
+      operations: { PutEvents: (body) => this.putEvents(body) },
+    };
+  }
+}
+
+function invalid(parameter: string, reason: string): EntryResult {
+  return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${parameter} is not valid. Reason: ${reason}` };
+}
+
+/** `Time` as SDKs send it (epoch seconds, or an ISO string); AWS keeps whole seconds. */
+function eventTime(value: unknown): string | undefined {
+  let millis: number;
+  if (value === undefined || value === null) millis = Date.now();
+  else if (typeof value === 'number') millis = value * 1000;
+  else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) millis = Number(value) * 1000;
+  else if (typeof value === 'string') millis = Date.parse(value);
+  else return undefined;
+  if (!Number.isFinite(millis)) return undefined;
+  return new Date(Math.floor(millis / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** An entry's size as AWS counts it: 14 bytes of time plus the UTF-8 bytes of its strings. */
+function entrySize(entry: PutEventsEntry): number {
+  const bytes = (value: unknown) => (typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : 0);
+  let size = entry.Time !== undefined ? 14 : 0;
+  size += bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail);
+  if (Array.isArray(entry.Resources)) for (const resource of entry.Resources) size += bytes(resource);
+  return size;
+}

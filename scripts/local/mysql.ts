@@ -1,0 +1,142 @@
+/**
+ * The read model's server for the local runtime: `DB_URL` (default
+ * `mysql://root@127.0.0.1:3306/orders`), the database created if missing. When
+ * the default URL does not answer and a `mariadbd` or `mysqld` binary is
+ * installed, a private throwaway instance runs for the session instead.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { READ_MODEL_DATABASE } from '../../config/pipeline';
+
+/** The default `DB_URL`. */
+export const DEFAULT_DB_URL = `mysql://root@127.0.0.1:3306/${READ_MODEL_DATABASE}`;
+
+/** A reachable read-model server. */
+export interface ReadModelServer {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  readonly version: string;
+  /** Whether this is a private instance started for this run. */
+  readonly embedded: boolean;
+  /** The URL to show (no password). */
+  readonly displayUrl: string;
+  stop(): Promise<void>;
+}
+
+interface Target {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+function parse(url: string): Target {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`DB_URL is not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'mysql:') throw new Error(`DB_URL must start with mysql://, got ${parsed.protocol}//`);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || READ_MODEL_DATABASE;
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) throw new Error(`DB_URL database name must be 1-64 letters, digits or _, got ${database}`);
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: Number(parsed.port || 3306),
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
+
+async function connectAndPrepare(target: Target): Promise<string> {
+  const connection = await createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, connectTimeout: 3_000 });
+  try {
+    await connection.query('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [target.database]);
+    const [rows] = await connection.query('SELECT VERSION() AS version');
+    return (rows as { version: string }[])[0]?.version ?? 'unknown';
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Opens the read-model server named by `dbUrl` (or the default, embedded if needed). */
+export async function openReadModelServer(dbUrl: string | undefined, log: (message: string) => void): Promise<ReadModelServer> {
+  const explicit = dbUrl !== undefined && dbUrl !== '';
+  const target = parse(explicit ? dbUrl : DEFAULT_DB_URL);
+  const display = (t: Target) => `mysql://${encodeURIComponent(t.user)}@${t.host}:${t.port}/${t.database}`;
+  try {
+    const version = await connectAndPrepare(target);
+    return { ...target, version, embedded: false, displayUrl: display(target), stop: async () => undefined };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const unreachable = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND';
+    if (explicit || !unreachable) {
+      throw new Error(`the read-model server at ${display(target)} is not usable: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const binary = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd', '/usr/bin/mysqld'].find((candidate) => existsSync(candidate));
+  if (!binary) {
+    throw new Error(`nothing answers at ${display(target)} and no mariadbd or mysqld is installed; start a MySQL-compatible server or set DB_URL`);
+  }
+  log(`nothing answers at ${display(target)}; starting a private ${path.basename(binary)} for this run`);
+  return startEmbedded(binary, target.database);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startEmbedded(binary: string, database: string): Promise<ReadModelServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'order-pipeline-db-'));
+  const dataDir = path.join(dir, 'data');
+  const user = process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'mysql');
+  const installer = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'].find((candidate) => existsSync(candidate));
+  const install = installer
+    ? spawnSync(installer, ['--no-defaults', `--datadir=${dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' })
+    : spawnSync(binary, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--user=${user}`], { encoding: 'utf8' });
+  if (install.status !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`initialising the private database failed: ${install.stderr || install.stdout}`);
+  }
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    binary,
+    ['--no-defaults', `--datadir=${dataDir}`, `--socket=${path.join(dir, 'mysqld.sock')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--user=${user}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M'],
+    { stdio: 'ignore' },
+  );
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const target: Target = { host: '127.0.0.1', port, user: 'root', password: '', database };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const version = await connectAndPrepare(target);
+      return { ...target, version, embedded: true, displayUrl: `mysql://root@127.0.0.1:${port}/${database} (private instance)`, stop };
+    } catch (error) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`the private database did not start: ${(error as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

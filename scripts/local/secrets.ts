@@ -1,0 +1,62 @@
+/**
+ * Secrets Manager's `GetSecretValue` for the local read-model credentials, so
+ * the handlers run their real middy secrets path locally.
+ */
+import { randomUUID } from 'node:crypto';
+import { AwsError, requireString, type JsonService } from './aws-protocol';
+
+/** One local secret. */
+interface LocalSecret {
+  readonly name: string;
+  readonly arn: string;
+  readonly value: string;
+  readonly versionId: string;
+  readonly created: number;
+}
+
+/** The local Secrets Manager. */
+export class LocalSecrets {
+  readonly #secrets = new Map<string, LocalSecret>();
+
+  constructor(private readonly region: string, private readonly account: string) {}
+
+  /** Stores a secret; returns its ARN (with the random suffix AWS adds). */
+  put(name: string, value: Record<string, unknown>): string {
+    const suffix = randomUUID().replace(/-/g, '').slice(0, 6);
+    const arn = `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${name}-${suffix}`;
+    this.#secrets.set(name, { name, arn, value: JSON.stringify(value), versionId: randomUUID(), created: Date.now() });
+    return arn;
+  }
+
+  #find(id: string): LocalSecret {
+    for (const secret of this.#secrets.values()) {
+      // An ARN may be given with or without the random suffix, as in AWS.
+      if (id === secret.name || id === secret.arn || secret.arn.startsWith(`${id}-`)) return secret;
+    }
+    throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  }
+
+  service(): JsonService {
+    return {
+      targetPrefix: 'secretsmanager',
+      jsonVersion: '1.1',
+      operations: {
+        GetSecretValue: (body) => {
+          const secret = this.#find(requireString(body, 'SecretId'));
+          return {
+            ARN: secret.arn,
+            Name: secret.name,
+            VersionId: secret.versionId,
+            SecretString: secret.value,
+            VersionStages: ['AWSCURRENT'],
+            CreatedDate: secret.created / 1000,
+          };
+        },
+        DescribeSecret: (body) => {
+          const secret = this.#find(requireString(body, 'SecretId'));
+          return { ARN: secret.arn, Name: secret.name, CreatedDate: secret.created / 1000, LastChangedDate: secret.created / 1000 };
+        },
+      },
+    };
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The workflow, run by aws-local-stepfunctions from the same ASL file the
+ * stacks deploy. Each Task state is bound by its `Resource` to the local
+ * service it names: `lambda:invoke` to the local functions,
+ * `dynamodb:<operation>` to the local DynamoDB (streams included), and
+ * `events:putEvents` to the local bus. Errors carry the names Step Functions
+ * gives them (`DynamoDB.ConditionalCheckFailedException`, `EventBridge.FailedEntry`, ...),
+ * so Retry and Catch behave as in the cloud.
+ */
+import { randomUUID } from 'node:crypto';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { AwsError, requireString, type JsonService } from './aws-protocol';
+import type { LocalDynamoDB } from './dynamodb';
+import type { EventBus } from './event-bus';
+import type { LocalFunctions } from './functions';
+
+type Json = Parameters<StateMachine['run']>[0];
+type TaskHandler = (input: Json) => Promise<Json>;
+
+/** A finished or running execution. */
+interface Execution {
+  executionArn: string;
+  name: string;
+  input: string;
+  startDate: number;
+  stopDate?: number;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+/** Options of {@link LocalStateMachine}. */
+export interface LocalStateMachineOptions {
+  readonly name: string;
+  readonly definition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly functions: LocalFunctions;
+  readonly dynamodb: LocalDynamoDB;
+  readonly bus: EventBus;
+  /** Overrides Retry intervals (ms) for every state; tests set 0. */
+  readonly retryIntervalMs?: number;
+  /** Executions kept for DescribeExecution. @default 10000 */
+  readonly keepExecutions?: number;
+}
+
+/** An Express state machine served as `AWSStepFunctions.*`. */
+export class LocalStateMachine {
+  readonly arn: string;
+  readonly #options: LocalStateMachineOptions;
+  readonly #machine: StateMachine;
+  readonly #tasks: Record<string, TaskHandler>;
+  readonly #executions = new Map<string, Execution>();
+  readonly #running = new Set<Promise<unknown>>();
+  readonly #retryOverrides: Record<string, number> | undefined;
+
+  constructor(options: LocalStateMachineOptions) {
+    this.#options = options;
+    this.arn = `arn:aws:states:${options.region}:${options.account}:stateMachine:${options.name}`;
+    const definition = JSON.parse(options.definition) as StateMachineDefinition;
+    this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    this.#tasks = {};
+    for (const [stateName, state] of taskStates(definition)) this.#tasks[stateName] = this.#bind(stateName, state.Resource);
+    this.#retryOverrides =
+      options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(this.#tasks).map((name) => [name, options.retryIntervalMs as number]));
+  }
+
+  /** Resolves when every running execution has finished. */
+  async drain(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  /** Starts an execution in the background, as `StartExecution` does for the EventBridge target. */
+  startExecution(input: string, name: string = randomUUID()): Execution {
+    const execution = this.#newExecution(input, name);
+    const run = this.#execute(execution);
+    this.#running.add(run);
+    void run.finally(() => this.#running.delete(run));
+    return execution;
+  }
+
+  /** Runs an execution to its end, as `StartSyncExecution` does. */
+  async startSyncExecution(input: string, name: string = randomUUID()): Promise<Execution> {
+    const execution = this.#newExecution(input, name);
+    const run = this.#execute(execution);
+    this.#running.add(run);
+    try {
+      await run;
+    } finally {
+      this.#running.delete(run);
+    }
+    return execution;
+  }
+
+  #newExecution(input: string, name: string): Execution {
+    try {
+      JSON.parse(input);
+    } catch {
+      throw new AwsError('InvalidExecutionInput', 'Invalid State Machine Execution Input: the input is not valid JSON');
+    }
+    const execution: Execution = {
+      executionArn: `arn:aws:states:${this.#options.region}:${this.#options.account}:express:${this.#options.name}:${name}:${randomUUID()}`,
+      name,
+      input,
+      startDate: Date.now(),
+      status: 'RUNNING',
+    };
+    this.#executions.set(execution.executionArn, execution);
+    const keep = this.#options.keepExecutions ?? 10_000;
+    if (this.#executions.size > keep) this.#executions.delete(this.#executions.keys().next().value as string);
+    return execution;
+  }
+
+  async #execute(execution: Execution): Promise<void> {
+    const input = JSON.parse(execution.input) as Json;
+    const { result } = this.#machine.run(input, {
+      overrides: {
+        taskResourceLocalHandlers: this.#tasks,
+        ...(this.#retryOverrides ? { retryIntervalOverrides: this.#retryOverrides } : {}),
+      },
+      context: {
+        Execution: { Id: execution.executionArn, Input: input, Name: execution.name, StartTime: new Date(execution.startDate).toISOString() },
+        StateMachine: { Id: this.arn, Name: this.#options.name },
+      },
+    });
+    try {
+      execution.output = JSON.stringify(await result);
+      execution.status = 'SUCCEEDED';
+    } catch (error) {
+      const cause = error instanceof ExecutionError ? (error.cause as Error | undefined) : (error as Error);
+      execution.status = 'FAILED';
+      execution.error = cause?.name ?? 'States.Runtime';
+      execution.cause = cause?.message ?? String(error);
+    } finally {
+      execution.stopDate = Date.now();
+    }
+  }
+
+  /** Binds one Task state to the local service its Resource names. */
+  #bind(stateName: string, resource: string): TaskHandler {
+    const match = /^arn:aws:states:::([a-z]+):([A-Za-z]+)$/.exec(resource);
+    if (!match) throw new Error(`state ${stateName}: resource ${resource} is not supported locally (only optimized request-response integrations are)`);
+    const [, service, action] = match as unknown as [string, string, string];
+    if (service === 'lambda' && action === 'invoke') return (input) => this.#invokeLambda(input);
+    if (service === 'dynamodb') return (input) => this.#callDynamo(action.charAt(0).toUpperCase() + action.slice(1), input);
+    if (service === 'events' && action === 'putEvents') return (input) => this.#putEvents(input);
+    throw new Error(`state ${stateName}: integration ${service}:${action} is not supported locally`);
+  }
+
+  async #invokeLambda(input: Json): Promise<Json> {
+    const { FunctionName, Payload } = input as { FunctionName: string; Payload?: Json };
+    const result = await this.#options.functions.invoke(FunctionName, Payload ?? {});
+    if (!result.ok) throw taskError(result.error.errorType, JSON.stringify(result.error));
+    return { ExecutedVersion: '$LATEST', Payload: result.payload as Json, StatusCode: 200 };
+  }
+
+  async #callDynamo(operation: string, input: Json): Promise<Json> {
+    let response;
+    try {
+      response = await this.#options.dynamodb.call(operation, input as Record<string, unknown>);
+    } catch (error) {
+      throw taskError(`DynamoDB.${(error as Error).name}`, (error as Error).message);
+    }
+    if (response.status !== 200) {
+      const type = String(response.body.__type ?? 'AmazonDynamoDBException').split('#').pop();
+      throw taskError(`DynamoDB.${type}`, String(response.body.message ?? response.body.Message ?? ''));
+    }
+    return response.body as Json;
+  }
+
+  async #putEvents(input: Json): Promise<Json> {
+    const entries = ((input as { Entries?: Record<string, unknown>[] }).Entries ?? []).map((entry) => ({
+      ...entry,
+      // Step Functions serialises a JSON Detail for the API call.
+      Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+    }));
+    let result;
+    try {
+      result = this.#options.bus.putEvents({ Entries: entries });
+    } catch (error) {
+      throw taskError(`EventBridge.${(error as Error).name}`, (error as Error).message);
+    }
+    if (result.FailedEntryCount > 0) throw taskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
+    return result as unknown as Json;
+  }
+
+  #execution(arn: unknown): Execution {
+    const execution = typeof arn === 'string' ? this.#executions.get(arn) : undefined;
+    if (!execution) throw new AwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
+    return execution;
+  }
+
+  #checkMachine(arn: unknown): void {
+    if (arn !== this.arn) throw new AwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(arn)}'`);
+  }
+
+  /** The Step Functions API as a JSON service. */
+  service(): JsonService {
+    const seconds = (millis: number | undefined) => (millis === undefined ? undefined : millis / 1000);
+    return {
+      targetPrefix: 'AWSStepFunctions',
+      jsonVersion: '1.0',
+      operations: {
+        StartExecution: (body) => {
+          this.#checkMachine(requireString(body, 'stateMachineArn'));
+          const execution = this.startExecution(String(body.input ?? '{}'), typeof body.name === 'string' ? body.name : undefined);
+          return { executionArn: execution.executionArn, startDate: seconds(execution.startDate) };
+        },
+        StartSyncExecution: async (body) => {
+          this.#checkMachine(requireString(body, 'stateMachineArn'));
+          const execution = await this.startSyncExecution(String(body.input ?? '{}'), typeof body.name === 'string' ? body.name : undefined);
+          return {
+            executionArn: execution.executionArn,
+            stateMachineArn: this.arn,
+            name: execution.name,
+            startDate: seconds(execution.startDate),
+            stopDate: seconds(execution.stopDate),
+            status: execution.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
+            input: execution.input,
+            ...(execution.output !== undefined ? { output: execution.output } : {}),
+            ...(execution.error !== undefined ? { error: execution.error, cause: execution.cause } : {}),
+          };
+        },
+        DescribeExecution: (body) => {
+          const execution = this.#execution(requireString(body, 'executionArn'));
+          return {
+            executionArn: execution.executionArn,
+            stateMachineArn: this.arn,
+            name: execution.name,
+            status: execution.status,
+            startDate: seconds(execution.startDate),
+            ...(execution.stopDate !== undefined ? { stopDate: seconds(execution.stopDate) } : {}),
+            input: execution.input,
+            ...(execution.output !== undefined ? { output: execution.output } : {}),
+            ...(execution.error !== undefined ? { error: execution.error, cause: execution.cause } : {}),
+          };
+        },
+      },
+    };
+  }
+
+  /** Executions so far, newest last (local diagnostics). */
+  executions(): Execution[] {
+    return [...this.#executions.values()];
+  }
+}
+
+/** An error Step Functions' Retry and Catch match by name. */
+function taskError(name: string, cause: string): Error {
+  const error = new Error(cause);
+  error.name = name;
+  return error;
+}
+
+function taskStates(definition: StateMachineDefinition): [string, { Resource: string }][] {
+  const found: [string, { Resource: string }][] = [];
+  const visit = (states: Record<string, unknown>) => {
+    for (const [name, state] of Object.entries(states)) {
+      const typed = state as { Type: string; Resource?: string; Branches?: { States: Record<string, unknown> }[]; ItemProcessor?: { States: Record<string, unknown> }; Iterator?: { States: Record<string, unknown> } };
+      if (typed.Type === 'Task' && typed.Resource) found.push([name, { Resource: typed.Resource }]);
+      for (const branch of typed.Branches ?? []) visit(branch.States);
+      if (typed.ItemProcessor) visit(typed.ItemProcessor.States);
+      if (typed.Iterator) visit(typed.Iterator.States);
+    }
+  };
+  visit(definition.States as Record<string, unknown>);
+  return found;
+}
