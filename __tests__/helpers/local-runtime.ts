@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createConnection } from 'mysql2/promise';
+import { serverUrl } from './mysql';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The local runtime, started as `npm start` would, in a child process on a free port. */
+export interface RunningLocalRuntime {
+  readonly endpoint: string;
+  readonly busName: string;
+  readonly busArn: string;
+  readonly stateMachineArn: string;
+  readonly database: string;
+  readonly process: ChildProcess;
+  output(): string;
+  /** Sends SIGINT and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `scripts/local/main.ts` with its own read-model database (dropped on stop). */
+export async function startLocalRuntime(options: { args?: string[]; retryDelayMs?: number } = {}): Promise<RunningLocalRuntime> {
+  const url = serverUrl();
+  const database = `test_local_${randomBytes(4).toString('hex')}`;
+  const dbUrl = `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/local/main.ts', '--port', '0', '--db-url', dbUrl, '--retry-delay-ms', String(options.retryDelayMs ?? 10), ...(options.args ?? [])],
+    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  const field = (name: string) => new RegExp(`^\\s+${name}\\s+(\\S+)`, 'm').exec(output)?.[1];
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('Press Ctrl-C to stop.')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local runtime did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    endpoint: field('endpoint') as string,
+    busName: field('event bus') as string,
+    busArn: field('event bus ARN') as string,
+    stateMachineArn: field('state machine') as string,
+    database,
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGINT');
+      const code = await exited;
+      const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+      await admin.query('DROP DATABASE IF EXISTS ??', [database]);
+      await admin.end();
+      return code;
+    },
+  };
+}

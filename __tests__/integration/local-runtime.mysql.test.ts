@@ -1,0 +1,246 @@
+/**
+ * The local runtime end to end, started as `npm start` would be (child
+ * process, free port, its own read-model database on the MariaDB/MySQL at
+ * DB_URL), driven only through AWS SDK v3 clients, the AWS CLI and HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { DynamoDBClient, PutItemCommand, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createPool, type Pool } from 'mysql2/promise';
+import { localEvents, localIdle, waitForResponse, type PipelineEvent, type Target } from '../../scripts/lib/pipeline-client';
+import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { serverUrl } from '../helpers/mysql';
+
+let runtime: RunningLocalRuntime;
+let target: Target;
+let events: EventBridgeClient;
+let pool: Pool;
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime();
+  target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
+  events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+  const url = serverUrl();
+  pool = createPool({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password), database: runtime.database });
+}, 60_000);
+
+afterAll(async () => {
+  events?.destroy();
+  await pool?.end();
+  await runtime?.stop();
+});
+
+async function send(detailType: string, detail: unknown, bus: string = runtime.busName): Promise<string> {
+  const result = await events.send(
+    new PutEventsCommand({
+      Entries: [{ EventBusName: bus, Source: 'orderPipeline', DetailType: detailType, Detail: JSON.stringify(detail), Time: new Date('2022-10-13T19:00:00Z') }],
+    }),
+  );
+  expect(result.FailedEntryCount).toBe(0);
+  return result.Entries?.[0]?.EventId as string;
+}
+
+async function answer(detailType: string, detail: unknown): Promise<PipelineEvent['detail']> {
+  return (await waitForResponse(target, await send(detailType, detail), 20_000)).detail;
+}
+
+async function totals(itemId: string): Promise<unknown> {
+  const [rows] = await pool.query('SELECT total_ordered FROM item_totals WHERE item_id = ?', [itemId]);
+  return (rows as { total_ordered: number }[])[0]?.total_ordered;
+}
+
+describe('local runtime', () => {
+  it('creates the original sample order, answers orderCreated and projects it into the read model', async () => {
+    // Act
+    const response = await answer('orderCommand', { command: 'createOrder', orderId: '6102', items: [{ itemid: 'z3333', quantity: 6 }, { itemid: 'z4444', quantity: 3 }] });
+    await localIdle(runtime.endpoint);
+
+    // Assess
+    expect(response).toEqual({ orderid: '6102', commandStatus: 'orderCreated', commandMessageId: expect.any(String) });
+    expect(await totals('z3333')).toBe(6);
+    expect(await totals('z4444')).toBe(3);
+  });
+
+  it('answers the same command again with orderCreated and does not count it twice', async () => {
+    const response = await answer('orderCommand', { command: 'createOrder', orderId: '6102', items: [{ itemid: 'z4444', quantity: 3 }, { itemid: 'z3333', quantity: 6 }] });
+    await localIdle(runtime.endpoint);
+    expect(response).toMatchObject({ orderid: '6102', commandStatus: 'orderCreated' });
+    expect(await totals('z3333')).toBe(6);
+  });
+
+  it('refuses a conflicting command and leaves the stored order untouched', async () => {
+    const response = await answer('orderCommand', { command: 'createOrder', orderId: '6102', items: [{ itemid: 'z3333', quantity: 60 }] });
+    await localIdle(runtime.endpoint);
+    expect(response).toMatchObject({ orderid: '6102', commandStatus: 'orderRejected', error: { code: 'OrderConflict' } });
+    expect(await totals('z3333')).toBe(6);
+  });
+
+  it('answers both queries with the contract rows', async () => {
+    const report = await answer('orderQuery', { query: 'itemsSalesReport' });
+    const monthly = await answer('orderQuery', { query: 'monthlySalesByItem', itemid: 'z3333' });
+    expect(report).toEqual({
+      query: 'itemsSalesReport',
+      queryMessageId: expect.any(String),
+      queryStatus: 200,
+      queryResult: [
+        { itemid: 'z3333', totalordered: 6, lastorderdate: '2022-10-13' },
+        { itemid: 'z4444', totalordered: 3, lastorderdate: '2022-10-13' },
+      ],
+    });
+    expect(monthly).toEqual({
+      query: 'monthlySalesByItem',
+      queryMessageId: expect.any(String),
+      queryItemId: 'z3333',
+      queryStatus: 200,
+      queryResult: [{ monthyear: 'October 2022', monthlyordered: 6 }],
+    });
+  });
+
+  it('refuses an invalid command with orderRejected naming the fields', async () => {
+    const response = await answer('orderCommand', { command: 'createOrder', orderId: '', items: [{ itemid: 'a', quantity: 0 }] });
+    expect(response).toMatchObject({
+      commandStatus: 'orderRejected',
+      error: { code: 'ValidationError', message: 'detail.orderId must not be empty; detail.items[0].quantity must be an integer from 1 to 1000000, got 0' },
+    });
+  });
+
+  it('answers a bad query with queryStatus 400', async () => {
+    expect(await answer('orderQuery', { query: 'monthlySalesByItem' })).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError', message: 'detail.itemid is required' } });
+    expect(await answer('orderQuery', { query: 'everything' })).toMatchObject({ queryStatus: 400, error: { code: 'UnsupportedQuery' } });
+  });
+
+  it('starts no execution for an event no rule matches', async () => {
+    // Prepare
+    const before = (await (await fetch(`${runtime.endpoint}/_local/executions`)).json()) as unknown[];
+
+    // Act
+    const id = await send('somethingElse', { hello: 'world' });
+    await localIdle(runtime.endpoint);
+
+    // Assess
+    const after = (await (await fetch(`${runtime.endpoint}/_local/executions`)).json()) as unknown[];
+    expect(after).toHaveLength(before.length);
+    expect((await localEvents(runtime.endpoint)).some((event) => event.id === id)).toBe(true);
+  });
+
+  it('validates PutEvents entries as AWS does', async () => {
+    const result = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: runtime.busName, Source: 'orderPipeline', DetailType: 'orderCommand', Detail: 'not json' },
+          { EventBusName: runtime.busName, Source: 'orderPipeline', DetailType: 'orderCommand', Detail: '[1, 2]' },
+          { EventBusName: 'no-such-bus', Source: 'orderPipeline', DetailType: 'orderCommand', Detail: '{}' },
+          { EventBusName: runtime.busArn, Source: 'orderPipeline', DetailType: 'orderQuery', Detail: '{"query":"itemsSalesReport"}' },
+        ],
+      }),
+    );
+    expect(result.FailedEntryCount).toBe(3);
+    expect(result.Entries?.map((entry) => entry.ErrorCode ?? 'ok')).toEqual(['MalformedDetail', 'MalformedDetail', 'ResourceNotFoundException', 'ok']);
+    await expect(events.send(new PutEventsCommand({ Entries: [] }))).rejects.toThrow(/entries/);
+  });
+
+  it('runs the workflow through StartSyncExecution, StartExecution and DescribeExecution', async () => {
+    // Prepare
+    const sfn = new SFNClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials, disableHostPrefix: true });
+    const input = JSON.stringify({ id: 'direct-1', 'detail-type': 'orderQuery', source: 'orderPipeline', time: '2022-10-13T19:00:00Z', detail: { query: 'itemsSalesReport' } });
+
+    try {
+      // Act
+      const sync = await sfn.send(new StartSyncExecutionCommand({ stateMachineArn: runtime.stateMachineArn, input }));
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: runtime.stateMachineArn, input: JSON.stringify({ nothing: true }) }));
+      await localIdle(runtime.endpoint);
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+
+      // Assess
+      expect(sync.status).toBe('SUCCEEDED');
+      expect(JSON.parse(sync.output as string).response).toMatchObject({ queryMessageId: 'direct-1', queryStatus: 200 });
+      expect(described).toMatchObject({ status: 'FAILED', error: 'UnroutableEvent' });
+    } finally {
+      sfn.destroy();
+    }
+  });
+
+  it('serves the local database credentials through GetSecretValue', async () => {
+    const secrets = new SecretsManagerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    const secret = await secrets.send(new GetSecretValueCommand({ SecretId: 'order-pipeline-local-read-model' }));
+    secrets.destroy();
+    expect(JSON.parse(secret.SecretString as string)).toEqual({ username: expect.any(String), password: expect.any(String) });
+  });
+
+  it('answers unsupported operations with an AWS-style error instead of hanging', async () => {
+    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    await expect(dynamo.send(new TransactWriteItemsCommand({ TransactItems: [] }))).rejects.toMatchObject({ name: 'UnknownOperationException' });
+    await expect(events.send(new ListRulesCommand({}))).rejects.toMatchObject({ name: 'UnknownOperationException' });
+    dynamo.destroy();
+  });
+
+  it('retries a record the projection cannot handle, then sends it to the on-failure destination with the reason', async () => {
+    // Prepare: any client writing to the orders table feeds the stream.
+    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    try {
+      // Act
+      await dynamo.send(
+        new PutItemCommand({
+          TableName: 'order-pipeline-local-orders',
+          Item: { orderid: { S: 'poison-1' }, orderedAt: { S: '2022-10-13T19:00:00.000Z' }, items: { L: [{ M: { itemid: { S: 'p' }, quantity: { S: 'many' } } }] } },
+        }),
+      );
+      await localIdle(runtime.endpoint);
+
+      // Assess
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-projection-failures' }));
+      const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+      const bodies = (received.Messages ?? []).map((message) => JSON.parse(message.Body as string));
+      expect(bodies).toEqual([
+        expect.objectContaining({
+          requestContext: expect.objectContaining({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 11 }),
+          DDBStreamBatchInfo: expect.objectContaining({ batchSize: 1, streamArn: expect.stringContaining('order-pipeline-local-orders/stream/') }),
+          localDiagnostics: expect.objectContaining({ recordErrors: [expect.stringContaining('items[0].quantity is required (N attribute)')] }),
+        }),
+      ]);
+      const scan = await dynamo.send(new ScanCommand({ TableName: 'order-pipeline-local-orders' }));
+      expect(scan.Items?.map((item) => item.orderid?.S).sort()).toEqual(['6102', 'poison-1']);
+    } finally {
+      dynamo.destroy();
+      sqs.destroy();
+    }
+  });
+
+  it('works with the AWS CLI, as the original README does', async () => {
+    const run = promisify(execFile);
+    const entries = JSON.stringify([
+      {
+        EventBusName: runtime.busArn,
+        Time: '2022-10-13T19:00:00Z',
+        DetailType: 'orderCommand',
+        Source: 'orderPipeline',
+        Detail: JSON.stringify({ command: 'createOrder', orderId: 'cli-1', items: [{ itemid: 'cli-item', quantity: 2 }] }),
+      },
+    ]);
+    const { stdout } = await run('aws', ['--endpoint-url', runtime.endpoint, '--region', 'us-east-1', 'events', 'put-events', '--entries', entries], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+    });
+    const id = JSON.parse(stdout).Entries[0].EventId as string;
+    expect((await waitForResponse(target, id)).detail).toMatchObject({ orderid: 'cli-1', commandStatus: 'orderCreated' });
+  });
+
+  it('stops cleanly on Ctrl-C', async () => {
+    // Prepare: a runtime of its own, so the shared one keeps serving the other tests.
+    const other = await startLocalRuntime();
+
+    // Act
+    const code = await other.stop();
+
+    // Assess
+    expect(code).toBe(0);
+    expect(other.output()).toContain('local pipeline stopped');
+    await expect(fetch(`${other.endpoint}/_local/status`)).rejects.toThrow();
+  }, 60_000);
+});
