@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, ENVIRONMENTS, loadConfig, validateConfig } from '../../config/environments';
+
+describe('environment configuration', () => {
+  it('accepts every shipped environment', () => {
+    for (const config of Object.values(ENVIRONMENTS)) expect(validateConfig(config)).toBe(config);
+  });
+
+  it('lists every problem of a bad configuration in one error', () => {
+    // Prepare
+    const bad = {
+      ...ENVIRONMENTS.dev,
+      region: 'mars',
+      azCount: 1,
+      egress: 'carrier-pigeon',
+      aurora: { engineVersion: '5.7.mysql_aurora.2.11.2', minCapacity: 8, maxCapacity: 4, backupRetentionDays: 0 },
+      stream: { batchSize: 20_000, batchingWindowSeconds: -1 },
+      logRetentionDays: 10,
+    } as never;
+
+    // Act
+    const act = () => validateConfig(bad);
+
+    // Assess
+    expect(act).toThrow(ConfigError);
+    try {
+      act();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'region must look like us-east-1, got "mars"',
+        'azCount must be 2 or 3 (Aurora needs subnets in at least two AZs), got 1',
+        'egress must be "vpc-endpoints" or "nat-gateway", got "carrier-pigeon"',
+        'aurora.engineVersion must be an Aurora MySQL 3 version like 8.0.mysql_aurora.3.10.4, got 5.7.mysql_aurora.2.11.2',
+        'aurora.maxCapacity (4) must not be below aurora.minCapacity (8)',
+        'aurora.backupRetentionDays must be 1 to 35, got 0',
+        'stream.batchSize must be 1 to 10000, got 20000',
+        'stream.batchingWindowSeconds must be 0 to 300, got -1',
+        expect.stringMatching(/^logRetentionDays must be one of CloudWatch's values .* got 10$/),
+      ]);
+    }
+  });
+
+  it('refuses an unknown environment name with the allowed ones', () => {
+    expect(() => loadConfig({ CQRS_ENV: 'qa' })).toThrow('CQRS_ENV must be one of dev, staging, prod, got "qa"');
+  });
+
+  it('takes the region from AWS_REGION and validates it', () => {
+    expect(loadConfig({ CQRS_ENV: 'prod', AWS_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
+    expect(() => loadConfig({ AWS_REGION: 'moon-base-1x' })).toThrow('region must look like us-east-1');
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * Least privilege, encryption and secrets, checked over every synthesized
+ * policy and resource of every stack (dev and prod, both egress modes).
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { ENVIRONMENTS } from '../../config/environments';
+import { WILDCARD_RESOURCE_ALLOWLIST, policyDocument } from '../../stacks/constructs/iam';
+import { resources, synthesize, type SynthesizedApp, type TerraformJson } from '../helpers/synth';
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: unknown;
+}
+
+let apps: SynthesizedApp[];
+
+beforeAll(() => {
+  apps = [synthesize(ENVIRONMENTS.dev), synthesize({ ...ENVIRONMENTS.prod, egress: 'nat-gateway' })];
+});
+
+const stacksOf = (app: SynthesizedApp): [string, TerraformJson][] => Object.entries(app.json);
+
+/** Every policy document in a stack, with where it came from. */
+function policies(stack: TerraformJson): { where: string; kind: 'identity' | 'resource' | 'trust'; statements: Statement[] }[] {
+  const found: { where: string; kind: 'identity' | 'resource' | 'trust'; statements: Statement[] }[] = [];
+  const add = (where: string, kind: 'identity' | 'resource' | 'trust', text: unknown) => {
+    found.push({ where, kind, statements: (JSON.parse(text as string) as { Statement: Statement[] }).Statement });
+  };
+  for (const policy of resources(stack, 'aws_iam_role_policy')) add(`aws_iam_role_policy.${policy.__id}`, 'identity', policy.policy);
+  for (const role of resources(stack, 'aws_iam_role')) add(`aws_iam_role.${role.__id}`, 'trust', role.assume_role_policy);
+  for (const key of resources(stack, 'aws_kms_key')) add(`aws_kms_key.${key.__id}`, 'resource', key.policy);
+  for (const queue of resources(stack, 'aws_sqs_queue_policy')) add(`aws_sqs_queue_policy.${queue.__id}`, 'resource', queue.policy);
+  for (const logs of resources(stack, 'aws_cloudwatch_log_resource_policy')) add(`aws_cloudwatch_log_resource_policy.${logs.__id}`, 'resource', logs.policy_document);
+  return found;
+}
+
+const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+
+describe('IAM', () => {
+  it('has no inline-less role and no managed-policy attachment', () => {
+    for (const app of apps) {
+      for (const [, stack] of stacksOf(app)) {
+        expect(resources(stack, 'aws_iam_role_policy_attachment')).toEqual([]);
+        expect(resources(stack, 'aws_iam_policy')).toEqual([]);
+      }
+    }
+  });
+
+  it('names every action: no * and no service:*', () => {
+    for (const app of apps) {
+      for (const [, stack] of stacksOf(app)) {
+        for (const { where, kind, statements } of policies(stack)) {
+          if (kind === 'trust') continue;
+          for (const statement of statements) {
+            for (const action of list(statement.Action)) {
+              expect({ where, action, wildcard: action === '*' || action.endsWith(':*') || action.includes('*') }).toEqual({ where, action, wildcard: false });
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('uses a * resource only for the allowlisted actions (identity policies) or as "this resource" (resource policies with a principal)', () => {
+    let checked = 0;
+    for (const app of apps) {
+      for (const [, stack] of stacksOf(app)) {
+        for (const { where, kind, statements } of policies(stack)) {
+          if (kind === 'trust') continue;
+          for (const statement of statements) {
+            checked++;
+            if (!list(statement.Resource).includes('*')) continue;
+            if (kind === 'resource') {
+              expect({ where, principal: statement.Principal !== undefined }).toEqual({ where, principal: true });
+            } else {
+              const unlisted = list(statement.Action).filter((action) => !(action in WILDCARD_RESOURCE_ALLOWLIST));
+              expect({ where, sid: statement.Sid, unlisted }).toEqual({ where, sid: statement.Sid, unlisted: [] });
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it('gives each function, the state machine and the rule target a role of their own', () => {
+    const [dev] = apps as [SynthesizedApp];
+    const roles = [...resources(dev.json.compute, 'aws_iam_role'), ...resources(dev.json.workflow, 'aws_iam_role')].map((role) => role.name).sort();
+    expect(roles).toEqual(
+      [
+        'order-pipeline-dev-commands-and-queries-target',
+        'order-pipeline-dev-init-schema-role',
+        'order-pipeline-dev-items-sales-report-role',
+        'order-pipeline-dev-monthly-sales-by-item-role',
+        'order-pipeline-dev-project-orders-role',
+        'order-pipeline-dev-validate-request-role',
+        'order-pipeline-dev-workflow-role',
+      ].sort(),
+    );
+    const trusted = (role: { assume_role_policy: unknown }) => (JSON.parse(role.assume_role_policy as string) as { Statement: { Principal: { Service: string } }[] }).Statement.map((s) => s.Principal.Service);
+    for (const role of resources(dev.json.compute, 'aws_iam_role')) expect(trusted(role as never)).toEqual(['lambda.amazonaws.com']);
+  });
+
+  it('lets the query functions read the secret but not the tables, and the validation function nothing', () => {
+    const [dev] = apps as [SynthesizedApp];
+    const actionsOf = (name: string) => {
+      const role = resources(dev.json.compute, 'aws_iam_role').find((candidate) => candidate.name === name);
+      const policy = resources(dev.json.compute, 'aws_iam_role_policy').find((candidate) => candidate.role === `\${aws_iam_role.${role?.__id}.id}`);
+      return (JSON.parse(policy?.policy as string) as { Statement: Statement[] }).Statement.flatMap((statement) => list(statement.Action)).sort();
+    };
+    expect(actionsOf('order-pipeline-dev-items-sales-report-role')).toEqual(
+      ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort(),
+    );
+    expect(actionsOf('order-pipeline-dev-validate-request-role')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort());
+  });
+
+  it('refuses to build a policy with a wildcard action or an unlisted * resource', () => {
+    expect(() => policyDocument([{ Action: ['dynamodb:*'], Resource: ['arn:aws:dynamodb:us-east-1:1:table/t'] }])).toThrow('wildcard');
+    expect(() => policyDocument([{ Action: ['dynamodb:GetItem'], Resource: ['*'] }])).toThrow('need a named resource');
+  });
+});
+
+describe('encryption at rest', () => {
+  it('encrypts every table, queue, log group and the database', () => {
+    for (const app of apps) {
+      for (const [name, stack] of stacksOf(app)) {
+        for (const table of resources(stack, 'aws_dynamodb_table')) {
+          expect({ name, table: table.name, sse: table.server_side_encryption }).toEqual({ name, table: table.name, sse: { enabled: true, kms_key_arn: expect.any(String) } });
+        }
+        for (const queue of resources(stack, 'aws_sqs_queue')) {
+          expect({ queue: queue.name, encrypted: queue.sqs_managed_sse_enabled === true || typeof queue.kms_master_key_id === 'string' }).toEqual({ queue: queue.name, encrypted: true });
+        }
+        for (const group of resources(stack, 'aws_cloudwatch_log_group')) {
+          expect({ group: group.name, kms: typeof group.kms_key_id }).toEqual({ group: group.name, kms: 'string' });
+        }
+        for (const cluster of resources(stack, 'aws_rds_cluster')) expect(cluster).toMatchObject({ storage_encrypted: true, kms_key_id: expect.any(String) });
+        for (const fn of resources(stack, 'aws_lambda_function')) expect(fn.kms_key_arn).toEqual(expect.any(String));
+      }
+    }
+  });
+
+  it('rotates the customer managed key', () => {
+    for (const app of apps) expect(resources(app.json.data, 'aws_kms_key')).toEqual([expect.objectContaining({ enable_key_rotation: true })]);
+  });
+});
+
+describe('the database', () => {
+  it('is private, TLS-only, reachable only from the Lambda security group', () => {
+    for (const app of apps) {
+      for (const instance of resources(app.json.data, 'aws_rds_cluster_instance')) expect(instance.publicly_accessible).toBe(false);
+      const parameters = resources(app.json.data, 'aws_rds_cluster_parameter_group')[0];
+      expect(parameters?.parameter).toEqual(expect.arrayContaining([{ name: 'require_secure_transport', value: 'ON' }]));
+      const ingress = resources(app.json.network, 'aws_vpc_security_group_ingress_rule').filter((rule) => rule.from_port === 3306);
+      expect(ingress).toEqual([expect.objectContaining({ referenced_security_group_id: expect.stringContaining('lambda-sg') })]);
+      for (const fn of resources(app.json.compute, 'aws_lambda_function')) {
+        const variables = (fn.environment as { variables: Record<string, string> }).variables;
+        if ('DB_HOST' in variables) expect(variables.DB_TLS).toBe('required');
+      }
+    }
+  });
+});
+
+describe('secrets', () => {
+  it('never puts a secret in outputs or function environments', () => {
+    for (const app of apps) {
+      for (const [, stack] of stacksOf(app)) {
+        for (const [name, output] of Object.entries(stack.output ?? {})) {
+          if (name.startsWith('cross-stack-output-')) {
+            expect({ name, secretValue: /password|secret_string/i.test(String(output.value)) }).toEqual({ name, secretValue: false });
+          } else {
+            expect({ name, value: String(output.value) }).not.toEqual({ name, value: expect.stringMatching(/secret|password/i) });
+          }
+        }
+        for (const fn of resources(stack, 'aws_lambda_function')) {
+          const variables = (fn.environment as { variables: Record<string, string> }).variables;
+          for (const [key, value] of Object.entries(variables)) {
+            expect({ key, looksSecret: /password|token|private_key/i.test(key) }).toEqual({ key, looksSecret: false });
+            if (key === 'DB_SECRET_ID') expect(value).toContain('master_user_secret0secret_arn');
+          }
+        }
+        expect(JSON.stringify(stack)).not.toMatch(/"master_password"|"password":/);
+      }
+    }
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Typed configuration of one deployment environment, validated at synth time.
+ * `main.ts` picks the environment from `CQRS_ENV` (default `dev`); a few fields
+ * can be overridden from the environment for a one-off deployment.
+ */
+import { DEFAULT_STREAM_MAPPING } from './pipeline';
+
+/** The environments this project deploys. */
+export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
+
+/** One of {@link ENVIRONMENT_NAMES}. */
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** How private Lambdas reach AWS APIs. */
+export type Egress = 'vpc-endpoints' | 'nat-gateway';
+
+/** Everything that differs between environments. */
+export interface EnvironmentConfig {
+  readonly environment: EnvironmentName;
+  readonly region: string;
+  /** Availability zones the VPC spans (subnets, Aurora). @default 2 */
+  readonly azCount: number;
+  readonly vpcCidr: string;
+  /** VPC endpoints (no internet path at all) or one NAT gateway per AZ. @default vpc-endpoints */
+  readonly egress: Egress;
+  readonly aurora: {
+    /** A current Aurora MySQL 3 engine version. */
+    readonly engineVersion: string;
+    /** Serverless v2 capacity range in ACUs. */
+    readonly minCapacity: number;
+    readonly maxCapacity: number;
+    readonly backupRetentionDays: number;
+  };
+  readonly stream: {
+    readonly batchSize: number;
+    readonly batchingWindowSeconds: number;
+  };
+  /** CloudWatch Logs retention of every log group, in days. */
+  readonly logRetentionDays: number;
+  /** Protects the tables and the database from deletion (and keeps a final snapshot). */
+  readonly deletionProtection: boolean;
+  /** Days the bus archive keeps events for replay. */
+  readonly archiveRetentionDays: number;
+}
+
+const shared = {
+  region: 'us-east-1',
+  azCount: 2,
+  vpcCidr: '10.40.0.0/16',
+  egress: 'vpc-endpoints',
+  stream: { batchSize: DEFAULT_STREAM_MAPPING.batchSize, batchingWindowSeconds: DEFAULT_STREAM_MAPPING.maximumBatchingWindowInSeconds },
+  archiveRetentionDays: 30,
+} as const;
+
+/** The environments, as deployed by default. */
+export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
+  dev: {
+    ...shared,
+    environment: 'dev',
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1 },
+    logRetentionDays: 14,
+    deletionProtection: false,
+  },
+  staging: {
+    ...shared,
+    environment: 'staging',
+    vpcCidr: '10.41.0.0/16',
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7 },
+    logRetentionDays: 30,
+    deletionProtection: true,
+  },
+  prod: {
+    ...shared,
+    environment: 'prod',
+    azCount: 3,
+    vpcCidr: '10.42.0.0/16',
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14 },
+    logRetentionDays: 365,
+    deletionProtection: true,
+    archiveRetentionDays: 90,
+  },
+};
+
+/** The retention values CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** A configuration that cannot be deployed; `problems` names every field. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid environment configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Checks a configuration, throwing a {@link ConfigError} that lists every problem. */
+export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
+  const problems: string[] = [];
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(config.environment)) {
+    problems.push(`environment must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(config.environment)}`);
+  }
+  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(config.region)) problems.push(`region must look like us-east-1, got ${JSON.stringify(config.region)}`);
+  if (!Number.isInteger(config.azCount) || config.azCount < 2 || config.azCount > 3) {
+    problems.push(`azCount must be 2 or 3 (Aurora needs subnets in at least two AZs), got ${config.azCount}`);
+  }
+  const cidr = /^(\d{1,3})\.(\d{1,3})\.0\.0\/(\d{1,2})$/.exec(config.vpcCidr);
+  if (!cidr || Number(cidr[3]) > 20 || Number(cidr[3]) < 16) problems.push(`vpcCidr must be an IPv4 /16 to /20 block like 10.40.0.0/16, got ${config.vpcCidr}`);
+  if (config.egress !== 'vpc-endpoints' && config.egress !== 'nat-gateway') {
+    problems.push(`egress must be "vpc-endpoints" or "nat-gateway", got ${JSON.stringify(config.egress)}`);
+  }
+  const { aurora, stream } = config;
+  if (!/^8\.0\.mysql_aurora\.3\.\d{2}\.\d+$/.test(aurora.engineVersion)) {
+    problems.push(`aurora.engineVersion must be an Aurora MySQL 3 version like 8.0.mysql_aurora.3.10.4, got ${aurora.engineVersion}`);
+  }
+  const validAcu = (value: number) => value >= 0 && value <= 256 && Number.isInteger(value * 2);
+  if (!validAcu(aurora.minCapacity)) problems.push(`aurora.minCapacity must be 0 to 256 in steps of 0.5 ACU, got ${aurora.minCapacity}`);
+  if (!validAcu(aurora.maxCapacity) || aurora.maxCapacity < 1) {
+    problems.push(`aurora.maxCapacity must be 1 to 256 in steps of 0.5 ACU, got ${aurora.maxCapacity}`);
+  }
+  if (aurora.maxCapacity < aurora.minCapacity) {
+    problems.push(`aurora.maxCapacity (${aurora.maxCapacity}) must not be below aurora.minCapacity (${aurora.minCapacity})`);
+  }
+  if (!Number.isInteger(aurora.backupRetentionDays) || aurora.backupRetentionDays < 1 || aurora.backupRetentionDays > 35) {
+    problems.push(`aurora.backupRetentionDays must be 1 to 35, got ${aurora.backupRetentionDays}`);
+  }
+  if (!Number.isInteger(stream.batchSize) || stream.batchSize < 1 || stream.batchSize > 10_000) {
+    problems.push(`stream.batchSize must be 1 to 10000, got ${stream.batchSize}`);
+  }
+  if (!Number.isInteger(stream.batchingWindowSeconds) || stream.batchingWindowSeconds < 0 || stream.batchingWindowSeconds > 300) {
+    problems.push(`stream.batchingWindowSeconds must be 0 to 300, got ${stream.batchingWindowSeconds}`);
+  }
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(config.logRetentionDays)) {
+    problems.push(`logRetentionDays must be one of CloudWatch's values (${LOG_RETENTION_DAYS.join(', ')}), got ${config.logRetentionDays}`);
+  }
+  if (!Number.isInteger(config.archiveRetentionDays) || config.archiveRetentionDays < 1) {
+    problems.push(`archiveRetentionDays must be a positive number of days, got ${config.archiveRetentionDays}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * The configuration `main.ts` deploys: `CQRS_ENV` picks the environment;
+ * `AWS_REGION` overrides its region.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvironmentConfig {
+  const name = env.CQRS_ENV ?? 'dev';
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(name)) {
+    throw new ConfigError([`CQRS_ENV must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(name)}`]);
+  }
+  const base = ENVIRONMENTS[name as EnvironmentName];
+  return validateConfig({ ...base, ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}) });
+}

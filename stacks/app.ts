@@ -1,0 +1,54 @@
+import type { App } from 'cdktf';
+import type { EnvironmentConfig } from '../config/environments';
+import { resourceNames } from '../config/pipeline';
+import { ComputeStack } from './compute-stack';
+import { DataStack } from './data-stack';
+import { NetworkStack } from './network-stack';
+import { WorkflowStack } from './workflow-stack';
+
+/** The stacks of one environment. */
+export interface PipelineStacks {
+  readonly network: NetworkStack;
+  readonly data: DataStack;
+  readonly compute: ComputeStack;
+  readonly workflow: WorkflowStack;
+}
+
+/**
+ * Builds one environment's stacks, wired through their typed fields (never
+ * through names): network → data → compute → workflow.
+ */
+export function buildPipeline(app: App, config: EnvironmentConfig, options: { distDir?: string } = {}): PipelineStacks {
+  const names = resourceNames(config.environment);
+  const network = new NetworkStack(app, `${names.prefix}-network`, { config, names });
+  const data = new DataStack(app, `${names.prefix}-data`, {
+    config,
+    names,
+    privateSubnets: network.privateSubnets,
+    databaseSecurityGroup: network.databaseSecurityGroup,
+  });
+  const compute = new ComputeStack(app, `${names.prefix}-compute`, {
+    config,
+    names,
+    privateSubnets: network.privateSubnets,
+    lambdaSecurityGroup: network.lambdaSecurityGroup,
+    key: data.key,
+    ordersTable: data.ordersTable,
+    idempotencyTable: data.idempotencyTable,
+    cluster: data.cluster,
+    instance: data.instance,
+    dbSecretArn: data.dbSecretArn,
+    ...(options.distDir ? { distDir: options.distDir } : {}),
+  });
+  const workflow = new WorkflowStack(app, `${names.prefix}-workflow`, {
+    config,
+    names,
+    key: data.key,
+    ordersTable: data.ordersTable,
+    validateRequest: compute.validateRequest,
+    itemsSalesReport: compute.itemsSalesReport,
+    monthlySalesByItem: compute.monthlySalesByItem,
+    projectionFailureQueueUrl: compute.failureQueue.url,
+  });
+  return { network, data, compute, workflow };
+}

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
+import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
+import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
+import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environments';
+import { DEFAULT_STREAM_MAPPING, READ_MODEL_DATABASE, streamFilterPattern, type ResourceNames, type StreamMappingSettings } from '../config/pipeline';
+import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
+import { NodejsFunction } from './constructs/nodejs-function';
+import { PipelineStack } from './pipeline-stack';
+
+/** Options of {@link ComputeStack}. */
+export interface ComputeStackOptions {
+  readonly config: EnvironmentConfig;
+  readonly names: ResourceNames;
+  readonly privateSubnets: readonly Subnet[];
+  readonly lambdaSecurityGroup: SecurityGroup;
+  readonly key: KmsKey;
+  readonly ordersTable: DynamodbTable;
+  readonly idempotencyTable: DynamodbTable;
+  readonly cluster: RdsCluster;
+  readonly instance: RdsClusterInstance;
+  readonly dbSecretArn: string;
+  /** Where the handler bundles are. @default dist/ */
+  readonly distDir?: string;
+}
+
+/**
+ * Fails the apply when the schema function reports an error. `aws lambda
+ * invoke` exits 0 on a function error, so the response metadata is checked.
+ */
+export const SCHEMA_INIT_COMMAND = [
+  'set -euo pipefail',
+  'response="$(mktemp)"',
+  'metadata="$(aws lambda invoke --function-name "$FUNCTION_NAME" --region "$AWS_REGION" --cli-read-timeout 300 "$response")"',
+  'echo "$metadata"',
+  'cat "$response"; echo',
+  'if grep -q FunctionError <<<"$metadata"; then echo "schema initialisation failed; see the function log group" >&2; exit 1; fi',
+].join('\n');
+
+/** SHA-256 over the migration files (names and contents), the schema trigger's first input. */
+export function migrationSetHash(dir: string = MIGRATIONS_DIR): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.sql')).sort()) {
+    hash.update(file).update(readFileSync(path.join(dir, file)));
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * The functions: command/query validation, the projection with its stream
+ * mapping and on-failure queue, the two queries, and schema initialisation run
+ * at deploy time. Each function has a role of its own with named actions on
+ * named resources.
+ */
+export class ComputeStack extends PipelineStack {
+  readonly validateRequest: NodejsFunction;
+  readonly projectOrders: NodejsFunction;
+  readonly itemsSalesReport: NodejsFunction;
+  readonly monthlySalesByItem: NodejsFunction;
+  readonly initSchema: NodejsFunction;
+  readonly failureQueue: SqsQueue;
+  readonly streamMapping: LambdaEventSourceMapping;
+  readonly schemaInit: NullResource;
+
+  constructor(scope: Construct, id: string, options: ComputeStackOptions) {
+    super(scope, id, options.config);
+    new NullProvider(this, 'null');
+    const { config, names } = options;
+    const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id] };
+    const common = { logRetentionDays: config.logRetentionDays, kmsKeyArn: options.key.arn, ...(options.distDir ? { distDir: options.distDir } : {}) };
+    const database = (host: string) => ({
+      DB_SECRET_ID: options.dbSecretArn,
+      DB_HOST: host,
+      DB_PORT: '3306',
+      DB_NAME: READ_MODEL_DATABASE,
+      DB_TLS: 'required',
+    });
+
+    this.validateRequest = new NodejsFunction(this, 'validate-request', {
+      ...common,
+      key: 'validateRequest',
+      functionName: names.function('validateRequest'),
+      environment: {},
+    });
+    this.projectOrders = new NodejsFunction(this, 'project-orders', {
+      ...common,
+      key: 'projectOrders',
+      functionName: names.function('projectOrders'),
+      environment: { ...database(options.cluster.endpoint), IDEMPOTENCY_TABLE: options.idempotencyTable.name },
+      vpc,
+    });
+    this.itemsSalesReport = new NodejsFunction(this, 'items-sales-report', {
+      ...common,
+      key: 'itemsSalesReport',
+      functionName: names.function('itemsSalesReport'),
+      environment: database(options.cluster.readerEndpoint),
+      vpc,
+    });
+    this.monthlySalesByItem = new NodejsFunction(this, 'monthly-sales-by-item', {
+      ...common,
+      key: 'monthlySalesByItem',
+      functionName: names.function('monthlySalesByItem'),
+      environment: database(options.cluster.readerEndpoint),
+      vpc,
+    });
+    this.initSchema = new NodejsFunction(this, 'init-schema', {
+      ...common,
+      key: 'initSchema',
+      functionName: names.function('initSchema'),
+      environment: database(options.cluster.endpoint),
+      vpc,
+    });
+
+    for (const fn of [this.projectOrders, this.itemsSalesReport, this.monthlySalesByItem, this.initSchema]) {
+      fn.grant({ Sid: 'ReadDatabaseSecret', Action: ['secretsmanager:GetSecretValue'], Resource: [options.dbSecretArn] });
+      fn.grant({
+        Sid: 'DecryptDatabaseSecret',
+        Action: ['kms:Decrypt'],
+        Resource: [options.key.arn],
+        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${config.region}.amazonaws.com` } },
+      });
+    }
+
+    this.failureQueue = new SqsQueue(this, 'projection-failures', {
+      name: names.projectionFailureQueue,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: 14 * 24 * 3600,
+    });
+    this.projectOrders.grant({
+      Sid: 'IdempotencyRecords',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      Resource: [options.idempotencyTable.arn],
+    });
+    this.projectOrders.grant({
+      Sid: 'ReadOrdersStream',
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      Resource: [options.ordersTable.streamArn],
+    });
+    this.projectOrders.grant({ Sid: 'ListStreams', Action: ['dynamodb:ListStreams'], Resource: ['*'] });
+    this.projectOrders.grant({ Sid: 'OnFailureDestination', Action: ['sqs:SendMessage'], Resource: [this.failureQueue.arn] });
+
+    const mapping: StreamMappingSettings = {
+      ...DEFAULT_STREAM_MAPPING,
+      batchSize: config.stream.batchSize,
+      maximumBatchingWindowInSeconds: config.stream.batchingWindowSeconds,
+    };
+    this.streamMapping = new LambdaEventSourceMapping(this, 'orders-stream', {
+      eventSourceArn: options.ordersTable.streamArn,
+      functionName: this.projectOrders.function.arn,
+      startingPosition: 'TRIM_HORIZON',
+      batchSize: mapping.batchSize,
+      maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
+      bisectBatchOnFunctionError: mapping.bisectBatchOnFunctionError,
+      maximumRetryAttempts: mapping.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(mapping)) }] },
+      destinationConfig: { onFailure: { destinationArn: this.failureQueue.arn } },
+    });
+
+    this.schemaInit = new NullResource(this, 'schema-init', {
+      triggers: {
+        migrations: migrationSetHash(),
+        code: this.initSchema.bundleHash,
+        function: this.initSchema.function.arn,
+        database: options.instance.arn,
+      },
+      provisioners: [
+        {
+          type: 'local-exec',
+          interpreter: ['/bin/bash', '-c'],
+          command: SCHEMA_INIT_COMMAND,
+          environment: { FUNCTION_NAME: this.initSchema.function.functionName, AWS_REGION: config.region },
+        },
+      ],
+      dependsOn: [this.initSchema.function],
+    });
+  }
+}

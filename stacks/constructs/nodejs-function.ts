@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { AssetType, Fn, Lazy, TerraformAsset } from 'cdktf';
+import { Construct } from 'constructs';
+import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, SERVICE_NAME, type FunctionKey } from '../../config/pipeline';
+import { bundleDir } from '../../scripts/build';
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
+
+/** The Lambda runtime every function uses. */
+export const LAMBDA_RUNTIME = 'nodejs24.x';
+
+/** Options of {@link NodejsFunction}. */
+export interface NodejsFunctionOptions {
+  readonly key: FunctionKey;
+  readonly functionName: string;
+  /** Variables the function reads; checked against the shared config's list. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logRetentionDays: number;
+  /** Encrypts the log group and the environment variables. */
+  readonly kmsKeyArn: string;
+  /** Runs the function in these private subnets with these security groups. */
+  readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
+  /** Where the bundles are. @default dist/ */
+  readonly distDir?: string;
+}
+
+/**
+ * One Lambda function from its esbuild bundle: the asset, `nodejs24.x` on
+ * arm64, a log group with retention (JSON logs), X-Ray tracing, source maps,
+ * VPC placement, and a role of its own whose policy grows through {@link grant}.
+ */
+export class NodejsFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly asset: TerraformAsset;
+  /** SHA-256 of the bundle folder, known at synth time. */
+  readonly bundleHash: string;
+  readonly #statements: PolicyStatement[] = [];
+
+  constructor(scope: Construct, id: string, options: NodejsFunctionOptions) {
+    super(scope, id);
+    const expected = FUNCTION_ENVIRONMENT[options.key];
+    const missing = expected.filter((name) => !(name in options.environment));
+    const extra = Object.keys(options.environment).filter((name) => !expected.includes(name));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new Error(`function ${options.functionName}: environment must be exactly ${expected.join(', ') || 'empty'} (missing: ${missing.join(', ') || 'none'}; unexpected: ${extra.join(', ') || 'none'})`);
+    }
+
+    const folder = bundleDir(options.key, options.distDir);
+    this.bundleHash = hashFolder(folder);
+    this.asset = new TerraformAsset(this, 'bundle', { path: folder, type: AssetType.ARCHIVE });
+
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/lambda/${options.functionName}`,
+      retentionInDays: options.logRetentionDays,
+      kmsKeyId: options.kmsKeyArn,
+    });
+
+    this.role = new IamRole(this, 'role', {
+      name: `${options.functionName}-role`,
+      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com'),
+    });
+    this.grant({ Sid: 'WriteOwnLogs', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${this.logGroup.arn}:*`] });
+    this.grant({ Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: ['*'] });
+    if (options.vpc) {
+      this.grant({
+        Sid: 'VpcNetworkInterfaces',
+        Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        Resource: ['*'],
+      });
+    }
+    const policy = new IamRolePolicy(this, 'policy', {
+      name: 'least-privilege',
+      role: this.role.id,
+      policy: Lazy.stringValue({ produce: () => policyDocument(this.#statements) }),
+    });
+
+    const settings = FUNCTION_SETTINGS[options.key];
+    this.function = new LambdaFunction(this, 'function', {
+      functionName: options.functionName,
+      role: this.role.arn,
+      runtime: LAMBDA_RUNTIME,
+      architectures: ['arm64'],
+      handler: 'index.handler',
+      filename: this.asset.path,
+      sourceCodeHash: Fn.filebase64sha256(this.asset.path),
+      memorySize: settings.memoryMb,
+      timeout: settings.timeoutSeconds,
+      kmsKeyArn: options.kmsKeyArn,
+      environment: {
+        variables: {
+          ...options.environment,
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        },
+      },
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
+      tracingConfig: { mode: 'Active' },
+      ...(options.vpc ? { vpcConfig: { subnetIds: options.vpc.subnetIds, securityGroupIds: options.vpc.securityGroupIds } } : {}),
+      dependsOn: [this.logGroup, policy],
+    });
+  }
+
+  /** Adds a statement to the function's own policy. */
+  grant(statement: PolicyStatement): void {
+    this.#statements.push(statement);
+  }
+}
+
+function hashFolder(folder: string): string {
+  const hash = createHash('sha256');
+  const visit = (dir: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir).sort();
+    } catch {
+      throw new Error(`bundle folder ${dir} is missing; run npm run build first`);
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry);
+      if (statSync(full).isDirectory()) visit(full);
+      else hash.update(path.relative(folder, full)).update(readFileSync(full));
+    }
+  };
+  visit(folder);
+  return hash.digest('hex');
+}

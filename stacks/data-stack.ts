@@ -1,0 +1,197 @@
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
+import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
+import { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
+import { RdsClusterParameterGroup } from '@cdktf/provider-aws/lib/rds-cluster-parameter-group';
+import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environments';
+import { DB_CA, IDEMPOTENCY_TABLE, ORDERS_STREAM_VIEW_TYPE, ORDERS_TABLE_KEY, READ_MODEL_DATABASE, type ResourceNames } from '../config/pipeline';
+import { policyDocument } from './constructs/iam';
+import { PipelineStack } from './pipeline-stack';
+
+/** Options of {@link DataStack}. */
+export interface DataStackOptions {
+  readonly config: EnvironmentConfig;
+  readonly names: ResourceNames;
+  readonly privateSubnets: readonly Subnet[];
+  readonly databaseSecurityGroup: SecurityGroup;
+}
+
+/** The actions the account keeps on its key, delegated to IAM policies (no `kms:*`). */
+const KEY_ADMIN_AND_USE_ACTIONS = [
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:PutKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:EnableKeyRotation',
+  'kms:ListResourceTags',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateKeyDescription',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:CreateGrant',
+  'kms:ListGrants',
+  'kms:RevokeGrant',
+  'kms:RetireGrant',
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+];
+
+/**
+ * The stores: a customer managed KMS key for the pipeline's data, the orders
+ * table (the command side, with its stream), the Powertools idempotency table,
+ * and Aurora Serverless v2 MySQL (the read model): private, encrypted, TLS
+ * only, its master password managed by Secrets Manager.
+ */
+export class DataStack extends PipelineStack {
+  readonly key: KmsKey;
+  readonly ordersTable: DynamodbTable;
+  readonly idempotencyTable: DynamodbTable;
+  readonly cluster: RdsCluster;
+  readonly instance: RdsClusterInstance;
+  /** ARN of the Aurora-managed master user secret (an ARN, never the secret). */
+  readonly dbSecretArn: string;
+
+  constructor(scope: Construct, id: string, options: DataStackOptions) {
+    super(scope, id, options.config);
+    const { config, names } = options;
+    const account = new DataAwsCallerIdentity(this, 'account');
+    const partition = new DataAwsPartition(this, 'partition');
+    const logGroupArn = (pattern: string) => `arn:${partition.partition}:logs:${config.region}:${account.accountId}:log-group:${pattern}`;
+
+    this.key = new KmsKey(this, 'key', {
+      description: `${names.prefix}: orders, idempotency records, read model, logs`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: policyDocument([
+        {
+          Sid: 'AccountDelegatesToIam',
+          Principal: { AWS: `arn:${partition.partition}:iam::${account.accountId}:root` },
+          Action: KEY_ADMIN_AND_USE_ACTIONS,
+          Resource: ['*'],
+        },
+        {
+          Sid: 'CloudWatchLogsForPipelineLogGroups',
+          Principal: { Service: `logs.${config.region}.amazonaws.com` },
+          Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+          Resource: ['*'],
+          Condition: {
+            ArnLike: {
+              'kms:EncryptionContext:aws:logs:arn': [
+                logGroupArn(`/aws/lambda/${names.prefix}-*`),
+                logGroupArn(`/aws/vendedlogs/states/${names.prefix}-*`),
+                logGroupArn(`/aws/events/${names.prefix}-*`),
+                logGroupArn(`/aws/rds/cluster/${names.prefix}-*`),
+              ],
+            },
+          },
+        },
+      ]),
+    });
+    new KmsAlias(this, 'key-alias', { name: `alias/${names.prefix}`, targetKeyId: this.key.keyId });
+
+    this.ordersTable = new DynamodbTable(this, 'orders', {
+      name: names.ordersTable,
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: ORDERS_TABLE_KEY,
+      attribute: [{ name: ORDERS_TABLE_KEY, type: 'S' }],
+      streamEnabled: true,
+      streamViewType: ORDERS_STREAM_VIEW_TYPE,
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
+      deletionProtectionEnabled: config.deletionProtection,
+    });
+
+    this.idempotencyTable = new DynamodbTable(this, 'idempotency', {
+      name: names.idempotencyTable,
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: IDEMPOTENCY_TABLE.key,
+      attribute: [{ name: IDEMPOTENCY_TABLE.key, type: 'S' }],
+      ttl: { attributeName: IDEMPOTENCY_TABLE.ttlAttribute, enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
+    });
+
+    const subnetGroup = new DbSubnetGroup(this, 'db-subnets', {
+      name: `${names.prefix}-read-model`,
+      description: 'Private subnets of the read model',
+      subnetIds: options.privateSubnets.map((subnet) => subnet.id),
+    });
+    const parameters = new RdsClusterParameterGroup(this, 'db-parameters', {
+      name: `${names.prefix}-read-model`,
+      family: 'aurora-mysql8.0',
+      description: 'Read model: TLS only',
+      parameter: [
+        { name: 'require_secure_transport', value: 'ON' },
+        { name: 'tls_version', value: 'TLSv1.2,TLSv1.3', applyMethod: 'pending-reboot' },
+      ],
+    });
+
+    const clusterIdentifier = `${names.prefix}-read-model`;
+    const exportedLogs = ['error', 'slowquery'];
+    const dbLogGroups = exportedLogs.map(
+      (log) =>
+        new CloudwatchLogGroup(this, `db-logs-${log}`, {
+          name: `/aws/rds/cluster/${clusterIdentifier}/${log}`,
+          retentionInDays: config.logRetentionDays,
+          kmsKeyId: this.key.arn,
+        }),
+    );
+    this.cluster = new RdsCluster(this, 'read-model', {
+      clusterIdentifier,
+      engine: 'aurora-mysql',
+      engineMode: 'provisioned',
+      engineVersion: config.aurora.engineVersion,
+      databaseName: READ_MODEL_DATABASE,
+      masterUsername: 'pipeline_admin',
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: this.key.arn,
+      storageEncrypted: true,
+      kmsKeyId: this.key.arn,
+      port: 3306,
+      dbSubnetGroupName: subnetGroup.name,
+      vpcSecurityGroupIds: [options.databaseSecurityGroup.id],
+      dbClusterParameterGroupName: parameters.name,
+      serverlessv2ScalingConfiguration: {
+        minCapacity: config.aurora.minCapacity,
+        maxCapacity: config.aurora.maxCapacity,
+        ...(config.aurora.minCapacity === 0 ? { secondsUntilAutoPause: 3600 } : {}),
+      },
+      backupRetentionPeriod: config.aurora.backupRetentionDays,
+      copyTagsToSnapshot: true,
+      deletionProtection: config.deletionProtection,
+      skipFinalSnapshot: !config.deletionProtection,
+      ...(config.deletionProtection ? { finalSnapshotIdentifier: `${clusterIdentifier}-final` } : {}),
+      enabledCloudwatchLogsExports: exportedLogs,
+      dependsOn: dbLogGroups,
+    });
+    this.instance = new RdsClusterInstance(this, 'read-model-instance', {
+      identifier: `${clusterIdentifier}-1`,
+      clusterIdentifier: this.cluster.id,
+      instanceClass: 'db.serverless',
+      engine: 'aurora-mysql',
+      engineVersion: config.aurora.engineVersion,
+      publiclyAccessible: false,
+      caCertIdentifier: DB_CA.identifier,
+      dbSubnetGroupName: subnetGroup.name,
+      autoMinorVersionUpgrade: true,
+    });
+    this.dbSecretArn = this.cluster.masterUserSecret.get(0).secretArn;
+  }
+}

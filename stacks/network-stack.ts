@@ -1,0 +1,182 @@
+import { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-availability-zones';
+import { Eip } from '@cdktf/provider-aws/lib/eip';
+import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
+import { NatGateway } from '@cdktf/provider-aws/lib/nat-gateway';
+import { Route } from '@cdktf/provider-aws/lib/route';
+import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
+import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { Fn } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environments';
+import type { ResourceNames } from '../config/pipeline';
+import { PipelineStack } from './pipeline-stack';
+
+/** Interface endpoints the private Lambdas use when egress is `vpc-endpoints`. */
+export const INTERFACE_ENDPOINT_SERVICES = ['secretsmanager', 'events'] as const;
+
+/** Options of {@link NetworkStack}. */
+export interface NetworkStackOptions {
+  readonly config: EnvironmentConfig;
+  readonly names: ResourceNames;
+}
+
+/**
+ * The VPC: private subnets over the configured AZs for the Lambdas and
+ * Aurora, a Lambda security group, an Aurora security group that admits 3306
+ * from the Lambdas only, and private access to AWS APIs, through VPC endpoints
+ * (DynamoDB gateway, Secrets Manager and EventBridge interfaces) or NAT gateways.
+ */
+export class NetworkStack extends PipelineStack {
+  readonly vpc: Vpc;
+  readonly privateSubnets: Subnet[];
+  readonly lambdaSecurityGroup: SecurityGroup;
+  readonly databaseSecurityGroup: SecurityGroup;
+
+  constructor(scope: Construct, id: string, options: NetworkStackOptions) {
+    super(scope, id, options.config);
+    const { config, names } = options;
+    const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available' });
+
+    this.vpc = new Vpc(this, 'vpc', {
+      cidrBlock: config.vpcCidr,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: { Name: `${names.prefix}-vpc` },
+    });
+
+    this.privateSubnets = [];
+    const privateRouteTables: RouteTable[] = [];
+    for (let index = 0; index < config.azCount; index++) {
+      const subnet = new Subnet(this, `private-${index}`, {
+        vpcId: this.vpc.id,
+        cidrBlock: Fn.cidrsubnet(config.vpcCidr, 4, index),
+        availabilityZone: Fn.element(zones.names, index),
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${names.prefix}-private-${index}`, Tier: 'private' },
+      });
+      const table = new RouteTable(this, `private-routes-${index}`, { vpcId: this.vpc.id, tags: { Name: `${names.prefix}-private-${index}` } });
+      new RouteTableAssociation(this, `private-routes-${index}-association`, { subnetId: subnet.id, routeTableId: table.id });
+      this.privateSubnets.push(subnet);
+      privateRouteTables.push(table);
+    }
+
+    this.lambdaSecurityGroup = new SecurityGroup(this, 'lambda-sg', {
+      name: `${names.prefix}-lambda`,
+      description: 'Pipeline Lambdas: no inbound; outbound to Aurora and AWS APIs only',
+      vpcId: this.vpc.id,
+      tags: { Name: `${names.prefix}-lambda` },
+    });
+    this.databaseSecurityGroup = new SecurityGroup(this, 'database-sg', {
+      name: `${names.prefix}-aurora`,
+      description: 'Aurora read model: MySQL from the pipeline Lambdas only',
+      vpcId: this.vpc.id,
+      tags: { Name: `${names.prefix}-aurora` },
+    });
+    new VpcSecurityGroupIngressRule(this, 'database-from-lambda', {
+      securityGroupId: this.databaseSecurityGroup.id,
+      referencedSecurityGroupId: this.lambdaSecurityGroup.id,
+      ipProtocol: 'tcp',
+      fromPort: 3306,
+      toPort: 3306,
+      description: 'MySQL from the pipeline Lambdas',
+    });
+    new VpcSecurityGroupEgressRule(this, 'lambda-to-database', {
+      securityGroupId: this.lambdaSecurityGroup.id,
+      referencedSecurityGroupId: this.databaseSecurityGroup.id,
+      ipProtocol: 'tcp',
+      fromPort: 3306,
+      toPort: 3306,
+      description: 'MySQL to the Aurora read model',
+    });
+
+    if (config.egress === 'vpc-endpoints') {
+      this.#endpoints(config, names, privateRouteTables);
+    } else {
+      this.#natGateways(config, names, zones, privateRouteTables);
+    }
+  }
+
+  #endpoints(config: EnvironmentConfig, names: ResourceNames, routeTables: RouteTable[]): void {
+    const endpointSecurityGroup = new SecurityGroup(this, 'endpoints-sg', {
+      name: `${names.prefix}-endpoints`,
+      description: 'VPC interface endpoints: HTTPS from the pipeline Lambdas only',
+      vpcId: this.vpc.id,
+      tags: { Name: `${names.prefix}-endpoints` },
+    });
+    new VpcSecurityGroupIngressRule(this, 'endpoints-from-lambda', {
+      securityGroupId: endpointSecurityGroup.id,
+      referencedSecurityGroupId: this.lambdaSecurityGroup.id,
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      description: 'HTTPS from the pipeline Lambdas',
+    });
+    new VpcSecurityGroupEgressRule(this, 'lambda-to-endpoints', {
+      securityGroupId: this.lambdaSecurityGroup.id,
+      referencedSecurityGroupId: endpointSecurityGroup.id,
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      description: 'HTTPS to the interface endpoints',
+    });
+    for (const service of INTERFACE_ENDPOINT_SERVICES) {
+      new VpcEndpoint(this, `endpoint-${service}`, {
+        vpcId: this.vpc.id,
+        serviceName: `com.amazonaws.${config.region}.${service}`,
+        vpcEndpointType: 'Interface',
+        privateDnsEnabled: true,
+        subnetIds: this.privateSubnets.map((subnet) => subnet.id),
+        securityGroupIds: [endpointSecurityGroup.id],
+        tags: { Name: `${names.prefix}-${service}` },
+      });
+    }
+    const dynamodb = new VpcEndpoint(this, 'endpoint-dynamodb', {
+      vpcId: this.vpc.id,
+      serviceName: `com.amazonaws.${config.region}.dynamodb`,
+      vpcEndpointType: 'Gateway',
+      routeTableIds: routeTables.map((table) => table.id),
+      tags: { Name: `${names.prefix}-dynamodb` },
+    });
+    new VpcSecurityGroupEgressRule(this, 'lambda-to-dynamodb', {
+      securityGroupId: this.lambdaSecurityGroup.id,
+      prefixListId: dynamodb.prefixListId,
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      description: 'HTTPS to DynamoDB through the gateway endpoint',
+    });
+  }
+
+  #natGateways(config: EnvironmentConfig, names: ResourceNames, zones: DataAwsAvailabilityZones, routeTables: RouteTable[]): void {
+    const gateway = new InternetGateway(this, 'internet-gateway', { vpcId: this.vpc.id, tags: { Name: `${names.prefix}-igw` } });
+    const publicRoutes = new RouteTable(this, 'public-routes', { vpcId: this.vpc.id, tags: { Name: `${names.prefix}-public` } });
+    new Route(this, 'public-default-route', { routeTableId: publicRoutes.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: gateway.id });
+    for (let index = 0; index < config.azCount; index++) {
+      const subnet = new Subnet(this, `public-${index}`, {
+        vpcId: this.vpc.id,
+        cidrBlock: Fn.cidrsubnet(config.vpcCidr, 4, 8 + index),
+        availabilityZone: Fn.element(zones.names, index),
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${names.prefix}-public-${index}`, Tier: 'public' },
+      });
+      new RouteTableAssociation(this, `public-routes-${index}-association`, { subnetId: subnet.id, routeTableId: publicRoutes.id });
+      const address = new Eip(this, `nat-address-${index}`, { domain: 'vpc', tags: { Name: `${names.prefix}-nat-${index}` } });
+      const nat = new NatGateway(this, `nat-${index}`, { allocationId: address.id, subnetId: subnet.id, tags: { Name: `${names.prefix}-nat-${index}` }, dependsOn: [gateway] });
+      new Route(this, `private-default-route-${index}`, { routeTableId: (routeTables[index] as RouteTable).id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id });
+    }
+    new VpcSecurityGroupEgressRule(this, 'lambda-to-aws-apis', {
+      securityGroupId: this.lambdaSecurityGroup.id,
+      cidrIpv4: '0.0.0.0/0',
+      ipProtocol: 'tcp',
+      fromPort: 443,
+      toPort: 443,
+      description: 'HTTPS to AWS APIs through the NAT gateways',
+    });
+  }
+}

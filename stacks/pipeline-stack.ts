@@ -1,0 +1,54 @@
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environments';
+import { APP_NAME } from '../config/pipeline';
+
+/** Where Terraform state lives, from the environment (see the README's "Deploy"). */
+export interface StateBackendSettings {
+  /** S3 bucket; the local backend is used when unset. */
+  readonly bucket?: string;
+  /** Key prefix inside the bucket. @default order-pipeline */
+  readonly keyPrefix?: string;
+  /** Bucket region. @default the deployment region */
+  readonly region?: string;
+}
+
+/** Reads `TF_STATE_BUCKET`, `TF_STATE_KEY_PREFIX` and `TF_STATE_REGION`. */
+export function stateBackendFromEnv(env: NodeJS.ProcessEnv = process.env): StateBackendSettings {
+  return {
+    ...(env.TF_STATE_BUCKET ? { bucket: env.TF_STATE_BUCKET } : {}),
+    ...(env.TF_STATE_KEY_PREFIX ? { keyPrefix: env.TF_STATE_KEY_PREFIX } : {}),
+    ...(env.TF_STATE_REGION ? { region: env.TF_STATE_REGION } : {}),
+  };
+}
+
+/**
+ * A stack of this app: the AWS provider for the environment's region with
+ * default tags, and the state backend (S3 with a lock file, or local).
+ */
+export class PipelineStack extends TerraformStack {
+  readonly config: EnvironmentConfig;
+
+  constructor(scope: Construct, id: string, config: EnvironmentConfig, backend: StateBackendSettings = stateBackendFromEnv()) {
+    super(scope, id);
+    this.config = config;
+    new AwsProvider(this, 'aws', {
+      region: config.region,
+      defaultTags: [{ tags: { Project: APP_NAME, Environment: config.environment, ManagedBy: 'cdktf', Stack: id } }],
+    });
+    if (backend.bucket) {
+      new S3Backend(this, {
+        bucket: backend.bucket,
+        key: `${backend.keyPrefix ?? APP_NAME}/${config.environment}/${id}.tfstate`,
+        region: backend.region ?? config.region,
+        encrypt: true,
+      });
+      // S3-native locking (Terraform 1.10+), no DynamoDB lock table needed.
+      this.addOverride('terraform.backend.s3.use_lockfile', true);
+    } else {
+      // Relative to cdktf.out/stacks/<stack>: state files sit in the project root.
+      new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { CloudwatchEventArchive } from '@cdktf/provider-aws/lib/cloudwatch-event-archive';
+import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
+import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
+import { TerraformOutput } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environments';
+import { RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
+import { renderWorkflow } from '../asl/render';
+import { assumeRolePolicy, policyDocument } from './constructs/iam';
+import type { NodejsFunction } from './constructs/nodejs-function';
+import { PipelineStack } from './pipeline-stack';
+
+/** Options of {@link WorkflowStack}. */
+export interface WorkflowStackOptions {
+  readonly config: EnvironmentConfig;
+  readonly names: ResourceNames;
+  readonly key: KmsKey;
+  readonly ordersTable: DynamodbTable;
+  readonly validateRequest: NodejsFunction;
+  readonly itemsSalesReport: NodejsFunction;
+  readonly monthlySalesByItem: NodejsFunction;
+  /** The projection's on-failure queue URL, for the outputs. */
+  readonly projectionFailureQueueUrl: string;
+}
+
+/**
+ * Messaging and workflow: the custom bus and its archive, the rule that starts
+ * one Express execution per command or query (retry policy, dead-letter
+ * queue), the Express state machine rendered from `asl/`, and the rule that
+ * copies every response to a log group. The outputs users need live here.
+ */
+export class WorkflowStack extends PipelineStack {
+  readonly bus: CloudwatchEventBus;
+  readonly stateMachine: SfnStateMachine;
+  readonly deadLetterQueue: SqsQueue;
+  readonly responsesLogGroup: CloudwatchLogGroup;
+  readonly workflowRule: CloudwatchEventRule;
+  readonly responsesRule: CloudwatchEventRule;
+
+  constructor(scope: Construct, id: string, options: WorkflowStackOptions) {
+    super(scope, id, options.config);
+    const { config, names } = options;
+
+    this.bus = new CloudwatchEventBus(this, 'bus', { name: names.eventBus });
+    new CloudwatchEventArchive(this, 'archive', {
+      name: `${names.prefix}-requests`,
+      description: 'Commands and queries, for replay after an incident',
+      eventSourceArn: this.bus.arn,
+      eventPattern: JSON.stringify(WORKFLOW_RULE_PATTERN),
+      retentionDays: config.archiveRetentionDays,
+    });
+
+    const stateMachineLogs = new CloudwatchLogGroup(this, 'workflow-logs', {
+      name: `/aws/vendedlogs/states/${names.stateMachine}`,
+      retentionInDays: config.logRetentionDays,
+      kmsKeyId: options.key.arn,
+    });
+    const stateMachineRole = new IamRole(this, 'workflow-role', {
+      name: `${names.stateMachine}-role`,
+      assumeRolePolicy: assumeRolePolicy('states.amazonaws.com'),
+    });
+    const stateMachinePolicy = new IamRolePolicy(this, 'workflow-policy', {
+      name: 'least-privilege',
+      role: stateMachineRole.id,
+      policy: policyDocument([
+        {
+          Sid: 'InvokePipelineFunctions',
+          Action: ['lambda:InvokeFunction'],
+          Resource: [options.validateRequest.function.arn, options.itemsSalesReport.function.arn, options.monthlySalesByItem.function.arn],
+        },
+        { Sid: 'WriteAndReadOrders', Action: ['dynamodb:PutItem', 'dynamodb:GetItem'], Resource: [options.ordersTable.arn] },
+        { Sid: 'PublishResponses', Action: ['events:PutEvents'], Resource: [this.bus.arn] },
+        {
+          Sid: 'ExecutionLogging',
+          Action: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          Resource: ['*'],
+        },
+        { Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], Resource: ['*'] },
+      ]),
+    });
+    this.stateMachine = new SfnStateMachine(this, 'workflow', {
+      name: names.stateMachine,
+      type: 'EXPRESS',
+      roleArn: stateMachineRole.arn,
+      definition: renderWorkflow({
+        eventBusName: this.bus.name,
+        ordersTableName: options.ordersTable.name,
+        validateRequestFunctionArn: options.validateRequest.function.arn,
+        itemsSalesReportFunctionArn: options.itemsSalesReport.function.arn,
+        monthlySalesByItemFunctionArn: options.monthlySalesByItem.function.arn,
+      }),
+      loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: true, level: 'ALL' },
+      tracingConfiguration: { enabled: true },
+      dependsOn: [stateMachinePolicy],
+    });
+
+    this.deadLetterQueue = new SqsQueue(this, 'workflow-dlq', {
+      name: names.workflowDeadLetterQueue,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: 14 * 24 * 3600,
+    });
+    this.workflowRule = new CloudwatchEventRule(this, 'workflow-rule', {
+      name: names.workflowRule,
+      description: 'Starts one Express execution per orderCommand or orderQuery',
+      eventBusName: this.bus.name,
+      eventPattern: JSON.stringify(WORKFLOW_RULE_PATTERN),
+    });
+    new SqsQueuePolicy(this, 'workflow-dlq-policy', {
+      queueUrl: this.deadLetterQueue.url,
+      policy: policyDocument([
+        {
+          Sid: 'RuleDeadLetters',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['sqs:SendMessage'],
+          Resource: [this.deadLetterQueue.arn],
+          Condition: { ArnEquals: { 'aws:SourceArn': this.workflowRule.arn } },
+        },
+      ]),
+    });
+    const targetRole = new IamRole(this, 'workflow-target-role', {
+      name: `${names.workflowRule}-target`,
+      assumeRolePolicy: assumeRolePolicy('events.amazonaws.com'),
+    });
+    new IamRolePolicy(this, 'workflow-target-policy', {
+      name: 'start-workflow',
+      role: targetRole.id,
+      policy: policyDocument([{ Sid: 'StartWorkflow', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] }]),
+    });
+    new CloudwatchEventTarget(this, 'workflow-target', {
+      rule: this.workflowRule.name,
+      eventBusName: this.bus.name,
+      targetId: 'workflow',
+      arn: this.stateMachine.arn,
+      roleArn: targetRole.arn,
+      retryPolicy: {
+        maximumRetryAttempts: WORKFLOW_TARGET_RETRY.maximumRetryAttempts,
+        maximumEventAgeInSeconds: WORKFLOW_TARGET_RETRY.maximumEventAgeInSeconds,
+      },
+      deadLetterConfig: { arn: this.deadLetterQueue.arn },
+    });
+
+    this.responsesLogGroup = new CloudwatchLogGroup(this, 'responses-logs', {
+      name: names.responsesLogGroup,
+      retentionInDays: config.logRetentionDays,
+      kmsKeyId: options.key.arn,
+    });
+    this.responsesRule = new CloudwatchEventRule(this, 'responses-rule', {
+      name: names.responsesRule,
+      description: 'Copies every orderCommandResponse and orderQueryResponse to a log group',
+      eventBusName: this.bus.name,
+      eventPattern: JSON.stringify(RESPONSES_RULE_PATTERN),
+    });
+    new CloudwatchLogResourcePolicy(this, 'responses-logs-policy', {
+      policyName: `${names.responsesRule}-delivery`,
+      policyDocument: policyDocument([
+        {
+          Sid: 'ResponsesRuleWritesLogs',
+          Principal: { Service: ['events.amazonaws.com', 'delivery.logs.amazonaws.com'] },
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: [`${this.responsesLogGroup.arn}:*`],
+          Condition: { ArnEquals: { 'aws:SourceArn': this.responsesRule.arn } },
+        },
+      ]),
+    });
+    new CloudwatchEventTarget(this, 'responses-target', {
+      rule: this.responsesRule.name,
+      eventBusName: this.bus.name,
+      targetId: 'responses-log-group',
+      arn: this.responsesLogGroup.arn,
+    });
+
+    new TerraformOutput(this, 'EventBridgeARN', { value: this.bus.arn, description: 'The bus to put orderCommand and orderQuery events on' });
+    new TerraformOutput(this, 'EventBusName', { value: this.bus.name });
+    new TerraformOutput(this, 'OrdersTableName', { value: options.ordersTable.name });
+    new TerraformOutput(this, 'StateMachineArn', { value: this.stateMachine.arn });
+    new TerraformOutput(this, 'ResponsesLogGroup', { value: this.responsesLogGroup.name, description: 'Every response, for npm run query against the cloud' });
+    new TerraformOutput(this, 'WorkflowDeadLetterQueueUrl', { value: this.deadLetterQueue.url });
+    new TerraformOutput(this, 'ProjectionFailureQueueUrl', { value: options.projectionFailureQueueUrl });
+  }
+}
