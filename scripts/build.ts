@@ -6,13 +6,14 @@
  *   npm run build            all handlers
  *   npm run build -- --naive the same entry points without this project's size trims (bench only)
  */
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { DB_CA, FunctionName, type FunctionKey } from '../config/pipeline';
+import { zip, type ZipEntry } from './lib/zip';
 
 /** Repository root. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,9 +26,14 @@ export function entryPoint(key: FunctionKey): string {
   return path.join(ROOT, 'handlers', `${FunctionName[key]}.ts`);
 }
 
-/** The bundle folder of a function (the Lambda asset). */
+/** The bundle folder of a function (what the local runtime runs). */
 export function bundleDir(key: FunctionKey, root: string = DIST): string {
   return path.join(root, FunctionName[key]);
+}
+
+/** The deterministic zip of a function's bundle folder (the Lambda asset). */
+export function bundleZip(key: FunctionKey, root: string = DIST): string {
+  return path.join(root, `${FunctionName[key]}.zip`);
 }
 
 /** Extra files a function needs next to its bundle. */
@@ -151,7 +157,21 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
 /** Size of one built bundle. */
 export interface BundleReport {
   readonly function: string;
+  /** Minified `index.mjs`. */
   readonly bytes: number;
+  /** The deployment zip. */
+  readonly zipBytes: number;
+}
+
+async function filesOf(dir: string, prefix = ''): Promise<ZipEntry[]> {
+  const entries: ZipEntry[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) entries.push(...(await filesOf(full, name)));
+    else entries.push({ name, data: await readFile(full) });
+  }
+  return entries;
 }
 
 /** Builds every function (or those in `only`) and returns their bundle sizes. */
@@ -159,6 +179,8 @@ export async function buildHandlers(
   options: { naive?: boolean; outRoot?: string; only?: readonly FunctionKey[] } = {},
 ): Promise<BundleReport[]> {
   const keys = options.only ?? (Object.keys(FunctionName) as FunctionKey[]);
+  // A full build starts clean, so no bundle of a renamed or removed function lingers.
+  if (!options.only) await rm(options.outRoot ?? DIST, { recursive: true, force: true });
   return Promise.all(
     keys.map(async (key) => {
       const outdir = bundleDir(key, options.outRoot);
@@ -168,7 +190,9 @@ export async function buildHandlers(
       for (const extra of EXTRA_FILES[key] ?? []) {
         await cp(path.join(ROOT, extra.from), path.join(outdir, extra.to), { recursive: true });
       }
-      return { function: FunctionName[key], bytes: (await stat(path.join(outdir, 'index.mjs'))).size };
+      const archive = zip(await filesOf(outdir));
+      await writeFile(bundleZip(key, options.outRoot), archive);
+      return { function: FunctionName[key], bytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
     }),
   );
 }
@@ -178,7 +202,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const started = performance.now();
   const reports = await buildHandlers({ naive, ...(naive ? { outRoot: path.join(DIST, 'naive') } : {}) });
   for (const report of reports) {
-    console.log(`${report.function.padEnd(24)} ${(report.bytes / 1024).toFixed(1).padStart(8)} KiB`);
+    console.log(`${report.function.padEnd(24)} ${(report.bytes / 1024).toFixed(1).padStart(8)} KiB minified, ${(report.zipBytes / 1024).toFixed(1).padStart(7)} KiB zipped`);
   }
   console.log(`built ${reports.length} bundles in ${Math.round(performance.now() - started)} ms`);
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
@@ -8,7 +7,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AssetType, Fn, Lazy, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, SERVICE_NAME, type FunctionKey } from '../../config/pipeline';
-import { bundleDir } from '../../scripts/build';
+import { bundleZip } from '../../scripts/build';
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
 
 /** The Lambda runtime every function uses. */
@@ -39,7 +38,7 @@ export class NodejsFunction extends Construct {
   readonly role: IamRole;
   readonly logGroup: CloudwatchLogGroup;
   readonly asset: TerraformAsset;
-  /** SHA-256 of the bundle folder, known at synth time. */
+  /** SHA-256 of the deployment zip, known at synth time. */
   readonly bundleHash: string;
   readonly #statements: PolicyStatement[] = [];
 
@@ -52,9 +51,16 @@ export class NodejsFunction extends Construct {
       throw new Error(`function ${options.functionName}: environment must be exactly ${expected.join(', ') || 'empty'} (missing: ${missing.join(', ') || 'none'}; unexpected: ${extra.join(', ') || 'none'})`);
     }
 
-    const folder = bundleDir(options.key, options.distDir);
-    this.bundleHash = hashFolder(folder);
-    this.asset = new TerraformAsset(this, 'bundle', { path: folder, type: AssetType.ARCHIVE });
+    // The build writes a deterministic zip: same code, same hash, no plan noise.
+    const archive = bundleZip(options.key, options.distDir);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(archive);
+    } catch {
+      throw new Error(`bundle ${archive} is missing; run npm run build first`);
+    }
+    this.bundleHash = createHash('sha256').update(bytes).digest('hex');
+    this.asset = new TerraformAsset(this, 'bundle', { path: archive, type: AssetType.FILE });
 
     this.logGroup = new CloudwatchLogGroup(this, 'logs', {
       name: `/aws/lambda/${options.functionName}`,
@@ -112,23 +118,4 @@ export class NodejsFunction extends Construct {
   grant(statement: PolicyStatement): void {
     this.#statements.push(statement);
   }
-}
-
-function hashFolder(folder: string): string {
-  const hash = createHash('sha256');
-  const visit = (dir: string) => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir).sort();
-    } catch {
-      throw new Error(`bundle folder ${dir} is missing; run npm run build first`);
-    }
-    for (const entry of entries) {
-      const full = path.join(dir, entry);
-      if (statSync(full).isDirectory()) visit(full);
-      else hash.update(path.relative(folder, full)).update(readFileSync(full));
-    }
-  };
-  visit(folder);
-  return hash.digest('hex');
 }
