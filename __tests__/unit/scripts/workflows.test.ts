@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+const root = new URL('../../../', import.meta.url);
+const packageJson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> };
+const workflows = readdirSync(new URL('.github/workflows/', root)).filter((file) => file.endsWith('.yml'));
+
+interface Step {
+  run?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, { steps: Step[]; permissions?: Record<string, string>; environment?: string; needs?: string | string[] }>;
+}
+
+const load = (file: string) => parse(readFileSync(new URL(`.github/workflows/${file}`, root), 'utf8')) as Workflow;
+
+describe('GitHub workflows', () => {
+  it('are valid YAML with jobs and steps', () => {
+    expect(workflows.sort()).toEqual(['deploy.yml', 'pr.yml']);
+    for (const file of workflows) {
+      const workflow = load(file);
+      expect(Object.keys(workflow.jobs).length).toBeGreaterThan(0);
+      for (const job of Object.values(workflow.jobs)) expect(job.steps.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('only call npm scripts that exist in package.json', () => {
+    const called = new Set<string>();
+    for (const file of workflows) {
+      for (const job of Object.values(load(file).jobs)) {
+        for (const step of job.steps) {
+          for (const match of (step.run ?? '').matchAll(/npm run (?:--silent )?([\w:-]+)/g)) called.add(match[1] as string);
+          if (/\bnpm test\b/.test(step.run ?? '')) called.add('test');
+        }
+      }
+    }
+    expect([...called].sort()).toEqual(['plan-summary', 'synth', 'test']);
+    for (const script of called) expect(packageJson.scripts[script]).toEqual(expect.any(String));
+  });
+
+  it('reach AWS only through GitHub OIDC, with the role from a repository variable', () => {
+    for (const file of workflows) {
+      const text = readFileSync(new URL(`.github/workflows/${file}`, root), 'utf8');
+      expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/);
+      for (const job of Object.values(load(file).jobs)) {
+        const aws = job.steps.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials'));
+        if (!aws) continue;
+        expect(job.permissions?.['id-token']).toBe('write');
+        expect(String(aws.with?.['role-to-assume'])).toMatch(/^\$\{\{ vars\.AWS_(PLAN|DEPLOY)_ROLE_ARN \}\}$/);
+      }
+    }
+  });
+
+  it('plans every stack on pull requests and comments through the upsert script', () => {
+    const pr = load('pr.yml');
+    expect(Object.keys(pr.on)).toEqual(['pull_request']);
+    const steps = pr.jobs.plan?.steps ?? [];
+    const plan = steps.find((step) => step.run?.includes('terraform'))?.run ?? '';
+    expect(plan).toContain('for dir in cdktf.out/stacks/*/');
+    expect(plan).toContain('terraform -chdir="$dir" show -json plan.tfplan');
+    expect(steps.some((step) => step.uses?.startsWith('actions/upload-artifact'))).toBe(true);
+    expect(JSON.stringify(steps)).toContain('upsert-plan-comments.cjs');
+  });
+
+  it('deploys from main only after the tests, behind a protected environment', () => {
+    const deploy = load('deploy.yml');
+    expect(deploy.on).toHaveProperty('push', { branches: ['main'] });
+    expect(deploy.jobs.deploy?.needs).toBe('test');
+    expect(deploy.jobs.deploy?.environment).toEqual(expect.any(String));
+    expect(deploy.jobs.deploy?.steps.some((step) => step.run?.includes('cdktf deploy'))).toBe(true);
+  });
+});
+
+describe('upsert-plan-comments', () => {
+  it('updates the bot comment that carries a stack marker and creates the others', async () => {
+    // Prepare
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { createRequire } = await import('node:module');
+    const upsert = createRequire(import.meta.url)('../../../.github/scripts/upsert-plan-comments.cjs') as (options: unknown) => Promise<void>;
+    const directory = mkdtempSync(path.join(tmpdir(), 'plans-'));
+    writeFileSync(path.join(directory, 'a.md'), '<!-- plan-summary:stack-a -->\nnew a\n');
+    writeFileSync(path.join(directory, 'b.md'), '<!-- plan-summary:stack-b -->\nnew b\n');
+    const calls: string[] = [];
+    const github = {
+      paginate: async () => [
+        { id: 1, user: { type: 'Bot' }, body: '<!-- plan-summary:stack-a -->\nold a' },
+        { id: 2, user: { type: 'User' }, body: '<!-- plan-summary:stack-b -->\nquoted by a human' },
+      ],
+      rest: {
+        issues: {
+          listComments: () => undefined,
+          updateComment: async ({ comment_id }: { comment_id: number }) => void calls.push(`update ${comment_id}`),
+          createComment: async ({ body }: { body: string }) => void calls.push(`create ${body.split('\n')[1]}`),
+        },
+      },
+    };
+
+    // Act
+    await upsert({ github, context: { repo: { owner: 'o', repo: 'r' }, issue: { number: 7 } }, directory });
+
+    // Assess
+    expect(calls).toEqual(['update 1', 'create new b']);
+  });
+});
