@@ -93,6 +93,7 @@ export const FunctionName = {
   itemsSalesReport: 'items-sales-report',
   monthlySalesByItem: 'monthly-sales-by-item',
   initSchema: 'init-schema',
+  rebuildReadModel: 'rebuild-read-model',
 } as const;
 
 /** One of the pipeline's function names. */
@@ -105,6 +106,7 @@ export const FUNCTION_SETTINGS: Record<FunctionKey, { readonly timeoutSeconds: n
   itemsSalesReport: { timeoutSeconds: 10, memoryMb: 512 },
   monthlySalesByItem: { timeoutSeconds: 10, memoryMb: 512 },
   initSchema: { timeoutSeconds: 120, memoryMb: 512 },
+  rebuildReadModel: { timeoutSeconds: 900, memoryMb: 1024 },
 };
 
 /** Application name: the prefix of every resource name. */
@@ -159,6 +161,7 @@ export const FUNCTION_ENVIRONMENT: Record<FunctionKey, readonly string[]> = {
   itemsSalesReport: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
   monthlySalesByItem: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
   initSchema: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
+  rebuildReadModel: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'ORDERS_TABLE'],
 };
 
 /** Powertools service name used in every log line. */

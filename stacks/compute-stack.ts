@@ -68,6 +68,7 @@ export class ComputeStack extends PipelineStack {
   readonly itemsSalesReport: NodejsFunction;
   readonly monthlySalesByItem: NodejsFunction;
   readonly initSchema: NodejsFunction;
+  readonly rebuildReadModel: NodejsFunction;
   readonly failureQueue: SqsQueue;
   readonly streamMapping: LambdaEventSourceMapping;
   readonly schemaInit: NullResource;
@@ -121,7 +122,16 @@ export class ComputeStack extends PipelineStack {
       vpc,
     });
 
-    for (const fn of [this.projectOrders, this.itemsSalesReport, this.monthlySalesByItem, this.initSchema]) {
+    this.rebuildReadModel = new NodejsFunction(this, 'rebuild-read-model', {
+      ...common,
+      key: 'rebuildReadModel',
+      functionName: names.function('rebuildReadModel'),
+      environment: { ...database(options.cluster.endpoint), ORDERS_TABLE: options.ordersTable.name },
+      vpc,
+    });
+    this.rebuildReadModel.grant({ Sid: 'ScanOrders', Action: ['dynamodb:Scan'], Resource: [options.ordersTable.arn] });
+
+    for (const fn of [this.projectOrders, this.itemsSalesReport, this.monthlySalesByItem, this.initSchema, this.rebuildReadModel]) {
       fn.grant({ Sid: 'ReadDatabaseSecret', Action: ['secretsmanager:GetSecretValue'], Resource: [options.dbSecretArn] });
       fn.grant({
         Sid: 'DecryptDatabaseSecret',

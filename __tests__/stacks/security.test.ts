@@ -97,6 +97,7 @@ describe('IAM', () => {
         'order-pipeline-dev-items-sales-report-role',
         'order-pipeline-dev-monthly-sales-by-item-role',
         'order-pipeline-dev-project-orders-role',
+        'order-pipeline-dev-rebuild-read-model-role',
         'order-pipeline-dev-validate-request-role',
         'order-pipeline-dev-workflow-role',
       ].sort(),

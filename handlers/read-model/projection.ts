@@ -56,6 +56,7 @@ export async function projectOrders(
 
   for (let attempt = 1; ; attempt++) {
     const connection = await pool.getConnection();
+    let broken = false;
     try {
       const written = await projectInTransaction(connection, candidates, tables);
       return orders.map((order) => {
@@ -64,13 +65,19 @@ export async function projectOrders(
         return first.contentHash === order.contentHash ? 'alreadyProjected' : 'conflict';
       });
     } catch (error) {
-      await connection.query('ROLLBACK').catch((rollbackError: unknown) => {
-        options.logger?.warn('rollback failed', { error: rollbackError });
-      });
+      // A lost connection (server restart, failover) must not go back to the pool.
+      broken = (error as { fatal?: boolean }).fatal === true;
+      if (!broken) {
+        await connection.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken = true;
+          options.logger?.warn('rollback failed', { error: rollbackError });
+        });
+      }
       const errno = (error as { errno?: number }).errno;
       if (errno === undefined || !RETRYABLE_ERRNOS.has(errno) || attempt >= MAX_ATTEMPTS) throw error;
     } finally {
-      connection.release();
+      if (broken) connection.destroy();
+      else connection.release();
     }
   }
 }

@@ -119,7 +119,7 @@ export class LocalRuntime {
 
     // The endpoint comes first: the handlers' SDK clients are pointed at it.
     const services = new Map<string, JsonService>();
-    const router = { events: (): readonly BusEvent[] => [], extra: new Map<string, () => unknown>() };
+    const router: Router = { events: () => [], extra: new Map(), functions: undefined };
     const server = createServer((request, response) => void handleRequest(request, response, services, router));
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
@@ -174,6 +174,7 @@ export class LocalRuntime {
         DB_NAME: database.database,
         DB_TLS: 'off',
         IDEMPOTENCY_TABLE: names.idempotencyTable,
+        ORDERS_TABLE: names.ordersTable,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
         AWS_LAMBDA_FUNCTION_NAME: names.function('projectOrders'),
@@ -185,6 +186,7 @@ export class LocalRuntime {
       Object.assign(process.env, environment);
 
       const functions = new LocalFunctions({ region: REGION, account: ACCOUNT });
+      router.functions = functions;
       for (const key of Object.keys(FunctionName) as FunctionKey[]) {
         functions.register({ name: names.function(key), bundle: path.join(distDir, FunctionName[key], 'index.mjs'), ...FUNCTION_SETTINGS[key] });
       }
@@ -320,14 +322,51 @@ function describeResponse(event: BusEvent): string {
   return `← ${event['detail-type']} ${String(detail.query)} ${String(detail.queryStatus)} ${rows}`;
 }
 
-async function handleRequest(
-  request: IncomingMessage,
-  response: ServerResponse,
-  services: Map<string, JsonService>,
-  router: { events: () => readonly BusEvent[]; extra: Map<string, () => unknown> },
-): Promise<void> {
+interface Router {
+  events: () => readonly BusEvent[];
+  extra: Map<string, () => unknown>;
+  functions: LocalFunctions | undefined;
+}
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/** Lambda's `Invoke` (REST): what the CLIs and the schema trigger use. */
+async function invokeFunction(request: IncomingMessage, response: ServerResponse, functions: LocalFunctions, name: string): Promise<void> {
+  const raw = await readBody(request, 6 * 1024 * 1024);
+  let payload: unknown = {};
+  try {
+    payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};
+  } catch {
+    sendJson(response, 400, { Type: 'User', message: 'Could not parse request body into json' });
+    return;
+  }
+  const type = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+  let result;
+  try {
+    if (type === 'Event') {
+      void functions.invoke(name, payload);
+      response.writeHead(202).end();
+      return;
+    }
+    result = await functions.invoke(name, payload);
+  } catch (error) {
+    response.setHeader('x-amzn-errortype', 'ResourceNotFoundException');
+    sendJson(response, 404, { Type: 'User', message: (error as Error).message });
+    return;
+  }
+  response.setHeader('x-amz-executed-version', '$LATEST');
+  if (!result.ok) response.setHeader('x-amz-function-error', 'Unhandled');
+  sendJson(response, 200, result.ok ? result.payload : result.error);
+}
+
+async function handleRequest(request: IncomingMessage, response: ServerResponse, services: Map<string, JsonService>, router: Router): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://local');
   try {
+    const invoke = INVOKE_PATH.exec(url.pathname);
+    if (request.method === 'POST' && invoke && router.functions) {
+      await invokeFunction(request, response, router.functions, decodeURIComponent(invoke[1] as string));
+      return;
+    }
     if (request.method === 'GET' && url.pathname === '/_local/events') {
       sendJson(response, 200, router.events());
       return;

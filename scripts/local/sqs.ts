@@ -42,6 +42,13 @@ export class LocalQueue {
     return visible;
   }
 
+  /** Makes a received message visible again after `seconds`. */
+  changeVisibility(receiptHandle: string, seconds: number): void {
+    const message = this.#messages.find((candidate) => candidate.receiptHandle === receiptHandle);
+    if (!message) throw new AwsError('ReceiptHandleIsInvalid', 'The input receipt handle is invalid.');
+    message.visibleAt = Date.now() + seconds * 1000;
+  }
+
   delete(receiptHandle: string): void {
     const index = this.#messages.findIndex((message) => message.receiptHandle === receiptHandle);
     if (index >= 0) this.#messages.splice(index, 1);
@@ -108,6 +115,10 @@ export class LocalSqs {
         },
         DeleteMessage: (body) => {
           this.#byUrl(requireString(body, 'QueueUrl')).delete(requireString(body, 'ReceiptHandle'));
+          return {};
+        },
+        ChangeMessageVisibility: (body) => {
+          this.#byUrl(requireString(body, 'QueueUrl')).changeVisibility(requireString(body, 'ReceiptHandle'), Number(body.VisibilityTimeout ?? 0));
           return {};
         },
         GetQueueAttributes: (body) => {

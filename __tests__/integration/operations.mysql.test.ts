@@ -1,0 +1,170 @@
+/**
+ * The operations tools against the local runtime (its own database on the
+ * MariaDB/MySQL at DB_URL): redrive of both dead-letter queues, the read-model
+ * rebuild, and the deploy-time schema trigger's command.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createPool, type Pool } from 'mysql2/promise';
+import { SCHEMA_INIT_COMMAND } from '../../stacks/compute-stack';
+import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../scripts/lib/pipeline-client';
+import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { serverUrl } from '../helpers/mysql';
+
+const run = promisify(execFile);
+let runtime: RunningLocalRuntime;
+let target: Target;
+let pool: Pool;
+const awsEnv = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1' };
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime();
+  target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
+  const url = serverUrl();
+  pool = createPool({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password), database: runtime.database });
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await runtime?.stop();
+});
+
+async function cli(script: string, ...args: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, '--endpoint', runtime.endpoint, ...args], {
+      env: { ...process.env, ...awsEnv, NODE_OPTIONS: '' },
+    });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, output: failure.stdout + failure.stderr };
+  }
+}
+
+const command = (orderId: string, itemid: string, quantity: number) => ({
+  Source: 'orderPipeline',
+  DetailType: 'orderCommand',
+  Time: '2024-05-05T10:00:00Z',
+  Detail: { command: 'createOrder', orderId, items: [{ itemid, quantity }] },
+});
+
+async function total(itemId: string): Promise<number | undefined> {
+  const [rows] = await pool.query('SELECT total_ordered FROM item_totals WHERE item_id = ?', [itemId]);
+  return (rows as { total_ordered: number }[])[0]?.total_ordered;
+}
+
+async function failures(): Promise<Record<string, unknown[]>> {
+  return (await (await fetch(`${runtime.endpoint}/_local/failures`)).json()) as Record<string, unknown[]>;
+}
+
+describe('redrive', () => {
+  it('re-projects batches from the on-failure queue once the cause is fixed', async () => {
+    // Prepare: the read model is broken (a table renamed away), so every retry fails.
+    await pool.query('RENAME TABLE item_totals TO item_totals_away');
+    const ids = await putEntries(target, [command('rd-1', 'redrive-item', 2), command('rd-2', 'redrive-item', 3)]);
+    for (const id of ids) expect((await waitForResponse(target, id)).detail.commandStatus).toBe('orderCreated');
+    await localIdle(runtime.endpoint);
+    expect((await failures())['order-pipeline-local-projection-failures']?.length).toBeGreaterThan(0);
+
+    // Act: fix, then redrive.
+    await pool.query('RENAME TABLE item_totals_away TO item_totals');
+    const result = await cli('redrive', '--queue', 'projection');
+
+    // Assess
+    expect(result.output).toContain('redriven');
+    expect(result.code).toBe(0);
+    expect(await total('redrive-item')).toBe(5);
+    expect((await failures())['order-pipeline-local-projection-failures']).toEqual([]);
+  });
+
+  it('keeps a message whose redrive still fails', async () => {
+    // Prepare
+    await pool.query('RENAME TABLE item_totals TO item_totals_away');
+    const [id] = await putEntries(target, [command('rd-3', 'still-broken', 1)]);
+    await waitForResponse(target, id as string);
+    await localIdle(runtime.endpoint);
+
+    // Act
+    const result = await cli('redrive', '--queue', 'projection');
+    await pool.query('RENAME TABLE item_totals_away TO item_totals');
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.output).toMatch(/kept .*: order-pipeline-local-project-orders failed/);
+    expect((await failures())['order-pipeline-local-projection-failures']?.length).toBe(1);
+    expect((await cli('redrive', '--queue', 'projection')).code).toBe(0);
+    expect(await total('still-broken')).toBe(1);
+  });
+
+  it('restarts the workflow for events in its dead-letter queue, keeping their id', async () => {
+    // Prepare: an event as EventBridge leaves it in the rule's DLQ.
+    const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const event = {
+      version: '0',
+      id: 'dlq-event-1',
+      'detail-type': 'orderCommand',
+      source: 'orderPipeline',
+      account: '000000000000',
+      time: '2024-05-05T10:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: { command: 'createOrder', orderId: 'dlq-1', items: [{ itemid: 'dlq-item', quantity: 4 }] },
+    };
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-workflow-dlq' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
+    sqs.destroy();
+
+    // Act
+    const result = await cli('redrive', '--queue', 'workflow');
+    await localIdle(runtime.endpoint);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('redriven: orderCommand dlq-event-1');
+    const response = (await localEvents(runtime.endpoint)).find((candidate) => candidate.detail.commandMessageId === 'dlq-event-1');
+    expect(response?.detail).toMatchObject({ orderid: 'dlq-1', commandStatus: 'orderCreated' });
+    expect(await total('dlq-item')).toBe(4);
+  });
+});
+
+describe('rebuild-read-model', () => {
+  it('restores exact totals from the orders table, and running it twice changes nothing', async () => {
+    // Prepare
+    const ids = await putEntries(target, [command('rb-1', 'rebuild-item', 7), command('rb-2', 'rebuild-item', 8)]);
+    for (const id of ids) await waitForResponse(target, id);
+    await localIdle(runtime.endpoint);
+    const [healthy] = await pool.query('SELECT * FROM item_totals ORDER BY item_id');
+    await pool.query("UPDATE item_totals SET total_ordered = 0 WHERE item_id = 'rebuild-item'");
+    await pool.query("DELETE FROM order_lines WHERE order_id = 'rb-1'");
+
+    // Act
+    const first = await cli('rebuild-read-model');
+    const second = await cli('rebuild-read-model');
+
+    // Assess
+    expect(first.code).toBe(0);
+    expect(first.output).toContain('read model rebuilt and swapped in');
+    expect(second.code).toBe(0);
+    const [rebuilt] = await pool.query('SELECT * FROM item_totals ORDER BY item_id');
+    expect(rebuilt).toEqual(healthy);
+    expect(await total('rebuild-item')).toBe(15);
+  });
+});
+
+describe('schema trigger', () => {
+  it('runs the init function with the AWS CLI and fails on a function error', async () => {
+    // Act: the provisioner's exact command, pointed at the local endpoint.
+    const ok = await run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], {
+      env: { ...process.env, ...awsEnv, AWS_ENDPOINT_URL: runtime.endpoint, FUNCTION_NAME: 'order-pipeline-local-init-schema' },
+    });
+    const failing = run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], {
+      env: { ...process.env, ...awsEnv, AWS_ENDPOINT_URL: runtime.endpoint, FUNCTION_NAME: 'order-pipeline-local-project-orders' },
+    });
+
+    // Assess
+    expect(ok.stdout).toContain('"alreadyApplied"');
+    await expect(failing).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('schema initialisation failed') });
+  });
+});

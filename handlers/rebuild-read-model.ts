@@ -1,0 +1,42 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { rebuildReadModel, type RebuildProgress } from './read-model/rebuild';
+import { getPool, readDbSettings } from './shared/db';
+import { requireEnv } from './shared/env';
+import { logger } from './shared/logger';
+import { dbCredentials, dbSecret } from './shared/secrets';
+
+const settings = readDbSettings();
+const ordersTable = requireEnv('ORDERS_TABLE');
+const dynamodb = new DynamoDBClient({});
+
+/** The operator's request: `restart` discards a rebuild in progress. */
+export interface RebuildRequest {
+  readonly restart?: boolean;
+}
+
+/**
+ * Rebuilds the read model from the orders table (see `rebuildReadModel`).
+ * Works until 30 s of its time are left, then returns its progress; the
+ * `npm run rebuild-read-model` CLI invokes it again until `stage` is `done`.
+ */
+export const lambdaHandler = async (event: RebuildRequest | null, context: Context): Promise<RebuildProgress> => {
+  const progress = await rebuildReadModel({
+    pool: getPool(settings, dbCredentials(context)),
+    scan: async (cursor) => {
+      const page = await dynamodb.send(new ScanCommand({ TableName: ordersTable, ConsistentRead: true, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
+      return { items: page.Items ?? [], ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
+    },
+    keepGoing: () => context.getRemainingTimeInMillis() > 30_000,
+    restart: event?.restart === true,
+    logger,
+  });
+  logger.info('read model rebuild', { ...progress });
+  return progress;
+};
+
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(dbSecret());

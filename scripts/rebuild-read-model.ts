@@ -1,0 +1,31 @@
+/**
+ * `npm run rebuild-read-model [-- --env dev] [--restart]`
+ *
+ * Rebuilds the read model from the orders table: the rebuild function scans,
+ * re-projects into fresh tables and swaps them in with one statement. It works
+ * in slices of its timeout; this CLI invokes it until the rebuild is done.
+ * Idempotent and resumable: stopping anywhere and running again continues.
+ * Locally by default; `--env <environment>` for a deployed stack.
+ */
+import { parseArgs } from 'node:util';
+import type { RebuildProgress } from '../handlers/read-model/rebuild';
+import { invokeFunction, operationsTarget } from './lib/operations';
+
+const { values } = parseArgs({ options: { env: { type: 'string' }, endpoint: { type: 'string' }, restart: { type: 'boolean', default: false } } });
+const target = operationsTarget(values.env, values.endpoint);
+console.log(`rebuilding the read model of ${target.environment}${target.endpoint ? ` (${target.endpoint})` : ''}`);
+
+try {
+  let restart = values.restart;
+  for (;;) {
+    const progress = await invokeFunction<RebuildProgress>(target, 'rebuildReadModel', { restart });
+    restart = false;
+    console.log(`  ${progress.stage}: ${progress.scanned} orders scanned, ${progress.projected} projected, ${progress.malformed} malformed skipped${progress.stage === 'done' ? `, ${progress.caughtUp} caught up after the swap` : ''}`);
+    if (progress.stage === 'done') break;
+  }
+  console.log('read model rebuilt and swapped in');
+} catch (error) {
+  console.error((error as Error).message);
+  console.error('nothing is lost: run the same command again to continue');
+  process.exit(1);
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm run redrive [-- --env dev] [--queue workflow|projection|all] [--dry-run]`
+ *
+ * Re-delivers what the dead-letter queues hold, after the cause is fixed:
+ * - workflow DLQ (events the bus could not deliver): each event starts the
+ *   workflow again with its original id, so its response answers the original
+ *   message; commands are idempotent.
+ * - projection on-failure queue (batch metadata): the batch's records are read
+ *   back from the orders stream and given to the projection again (idempotent).
+ * A message is deleted only once its redrive succeeded. Stream records older
+ * than the stream's 24 h retention cannot be read back: rebuild the read model.
+ */
+import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { parseArgs } from 'node:util';
+import { invokeFunction, operationsTarget, type OperationsTarget } from './lib/operations';
+
+const { values } = parseArgs({
+  options: { env: { type: 'string' }, endpoint: { type: 'string' }, queue: { type: 'string', default: 'all' }, 'dry-run': { type: 'boolean', default: false } },
+});
+if (!['workflow', 'projection', 'all'].includes(values.queue as string)) {
+  console.error('--queue must be workflow, projection or all');
+  process.exit(2);
+}
+const target = operationsTarget(values.env, values.endpoint);
+const sqs = new SQSClient(target.clientOptions);
+const dryRun = values['dry-run'] as boolean;
+
+interface BatchInfo {
+  shardId: string;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+  batchSize: number;
+  streamArn: string;
+}
+
+async function drain(queueName: string, redrive: (message: Message) => Promise<string>): Promise<{ redriven: number; failed: number }> {
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+  let redriven = 0;
+  let failed = 0;
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    const fresh = Messages.filter((message) => !seen.has(message.MessageId as string));
+    if (fresh.length === 0) break;
+    for (const message of fresh) {
+      seen.add(message.MessageId as string);
+      try {
+        const what = await redrive(message);
+        if (!dryRun) await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
+        console.log(`  ${dryRun ? 'would redrive' : 'redriven'}: ${what}`);
+        redriven++;
+      } catch (error) {
+        console.error(`  kept ${message.MessageId}: ${(error as Error).message}`);
+        kept.push(message.ReceiptHandle as string);
+        failed++;
+      }
+    }
+  }
+  // Kept messages become visible again at once, so the next run can try them.
+  for (const handle of kept) await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+  return { redriven, failed };
+}
+
+async function redriveWorkflowEvent(message: Message): Promise<string> {
+  const event = JSON.parse(message.Body as string) as { id: string; 'detail-type': string };
+  const stateMachineArn = message.MessageAttributes?.TARGET_ARN?.StringValue ?? stateMachineArnOf(target);
+  if (!dryRun) {
+    const sfn = new SFNClient(target.clientOptions);
+    try {
+      await sfn.send(new StartExecutionCommand({ stateMachineArn, input: message.Body as string }));
+    } finally {
+      sfn.destroy();
+    }
+  }
+  return `${event['detail-type']} ${event.id}`;
+}
+
+function stateMachineArnOf(where: OperationsTarget): string {
+  if (!where.endpoint) throw new Error('the message has no TARGET_ARN attribute; redrive it with the state machine ARN from the StateMachineArn output');
+  return `arn:aws:states:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:stateMachine:${where.names.stateMachine}`;
+}
+
+async function redriveProjectionBatch(message: Message): Promise<string> {
+  const body = JSON.parse(message.Body as string) as { DDBStreamBatchInfo?: BatchInfo };
+  const batch = body.DDBStreamBatchInfo;
+  if (!batch) throw new Error('not a DynamoDB stream invocation record');
+  const streams = new DynamoDBStreamsClient(target.clientOptions);
+  const records: unknown[] = [];
+  try {
+    let { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: batch.streamArn, ShardId: batch.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: batch.startSequenceNumber }),
+    );
+    while (ShardIterator) {
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator, Limit: 1000 }));
+      for (const record of page.Records ?? []) {
+        if (BigInt(record.dynamodb?.SequenceNumber ?? '0') > BigInt(batch.endSequenceNumber)) {
+          ShardIterator = undefined;
+          break;
+        }
+        records.push({ ...record, eventSourceARN: batch.streamArn });
+      }
+      if (!page.Records?.length) break;
+      ShardIterator = ShardIterator ? page.NextShardIterator : undefined;
+    }
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'TrimmedDataAccessException' || name === 'ExpiredIteratorException' || name === 'ResourceNotFoundException') {
+      throw new Error(`the batch's stream records are no longer readable (${name}); run npm run rebuild-read-model`);
+    }
+    throw error;
+  } finally {
+    streams.destroy();
+  }
+  if (records.length === 0) throw new Error('no stream record found in the batch range; run npm run rebuild-read-model');
+  if (!dryRun) {
+    const response = await invokeFunction<{ batchItemFailures?: { itemIdentifier: string }[] }>(target, 'projectOrders', { Records: records });
+    const failures = response?.batchItemFailures ?? [];
+    if (failures.length > 0) throw new Error(`the projection still fails on ${failures.map((failure) => failure.itemIdentifier).join(', ')}`);
+  }
+  return `${records.length} stream records ${batch.startSequenceNumber}…${batch.endSequenceNumber}`;
+}
+
+let failures = 0;
+try {
+  if (values.queue !== 'projection') {
+    console.log(`workflow dead-letter queue ${target.names.workflowDeadLetterQueue}:`);
+    failures += (await drain(target.names.workflowDeadLetterQueue, redriveWorkflowEvent)).failed;
+  }
+  if (values.queue !== 'workflow') {
+    console.log(`projection on-failure queue ${target.names.projectionFailureQueue}:`);
+    failures += (await drain(target.names.projectionFailureQueue, redriveProjectionBatch)).failed;
+  }
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+} finally {
+  sqs.destroy();
+}
+process.exit(failures > 0 ? 1 : 0);
