@@ -21,14 +21,14 @@ export interface RunningLocalRuntime {
 }
 
 /** Starts `scripts/local/main.ts` with its own read-model database (dropped on stop). */
-export async function startLocalRuntime(options: { args?: string[]; retryDelayMs?: number } = {}): Promise<RunningLocalRuntime> {
+export async function startLocalRuntime(options: { args?: string[]; retryDelayMs?: number; dbUrl?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningLocalRuntime> {
   const url = serverUrl();
-  const database = `test_local_${randomBytes(4).toString('hex')}`;
-  const dbUrl = `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
+  const database = options.dbUrl ? new URL(options.dbUrl).pathname.slice(1) : `test_local_${randomBytes(4).toString('hex')}`;
+  const dbUrl = options.dbUrl ?? `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'scripts/local/main.ts', '--port', '0', '--db-url', dbUrl, '--retry-delay-ms', String(options.retryDelayMs ?? 10), ...(options.args ?? [])],
-    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -52,6 +52,7 @@ export async function startLocalRuntime(options: { args?: string[]; retryDelayMs
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
       const code = await exited;
+      if (options.dbUrl) return code;
       const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
       await admin.query('DROP DATABASE IF EXISTS ??', [database]);
       await admin.end();

@@ -95,6 +95,7 @@ export function getPool(settings: DbSettings, credentials: DbCredentials): Pool 
   }
   const previous = current;
   const pool = createPool(poolOptions(settings, credentials));
+  logger.debug('read-model pool created', { host: settings.host, port: settings.port, database: settings.database, user: credentials.username, tls: settings.tls, rotated: previous !== undefined });
   // READ COMMITTED: the projection needs no gap locks, and without them
   // concurrent batches cannot deadlock on neighbouring order ids.
   pool.pool.on('connection', (connection) => {

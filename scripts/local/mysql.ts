@@ -84,7 +84,7 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
       throw new Error(`the read-model server at ${display(target)} is not usable: ${(error as Error).message}`, { cause: error });
     }
   }
-  const binary = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd', '/usr/bin/mysqld'].find((candidate) => existsSync(candidate));
+  const binary = serverBinary();
   if (!binary) {
     throw new Error(`nothing answers at ${display(target)} and no mariadbd or mysqld is installed; start a MySQL-compatible server or set DB_URL`);
   }
@@ -100,43 +100,102 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startEmbedded(binary: string, database: string): Promise<ReadModelServer> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'order-pipeline-db-'));
-  const dataDir = path.join(dir, 'data');
-  const user = process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'mysql');
-  const installer = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'].find((candidate) => existsSync(candidate));
-  const install = installer
-    ? spawnSync(installer, ['--no-defaults', `--datadir=${dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' })
-    : spawnSync(binary, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--user=${user}`], { encoding: 'utf8' });
-  if (install.status !== 0) {
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`initialising the private database failed: ${install.stderr || install.stdout}`);
+/** Finds an installed MariaDB or MySQL server binary. */
+export function serverBinary(): string | undefined {
+  return ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd', '/usr/bin/mysqld'].find((candidate) => existsSync(candidate));
+}
+
+/**
+ * A private MariaDB/MySQL instance in a temporary folder, on a free port:
+ * the local runtime's fallback, and the server the fault tests stop and restart.
+ */
+export class PrivateDatabase {
+  readonly port: number;
+  readonly #dir: string;
+  readonly #binary: string;
+  readonly #user: string;
+  #child: ChildProcess | undefined;
+
+  private constructor(binary: string, dir: string, port: number) {
+    this.#binary = binary;
+    this.#dir = dir;
+    this.port = port;
+    this.#user = process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'mysql');
   }
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    binary,
-    ['--no-defaults', `--datadir=${dataDir}`, `--socket=${path.join(dir, 'mysqld.sock')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--user=${user}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M'],
-    { stdio: 'ignore' },
-  );
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+
+  /** Initialises a data folder and starts the server. */
+  static async create(binary: string | undefined = serverBinary()): Promise<PrivateDatabase> {
+    if (!binary) throw new Error('no mariadbd or mysqld is installed');
+    const dir = await mkdtemp(path.join(tmpdir(), 'order-pipeline-db-'));
+    const database = new PrivateDatabase(binary, dir, await freePort());
+    const dataDir = path.join(dir, 'data');
+    const installer = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'].find((candidate) => existsSync(candidate));
+    const install = installer
+      ? spawnSync(installer, ['--no-defaults', `--datadir=${dataDir}`, `--user=${database.#user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' })
+      : spawnSync(binary, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--user=${database.#user}`], { encoding: 'utf8' });
+    if (install.status !== 0) {
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`initialising the private database failed: ${install.stderr || install.stdout}`);
     }
-    await rm(dir, { recursive: true, force: true });
-  };
-  const target: Target = { host: '127.0.0.1', port, user: 'root', password: '', database };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const version = await connectAndPrepare(target);
-      return { ...target, version, embedded: true, displayUrl: `mysql://root@127.0.0.1:${port}/${database} (private instance)`, stop };
-    } catch (error) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await stop();
-        throw new Error(`the private database did not start: ${(error as Error).message}`);
+    await database.start();
+    return database;
+  }
+
+  /** Starts the server (again) on the same folder and port, and waits until it answers. */
+  async start(): Promise<void> {
+    if (this.#child && this.#child.exitCode === null) return;
+    const child = spawn(
+      this.#binary,
+      [
+        '--no-defaults',
+        `--datadir=${path.join(this.#dir, 'data')}`,
+        `--socket=${path.join(this.#dir, 'mysqld.sock')}`,
+        `--pid-file=${path.join(this.#dir, 'mysqld.pid')}`,
+        `--port=${this.port}`,
+        '--bind-address=127.0.0.1',
+        `--user=${this.#user}`,
+        '--skip-log-bin',
+        '--innodb-buffer-pool-size=64M',
+      ],
+      { stdio: 'ignore' },
+    );
+    this.#child = child;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const connection = await createConnection({ host: '127.0.0.1', port: this.port, user: 'root', connectTimeout: 1_000 });
+        await connection.end();
+        return;
+      } catch (error) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private database did not start: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  }
+
+  /** Stops the server, keeping its data. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+
+  /** Stops the server and removes its data. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+}
+
+async function startEmbedded(binary: string, database: string): Promise<ReadModelServer> {
+  const server = await PrivateDatabase.create(binary);
+  const target: Target = { host: '127.0.0.1', port: server.port, user: 'root', password: '', database };
+  try {
+    const version = await connectAndPrepare(target);
+    return { ...target, version, embedded: true, displayUrl: `mysql://root@127.0.0.1:${server.port}/${database} (private instance)`, stop: () => server.destroy() };
+  } catch (error) {
+    await server.destroy();
+    throw error;
   }
 }

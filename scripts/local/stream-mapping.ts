@@ -163,7 +163,11 @@ export class StreamMapping {
         failure = { kind: 'error', ...result.error };
       }
 
-      this.#options.log?.('stream batch failed', { records: batch.length, attempt, ...(failure.kind === 'error' ? { error: failure.errorMessage } : {}) });
+      this.#options.log?.('stream batch failed', {
+        records: batch.length,
+        attempt,
+        ...(failure.kind === 'error' ? { error: failure.errorMessage, recordErrors: failure.recordErrors?.slice(0, 3) } : { reportedFailures: true }),
+      });
       if (settings.bisectBatchOnFunctionError && batch.length > 1) {
         const middle = Math.ceil(batch.length / 2);
         await this.#process(batch.slice(0, middle), attempt);
