@@ -70,9 +70,9 @@ async function connectAndPrepare(target: Target): Promise<string> {
 }
 
 /** Opens the read-model server named by `dbUrl` (or the default, embedded if needed). */
-export async function openReadModelServer(dbUrl: string | undefined, log: (message: string) => void): Promise<ReadModelServer> {
+export async function openReadModelServer(dbUrl: string | undefined, log: (message: string) => void, defaultUrl: string = DEFAULT_DB_URL): Promise<ReadModelServer> {
   const explicit = dbUrl !== undefined && dbUrl !== '';
-  const target = parse(explicit ? dbUrl : DEFAULT_DB_URL);
+  const target = parse(explicit ? dbUrl : defaultUrl);
   const display = (t: Target) => `mysql://${encodeURIComponent(t.user)}@${t.host}:${t.port}/${t.database}`;
   try {
     const version = await connectAndPrepare(target);

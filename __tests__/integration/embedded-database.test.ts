@@ -1,0 +1,51 @@
+/**
+ * The local runtime's read-model server: DB_URL when it answers, a clear error
+ * when an explicit DB_URL does not, and a private throwaway MariaDB/MySQL when
+ * the default does not answer and a server binary is installed.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:net';
+import { createConnection } from 'mysql2/promise';
+import { openReadModelServer } from '../../scripts/local/mysql';
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('openReadModelServer', () => {
+  it('starts a private instance when the default URL does not answer, and removes it on stop', async () => {
+    // Prepare
+    const messages: string[] = [];
+    const unreachable = `mysql://root@127.0.0.1:${await closedPort()}/orders`;
+
+    // Act
+    const server = await openReadModelServer(undefined, (message) => messages.push(message), unreachable);
+
+    // Assess
+    try {
+      expect(server.embedded).toBe(true);
+      expect(messages[0]).toMatch(/^nothing answers at .*; starting a private (mariadbd|mysqld) for this run$/);
+      const connection = await createConnection({ host: server.host, port: server.port, user: server.user, database: server.database });
+      const [rows] = await connection.query('SELECT DATABASE() AS db');
+      expect(rows).toEqual([{ db: 'orders' }]);
+      await connection.end();
+    } finally {
+      await server.stop();
+    }
+    await expect(createConnection({ host: server.host, port: server.port, user: 'root', connectTimeout: 1_000 })).rejects.toThrow();
+  }, 60_000);
+
+  it('refuses an explicit DB_URL that does not answer, naming it', async () => {
+    const port = await closedPort();
+    await expect(openReadModelServer(`mysql://root@127.0.0.1:${port}/orders`, () => undefined)).rejects.toThrow(`the read-model server at mysql://root@127.0.0.1:${port}/orders is not usable`);
+  });
+
+  it('refuses a DB_URL that is not a mysql:// URL', async () => {
+    await expect(openReadModelServer('postgres://localhost/orders', () => undefined)).rejects.toThrow('DB_URL must start with mysql://');
+    await expect(openReadModelServer('mysql://root@127.0.0.1/bad-name!', () => undefined)).rejects.toThrow('DB_URL database name must be');
+  });
+});
