@@ -1,9 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createConnection } from 'mysql2/promise';
 import { loadMigrations, migrate, type MigrationReport } from './read-model/migrations';
-import { connectionOptions, readDbSettings } from './shared/db';
+import { connect, readDbSettings } from './shared/db';
 import { logger } from './shared/logger';
 import { dbCredentials, dbSecret } from './shared/secrets';
 
@@ -20,14 +19,15 @@ export interface InitSchemaResult extends MigrationReport {
  * error and the deploy stops.
  */
 export const lambdaHandler = async (_event: unknown, context: Context): Promise<InitSchemaResult> => {
-  const { database, ...serverOnly } = connectionOptions(settings, dbCredentials(context));
-  const connection = await createConnection({ ...serverOnly, multipleStatements: true });
+  const database = settings.database;
+  // Connected without a database: the first deploy creates it.
+  const connection = await connect(settings, dbCredentials(context), { database: undefined, multipleStatements: true });
   try {
     await connection.query('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
     await connection.query('USE ??', [database]);
     const report = await migrate(connection, await loadMigrations());
     logger.info('schema ready', { database, ...report });
-    return { database: database as string, ...report };
+    return { database, ...report };
   } finally {
     await connection.end().catch((error: unknown) => logger.warn('closing the connection failed', { error }));
   }

@@ -24,7 +24,7 @@ export interface RebuildRequest {
  */
 export const lambdaHandler = async (event: RebuildRequest | null, context: Context): Promise<RebuildProgress> => {
   const progress = await rebuildReadModel({
-    pool: getPool(settings, dbCredentials(context)),
+    pool: await getPool(settings, dbCredentials(context)),
     scan: async (cursor) => {
       const page = await dynamodb.send(new ScanCommand({ TableName: ordersTable, ConsistentRead: true, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
       return { items: page.Items ?? [], ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };

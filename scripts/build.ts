@@ -122,6 +122,24 @@ const compactMysqlErrors: Plugin = {
 const asciiIsProperty = replaceModule('ascii-is-property', /^is-property$/, () =>
   "module.exports = (name) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name);");
 
+// Code the SDK only reaches through dynamic imports that never run here: the
+// browser user-agent parser, and event streams (neither DynamoDB nor Secrets
+// Manager has an event-stream operation). Chunk splitting would ship them.
+const unreachableSdkModules: Plugin = {
+  name: 'unreachable-sdk-modules',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^bowser$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
+    pluginBuild.onResolve({ filter: /submodules\/event-streams\/index\.js$|^@smithy\/core\/event-streams$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
+    pluginBuild.onResolve({ filter: /^\.\.\/event-streams\/index\.js$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'unreachable' }, (args) => ({
+      loader: 'js',
+      contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not bundled: unreachable for these clients`)}); };
+        export default new Proxy({}, { get: fail });
+        export const parse = fail, EventStreamSerde = fail, EventStreamMarshaller = fail, eventStreamSerdeProvider = fail, resolveEventStreamSerdeConfig = fail;`,
+    }));
+  },
+};
+
 // In Lambda the credentials are always in the environment; the default chain's
 // SSO, INI, process and metadata providers (and their STS/SSO clients) are dead
 // weight there.
@@ -137,6 +155,10 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     entryPoints: { index: entryPoint(key) },
     outdir: bundleDir(key, options.outRoot),
     outExtension: { '.js': '.mjs' },
+    // Dynamic imports (mysql2, loaded in the background) become chunks that are
+    // not even parsed until needed.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -150,15 +172,17 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     mainFields: ['module', 'main'],
     // ESM output: CommonJS dependencies (mysql2) still need `require` for Node built-ins.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: options.naive ? [] : [utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly],
+    plugins: options.naive ? [] : [utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
   };
 }
 
 /** Size of one built bundle. */
 export interface BundleReport {
   readonly function: string;
-  /** Minified `index.mjs`. */
+  /** Minified JavaScript the function ships: `index.mjs` and its chunks. */
   readonly bytes: number;
+  /** `index.mjs` alone: what is parsed before the handler is ready. */
+  readonly entryBytes: number;
   /** The deployment zip. */
   readonly zipBytes: number;
 }
@@ -190,9 +214,11 @@ export async function buildHandlers(
       for (const extra of EXTRA_FILES[key] ?? []) {
         await cp(path.join(ROOT, extra.from), path.join(outdir, extra.to), { recursive: true });
       }
-      const archive = zip(await filesOf(outdir));
+      const files = await filesOf(outdir);
+      const archive = zip(files);
       await writeFile(bundleZip(key, options.outRoot), archive);
-      return { function: FunctionName[key], bytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
+      const bytes = files.filter((file) => file.name.endsWith('.mjs')).reduce((total, file) => total + file.data.length, 0);
+      return { function: FunctionName[key], bytes, entryBytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
     }),
   );
 }
@@ -202,7 +228,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const started = performance.now();
   const reports = await buildHandlers({ naive, ...(naive ? { outRoot: path.join(DIST, 'naive') } : {}) });
   for (const report of reports) {
-    console.log(`${report.function.padEnd(24)} ${(report.bytes / 1024).toFixed(1).padStart(8)} KiB minified, ${(report.zipBytes / 1024).toFixed(1).padStart(7)} KiB zipped`);
+    console.log(`${report.function.padEnd(24)} ${(report.bytes / 1000).toFixed(1).padStart(7)} KB minified (entry ${(report.entryBytes / 1000).toFixed(1).padStart(6)} KB), ${(report.zipBytes / 1000).toFixed(1).padStart(6)} KB zipped`);
   }
   console.log(`built ${reports.length} bundles in ${Math.round(performance.now() - started)} ms`);
 }

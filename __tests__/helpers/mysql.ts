@@ -31,17 +31,18 @@ export async function createTestDatabase(prefix: string, options: { migrate?: bo
     connectionLimit: 4,
   };
   const credentials = { username: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) };
-  const admin = await createConnection({ ...connectionOptions(settings, credentials), database: undefined });
+  const connectionSettings = await connectionOptions(settings, credentials);
+  const admin = await createConnection({ ...connectionSettings, database: undefined });
   await admin.query('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [name]);
   await admin.end();
 
-  const connect = () => createConnection({ ...connectionOptions(settings, credentials), multipleStatements: true });
+  const connect = () => createConnection({ ...connectionSettings, multipleStatements: true });
   if (options.migrate !== false) {
     const connection = await connect();
     await migrate(connection, await loadMigrations());
     await connection.end();
   }
-  const pool = createPool({ ...connectionOptions(settings, credentials), connectionLimit: 4 });
+  const pool = createPool({ ...connectionSettings, connectionLimit: 4 });
   pool.pool.on('connection', (connection) => {
     connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
   });
@@ -53,7 +54,7 @@ export async function createTestDatabase(prefix: string, options: { migrate?: bo
     connect,
     async drop() {
       await pool.end();
-      const cleanup = await createConnection({ ...connectionOptions(settings, credentials), database: undefined });
+      const cleanup = await createConnection({ ...connectionSettings, database: undefined });
       await cleanup.query('DROP DATABASE IF EXISTS ??', [name]);
       await cleanup.end();
     },

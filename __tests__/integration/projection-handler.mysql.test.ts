@@ -68,9 +68,9 @@ describe('stream projection', () => {
       pool: () => db.pool,
       persistenceStore: new CrashBeforeCompletion({ tableName: TABLE, awsSdkV3Client: dynamo.client }),
     });
-    await expect(crashing(event, context(1))).rejects.toThrow('All records failed processing');
+    await expect(crashing(event, context(200))).rejects.toThrow('All records failed processing');
     expect(await totalOf('crash-after-commit')).toBe(7);
-    await new Promise((resolve) => setTimeout(resolve, 5)); // the in-progress record expires
+    await new Promise((resolve) => setTimeout(resolve, 250)); // the in-progress record expires
 
     // Act: the replay finds an expired in-progress record, runs again, and MySQL refuses the second projection.
     const replay = await createProjection({ pool: () => db.pool, persistenceStore: store() })(event, context());

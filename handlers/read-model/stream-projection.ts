@@ -28,7 +28,7 @@ interface BatchStats {
 /** The parts of the projection a caller can swap (tests, benchmarks, the local runtime). */
 export interface ProjectionDependencies {
   /** Returns the read-model pool for this invocation. */
-  readonly pool: (context: Context) => Pool;
+  readonly pool: (context: Context) => Pool | Promise<Pool>;
   /** Where idempotency records live; `undefined` turns idempotency off. */
   readonly persistenceStore: BasePersistenceLayer | undefined;
   /** How long a completed record is remembered. @default 90000 (25 h: past the stream's 24 h retention) */
@@ -72,7 +72,8 @@ export function createProjection(dependencies: ProjectionDependencies) {
         const result = (await projectOnce(intent.order, seat)) as ProjectionResult;
         if (seat.submitted) stats[result.outcome]++;
         else stats.replayed++;
-        logger.info(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId, sequenceNumber });
+        // One line per order at DEBUG; the batch summary below is the INFO line.
+        logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId, sequenceNumber });
         return result;
       } catch (error) {
         logger.error('order not projected', { orderId, sequenceNumber, error });
@@ -90,7 +91,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
 
   return async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
     idempotencyConfig.registerLambdaContext(context);
-    const pool = dependencies.pool(context);
+    const pool = await dependencies.pool(context);
     const coalescer = new BatchCoalescer<Order, ProjectionOutcome>(event.Records.length, (orders) =>
       projectOrders(pool, orders, { logger }),
     );

@@ -42,7 +42,7 @@ export function createQueryHandler<Q extends QueryName>(name: Q, run: QueryRunne
       logger.info('query refused', { queryMessageId: event.id, error: error.toBody() });
       return queryRefusal(event, error);
     }
-    const rows = await run(getPool(settings, dbCredentials(context)), query);
+    const rows = await run(await getPool(settings, dbCredentials(context)), query);
     logger.info('query answered', { query: name, queryMessageId: event.id, rows: rows.length });
     return queryAnswer(event, query, rows);
   };
