@@ -34,9 +34,10 @@ export function itemIdProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a string, got ${describeType(value)}`;
   if (value.length === 0) return 'must not be empty';
   if (!value.isWellFormed()) return 'must be well-formed Unicode text';
-  const length = [...value].length;
-  if (length > Limits.itemIdMaxLength) {
-    return `must be at most ${Limits.itemIdMaxLength} characters, got ${length}`;
+  // Characters are code points; only a string longer in UTF-16 units can exceed the limit.
+  if (value.length > Limits.itemIdMaxLength) {
+    const length = [...value].length;
+    if (length > Limits.itemIdMaxLength) return `must be at most ${Limits.itemIdMaxLength} characters, got ${length}`;
   }
   if (INVISIBLE.test(value)) return 'must not contain control or invisible characters';
   if (value.trim() !== value) return 'must not start or end with white space';

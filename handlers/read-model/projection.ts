@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Order } from '../domain/order';
 import { READ_MODEL_TABLES, type ReadModelTables } from './tables';
 
@@ -32,7 +32,7 @@ interface StoredOrderRow extends RowDataPacket {
  *
  * 1. insert the orders, keeping any that already exist (the primary key is what
  *    refuses a second projection, even when the idempotency store forgot);
- * 2. read back which rows this transaction wrote;
+ * 2. only when some already existed, read back which rows this transaction wrote;
  * 3. insert the lines of the new orders;
  * 4. and 5. add the new orders to the per-item and per-item-per-month totals.
  *
@@ -90,7 +90,7 @@ async function projectInTransaction(
   const projectionId = randomBytes(16).toString('hex');
   await connection.query('START TRANSACTION');
 
-  await connection.query(
+  const [inserted] = await connection.query<ResultSetHeader>(
     `INSERT INTO ?? (order_id, ordered_at, content_hash, line_count, projection_id) VALUES ?
      ON DUPLICATE KEY UPDATE order_id = order_id`,
     [
@@ -99,22 +99,28 @@ async function projectInTransaction(
     ],
   );
 
-  const [stored] = await connection.query<StoredOrderRow[]>(
-    'SELECT order_id, content_hash, projection_id FROM ?? WHERE order_id IN (?)',
-    [tables.orders, orders.map((order) => order.orderId)],
-  );
-  const storedById = new Map(stored.map((row) => [row.order_id, row]));
-
   const outcomes = new Map<string, ProjectionOutcome>();
   const fresh: Order[] = [];
-  for (const order of orders) {
-    const row = storedById.get(order.orderId);
-    if (!row) throw new Error(`order ${order.orderId} was neither inserted nor found`);
-    if (row.projection_id === projectionId) {
-      fresh.push(order);
-      outcomes.set(order.orderId, 'projected');
-    } else {
-      outcomes.set(order.orderId, row.content_hash === order.contentHash ? 'alreadyProjected' : 'conflict');
+  // The server reports "Records: n  Duplicates: d" for a multi-row INSERT.
+  if (/\bDuplicates: 0\b/.test(inserted.info ?? '')) {
+    // Every row was new: the usual case needs no read-back.
+    for (const order of orders) outcomes.set(order.orderId, 'projected');
+    fresh.push(...orders);
+  } else {
+    const [stored] = await connection.query<StoredOrderRow[]>(
+      'SELECT order_id, content_hash, projection_id FROM ?? WHERE order_id IN (?)',
+      [tables.orders, orders.map((order) => order.orderId)],
+    );
+    const storedById = new Map(stored.map((row) => [row.order_id, row]));
+    for (const order of orders) {
+      const row = storedById.get(order.orderId);
+      if (!row) throw new Error(`order ${order.orderId} was neither inserted nor found`);
+      if (row.projection_id === projectionId) {
+        fresh.push(order);
+        outcomes.set(order.orderId, 'projected');
+      } else {
+        outcomes.set(order.orderId, row.content_hash === order.contentHash ? 'alreadyProjected' : 'conflict');
+      }
     }
   }
 
@@ -177,14 +183,20 @@ export function aggregate(orders: readonly Order[]): {
 /** Orders keys by code point, as the binary collations of the key columns do. */
 export function compareKeys(a: string, b: string): number {
   if (a === b) return 0;
-  const left = [...a];
-  const right = [...b];
-  const length = Math.min(left.length, right.length);
+  const length = Math.min(a.length, b.length);
   for (let index = 0; index < length; index++) {
-    const difference = (left[index] as string).codePointAt(0)! - (right[index] as string).codePointAt(0)!;
-    if (difference !== 0) return difference;
+    const left = a.charCodeAt(index);
+    const right = b.charCodeAt(index);
+    if (left !== right) return codePointRank(left) - codePointRank(right);
   }
-  return left.length - right.length;
+  return a.length - b.length;
+}
+
+// UTF-16 units sort like code points once surrogates (astral characters) are
+// moved above the rest of the BMP: U+D800–U+DFFF up, U+E000–U+FFFF down.
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
 /** `2022-10-13T19:00:00.000Z` → `2022-10-13 19:00:00.000` (UTC, DATETIME(3)). */

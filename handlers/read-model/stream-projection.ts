@@ -58,7 +58,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
     ? makeIdempotent(project, { persistenceStore: dependencies.persistenceStore, config: idempotencyConfig })
     : project;
 
-  const handleRecord = async (record: DynamoDBRecord, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats) => {
+  const handleRecord = async (record: DynamoDBRecord, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats, debug: boolean) => {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     try {
       const intent = readOrderRecord(record);
@@ -72,8 +72,9 @@ export function createProjection(dependencies: ProjectionDependencies) {
         const result = (await projectOnce(intent.order, seat)) as ProjectionResult;
         if (seat.submitted) stats[result.outcome]++;
         else stats.replayed++;
-        // One line per order at DEBUG; the batch summary below is the INFO line.
-        logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId, sequenceNumber });
+        // One line per order at DEBUG (checked once per batch: building a log item costs
+        // even when it is dropped); the batch summary below is the INFO line.
+        if (debug) logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId, sequenceNumber });
         return result;
       } catch (error) {
         logger.error('order not projected', { orderId, sequenceNumber, error });
@@ -96,11 +97,12 @@ export function createProjection(dependencies: ProjectionDependencies) {
       projectOrders(pool, orders, { logger }),
     );
     const stats: BatchStats = { projected: 0, alreadyProjected: 0, replayed: 0, skipped: {} };
+    const debug = logger.getLevelName() === 'DEBUG';
     try {
       // Records must run in parallel: the coalescer writes once all of them arrived.
       const response = await processPartialResponse(
         event,
-        (record: DynamoDBRecord) => handleRecord(record, coalescer.seat(), stats),
+        (record: DynamoDBRecord) => handleRecord(record, coalescer.seat(), stats, debug),
         processor,
         { context, processInParallel: true },
       );
