@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DynamoDBClient, PutItemCommand, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteItemCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
@@ -222,6 +223,50 @@ describe('local runtime', () => {
     } finally {
       dynamo.destroy();
       sqs.destroy();
+    }
+  });
+
+  it('captures a stream record for every change any client makes, readable through the DynamoDB Streams API', async () => {
+    // Prepare
+    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    const streams = new DynamoDBStreamsClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    const table = 'order-pipeline-local-idempotency';
+    try {
+      await dynamo.send(new CreateTableCommand({
+        TableName: 'stream-probe',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }));
+      const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: 'stream-probe' }));
+
+      // Act
+      await dynamo.send(new PutItemCommand({ TableName: 'stream-probe', Item: { pk: { S: 'a' }, v: { N: '1' } } }));
+      const replaced = await dynamo.send(new PutItemCommand({ TableName: 'stream-probe', Item: { pk: { S: 'a' }, v: { N: '2' } }, ReturnValues: 'ALL_OLD' }));
+      await dynamo.send(new PutItemCommand({ TableName: 'stream-probe', Item: { pk: { S: 'a' }, v: { N: '2' } } }));
+      await dynamo.send(new UpdateItemCommand({ TableName: 'stream-probe', Key: { pk: { S: 'a' } }, UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': { N: '3' } } }));
+      await dynamo.send(new DeleteItemCommand({ TableName: 'stream-probe', Key: { pk: { S: 'a' } } }));
+      await dynamo.send(new PutItemCommand({ TableName: table, Item: { id: { S: 'not-streamed' } } }));
+      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: Table?.LatestStreamArn }));
+      const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: Table?.LatestStreamArn, ShardId: StreamDescription?.Shards?.[0]?.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      const { Records = [] } = await streams.send(new GetRecordsCommand({ ShardIterator }));
+
+      // Assess
+      expect(replaced.Attributes).toEqual({ pk: { S: 'a' }, v: { N: '1' } });
+      expect(Records.map((record) => [record.eventName, record.dynamodb?.OldImage?.v?.N, record.dynamodb?.NewImage?.v?.N])).toEqual([
+        ['INSERT', undefined, '1'],
+        ['MODIFY', '1', '2'],
+        ['MODIFY', '2', '3'],
+        ['REMOVE', '3', undefined],
+      ]);
+      const sequence = Records.map((record) => BigInt(record.dynamodb?.SequenceNumber ?? '0'));
+      expect(sequence).toEqual([...sequence].sort((a, b) => (a < b ? -1 : 1)));
+      expect(new Set(sequence).size).toBe(4);
+      expect(Records.every((record) => record.dynamodb?.Keys?.pk?.S === 'a')).toBe(true);
+    } finally {
+      dynamo.destroy();
+      streams.destroy();
     }
   });
 

@@ -512,6 +512,9 @@ function markdown(): string {
     }
     out.push('');
   }
+  if (projection && (results.projection as { idempotencyStoreWritesPerSecond?: number }).idempotencyStoreWritesPerSecond) {
+    out.splice(out.length - 1, 0, `| idempotency store (dynalite) write rate | ${(results.projection as { idempotencyStoreWritesPerSecond: number }).idempotencyStoreWritesPerSecond} writes/s | | 2 writes per record |`);
+  }
   const local = results.localPipeline as { commandToReadModelMs: { p50: number; p99: number }; commandsPerSecond: number; projectedPerSecond: number } | undefined;
   if (local) {
     out.push('| local pipeline | value |', '|---|---:|', `| command → read model, p50 / p99 | ${local.commandToReadModelMs.p50} / ${local.commandToReadModelMs.p99} ms |`, `| sustained commands/s (answered) | ${local.commandsPerSecond} |`, `| sustained commands/s (projected) | ${local.projectedPerSecond} |`, '');
@@ -538,6 +541,7 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(path.join(outDir, quick ? 'quick.json' : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 if (results.queries) writeFileSync(path.join(outDir, quick ? 'quick-query-latency.svg' : 'query-latency.svg'), queryChart(results.queries as never));
 const machine = results.machine as { cpus: number; cpuModel: string; memoryGiB: number; node: string; mysql: string };
-console.log(`\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.mysql}; ${results.durationSeconds} s\n`);
-console.log(markdown());
+const report = `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.mysql}; ${results.durationSeconds} s\n\n${markdown()}\n`;
+writeFileSync(path.join(outDir, quick ? 'quick.md' : 'latest.md'), report);
+console.log(`\n${report}`);
 process.exit(0);

@@ -330,10 +330,25 @@ export class LocalDynamoDB {
 
   async #writeWithStream(operation: string, body: Record<string, unknown>, streamed: string[]): Promise<DynamoResult> {
     const keys = await this.#affectedKeys(operation, body, streamed);
-    const before = await this.#readItems(keys);
-    const result = await this.#forward(operation, body);
-    if (result.status !== 200) return result;
-    const after = await this.#readItems(keys);
+    let before: (AttributeMap | undefined)[];
+    let after: (AttributeMap | undefined)[];
+    let result: DynamoResult;
+    if (operation === 'PutItem' && (body.ReturnValues === undefined || body.ReturnValues === 'NONE' || body.ReturnValues === 'ALL_OLD')) {
+      // One call instead of three: a put returns the item it replaced, and the new item is the one sent.
+      result = await this.#forward(operation, { ...body, ReturnValues: 'ALL_OLD' });
+      if (result.status !== 200) return result;
+      before = [result.body.Attributes as AttributeMap | undefined];
+      after = [body.Item as AttributeMap];
+      if (body.ReturnValues !== 'ALL_OLD') {
+        const { Attributes: _, ...rest } = result.body;
+        result = { status: result.status, body: rest };
+      }
+    } else {
+      before = await this.#readItems(keys);
+      result = await this.#forward(operation, body);
+      if (result.status !== 200) return result;
+      after = await this.#readItems(keys);
+    }
     const now = Date.now();
     keys.forEach(({ table, key }, index) => {
       const oldImage = before[index];
