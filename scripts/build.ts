@@ -157,7 +157,7 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     outExtension: { '.js': '.mjs' },
     // Dynamic imports (mysql2, loaded in the background) become chunks that are
     // not even parsed until needed.
-    splitting: true,
+    splitting: !options.naive,
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
