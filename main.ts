@@ -4,9 +4,14 @@
  *   CQRS_ENV=dev|staging|prod   environment (default dev)
  *   AWS_REGION                  overrides the environment's region
  *   TF_STATE_BUCKET             S3 state backend (+ TF_STATE_KEY_PREFIX, TF_STATE_REGION); local state otherwise
+ *
+ * The handler bundles are rebuilt first, so what is synthesized (and deployed)
+ * is always the code in the working tree; the zips are deterministic, so an
+ * unchanged handler does not show up in a plan.
  */
 import { App } from 'cdktf';
 import { ConfigError, loadConfig } from './config/environments';
+import { buildHandlers } from './scripts/build';
 import { buildPipeline } from './stacks/app';
 
 let config;
@@ -20,6 +25,7 @@ try {
   throw error;
 }
 
+await buildHandlers();
 const app = new App();
 buildPipeline(app, config);
 app.synth();

@@ -1,3 +1,7 @@
+/**
+ * Prints a bundle's bytes by package: `npx tsx scripts/analyze-bundle.ts projectOrders`.
+ * A development aid for keeping the bundles small; not part of the build.
+ */
 import { build } from 'esbuild';
 import { bundleOptions } from './build';
 import type { FunctionKey } from '../config/pipeline';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, createPool, type Pool } from 'mysql2/promise';
 import { serverUrl } from './mysql';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,4 +59,16 @@ export async function startLocalRuntime(options: { args?: string[]; retryDelayMs
       return code;
     },
   };
+}
+
+/** A pool on the read-model database of a runtime started by {@link startLocalRuntime}. */
+export function readModelPool(runtime: RunningLocalRuntime): Pool {
+  const url = serverUrl();
+  return createPool({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+    database: runtime.database,
+  });
 }

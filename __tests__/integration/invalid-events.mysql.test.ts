@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { createPool, type Pool } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import { localIdle, waitForResponse, type Target } from '../../scripts/lib/pipeline-client';
-import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl, snapshotReadModel } from '../helpers/mysql';
+import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { snapshotReadModel } from '../helpers/mysql';
 
 interface InvalidCase {
   description: string;
@@ -45,8 +45,7 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 beforeAll(async () => {
   runtime = await startLocalRuntime();
   events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
-  const url = serverUrl();
-  pool = createPool({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password), database: runtime.database });
+  pool = readModelPool(runtime);
 }, 60_000);
 
 afterAll(async () => {

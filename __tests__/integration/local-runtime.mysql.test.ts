@@ -12,9 +12,12 @@ import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from '@aws-sdk/
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createPool, type Pool } from 'mysql2/promise';
-import { localEvents, localIdle, waitForResponse, type PipelineEvent, type Target } from '../../scripts/lib/pipeline-client';
-import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { createConnection, type Pool } from 'mysql2/promise';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { localEvents, localIdle, putEntries, waitForResponse, type PipelineEvent, type Target } from '../../scripts/lib/pipeline-client';
+import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { serverUrl } from '../helpers/mysql';
 
 let runtime: RunningLocalRuntime;
@@ -27,8 +30,7 @@ beforeAll(async () => {
   runtime = await startLocalRuntime();
   target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
   events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
-  const url = serverUrl();
-  pool = createPool({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password), database: runtime.database });
+  pool = readModelPool(runtime);
 }, 60_000);
 
 afterAll(async () => {
@@ -287,6 +289,36 @@ describe('local runtime', () => {
     const id = JSON.parse(stdout).Entries[0].EventId as string;
     expect((await waitForResponse(target, id)).detail).toMatchObject({ orderid: 'cli-1', commandStatus: 'orderCreated' });
   });
+
+  it('keeps DynamoDB and the read model across restarts with --data', async () => {
+    // Prepare
+    const data = mkdtempSync(path.join(tmpdir(), 'local-data-'));
+    const url = serverUrl();
+    const dbUrl = `mysql://${url.username || 'root'}@${url.hostname}:${url.port || 3306}/test_persist_${process.pid}`;
+    const first = await startLocalRuntime({ args: ['--data', data], dbUrl });
+    const firstTarget: Target = { kind: 'local', bus: first.busName, endpoint: first.endpoint };
+    const [id] = await putEntries(firstTarget, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'kept-1', items: [{ itemid: 'kept', quantity: 5 }] } }]);
+    await waitForResponse(firstTarget, id as string);
+    await localIdle(first.endpoint);
+    expect(await first.stop()).toBe(0);
+
+    // Act
+    const second = await startLocalRuntime({ args: ['--data', data], dbUrl });
+    const secondTarget: Target = { kind: 'local', bus: second.busName, endpoint: second.endpoint };
+    const [again] = await putEntries(secondTarget, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'kept-1', items: [{ itemid: 'kept', quantity: 5 }] } }]);
+    const response = await waitForResponse(secondTarget, again as string);
+    await localIdle(second.endpoint);
+    const report = await waitForResponse(secondTarget, (await putEntries(secondTarget, [{ Source: 'orderPipeline', DetailType: 'orderQuery', Detail: { query: 'itemsSalesReport' } }]))[0] as string);
+    await second.stop();
+    const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+    await admin.query('DROP DATABASE IF EXISTS ??', [`test_persist_${process.pid}`]);
+    await admin.end();
+
+    // Assess: the order was still there (an exact duplicate), and counted once.
+    expect(second.output()).not.toContain('cleared');
+    expect(response.detail).toMatchObject({ orderid: 'kept-1', commandStatus: 'orderCreated' });
+    expect(report.detail.queryResult).toEqual([{ itemid: 'kept', totalordered: 5, lastorderdate: expect.any(String) }]);
+  }, 60_000);
 
   it('stops cleanly on Ctrl-C', async () => {
     // Prepare: a runtime of its own, so the shared one keeps serving the other tests.

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createPool, type Pool } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import { SCHEMA_INIT_COMMAND } from '../../stacks/compute-stack';
 import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../scripts/lib/pipeline-client';
-import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl } from '../helpers/mysql';
+import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 
 const run = promisify(execFile);
 let runtime: RunningLocalRuntime;
@@ -22,8 +21,7 @@ const awsEnv = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS
 beforeAll(async () => {
   runtime = await startLocalRuntime();
   target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
-  const url = serverUrl();
-  pool = createPool({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password), database: runtime.database });
+  pool = readModelPool(runtime);
 }, 60_000);
 
 afterAll(async () => {
