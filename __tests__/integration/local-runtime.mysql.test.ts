@@ -272,22 +272,41 @@ describe('local runtime', () => {
     }
   });
 
-  it('works with the AWS CLI, as the original README does', async () => {
+  it('works with every installed AWS CLI (v1 and v2), as the original README does', async () => {
+    // Prepare: the CLIs on this machine (.ci/run installs v2 next to the image's v1).
     const run = promisify(execFile);
-    const entries = JSON.stringify([
-      {
-        EventBusName: runtime.busArn,
-        Time: '2022-10-13T19:00:00Z',
-        DetailType: 'orderCommand',
-        Source: 'orderPipeline',
-        Detail: JSON.stringify({ command: 'createOrder', orderId: 'cli-1', items: [{ itemid: 'cli-item', quantity: 2 }] }),
-      },
-    ]);
-    const { stdout } = await run('aws', ['--endpoint-url', runtime.endpoint, '--region', 'us-east-1', 'events', 'put-events', '--entries', entries], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
-    });
-    const id = JSON.parse(stdout).Entries[0].EventId as string;
-    expect((await waitForResponse(target, id)).detail).toMatchObject({ orderid: 'cli-1', commandStatus: 'orderCreated' });
+    const candidates = ['aws', '/root/.pyenv/shims/aws', '/usr/local/bin/aws', '/usr/bin/aws'];
+    const clis = new Map<string, string>();
+    for (const candidate of candidates) {
+      const version = await run(candidate, ['--version']).then((out) => `${out.stdout}${out.stderr}`, () => '');
+      const major = /aws-cli\/(\d)/.exec(version)?.[1];
+      if (major && !clis.has(major)) clis.set(major, candidate);
+    }
+    expect([...clis.keys()].length).toBeGreaterThan(0);
+
+    for (const [major, cli] of clis) {
+      // Act: the original README's command, with --endpoint-url.
+      const entries = JSON.stringify([
+        {
+          EventBusName: runtime.busArn,
+          Time: '2022-10-13T19:00:00Z',
+          DetailType: 'orderCommand',
+          Source: 'orderPipeline',
+          Detail: JSON.stringify({ command: 'createOrder', orderId: `cli-v${major}`, items: [{ itemid: 'cli-item', quantity: 2 }] }),
+        },
+      ]);
+      const { stdout } = await run(cli, ['--endpoint-url', runtime.endpoint, '--region', 'us-east-1', '--output', 'json', 'events', 'put-events', '--entries', entries], {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_PAGER: '' },
+      });
+      const id = JSON.parse(stdout).Entries[0].EventId as string;
+
+      // Assess
+      expect({ major, detail: (await waitForResponse(target, id)).detail }).toMatchObject({ major, detail: { orderid: `cli-v${major}`, commandStatus: 'orderCreated' } });
+      const scan = await run(cli, ['--endpoint-url', runtime.endpoint, '--region', 'us-east-1', '--output', 'json', 'dynamodb', 'get-item', '--table-name', 'order-pipeline-local-orders', '--key', JSON.stringify({ orderid: { S: `cli-v${major}` } })], {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_PAGER: '' },
+      });
+      expect(JSON.parse(scan.stdout).Item.orderid.S).toBe(`cli-v${major}`);
+    }
   });
 
   it('keeps DynamoDB and the read model across restarts with --data', async () => {
