@@ -67,3 +67,11 @@ export class OrderConflictError extends RefusalError {
     this.name = 'OrderConflictError';
   }
 }
+
+/** A stream record that cannot be projected; the message names every problem. Not a refusal: nobody is waiting for an answer. */
+export class MalformedRecordError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MalformedRecordError';
+  }
+}

@@ -1,16 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { ORDERS_TABLE_KEY } from '../../config/pipeline';
+import { MalformedRecordError } from './errors';
 import { itemIdProblem, orderIdProblem, quantityProblem } from './limits';
 import { normaliseEventTime, orderContentHash, type Order, type OrderLine } from './order';
-
-/** A stream record that cannot be projected; the message says why. */
-export class MalformedRecordError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'MalformedRecordError';
-  }
-}
 
 /** What the projection does with one stream record. */
 export type RecordIntent =
