@@ -103,8 +103,8 @@ export type FunctionKey = keyof typeof FunctionName;
 export const FUNCTION_SETTINGS: Record<FunctionKey, { readonly timeoutSeconds: number; readonly memoryMb: number }> = {
   validateRequest: { timeoutSeconds: 5, memoryMb: 256 },
   projectOrders: { timeoutSeconds: 60, memoryMb: 1024 },
-  itemsSalesReport: { timeoutSeconds: 10, memoryMb: 512 },
-  monthlySalesByItem: { timeoutSeconds: 10, memoryMb: 512 },
+  itemsSalesReport: { timeoutSeconds: 30, memoryMb: 512 },
+  monthlySalesByItem: { timeoutSeconds: 30, memoryMb: 512 },
   initSchema: { timeoutSeconds: 120, memoryMb: 512 },
   rebuildReadModel: { timeoutSeconds: 900, memoryMb: 1024 },
 };

@@ -74,7 +74,8 @@ export async function connectionOptions(settings: DbSettings, credentials: DbCre
     supportBigNumbers: true,
     bigNumberStrings: false,
     charset: 'utf8mb4_bin',
-    connectTimeout: 5_000,
+    // Long enough for an auto-paused Aurora Serverless v2 instance to resume (~15 s).
+    connectTimeout: 30_000,
     ...(ca ? { ssl: { ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' } } : {}),
   };
 }
