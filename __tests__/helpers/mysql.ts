@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
-import { connectionOptions, type DbSettings } from '../../handlers/shared/db';
+import { connectionOptions, useReadCommitted, type DbSettings } from '../../handlers/shared/db';
 
 /** The server tests use: `DB_URL`, default `mysql://root@127.0.0.1:3306`. */
 export function serverUrl(): URL {
@@ -42,10 +42,7 @@ export async function createTestDatabase(prefix: string, options: { migrate?: bo
     await migrate(connection, await loadMigrations());
     await connection.end();
   }
-  const pool = createPool({ ...connectionSettings, connectionLimit: 4 });
-  pool.pool.on('connection', (connection) => {
-    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-  });
+  const pool = useReadCommitted(createPool({ ...connectionSettings, connectionLimit: 4 }));
   return {
     name,
     settings,

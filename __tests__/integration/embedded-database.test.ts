@@ -4,17 +4,8 @@
  * the default does not answer and a server binary is installed.
  */
 import { describe, expect, it } from '@jest/globals';
-import { createServer } from 'node:net';
 import { createConnection } from 'mysql2/promise';
-import { openReadModelServer } from '../../scripts/local/mysql';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort as closedPort, openReadModelServer } from '../../scripts/local/mysql';
 
 describe('openReadModelServer', () => {
   it('starts a private instance when the default URL does not answer, and removes it on stop', async () => {

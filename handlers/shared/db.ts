@@ -97,32 +97,36 @@ export async function connect(settings: DbSettings, credentials: DbCredentials, 
   return createConnection({ ...(await connectionOptions(settings, credentials)), ...extra });
 }
 
+/**
+ * READ COMMITTED on every connection of a pool: the projection needs no gap
+ * locks, and without them concurrent batches cannot deadlock on neighbouring
+ * order ids.
+ */
+export function useReadCommitted(pool: Pool): Pool {
+  pool.pool.on('connection', (connection) => {
+    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+  });
+  return pool;
+}
+
 let current: { pool: Pool; credentials: DbCredentials } | undefined;
+
+const isCurrent = (credentials: DbCredentials): boolean =>
+  current !== undefined && current.credentials.username === credentials.username && current.credentials.password === credentials.password;
 
 /**
  * The function's one mysql2 pool, created on first use. A rotated secret (new
  * password) replaces the pool; the old one is closed in the background.
  */
 export async function getPool(settings: DbSettings, credentials: DbCredentials): Promise<Pool> {
-  if (
-    current &&
-    current.credentials.username === credentials.username &&
-    current.credentials.password === credentials.password
-  ) {
-    return current.pool;
-  }
+  if (isCurrent(credentials)) return (current as { pool: Pool }).pool;
   const { createPool } = await mysql;
   const options = await poolOptions(settings, credentials);
   // Another invocation may have created the pool while this one awaited.
-  if (current && current.credentials.password === credentials.password && current.credentials.username === credentials.username) return current.pool;
+  if (isCurrent(credentials)) return (current as { pool: Pool }).pool;
   const previous = current;
-  const pool = createPool(options);
+  const pool = useReadCommitted(createPool(options));
   logger.debug('read-model pool created', { host: settings.host, port: settings.port, database: settings.database, user: credentials.username, tls: settings.tls, rotated: previous !== undefined });
-  // READ COMMITTED: the projection needs no gap locks, and without them
-  // concurrent batches cannot deadlock on neighbouring order ids.
-  pool.pool.on('connection', (connection) => {
-    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-  });
   current = { pool, credentials };
   if (previous) {
     previous.pool.end().catch((error: unknown) => logger.warn('closing the previous pool failed', { error }));

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
+import { useReadCommitted } from '../../handlers/shared/db';
 import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson } from '../local/aws-protocol';
 import { LocalSecrets } from '../local/secrets';
 
@@ -39,10 +40,7 @@ export async function createBenchDatabase(tag: string, schema = true): Promise<B
     await migrate(connection, await loadMigrations());
     await connection.end();
   }
-  const pool = createPool({ ...options, connectionLimit: 10 });
-  pool.pool.on('connection', (connection) => {
-    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-  });
+  const pool = useReadCommitted(createPool({ ...options, connectionLimit: 10 }));
   return {
     name,
     pool,

@@ -92,7 +92,8 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
   return startEmbedded(binary, target.database);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
