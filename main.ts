@@ -11,7 +11,7 @@
  */
 import { App } from 'cdktf';
 import { ConfigError, loadConfig } from './config/environments';
-import { buildHandlers } from './scripts/build';
+import { buildHandlers } from './stacks/bundling/build';
 import { buildPipeline } from './stacks/app';
 
 let config;

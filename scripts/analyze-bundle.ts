@@ -3,7 +3,7 @@
  * A development aid for keeping the bundles small; not part of the build.
  */
 import { build } from 'esbuild';
-import { bundleOptions } from './build';
+import { bundleOptions } from '../stacks/bundling/build';
 import type { FunctionKey } from '../config/pipeline';
 const key = (process.argv[2] ?? 'itemsSalesReport') as FunctionKey;
 const r = await build({ ...bundleOptions(key), write: false });

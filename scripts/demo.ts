@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LocalRuntime } from './local/runtime';
-import { localIdle, putEntries, waitForResponse, type EntryInput, type Target } from './lib/pipeline-client';
-import { formatTable } from './lib/table';
+import { LocalRuntime } from '../local/runtime';
+import { localIdle, putEntries, waitForResponse, type EntryInput, type Target } from '../clients/pipeline-client';
+import { formatTable } from '../clients/table';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'db-url': { type: 'string', default: process.env.DB_URL } } });
 

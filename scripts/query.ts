@@ -7,8 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { DetailType, EVENT_SOURCE } from '../config/pipeline';
-import { putEntries, resolveTarget, waitForResponse } from './lib/pipeline-client';
-import { formatTable } from './lib/table';
+import { putEntries, resolveTarget, waitForResponse } from '../clients/pipeline-client';
+import { formatTable } from '../clients/table';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

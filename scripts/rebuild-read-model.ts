@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { RebuildProgress } from '../handlers/read-model/rebuild';
-import { invokeFunction, operationsTarget } from './lib/operations';
+import { invokeFunction, operationsTarget } from '../clients/operations';
 
 const { values } = parseArgs({ options: { env: { type: 'string' }, endpoint: { type: 'string' }, restart: { type: 'boolean', default: false } } });
 const target = operationsTarget(values.env, values.endpoint);

@@ -14,7 +14,7 @@ import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } fro
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
-import { invokeFunction, operationsTarget, type OperationsTarget } from './lib/operations';
+import { invokeFunction, operationsTarget, type OperationsTarget } from '../clients/operations';
 
 const { values } = parseArgs({
   options: { env: { type: 'string' }, endpoint: { type: 'string' }, queue: { type: 'string', default: 'all' }, 'dry-run': { type: 'boolean', default: false } },

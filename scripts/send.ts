@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { putEntries, resolveTarget, waitForResponse, type EntryInput } from './lib/pipeline-client';
+import { putEntries, resolveTarget, waitForResponse, type EntryInput } from '../clients/pipeline-client';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -1,2 +1,2 @@
 // The tests use the same dynalite starter as the benchmarks.
-export { startDynalite, type LocalDynamo } from '../../scripts/lib/dynalite';
+export { startDynalite, type LocalDynamo } from '../../local/dynalite';

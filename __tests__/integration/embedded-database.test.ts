@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { createConnection } from 'mysql2/promise';
-import { freePort as closedPort, openReadModelServer } from '../../scripts/local/mysql';
+import { freePort as closedPort, openReadModelServer } from '../../local/mysql';
 
 describe('openReadModelServer', () => {
   it('starts a private instance when the default URL does not answer, and removes it on stop', async () => {

@@ -9,8 +9,8 @@ import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/cli
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { createPool, type Pool } from 'mysql2/promise';
 import { toOrderItem } from '../../handlers/domain/order';
-import { PrivateDatabase } from '../../scripts/local/mysql';
-import { localIdle, waitForResponse, type Target } from '../../scripts/lib/pipeline-client';
+import { PrivateDatabase } from '../../local/mysql';
+import { localIdle, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { buildOrder } from '../helpers/factories';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 

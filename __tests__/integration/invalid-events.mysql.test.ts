@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Pool } from 'mysql2/promise';
-import { localIdle, waitForResponse, type Target } from '../../scripts/lib/pipeline-client';
+import { localIdle, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { snapshotReadModel } from '../helpers/mysql';
 

@@ -16,7 +16,7 @@ import { createConnection, type Pool } from 'mysql2/promise';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { localEvents, localIdle, putEntries, waitForResponse, type PipelineEvent, type Target } from '../../scripts/lib/pipeline-client';
+import { localEvents, localIdle, putEntries, waitForResponse, type PipelineEvent, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { serverUrl } from '../helpers/mysql';
 

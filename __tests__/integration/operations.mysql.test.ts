@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'mysql2/promise';
 import { SCHEMA_INIT_COMMAND } from '../../stacks/compute-stack';
-import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../scripts/lib/pipeline-client';
+import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 
 const run = promisify(execFile);

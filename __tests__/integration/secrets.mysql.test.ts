@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
-import { localEvents, localIdle, putEntries, waitForResponse, type Target } from '../../scripts/lib/pipeline-client';
+import { localEvents, localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { serverUrl } from '../helpers/mysql';
 

@@ -7,7 +7,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AssetType, Fn, Lazy, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, SERVICE_NAME, type FunctionKey } from '../../config/pipeline';
-import { bundleZip } from '../../scripts/build';
+import { bundleZip } from '../bundling/build';
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
 
 /** The Lambda runtime every function uses. */

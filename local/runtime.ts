@@ -27,10 +27,10 @@ import {
   streamFilterPattern,
   type FunctionKey,
   type ResourceNames,
-} from '../../config/pipeline';
+} from '../config/pipeline';
 import { createConnection } from 'mysql2/promise';
-import { renderWorkflow } from '../../asl/render';
-import { clearReadModel } from '../../handlers/read-model/maintenance';
+import { renderWorkflow } from '../asl/render';
+import { clearReadModel } from '../handlers/read-model/maintenance';
 import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson, type JsonService } from './aws-protocol';
 import { LocalDynamoDB } from './dynamodb';
 import { EventBus, type BusEvent } from './event-bus';
@@ -111,7 +111,7 @@ export class LocalRuntime {
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
     const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
     const names = resourceNames(options.environment ?? 'local');
-    const distDir = options.distDir ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../dist');
+    const distDir = options.distDir ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../dist');
     for (const key of Object.keys(FunctionName) as FunctionKey[]) {
       const bundle = path.join(distDir, FunctionName[key], 'index.mjs');
       if (!existsSync(bundle)) throw new Error(`handler bundle ${bundle} is missing; run npm run build first`);

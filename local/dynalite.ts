@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { IDEMPOTENCY_TABLE } from '../../config/pipeline';
+import { IDEMPOTENCY_TABLE } from '../config/pipeline';
 
 /** An in-memory DynamoDB (dynalite) on a free port. */
 export interface LocalDynamo {

@@ -6,7 +6,7 @@
  * is replaced by `UNHEX(REPLACE(UUID(), '-', ''))` so it runs on MariaDB too.
  */
 import type { Connection, Pool } from 'mysql2/promise';
-import type { Order } from '../../handlers/domain/order';
+import type { Order } from '../handlers/domain/order';
 
 /** Creates the original schema and its procedures. */
 export async function createOriginalSchema(connection: Connection): Promise<void> {

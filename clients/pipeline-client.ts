@@ -5,7 +5,7 @@
  */
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { DetailType, resourceNames } from '../../config/pipeline';
+import { DetailType, resourceNames } from '../config/pipeline';
 
 /** An event as `/_local/events` and the responses log group hold it. */
 export interface PipelineEvent {

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { createConnection } from 'mysql2/promise';
-import { orderContentHash, toOrderItem } from '../../handlers/domain/order';
+import { orderContentHash, toOrderItem } from '../handlers/domain/order';
 import { questions, random } from './support';
 
 const [bundle, batchesArg, sizeArg, prefix] = process.argv.slice(2) as [string, string, string, string];

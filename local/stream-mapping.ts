@@ -15,7 +15,7 @@
  *   destination and the shard moves on.
  */
 import { randomUUID } from 'node:crypto';
-import type { StreamMappingSettings } from '../../config/pipeline';
+import type { StreamMappingSettings } from '../config/pipeline';
 import type { StreamRecord, TableStream } from './dynamodb';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { LocalFunctions } from './functions';

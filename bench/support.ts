@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
-import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
-import { useReadCommitted } from '../../handlers/shared/db';
+import { loadMigrations, migrate } from '../handlers/read-model/migrations';
+import { useReadCommitted } from '../handlers/shared/db';
 import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson } from '../local/aws-protocol';
 import { LocalSecrets } from '../local/secrets';
 

@@ -9,7 +9,7 @@
  *   --retry-delay-ms   fixed retry delay for the bus, workflow and stream (tests)
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_STREAM_MAPPING } from '../../config/pipeline';
+import { DEFAULT_STREAM_MAPPING } from '../config/pipeline';
 import { LocalRuntime } from './runtime';
 
 const { values } = parseArgs({

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { READ_MODEL_DATABASE } from '../../config/pipeline';
+import { READ_MODEL_DATABASE } from '../config/pipeline';
 
 /** The default `DB_URL`. */
 export const DEFAULT_DB_URL = `mysql://root@127.0.0.1:3306/${READ_MODEL_DATABASE}`;

