@@ -5,8 +5,11 @@
  */
 import { DEFAULT_STREAM_MAPPING } from './pipeline';
 
-/** The environments this project deploys. */
-export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
+/**
+ * The environments: three deployed to AWS, and `local`, the same stacks
+ * synthesized for the local runtime (`npm start`, the tests, the bench).
+ */
+export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod', 'local'] as const;
 
 /** One of {@link ENVIRONMENT_NAMES}. */
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
@@ -30,6 +33,11 @@ export interface EnvironmentConfig {
     readonly minCapacity: number;
     readonly maxCapacity: number;
     readonly backupRetentionDays: number;
+    /**
+     * Whether clients must use TLS. Always `required` on AWS; `off` only for
+     * `local`, whose read model is the plain MySQL server at `DB_URL`.
+     */
+    readonly tls: 'required' | 'off';
   };
   readonly stream: {
     readonly batchSize: number;
@@ -57,7 +65,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   dev: {
     ...shared,
     environment: 'dev',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required' },
     logRetentionDays: 14,
     deletionProtection: false,
   },
@@ -65,7 +73,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     ...shared,
     environment: 'staging',
     vpcCidr: '10.41.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required' },
     logRetentionDays: 30,
     deletionProtection: true,
   },
@@ -74,10 +82,18 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     environment: 'prod',
     azCount: 3,
     vpcCidr: '10.42.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required' },
     logRetentionDays: 365,
     deletionProtection: true,
     archiveRetentionDays: 90,
+  },
+  local: {
+    ...shared,
+    environment: 'local',
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off' },
+    logRetentionDays: 1,
+    deletionProtection: false,
+    archiveRetentionDays: 1,
   },
 };
 
@@ -121,6 +137,9 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   }
   if (aurora.maxCapacity < aurora.minCapacity) {
     problems.push(`aurora.maxCapacity (${aurora.maxCapacity}) must not be below aurora.minCapacity (${aurora.minCapacity})`);
+  }
+  if (aurora.tls !== 'required' && !(aurora.tls === 'off' && config.environment === 'local')) {
+    problems.push(`aurora.tls must be "required" (only the local environment may turn it off), got ${JSON.stringify(aurora.tls)}`);
   }
   if (!Number.isInteger(aurora.backupRetentionDays) || aurora.backupRetentionDays < 1 || aurora.backupRetentionDays > 35) {
     problems.push(`aurora.backupRetentionDays must be 1 to 35, got ${aurora.backupRetentionDays}`);

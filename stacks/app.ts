@@ -37,7 +37,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     idempotencyTable: data.idempotencyTable,
     cluster: data.cluster,
     instance: data.instance,
-    dbSecretArn: data.dbSecretArn,
+    dbSecret: data.dbSecret,
     ...(options.distDir ? { distDir: options.distDir } : {}),
   });
   const workflow = new WorkflowStack(app, `${names.prefix}-workflow`, {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
-import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
 import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
@@ -11,10 +10,13 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
-import { DEFAULT_STREAM_MAPPING, READ_MODEL_DATABASE, streamFilterPattern, type ResourceNames, type StreamMappingSettings } from '../config/pipeline';
+import { DEFAULT_STREAM_MAPPING, streamFilterPattern, type ResourceNames, type StreamMappingSettings } from '../config/pipeline';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
+import type { EncryptedTable } from './constructs/encrypted-table';
+import type { ManagedSecret } from './constructs/managed-secret';
 import { NodejsFunction } from './constructs/nodejs-function';
 import { PipelineStack } from './pipeline-stack';
 
@@ -25,11 +27,11 @@ export interface ComputeStackOptions {
   readonly privateSubnets: readonly Subnet[];
   readonly lambdaSecurityGroup: SecurityGroup;
   readonly key: KmsKey;
-  readonly ordersTable: DynamodbTable;
-  readonly idempotencyTable: DynamodbTable;
+  readonly ordersTable: EncryptedTable;
+  readonly idempotencyTable: EncryptedTable;
   readonly cluster: RdsCluster;
   readonly instance: RdsClusterInstance;
-  readonly dbSecretArn: string;
+  readonly dbSecret: ManagedSecret;
   /** Where the handler bundles are. @default dist/ */
   readonly distDir?: string;
 }
@@ -79,12 +81,14 @@ export class ComputeStack extends PipelineStack {
     const { config, names } = options;
     const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id] };
     const common = { logRetentionDays: config.logRetentionDays, kmsKeyArn: options.key.arn, ...(options.distDir ? { distDir: options.distDir } : {}) };
+    // Host, port and database come from the cluster's attributes, so the local
+    // runtime resolves them to DB_URL exactly as Terraform resolves them on AWS.
     const database = (host: string) => ({
-      DB_SECRET_ID: options.dbSecretArn,
+      DB_SECRET_ID: options.dbSecret.arn,
       DB_HOST: host,
-      DB_PORT: '3306',
-      DB_NAME: READ_MODEL_DATABASE,
-      DB_TLS: 'required',
+      DB_PORT: Token.asString(options.cluster.port),
+      DB_NAME: options.cluster.databaseName,
+      DB_TLS: config.aurora.tls,
     });
 
     this.validateRequest = new NodejsFunction(this, 'validate-request', {
@@ -97,7 +101,7 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'projectOrders',
       functionName: names.function('projectOrders'),
-      environment: { ...database(options.cluster.endpoint), IDEMPOTENCY_TABLE: options.idempotencyTable.name },
+      environment: { ...database(options.cluster.endpoint), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
       vpc,
     });
     this.itemsSalesReport = new NodejsFunction(this, 'items-sales-report', {
@@ -126,19 +130,13 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'rebuildReadModel',
       functionName: names.function('rebuildReadModel'),
-      environment: { ...database(options.cluster.endpoint), ORDERS_TABLE: options.ordersTable.name },
+      environment: { ...database(options.cluster.endpoint), ORDERS_TABLE: options.ordersTable.table.name },
       vpc,
     });
-    this.rebuildReadModel.grant({ Sid: 'ScanOrders', Action: ['dynamodb:Scan'], Resource: [options.ordersTable.arn] });
+    options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan']);
 
     for (const fn of [this.projectOrders, this.itemsSalesReport, this.monthlySalesByItem, this.initSchema, this.rebuildReadModel]) {
-      fn.grant({ Sid: 'ReadDatabaseSecret', Action: ['secretsmanager:GetSecretValue'], Resource: [options.dbSecretArn] });
-      fn.grant({
-        Sid: 'DecryptDatabaseSecret',
-        Action: ['kms:Decrypt'],
-        Resource: [options.key.arn],
-        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${config.region}.amazonaws.com` } },
-      });
+      options.dbSecret.grantRead(fn);
     }
 
     this.failureQueue = new SqsQueue(this, 'projection-failures', {
@@ -146,17 +144,8 @@ export class ComputeStack extends PipelineStack {
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: 14 * 24 * 3600,
     });
-    this.projectOrders.grant({
-      Sid: 'IdempotencyRecords',
-      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      Resource: [options.idempotencyTable.arn],
-    });
-    this.projectOrders.grant({
-      Sid: 'ReadOrdersStream',
-      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
-      Resource: [options.ordersTable.streamArn],
-    });
-    this.projectOrders.grant({ Sid: 'ListStreams', Action: ['dynamodb:ListStreams'], Resource: ['*'] });
+    options.idempotencyTable.grant(this.projectOrders, 'IdempotencyRecords', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+    options.ordersTable.grantStreamRead(this.projectOrders, 'ReadOrdersStream');
     this.projectOrders.grant({ Sid: 'OnFailureDestination', Action: ['sqs:SendMessage'], Resource: [this.failureQueue.arn] });
 
     const mapping: StreamMappingSettings = {
@@ -165,7 +154,7 @@ export class ComputeStack extends PipelineStack {
       maximumBatchingWindowInSeconds: config.stream.batchingWindowSeconds,
     };
     this.streamMapping = new LambdaEventSourceMapping(this, 'orders-stream', {
-      eventSourceArn: options.ordersTable.streamArn,
+      eventSourceArn: options.ordersTable.table.streamArn,
       functionName: this.projectOrders.function.arn,
       startingPosition: 'TRIM_HORIZON',
       batchSize: mapping.batchSize,

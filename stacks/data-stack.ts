@@ -2,7 +2,6 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
-import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
@@ -13,7 +12,9 @@ import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { DB_CA, IDEMPOTENCY_TABLE, ORDERS_STREAM_VIEW_TYPE, ORDERS_TABLE_KEY, READ_MODEL_DATABASE, type ResourceNames } from '../config/pipeline';
+import { EncryptedTable } from './constructs/encrypted-table';
 import { policyDocument } from './constructs/iam';
+import { ManagedSecret } from './constructs/managed-secret';
 import { PipelineStack } from './pipeline-stack';
 
 /** Options of {@link DataStack}. */
@@ -62,12 +63,12 @@ const KEY_ADMIN_AND_USE_ACTIONS = [
  */
 export class DataStack extends PipelineStack {
   readonly key: KmsKey;
-  readonly ordersTable: DynamodbTable;
-  readonly idempotencyTable: DynamodbTable;
+  readonly ordersTable: EncryptedTable;
+  readonly idempotencyTable: EncryptedTable;
   readonly cluster: RdsCluster;
   readonly instance: RdsClusterInstance;
-  /** ARN of the Aurora-managed master user secret (an ARN, never the secret). */
-  readonly dbSecretArn: string;
+  /** The Aurora-managed master user secret (its ARN, never its value). */
+  readonly dbSecret: ManagedSecret;
 
   constructor(scope: Construct, id: string, options: DataStackOptions) {
     super(scope, id, options.config);
@@ -107,7 +108,9 @@ export class DataStack extends PipelineStack {
     });
     new KmsAlias(this, 'key-alias', { name: `alias/${names.prefix}`, targetKeyId: this.key.keyId });
 
-    this.ordersTable = new DynamodbTable(this, 'orders', {
+    this.ordersTable = new EncryptedTable(this, 'orders', {
+      key: this.key,
+      region: config.region,
       name: names.ordersTable,
       billingMode: 'PAY_PER_REQUEST',
       hashKey: ORDERS_TABLE_KEY,
@@ -115,17 +118,17 @@ export class DataStack extends PipelineStack {
       streamEnabled: true,
       streamViewType: ORDERS_STREAM_VIEW_TYPE,
       pointInTimeRecovery: { enabled: true },
-      serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
       deletionProtectionEnabled: config.deletionProtection,
     });
 
-    this.idempotencyTable = new DynamodbTable(this, 'idempotency', {
+    this.idempotencyTable = new EncryptedTable(this, 'idempotency', {
+      key: this.key,
+      region: config.region,
       name: names.idempotencyTable,
       billingMode: 'PAY_PER_REQUEST',
       hashKey: IDEMPOTENCY_TABLE.key,
       attribute: [{ name: IDEMPOTENCY_TABLE.key, type: 'S' }],
       ttl: { attributeName: IDEMPOTENCY_TABLE.ttlAttribute, enabled: true },
-      serverSideEncryption: { enabled: true, kmsKeyArn: this.key.arn },
     });
 
     const subnetGroup = new DbSubnetGroup(this, 'db-subnets', {
@@ -136,9 +139,9 @@ export class DataStack extends PipelineStack {
     const parameters = new RdsClusterParameterGroup(this, 'db-parameters', {
       name: `${names.prefix}-read-model`,
       family: 'aurora-mysql8.0',
-      description: 'Read model: TLS only',
+      description: config.aurora.tls === 'required' ? 'Read model: TLS only' : 'Read model',
       parameter: [
-        { name: 'require_secure_transport', value: 'ON' },
+        { name: 'require_secure_transport', value: config.aurora.tls === 'required' ? 'ON' : 'OFF' },
         { name: 'tls_version', value: 'TLSv1.2,TLSv1.3', applyMethod: 'pending-reboot' },
       ],
     });
@@ -192,6 +195,6 @@ export class DataStack extends PipelineStack {
       dbSubnetGroupName: subnetGroup.name,
       autoMinorVersionUpgrade: true,
     });
-    this.dbSecretArn = this.cluster.masterUserSecret.get(0).secretArn;
+    this.dbSecret = new ManagedSecret(this.cluster.masterUserSecret.get(0).secretArn, this.key, config.region);
   }
 }

@@ -4,9 +4,8 @@ import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
-import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
-import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
@@ -14,10 +13,12 @@ import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
-import { RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
+import { DetailType, EVENT_SOURCE, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
 import { renderWorkflow } from '../asl/render';
-import { assumeRolePolicy, policyDocument } from './constructs/iam';
+import type { EncryptedTable } from './constructs/encrypted-table';
+import { policyDocument } from './constructs/iam';
 import type { NodejsFunction } from './constructs/nodejs-function';
+import { ServiceRole } from './constructs/role';
 import { PipelineStack } from './pipeline-stack';
 
 /** Options of {@link WorkflowStack}. */
@@ -25,7 +26,7 @@ export interface WorkflowStackOptions {
   readonly config: EnvironmentConfig;
   readonly names: ResourceNames;
   readonly key: KmsKey;
-  readonly ordersTable: DynamodbTable;
+  readonly ordersTable: EncryptedTable;
   readonly validateRequest: NodejsFunction;
   readonly itemsSalesReport: NodejsFunction;
   readonly monthlySalesByItem: NodejsFunction;
@@ -65,52 +66,59 @@ export class WorkflowStack extends PipelineStack {
       retentionInDays: config.logRetentionDays,
       kmsKeyId: options.key.arn,
     });
-    const stateMachineRole = new IamRole(this, 'workflow-role', {
+    const account = new DataAwsCallerIdentity(this, 'account');
+    const partition = new DataAwsPartition(this, 'partition');
+    // Against the cross-service confused deputy: only this account's state
+    // machine of this name, and only this stack's rule, may use the roles.
+    const stateMachineArn = `arn:${partition.partition}:states:${config.region}:${account.accountId}:stateMachine:${names.stateMachine}`;
+    const stateMachineRole = new ServiceRole(this, 'workflow-role', {
       name: `${names.stateMachine}-role`,
-      assumeRolePolicy: assumeRolePolicy('states.amazonaws.com'),
+      policyId: 'workflow-policy',
+      assumedBy: 'states.amazonaws.com',
+      trustConditions: { StringEquals: { 'aws:SourceAccount': account.accountId }, ArnLike: { 'aws:SourceArn': stateMachineArn } },
     });
-    const stateMachinePolicy = new IamRolePolicy(this, 'workflow-policy', {
-      name: 'least-privilege',
-      role: stateMachineRole.id,
-      policy: policyDocument([
-        {
-          Sid: 'InvokePipelineFunctions',
-          Action: ['lambda:InvokeFunction'],
-          Resource: [options.validateRequest.function.arn, options.itemsSalesReport.function.arn, options.monthlySalesByItem.function.arn],
-        },
-        { Sid: 'WriteAndReadOrders', Action: ['dynamodb:PutItem', 'dynamodb:GetItem'], Resource: [options.ordersTable.arn] },
-        { Sid: 'PublishResponses', Action: ['events:PutEvents'], Resource: [this.bus.arn] },
-        {
-          Sid: 'ExecutionLogging',
-          Action: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          Resource: ['*'],
-        },
-        { Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], Resource: ['*'] },
-      ]),
+    stateMachineRole.grant({
+      Sid: 'InvokePipelineFunctions',
+      Action: ['lambda:InvokeFunction'],
+      Resource: [options.validateRequest.function.arn, options.itemsSalesReport.function.arn, options.monthlySalesByItem.function.arn],
     });
+    options.ordersTable.grant(stateMachineRole, 'WriteAndReadOrders', ['dynamodb:PutItem', 'dynamodb:GetItem']);
+    stateMachineRole.grant({
+      Sid: 'PublishResponses',
+      Action: ['events:PutEvents'],
+      Resource: [this.bus.arn],
+      // Only answers: the workflow can never publish a command or a query.
+      Condition: { StringEquals: { 'events:source': EVENT_SOURCE, 'events:detail-type': [DetailType.commandResponse, DetailType.queryResponse] } },
+    });
+    stateMachineRole.grant({
+      Sid: 'ExecutionLogging',
+      Action: [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ],
+      Resource: ['*'],
+    });
+    stateMachineRole.grant({ Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], Resource: ['*'] });
     this.stateMachine = new SfnStateMachine(this, 'workflow', {
       name: names.stateMachine,
       type: 'EXPRESS',
-      roleArn: stateMachineRole.arn,
+      roleArn: stateMachineRole.role.arn,
       definition: renderWorkflow({
         eventBusName: this.bus.name,
-        ordersTableName: options.ordersTable.name,
+        ordersTableName: options.ordersTable.table.name,
         validateRequestFunctionArn: options.validateRequest.function.arn,
         itemsSalesReportFunctionArn: options.itemsSalesReport.function.arn,
         monthlySalesByItemFunctionArn: options.monthlySalesByItem.function.arn,
       }),
       loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: true, level: 'ALL' },
       tracingConfiguration: { enabled: true },
-      dependsOn: [stateMachinePolicy],
+      dependsOn: [stateMachineRole.policy],
     });
 
     this.deadLetterQueue = new SqsQueue(this, 'workflow-dlq', {
@@ -136,21 +144,19 @@ export class WorkflowStack extends PipelineStack {
         },
       ]),
     });
-    const targetRole = new IamRole(this, 'workflow-target-role', {
+    const targetRole = new ServiceRole(this, 'workflow-target-role', {
       name: `${names.workflowRule}-target`,
-      assumeRolePolicy: assumeRolePolicy('events.amazonaws.com'),
+      policyId: 'workflow-target-policy',
+      assumedBy: 'events.amazonaws.com',
+      trustConditions: { StringEquals: { 'aws:SourceAccount': account.accountId }, ArnEquals: { 'aws:SourceArn': this.workflowRule.arn } },
     });
-    new IamRolePolicy(this, 'workflow-target-policy', {
-      name: 'start-workflow',
-      role: targetRole.id,
-      policy: policyDocument([{ Sid: 'StartWorkflow', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] }]),
-    });
+    targetRole.grant({ Sid: 'StartWorkflow', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] });
     new CloudwatchEventTarget(this, 'workflow-target', {
       rule: this.workflowRule.name,
       eventBusName: this.bus.name,
       targetId: 'workflow',
       arn: this.stateMachine.arn,
-      roleArn: targetRole.arn,
+      roleArn: targetRole.role.arn,
       retryPolicy: {
         maximumRetryAttempts: WORKFLOW_TARGET_RETRY.maximumRetryAttempts,
         maximumEventAgeInSeconds: WORKFLOW_TARGET_RETRY.maximumEventAgeInSeconds,
@@ -172,10 +178,19 @@ export class WorkflowStack extends PipelineStack {
     new CloudwatchLogResourcePolicy(this, 'responses-logs-policy', {
       policyName: `${names.responsesRule}-delivery`,
       policyDocument: policyDocument([
+        // EventBridge creates the log stream without a source ARN in the request
+        // context, so only PutLogEvents is conditioned (AWS serverless-patterns,
+        // eventbridge-cloudwatch).
+        {
+          Sid: 'ResponsesRuleCreatesStreams',
+          Principal: { Service: ['events.amazonaws.com', 'delivery.logs.amazonaws.com'] },
+          Action: ['logs:CreateLogStream'],
+          Resource: [`${this.responsesLogGroup.arn}:*`],
+        },
         {
           Sid: 'ResponsesRuleWritesLogs',
           Principal: { Service: ['events.amazonaws.com', 'delivery.logs.amazonaws.com'] },
-          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Action: ['logs:PutLogEvents'],
           Resource: [`${this.responsesLogGroup.arn}:*`],
           Condition: { ArnEquals: { 'aws:SourceArn': this.responsesRule.arn } },
         },
@@ -190,7 +205,7 @@ export class WorkflowStack extends PipelineStack {
 
     new TerraformOutput(this, 'EventBridgeARN', { value: this.bus.arn, description: 'The bus to put orderCommand and orderQuery events on' });
     new TerraformOutput(this, 'EventBusName', { value: this.bus.name });
-    new TerraformOutput(this, 'OrdersTableName', { value: options.ordersTable.name });
+    new TerraformOutput(this, 'OrdersTableName', { value: options.ordersTable.table.name });
     new TerraformOutput(this, 'StateMachineArn', { value: this.stateMachine.arn });
     new TerraformOutput(this, 'ResponsesLogGroup', { value: this.responsesLogGroup.name, description: 'Every response, for npm run query against the cloud' });
     new TerraformOutput(this, 'WorkflowDeadLetterQueueUrl', { value: this.deadLetterQueue.url });

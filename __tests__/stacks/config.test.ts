@@ -13,7 +13,7 @@ describe('environment configuration', () => {
       region: 'mars',
       azCount: 1,
       egress: 'carrier-pigeon',
-      aurora: { engineVersion: '5.7.mysql_aurora.2.11.2', minCapacity: 8, maxCapacity: 4, backupRetentionDays: 0 },
+      aurora: { engineVersion: '5.7.mysql_aurora.2.11.2', minCapacity: 8, maxCapacity: 4, backupRetentionDays: 0, tls: 'off' },
       stream: { batchSize: 20_000, batchingWindowSeconds: -1 },
       logRetentionDays: 10,
     } as never;
@@ -32,6 +32,7 @@ describe('environment configuration', () => {
         'egress must be "vpc-endpoints" or "nat-gateway", got "carrier-pigeon"',
         'aurora.engineVersion must be an Aurora MySQL 3 version like 8.0.mysql_aurora.3.10.4, got 5.7.mysql_aurora.2.11.2',
         'aurora.maxCapacity (4) must not be below aurora.minCapacity (8)',
+        'aurora.tls must be "required" (only the local environment may turn it off), got "off"',
         'aurora.backupRetentionDays must be 1 to 35, got 0',
         'stream.batchSize must be 1 to 10000, got 20000',
         'stream.batchingWindowSeconds must be 0 to 300, got -1',
@@ -41,7 +42,7 @@ describe('environment configuration', () => {
   });
 
   it('refuses an unknown environment name with the allowed ones', () => {
-    expect(() => loadConfig({ CQRS_ENV: 'qa' })).toThrow('CQRS_ENV must be one of dev, staging, prod, got "qa"');
+    expect(() => loadConfig({ CQRS_ENV: 'qa' })).toThrow('CQRS_ENV must be one of dev, staging, prod, local, got "qa"');
   });
 
   it('takes the region from AWS_REGION and validates it', () => {

@@ -18,6 +18,7 @@ export interface PolicyStatement {
 export const WILDCARD_RESOURCE_ALLOWLIST: Readonly<Record<string, string>> = {
   'ec2:CreateNetworkInterface': 'Lambda in a VPC manages its ENIs; these EC2 actions have no resource-level permissions',
   'ec2:DescribeNetworkInterfaces': 'Lambda in a VPC manages its ENIs; these EC2 actions have no resource-level permissions',
+  'ec2:DescribeSubnets': 'Lambda in a VPC manages its ENIs; these EC2 actions have no resource-level permissions',
   'ec2:DeleteNetworkInterface': 'Lambda in a VPC manages its ENIs; these EC2 actions have no resource-level permissions',
   'ec2:AssignPrivateIpAddresses': 'Lambda in a VPC manages its ENIs; these EC2 actions have no resource-level permissions',
   'ec2:UnassignPrivateIpAddresses': 'Lambda in a VPC manages its ENIs; these EC2 actions have no resource-level permissions',

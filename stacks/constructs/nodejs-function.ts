@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { AssetType, Fn, Lazy, TerraformAsset } from 'cdktf';
+import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, SERVICE_NAME, type FunctionKey } from '../../config/pipeline';
 import { bundleZip } from '../bundling/build';
-import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
+import type { PolicyStatement } from './iam';
+import { ServiceRole, type Grantee } from './role';
 
 /** The Lambda runtime every function uses. */
 export const LAMBDA_RUNTIME = 'nodejs24.x';
@@ -33,14 +32,13 @@ export interface NodejsFunctionOptions {
  * arm64, a log group with retention (JSON logs), X-Ray tracing, source maps,
  * VPC placement, and a role of its own whose policy grows through {@link grant}.
  */
-export class NodejsFunction extends Construct {
+export class NodejsFunction extends Construct implements Grantee {
   readonly function: LambdaFunction;
-  readonly role: IamRole;
+  readonly role: ServiceRole;
   readonly logGroup: CloudwatchLogGroup;
   readonly asset: TerraformAsset;
   /** SHA-256 of the deployment zip, known at synth time. */
   readonly bundleHash: string;
-  readonly #statements: PolicyStatement[] = [];
 
   constructor(scope: Construct, id: string, options: NodejsFunctionOptions) {
     super(scope, id);
@@ -68,29 +66,29 @@ export class NodejsFunction extends Construct {
       kmsKeyId: options.kmsKeyArn,
     });
 
-    this.role = new IamRole(this, 'role', {
-      name: `${options.functionName}-role`,
-      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com'),
-    });
+    this.role = new ServiceRole(this, 'role', { policyId: 'policy', name: `${options.functionName}-role`, assumedBy: 'lambda.amazonaws.com' });
     this.grant({ Sid: 'WriteOwnLogs', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${this.logGroup.arn}:*`] });
     this.grant({ Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: ['*'] });
     if (options.vpc) {
       this.grant({
         Sid: 'VpcNetworkInterfaces',
-        Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        // As AWS's current AWSLambdaVPCAccessExecutionRole.
+        Action: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
         Resource: ['*'],
       });
     }
-    const policy = new IamRolePolicy(this, 'policy', {
-      name: 'least-privilege',
-      role: this.role.id,
-      policy: Lazy.stringValue({ produce: () => policyDocument(this.#statements) }),
-    });
 
     const settings = FUNCTION_SETTINGS[options.key];
     this.function = new LambdaFunction(this, 'function', {
       functionName: options.functionName,
-      role: this.role.arn,
+      role: this.role.role.arn,
       runtime: LAMBDA_RUNTIME,
       architectures: ['arm64'],
       handler: 'index.handler',
@@ -110,12 +108,12 @@ export class NodejsFunction extends Construct {
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
       tracingConfig: { mode: 'Active' },
       ...(options.vpc ? { vpcConfig: { subnetIds: options.vpc.subnetIds, securityGroupIds: options.vpc.securityGroupIds } } : {}),
-      dependsOn: [this.logGroup, policy],
+      dependsOn: [this.logGroup, this.role.policy],
     });
   }
 
   /** Adds a statement to the function's own policy. */
   grant(statement: PolicyStatement): void {
-    this.#statements.push(statement);
+    this.role.grant(statement);
   }
 }

@@ -1,0 +1,31 @@
+import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import type { Grantee } from './role';
+
+/**
+ * A secret that another service manages (here Aurora's master user secret),
+ * encrypted with a customer-managed key. Reading it needs the key too, through
+ * Secrets Manager only, so {@link grantRead} grants both.
+ */
+export class ManagedSecret {
+  /** The secret's ARN (never its value). */
+  readonly arn: string;
+  readonly key: KmsKey;
+  readonly #region: string;
+
+  constructor(arn: string, key: KmsKey, region: string) {
+    this.arn = arn;
+    this.key = key;
+    this.#region = region;
+  }
+
+  /** Grants `GetSecretValue` and the key's `Decrypt` via Secrets Manager. */
+  grantRead(grantee: Grantee): void {
+    grantee.grant({ Sid: 'ReadDatabaseSecret', Action: ['secretsmanager:GetSecretValue'], Resource: [this.arn] });
+    grantee.grant({
+      Sid: 'ReadDatabaseSecretKey',
+      Action: ['kms:Decrypt'],
+      Resource: [this.key.arn],
+      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.#region}.amazonaws.com` } },
+    });
+  }
+}

@@ -1,0 +1,47 @@
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { Lazy } from 'cdktf';
+import type { Construct } from 'constructs';
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
+
+/** Anything that can be given permissions: a role, or a function through its role. */
+export interface Grantee {
+  /** Adds a statement to the grantee's own policy. */
+  grant(statement: PolicyStatement): void;
+}
+
+/** Options of {@link ServiceRole}. */
+export interface ServiceRoleOptions {
+  readonly name: string;
+  /** Construct id of the policy. @default `${id}-policy` */
+  readonly policyId?: string;
+  /** The service principal allowed to assume the role, e.g. `states.amazonaws.com`. */
+  readonly assumedBy: string;
+  /** Conditions on the trust (confused-deputy protection). */
+  readonly trustConditions?: PolicyStatement['Condition'];
+}
+
+/**
+ * An IAM role assumed by one AWS service, with one inline policy that grows
+ * through {@link grant}: resources grant access to themselves (see
+ * `EncryptedTable`), so a role never lists a statement its resources imply.
+ */
+export class ServiceRole implements Grantee {
+  readonly role: IamRole;
+  readonly policy: IamRolePolicy;
+  readonly #statements: PolicyStatement[] = [];
+
+  constructor(scope: Construct, id: string, options: ServiceRoleOptions) {
+    // Created in the caller's scope, so the Terraform addresses are the caller's ids.
+    this.role = new IamRole(scope, id, { name: options.name, assumeRolePolicy: assumeRolePolicy(options.assumedBy, options.trustConditions) });
+    this.policy = new IamRolePolicy(scope, options.policyId ?? `${id}-policy`, {
+      name: 'least-privilege',
+      role: this.role.id,
+      policy: Lazy.stringValue({ produce: () => policyDocument(this.#statements) }),
+    });
+  }
+
+  grant(statement: PolicyStatement): void {
+    this.#statements.push(statement);
+  }
+}
