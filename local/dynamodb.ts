@@ -161,9 +161,10 @@ export class LocalDynamoDB {
   async ensureTable(definition: Record<string, unknown>): Promise<boolean> {
     const existing = await this.#forward('DescribeTable', { TableName: definition.TableName });
     if (existing.status === 200) {
-      const spec = definition.StreamSpecification as { StreamEnabled?: boolean; StreamViewType?: StreamViewType } | undefined;
-      if (spec?.StreamEnabled && !this.#streams.has(String(definition.TableName))) {
-        this.#enableStream(String(definition.TableName), spec.StreamViewType ?? 'NEW_IMAGE');
+      const spec = definition.StreamSpecification as { StreamEnabled?: boolean; StreamViewType?: StreamViewType; StreamLabel?: string } | undefined;
+      const current = this.#streams.get(String(definition.TableName));
+      if (spec?.StreamEnabled && (!current || (spec.StreamLabel !== undefined && current.label !== spec.StreamLabel))) {
+        this.#enableStream(String(definition.TableName), spec.StreamViewType ?? 'NEW_IMAGE', spec.StreamLabel);
         await this.#saveStreamSettings();
       }
       return false;
@@ -269,13 +270,14 @@ export class LocalDynamoDB {
   }
 
   async #createTable(body: Record<string, unknown>): Promise<DynamoResult> {
-    const { StreamSpecification: spec, ...rest } = body as { StreamSpecification?: { StreamEnabled?: boolean; StreamViewType?: StreamViewType } };
+    // StreamLabel is the local runtime's own extension: the stream ARN the synthesized stacks resolve to.
+    const { StreamSpecification: spec, ...rest } = body as { StreamSpecification?: { StreamEnabled?: boolean; StreamViewType?: StreamViewType; StreamLabel?: string } };
     const result = await this.#forward('CreateTable', rest);
     if (result.status === 200 && spec?.StreamEnabled) {
-      const stream = this.#enableStream(String(body.TableName), spec.StreamViewType ?? 'NEW_IMAGE');
+      const stream = this.#enableStream(String(body.TableName), spec.StreamViewType ?? 'NEW_IMAGE', spec.StreamLabel);
       await this.#saveStreamSettings();
       const description = result.body.TableDescription as Record<string, unknown>;
-      Object.assign(description, { StreamSpecification: spec, LatestStreamArn: stream.arn, LatestStreamLabel: stream.label });
+      Object.assign(description, { StreamSpecification: { StreamEnabled: true, StreamViewType: stream.viewType }, LatestStreamArn: stream.arn, LatestStreamLabel: stream.label });
     }
     return result;
   }

@@ -1,18 +1,35 @@
 /**
- * Lambda functions, run in this process from the same esbuild bundles the
- * stacks deploy, with a Lambda-like context (remaining time, request id, ARN)
- * and the timeout enforced. The first invocation imports the bundle: a cold start.
+ * Lambda functions as Lambda runs them: each execution environment is a
+ * worker thread of its own that imports the handler from the function's
+ * deployment zip, sees only the function's synthesized environment plus what
+ * Lambda sets (region, function name, memory, the role's credentials, and the
+ * endpoint the SDKs call), and runs one invocation at a time. The timeout
+ * kills the environment, as Lambda does; reserved concurrency caps the
+ * environments, and an invocation past the cap is throttled
+ * (`TooManyRequestsException`).
  */
 import { randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 
-/** One local function. */
+/** One local function, from its synthesized `aws_lambda_function`. */
 export interface LocalFunctionDefinition {
   readonly name: string;
-  /** Path of the bundle's `index.mjs`. */
-  readonly bundle: string;
+  readonly arn: string;
+  readonly roleArn: string;
+  /** Folder of the extracted deployment zip. */
+  readonly codeDir: string;
+  /** `file.export`, as in the function's `handler`. */
+  readonly handler: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** Reserved concurrency; unreserved functions get {@link LocalFunctionsOptions.maxEnvironments}. */
+  readonly reservedConcurrency?: number;
+  /** The environment variables exactly as synthesized. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logGroup: string;
+  /** Whether Lambda logs as JSON (`logging_config.log_format`). */
+  readonly jsonLogs: boolean;
 }
 
 /** An invocation's outcome, as Lambda's Invoke API reports it. */
@@ -29,38 +46,92 @@ export interface FunctionErrorPayload {
   readonly recordErrors?: readonly string[];
 }
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+/** Lambda refused the invocation: the function does not exist or is throttled. */
+export class InvokeError extends Error {
+  readonly status: number;
+
+  constructor(name: 'ResourceNotFoundException' | 'TooManyRequestsException', message: string, status: number) {
+    super(message);
+    this.name = name;
+    this.status = status;
+  }
+}
+
+/** Credentials a function's environment gets: they identify its role to the endpoint. */
+export interface RoleCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+}
 
 /** Options of {@link LocalFunctions}. */
 export interface LocalFunctionsOptions {
   readonly region: string;
-  readonly account: string;
+  readonly endpoint: string;
+  readonly credentials: (roleArn: string) => RoleCredentials;
+  /** Receives each line a function writes (its log group's content). */
+  readonly onLog?: (fn: LocalFunctionDefinition, line: string) => void;
+  /** Environments per unreserved function at most; further invocations wait. @default 8 */
+  readonly maxEnvironments?: number;
+}
+
+interface Environment {
+  readonly worker: Worker;
+  readonly pending: Map<string, (message: { ok: boolean; payload?: unknown; error?: FunctionErrorPayload }) => void>;
+  exited: boolean;
+}
+
+interface Pool {
+  readonly idle: Environment[];
+  busy: number;
+  readonly waiting: (() => void)[];
 }
 
 /** The local Lambda service. */
 export class LocalFunctions {
-  readonly #definitions = new Map<string, LocalFunctionDefinition>();
-  readonly #handlers = new Map<string, Promise<Handler>>();
   readonly #options: LocalFunctionsOptions;
+  readonly #definitions = new Map<string, LocalFunctionDefinition>();
+  readonly #pools = new Map<string, Pool>();
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #all = new Set<Environment>();
   #invocations = 0;
+  #coldStarts = 0;
+  #stopped = false;
 
   constructor(options: LocalFunctionsOptions) {
     this.#options = options;
   }
 
-  /** The ARN a function is known by. */
-  arnOf(name: string): string {
-    return `arn:aws:lambda:${this.#options.region}:${this.#options.account}:function:${name}`;
-  }
-
   register(definition: LocalFunctionDefinition): void {
     this.#definitions.set(definition.name, definition);
+    this.#pools.set(definition.name, { idle: [], busy: 0, waiting: [] });
   }
 
-  /** Invocations so far (all functions). */
+  /** The registered functions. */
+  definitions(): LocalFunctionDefinition[] {
+    return [...this.#definitions.values()];
+  }
+
+  /** A function by name or ARN (qualified or not), or undefined. */
+  find(nameOrArn: string): LocalFunctionDefinition | undefined {
+    const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split(':')[6] ?? '') : nameOrArn;
+    return this.#definitions.get(name);
+  }
+
+  /** The function's ARN, or a not-found error as Lambda answers it. */
+  require(nameOrArn: string): LocalFunctionDefinition {
+    const definition = this.find(nameOrArn);
+    if (!definition) throw new InvokeError('ResourceNotFoundException', `Function not found: ${nameOrArn}`, 404);
+    return definition;
+  }
+
+  /** Invocations so far (all functions), and cold starts. */
   get invocations(): number {
     return this.#invocations;
+  }
+
+  get coldStarts(): number {
+    return this.#coldStarts;
   }
 
   /** Resolves when every running invocation has finished. */
@@ -68,11 +139,18 @@ export class LocalFunctions {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** Invokes a function by name or ARN. */
+  /** Ends every execution environment. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.allSettled([...this.#all].map((environment) => environment.worker.terminate()));
+  }
+
+  /**
+   * Invokes a function. Throws {@link InvokeError} when it does not exist or
+   * is throttled; a function error is an `ok: false` result.
+   */
   async invoke(nameOrArn: string, event: unknown): Promise<InvocationResult> {
-    const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split(':')[6] ?? '') : nameOrArn;
-    const definition = this.#definitions.get(name);
-    if (!definition) throw new Error(`Function not found: ${this.arnOf(name)}`);
+    const definition = this.require(nameOrArn);
     this.#invocations++;
     const run = this.#run(definition, event);
     this.#inFlight.add(run);
@@ -84,64 +162,129 @@ export class LocalFunctions {
   }
 
   async #run(definition: LocalFunctionDefinition, event: unknown): Promise<InvocationResult> {
+    const pool = this.#pools.get(definition.name) as Pool;
+    const limit = definition.reservedConcurrency ?? this.#options.maxEnvironments ?? 8;
+    if (definition.reservedConcurrency === 0) throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} has reserved concurrency 0`, 429);
+    while (pool.busy >= limit) {
+      if (definition.reservedConcurrency !== undefined) {
+        throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} is at its reserved concurrency (${limit})`, 429);
+      }
+      await new Promise<void>((resolve) => pool.waiting.push(resolve));
+    }
+    pool.busy++;
+    let environment = pool.idle.pop();
+    try {
+      environment ??= this.#start(definition);
+      const result = await this.#send(definition, environment, event);
+      if (!environment.exited) pool.idle.push(environment);
+      return result;
+    } finally {
+      pool.busy--;
+      pool.waiting.shift()?.();
+    }
+  }
+
+  #start(definition: LocalFunctionDefinition): Environment {
+    if (this.#stopped) throw new InvokeError('TooManyRequestsException', 'the local runtime is stopping', 429);
+    this.#coldStarts++;
+    const dot = definition.handler.lastIndexOf('.');
+    const file = definition.handler.slice(0, dot);
+    const credentials = this.#options.credentials(definition.roleArn);
+    const env: Record<string, string> = {
+      ...definition.environment,
+      // What Lambda sets in every execution environment.
+      AWS_REGION: this.#options.region,
+      AWS_DEFAULT_REGION: this.#options.region,
+      AWS_LAMBDA_FUNCTION_NAME: definition.name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(definition.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: definition.logGroup,
+      AWS_LAMBDA_LOG_STREAM_NAME: `local/${randomUUID()}`,
+      ...(definition.jsonLogs ? { AWS_LAMBDA_LOG_FORMAT: 'JSON' } : {}),
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: credentials.sessionToken,
+      LAMBDA_TASK_ROOT: definition.codeDir,
+      _HANDLER: definition.handler,
+      TZ: 'UTC',
+      // Not set by Lambda: points the SDKs at the local endpoint.
+      AWS_ENDPOINT_URL: this.#options.endpoint,
+    };
+    const worker = new Worker(new URL('./lambda-sandbox.mjs', import.meta.url), {
+      env,
+      execArgv: [],
+      workerData: { modulePath: path.join(definition.codeDir, `${file}.mjs`), exportName: definition.handler.slice(dot + 1) },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: definition.memoryMb },
+    });
+    const environment: Environment = { worker, pending: new Map(), exited: false };
+    this.#all.add(environment);
+    for (const stream of [worker.stdout, worker.stderr]) {
+      let buffered = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffered += chunk;
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (line.length > 0) this.#options.onLog?.(definition, line);
+          newline = buffered.indexOf('\n');
+        }
+      });
+    }
+    worker.on('message', (message: { id: string; ok: boolean; payload?: unknown; error?: FunctionErrorPayload }) => {
+      environment.pending.get(message.id)?.(message);
+    });
+    const fail = (errorType: string, errorMessage: string) => {
+      environment.exited = true;
+      this.#all.delete(environment);
+      for (const resolve of environment.pending.values()) resolve({ ok: false, error: { errorType, errorMessage, trace: [] } });
+      environment.pending.clear();
+    };
+    worker.on('error', (error) => fail('Runtime.ExitError', `RequestId: the execution environment failed: ${error.message}`));
+    worker.on('exit', (code) => fail('Runtime.ExitError', `Runtime exited with error: exit status ${code}`));
+    return environment;
+  }
+
+  async #send(definition: LocalFunctionDefinition, environment: Environment, event: unknown): Promise<InvocationResult> {
+    const id = randomUUID();
     const started = Date.now();
-    const deadline = started + definition.timeoutSeconds * 1000;
     const context = {
-      callbackWaitsForEmptyEventLoop: false,
       functionName: definition.name,
       functionVersion: '$LATEST',
-      invokedFunctionArn: this.arnOf(definition.name),
+      invokedFunctionArn: definition.arn,
       memoryLimitInMB: String(definition.memoryMb),
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${definition.name}`,
+      awsRequestId: id,
+      logGroupName: definition.logGroup,
       logStreamName: `local/${new Date(started).toISOString().slice(0, 10)}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
+      deadline: started + definition.timeoutSeconds * 1000,
     };
     let timer: NodeJS.Timeout | undefined;
+    const reply = new Promise<{ ok: boolean; payload?: unknown; error?: FunctionErrorPayload }>((resolve) => {
+      environment.pending.set(id, resolve);
+      timer = setTimeout(() => {
+        // Lambda ends the environment at the timeout; the next invocation starts a new one.
+        environment.pending.delete(id);
+        environment.exited = true;
+        this.#all.delete(environment);
+        void environment.worker.terminate();
+        resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`, trace: [] } });
+      }, definition.timeoutSeconds * 1000);
+    });
     try {
-      const handler = await this.#load(definition);
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(Object.assign(new Error(`Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`), { name: 'Sandbox.Timedout' })),
-          Math.max(0, deadline - Date.now()),
-        );
-      });
-      // A JSON round trip, as the Lambda service serialises payloads both ways.
-      const payload = await Promise.race([handler(JSON.parse(JSON.stringify(event ?? {})), context), timeout]);
-      return { ok: true, payload: payload === undefined ? null : JSON.parse(JSON.stringify(payload)) };
+      // A JSON round trip, as the Lambda service serialises payloads.
+      environment.worker.postMessage({ id, event: JSON.parse(JSON.stringify(event ?? {})), context });
     } catch (error) {
-      return { ok: false, error: errorPayload(error) };
-    } finally {
+      environment.pending.delete(id);
       clearTimeout(timer);
+      return { ok: false, error: { errorType: 'Runtime.InvalidPayload', errorMessage: (error as Error).message, trace: [] } };
     }
+    const message = await reply;
+    clearTimeout(timer);
+    environment.pending.delete(id);
+    return message.ok ? { ok: true, payload: message.payload } : { ok: false, error: message.error as FunctionErrorPayload };
   }
-
-  #load(definition: LocalFunctionDefinition): Promise<Handler> {
-    let loading = this.#handlers.get(definition.name);
-    if (!loading) {
-      loading = import(pathToFileURL(definition.bundle).href).then((module: { handler?: Handler }) => {
-        if (typeof module.handler !== 'function') throw new Error(`${definition.bundle} does not export a handler`);
-        return module.handler;
-      });
-      this.#handlers.set(definition.name, loading);
-      loading.catch(() => this.#handlers.delete(definition.name));
-    }
-    return loading;
-  }
-}
-
-function errorPayload(error: unknown): FunctionErrorPayload {
-  const failure = error instanceof Error ? error : new Error(String(error));
-  const recordErrors = (failure as { recordErrors?: unknown[] }).recordErrors;
-  return {
-    errorType: failure.name || 'Error',
-    errorMessage: failure.message,
-    trace: (failure.stack ?? '').split('\n'),
-    ...(Array.isArray(recordErrors)
-      ? { recordErrors: recordErrors.map((recordError) => (recordError instanceof Error ? `${recordError.name}: ${recordError.message}` : String(recordError))) }
-      : {}),
-  };
 }

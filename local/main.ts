@@ -4,12 +4,13 @@
  *   --port <n>         endpoint port (default 4566; 0 picks a free one)
  *   --data <dir>       keep DynamoDB tables in <dir> between runs (default: in memory)
  *   --db-url <url>     read-model server (default DB_URL, else mysql://root@127.0.0.1:3306/orders)
- *   --environment <e>  environment name in resource names (default local)
- *   --log-level <l>    handlers' Powertools log level (default WARN)
+ *   --iam <mode>       enforce (default): calls the synthesized IAM does not allow fail; warn: only logged
+ *   --function-logs    print what the functions log (otherwise kept in their log groups: /_local/logs)
  *   --retry-delay-ms   fixed retry delay for the bus, workflow and stream (tests)
+ *
+ * The pipeline is the `local` environment's synthesized stacks (see local/runtime.ts).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_STREAM_MAPPING } from '../config/pipeline';
 import { LocalRuntime } from './runtime';
 
 const { values } = parseArgs({
@@ -17,8 +18,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.LOCAL_PORT ?? '4566' },
     data: { type: 'string' },
     'db-url': { type: 'string', default: process.env.DB_URL },
-    environment: { type: 'string', default: 'local' },
-    'log-level': { type: 'string', default: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
+    iam: { type: 'string', default: 'enforce' },
+    'function-logs': { type: 'boolean', default: false },
     'retry-delay-ms': { type: 'string' },
   },
   strict: true,
@@ -30,12 +31,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(2);
 }
 
+if (values.iam !== 'enforce' && values.iam !== 'warn') {
+  console.error(`--iam must be enforce or warn, got ${values.iam}`);
+  process.exit(2);
+}
+
 let runtime: LocalRuntime;
 try {
   runtime = await LocalRuntime.start({
     port,
-    environment: values.environment,
-    logLevel: values['log-level'],
+    iam: values.iam,
+    functionLogs: values['function-logs'],
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),
     ...(values['retry-delay-ms'] ? { retryDelayMs: Number(values['retry-delay-ms']) } : {}),
@@ -45,23 +51,8 @@ try {
   process.exit(1);
 }
 
-const { names, endpoint, bus, stateMachine, database } = runtime;
-const mapping = DEFAULT_STREAM_MAPPING;
-console.log(
-  [
-    'Order pipeline running locally',
-    `  endpoint          ${endpoint}`,
-    `  event bus         ${bus.name}`,
-    `  event bus ARN     ${bus.arn}`,
-    `  state machine     ${stateMachine.arn}`,
-    `  orders table      ${names.ordersTable} (stream → ${names.function('projectOrders')}, batch ${mapping.batchSize}, window ${mapping.maximumBatchingWindowInSeconds} s)`,
-    `  idempotency table ${names.idempotencyTable}`,
-    `  read model        ${database.displayUrl} (${database.version})`,
-    `  events            ${endpoint}/_local/events`,
-    `  status            ${endpoint}/_local/status`,
-    'Press Ctrl-C to stop.',
-  ].join('\n'),
-);
+const width = Math.max(...runtime.summary.map(([label]) => label.length));
+console.log(['Order pipeline running locally', ...runtime.summary.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), 'Press Ctrl-C to stop.'].join('\n'));
 
 let stopping = false;
 const shutdown = (signal: string) => {

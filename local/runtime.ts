@@ -1,45 +1,33 @@
 /**
- * The whole pipeline on one machine, in one process, behind an AWS-compatible
- * endpoint: EventBridge, DynamoDB (+ Streams), Step Functions, Secrets Manager
- * and SQS speak the AWS JSON protocol on one port; the workflow, the stream
- * mapping and the functions are wired from the same shared config and ASL file
- * as the stacks.
+ * The whole pipeline on one machine, behind an AWS-compatible endpoint, built
+ * from the synthesized Terraform of the `local` environment: every table,
+ * function, queue, rule, target, the state machine and the stream mapping are
+ * read from `cdk.tf.json` (see `terraform.ts`), and every call they make is
+ * checked against their synthesized IAM (see `iam.ts`). Nothing here restates
+ * a name, a setting or a pattern the stacks define.
  */
 import './polyfills';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import {
-  DEFAULT_STREAM_MAPPING,
-  DetailType,
-  FUNCTION_ENVIRONMENT,
-  FUNCTION_SETTINGS,
-  FunctionName,
-  IDEMPOTENCY_TABLE,
-  ORDERS_STREAM_VIEW_TYPE,
-  ORDERS_TABLE_KEY,
-  RESPONSES_RULE_PATTERN,
-  SERVICE_NAME,
-  WORKFLOW_RULE_PATTERN,
-  WORKFLOW_TARGET_RETRY,
-  resourceNames,
-  streamFilterPattern,
-  type FunctionKey,
-  type ResourceNames,
-} from '../config/pipeline';
 import { createConnection } from 'mysql2/promise';
-import { renderWorkflow } from '../asl/render';
 import { clearReadModel } from '../handlers/read-model/maintenance';
+import { Authorizer, type ResourceCatalog, type TableResource } from './authorization';
 import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson, type JsonService } from './aws-protocol';
 import { LocalDynamoDB } from './dynamodb';
 import { EventBus, type BusEvent } from './event-bus';
-import { LocalFunctions } from './functions';
+import { InvokeError, LocalFunctions, type LocalFunctionDefinition, type RoleCredentials } from './functions';
+import { AccessDeniedError, IamGate, type IamMode, type Principal } from './iam';
 import { openReadModelServer, type ReadModelServer } from './mysql';
+import { policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
 import { LocalSecrets } from './secrets';
-import { LocalSqs } from './sqs';
+import { LocalSqs, type LocalQueue } from './sqs';
 import { LocalStateMachine } from './state-machine';
 import { StreamMapping } from './stream-mapping';
+import { synthesizeLocal } from './synth';
+import { readSynthesizedStacks, TerraformModel, UnsupportedTerraformError, type TerraformResource } from './terraform';
+import { extractOnce } from './unzip';
 
 /** Options of {@link LocalRuntime.start}. */
 export interface LocalRuntimeOptions {
@@ -51,25 +39,36 @@ export interface LocalRuntimeOptions {
   readonly dbUrl?: string;
   /** Folder that keeps DynamoDB tables between runs; in memory when omitted. */
   readonly dataDir?: string;
-  /** Environment name in resource names. @default local */
-  readonly environment?: string;
-  /** Where the handler bundles are. @default dist/ */
+  /** Where the handler bundles are (the stacks zip them). @default dist/ */
   readonly distDir?: string;
-  /** Powertools log level of the handlers. @default WARN */
-  readonly logLevel?: string;
   /** Retry delays (ms) of the bus target, stream mapping and workflow; tests shorten them. */
   readonly retryDelayMs?: number;
+  /** `enforce` (default) refuses what the synthesized IAM does not allow; `warn` only logs. */
+  readonly iam?: IamMode;
+  /** Print every line the functions log (their log groups). @default false */
+  readonly functionLogs?: boolean;
   /** Where the runtime's own messages go. @default stderr */
   readonly log?: (message: string) => void;
 }
 
 const REGION = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 const ACCOUNT = '000000000000';
+/** Lines kept per log group. */
+const LOG_GROUP_LINES = 2_000;
+
+/** A log group's recent lines. */
+export interface LocalLogGroup {
+  readonly name: string;
+  readonly arn: string;
+  readonly keyArn?: string;
+  readonly lines: string[];
+}
 
 /** A running local pipeline. */
 export class LocalRuntime {
   readonly endpoint: string;
-  readonly names: ResourceNames;
+  readonly model: TerraformModel;
+  readonly gate: IamGate;
   readonly bus: EventBus;
   readonly dynamodb: LocalDynamoDB;
   readonly stateMachine: LocalStateMachine;
@@ -77,13 +76,20 @@ export class LocalRuntime {
   readonly functions: LocalFunctions;
   readonly sqs: LocalSqs;
   readonly database: ReadModelServer;
+  readonly logGroups: ReadonlyMap<string, LocalLogGroup>;
+  /** The synthesized policies, as read at start. */
+  readonly policies: readonly SynthesizedPolicy[];
+  /** What `npm start` prints about the resources. */
+  readonly summary: readonly [string, string][];
   readonly #server: Server;
   readonly #log: (message: string) => void;
+  readonly #cleanups: (() => Promise<unknown>)[];
   #stopped = false;
 
   private constructor(parts: {
     endpoint: string;
-    names: ResourceNames;
+    model: TerraformModel;
+    gate: IamGate;
     bus: EventBus;
     dynamodb: LocalDynamoDB;
     stateMachine: LocalStateMachine;
@@ -91,11 +97,16 @@ export class LocalRuntime {
     functions: LocalFunctions;
     sqs: LocalSqs;
     database: ReadModelServer;
+    logGroups: Map<string, LocalLogGroup>;
+    policies: SynthesizedPolicy[];
+    summary: [string, string][];
     server: Server;
     log: (message: string) => void;
+    cleanups: (() => Promise<unknown>)[];
   }) {
     this.endpoint = parts.endpoint;
-    this.names = parts.names;
+    this.model = parts.model;
+    this.gate = parts.gate;
     this.bus = parts.bus;
     this.dynamodb = parts.dynamodb;
     this.stateMachine = parts.stateMachine;
@@ -103,24 +114,26 @@ export class LocalRuntime {
     this.functions = parts.functions;
     this.sqs = parts.sqs;
     this.database = parts.database;
+    this.logGroups = parts.logGroups;
+    this.policies = parts.policies;
+    this.summary = parts.summary;
     this.#server = parts.server;
     this.#log = parts.log;
+    this.#cleanups = parts.cleanups;
   }
 
   /** Starts every part; throws (having cleaned up) if any part cannot start. */
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
     const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
-    const names = resourceNames(options.environment ?? 'local');
-    const distDir = options.distDir ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../dist');
-    for (const key of Object.keys(FunctionName) as FunctionKey[]) {
-      const bundle = path.join(distDir, FunctionName[key], 'index.mjs');
-      if (!existsSync(bundle)) throw new Error(`handler bundle ${bundle} is missing; run npm run build first`);
-    }
 
-    // The endpoint comes first: the handlers' SDK clients are pointed at it.
-    const services = new Map<string, JsonService>();
-    const router: Router = { events: () => [], extra: new Map(), functions: undefined };
-    const server = createServer((request, response) => void handleRequest(request, response, services, router));
+    // The endpoint comes first: the functions' SDK clients are pointed at it.
+    const router: Router = { services: new Map(), extra: new Map(), functions: undefined, authorizer: undefined, principals: new Map() };
+    const server = createServer((request, response) => {
+      handleRequest(request, response, router).catch((error: unknown) => {
+        if (!response.headersSent) sendAwsError(response, new AwsError('InternalFailure', (error as Error).message, 500));
+        else response.destroy();
+      });
+    });
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -131,151 +144,299 @@ export class LocalRuntime {
 
     const cleanups: (() => Promise<unknown>)[] = [() => new Promise((resolve) => server.close(resolve))];
     try {
-      const dynamodb = new LocalDynamoDB({ region: REGION, account: ACCOUNT, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
-      await dynamodb.start();
-      cleanups.push(() => dynamodb.stop());
-      const serve = (service: JsonService) => services.set(service.targetPrefix, service);
-      serve(dynamodb.dynamoService());
-      serve(dynamodb.streamsService());
-      const freshOrdersTable = await dynamodb.ensureTable({
-        TableName: names.ordersTable,
-        KeySchema: [{ AttributeName: ORDERS_TABLE_KEY, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: ORDERS_TABLE_KEY, AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-        StreamSpecification: { StreamEnabled: true, StreamViewType: ORDERS_STREAM_VIEW_TYPE },
-      });
-      await dynamodb.ensureTable({
-        TableName: names.idempotencyTable,
-        KeySchema: [{ AttributeName: IDEMPOTENCY_TABLE.key, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: IDEMPOTENCY_TABLE.key, AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      });
-
       const database = await openReadModelServer(options.dbUrl, log);
       cleanups.push(() => database.stop());
 
+      // The stacks, synthesized for the local environment, resolved to local values.
+      const outdir = synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
+      const model = new TerraformModel(readSynthesizedStacks(outdir), {
+        region: REGION,
+        account: ACCOUNT,
+        endpoint,
+        database: { host: database.host, port: database.port, name: database.database },
+      });
+      const policies = synthesizedPolicies(model);
+      const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
+      const credentials = new RoleSessions();
+      router.principals = credentials.byAccessKey;
+
+      // Tables.
+      const dynamodb = new LocalDynamoDB({ region: REGION, account: ACCOUNT, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+      await dynamodb.start();
+      cleanups.push(() => dynamodb.stop());
+      const tables: TableResource[] = [];
+      const freshTables = new Set<string>();
+      for (const table of model.resources('aws_dynamodb_table')) {
+        const attributes = model.attributes(table);
+        const hashKey = model.string(table, 'hash_key');
+        const rangeKey = model.field(table, 'range_key') as string | undefined;
+        const streamed = model.field(table, 'stream_enabled') === true;
+        const created = await dynamodb.ensureTable({
+          TableName: attributes.name,
+          KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: 'RANGE' }] : [])],
+          AttributeDefinitions: ((model.field(table, 'attribute') as { name: string; type: string }[]) ?? []).map((item) => ({ AttributeName: item.name, AttributeType: item.type })),
+          BillingMode: 'PAY_PER_REQUEST',
+          ...(streamed ? { StreamSpecification: { StreamEnabled: true, StreamViewType: model.string(table, 'stream_view_type'), StreamLabel: attributes.stream_label } } : {}),
+        });
+        if (created) freshTables.add(attributes.name as string);
+        const keyArn = model.field(table, 'server_side_encryption', 'kms_key_arn') as string | undefined;
+        tables.push({ name: attributes.name as string, arn: attributes.arn as string, ...(streamed ? { streamArn: attributes.stream_arn as string } : {}), ...(keyArn ? { keyArn } : {}) });
+      }
+      const serve = (service: JsonService) => router.services.set(service.targetPrefix, service);
+      serve(dynamodb.dynamoService());
+      serve(dynamodb.streamsService());
+
+      // The database secret Aurora manages, pointing at DB_URL.
       const secrets = new LocalSecrets(REGION, ACCOUNT);
-      const secretArn = secrets.put(names.dbSecret, { username: database.user, password: database.password });
+      const secretKeys = new Map<string, string | undefined>();
+      for (const cluster of model.resources('aws_rds_cluster')) {
+        if (model.field(cluster, 'manage_master_user_password') !== true) {
+          throw new UnsupportedTerraformError(cluster.address, 'only a cluster with manage_master_user_password runs locally (its secret points at DB_URL)');
+        }
+        const secret = (model.attributes(cluster).master_user_secret as { secret_arn: string; kms_key_id: string }[])[0] as { secret_arn: string; kms_key_id: string };
+        secrets.put(secret.secret_arn.split(':').pop() as string, { username: database.user, password: database.password }, secret.secret_arn);
+        secretKeys.set(secret.secret_arn, secret.kms_key_id.startsWith('arn:') ? secret.kms_key_id : undefined);
+      }
       serve(secrets.service());
+
+      // Queues.
       const sqs = new LocalSqs(() => endpoint, REGION, ACCOUNT);
       serve(sqs.service());
-      const failureQueue = sqs.create(names.projectionFailureQueue);
-      const workflowDlq = sqs.create(names.workflowDeadLetterQueue);
+      const queues = new Map<string, { arn: string; keyArn?: string }>();
+      const queueByArn = new Map<string, LocalQueue>();
+      for (const queue of model.resources('aws_sqs_queue')) {
+        const attributes = model.attributes(queue);
+        const local = sqs.create(attributes.name as string);
+        const keyArn = model.field(queue, 'kms_master_key_id') as string | undefined;
+        const entry = { arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}) };
+        queues.set(local.url, entry);
+        queues.set(local.name, entry);
+        queueByArn.set(local.arn, local);
+      }
 
-      // One process, one environment: the union of what the functions read.
-      const environment: Record<string, string> = {
-        AWS_ENDPOINT_URL: endpoint,
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-        AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
-        DB_SECRET_ID: secretArn,
-        DB_HOST: database.host,
-        DB_PORT: String(database.port),
-        DB_NAME: database.database,
-        DB_TLS: 'off',
-        IDEMPOTENCY_TABLE: names.idempotencyTable,
-        ORDERS_TABLE: names.ordersTable,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
-        AWS_LAMBDA_FUNCTION_NAME: names.function('projectOrders'),
-        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      const catalog: ResourceCatalog = { region: REGION, tables, secretKeys, queues };
+      const authorizer = new Authorizer(gate, catalog);
+      router.authorizer = authorizer;
+      const assumeRole = (service: string, roleArn: string, context: Record<string, string> = {}) =>
+        gate.authorize({ principal: { kind: 'service', service }, action: 'sts:AssumeRole', resource: roleArn, context: { 'aws:SourceAccount': ACCOUNT, ...context } });
+
+      // Log groups, and what writing to them takes.
+      const logGroups = new Map<string, LocalLogGroup>();
+      for (const group of model.resources('aws_cloudwatch_log_group')) {
+        const attributes = model.attributes(group);
+        const keyArn = model.field(group, 'kms_key_id') as string | undefined;
+        logGroups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [] });
+      }
+      const appendLog = (group: LocalLogGroup, line: string) => {
+        group.lines.push(line);
+        if (group.lines.length > LOG_GROUP_LINES) group.lines.shift();
       };
-      const required = new Set(Object.values(FUNCTION_ENVIRONMENT).flat());
-      for (const name of required) if (!(name in environment)) throw new Error(`the local runtime does not provide ${name}`);
-      Object.assign(process.env, environment);
+      // CloudWatch Logs' own use of the key (the key policy's statement for the logs
+      // service principal) is not checked: it is conditioned on
+      // kms:EncryptionContext:aws:logs:arn, a key the IAM evaluator ignores.
 
-      const functions = new LocalFunctions({ region: REGION, account: ACCOUNT });
+      // Functions, from their zips, each with its role.
+      const functions = new LocalFunctions({
+        region: REGION,
+        endpoint,
+        credentials: (roleArn) => credentials.for(roleArn),
+        onLog: (fn, line) => {
+          const group = logGroups.get(fn.logGroup);
+          const principal: Principal = { kind: 'role', arn: fn.roleArn };
+          // Lambda writes the function's logs with its execution role; a refused write is dropped.
+          void (async () => {
+            if (!group) return;
+            await gate.authorize({ principal, action: 'logs:CreateLogStream', resource: `${group.arn}:log-stream:local` });
+            await gate.authorize({ principal, action: 'logs:PutLogEvents', resource: `${group.arn}:log-stream:local` });
+            appendLog(group, line);
+            if (options.functionLogs) log(`${fn.name} | ${line}`);
+          })().catch(() => undefined);
+        },
+      });
+      cleanups.push(() => functions.stop());
       router.functions = functions;
-      for (const key of Object.keys(FunctionName) as FunctionKey[]) {
-        functions.register({ name: names.function(key), bundle: path.join(distDir, FunctionName[key], 'index.mjs'), ...FUNCTION_SETTINGS[key] });
-      }
-      // The deploy-time schema trigger, run the same way.
-      const init = await functions.invoke(names.function('initSchema'), {});
-      if (!init.ok) throw new Error(`schema initialisation failed: ${init.error.errorMessage}`);
-      if (freshOrdersTable) {
-        const connection = await createConnection({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database });
-        await clearReadModel(connection).finally(() => connection.end());
-        log(`read model ${database.database} cleared: it is derived from the orders table, which starts empty${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
+      for (const fn of model.resources('aws_lambda_function')) {
+        const definition = functionDefinition(model, fn);
+        // Lambda checks at creation that it may assume the role and, in a VPC, manage ENIs with it.
+        await assumeRole('lambda.amazonaws.com', definition.roleArn);
+        if (model.field(fn, 'vpc_config') !== undefined) {
+          for (const action of ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']) {
+            await gate.authorize({ principal: { kind: 'role', arn: definition.roleArn }, action, resource: '*' });
+          }
+        }
+        functions.register(definition);
       }
 
+      // The bus, its rules and their targets.
+      const busResource = model.only('aws_cloudwatch_event_bus');
       const bus = new EventBus({
-        name: names.eventBus,
+        name: model.attributes(busResource).name as string,
         region: REGION,
         account: ACCOUNT,
         ...(options.retryDelayMs !== undefined ? { retryDelayMs: () => options.retryDelayMs as number } : {}),
         onDeliveryError: (rule, event, error) => log(`rule ${rule}: delivery of ${event.id} failed: ${(error as Error).message}`),
       });
+
+      // The state machine, with its role.
+      const machine = model.only('aws_sfn_state_machine');
+      const machineArn = model.attributes(machine).arn as string;
+      const machineRole = model.string(machine, 'role_arn');
+      await assumeRole('states.amazonaws.com', machineRole, { 'aws:SourceArn': machineArn });
       const stateMachine = new LocalStateMachine({
-        name: names.stateMachine,
-        definition: renderWorkflow({
-          eventBusName: names.eventBus,
-          ordersTableName: names.ordersTable,
-          validateRequestFunctionArn: functions.arnOf(names.function('validateRequest')),
-          itemsSalesReportFunctionArn: functions.arnOf(names.function('itemsSalesReport')),
-          monthlySalesByItemFunctionArn: functions.arnOf(names.function('monthlySalesByItem')),
-        }),
+        name: model.attributes(machine).name as string,
+        definition: model.string(machine, 'definition'),
         region: REGION,
         account: ACCOUNT,
         functions,
         dynamodb,
         bus,
+        principal: { kind: 'role', arn: machineRole },
+        authorizer,
         ...(options.retryDelayMs !== undefined ? { retryIntervalMs: options.retryDelayMs } : {}),
       });
-      bus.addRule({
-        name: names.workflowRule,
-        pattern: WORKFLOW_RULE_PATTERN,
-        maximumRetryAttempts: WORKFLOW_TARGET_RETRY.maximumRetryAttempts,
-        target: async (event) => {
-          stateMachine.startExecution(JSON.stringify(event));
-        },
-        deadLetter: async (event, error) => {
-          workflowDlq.send(JSON.stringify(event));
-          log(`rule ${names.workflowRule}: event ${event.id} sent to ${names.workflowDeadLetterQueue}: ${(error as Error).message}`);
-        },
-      });
-      bus.addRule({
-        name: names.responsesRule,
-        pattern: RESPONSES_RULE_PATTERN,
-        target: async (event) => log(describeResponse(event)),
-      });
 
-      const ordersStream = dynamodb.stream(names.ordersTable);
-      if (!ordersStream) throw new Error(`table ${names.ordersTable} has no stream`);
+      for (const target of model.resources('aws_cloudwatch_event_target')) {
+        const ruleName = model.string(target, 'rule');
+        const rule = model.findBy('aws_cloudwatch_event_rule', 'name', ruleName);
+        if (!rule) throw new UnsupportedTerraformError(target.address, `rule ${ruleName} is not defined in the stacks`);
+        const ruleArn = model.attributes(rule).arn as string;
+        const targetArn = model.string(target, 'arn');
+        const retries = model.field(target, 'retry_policy', 'maximum_retry_attempts') as number | undefined;
+        const deadLetterArn = model.field(target, 'dead_letter_config', 'arn') as string | undefined;
+        const deadLetter = deadLetterArn ? queueByArn.get(deadLetterArn) : undefined;
+        if (deadLetterArn && !deadLetter) throw new UnsupportedTerraformError(target.address, `dead-letter queue ${deadLetterArn} is not defined in the stacks`);
+        const events: Principal = { kind: 'service', service: 'events.amazonaws.com' };
+        let deliver: (event: BusEvent) => Promise<void>;
+        if (targetArn === machineArn) {
+          const roleArn = model.string(target, 'role_arn');
+          deliver = async (event) => {
+            await assumeRole('events.amazonaws.com', roleArn, { 'aws:SourceArn': ruleArn });
+            await gate.authorize({ principal: { kind: 'role', arn: roleArn }, action: 'states:StartExecution', resource: machineArn });
+            stateMachine.startExecution(JSON.stringify(event));
+          };
+        } else if (targetArn.startsWith('arn:aws:logs:')) {
+          const group = [...logGroups.values()].find((candidate) => candidate.arn === targetArn);
+          if (!group) throw new UnsupportedTerraformError(target.address, `log group ${targetArn} is not defined in the stacks`);
+          deliver = async (event) => {
+            // EventBridge creates the stream without a source ARN in the request context, then puts the events with it.
+            await gate.authorize({ principal: events, action: 'logs:CreateLogStream', resource: `${group.arn}:log-stream:${ruleName}`, context: { 'aws:SourceAccount': ACCOUNT } });
+            await gate.authorize({ principal: events, action: 'logs:PutLogEvents', resource: `${group.arn}:log-stream:${ruleName}`, context: { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': ACCOUNT } });
+            appendLog(group, JSON.stringify(event));
+            log(describeResponse(event));
+          };
+        } else {
+          throw new UnsupportedTerraformError(target.address, `target ${targetArn} is neither the state machine nor a log group`);
+        }
+        bus.addRule({
+          name: ruleName,
+          pattern: JSON.parse(model.string(rule, 'event_pattern')) as unknown,
+          target: deliver,
+          ...(retries !== undefined ? { maximumRetryAttempts: retries } : {}),
+          ...(deadLetter
+            ? {
+                deadLetter: async (event: BusEvent, error: unknown) => {
+                  try {
+                    await authorizer.queue(events, 'SendMessage', deadLetter.url, { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': ACCOUNT });
+                  } catch (denied) {
+                    log(`rule ${ruleName}: event ${event.id} is lost: the dead-letter queue refused it: ${(denied as Error).message}`);
+                    return;
+                  }
+                  deadLetter.send(JSON.stringify(event));
+                  log(`rule ${ruleName}: event ${event.id} sent to ${deadLetter.name}: ${(error as Error).message}`);
+                },
+              }
+            : {}),
+        });
+      }
+
+      // The stream mapping.
+      const mappingResource = model.only('aws_lambda_event_source_mapping');
+      const streamArn = model.string(mappingResource, 'event_source_arn');
+      const streamTable = tables.find((table) => table.streamArn === streamArn);
+      const stream = streamTable ? dynamodb.stream(streamTable.name) : undefined;
+      if (!streamTable || !stream) throw new UnsupportedTerraformError(mappingResource.address, `event source ${streamArn} is not a stream of the stacks' tables`);
+      const projection = functions.require(model.string(mappingResource, 'function_name'));
+      const onFailureArn = model.field(mappingResource, 'destination_config', 'on_failure', 'destination_arn') as string | undefined;
+      const destination = onFailureArn ? queueByArn.get(onFailureArn) : undefined;
+      if (!destination) throw new UnsupportedTerraformError(mappingResource.address, 'the local runtime needs an SQS on-failure destination');
+      const filters = (model.field(mappingResource, 'filter_criteria', 'filter') as { pattern: string }[] | undefined) ?? [];
+      if (filters.length > 1) throw new UnsupportedTerraformError(mappingResource.address, 'more than one filter pattern is not supported locally');
+      const responseTypes = (model.field(mappingResource, 'function_response_types') as string[] | undefined) ?? [];
+      if (!responseTypes.includes('ReportBatchItemFailures')) throw new UnsupportedTerraformError(mappingResource.address, 'the local mapping implements ReportBatchItemFailures only');
+      const projectionRole: Principal = { kind: 'role', arn: projection.roleArn };
+      const settings = {
+        batchSize: (model.field(mappingResource, 'batch_size') as number | undefined) ?? 100,
+        maximumBatchingWindowInSeconds: (model.field(mappingResource, 'maximum_batching_window_in_seconds') as number | undefined) ?? 0,
+        maximumRetryAttempts: (model.field(mappingResource, 'maximum_retry_attempts') as number | undefined) ?? -1,
+        maximumRecordAgeInSeconds: (model.field(mappingResource, 'maximum_record_age_in_seconds') as number | undefined) ?? -1,
+        bisectBatchOnFunctionError: model.field(mappingResource, 'bisect_batch_on_function_error') === true,
+        eventNames: [],
+      };
       const mapping = new StreamMapping({
-        stream: ordersStream,
+        stream,
         functions,
-        functionName: names.function('projectOrders'),
-        settings: DEFAULT_STREAM_MAPPING,
-        filterPattern: streamFilterPattern(DEFAULT_STREAM_MAPPING),
-        destination: failureQueue,
+        functionName: projection.name,
+        settings: { ...settings, maximumRetryAttempts: settings.maximumRetryAttempts < 0 ? Number.MAX_SAFE_INTEGER : settings.maximumRetryAttempts },
+        ...(filters[0] ? { filterPattern: JSON.parse(filters[0].pattern) as unknown } : {}),
+        destination,
+        authorizeRead: (operation) => authorizer.stream(projectionRole, operation, streamArn),
+        authorizeDestination: () => authorizer.queue(projectionRole, 'SendMessage', destination.url),
         ...(options.retryDelayMs !== undefined ? { retryDelayMs: () => options.retryDelayMs as number } : {}),
         log: (message, fields) => log(`stream mapping: ${message} ${JSON.stringify(fields ?? {})}`),
       });
-      mapping.start();
 
       serve(bus.service());
       serve(stateMachine.service());
-      router.events = () => bus.events();
+      router.extra.set('/_local/events', () => bus.events());
+      router.extra.set('/_local/denials', () => gate.denials());
       router.extra.set('/_local/status', () => ({
         endpoint,
         eventBus: { name: bus.name, arn: bus.arn, events: bus.events().length },
         stateMachine: stateMachine.arn,
-        streamMapping: mapping.status(),
-        onFailureDestination: { queue: failureQueue.url, messages: failureQueue.size },
-        workflowDeadLetterQueue: { queue: workflowDlq.url, messages: workflowDlq.size },
+        streamMapping: { ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds },
+        queues: Object.fromEntries([...queueByArn.values()].map((queue) => [queue.name, { url: queue.url, messages: queue.size }])),
         functionInvocations: functions.invocations,
+        coldStarts: functions.coldStarts,
+        iam: { mode: gate.mode, evaluations: gate.evaluations, denials: gate.denials().length },
         readModel: database.displayUrl,
       }));
-      router.extra.set('/_local/failures', () => ({
-        [names.projectionFailureQueue]: failureQueue.peek().map((message) => ({ ...message, body: JSON.parse(message.body) as unknown })),
-        [names.workflowDeadLetterQueue]: workflowDlq.peek().map((message) => ({ ...message, body: JSON.parse(message.body) as unknown })),
-      }));
+      router.extra.set('/_local/failures', () =>
+        Object.fromEntries([...queueByArn.values()].map((queue) => [queue.name, queue.peek().map((message) => ({ ...message, body: JSON.parse(message.body) as unknown }))])),
+      );
       router.extra.set('/_local/executions', () => stateMachine.executions());
+      router.extra.set('/_local/batches', () => mapping.batches());
+      router.extra.set('/_local/logs', () => Object.fromEntries([...logGroups.values()].map((group) => [group.name, group.lines.slice(-200)])));
 
-      const runtime = new LocalRuntime({ endpoint, names, bus, dynamodb, stateMachine, mapping, functions, sqs, database, server, log });
-      router.extra.set('/_local/idle', () => runtime.idle());
-      return runtime;
+      // The deploy-time schema trigger: the same function and payload as the null_resource's `aws lambda invoke`.
+      for (const trigger of model.resources('null_resource')) {
+        const functionName = model.field(trigger, 'provisioner', 0, 'local-exec', 'environment', 'FUNCTION_NAME');
+        if (typeof functionName !== 'string') throw new UnsupportedTerraformError(trigger.address, 'only the schema trigger (local-exec with FUNCTION_NAME) runs locally');
+        const response = await fetch(`${endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`, { method: 'POST', body: '' });
+        const body = await response.text();
+        if (response.status !== 200 || response.headers.get('x-amz-function-error')) throw new Error(`${trigger.address}: schema initialisation failed: ${body}`);
+      }
+      const ordersTable = streamTable.name;
+      if (freshTables.has(ordersTable)) {
+        const connection = await createConnection({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database });
+        await clearReadModel(connection).finally(() => connection.end());
+        log(`read model ${database.database} cleared: it is derived from ${ordersTable}, which starts empty${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
+      }
+      mapping.start();
+      cleanups.push(() => mapping.stop());
+
+      const summary: [string, string][] = [
+        ['endpoint', endpoint],
+        ['event bus', bus.name],
+        ['event bus ARN', bus.arn],
+        ['state machine', stateMachine.arn],
+        ...tables.map((table): [string, string] => ['table', `${table.name}${table.streamArn ? ` (stream → ${projection.name}, batch ${settings.batchSize}, window ${settings.maximumBatchingWindowInSeconds} s)` : ''}`]),
+        ['functions', functions.definitions().map((fn) => fn.name).join(', ')],
+        ['IAM', `${gate.mode === 'enforce' ? 'enforced' : 'warn only'}: ${policies.length} synthesized policies (GET /_local/denials)`],
+        ['read model', `${database.displayUrl} (${database.version})`],
+        ['events', `${endpoint}/_local/events`],
+        ['status', `${endpoint}/_local/status`],
+      ];
+      return new LocalRuntime({ endpoint, model, gate, bus, dynamodb, stateMachine, mapping, functions, sqs, database, logGroups, policies, summary, server, log, cleanups });
     } catch (error) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       throw error;
@@ -290,7 +451,8 @@ export class LocalRuntime {
       await this.stateMachine.drain();
       const mappingIdle = await this.mapping.idle(Math.max(0, deadline - Date.now()));
       await this.functions.drain();
-      const settled = this.mapping.status().pending === 0 && !this.mapping.status().busy;
+      const status = this.mapping.status();
+      const settled = (status.pending === 0 || status.readDenied) && !status.busy;
       if (settled && mappingIdle) return { idle: true };
       if (Date.now() > deadline) return { idle: false };
     }
@@ -303,18 +465,56 @@ export class LocalRuntime {
     const closed = new Promise((resolve) => this.#server.close(resolve));
     this.#server.closeIdleConnections();
     await this.idle(10_000);
-    await this.mapping.stop();
     this.#server.closeAllConnections();
     await closed;
-    await this.dynamodb.stop();
-    await this.database.stop();
+    for (const cleanup of [...this.#cleanups].reverse()) await cleanup().catch(() => undefined);
     this.#log('local pipeline stopped');
+  }
+}
+
+/** A function's definition from its `aws_lambda_function`. */
+function functionDefinition(model: TerraformModel, fn: TerraformResource): LocalFunctionDefinition {
+  const attributes = model.attributes(fn);
+  const filename = model.string(fn, 'filename');
+  const handler = model.string(fn, 'handler');
+  if (!/^[\w/-]+\.[A-Za-z_$][\w$]*$/.test(handler)) throw new UnsupportedTerraformError(fn.address, `handler ${handler} is not file.export`);
+  const reserved = model.field(fn, 'reserved_concurrent_executions') as number | undefined;
+  const logGroup = (model.field(fn, 'logging_config', 'log_group') as string | undefined) ?? `/aws/lambda/${String(attributes.function_name)}`;
+  return {
+    name: attributes.function_name as string,
+    arn: attributes.arn as string,
+    roleArn: model.string(fn, 'role'),
+    codeDir: extractOnce(path.join(model.stackDir(fn.stack), filename)),
+    handler,
+    timeoutSeconds: (model.field(fn, 'timeout') as number | undefined) ?? 3,
+    memoryMb: (model.field(fn, 'memory_size') as number | undefined) ?? 128,
+    ...(reserved !== undefined && reserved >= 0 ? { reservedConcurrency: reserved } : {}),
+    environment: (model.field(fn, 'environment', 'variables') as Record<string, string> | undefined) ?? {},
+    logGroup,
+    jsonLogs: model.field(fn, 'logging_config', 'log_format') === 'JSON',
+  };
+}
+
+/** Credentials per role: the access key identifies the role's session to the endpoint. */
+class RoleSessions {
+  readonly byAccessKey = new Map<string, string>();
+  readonly #byRole = new Map<string, RoleCredentials>();
+
+  for(roleArn: string): RoleCredentials {
+    let credentials = this.#byRole.get(roleArn);
+    if (!credentials) {
+      const digest = createHash('sha256').update(roleArn).digest('hex').toUpperCase();
+      credentials = { accessKeyId: `ASIA${digest.slice(0, 16)}`, secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
+      this.#byRole.set(roleArn, credentials);
+      this.byAccessKey.set(credentials.accessKeyId, roleArn);
+    }
+    return credentials;
   }
 }
 
 function describeResponse(event: BusEvent): string {
   const detail = event.detail as Record<string, unknown>;
-  if (event['detail-type'] === DetailType.commandResponse) {
+  if ('commandStatus' in detail) {
     const error = detail.error as { code?: string } | undefined;
     return `← ${event['detail-type']} ${String(detail.orderid)} ${String(detail.commandStatus)}${error ? ` (${String(error.code)})` : ''}`;
   }
@@ -323,15 +523,59 @@ function describeResponse(event: BusEvent): string {
 }
 
 interface Router {
-  events: () => readonly BusEvent[];
+  services: Map<string, JsonService>;
   extra: Map<string, () => unknown>;
   functions: LocalFunctions | undefined;
+  authorizer: Authorizer | undefined;
+  /** Access key id → role ARN of the functions' sessions. */
+  principals: ReadonlyMap<string, string>;
 }
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
+/** The caller, from the SigV4 `Authorization` header: a function's role, or the account. */
+function principalOf(request: IncomingMessage, router: Router): Principal {
+  const authorization = request.headers.authorization ?? '';
+  const accessKey = /Credential=([^/,\s]+)\//.exec(authorization)?.[1];
+  const roleArn = accessKey ? router.principals.get(accessKey) : undefined;
+  return roleArn ? { kind: 'role', arn: roleArn } : { kind: 'account' };
+}
+
+/** Checks a JSON-protocol call against the caller's policies. */
+async function authorizeCall(router: Router, principal: Principal, prefix: string, operation: string, body: Record<string, unknown>): Promise<void> {
+  const authorizer = router.authorizer;
+  if (!authorizer || principal.kind === 'account') return;
+  switch (prefix) {
+    case 'DynamoDB_20120810':
+      return authorizer.dynamodb(principal, operation, body);
+    case 'DynamoDBStreams_20120810':
+      return authorizer.stream(principal, operation, typeof body.StreamArn === 'string' ? body.StreamArn : undefined);
+    case 'secretsmanager':
+      return authorizer.secret(principal, operation, typeof body.SecretId === 'string' ? body.SecretId : undefined);
+    case 'AmazonSQS':
+      return authorizer.queue(principal, operation, String(body.QueueUrl ?? body.QueueName ?? ''));
+    case 'AWSEvents': {
+      const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
+      for (const entry of entries) {
+        await authorizer.gate.authorize({
+          principal,
+          action: `events:${operation}`,
+          resource: typeof entry?.EventBusName === 'string' && entry.EventBusName.startsWith('arn:') ? entry.EventBusName : `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${String(entry?.EventBusName ?? 'default')}`,
+          context: { 'events:source': String(entry?.Source ?? ''), 'events:detail-type': String(entry?.DetailType ?? '') },
+        });
+      }
+      return;
+    }
+    case 'AWSStepFunctions':
+      return authorizer.gate.authorize({ principal, action: `states:${operation}`, resource: String(body.stateMachineArn ?? body.executionArn ?? '*') });
+    default:
+      return authorizer.gate.authorize({ principal, action: `${prefix.toLowerCase()}:${operation}`, resource: '*' });
+  }
+}
+
 /** Lambda's `Invoke` (REST): what the CLIs and the schema trigger use. */
-async function invokeFunction(request: IncomingMessage, response: ServerResponse, functions: LocalFunctions, name: string): Promise<void> {
+async function invokeFunction(request: IncomingMessage, response: ServerResponse, router: Router, name: string): Promise<void> {
+  const functions = router.functions as LocalFunctions;
   const raw = await readBody(request, 6 * 1024 * 1024);
   let payload: unknown = {};
   try {
@@ -341,34 +585,49 @@ async function invokeFunction(request: IncomingMessage, response: ServerResponse
     return;
   }
   const type = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
-  let result;
   try {
+    const definition = functions.require(name);
+    await router.authorizer?.gate.authorize({ principal: principalOf(request, router), action: 'lambda:InvokeFunction', resource: definition.arn });
     if (type === 'Event') {
-      void functions.invoke(name, payload);
+      functions.invoke(name, payload).catch(() => undefined);
       response.writeHead(202).end();
       return;
     }
-    result = await functions.invoke(name, payload);
+    const result = await functions.invoke(name, payload);
+    response.setHeader('x-amz-executed-version', '$LATEST');
+    if (!result.ok) response.setHeader('x-amz-function-error', 'Unhandled');
+    sendJson(response, 200, result.ok ? result.payload : result.error);
   } catch (error) {
-    response.setHeader('x-amzn-errortype', 'ResourceNotFoundException');
-    sendJson(response, 404, { Type: 'User', message: (error as Error).message });
-    return;
+    if (error instanceof InvokeError || error instanceof AccessDeniedError) {
+      const status = error instanceof InvokeError ? error.status : 403;
+      response.setHeader('x-amzn-errortype', error.name);
+      sendJson(response, status, { Type: 'User', message: error.message });
+      return;
+    }
+    throw error;
   }
-  response.setHeader('x-amz-executed-version', '$LATEST');
-  if (!result.ok) response.setHeader('x-amz-function-error', 'Unhandled');
-  sendJson(response, 200, result.ok ? result.payload : result.error);
 }
 
-async function handleRequest(request: IncomingMessage, response: ServerResponse, services: Map<string, JsonService>, router: Router): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://local');
+async function handleRequest(request: IncomingMessage, response: ServerResponse, router: Router): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(request.url ?? '/', 'http://local');
+  } catch {
+    sendJson(response, 400, { message: `the request path ${JSON.stringify(request.url)} is not a valid URL path` });
+    return;
+  }
   try {
     const invoke = INVOKE_PATH.exec(url.pathname);
     if (request.method === 'POST' && invoke && router.functions) {
-      await invokeFunction(request, response, router.functions, decodeURIComponent(invoke[1] as string));
-      return;
-    }
-    if (request.method === 'GET' && url.pathname === '/_local/events') {
-      sendJson(response, 200, router.events());
+      let name: string;
+      try {
+        name = decodeURIComponent(invoke[1] as string);
+      } catch {
+        response.setHeader('x-amzn-errortype', 'ValidationException');
+        sendJson(response, 400, { Type: 'User', message: 'the function name in the path is not valid percent-encoding' });
+        return;
+      }
+      await invokeFunction(request, response, router, name);
       return;
     }
     if (request.method === 'GET' && router.extra.has(url.pathname)) {
@@ -383,12 +642,21 @@ async function handleRequest(request: IncomingMessage, response: ServerResponse,
     const dot = target.lastIndexOf('.');
     const prefix = target.slice(0, dot);
     const operation = target.slice(dot + 1);
-    const service = services.get(prefix);
+    const service = router.services.get(prefix);
     if (!service) {
       sendAwsError(response, new AwsError('UnknownOperationException', `${target} is not served by the local runtime`));
       return;
     }
     const body = parseJsonBody(await readBody(request));
+    try {
+      await authorizeCall(router, principalOf(request, router), prefix, operation, body);
+    } catch (error) {
+      if (error instanceof AccessDeniedError) {
+        sendAwsError(response, new AwsError('AccessDeniedException', error.message), service.jsonVersion);
+        return;
+      }
+      throw error;
+    }
     const handler = service.operations[operation];
     if (handler) {
       sendJson(response, 200, await handler(body), `application/x-amz-json-${service.jsonVersion}`);

@@ -20,10 +20,8 @@ export class LocalSecrets {
 
   constructor(private readonly region: string, private readonly account: string) {}
 
-  /** Stores a secret; returns its ARN (with the random suffix AWS adds). */
-  put(name: string, value: Record<string, unknown>): string {
-    const suffix = randomUUID().replace(/-/g, '').slice(0, 6);
-    const arn = `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${name}-${suffix}`;
+  /** Stores a secret; returns its ARN (with the random suffix AWS adds, unless `arn` is given). */
+  put(name: string, value: Record<string, unknown>, arn: string = `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${name}-${randomUUID().replace(/-/g, '').slice(0, 6)}`): string {
     this.#secrets.set(name, { name, arn, value: JSON.stringify(value), versionId: randomUUID(), created: Date.now() });
     return arn;
   }

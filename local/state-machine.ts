@@ -10,9 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AwsError, requireString, type JsonService } from './aws-protocol';
+import type { Authorizer } from './authorization';
 import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
-import type { LocalFunctions } from './functions';
+import { InvokeError, type LocalFunctions } from './functions';
+import { AccessDeniedError, type Principal } from './iam';
 
 type Json = Parameters<StateMachine['run']>[0];
 type TaskHandler = (input: Json) => Promise<Json>;
@@ -39,6 +41,9 @@ export interface LocalStateMachineOptions {
   readonly functions: LocalFunctions;
   readonly dynamodb: LocalDynamoDB;
   readonly bus: EventBus;
+  /** The execution role's session: every service integration is authorized as it. */
+  readonly principal: Principal;
+  readonly authorizer: Authorizer;
   /** Overrides Retry intervals (ms) for every state; tests set 0. */
   readonly retryIntervalMs?: number;
   /** Executions kept for DescribeExecution. @default 10000 */
@@ -150,7 +155,21 @@ export class LocalStateMachine {
 
   async #invokeLambda(input: Json): Promise<Json> {
     const { FunctionName, Payload } = input as { FunctionName: string; Payload?: Json };
-    const result = await this.#options.functions.invoke(FunctionName, Payload ?? {});
+    const definition = this.#options.functions.find(FunctionName);
+    let result;
+    try {
+      await this.#options.authorizer.gate.authorize({
+        principal: this.#options.principal,
+        action: 'lambda:InvokeFunction',
+        resource: definition?.arn ?? FunctionName,
+      });
+      result = await this.#options.functions.invoke(FunctionName, Payload ?? {});
+    } catch (error) {
+      // The names Step Functions gives Lambda's service errors.
+      if (error instanceof AccessDeniedError) throw taskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
+      if (error instanceof InvokeError) throw taskError(`Lambda.${error.name}`, error.message);
+      throw error;
+    }
     if (!result.ok) throw taskError(result.error.errorType, JSON.stringify(result.error));
     return { ExecutedVersion: '$LATEST', Payload: result.payload as Json, StatusCode: 200 };
   }
@@ -158,8 +177,10 @@ export class LocalStateMachine {
   async #callDynamo(operation: string, input: Json): Promise<Json> {
     let response;
     try {
+      await this.#options.authorizer.dynamodb(this.#options.principal, operation, input as Record<string, unknown>);
       response = await this.#options.dynamodb.call(operation, input as Record<string, unknown>);
     } catch (error) {
+      if (error instanceof AccessDeniedError) throw taskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`);
       throw taskError(`DynamoDB.${(error as Error).name}`, (error as Error).message);
     }
     if (response.status !== 200) {
@@ -177,8 +198,17 @@ export class LocalStateMachine {
     }));
     let result;
     try {
+      for (const entry of entries) {
+        await this.#options.authorizer.gate.authorize({
+          principal: this.#options.principal,
+          action: 'events:PutEvents',
+          resource: this.#options.bus.arn,
+          context: { 'events:source': String((entry as Record<string, unknown>).Source), 'events:detail-type': String((entry as Record<string, unknown>).DetailType) },
+        });
+      }
       result = this.#options.bus.putEvents({ Entries: entries });
     } catch (error) {
+      if (error instanceof AccessDeniedError) throw taskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`);
       throw taskError(`EventBridge.${(error as Error).name}`, (error as Error).message);
     }
     if (result.FailedEntryCount > 0) throw taskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));

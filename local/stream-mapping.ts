@@ -32,6 +32,16 @@ export interface StreamMappingOptions {
   readonly destination: LocalQueue;
   /** Delay before retry `n` (1-based). @default 200 ms × 2^(n-1), at most 5 s */
   readonly retryDelayMs?: (attempt: number) => number;
+  /**
+   * Authorizes the mapping's reads of the stream as the function's execution
+   * role (`ListStreams`, `DescribeStream`, `GetShardIterator`, `GetRecords`
+   * and the table key); a denial stops progress until it is allowed.
+   */
+  readonly authorizeRead?: (operation: 'ListStreams' | 'DescribeStream' | 'GetShardIterator' | 'GetRecords') => Promise<void>;
+  /** Authorizes sending to the on-failure destination as the execution role. */
+  readonly authorizeDestination?: () => Promise<void>;
+  /** How often an idle shard is polled. @default 250 ms (four times a second, as Lambda polls) */
+  readonly pollIntervalMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -43,6 +53,18 @@ export interface StreamMappingStatus {
   readonly busy: boolean;
   readonly invocations: number;
   readonly sentToDestination: number;
+  /** Whether the last poll was refused by IAM. */
+  readonly readDenied: boolean;
+}
+
+/** One invocation of the function by the mapping (local diagnostics). */
+export interface BatchRecord {
+  readonly time: string;
+  readonly size: number;
+  readonly firstSequenceNumber: string;
+  readonly lastSequenceNumber: string;
+  readonly durationMs: number;
+  readonly ok: boolean;
 }
 
 type Failure =
@@ -58,6 +80,8 @@ export class StreamMapping {
   #loop: Promise<void> | undefined;
   #invocations = 0;
   #sentToDestination = 0;
+  #readDenied = false;
+  readonly #batches: BatchRecord[] = [];
   readonly #idleWaiters = new Set<() => void>();
 
   constructor(options: StreamMappingOptions) {
@@ -84,13 +108,19 @@ export class StreamMapping {
       busy: this.#busy,
       invocations: this.#invocations,
       sentToDestination: this.#sentToDestination,
+      readDenied: this.#readDenied,
     };
+  }
+
+  /** The latest invocations, oldest first (at most 200). */
+  batches(): readonly BatchRecord[] {
+    return this.#batches;
   }
 
   /** Resolves once every record written so far has been handled (projected or sent to the destination). */
   async idle(timeoutMs = 60_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#busy || this.#position < this.#options.stream.records.length) {
+    while (this.#busy || (this.#position < this.#options.stream.records.length && !this.#readDenied)) {
       if (Date.now() > deadline) return false;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 50);
@@ -105,17 +135,38 @@ export class StreamMapping {
 
   async #run(): Promise<void> {
     const { stream, settings } = this.#options;
+    const pollMs = this.#options.pollIntervalMs ?? 250;
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    let connected = false;
+    let lastDenial = '';
     while (!this.#stopping) {
+      try {
+        if (!connected) {
+          for (const operation of ['ListStreams', 'DescribeStream', 'GetShardIterator'] as const) await this.#options.authorizeRead?.(operation);
+          connected = true;
+        }
+        await this.#options.authorizeRead?.('GetRecords');
+        lastDenial = '';
+      } catch (error) {
+        // As on AWS, the mapping keeps polling and makes no progress until it may read.
+        const message = (error as Error).message;
+        if (message !== lastDenial) this.#options.log?.('stream mapping cannot read the stream', { error: message });
+        lastDenial = message;
+        this.#readDenied = true;
+        await sleep(pollMs);
+        continue;
+      }
+      this.#readDenied = false;
       if (this.#position >= stream.records.length) {
         this.#notifyIdle();
-        await stream.waitForRecords(250);
+        await sleep(pollMs);
         continue;
       }
       const windowMs = settings.maximumBatchingWindowInSeconds * 1000;
       if (windowMs > 0 && stream.records.length - this.#position < settings.batchSize) {
         const waitUntil = Date.now() + windowMs;
         while (!this.#stopping && Date.now() < waitUntil && stream.records.length - this.#position < settings.batchSize) {
-          await stream.waitForRecords(waitUntil - Date.now());
+          await sleep(Math.min(pollMs, waitUntil - Date.now()));
         }
       }
       const slice = stream.records.slice(this.#position, this.#position + settings.batchSize);
@@ -147,7 +198,23 @@ export class StreamMapping {
         return;
       }
       this.#invocations++;
-      const result = await functions.invoke(functionName, { Records: batch });
+      const started = Date.now();
+      let result: Awaited<ReturnType<LocalFunctions['invoke']>>;
+      try {
+        result = await functions.invoke(functionName, { Records: batch });
+      } catch (error) {
+        // Throttled or gone: the batch is retried like a function error.
+        result = { ok: false, error: { errorType: (error as Error).name, errorMessage: (error as Error).message, trace: [] } };
+      }
+      this.#batches.push({
+        time: new Date(started).toISOString(),
+        size: batch.length,
+        firstSequenceNumber: (batch[0] as StreamRecord).dynamodb.SequenceNumber,
+        lastSequenceNumber: (batch[batch.length - 1] as StreamRecord).dynamodb.SequenceNumber,
+        durationMs: Date.now() - started,
+        ok: result.ok && !((result.payload as { batchItemFailures?: unknown[] } | null)?.batchItemFailures?.length),
+      });
+      if (this.#batches.length > 200) this.#batches.shift();
       let failure: Failure;
       if (result.ok) {
         const reported = (result.payload as { batchItemFailures?: { itemIdentifier?: unknown }[] } | null)?.batchItemFailures ?? [];
@@ -191,7 +258,7 @@ export class StreamMapping {
     const message = {
       requestContext: {
         requestId: randomUUID(),
-        functionArn: this.#options.functions.arnOf(this.#options.functionName),
+        functionArn: this.#options.functions.require(this.#options.functionName).arn,
         condition,
         approximateInvokeCount: attempts,
       },
@@ -217,6 +284,13 @@ export class StreamMapping {
           ? { errorType: failure.errorType, errorMessage: failure.errorMessage, recordErrors: failure.recordErrors ?? [] }
           : { reportedAsBatchItemFailure: batch.map((record) => record.dynamodb.SequenceNumber) },
     };
+    try {
+      await this.#options.authorizeDestination?.();
+    } catch (error) {
+      // AWS cannot deliver the invocation record either: it is lost, and only the logs tell.
+      this.#options.log?.('on-failure destination refused the invocation record', { error: (error as Error).message, records: batch.length });
+      return;
+    }
     this.#options.destination.send(JSON.stringify(message));
     this.#sentToDestination++;
     this.#options.log?.('stream batch sent to the on-failure destination', { condition, records: batch.length, firstSequenceNumber: first.dynamodb.SequenceNumber });

@@ -37,7 +37,8 @@ export class PipelineStack extends TerraformStack {
       region: config.region,
       defaultTags: [{ tags: { Project: APP_NAME, Environment: config.environment, ManagedBy: 'cdktf', Stack: id } }],
     });
-    if (backend.bucket) {
+    // The local environment never has remote state: it is synthesized for the local runtime only.
+    if (backend.bucket && config.environment !== 'local') {
       new S3Backend(this, {
         bucket: backend.bucket,
         key: `${backend.keyPrefix ?? APP_NAME}/${config.environment}/${id}.tfstate`,

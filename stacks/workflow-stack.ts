@@ -87,8 +87,10 @@ export class WorkflowStack extends PipelineStack {
       Sid: 'PublishResponses',
       Action: ['events:PutEvents'],
       Resource: [this.bus.arn],
-      // Only answers: the workflow can never publish a command or a query.
-      Condition: { StringEquals: { 'events:source': EVENT_SOURCE, 'events:detail-type': [DetailType.commandResponse, DetailType.queryResponse] } },
+      // Only answers: the workflow can never publish a command or a query. Both keys
+      // are multivalued (Service Authorization Reference), hence ForAnyValue; each
+      // PutEvents entry is authorized on its own, and a missing key never matches.
+      Condition: { 'ForAnyValue:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [DetailType.commandResponse, DetailType.queryResponse] } },
     });
     stateMachineRole.grant({
       Sid: 'ExecutionLogging',

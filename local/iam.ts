@@ -1,0 +1,211 @@
+/**
+ * The IAM gate: every call a function, the state machine, a rule target or
+ * the stream mapping makes is evaluated against the synthesized policies of
+ * the principal AWS would use, with a real IAM evaluator
+ * (`@cloud-copilot/iam-simulate`, AGPL-3.0: a devDependency of the local
+ * runtime only, never bundled into a Lambda). Resource policies count where AWS
+ * consults them: key policies for KMS, queue policies for SQS, the log
+ * resource policy for CloudWatch Logs.
+ *
+ * Decisions are cached: the policies do not change while the runtime runs
+ * (the mutation test swaps them through {@link IamGate.replacePolicies}, which
+ * clears the cache).
+ */
+import { getDenialReasons, runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+
+/** Who makes a call. */
+export type Principal =
+  /** A role's session: a function, the state machine, a rule target, the stream mapping. */
+  | { readonly kind: 'role'; readonly arn: string }
+  /** An AWS service acting under a resource policy (EventBridge to a DLQ or a log group, Logs to a key). */
+  | { readonly kind: 'service'; readonly service: string }
+  /** Anyone else on the endpoint (the CLI, tests): the account's administrator, not checked. */
+  | { readonly kind: 'account' };
+
+/** One IAM request. */
+export interface IamRequest {
+  readonly principal: Principal;
+  readonly action: string;
+  readonly resource: string;
+  /** Request context keys (`kms:ViaService`, `aws:SourceArn`, `events:detail-type`, ...). */
+  readonly context?: Readonly<Record<string, string | string[]>>;
+}
+
+/** A refused request, as `/_local/denials` lists it. */
+export interface Denial {
+  readonly time: string;
+  readonly principal: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly context: Readonly<Record<string, string | string[]>>;
+  /** What would have had to allow it. */
+  readonly missing: string;
+}
+
+/** A policy document as JSON. */
+export type PolicyDocument = { Version?: string; Statement: unknown[] | unknown };
+
+/** The synthesized policies the gate evaluates. */
+export interface PolicySet {
+  /** Identity policies of each role, by role ARN. */
+  readonly identity: ReadonlyMap<string, readonly { readonly name: string; readonly document: PolicyDocument }[]>;
+  /** Trust policies, by role ARN. */
+  readonly trust: ReadonlyMap<string, PolicyDocument>;
+  /** Resource policies by resource ARN: key policies, queue policies. */
+  readonly resource: ReadonlyMap<string, PolicyDocument>;
+  /** Resource policies that apply to every resource matching a prefix (CloudWatch Logs account-level policies). */
+  readonly prefixed: readonly { readonly prefix: string; readonly document: PolicyDocument }[];
+}
+
+/** `AccessDeniedException`, as AWS answers a refused call. */
+export class AccessDeniedError extends Error {
+  readonly denial: Denial;
+
+  constructor(denial: Denial) {
+    super(`User: ${denial.principal} is not authorized to perform: ${denial.action} on resource: ${denial.resource} because ${denial.missing}`);
+    this.name = 'AccessDeniedException';
+    this.denial = denial;
+  }
+}
+
+/** Enforcement mode: `enforce` refuses, `warn` only records and logs. */
+export type IamMode = 'enforce' | 'warn';
+
+/** Options of {@link IamGate}. */
+export interface IamGateOptions {
+  readonly account: string;
+  readonly mode: IamMode;
+  readonly policies: PolicySet;
+  readonly log?: (message: string) => void;
+}
+
+/** Denials kept for `/_local/denials`. */
+const MAX_DENIALS = 1_000;
+
+/** The gate. */
+export class IamGate {
+  readonly mode: IamMode;
+  readonly #account: string;
+  readonly #log: ((message: string) => void) | undefined;
+  #policies: PolicySet;
+  readonly #cache = new Map<string, Promise<string | undefined>>();
+  readonly #denials: Denial[] = [];
+  #evaluations = 0;
+
+  constructor(options: IamGateOptions) {
+    this.mode = options.mode;
+    this.#account = options.account;
+    this.#policies = options.policies;
+    this.#log = options.log;
+  }
+
+  /** Denials so far, oldest first. */
+  denials(): readonly Denial[] {
+    return this.#denials;
+  }
+
+  /** Forgets the denials (the mutation test, between runs). */
+  clearDenials(): void {
+    this.#denials.length = 0;
+  }
+
+  /** Simulations run (cache misses). */
+  get evaluations(): number {
+    return this.#evaluations;
+  }
+
+  /** The policies in force. */
+  get policies(): PolicySet {
+    return this.#policies;
+  }
+
+  /** Swaps the policies (and drops every cached decision). */
+  replacePolicies(policies: PolicySet): void {
+    this.#policies = policies;
+    this.#cache.clear();
+  }
+
+  /**
+   * Checks one request. Resolves when allowed; otherwise records the denial
+   * and, when enforcing, throws {@link AccessDeniedError}.
+   */
+  async authorize(request: IamRequest): Promise<void> {
+    if (request.principal.kind === 'account') return;
+    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}]);
+    let decision = this.#cache.get(key);
+    if (!decision) {
+      decision = this.#evaluate(request);
+      this.#cache.set(key, decision);
+    }
+    const missing = await decision;
+    if (missing === undefined) return;
+    const denial: Denial = {
+      time: new Date().toISOString(),
+      principal: request.principal.kind === 'role' ? request.principal.arn : request.principal.service,
+      action: request.action,
+      resource: request.resource,
+      context: request.context ?? {},
+      missing,
+    };
+    this.#denials.push(denial);
+    if (this.#denials.length > MAX_DENIALS) this.#denials.shift();
+    if (this.mode === 'warn') {
+      this.#log?.(`IAM (warn): ${denial.principal} may not ${denial.action} on ${denial.resource}: ${missing}`);
+      return;
+    }
+    throw new AccessDeniedError(denial);
+  }
+
+  /** Whether a request would be allowed, without recording anything. */
+  async allows(request: IamRequest): Promise<boolean> {
+    if (request.principal.kind === 'account') return true;
+    return (await this.#evaluate(request)) === undefined;
+  }
+
+  /** Runs the simulation; resolves with what is missing, or undefined when allowed. */
+  async #evaluate(request: IamRequest): Promise<string | undefined> {
+    this.#evaluations++;
+    const { principal, action, resource } = request;
+    const identity = principal.kind === 'role' ? (this.#policies.identity.get(principal.arn) ?? []) : [];
+    const resourcePolicy = this.#resourcePolicy(action, resource, principal);
+    const simulation: Simulation = {
+      identityPolicies: identity.map((policy) => ({ name: policy.name, policy: policy.document })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+      request: {
+        action,
+        principal: principal.kind === 'role' ? principal.arn : (principal as { service: string }).service,
+        resource: { accountId: this.#account, resource },
+        contextVariables: { ...(principal.kind === 'role' ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': this.#account } : {}), ...request.context },
+      },
+    } as Simulation;
+    const result = await runSimulation(simulation, {});
+    if (result.resultType === 'error') return `the simulation refused the request: ${result.errors.message}`;
+    if (result.overallResult === 'Allowed') return undefined;
+    const analysis = result.resultType === 'single' ? result.result.analysis : undefined;
+    const reasons = analysis ? getDenialReasons(analysis) : [];
+    const explained = reasons.map((reason) => {
+      const named = 'identifier' in reason ? reason.identifier : 'policyIdentifier' in reason ? reason.policyIdentifier : undefined;
+      return `${reason.denialType.toLowerCase()} deny by the ${reason.policyType} policy${named ? ` ${named}` : ''}`;
+    });
+    const where = principal.kind === 'role' ? `no statement of ${principal.arn}'s policies` : `no statement of the resource policy for ${(principal as { service: string }).service}`;
+    return `${where} allows it${resourcePolicy && action.startsWith('kms:') ? ' together with the key policy' : ''} (${explained.join('; ') || result.overallResult})`;
+  }
+
+  #resourcePolicy(action: string, resource: string, principal: Principal): PolicyDocument | undefined {
+    // A service assuming a role is checked against the role's trust policy.
+    if (action === 'sts:AssumeRole') return this.#policies.trust.get(resource) ?? { Version: '2012-10-17', Statement: [] };
+    const exact = this.#policies.resource.get(resource);
+    if (exact) return exact;
+    for (const { prefix, document } of this.#policies.prefixed) if (resource.startsWith(prefix)) return document;
+    // A key without a policy trusts nobody; a service principal needs a resource policy.
+    if (action.startsWith('kms:') || principal.kind === 'service') return { Version: '2012-10-17', Statement: [] };
+    return undefined;
+  }
+}
+
+/** Service principal names for the session of a role assumed by a service. */
+export function principalName(principal: Principal): string {
+  return principal.kind === 'role' ? principal.arn : principal.kind === 'service' ? principal.service : 'account';
+}

@@ -1,0 +1,75 @@
+/**
+ * The synthesized IAM of the stacks, read from the Terraform model: each
+ * role's trust and inline policies, key policies, queue policies and the
+ * CloudWatch Logs resource policies.
+ */
+import type { PolicyDocument, PolicySet } from './iam';
+import type { TerraformModel } from './terraform';
+
+/** One policy the stacks define, with where it comes from (for the mutation test). */
+export interface SynthesizedPolicy {
+  readonly address: string;
+  readonly kind: 'identity' | 'trust' | 'key' | 'queue' | 'logs';
+  /** Role ARN, key ARN or queue ARN; `arn:aws:logs:` for log resource policies. */
+  readonly target: string;
+  readonly document: PolicyDocument;
+}
+
+/** Every policy of the synthesized stacks, resolved to local ARNs. */
+export function synthesizedPolicies(model: TerraformModel): SynthesizedPolicy[] {
+  const policies: SynthesizedPolicy[] = [];
+  const parse = (address: string, text: unknown): PolicyDocument => {
+    if (typeof text !== 'string') throw new Error(`${address}: the policy is not a JSON string`);
+    return JSON.parse(text) as PolicyDocument;
+  };
+  for (const role of model.resources('aws_iam_role')) {
+    policies.push({ address: role.address, kind: 'trust', target: model.attributes(role).arn as string, document: parse(role.address, model.field(role, 'assume_role_policy')) });
+  }
+  for (const policy of model.resources('aws_iam_role_policy')) {
+    const roleName = model.string(policy, 'role');
+    const role = model.findBy('aws_iam_role', 'name', roleName);
+    if (!role) throw new Error(`${policy.address}: role ${roleName} is not defined in the stacks`);
+    policies.push({ address: policy.address, kind: 'identity', target: model.attributes(role).arn as string, document: parse(policy.address, model.field(policy, 'policy')) });
+  }
+  for (const key of model.resources('aws_kms_key')) {
+    const text = model.field(key, 'policy');
+    // A key created without a policy gets AWS's default: the account delegates to IAM.
+    const document = text === undefined ? defaultKeyPolicy(model.context.account) : parse(key.address, text);
+    policies.push({ address: key.address, kind: 'key', target: model.attributes(key).arn as string, document });
+  }
+  for (const queuePolicy of model.resources('aws_sqs_queue_policy')) {
+    const url = model.string(queuePolicy, 'queue_url');
+    const queue = model.findBy('aws_sqs_queue', 'url', url);
+    if (!queue) throw new Error(`${queuePolicy.address}: queue ${url} is not defined in the stacks`);
+    policies.push({ address: queuePolicy.address, kind: 'queue', target: model.attributes(queue).arn as string, document: parse(queuePolicy.address, model.field(queuePolicy, 'policy')) });
+  }
+  for (const logsPolicy of model.resources('aws_cloudwatch_log_resource_policy')) {
+    policies.push({ address: logsPolicy.address, kind: 'logs', target: 'arn:aws:logs:', document: parse(logsPolicy.address, model.field(logsPolicy, 'policy_document')) });
+  }
+  return policies;
+}
+
+/** The gate's view of a list of policies. */
+export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
+  const identity = new Map<string, { name: string; document: PolicyDocument }[]>();
+  const trust = new Map<string, PolicyDocument>();
+  const resource = new Map<string, PolicyDocument>();
+  const logs: unknown[] = [];
+  for (const policy of policies) {
+    if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
+    else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
+    else if (policy.kind === 'logs') logs.push(...statements(policy.document));
+    else resource.set(policy.target, { Version: '2012-10-17', Statement: [...statements(resource.get(policy.target)), ...statements(policy.document)] });
+  }
+  return { identity, trust, resource, prefixed: logs.length > 0 ? [{ prefix: 'arn:aws:logs:', document: { Version: '2012-10-17', Statement: logs } }] : [] };
+}
+
+/** The statements of a document, as a list. */
+export function statements(document: PolicyDocument | undefined): unknown[] {
+  if (!document) return [];
+  return Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+}
+
+function defaultKeyPolicy(account: string): PolicyDocument {
+  return { Version: '2012-10-17', Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }] };
+}

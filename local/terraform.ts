@@ -1,0 +1,435 @@
+/**
+ * Reads the synthesized Terraform (`cdk.tf.json` of every stack) and resolves
+ * it to local values: `${aws_….arn}` references, cross-stack remote-state
+ * outputs and data sources become the ARNs, names and URLs of the local
+ * services, so the runtime builds exactly what `terraform apply` would create.
+ *
+ * Every resource type is either served locally ({@link SERVED_TYPES}) or
+ * declared to have no local behaviour ({@link NO_LOCAL_BEHAVIOUR}); anything
+ * else, and any expression this reader does not understand, stops the start
+ * with its address. Nothing is skipped silently.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Resource types the local runtime emulates, and what each becomes. */
+export const SERVED_TYPES: Readonly<Record<string, string>> = {
+  aws_dynamodb_table: 'a dynalite table (keys, stream, TTL attribute, key)',
+  aws_kms_key: 'a key whose policy the IAM gate consults',
+  aws_lambda_function: 'a function run from its zip in worker threads',
+  aws_lambda_event_source_mapping: 'the stream poller',
+  aws_iam_role: 'a principal (trust policy)',
+  aws_iam_role_policy: 'the identity policy of its role',
+  aws_sqs_queue: 'a local queue',
+  aws_sqs_queue_policy: 'the resource policy of its queue',
+  aws_cloudwatch_event_bus: 'the local bus',
+  aws_cloudwatch_event_rule: 'a rule on the bus',
+  aws_cloudwatch_event_target: 'the rule target (state machine or log group)',
+  aws_sfn_state_machine: 'the workflow, run by aws-local-stepfunctions',
+  aws_cloudwatch_log_group: 'an in-memory log group',
+  aws_cloudwatch_log_resource_policy: 'the resource policy of the log groups',
+  aws_rds_cluster: 'the MySQL server at DB_URL, and its master user secret',
+  null_resource: 'the schema trigger, invoked through the local Lambda API',
+};
+
+/**
+ * Resource types with no local behaviour, each with the reason. They are read
+ * (their references resolve to placeholder ids) but nothing runs for them.
+ */
+export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
+  aws_vpc: 'networking: everything runs on loopback',
+  aws_subnet: 'networking: everything runs on loopback',
+  aws_route_table: 'networking: everything runs on loopback',
+  aws_route_table_association: 'networking: everything runs on loopback',
+  aws_route: 'networking: everything runs on loopback',
+  aws_internet_gateway: 'networking: everything runs on loopback',
+  aws_nat_gateway: 'networking: everything runs on loopback',
+  aws_eip: 'networking: everything runs on loopback',
+  aws_security_group: 'networking: everything runs on loopback',
+  aws_vpc_security_group_ingress_rule: 'networking: everything runs on loopback',
+  aws_vpc_security_group_egress_rule: 'networking: everything runs on loopback',
+  aws_vpc_endpoint: 'networking: the SDKs reach the local endpoint directly',
+  aws_db_subnet_group: 'the database is DB_URL',
+  aws_rds_cluster_parameter_group: 'the database is DB_URL',
+  aws_rds_cluster_instance: 'the database is DB_URL',
+  aws_kms_alias: 'nothing calls the key by its alias',
+  aws_cloudwatch_event_archive: 'no replay locally',
+  aws_cloudwatch_metric_alarm: 'no CloudWatch metrics locally',
+  aws_cloudwatch_dashboard: 'no CloudWatch metrics locally',
+  aws_sns_topic: 'alarm notifications: no alarms locally',
+  aws_sns_topic_policy: 'alarm notifications: no alarms locally',
+  aws_sns_topic_subscription: 'alarm notifications: no alarms locally',
+};
+
+/** Data sources the reader answers locally. */
+const DATA_SOURCES = new Set(['aws_caller_identity', 'aws_partition', 'aws_region', 'aws_availability_zones', 'terraform_remote_state']);
+
+/** A construct the runtime cannot run: the start stops with its address. */
+export class UnsupportedTerraformError extends Error {
+  readonly address: string;
+
+  constructor(address: string, message: string) {
+    super(`${address}: ${message}`);
+    this.name = 'UnsupportedTerraformError';
+    this.address = address;
+  }
+}
+
+/** One resource of one stack. */
+export interface TerraformResource {
+  readonly stack: string;
+  readonly type: string;
+  readonly name: string;
+  /** `<stack>/<type>.<name>`, as errors and denials name it. */
+  readonly address: string;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** What the reader resolves against. */
+export interface LocalContext {
+  readonly region: string;
+  readonly account: string;
+  /** The local endpoint, for queue URLs. */
+  readonly endpoint: string;
+  /** The read model behind `aws_rds_cluster`. */
+  readonly database: { readonly host: string; readonly port: number; readonly name: string };
+}
+
+interface StackJson {
+  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  data?: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value: unknown }>;
+}
+
+/** Reads every stack under `<outdir>/stacks`. */
+export function readSynthesizedStacks(outdir: string): Map<string, { dir: string; json: StackJson }> {
+  const stacks = new Map<string, { dir: string; json: StackJson }>();
+  const root = path.join(outdir, 'stacks');
+  for (const name of readdirSync(root).sort()) {
+    const dir = path.join(root, name);
+    stacks.set(name, { dir, json: JSON.parse(readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')) as StackJson });
+  }
+  return stacks;
+}
+
+/** The synthesized stacks, resolved to local values. */
+export class TerraformModel {
+  readonly context: LocalContext;
+  readonly #stacks: Map<string, { dir: string; json: StackJson }>;
+  readonly #attributes = new Map<string, Record<string, unknown>>();
+  readonly #resolving = new Set<string>();
+
+  constructor(stacks: Map<string, { dir: string; json: StackJson }>, context: LocalContext) {
+    this.#stacks = stacks;
+    this.context = context;
+    const problems: string[] = [];
+    for (const resource of this.resources()) {
+      if (!(resource.type in SERVED_TYPES) && !(resource.type in NO_LOCAL_BEHAVIOUR)) {
+        problems.push(`${resource.address}: resource type ${resource.type} has no local behaviour and is not declared in NO_LOCAL_BEHAVIOUR`);
+      }
+    }
+    for (const [stack, { json }] of stacks) {
+      for (const type of Object.keys(json.data ?? {})) {
+        if (!DATA_SOURCES.has(type)) problems.push(`${stack}/data.${type}: data source ${type} is not understood by the local runtime`);
+      }
+    }
+    if (problems.length > 0) throw new UnsupportedTerraformError(problems[0]?.split(':')[0] ?? '', `the local runtime cannot run these stacks:\n  - ${problems.join('\n  - ')}`);
+  }
+
+  /** The stacks' names. */
+  get stackNames(): string[] {
+    return [...this.#stacks.keys()];
+  }
+
+  /** The folder of a stack (asset paths are relative to it). */
+  stackDir(stack: string): string {
+    return this.#require(stack).dir;
+  }
+
+  /** Every resource, optionally of one type, in stack then name order. */
+  resources(type?: string): TerraformResource[] {
+    const found: TerraformResource[] = [];
+    for (const [stack, { json }] of this.#stacks) {
+      for (const [resourceType, byName] of Object.entries(json.resource ?? {})) {
+        if (type !== undefined && resourceType !== type) continue;
+        for (const [name, body] of Object.entries(byName)) found.push({ stack, type: resourceType, name, address: `${stack}/${resourceType}.${name}`, body });
+      }
+    }
+    return found;
+  }
+
+  /** The one resource of a type, failing when there are none or several. */
+  only(type: string): TerraformResource {
+    const found = this.resources(type);
+    if (found.length !== 1) throw new UnsupportedTerraformError(type, `expected exactly one ${type}, found ${found.length}`);
+    return found[0] as TerraformResource;
+  }
+
+  /** The stack outputs (not the cross-stack ones), resolved. */
+  outputs(stack: string): Record<string, unknown> {
+    const outputs = this.#require(stack).json.output ?? {};
+    return Object.fromEntries(
+      Object.entries(outputs)
+        .filter(([name]) => !name.startsWith('cross-stack-output-'))
+        .map(([name, output]) => [name, this.resolve(stack, output.value, `${stack}/output.${name}`)]),
+    );
+  }
+
+  /** A field of a resource, resolved (`undefined` when absent). */
+  field(resource: TerraformResource, ...pathParts: (string | number)[]): unknown {
+    let value: unknown = resource.body;
+    for (const part of pathParts) {
+      if (value === null || typeof value !== 'object') return undefined;
+      value = (value as Record<string | number, unknown>)[part];
+    }
+    return value === undefined ? undefined : this.resolve(resource.stack, value, `${resource.address}.${pathParts.join('.')}`);
+  }
+
+  /** A required string field of a resource. */
+  string(resource: TerraformResource, ...pathParts: (string | number)[]): string {
+    const value = this.field(resource, ...pathParts);
+    if (typeof value !== 'string') throw new UnsupportedTerraformError(resource.address, `${pathParts.join('.')} must be a string, got ${JSON.stringify(value)}`);
+    return value;
+  }
+
+  /** Resolves every `${…}` inside a value (strings, arrays, objects). */
+  resolve(stack: string, value: unknown, where: string): unknown {
+    if (typeof value === 'string') return this.#interpolate(stack, value, where);
+    if (Array.isArray(value)) return value.map((item, index) => this.resolve(stack, item, `${where}[${index}]`));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).filter(([key]) => key !== '//').map(([key, item]) => [key, this.resolve(stack, item, `${where}.${key}`)]));
+    }
+    return value;
+  }
+
+  /** The local attributes of a resource (`arn`, `name`, `url`, ...). */
+  attributes(resource: TerraformResource): Record<string, unknown> {
+    const cached = this.#attributes.get(resource.address);
+    if (cached) return cached;
+    if (this.#resolving.has(resource.address)) throw new UnsupportedTerraformError(resource.address, 'its attributes refer to themselves');
+    this.#resolving.add(resource.address);
+    try {
+      const attributes = localAttributes(this, resource);
+      this.#attributes.set(resource.address, attributes);
+      return attributes;
+    } finally {
+      this.#resolving.delete(resource.address);
+    }
+  }
+
+  /** A resource by stack, type and name. */
+  resource(stack: string, type: string, name: string): TerraformResource {
+    const body = this.#require(stack).json.resource?.[type]?.[name];
+    if (!body) throw new UnsupportedTerraformError(`${stack}/${type}.${name}`, 'is referenced but not defined');
+    return { stack, type, name, address: `${stack}/${type}.${name}`, body };
+  }
+
+  /** The resource whose attribute equals `value` (e.g. the function with this ARN). */
+  findBy(type: string, attribute: string, value: unknown): TerraformResource | undefined {
+    return this.resources(type).find((resource) => this.attributes(resource)[attribute] === value);
+  }
+
+  #require(stack: string): { dir: string; json: StackJson } {
+    const found = this.#stacks.get(stack);
+    if (!found) throw new UnsupportedTerraformError(stack, 'no such stack was synthesized');
+    return found;
+  }
+
+  #interpolate(stack: string, text: string, where: string): unknown {
+    if (!text.includes('${')) return text;
+    const parts: unknown[] = [];
+    let index = 0;
+    while (index < text.length) {
+      const start = text.indexOf('${', index);
+      if (start < 0) {
+        parts.push(text.slice(index));
+        break;
+      }
+      parts.push(text.slice(index, start));
+      const end = closingBrace(text, start + 2);
+      if (end < 0) throw new UnsupportedTerraformError(where, `unterminated expression in ${JSON.stringify(text)}`);
+      parts.push(this.#evaluate(stack, text.slice(start + 2, end).trim(), where));
+      index = end + 1;
+    }
+    const meaningful = parts.filter((part) => part !== '');
+    // A string that is one expression keeps the expression's type (a list, a number).
+    if (meaningful.length === 1 && text.startsWith('${') && text.endsWith('}')) return meaningful[0];
+    return parts.map((part) => (typeof part === 'string' ? part : typeof part === 'number' || typeof part === 'boolean' ? String(part) : JSON.stringify(part))).join('');
+  }
+
+  #evaluate(stack: string, expression: string, where: string): unknown {
+    if (expression === 'terraform.workspace') return 'default';
+    const call = /^([a-z0-9_]+)\((.*)\)$/s.exec(expression);
+    if (call) {
+      const [, name, args] = call as unknown as [string, string, string];
+      if (name === 'filebase64sha256') {
+        const file = JSON.parse(args) as string;
+        return createHash('sha256').update(readFileSync(path.join(this.stackDir(stack), file))).digest('base64');
+      }
+      throw new UnsupportedTerraformError(where, `function ${name}() is not understood by the local runtime (in \${${expression}})`);
+    }
+    const segments = referencePath(expression);
+    if (!segments) throw new UnsupportedTerraformError(where, `expression \${${expression}} is not understood by the local runtime`);
+    if (segments[0] === 'data') {
+      const [, type, name, ...rest] = segments;
+      if (type === 'terraform_remote_state' && rest[0] === 'outputs' && typeof rest[1] === 'string') {
+        const upstream = remoteStateStack(this.#require(stack).json, String(name), where);
+        const output = this.#require(upstream).json.output?.[rest[1]];
+        if (!output) throw new UnsupportedTerraformError(where, `stack ${upstream} has no output ${rest[1]}`);
+        return walk(this.resolve(upstream, output.value, `${upstream}/output.${rest[1]}`), rest.slice(2), where);
+      }
+      return walk(this.#dataSource(String(type), where), rest, where);
+    }
+    const [type, name, ...rest] = segments;
+    const resource = this.resource(stack, String(type), String(name));
+    return walk(this.attributes(resource), rest, where);
+  }
+
+  #dataSource(type: string, where: string): Record<string, unknown> {
+    const { region, account } = this.context;
+    switch (type) {
+      case 'aws_caller_identity':
+        return { account_id: account, arn: `arn:aws:iam::${account}:root`, user_id: account, id: account };
+      case 'aws_partition':
+        return { partition: 'aws', dns_suffix: 'amazonaws.com', id: 'aws' };
+      case 'aws_region':
+        return { name: region, region, id: region };
+      case 'aws_availability_zones':
+        return { names: ['a', 'b', 'c'].map((zone) => `${region}${zone}`), id: region };
+      default:
+        throw new UnsupportedTerraformError(where, `data source ${type} is not understood by the local runtime`);
+    }
+  }
+}
+
+/** The index of the `}` closing an expression that starts at `from`. */
+function closingBrace(text: string, from: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let index = from; index < text.length; index++) {
+    const char = text[index];
+    if (quoted) {
+      if (char === '\\') index++;
+      else if (char === '"') quoted = false;
+    } else if (char === '"') quoted = true;
+    else if (char === '{') depth++;
+    else if (char === '}') {
+      if (depth === 0) return index;
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** `a.b[0].c` → `['a', 'b', 0, 'c']`; anything else (operators, calls) → undefined. */
+function referencePath(expression: string): (string | number)[] | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$/.test(expression)) return undefined;
+  const segments: (string | number)[] = [];
+  for (const match of expression.matchAll(/([A-Za-z0-9_-]+)|\[(\d+)\]/g)) {
+    segments.push(match[2] !== undefined ? Number(match[2]) : (match[1] as string));
+  }
+  return segments;
+}
+
+function walk(value: unknown, rest: readonly (string | number)[], where: string): unknown {
+  let current = value;
+  for (const key of rest) {
+    const next = current !== null && typeof current === 'object' ? (current as Record<string | number, unknown>)[key] : undefined;
+    if (next === undefined) throw new UnsupportedTerraformError(where, `attribute ${rest.join('.')} has no local value`);
+    current = next;
+  }
+  return current;
+}
+
+/** The stack a `terraform_remote_state` data source reads (cdktf's cross-stack references). */
+function remoteStateStack(json: StackJson, name: string, where: string): string {
+  const source = json.data?.terraform_remote_state?.[name];
+  if (!source) throw new UnsupportedTerraformError(where, `data.terraform_remote_state.${name} is not defined`);
+  const prefix = 'cross-stack-reference-input-';
+  if (!name.startsWith(prefix)) throw new UnsupportedTerraformError(where, `remote state ${name} is not a cdktf cross-stack reference`);
+  return name.slice(prefix.length);
+}
+
+/** A stable, UUID-shaped id for a local resource. */
+function localId(address: string): string {
+  const hex = createHash('sha256').update(address).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The attributes a resource has locally, as the AWS provider names them. */
+function localAttributes(model: TerraformModel, resource: TerraformResource): Record<string, unknown> {
+  const { region, account, endpoint, database } = model.context;
+  const id = localId(resource.address);
+  const name = (field = 'name') => model.string(resource, field);
+  switch (resource.type) {
+    case 'aws_kms_key':
+      return { id, key_id: id, arn: `arn:aws:kms:${region}:${account}:key/${id}` };
+    case 'aws_dynamodb_table': {
+      const table = name();
+      const arn = `arn:aws:dynamodb:${region}:${account}:table/${table}`;
+      return { id: table, name: table, arn, stream_arn: `${arn}/stream/1970-01-01T00:00:00.000`, stream_label: '1970-01-01T00:00:00.000' };
+    }
+    case 'aws_rds_cluster': {
+      const identifier = name('cluster_identifier');
+      return {
+        id: identifier,
+        cluster_identifier: identifier,
+        arn: `arn:aws:rds:${region}:${account}:cluster:${identifier}`,
+        endpoint: database.host,
+        reader_endpoint: database.host,
+        port: database.port,
+        database_name: database.name,
+        master_user_secret: [
+          {
+            secret_arn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${id}-${id.slice(0, 6)}`,
+            kms_key_id: model.field(resource, 'master_user_secret_kms_key_id') ?? 'aws/secretsmanager',
+            secret_status: 'active',
+          },
+        ],
+      };
+    }
+    case 'aws_rds_cluster_instance': {
+      const identifier = name('identifier');
+      return { id: identifier, identifier, arn: `arn:aws:rds:${region}:${account}:db:${identifier}`, endpoint: database.host, port: database.port };
+    }
+    case 'aws_lambda_function': {
+      const functionName = name('function_name');
+      const arn = `arn:aws:lambda:${region}:${account}:function:${functionName}`;
+      return { id: functionName, function_name: functionName, arn, qualified_arn: `${arn}:$LATEST`, invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`, version: '$LATEST' };
+    }
+    case 'aws_iam_role': {
+      const roleName = name();
+      return { id: roleName, name: roleName, arn: `arn:aws:iam::${account}:role/${roleName}`, unique_id: `AROA${id.replace(/-/g, '').slice(0, 17).toUpperCase()}` };
+    }
+    case 'aws_cloudwatch_log_group': {
+      const group = name();
+      return { id: group, name: group, arn: `arn:aws:logs:${region}:${account}:log-group:${group}` };
+    }
+    case 'aws_sqs_queue': {
+      const queue = name();
+      const url = `${endpoint}/${account}/${queue}`;
+      return { id: url, name: queue, url, arn: `arn:aws:sqs:${region}:${account}:${queue}` };
+    }
+    case 'aws_cloudwatch_event_bus': {
+      const bus = name();
+      return { id: bus, name: bus, arn: `arn:aws:events:${region}:${account}:event-bus/${bus}` };
+    }
+    case 'aws_cloudwatch_event_rule': {
+      const rule = name();
+      const bus = (model.field(resource, 'event_bus_name') as string | undefined) ?? 'default';
+      const arn = bus === 'default' ? `arn:aws:events:${region}:${account}:rule/${rule}` : `arn:aws:events:${region}:${account}:rule/${bus}/${rule}`;
+      return { id: bus === 'default' ? rule : `${bus}/${rule}`, name: rule, arn };
+    }
+    case 'aws_sfn_state_machine': {
+      const machine = name();
+      return { id: machine, name: machine, arn: `arn:aws:states:${region}:${account}:stateMachine:${machine}` };
+    }
+    case 'aws_lambda_event_source_mapping':
+      return { id, uuid: id, function_arn: model.field(resource, 'function_name') };
+    default:
+      // Resources with no local behaviour, and the rest of the served ones:
+      // an id is all anything refers to.
+      return { id: `${resource.type.replace(/^aws_/, '')}-${id.slice(0, 8)}`, arn: `arn:aws:local:${region}:${account}:${resource.type}/${id}` };
+  }
+}
