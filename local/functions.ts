@@ -71,6 +71,11 @@ export interface LocalFunctionsOptions {
   readonly credentials: (roleArn: string) => RoleCredentials;
   /** Receives each line a function writes (its log group's content). */
   readonly onLog?: (fn: LocalFunctionDefinition, line: string) => void;
+  /**
+   * Lambda's advanced logging control (`logging_config.application_log_level`):
+   * set as `AWS_LAMBDA_LOG_LEVEL`, which Powertools honours.
+   */
+  readonly applicationLogLevel?: string;
   /** Environments per unreserved function at most; further invocations wait. @default 8 */
   readonly maxEnvironments?: number;
 }
@@ -201,6 +206,7 @@ export class LocalFunctions {
       AWS_LAMBDA_LOG_GROUP_NAME: definition.logGroup,
       AWS_LAMBDA_LOG_STREAM_NAME: `local/${randomUUID()}`,
       ...(definition.jsonLogs ? { AWS_LAMBDA_LOG_FORMAT: 'JSON' } : {}),
+      ...(this.#options.applicationLogLevel ? { AWS_LAMBDA_LOG_LEVEL: this.#options.applicationLogLevel } : {}),
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs',
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,

@@ -6,6 +6,7 @@
  *   --db-url <url>     read-model server (default DB_URL, else mysql://root@127.0.0.1:3306/orders)
  *   --iam <mode>       enforce (default): calls the synthesized IAM does not allow fail; warn: only logged
  *   --function-logs    print what the functions log (otherwise kept in their log groups: /_local/logs)
+ *   --log-level <l>    the functions' log level, as Lambda's logging controls set it (AWS_LAMBDA_LOG_LEVEL); prints their logs
  *   --retry-delay-ms   fixed retry delay for the bus, workflow and stream (tests)
  *
  * The pipeline is the `local` environment's synthesized stacks (see local/runtime.ts).
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     'db-url': { type: 'string', default: process.env.DB_URL },
     iam: { type: 'string', default: 'enforce' },
     'function-logs': { type: 'boolean', default: false },
+    'log-level': { type: 'string' },
     'retry-delay-ms': { type: 'string' },
   },
   strict: true,
@@ -42,6 +44,7 @@ try {
     port,
     iam: values.iam,
     functionLogs: values['function-logs'],
+    ...(values['log-level'] ? { functionLogLevel: values['log-level'] } : {}),
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),
     ...(values['retry-delay-ms'] ? { retryDelayMs: Number(values['retry-delay-ms']) } : {}),

@@ -47,6 +47,8 @@ export interface LocalRuntimeOptions {
   readonly iam?: IamMode;
   /** Print every line the functions log (their log groups). @default false */
   readonly functionLogs?: boolean;
+  /** The functions' application log level, as Lambda's logging controls set it; implies {@link functionLogs}. */
+  readonly functionLogLevel?: string;
   /** Where the runtime's own messages go. @default stderr */
   readonly log?: (message: string) => void;
 }
@@ -240,6 +242,7 @@ export class LocalRuntime {
         region: REGION,
         endpoint,
         credentials: (roleArn) => credentials.for(roleArn),
+        ...(options.functionLogLevel ? { applicationLogLevel: options.functionLogLevel } : {}),
         onLog: (fn, line) => {
           const group = logGroups.get(fn.logGroup);
           const principal: Principal = { kind: 'role', arn: fn.roleArn };
@@ -249,7 +252,7 @@ export class LocalRuntime {
             await gate.authorize({ principal, action: 'logs:CreateLogStream', resource: `${group.arn}:log-stream:local` });
             await gate.authorize({ principal, action: 'logs:PutLogEvents', resource: `${group.arn}:log-stream:local` });
             appendLog(group, line);
-            if (options.functionLogs) log(`${fn.name} | ${line}`);
+            if (options.functionLogs || options.functionLogLevel) log(`${fn.name} | ${line}`);
           })().catch(() => undefined);
         },
       });
@@ -399,6 +402,7 @@ export class LocalRuntime {
         coldStarts: functions.coldStarts,
         iam: { mode: gate.mode, evaluations: gate.evaluations, denials: gate.denials().length },
         readModel: database.displayUrl,
+        secrets: [...secretKeys.keys()],
       }));
       router.extra.set('/_local/failures', () =>
         Object.fromEntries([...queueByArn.values()].map((queue) => [queue.name, queue.peek().map((message) => ({ ...message, body: JSON.parse(message.body) as unknown }))])),
@@ -436,7 +440,9 @@ export class LocalRuntime {
         ['events', `${endpoint}/_local/events`],
         ['status', `${endpoint}/_local/status`],
       ];
-      return new LocalRuntime({ endpoint, model, gate, bus, dynamodb, stateMachine, mapping, functions, sqs, database, logGroups, policies, summary, server, log, cleanups });
+      const runtime = new LocalRuntime({ endpoint, model, gate, bus, dynamodb, stateMachine, mapping, functions, sqs, database, logGroups, policies, summary, server, log, cleanups });
+      router.extra.set('/_local/idle', () => runtime.idle());
+      return runtime;
     } catch (error) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       throw error;

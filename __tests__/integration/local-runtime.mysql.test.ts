@@ -183,7 +183,9 @@ describe('local runtime', () => {
 
   it('serves the local database credentials through GetSecretValue', async () => {
     const secrets = new SecretsManagerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
-    const secret = await secrets.send(new GetSecretValueCommand({ SecretId: 'order-pipeline-local-read-model' }));
+    // The secret Aurora manages for the cluster: its ARN, as the functions' DB_SECRET_ID has it.
+    const status = (await (await fetch(`${runtime.endpoint}/_local/status`)).json()) as { secrets: string[] };
+    const secret = await secrets.send(new GetSecretValueCommand({ SecretId: status.secrets[0] }));
     secrets.destroy();
     expect(JSON.parse(secret.SecretString as string)).toEqual({ username: expect.any(String), password: expect.any(String) });
   });
