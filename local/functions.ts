@@ -82,6 +82,7 @@ export interface LocalFunctionsOptions {
 
 interface Environment {
   readonly worker: Worker;
+  readonly generation: number;
   readonly pending: Map<string, (message: { ok: boolean; payload?: unknown; error?: FunctionErrorPayload }) => void>;
   exited: boolean;
 }
@@ -102,6 +103,7 @@ export class LocalFunctions {
   #invocations = 0;
   #coldStarts = 0;
   #stopped = false;
+  #generation = 0;
 
   constructor(options: LocalFunctionsOptions) {
     this.#options = options;
@@ -144,6 +146,23 @@ export class LocalFunctions {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
+  /**
+   * Retires every execution environment, as a deploy does: the next
+   * invocations start cold (and fetch their secrets again).
+   */
+  recycle(): void {
+    this.#generation++;
+    for (const pool of this.#pools.values()) {
+      for (const environment of pool.idle.splice(0)) this.#retire(environment);
+    }
+  }
+
+  #retire(environment: Environment): void {
+    environment.exited = true;
+    this.#all.delete(environment);
+    void environment.worker.terminate();
+  }
+
   /** Ends every execution environment. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -181,7 +200,13 @@ export class LocalFunctions {
     try {
       environment ??= this.#start(definition);
       const result = await this.#send(definition, environment, event);
-      if (!environment.exited) pool.idle.push(environment);
+      if (environment.exited) {
+        // Ended by a timeout or a crash.
+      } else if (environment.generation < this.#generation) {
+        this.#retire(environment);
+      } else {
+        pool.idle.push(environment);
+      }
       return result;
     } finally {
       pool.busy--;
@@ -225,7 +250,7 @@ export class LocalFunctions {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: definition.memoryMb },
     });
-    const environment: Environment = { worker, pending: new Map(), exited: false };
+    const environment: Environment = { worker, generation: this.#generation, pending: new Map(), exited: false };
     this.#all.add(environment);
     for (const stream of [worker.stdout, worker.stderr]) {
       let buffered = '';
@@ -288,9 +313,13 @@ export class LocalFunctions {
       clearTimeout(timer);
       return { ok: false, error: { errorType: 'Runtime.InvalidPayload', errorMessage: (error as Error).message, trace: [] } };
     }
+    // Lambda's platform lines go to the function's log group like its own output.
+    this.#options.onLog?.(definition, `START RequestId: ${id} Version: $LATEST`);
     const message = await reply;
     clearTimeout(timer);
     environment.pending.delete(id);
+    this.#options.onLog?.(definition, `END RequestId: ${id}`);
+    this.#options.onLog?.(definition, `REPORT RequestId: ${id}\tDuration: ${Date.now() - started} ms\tMemory Size: ${definition.memoryMb} MB`);
     return message.ok ? { ok: true, payload: message.payload } : { ok: false, error: message.error as FunctionErrorPayload };
   }
 }

@@ -86,6 +86,7 @@ export class LocalRuntime {
   readonly #server: Server;
   readonly #log: (message: string) => void;
   readonly #cleanups: (() => Promise<unknown>)[];
+  readonly #creationChecks: (() => Promise<void>)[];
   #stopped = false;
 
   private constructor(parts: {
@@ -105,6 +106,7 @@ export class LocalRuntime {
     server: Server;
     log: (message: string) => void;
     cleanups: (() => Promise<unknown>)[];
+    creationChecks: (() => Promise<void>)[];
   }) {
     this.endpoint = parts.endpoint;
     this.model = parts.model;
@@ -122,6 +124,16 @@ export class LocalRuntime {
     this.#server = parts.server;
     this.#log = parts.log;
     this.#cleanups = parts.cleanups;
+    this.#creationChecks = parts.creationChecks;
+  }
+
+  /**
+   * Runs again what AWS checks when the functions and the state machine are
+   * created (trust policies, a VPC function's ENI permissions), as a deploy
+   * of the current policies would.
+   */
+  async checkCreation(): Promise<void> {
+    for (const check of this.#creationChecks) await check();
   }
 
   /** Starts every part; throws (having cleaned up) if any part cannot start. */
@@ -258,15 +270,19 @@ export class LocalRuntime {
       });
       cleanups.push(() => functions.stop());
       router.functions = functions;
+      const creationChecks: (() => Promise<void>)[] = [];
       for (const fn of model.resources('aws_lambda_function')) {
         const definition = functionDefinition(model, fn);
+        const inVpc = model.field(fn, 'vpc_config') !== undefined;
         // Lambda checks at creation that it may assume the role and, in a VPC, manage ENIs with it.
-        await assumeRole('lambda.amazonaws.com', definition.roleArn);
-        if (model.field(fn, 'vpc_config') !== undefined) {
-          for (const action of ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']) {
-            await gate.authorize({ principal: { kind: 'role', arn: definition.roleArn }, action, resource: '*' });
+        creationChecks.push(async () => {
+          await assumeRole('lambda.amazonaws.com', definition.roleArn);
+          if (inVpc) {
+            for (const action of ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']) {
+              await gate.authorize({ principal: { kind: 'role', arn: definition.roleArn }, action, resource: '*' });
+            }
           }
-        }
+        });
         functions.register(definition);
       }
 
@@ -284,7 +300,8 @@ export class LocalRuntime {
       const machine = model.only('aws_sfn_state_machine');
       const machineArn = model.attributes(machine).arn as string;
       const machineRole = model.string(machine, 'role_arn');
-      await assumeRole('states.amazonaws.com', machineRole, { 'aws:SourceArn': machineArn });
+      creationChecks.push(() => assumeRole('states.amazonaws.com', machineRole, { 'aws:SourceArn': machineArn }));
+      for (const check of creationChecks) await check();
       const stateMachine = new LocalStateMachine({
         name: model.attributes(machine).name as string,
         definition: model.string(machine, 'definition'),
@@ -440,7 +457,7 @@ export class LocalRuntime {
         ['events', `${endpoint}/_local/events`],
         ['status', `${endpoint}/_local/status`],
       ];
-      const runtime = new LocalRuntime({ endpoint, model, gate, bus, dynamodb, stateMachine, mapping, functions, sqs, database, logGroups, policies, summary, server, log, cleanups });
+      const runtime = new LocalRuntime({ endpoint, model, gate, bus, dynamodb, stateMachine, mapping, functions, sqs, database, logGroups, policies, summary, server, log, cleanups, creationChecks });
       router.extra.set('/_local/idle', () => runtime.idle());
       return runtime;
     } catch (error) {

@@ -73,6 +73,11 @@ export class LocalSqs {
     return queue;
   }
 
+  /** Every queue. */
+  queues(): IterableIterator<LocalQueue> {
+    return this.#queues.values();
+  }
+
   queue(name: string): LocalQueue | undefined {
     return this.#queues.get(name);
   }

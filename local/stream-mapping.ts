@@ -89,6 +89,11 @@ export class StreamMapping {
     this.#options = options;
   }
 
+  /** The table whose stream this mapping reads. */
+  get tableName(): string {
+    return this.#options.stream.table;
+  }
+
   start(): void {
     this.#loop ??= this.#run();
   }
@@ -137,15 +142,11 @@ export class StreamMapping {
     const { stream, settings } = this.#options;
     const pollMs = this.#options.pollIntervalMs ?? 250;
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    let connected = false;
     let lastDenial = '';
     while (!this.#stopping) {
       try {
-        if (!connected) {
-          for (const operation of ['ListStreams', 'DescribeStream', 'GetShardIterator'] as const) await this.#options.authorizeRead?.(operation);
-          connected = true;
-        }
-        await this.#options.authorizeRead?.('GetRecords');
+        // Each poll: find the shard, get an iterator, read (decisions are cached by the gate).
+        for (const operation of ['ListStreams', 'DescribeStream', 'GetShardIterator', 'GetRecords'] as const) await this.#options.authorizeRead?.(operation);
         lastDenial = '';
       } catch (error) {
         // As on AWS, the mapping keeps polling and makes no progress until it may read.

@@ -14,6 +14,20 @@ export interface EncryptedTableOptions extends Omit<DynamodbTableConfig, 'server
 /** DynamoDB actions that write, and so make DynamoDB encrypt with the table key. */
 const WRITE_ACTIONS = new Set(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']);
 
+/**
+ * One ARN token per key: each `key.arn` access makes a new token, and grants of
+ * one key under one condition must compare equal to merge (see `ServiceRole.grant`).
+ */
+const keyArns = new WeakMap<KmsKey, string>();
+function keyArnOf(key: KmsKey): string {
+  let arn = keyArns.get(key);
+  if (arn === undefined) {
+    arn = key.arn;
+    keyArns.set(key, arn);
+  }
+  return arn;
+}
+
 /** What the stream event source mapping reads, with the execution role of its function. */
 export const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] as const;
 
@@ -54,7 +68,7 @@ export class EncryptedTable {
     grantee.grant({
       Sid: `${sid}Key`,
       Action: write ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
-      Resource: [this.key.arn],
+      Resource: [keyArnOf(this.key)],
       Condition: { StringEquals: { 'kms:ViaService': `dynamodb.${this.#region}.amazonaws.com` } },
     });
   }

@@ -41,7 +41,24 @@ export class ServiceRole implements Grantee {
     });
   }
 
+  /**
+   * Adds a statement. Key statements for the same key under the same
+   * condition merge into one (two tables on one key grant it once), so every
+   * statement in the policy is one that something needs.
+   */
   grant(statement: PolicyStatement): void {
-    this.#statements.push(statement);
+    const sameKeyUse = this.#statements.find(
+      (existing) =>
+        statement.Action.every((action) => action.startsWith('kms:')) &&
+        existing.Action.every((action) => action.startsWith('kms:')) &&
+        JSON.stringify(existing.Resource) === JSON.stringify(statement.Resource) &&
+        JSON.stringify(existing.Condition) === JSON.stringify(statement.Condition),
+    );
+    if (!sameKeyUse) {
+      this.#statements.push(statement);
+      return;
+    }
+    const merged = { ...sameKeyUse, Action: [...new Set([...sameKeyUse.Action, ...statement.Action])] };
+    this.#statements.splice(this.#statements.indexOf(sameKeyUse), 1, merged);
   }
 }
