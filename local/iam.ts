@@ -68,8 +68,11 @@ export class AccessDeniedError extends Error {
   }
 }
 
-/** Enforcement mode: `enforce` refuses, `warn` only records and logs. */
-export type IamMode = 'enforce' | 'warn';
+/**
+ * Enforcement mode: `enforce` refuses, `warn` only records and logs, `off`
+ * evaluates nothing (the benchmark's baseline).
+ */
+export type IamMode = 'enforce' | 'warn' | 'off';
 
 /** Options of {@link IamGate}. */
 export interface IamGateOptions {
@@ -130,7 +133,7 @@ export class IamGate {
    * and, when enforcing, throws {@link AccessDeniedError}.
    */
   async authorize(request: IamRequest): Promise<void> {
-    if (request.principal.kind === 'account') return;
+    if (request.principal.kind === 'account' || this.mode === 'off') return;
     const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}]);
     let decision = this.#cache.get(key);
     if (!decision) {

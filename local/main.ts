@@ -4,7 +4,8 @@
  *   --port <n>         endpoint port (default 4566; 0 picks a free one)
  *   --data <dir>       keep DynamoDB tables in <dir> between runs (default: in memory)
  *   --db-url <url>     read-model server (default DB_URL, else mysql://root@127.0.0.1:3306/orders)
- *   --iam <mode>       enforce (default): calls the synthesized IAM does not allow fail; warn: only logged
+ *   --iam <mode>       enforce (default): calls the synthesized IAM does not allow fail; warn: only logged;
+ *                      off: not evaluated (the benchmark's baseline)
  *   --function-logs    print what the functions log (otherwise kept in their log groups: /_local/logs)
  *   --log-level <l>    the functions' log level, as Lambda's logging controls set it (AWS_LAMBDA_LOG_LEVEL); prints their logs
  *   --retry-delay-ms   fixed retry delay for the bus, workflow and stream (tests)
@@ -33,8 +34,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(2);
 }
 
-if (values.iam !== 'enforce' && values.iam !== 'warn') {
-  console.error(`--iam must be enforce or warn, got ${values.iam}`);
+if (values.iam !== 'enforce' && values.iam !== 'warn' && values.iam !== 'off') {
+  console.error(`--iam must be enforce, warn or off, got ${values.iam}`);
   process.exit(2);
 }
 

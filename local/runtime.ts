@@ -43,7 +43,7 @@ export interface LocalRuntimeOptions {
   readonly distDir?: string;
   /** Retry delays (ms) of the bus target, stream mapping and workflow; tests shorten them. */
   readonly retryDelayMs?: number;
-  /** `enforce` (default) refuses what the synthesized IAM does not allow; `warn` only logs. */
+  /** `enforce` (default) refuses what the synthesized IAM does not allow; `warn` only logs; `off` checks nothing. */
   readonly iam?: IamMode;
   /** Print every line the functions log (their log groups). @default false */
   readonly functionLogs?: boolean;
@@ -452,7 +452,7 @@ export class LocalRuntime {
         ['state machine', stateMachine.arn],
         ...tables.map((table): [string, string] => ['table', `${table.name}${table.streamArn ? ` (stream → ${projection.name}, batch ${settings.batchSize}, window ${settings.maximumBatchingWindowInSeconds} s)` : ''}`]),
         ['functions', functions.definitions().map((fn) => fn.name).join(', ')],
-        ['IAM', `${gate.mode === 'enforce' ? 'enforced' : 'warn only'}: ${policies.length} synthesized policies (GET /_local/denials)`],
+        ['IAM', `${{ enforce: 'enforced', warn: 'warn only', off: 'OFF' }[gate.mode]}: ${policies.length} synthesized policies (GET /_local/denials)`],
         ['read model', `${database.displayUrl} (${database.version})`],
         ['events', `${endpoint}/_local/events`],
         ['status', `${endpoint}/_local/status`],
