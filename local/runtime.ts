@@ -415,6 +415,7 @@ export class LocalRuntime {
         stateMachine: stateMachine.arn,
         streamMapping: { ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds },
         queues: Object.fromEntries([...queueByArn.values()].map((queue) => [queue.name, { url: queue.url, messages: queue.size }])),
+        functions: functions.definitions().map((fn) => ({ name: fn.name, role: fn.roleArn, reservedConcurrency: fn.reservedConcurrency ?? null })),
         functionInvocations: functions.invocations,
         coldStarts: functions.coldStarts,
         iam: { mode: gate.mode, evaluations: gate.evaluations, denials: gate.denials().length },
@@ -518,6 +519,11 @@ function functionDefinition(model: TerraformModel, fn: TerraformResource): Local
   };
 }
 
+/** The access key id of a role's sessions: it is what identifies the role to the endpoint. */
+export function roleAccessKeyId(roleArn: string): string {
+  return `ASIA${createHash('sha256').update(roleArn).digest('hex').toUpperCase().slice(0, 16)}`;
+}
+
 /** Credentials per role: the access key identifies the role's session to the endpoint. */
 class RoleSessions {
   readonly byAccessKey = new Map<string, string>();
@@ -526,8 +532,7 @@ class RoleSessions {
   for(roleArn: string): RoleCredentials {
     let credentials = this.#byRole.get(roleArn);
     if (!credentials) {
-      const digest = createHash('sha256').update(roleArn).digest('hex').toUpperCase();
-      credentials = { accessKeyId: `ASIA${digest.slice(0, 16)}`, secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
+      credentials = { accessKeyId: roleAccessKeyId(roleArn), secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
       this.#byRole.set(roleArn, credentials);
       this.byAccessKey.set(credentials.accessKeyId, roleArn);
     }

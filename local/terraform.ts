@@ -283,7 +283,11 @@ export class TerraformModel {
     }
     const [type, name, ...rest] = segments;
     const resource = this.resource(stack, String(type), String(name));
-    return walk(this.attributes(resource), rest, where);
+    const attributes = this.attributes(resource);
+    const [first] = rest;
+    // Arguments are attributes too (a parameter group's name, a rule's pattern).
+    if (typeof first === 'string' && !(first in attributes) && first in resource.body) return walk(this.field(resource, first), rest.slice(1), where);
+    return walk(attributes, rest, where);
   }
 
   #dataSource(type: string, where: string): Record<string, unknown> {

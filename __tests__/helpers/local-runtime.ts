@@ -16,12 +16,16 @@ export interface RunningLocalRuntime {
   readonly database: string;
   readonly process: ChildProcess;
   output(): string;
-  /** Sends SIGINT and resolves with the exit code. */
+  /**
+   * Sends SIGINT and resolves with the exit code. Throws first if the run
+   * recorded an IAM denial, unless it was started with `allowDenials`: every
+   * test runs with enforcement on and must need no permission the stacks lack.
+   */
   stop(): Promise<number | null>;
 }
 
 /** Starts `local/main.ts` with its own read-model database (dropped on stop). */
-export async function startLocalRuntime(options: { args?: string[]; retryDelayMs?: number; dbUrl?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningLocalRuntime> {
+export async function startLocalRuntime(options: { args?: string[]; retryDelayMs?: number; dbUrl?: string; env?: NodeJS.ProcessEnv; allowDenials?: boolean } = {}): Promise<RunningLocalRuntime> {
   const url = serverUrl();
   const database = options.dbUrl ? new URL(options.dbUrl).pathname.slice(1) : `test_local_${randomBytes(4).toString('hex')}`;
   const dbUrl = options.dbUrl ?? `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
@@ -50,12 +54,20 @@ export async function startLocalRuntime(options: { args?: string[]; retryDelayMs
     process: child,
     output: () => output,
     async stop() {
+      const denials = child.exitCode === null && !options.allowDenials ? ((await (await fetch(`${field('endpoint') as string}/_local/denials`)).json()) as unknown[]) : [];
       if (child.exitCode === null) child.kill('SIGINT');
       const code = await exited;
-      if (options.dbUrl) return code;
+      const refused = () => {
+        if (denials.length > 0) throw new Error(`the synthesized IAM refused calls during this test:\n${JSON.stringify(denials, null, 2)}`);
+      };
+      if (options.dbUrl) {
+        refused();
+        return code;
+      }
       const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
       await admin.query('DROP DATABASE IF EXISTS ??', [database]);
       await admin.end();
+      refused();
       return code;
     },
   };

@@ -27,7 +27,8 @@ let pool: Pool;
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime();
+  // One test here provokes a denial on purpose.
+  runtime = await startLocalRuntime({ allowDenials: true });
   target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
   events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
   pool = readModelPool(runtime);
@@ -179,6 +180,23 @@ describe('local runtime', () => {
     } finally {
       sfn.destroy();
     }
+  });
+
+  it("refuses a function role's call its synthesized policy does not allow, with AccessDeniedException, and lists the denial", async () => {
+    // Prepare: the validation function's role may not touch DynamoDB at all.
+    const status = (await (await fetch(`${runtime.endpoint}/_local/status`)).json()) as { functions: { name: string; role: string }[] };
+    const role = status.functions.find((fn) => fn.name.endsWith('validate-request'))!.role;
+    const { roleAccessKeyId } = await import('../../local/runtime');
+    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: roleAccessKeyId(role), secretAccessKey: 'x', sessionToken: 'y' }, maxAttempts: 1 });
+
+    // Act
+    const scan = dynamo.send(new ScanCommand({ TableName: 'order-pipeline-local-orders' }));
+
+    // Assess
+    await expect(scan).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining(`User: ${role} is not authorized to perform: dynamodb:Scan`) });
+    const denials = (await (await fetch(`${runtime.endpoint}/_local/denials`)).json()) as { principal: string; action: string; resource: string; missing: string }[];
+    expect(denials).toEqual([expect.objectContaining({ principal: role, action: 'dynamodb:Scan', resource: expect.stringContaining(':table/order-pipeline-local-orders'), missing: expect.any(String) })]);
+    dynamo.destroy();
   });
 
   it('serves the local database credentials through GetSecretValue', async () => {

@@ -1,0 +1,104 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvokeError, LocalFunctions, type LocalFunctionDefinition } from '../../../local/functions';
+
+const codeDir = mkdtempSync(path.join(tmpdir(), 'local-fn-'));
+writeFileSync(
+  path.join(codeDir, 'index.mjs'),
+  `export const handler = async (event) => {
+     if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
+     if (event.fail) throw Object.assign(new Error('asked to fail'), { name: 'AskedError' });
+     if (event.exit) process.exit(3);
+     return { env: { ...process.env }, remaining: 0 };
+   };`,
+);
+
+const logs: string[] = [];
+const functions = new LocalFunctions({
+  region: 'eu-west-1',
+  endpoint: 'http://127.0.0.1:1',
+  credentials: () => ({ accessKeyId: 'ASIAROLEKEY', secretAccessKey: 'secret', sessionToken: 'token' }),
+  onLog: (_fn, line) => logs.push(line),
+});
+
+function define(name: string, overrides: Partial<LocalFunctionDefinition> = {}): LocalFunctionDefinition {
+  const definition: LocalFunctionDefinition = {
+    name,
+    arn: `arn:aws:lambda:eu-west-1:000000000000:function:${name}`,
+    roleArn: 'arn:aws:iam::000000000000:role/r',
+    codeDir,
+    handler: 'index.handler',
+    timeoutSeconds: 2,
+    memoryMb: 128,
+    environment: { ONLY_THIS: 'yes' },
+    logGroup: `/aws/lambda/${name}`,
+    jsonLogs: true,
+    ...overrides,
+  };
+  functions.register(definition);
+  return definition;
+}
+
+afterAll(() => functions.stop());
+
+describe('LocalFunctions', () => {
+  it('runs a function with only its synthesized environment, what Lambda sets, and its role credentials', async () => {
+    // Prepare
+    process.env.RUNTIME_SECRET = 'must not leak';
+    define('env');
+
+    // Act
+    const result = await functions.invoke('env', {});
+
+    // Assess
+    expect(result.ok).toBe(true);
+    const env = (result as { payload: { env: Record<string, string> } }).payload.env;
+    expect(env).toEqual(expect.objectContaining({ ONLY_THIS: 'yes', AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: 'env', AWS_ACCESS_KEY_ID: 'ASIAROLEKEY', AWS_LAMBDA_LOG_FORMAT: 'JSON' }));
+    expect(env.RUNTIME_SECRET).toBeUndefined();
+    expect(env.DB_URL).toBeUndefined();
+    expect(logs).toEqual(expect.arrayContaining([expect.stringMatching(/^START RequestId/), expect.stringMatching(/^REPORT RequestId/)]));
+    delete process.env.RUNTIME_SECRET;
+  });
+
+  it('ends the environment at the timeout, and the next invocation starts a new one', async () => {
+    // Prepare
+    define('slow', { timeoutSeconds: 1 });
+    const coldBefore = functions.coldStarts;
+
+    // Act
+    const timedOut = await functions.invoke('slow', { sleepMs: 3_000 });
+    const next = await functions.invoke('slow', {});
+
+    // Assess
+    expect(timedOut).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' }) });
+    expect(next.ok).toBe(true);
+    expect(functions.coldStarts - coldBefore).toBe(2);
+  });
+
+  it('throttles invocations past the reserved concurrency', async () => {
+    // Prepare
+    define('reserved', { reservedConcurrency: 1 });
+
+    // Act
+    const first = functions.invoke('reserved', { sleepMs: 300 });
+    const second = functions.invoke('reserved', {});
+
+    // Assess
+    await expect(second).rejects.toBeInstanceOf(InvokeError);
+    await expect(second).rejects.toThrow('reserved concurrency (1)');
+    await expect(first).resolves.toEqual(expect.objectContaining({ ok: true }));
+  });
+
+  it('reports a function error and survives an environment that exits', async () => {
+    define('faulty');
+    expect(await functions.invoke('faulty', { fail: true })).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'AskedError', errorMessage: 'asked to fail' }) });
+    expect(await functions.invoke('faulty', { exit: true })).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'Runtime.ExitError' }) });
+    expect((await functions.invoke('faulty', {})).ok).toBe(true);
+  });
+
+  it('answers ResourceNotFoundException for an unknown function', async () => {
+    await expect(functions.invoke('nope', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
+  });
+});
