@@ -188,3 +188,28 @@ describe('secrets', () => {
     }
   });
 });
+
+describe('licences', () => {
+  it('keeps the AGPL IAM evaluator out of every Lambda zip, and out of the production dependencies', async () => {
+    // Prepare
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { readZip } = await import('../../local/unzip');
+    const app = apps[0] as SynthesizedApp;
+    const functions = resources(app.json.compute, 'aws_lambda_function');
+    const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+    // Act
+    const offenders = functions.flatMap((fn) =>
+      readZip(readFileSync(path.join(app.outdir, 'stacks', app.stacks.compute.node.id, fn.filename as string)))
+        .filter((entry) => /cloud-copilot|iam-simulate|AGPL/i.test(entry.data.toString('latin1')))
+        .map((entry) => `${String(fn.function_name)}: ${entry.name}`),
+    );
+
+    // Assess
+    expect(functions.length).toBeGreaterThan(0);
+    expect(offenders).toEqual([]);
+    expect(Object.keys(packageJson.dependencies).filter((name) => name.startsWith('@cloud-copilot/'))).toEqual([]);
+    expect(packageJson.devDependencies['@cloud-copilot/iam-simulate']).toBeDefined();
+  });
+});
