@@ -49,6 +49,24 @@ type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: stri
 /** Largest PutEvents request, counted as AWS documents it. */
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
+/**
+ * Deepest `Detail` the local bus accepts. AWS documents no figure; a deeper
+ * document cannot be serialised by the targets without risking the stack, so
+ * the entry is refused (`MalformedDetail`) rather than accepted and lost.
+ */
+export const MAX_DETAIL_DEPTH = 100;
+
+/** What the bus keeps for `/_local/events` (oldest dropped first). */
+export interface EventRetention {
+  /** @default 10000 */
+  readonly maxEvents: number;
+  /** Serialised bytes. @default 64 MiB */
+  readonly maxBytes: number;
+}
+
+/** Default {@link EventRetention}. */
+export const DEFAULT_EVENT_RETENTION: EventRetention = { maxEvents: 10_000, maxBytes: 64 * 1024 * 1024 };
+
 /** Options of {@link EventBus}. */
 export interface EventBusOptions {
   readonly name: string;
@@ -58,6 +76,15 @@ export interface EventBusOptions {
   readonly retryDelayMs?: (attempt: number) => number;
   /** Called when a delivery fails for good and there is no dead-letter queue. */
   readonly onDeliveryError?: (rule: string, event: BusEvent, error: unknown) => void;
+  /** What is kept for inspection. @default {@link DEFAULT_EVENT_RETENTION} */
+  readonly retention?: EventRetention;
+}
+
+/** A kept event and its serialised form. */
+interface KeptEvent {
+  readonly sequence: number;
+  readonly event: BusEvent;
+  readonly json: string;
 }
 
 /** The local bus. */
@@ -66,7 +93,10 @@ export class EventBus {
   readonly arn: string;
   readonly #options: EventBusOptions;
   readonly #rules: Rule[] = [];
-  readonly #events: BusEvent[] = [];
+  readonly #events: KeptEvent[] = [];
+  #keptBytes = 0;
+  #sequence = 0;
+  #dropped = 0;
   readonly #deliveries = new Set<Promise<void>>();
   readonly #listeners = new Set<(event: BusEvent) => void>();
 
@@ -82,9 +112,23 @@ export class EventBus {
     this.#rules.push(rule);
   }
 
-  /** Every event put on the bus, oldest first. */
-  events(): readonly BusEvent[] {
-    return this.#events;
+  /** The kept events, oldest first (see {@link EventRetention}). */
+  events(): BusEvent[] {
+    return this.#events.map((kept) => kept.event);
+  }
+
+  /** How many events are kept, and how many were dropped to stay within the retention. */
+  get retained(): { total: number; events: number; bytes: number; dropped: number; retention: EventRetention } {
+    return { total: this.#sequence, events: this.#events.length, bytes: this.#keptBytes, dropped: this.#dropped, retention: this.#options.retention ?? DEFAULT_EVENT_RETENTION };
+  }
+
+  /**
+   * The kept events after sequence `since` (0: from the oldest), at most
+   * `limit`, as one JSON array, and the sequence to ask for next.
+   */
+  eventsPage(since = 0, limit = Number.MAX_SAFE_INTEGER): { json: string; next: number; count: number } {
+    const page = this.#events.filter((kept) => kept.sequence > since).slice(0, limit);
+    return { json: `[${page.map((kept) => kept.json).join(',')}]`, next: page.length > 0 ? (page[page.length - 1] as KeptEvent).sequence : since, count: page.length };
   }
 
   /** Calls `listener` for each new event; returns the unsubscribe function. */
@@ -112,16 +156,23 @@ export class EventBus {
         "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10",
       );
     }
-    const size = entries.reduce((total: number, entry: PutEventsEntry) => total + entrySize(entry), 0);
+    const size = entries.reduce((total: number, entry: PutEventsEntry | null) => total + entrySize(entry), 0);
     if (size > MAX_PUT_EVENTS_BYTES) {
       throw new AwsError('ValidationException', `Total size of the entries in the request is over the limit (${size} > ${MAX_PUT_EVENTS_BYTES} bytes).`);
     }
-    const results = entries.map((entry: PutEventsEntry) => this.#accept(entry));
+    // Each entry succeeds or fails on its own, as in AWS: one bad entry never fails its neighbours.
+    const results = entries.map((entry: PutEventsEntry | null): EntryResult => {
+      try {
+        return this.#accept(entry);
+      } catch (error) {
+        return { ErrorCode: 'InternalFailure', ErrorMessage: `the entry could not be processed: ${(error as Error).message}` };
+      }
+    });
     return { FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length, Entries: results };
   }
 
   /** Puts one event directly (the workflow's `events:putEvents` integration uses {@link putEvents}). */
-  #accept(entry: PutEventsEntry): EntryResult {
+  #accept(entry: PutEventsEntry | null): EntryResult {
     if (typeof entry !== 'object' || entry === null) return invalid('Entry', 'Entry must be an object.');
     if (entry.EventBusName !== undefined && entry.EventBusName !== 'default' && !this.isThisBus(entry.EventBusName)) {
       return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${String(entry.EventBusName)} does not exist.` };
@@ -139,6 +190,9 @@ export class EventBus {
     }
     if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
       return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    if (clampNumbersAndCheckDepth(detail, MAX_DETAIL_DEPTH)) {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: `Detail is malformed: it nests deeper than ${MAX_DETAIL_DEPTH} levels.` };
     }
     const time = eventTime(entry.Time);
     if (time === undefined) return invalid('Time', 'Time is not a valid timestamp.');
@@ -159,12 +213,24 @@ export class EventBus {
     };
     // Events on the account's default bus have no rules here; only this bus is kept.
     if (entry.EventBusName === undefined || entry.EventBusName === 'default') return { EventId: event.id };
-    this.#events.push(event);
+    this.#keep(event);
     for (const listener of this.#listeners) listener(event);
     for (const rule of this.#rules) {
       if (matchesPattern(rule.pattern, event)) this.#track(this.#deliver(rule, event));
     }
     return { EventId: event.id };
+  }
+
+  #keep(event: BusEvent): void {
+    const json = JSON.stringify(event);
+    this.#events.push({ sequence: ++this.#sequence, event, json });
+    this.#keptBytes += json.length;
+    const retention = this.#options.retention ?? DEFAULT_EVENT_RETENTION;
+    while (this.#events.length > retention.maxEvents || (this.#keptBytes > retention.maxBytes && this.#events.length > 1)) {
+      const dropped = this.#events.shift() as KeptEvent;
+      this.#keptBytes -= dropped.json.length;
+      this.#dropped++;
+    }
   }
 
   #track(delivery: Promise<void>): void {
@@ -183,8 +249,12 @@ export class EventBus {
         return;
       } catch (error) {
         if (attempt >= retries) {
-          if (rule.deadLetter) await rule.deadLetter(event, error);
-          else this.#options.onDeliveryError?.(rule.name, event, error);
+          try {
+            if (rule.deadLetter) await rule.deadLetter(event, error);
+            else this.#options.onDeliveryError?.(rule.name, event, error);
+          } catch (deadLetterError) {
+            this.#options.onDeliveryError?.(rule.name, event, deadLetterError);
+          }
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, delay(attempt + 1)));
@@ -206,20 +276,59 @@ function invalid(parameter: string, reason: string): EntryResult {
   return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${parameter} is not valid. Reason: ${reason}` };
 }
 
-/** `Time` as SDKs send it (epoch seconds, or an ISO string); AWS keeps whole seconds. */
+/**
+ * Whether a parsed JSON value nests deeper than `limit` (iterative: no
+ * recursion to overflow). On the way, numbers beyond the double range (JSON
+ * allows `1e400`; JavaScript reads it as Infinity, which serialises as null)
+ * become ±Number.MAX_VALUE, so every later hop still sees a number out of any
+ * range rather than a missing value. EventBridge keeps the text; this is the
+ * closest a JavaScript runtime gets.
+ */
+function clampNumbersAndCheckDepth(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > limit) return true;
+    const container = current as Record<string, unknown>;
+    for (const key of Object.keys(container)) {
+      const child = container[key];
+      if (typeof child === 'number' && !Number.isFinite(child)) container[key] = child > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+      else stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** The latest instant a JavaScript date can hold (±100,000,000 days). */
+const MAX_DATE_MILLIS = 8.64e15;
+
+/**
+ * `Time` as SDKs send it (epoch seconds, or an ISO string); AWS keeps whole
+ * seconds. Impossible instants (out of range, or a calendar date that does not
+ * exist such as 2022-02-30) are refused rather than rolled over.
+ */
 function eventTime(value: unknown): string | undefined {
   let millis: number;
   if (value === undefined || value === null) millis = Date.now();
   else if (typeof value === 'number') millis = value * 1000;
   else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) millis = Number(value) * 1000;
-  else if (typeof value === 'string') millis = Date.parse(value);
-  else return undefined;
-  if (!Number.isFinite(millis)) return undefined;
+  else if (typeof value === 'string') {
+    millis = Date.parse(value);
+    const calendar = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+    if (calendar) {
+      const [, year, month, day] = calendar as unknown as [string, string, string, string];
+      const check = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+      if (check.getUTCMonth() !== Number(month) - 1 || check.getUTCDate() !== Number(day)) return undefined;
+    }
+  } else return undefined;
+  if (!Number.isFinite(millis) || Math.abs(millis) > MAX_DATE_MILLIS) return undefined;
   return new Date(Math.floor(millis / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 /** An entry's size as AWS counts it: 14 bytes of time plus the UTF-8 bytes of its strings. */
-function entrySize(entry: PutEventsEntry): number {
+function entrySize(entry: PutEventsEntry | null): number {
+  if (typeof entry !== 'object' || entry === null) return 0;
   const bytes = (value: unknown) => (typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : 0);
   let size = entry.Time !== undefined ? 14 : 0;
   size += bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail);

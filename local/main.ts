@@ -13,6 +13,7 @@
  * The pipeline is the `local` environment's synthesized stacks (see local/runtime.ts).
  */
 import { parseArgs } from 'node:util';
+import { redactCredentials } from './redact';
 import { LocalRuntime } from './runtime';
 
 const { values } = parseArgs({
@@ -51,12 +52,17 @@ try {
     ...(values['retry-delay-ms'] ? { retryDelayMs: Number(values['retry-delay-ms']) } : {}),
   });
 } catch (error) {
-  console.error(`the local pipeline could not start: ${(error as Error).message}`);
+  console.error(`the local pipeline could not start: ${redactCredentials((error as Error).message)}`);
   process.exit(1);
 }
 
 const width = Math.max(...runtime.summary.map(([label]) => label.length));
 console.log(['Order pipeline running locally', ...runtime.summary.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), 'Press Ctrl-C to stop.'].join('\n'));
+
+// No request and no event may take the process down: anything that escapes a
+// handler is logged, and the runtime keeps serving.
+process.on('uncaughtException', (error) => console.error(`unexpected error (the runtime keeps running): ${redactCredentials(error.stack ?? error.message)}`));
+process.on('unhandledRejection', (reason) => console.error(`unexpected rejection (the runtime keeps running): ${redactCredentials(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason))}`));
 
 let stopping = false;
 const shutdown = (signal: string) => {

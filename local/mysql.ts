@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { redactCredentials } from './redact';
 import { createConnection } from 'mysql2/promise';
 import { READ_MODEL_DATABASE } from '../config/pipeline';
 
@@ -44,7 +45,7 @@ function parse(url: string): Target {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`DB_URL is not a URL: ${url}`);
+    throw new Error(`DB_URL is not a URL: ${redactCredentials(url)} (a password with # / ? @ must be percent-encoded)`);
   }
   if (parsed.protocol !== 'mysql:') throw new Error(`DB_URL must start with mysql://, got ${parsed.protocol}//`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || READ_MODEL_DATABASE;
@@ -81,7 +82,8 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
     const code = (error as NodeJS.ErrnoException).code;
     const unreachable = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND';
     if (explicit || !unreachable) {
-      throw new Error(`the read-model server at ${display(target)} is not usable: ${(error as Error).message}`, { cause: error });
+      const advice = unreachable ? '; start a MySQL-compatible server there, or point DB_URL (or --db-url) at one that answers' : '';
+      throw new Error(`the read-model server at ${display(target)} is not usable: ${redactCredentials((error as Error).message)}${advice}`, { cause: error });
     }
   }
   const binary = serverBinary();

@@ -21,6 +21,7 @@ import { InvokeError, LocalFunctions, type LocalFunctionDefinition, type RoleCre
 import { AccessDeniedError, IamGate, type IamMode, type Principal } from './iam';
 import { openReadModelServer, type ReadModelServer } from './mysql';
 import { policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
+import { quoted } from './redact';
 import { LocalSecrets } from './secrets';
 import { LocalSqs, type LocalQueue } from './sqs';
 import { LocalStateMachine } from './state-machine';
@@ -407,11 +408,17 @@ export class LocalRuntime {
 
       serve(bus.service());
       serve(stateMachine.service());
-      router.extra.set('/_local/events', () => bus.events());
+      router.extra.set('/_local/events', (url) => {
+        // Paged on request (?since=<sequence>&limit=<n>); the next page starts after X-Next-Since.
+        const since = Number(url.searchParams.get('since') ?? 0);
+        const limit = Number(url.searchParams.get('limit') ?? Number.MAX_SAFE_INTEGER);
+        const page = bus.eventsPage(Number.isFinite(since) ? since : 0, Number.isFinite(limit) && limit > 0 ? limit : Number.MAX_SAFE_INTEGER);
+        return new RawJson(page.json, { 'x-next-since': String(page.next) });
+      });
       router.extra.set('/_local/denials', () => gate.denials());
       router.extra.set('/_local/status', () => ({
         endpoint,
-        eventBus: { name: bus.name, arn: bus.arn, events: bus.events().length },
+        eventBus: { name: bus.name, arn: bus.arn, kept: bus.retained },
         stateMachine: stateMachine.arn,
         streamMapping: { ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds },
         queues: Object.fromEntries([...queueByArn.values()].map((queue) => [queue.name, { url: queue.url, messages: queue.size }])),
@@ -455,7 +462,8 @@ export class LocalRuntime {
         ['functions', functions.definitions().map((fn) => fn.name).join(', ')],
         ['IAM', `${{ enforce: 'enforced', warn: 'warn only', off: 'OFF' }[gate.mode]}: ${policies.length} synthesized policies (GET /_local/denials)`],
         ['read model', `${database.displayUrl} (${database.version})`],
-        ['events', `${endpoint}/_local/events`],
+        ['durability', options.dataDir ? `${options.dataDir}: tables, accepted events, stream records and queues survive a crash` : 'in memory: a crash loses in-flight work (use --data <dir> to keep it)'],
+        ['events', `${endpoint}/_local/events (the latest ${bus.retained.retention.maxEvents.toLocaleString('en')} events or ${bus.retained.retention.maxBytes / 1024 / 1024} MiB are kept)`],
         ['status', `${endpoint}/_local/status`],
       ];
       const runtime = new LocalRuntime({ endpoint, model, gate, bus, dynamodb, stateMachine, mapping, functions, sqs, database, logGroups, policies, summary, server, log, cleanups, creationChecks });
@@ -544,15 +552,23 @@ function describeResponse(event: BusEvent): string {
   const detail = event.detail as Record<string, unknown>;
   if ('commandStatus' in detail) {
     const error = detail.error as { code?: string } | undefined;
-    return `← ${event['detail-type']} ${String(detail.orderid)} ${String(detail.commandStatus)}${error ? ` (${String(error.code)})` : ''}`;
+    return `← ${event['detail-type']} ${quoted(detail.orderid)} ${quoted(detail.commandStatus)}${error ? ` (${quoted(error.code)})` : ''}`;
   }
-  const rows = Array.isArray(detail.queryResult) ? `${detail.queryResult.length} rows` : JSON.stringify(detail.error);
-  return `← ${event['detail-type']} ${String(detail.query)} ${String(detail.queryStatus)} ${rows}`;
+  const rows = Array.isArray(detail.queryResult) ? `${detail.queryResult.length} rows` : quoted(JSON.stringify(detail.error));
+  return `← ${event['detail-type']} ${quoted(detail.query)} ${quoted(detail.queryStatus)} ${rows}`;
+}
+
+/** A response body that is already JSON text. */
+class RawJson {
+  constructor(
+    readonly json: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
 }
 
 interface Router {
   services: Map<string, JsonService>;
-  extra: Map<string, () => unknown>;
+  extra: Map<string, (url: URL) => unknown>;
   functions: LocalFunctions | undefined;
   authorizer: Authorizer | undefined;
   /** Access key id → role ARN of the functions' sessions. */
@@ -659,7 +675,14 @@ async function handleRequest(request: IncomingMessage, response: ServerResponse,
       return;
     }
     if (request.method === 'GET' && router.extra.has(url.pathname)) {
-      sendJson(response, 200, await (router.extra.get(url.pathname) as () => unknown)());
+      const body = await (router.extra.get(url.pathname) as (url: URL) => unknown)(url);
+      if (body instanceof RawJson) {
+        const payload = Buffer.from(body.json);
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length, ...body.headers });
+        response.end(payload);
+      } else {
+        sendJson(response, 200, body);
+      }
       return;
     }
     const target = request.headers['x-amz-target'];

@@ -419,8 +419,8 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
       samples.push(performance.now() - started);
     }
     // Throughput: 8 concurrent senders, 10 entries per PutEvents, until every order is in the read model.
-    const status = async () => (await (await fetch(`${endpoint}/_local/status`)).json()) as { eventBus: { events: number } };
-    const baseline = (await status()).eventBus.events;
+    const status = async () => (await (await fetch(`${endpoint}/_local/status`)).json()) as { eventBus: { kept: { total: number } } };
+    const baseline = (await status()).eventBus.kept.total;
     const started = performance.now();
     let sent = 0;
     await Promise.all(
@@ -432,7 +432,7 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
         }
       }),
     );
-    while ((await status()).eventBus.events - baseline < localCommands * 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    while ((await status()).eventBus.kept.total - baseline < localCommands * 2) await new Promise((resolve) => setTimeout(resolve, 20));
     const answered = performance.now() - started;
     const projectedCount = async () => {
       const [rows] = await database.pool.query("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'tp-%'");

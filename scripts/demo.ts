@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { redactCredentials } from '../local/redact';
 import { LocalRuntime } from '../local/runtime';
 import { localIdle, putEntries, waitForResponse, type EntryInput, type Target } from '../clients/pipeline-client';
 import { formatTable } from '../clients/table';
@@ -13,11 +14,17 @@ const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }
 
 const sample = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}.json`, import.meta.url), 'utf8')) as EntryInput;
 
-const runtime = await LocalRuntime.start({
-  port: Number(values.port),
-  ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),
-  log: () => undefined,
-});
+let runtime: LocalRuntime;
+try {
+  runtime = await LocalRuntime.start({
+    port: Number(values.port),
+    ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),
+    log: () => undefined,
+  });
+} catch (error) {
+  console.error(`the demo could not start the local pipeline: ${redactCredentials((error as Error).message)}`);
+  process.exit(1);
+}
 const target: Target = { kind: 'local', bus: runtime.bus.arn, endpoint: runtime.endpoint };
 const problems: string[] = [];
 const expect = (what: string, actual: unknown, expected: unknown) => {

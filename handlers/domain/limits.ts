@@ -23,10 +23,13 @@ export const ORDER_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 /** Human-readable form of {@link ORDER_ID_PATTERN} for error messages. */
 export const ORDER_ID_ALPHABET = 'A-Z a-z 0-9 _ . : -';
 
-// Control and format characters, unpaired surrogates and non-characters are
-// refused in item ids; any other Unicode text, SQL metacharacters included, is
+// Control and format characters, unpaired surrogates, non-characters and
+// default-ignorable code points (the invisible ones, such as the Hangul filler
+// U+3164) are refused in item ids, and so is a combining mark with no base
+// character before it; any other Unicode text, SQL metacharacters included, is
 // stored and returned verbatim.
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+const LEADING_COMBINING_MARK = /^\p{M}/u;
 
 /** Returns why `value` is not a valid item id, or `undefined` when it is. */
 export function itemIdProblem(value: unknown): string | undefined {
@@ -40,6 +43,7 @@ export function itemIdProblem(value: unknown): string | undefined {
     if (length > Limits.itemIdMaxLength) return `must be at most ${Limits.itemIdMaxLength} characters, got ${length}`;
   }
   if (INVISIBLE.test(value)) return 'must not contain control or invisible characters';
+  if (LEADING_COMBINING_MARK.test(value)) return 'must not start with a combining mark (it has no character to combine with)';
   if (value.trim() !== value) return 'must not start or end with white space';
   return undefined;
 }

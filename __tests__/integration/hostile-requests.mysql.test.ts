@@ -1,0 +1,127 @@
+/**
+ * Hostile requests against the local runtime (loopback only, bounded): none
+ * may take the process down, each gets its own error response, and PutEvents
+ * fails per entry as AWS does. The runtime must still answer at the end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitForResponse, type Target } from '../../clients/pipeline-client';
+import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let runtime: RunningLocalRuntime;
+let target: Target;
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime();
+  target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
+}, 60_000);
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+/** A raw HTTP request: the path is sent as is (no URL normalisation). */
+function raw(method: string, rawPath: string, headers: Record<string, string> = {}, body = ''): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const { hostname, port } = new URL(runtime.endpoint);
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ host: hostname, port, method, path: rawPath, headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+const putEvents = (entries: string) => raw('POST', '/', { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' }, `{"Entries":${entries}}`);
+const entry = (orderId: string, time = '"2022-10-13T19:00:00Z"') =>
+  `{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Time":${time},"Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'z1', quantity: 1 }] }))}}`;
+
+describe('hostile requests', () => {
+  it.each(['//', '///', '//@', '//%', '/%E0%A4%A'])('answers the path %s with an error response, not a crash', async (rawPath) => {
+    const response = await raw('GET', rawPath);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+  });
+
+  it('answers a malformed function name in the invoke path with 400', async () => {
+    const response = await raw('POST', '/2015-03-31/functions/%E0%A4%A/invocations', {}, '{}');
+    expect(response.status).toBe(400);
+  });
+
+  it('answers an asynchronous invoke of a missing function with ResourceNotFoundException (404)', async () => {
+    const response = await raw('POST', '/2015-03-31/functions/nope/invocations', { 'x-amz-invocation-type': 'Event' }, '{}');
+    expect({ status: response.status, type: response.headers['x-amzn-errortype'] }).toEqual({ status: 404, type: 'ResourceNotFoundException' });
+  });
+
+  it('fails an entry with an impossible Time on its own, and delivers its valid neighbour once', async () => {
+    // Act
+    const response = await putEvents(`[${entry('hostile-time-1', '10000000000000')}, ${entry('hostile-time-2')}, ${entry('hostile-time-3', '"2022-02-30T00:00:00Z"')}]`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    const body = JSON.parse(response.body) as { FailedEntryCount: number; Entries: { EventId?: string; ErrorCode?: string }[] };
+    expect(body.FailedEntryCount).toBe(2);
+    expect(body.Entries.map((item) => item.ErrorCode ?? 'ok')).toEqual(['InvalidArgument', 'ok', 'InvalidArgument']);
+    const answer = await waitForResponse(target, body.Entries[1]?.EventId as string, 15_000);
+    expect(answer.detail).toMatchObject({ orderid: 'hostile-time-2', commandStatus: 'orderCreated' });
+  });
+
+  it('fails a null entry on its own and keeps its valid neighbour', async () => {
+    const response = await putEvents(`[${entry('hostile-null-1')}, null]`);
+    expect(response.status).toBe(200);
+    const body = JSON.parse(response.body) as { FailedEntryCount: number; Entries: { EventId?: string; ErrorCode?: string }[] };
+    expect(body.FailedEntryCount).toBe(1);
+    expect(body.Entries[0]?.EventId).toEqual(expect.any(String));
+    expect(body.Entries[1]?.ErrorCode).toBe('InvalidArgument');
+  });
+
+  it('logs a refused orderId holding a newline JSON-escaped, on one line', async () => {
+    // Act
+    const response = await putEvents(`[{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId: 'evil\n← forged line', items: [] }))}}]`);
+    const id = (JSON.parse(response.body) as { Entries: { EventId: string }[] }).Entries[0]?.EventId as string;
+    await waitForResponse(target, id, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // Assess
+    expect(runtime.output()).not.toMatch(/^← forged line/m);
+  });
+
+  it('still answers, with every event readable', async () => {
+    const response = await raw('GET', '/_local/events');
+    expect(response.status).toBe(200);
+    expect(Array.isArray(JSON.parse(response.body))).toBe(true);
+    expect(runtime.process.exitCode).toBeNull();
+  });
+});
+
+describe('start-up errors', () => {
+  const start = (dbUrl: string) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', '--db-url', dbUrl], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.once('exit', (code) => resolve({ code, output }));
+    });
+
+  it('never prints the password of a DB_URL it cannot parse', async () => {
+    const { code, output } = await start('mysql://user:pa#ss@host/db');
+    expect(code).toBe(1);
+    expect(output).toContain('DB_URL is not a URL');
+    expect(output).not.toContain('pa#ss');
+  }, 30_000);
+
+  it('says in one line what to do when DB_URL does not answer', async () => {
+    const { code, output } = await start('mysql://root:secret@127.0.0.1:1/orders');
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([expect.stringMatching(/^the local pipeline could not start: .*not usable.*point DB_URL/)]);
+    expect(output).not.toContain('secret');
+  }, 30_000);
+});
