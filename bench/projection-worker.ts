@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { createConnection } from 'mysql2/promise';
-import { orderContentHash, toOrderItem } from '../handlers/domain/order';
+import { orderContentHash, orderToItem } from '../handlers/domain/order';
 import { questions, random } from './support';
 
 const [bundle, batchesArg, sizeArg, prefix] = process.argv.slice(2) as [string, string, string, string];
@@ -29,7 +29,7 @@ function batch(index: number) {
         { itemid: `item-${String(Math.floor(next() * 500)).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
       ];
       const order = { orderId, orderedAt: new Date(Date.UTC(2021, 0, 1) + Math.floor(next() * 4 * 365) * 86_400_000).toISOString(), items, contentHash: orderContentHash(orderId, items), commandMessageId: randomUUID() };
-      const image = toOrderItem(order);
+      const image = orderToItem(order);
       return {
         eventID: randomUUID(),
         eventName: 'INSERT',

@@ -3,7 +3,7 @@
  * `main.ts` picks the environment from `CQRS_ENV` (default `dev`); a few fields
  * can be overridden from the environment for a one-off deployment.
  */
-import { DEFAULT_STREAM_MAPPING } from './pipeline';
+import { DEFAULT_STREAM_MAPPING, type StreamMappingSettings } from './pipeline';
 
 /**
  * The environments: three deployed to AWS, and `local`, the same stacks
@@ -39,10 +39,8 @@ export interface EnvironmentConfig {
      */
     readonly tls: 'required' | 'off';
   };
-  readonly stream: {
-    readonly batchSize: number;
-    readonly batchingWindowSeconds: number;
-  };
+  /** The stream → projection event source mapping (one name per setting, from {@link StreamMappingSettings}). */
+  readonly stream: StreamMappingSettings;
   /** CloudWatch Logs retention of every log group, in days. */
   readonly logRetentionDays: number;
   /** Protects the tables and the database from deletion (and keeps a final snapshot). */
@@ -56,7 +54,7 @@ const shared = {
   azCount: 2,
   vpcCidr: '10.40.0.0/16',
   egress: 'vpc-endpoints',
-  stream: { batchSize: DEFAULT_STREAM_MAPPING.batchSize, batchingWindowSeconds: DEFAULT_STREAM_MAPPING.maximumBatchingWindowInSeconds },
+  stream: DEFAULT_STREAM_MAPPING,
   archiveRetentionDays: 30,
 } as const;
 
@@ -147,8 +145,8 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   if (!Number.isInteger(stream.batchSize) || stream.batchSize < 1 || stream.batchSize > 10_000) {
     problems.push(`stream.batchSize must be 1 to 10000, got ${stream.batchSize}`);
   }
-  if (!Number.isInteger(stream.batchingWindowSeconds) || stream.batchingWindowSeconds < 0 || stream.batchingWindowSeconds > 300) {
-    problems.push(`stream.batchingWindowSeconds must be 0 to 300, got ${stream.batchingWindowSeconds}`);
+  if (!Number.isInteger(stream.maximumBatchingWindowInSeconds) || stream.maximumBatchingWindowInSeconds < 0 || stream.maximumBatchingWindowInSeconds > 300) {
+    problems.push(`stream.maximumBatchingWindowInSeconds must be 0 to 300, got ${stream.maximumBatchingWindowInSeconds}`);
   }
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(config.logRetentionDays)) {
     problems.push(`logRetentionDays must be one of CloudWatch's values (${LOG_RETENTION_DAYS.join(', ')}), got ${config.logRetentionDays}`);

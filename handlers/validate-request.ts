@@ -1,7 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { DetailType } from '../config/pipeline';
-import { validateCommand, type CommandEnvelope, type CommandValidation } from './domain/order';
+import { validateCommand, type CommandValidation } from './domain/command';
+import type { CommandEnvelope } from './domain/order';
 import { refuseUnroutedQuery, type QueryResponseDetail } from './domain/query';
 import { logger } from './shared/logger';
 

@@ -19,7 +19,8 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { DEFAULT_STREAM_MAPPING, FunctionName, type FunctionKey } from '../config/pipeline';
 import { orderContentHash, type Order } from '../handlers/domain/order';
-import { aggregate, projectOrders } from '../handlers/read-model/projection';
+import { aggregate, projectOrders } from '../handlers/read-model/read-model-writer';
+import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
 import { buildHandlers, DIST, ROOT } from '../stacks/bundling/build';
 import { startDynalite } from '../local/dynalite';
 import { createOriginalSchema, loadOriginal, originalItemsReport, originalMonthly, projectOriginal } from '../bench/original';
@@ -179,10 +180,12 @@ async function benchProjection(): Promise<void> {
       for (const [index, orders] of batches.entries()) {
         const totals = aggregates[index]!;
         await connection.query('START TRANSACTION');
-        await connection.query('INSERT INTO orders (order_id, ordered_at, content_hash, line_count, projection_id) VALUES ?', [
+        await connection.query('INSERT INTO ?? (order_id, ordered_at, content_hash, line_count, projection_id) VALUES ?', [
+          READ_MODEL_TABLES.orders,
           orders.map((order) => [order.orderId, order.orderedAt.slice(0, 23).replace('T', ' '), order.contentHash, order.items.length, 'raw']),
         ]);
-        await connection.query('INSERT INTO order_lines (order_id, line_no, item_id, quantity) VALUES ?', [
+        await connection.query('INSERT INTO ?? (order_id, line_no, item_id, quantity) VALUES ?', [
+          READ_MODEL_TABLES.orderLines,
           orders.flatMap((order) => order.items.map((line, position) => [order.orderId, position + 1, line.itemid, line.quantity])),
         ]);
         await connection.query('INSERT INTO raw_item_totals (item_id, total_ordered, last_order_date) VALUES ?', [totals.items]);

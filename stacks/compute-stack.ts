@@ -13,7 +13,7 @@ import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
-import { DEFAULT_STREAM_MAPPING, streamFilterPattern, type ResourceNames, type StreamMappingSettings } from '../config/pipeline';
+import { streamFilterPattern, type ResourceNames } from '../config/pipeline';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { EncryptedTable } from './constructs/encrypted-table';
 import type { ManagedSecret } from './constructs/managed-secret';
@@ -148,11 +148,7 @@ export class ComputeStack extends PipelineStack {
     options.ordersTable.grantStreamRead(this.projectOrders, 'ReadOrdersStream');
     this.projectOrders.grant({ Sid: 'OnFailureDestination', Action: ['sqs:SendMessage'], Resource: [this.failureQueue.arn] });
 
-    const mapping: StreamMappingSettings = {
-      ...DEFAULT_STREAM_MAPPING,
-      batchSize: config.stream.batchSize,
-      maximumBatchingWindowInSeconds: config.stream.batchingWindowSeconds,
-    };
+    const mapping = config.stream;
     this.streamMapping = new LambdaEventSourceMapping(this, 'orders-stream', {
       eventSourceArn: options.ordersTable.table.streamArn,
       functionName: this.projectOrders.function.arn,

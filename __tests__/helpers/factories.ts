@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { orderContentHash, toOrderItem, type Order, type OrderLine } from '../../handlers/domain/order';
+import { orderContentHash, orderToItem, type Order, type OrderLine } from '../../handlers/domain/order';
 
 /** A sample event file from `events/`, in PutEvents entry form. */
 export interface SampleEntry {
@@ -54,7 +54,7 @@ let sequence = 1_000_000;
 
 /** A DynamoDB stream INSERT record for an order, as Lambda delivers it. */
 export function insertRecord(order: Order, sequenceNumber: string = String(++sequence)): DynamoDBRecord {
-  const item = toOrderItem(order);
+  const item = orderToItem(order);
   return {
     eventID: randomUUID().replace(/-/g, ''),
     eventName: 'INSERT',

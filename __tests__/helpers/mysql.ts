@@ -1,3 +1,4 @@
+import { READ_MODEL_TABLES, type ReadModelTables } from '../../handlers/read-model/tables';
 import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
@@ -59,7 +60,7 @@ export async function createTestDatabase(prefix: string, options: { migrate?: bo
 }
 
 /** Reads every read-model table, ordered, for before/after comparisons. */
-export async function snapshotReadModel(pool: Pool, tables = { orders: 'orders', orderLines: 'order_lines', itemTotals: 'item_totals', itemMonthlyTotals: 'item_monthly_totals' }) {
+export async function snapshotReadModel(pool: Pool, tables: ReadModelTables = READ_MODEL_TABLES) {
   const [orders] = await pool.query('SELECT order_id, ordered_at, content_hash, line_count FROM ?? ORDER BY order_id', [tables.orders]);
   const [lines] = await pool.query('SELECT * FROM ?? ORDER BY order_id, line_no', [tables.orderLines]);
   const [totals] = await pool.query('SELECT * FROM ?? ORDER BY item_id', [tables.itemTotals]);

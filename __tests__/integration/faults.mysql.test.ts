@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { createPool, type Pool } from 'mysql2/promise';
-import { toOrderItem } from '../../handlers/domain/order';
+import { orderToItem } from '../../handlers/domain/order';
 import { PrivateDatabase } from '../../local/mysql';
 import { localIdle, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { buildOrder } from '../helpers/factories';
@@ -87,8 +87,8 @@ describe('faults', () => {
   it('isolates a poison record by bisection, sends it alone to the on-failure queue, and projects the rest', async () => {
     // Prepare: one write of 21 items, so they reach the projection as one batch.
     const good = Array.from({ length: 20 }, (_, index) => buildOrder({ orderId: `batch-${index}`, items: [{ itemid: 'bisect', quantity: 1 }] }));
-    const poison = { ...toOrderItem(buildOrder({ orderId: 'poison-2', items: [{ itemid: 'bisect', quantity: 1 }] })), items: { L: [{ M: { itemid: { S: 'bisect' }, quantity: { N: '-1' } } }] } };
-    const items = [...good.slice(0, 10).map(toOrderItem), poison, ...good.slice(10).map(toOrderItem)];
+    const poison = { ...orderToItem(buildOrder({ orderId: 'poison-2', items: [{ itemid: 'bisect', quantity: 1 }] })), items: { L: [{ M: { itemid: { S: 'bisect' }, quantity: { N: '-1' } } }] } };
+    const items = [...good.slice(0, 10).map(orderToItem), poison, ...good.slice(10).map(orderToItem)];
 
     // Act
     await dynamo.send(new BatchWriteItemCommand({ RequestItems: { 'order-pipeline-local-orders': items.map((Item) => ({ PutRequest: { Item } })) } }));

@@ -13,7 +13,7 @@ import { orderContentHash, type Order } from '../../handlers/domain/order';
 import { monthYear } from '../../handlers/domain/query';
 import { clearReadModel } from '../../handlers/read-model/maintenance';
 import { itemsSalesReport, monthlySalesByItem } from '../../handlers/read-model/queries';
-import { createProjection } from '../../handlers/read-model/stream-projection';
+import { createProjection } from '../../handlers/read-model/stream-batch';
 import { insertRecord, lambdaContext, streamEvent } from '../helpers/factories';
 import { startDynalite, type LocalDynamo } from '../helpers/dynalite';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { MIGRATIONS_DIR, loadMigrations, migrate } from '../../handlers/read-model/migrations';
-import { projectOrders } from '../../handlers/read-model/projection';
+import { projectOrders } from '../../handlers/read-model/read-model-writer';
 import { itemsSalesReport, monthlySalesByItem } from '../../handlers/read-model/queries';
 import { buildOrder } from '../helpers/factories';
 import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';

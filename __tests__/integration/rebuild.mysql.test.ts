@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { toOrderItem, type Order } from '../../handlers/domain/order';
-import { projectOrders } from '../../handlers/read-model/projection';
+import { orderToItem, type Order } from '../../handlers/domain/order';
+import { projectOrders } from '../../handlers/read-model/read-model-writer';
 import { itemsSalesReport, monthlySalesByItem } from '../../handlers/read-model/queries';
 import { REBUILD_TABLES, RETIRED_TABLES, rebuildReadModel, type ScanOrders } from '../../handlers/read-model/rebuild';
 import { READ_MODEL_TABLES } from '../../handlers/read-model/tables';
@@ -24,7 +24,7 @@ afterAll(async () => {
 
 /** An orders table held in memory, scanned in pages of `pageSize`. */
 function ordersTable(orders: Order[], pageSize: number): { scan: ScanOrders; items: Record<string, AttributeValue>[] } {
-  const items = orders.map(toOrderItem);
+  const items = orders.map(orderToItem);
   return {
     items,
     scan: async (cursor) => {

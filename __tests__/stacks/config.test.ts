@@ -14,7 +14,7 @@ describe('environment configuration', () => {
       azCount: 1,
       egress: 'carrier-pigeon',
       aurora: { engineVersion: '5.7.mysql_aurora.2.11.2', minCapacity: 8, maxCapacity: 4, backupRetentionDays: 0, tls: 'off' },
-      stream: { batchSize: 20_000, batchingWindowSeconds: -1 },
+      stream: { ...ENVIRONMENTS.dev.stream, batchSize: 20_000, maximumBatchingWindowInSeconds: -1 },
       logRetentionDays: 10,
     } as never;
 
@@ -35,7 +35,7 @@ describe('environment configuration', () => {
         'aurora.tls must be "required" (only the local environment may turn it off), got "off"',
         'aurora.backupRetentionDays must be 1 to 35, got 0',
         'stream.batchSize must be 1 to 10000, got 20000',
-        'stream.batchingWindowSeconds must be 0 to 300, got -1',
+        'stream.maximumBatchingWindowInSeconds must be 0 to 300, got -1',
         expect.stringMatching(/^logRetentionDays must be one of CloudWatch's values .* got 10$/),
       ]);
     }

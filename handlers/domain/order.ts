@@ -1,13 +1,18 @@
+/**
+ * The order, its shapes side by side, and one conversion each way:
+ *
+ *   command detail ──orderFromCommand──▶ Order ──orderToItem──▶ orders-table item
+ *   orders-table item / stream image ──orderFromItem──▶ Order
+ *   Order ──orderToRows──▶ read-model rows ──orderFromRows──▶ Order (the rebuild)
+ *
+ * One line validator ({@link validateLines}) serves every inbound conversion,
+ * so a line the command side refuses is refused the same way wherever it
+ * comes from.
+ */
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ORDERS_TABLE_KEY } from '../../config/pipeline';
-import {
-  OrderConflictError,
-  RefusalError,
-  UnsupportedCommandError,
-  ValidationError,
-  type RefusalBody,
-} from './errors';
+import { MalformedRecordError, UnsupportedCommandError, ValidationError } from './errors';
 import { Limits, describeType, itemIdProblem, orderIdProblem, quantityProblem } from './limits';
 
 /** The commands this version supports. */
@@ -31,39 +36,27 @@ export interface Order {
   readonly commandMessageId: string;
 }
 
-/** The EventBridge envelope fields the workflow passes to command validation. */
+/** The EventBridge envelope fields a command arrives in. */
 export interface CommandEnvelope {
   readonly id?: unknown;
   readonly time?: unknown;
   readonly detail?: unknown;
 }
 
-/** Detail of an `orderCommandResponse` event. */
-export interface CommandResponseDetail {
-  readonly orderid: string | null;
-  readonly commandStatus: 'orderCreated' | 'orderRejected';
-  readonly commandMessageId: string | null;
-  readonly error?: RefusalBody;
-}
+/** An orders-table item (and a stream record's image), in DynamoDB AttributeValue form. */
+export type OrderItem = Record<string, AttributeValue>;
 
-/** What command validation hands to the workflow. */
-export type CommandValidation =
-  | {
-      readonly valid: true;
-      readonly orderId: string;
-      readonly contentHash: string;
-      /** The orders-table item, in DynamoDB AttributeValue form. */
-      readonly item: Record<string, AttributeValue>;
-      /** The responses the workflow publishes after the conditional write. */
-      readonly responses: {
-        readonly created: CommandResponseDetail;
-        readonly conflict: CommandResponseDetail;
-      };
-    }
-  | {
-      readonly valid: false;
-      readonly response: CommandResponseDetail;
-    };
+/** The read model's `orders` row: `[order_id, ordered_at, content_hash, line_count]`. */
+export type OrderRow = readonly [orderId: string, orderedAt: string, contentHash: string, lineCount: number];
+
+/** The read model's `order_lines` rows: `[order_id, line_no, item_id, quantity]`, line numbers from 1. */
+export type OrderLineRow = readonly [orderId: string, lineNo: number, itemId: string, quantity: number];
+
+/** An order's line as read back from the read model, in line order. */
+export interface StoredLine {
+  readonly item_id: string;
+  readonly quantity: number;
+}
 
 /**
  * Hashes what makes two orders the same: the id and the lines, in a canonical
@@ -84,11 +77,42 @@ export function normaliseEventTime(value: unknown): string | undefined {
   return Number.isNaN(millis) ? undefined : new Date(millis).toISOString();
 }
 
+/** A line as some source holds it, before validation. */
+export interface LineCandidate {
+  /** Where the line is, for messages: `detail.items[0]`, `items[0]`. */
+  readonly at: string;
+  readonly itemid: unknown;
+  readonly quantity: unknown;
+  /** A problem the source's own encoding already found in the quantity. */
+  readonly quantityProblem?: string;
+  /** The line is not a line at all (not an object): this is its only problem. */
+  readonly shapeProblem?: string;
+}
+
+/** The one line validator: the valid lines, and every problem by field. */
+export function validateLines(candidates: readonly LineCandidate[]): { lines: OrderLine[]; problems: string[] } {
+  const lines: OrderLine[] = [];
+  const problems: string[] = [];
+  for (const candidate of candidates) {
+    if (candidate.shapeProblem) {
+      problems.push(`${candidate.at} ${candidate.shapeProblem}`);
+      continue;
+    }
+    const itemIssue = itemIdProblem(candidate.itemid);
+    const quantityIssue = candidate.quantityProblem ?? quantityProblem(candidate.quantity);
+    if (itemIssue) problems.push(`${candidate.at}.itemid ${itemIssue}`);
+    if (quantityIssue) problems.push(`${candidate.at}.quantity ${quantityIssue}`);
+    if (!itemIssue && !quantityIssue) lines.push({ itemid: candidate.itemid as string, quantity: candidate.quantity as number });
+  }
+  return { lines, problems };
+}
+
 /**
- * Parses a `createOrder` command. Throws a {@link RefusalError} naming every
- * offending field; never throws anything else for bad input.
+ * Command detail → order. Throws a {@link ValidationError} (or
+ * {@link UnsupportedCommandError}) naming every offending field; never throws
+ * anything else for bad input.
  */
-export function parseCreateOrder(envelope: CommandEnvelope): Order {
+export function orderFromCommand(envelope: CommandEnvelope): Order {
   const { detail } = envelope;
   if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
     throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
@@ -108,7 +132,7 @@ export function parseCreateOrder(envelope: CommandEnvelope): Order {
   if (orderIdIssue) problems.push(`detail.orderId ${orderIdIssue}`);
 
   const items = fields.items;
-  const lines: OrderLine[] = [];
+  let lines: OrderLine[] = [];
   if (items === undefined || items === null) {
     problems.push('detail.items is required');
   } else if (!Array.isArray(items)) {
@@ -118,19 +142,15 @@ export function parseCreateOrder(envelope: CommandEnvelope): Order {
   } else if (items.length > Limits.maxItems) {
     problems.push(`detail.items must contain at most ${Limits.maxItems} items, got ${items.length}`);
   } else {
+    const candidates: LineCandidate[] = [];
     items.forEach((item: unknown, index) => {
       const at = `detail.items[${index}]`;
-      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-        problems.push(`${at} must be an object, got ${describeType(item)}`);
-        return;
-      }
-      const { itemid, quantity } = item as Record<string, unknown>;
-      const itemIssue = itemIdProblem(itemid);
-      const quantityIssue = quantityProblem(quantity);
-      if (itemIssue) problems.push(`${at}.itemid ${itemIssue}`);
-      if (quantityIssue) problems.push(`${at}.quantity ${quantityIssue}`);
-      if (!itemIssue && !quantityIssue) lines.push({ itemid: itemid as string, quantity: quantity as number });
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) candidates.push({ at, itemid: undefined, quantity: undefined, shapeProblem: `must be an object, got ${describeType(item)}` });
+      else candidates.push({ at, itemid: (item as Record<string, unknown>).itemid, quantity: (item as Record<string, unknown>).quantity });
     });
+    const validated = validateLines(candidates);
+    lines = validated.lines;
+    problems.push(...validated.problems);
   }
 
   const orderedAt = normaliseEventTime(envelope.time);
@@ -139,66 +159,84 @@ export function parseCreateOrder(envelope: CommandEnvelope): Order {
 
   if (problems.length > 0) throw new ValidationError(problems);
   const orderId = fields.orderId as string;
-  return {
-    orderId,
-    orderedAt: orderedAt as string,
-    items: lines,
-    contentHash: orderContentHash(orderId, lines),
-    commandMessageId: envelope.id as string,
-  };
+  return { orderId, orderedAt: orderedAt as string, items: lines, contentHash: orderContentHash(orderId, lines), commandMessageId: envelope.id as string };
 }
 
-/** Converts an order to its orders-table item. */
-export function toOrderItem(order: Order): Record<string, AttributeValue> {
+/** Order → orders-table item. */
+export function orderToItem(order: Order): OrderItem {
   return {
     [ORDERS_TABLE_KEY]: { S: order.orderId },
     orderedAt: { S: order.orderedAt },
-    items: {
-      L: order.items.map((line) => ({
-        M: { itemid: { S: line.itemid }, quantity: { N: String(line.quantity) } },
-      })),
-    },
+    items: { L: order.items.map((line) => ({ M: { itemid: { S: line.itemid }, quantity: { N: String(line.quantity) } } })) },
     contentHash: { S: order.contentHash },
     commandMessageId: { S: order.commandMessageId },
   };
 }
 
 /**
- * Validates a command for the workflow: either the item to write with the
- * responses to publish, or the refusal to publish. Bad input never throws.
+ * Orders-table item (or stream image) → order, checking every attribute with
+ * the same rules as a command. Throws {@link MalformedRecordError} naming
+ * every problem, or when the stored content hash does not match the lines.
  */
-export function validateCommand(envelope: CommandEnvelope): CommandValidation {
-  const commandMessageId = typeof envelope.id === 'string' ? envelope.id : null;
-  try {
-    const order = parseCreateOrder(envelope);
-    return {
-      valid: true,
-      orderId: order.orderId,
-      contentHash: order.contentHash,
-      item: toOrderItem(order),
-      responses: {
-        created: { orderid: order.orderId, commandStatus: 'orderCreated', commandMessageId },
-        conflict: {
-          orderid: order.orderId,
-          commandStatus: 'orderRejected',
-          commandMessageId,
-          error: new OrderConflictError(order.orderId).toBody(),
-        },
-      },
-    };
-  } catch (error) {
-    if (!(error instanceof RefusalError)) throw error;
-    const detail = envelope.detail as Record<string, unknown> | undefined;
-    const orderId = typeof detail === 'object' && detail !== null ? detail.orderId : undefined;
-    return {
-      valid: false,
-      response: {
-        // Echo the id only while it is short enough to keep the response small.
-        orderid: typeof orderId === 'string' && orderId.length <= 256 ? orderId : null,
-        commandStatus: 'orderRejected',
-        commandMessageId,
-        error: error.toBody(),
-      },
-    };
+export function orderFromItem(image: OrderItem): Order {
+  const problems: string[] = [];
+  const orderId = image[ORDERS_TABLE_KEY]?.S;
+  const orderIdIssue = orderIdProblem(orderId);
+  if (orderIdIssue) problems.push(`${ORDERS_TABLE_KEY} ${orderIdIssue} (S attribute)`);
+
+  const orderedAt = normaliseEventTime(image.orderedAt?.S);
+  if (orderedAt === undefined) problems.push('orderedAt must be an ISO 8601 timestamp (S attribute)');
+
+  const items = image.items?.L;
+  let lines: OrderLine[] = [];
+  if (!items || items.length === 0) {
+    problems.push('items must be a non-empty L attribute');
+  } else {
+    const candidates: LineCandidate[] = [];
+    items.forEach((entry, index) => {
+      const line = entry.M;
+      if (!line) {
+        candidates.push({ at: `items[${index}]`, itemid: undefined, quantity: undefined, shapeProblem: 'must be an M attribute' });
+        return;
+      }
+      const raw = line.quantity?.N;
+      const encoding = raw === undefined ? 'is required (N attribute)' : /^\d+$/.test(raw) ? undefined : `must be a positive integer, got ${raw}`;
+      candidates.push({ at: `items[${index}]`, itemid: line.itemid?.S, quantity: Number(raw), ...(encoding ? { quantityProblem: encoding } : {}) });
+    });
+    const validated = validateLines(candidates);
+    lines = validated.lines;
+    problems.push(...validated.problems);
   }
+  if (problems.length > 0) throw new MalformedRecordError(problems.join('; '));
+
+  const contentHash = image.contentHash?.S;
+  const expectedHash = orderContentHash(orderId as string, lines);
+  if (contentHash !== undefined && contentHash !== expectedHash) {
+    throw new MalformedRecordError(`contentHash does not match the order's items (stored ${contentHash}, computed ${expectedHash})`);
+  }
+  return { orderId: orderId as string, orderedAt: orderedAt as string, items: lines, contentHash: expectedHash, commandMessageId: image.commandMessageId?.S ?? '' };
+}
+
+/** Order → read-model rows: its `orders` row and its `order_lines` rows, in the order sent. */
+export function orderToRows(order: Order): { order: OrderRow; lines: OrderLineRow[] } {
+  return {
+    order: [order.orderId, toSqlDateTime(order.orderedAt), order.contentHash, order.items.length],
+    lines: order.items.map((line, index): OrderLineRow => [order.orderId, index + 1, line.itemid, line.quantity]),
+  };
+}
+
+/** Read-model rows → order (the rebuild's catch-up). `orderedAt` is ISO 8601 UTC. */
+export function orderFromRows(row: { readonly orderId: string; readonly orderedAt: string; readonly contentHash: string }, lines: readonly StoredLine[]): Order {
+  return {
+    orderId: row.orderId,
+    orderedAt: `${row.orderedAt.slice(0, 23)}Z`,
+    items: lines.map((line) => ({ itemid: line.item_id, quantity: line.quantity })),
+    contentHash: row.contentHash,
+    commandMessageId: '',
+  };
+}
+
+/** `2022-10-13T19:00:00.000Z` → `2022-10-13 19:00:00.000` (UTC, DATETIME(3)). */
+export function toSqlDateTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }

@@ -1,9 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { orderFromImage } from '../domain/order-record';
-import type { Order, OrderLine } from '../domain/order';
-import { projectOrders, type WarnLogger } from './projection';
-import { READ_MODEL_TABLES, tablesWithSuffix } from './tables';
+import { orderFromItem, orderFromRows, type Order, type StoredLine } from '../domain/order';
+import { projectOrders, type WarnLogger } from './read-model-writer';
+import { READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, tablesWithSuffix } from './tables';
 
 /** Rebuilt tables are filled beside the live ones under this suffix. */
 export const REBUILD_TABLES = tablesWithSuffix('_rebuild');
@@ -37,8 +36,6 @@ interface StateRow extends RowDataPacket {
   malformed: number;
   started_at: string;
 }
-
-const TABLE_KEYS = ['orders', 'orderLines', 'itemTotals', 'itemMonthlyTotals'] as const;
 
 async function tableExists(pool: Pool, name: string): Promise<boolean> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [name]);
@@ -104,7 +101,7 @@ export async function rebuildReadModel(options: {
     const orders: Order[] = [];
     for (const item of page.items) {
       try {
-        orders.push(orderFromImage(item));
+        orders.push(orderFromItem(item));
       } catch (error) {
         malformed++;
         options.logger?.warn('orders-table item skipped by the rebuild', { orderId: item.orderid?.S, error });
@@ -160,15 +157,9 @@ async function finishSwap(pool: Pool, logger?: WarnLogger): Promise<RebuildProgr
       RETIRED_TABLES.orderLines,
       missing.map((order) => order.order_id),
     ]);
-    const byOrder = new Map<string, OrderLine[]>();
-    for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), { itemid: line.item_id, quantity: line.quantity }]);
-    const orders: Order[] = missing.map((order) => ({
-      orderId: order.order_id,
-      orderedAt: `${order.ordered_at.slice(0, 23)}Z`,
-      items: byOrder.get(order.order_id) ?? [],
-      contentHash: order.content_hash,
-      commandMessageId: '',
-    }));
+    const byOrder = new Map<string, StoredLine[]>();
+    for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), line]);
+    const orders = missing.map((order) => orderFromRows({ orderId: order.order_id, orderedAt: order.ordered_at, contentHash: order.content_hash }, byOrder.get(order.order_id) ?? []));
     const outcomes = await projectOrders(pool, orders, { ...(logger ? { logger } : {}) });
     caughtUp = outcomes.filter((outcome) => outcome === 'projected').length;
   }

@@ -1,18 +1,23 @@
-/** Names of the read-model tables one projection or query works on. */
-export interface ReadModelTables {
-  readonly orders: string;
-  readonly orderLines: string;
-  readonly itemTotals: string;
-  readonly itemMonthlyTotals: string;
-}
-
-/** The live read model. */
-export const READ_MODEL_TABLES: ReadModelTables = {
+/**
+ * The read model's tables, each named once. This list is the source of every
+ * other list of them: the projection's, the queries', the rebuild's swap, the
+ * clearing at local start, the tests' snapshots.
+ */
+export const READ_MODEL_TABLES = {
   orders: 'orders',
   orderLines: 'order_lines',
   itemTotals: 'item_totals',
   itemMonthlyTotals: 'item_monthly_totals',
-};
+} as const;
+
+/** One of the read model's tables. */
+export type ReadModelTable = keyof typeof READ_MODEL_TABLES;
+
+/** Names of the read-model tables one projection or query works on. */
+export type ReadModelTables = { readonly [K in ReadModelTable]: string };
+
+/** Every table, in dependency order (orders before their lines). */
+export const READ_MODEL_TABLE_KEYS = Object.keys(READ_MODEL_TABLES) as ReadModelTable[];
 
 /**
  * The same tables with a suffix, e.g. `_rebuild` while the read model is being
@@ -20,10 +25,5 @@ export const READ_MODEL_TABLES: ReadModelTables = {
  */
 export function tablesWithSuffix(suffix: string): ReadModelTables {
   if (!/^_[a-z0-9_]{1,20}$/.test(suffix)) throw new Error(`invalid table suffix ${JSON.stringify(suffix)}`);
-  return {
-    orders: `orders${suffix}`,
-    orderLines: `order_lines${suffix}`,
-    itemTotals: `item_totals${suffix}`,
-    itemMonthlyTotals: `item_monthly_totals${suffix}`,
-  };
+  return Object.fromEntries(READ_MODEL_TABLE_KEYS.map((key) => [key, `${READ_MODEL_TABLES[key]}${suffix}`])) as ReadModelTables;
 }

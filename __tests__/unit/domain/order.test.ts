@@ -1,14 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
-import { orderContentHash, parseCreateOrder, validateCommand } from '../../../handlers/domain/order';
+import { validateCommand } from '../../../handlers/domain/command';
+import { orderContentHash, orderFromCommand, orderFromItem, orderFromRows, orderToItem, orderToRows, toSqlDateTime } from '../../../handlers/domain/order';
+import { buildOrder } from '../../helpers/factories';
 import { envelopeOf, sampleEntry } from '../../helpers/factories';
 
 const sample = () => envelopeOf(sampleEntry('create-order-6102'), 'command-1');
 const withDetail = (detail: unknown) => ({ ...sample(), detail });
 
-describe('parseCreateOrder', () => {
+describe('orderFromCommand', () => {
   it('accepts the original sample command', () => {
     // Act
-    const order = parseCreateOrder(sample());
+    const order = orderFromCommand(sample());
 
     // Assess
     expect(order).toEqual({
@@ -35,7 +37,7 @@ describe('parseCreateOrder', () => {
     };
 
     // Act
-    const act = () => parseCreateOrder(withDetail(detail));
+    const act = () => orderFromCommand(withDetail(detail));
 
     // Assess
     expect(act).toThrow(
@@ -89,7 +91,7 @@ describe('parseCreateOrder', () => {
 
   it('keeps SQL metacharacters in item ids verbatim', () => {
     const itemid = `'; DROP TABLE orders; -- \\ % _ "`;
-    const order = parseCreateOrder(withDetail({ command: 'createOrder', orderId: 'm1', items: [{ itemid, quantity: 1 }] }));
+    const order = orderFromCommand(withDetail({ command: 'createOrder', orderId: 'm1', items: [{ itemid, quantity: 1 }] }));
     expect(order.items[0]?.itemid).toBe(itemid);
   });
 
@@ -135,42 +137,34 @@ describe('orderContentHash', () => {
   });
 });
 
-describe('validateCommand', () => {
-  it('returns the DynamoDB item and both possible responses for a valid command', () => {
+describe('the order codec', () => {
+  it('round-trips an order through the orders-table item', () => {
+    const order = buildOrder({ orderId: 'codec-1', items: [{ itemid: 'b', quantity: 2 }, { itemid: 'a', quantity: 1 }] });
+    expect(orderFromItem(orderToItem(order))).toEqual(order);
+  });
+
+  it('round-trips an order through the read-model rows, keeping the order of its lines', () => {
+    // Prepare
+    const order = buildOrder({ orderId: 'codec-2', orderedAt: '2022-10-13T19:00:00.123Z', items: [{ itemid: 'z', quantity: 3 }, { itemid: 'a', quantity: 1 }] });
+
     // Act
-    const result = validateCommand(sample());
+    const rows = orderToRows(order);
+    const back = orderFromRows(
+      { orderId: rows.order[0], orderedAt: `${rows.order[1].replace(' ', 'T')}000Z`, contentHash: rows.order[2] },
+      rows.lines.map(([, , item_id, quantity]) => ({ item_id, quantity })),
+    );
 
     // Assess
-    expect(result).toEqual({
-      valid: true,
-      orderId: '6102',
-      contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
-      item: {
-        orderid: { S: '6102' },
-        orderedAt: { S: '2022-10-13T19:00:00.000Z' },
-        items: {
-          L: [
-            { M: { itemid: { S: 'z3333' }, quantity: { N: '6' } } },
-            { M: { itemid: { S: 'z4444' }, quantity: { N: '3' } } },
-          ],
-        },
-        contentHash: { S: expect.stringMatching(/^[0-9a-f]{64}$/) },
-        commandMessageId: { S: 'command-1' },
-      },
-      responses: {
-        created: { orderid: '6102', commandStatus: 'orderCreated', commandMessageId: 'command-1' },
-        conflict: {
-          orderid: '6102',
-          commandStatus: 'orderRejected',
-          commandMessageId: 'command-1',
-          error: { code: 'OrderConflict', message: expect.stringContaining('already exists with different content') },
-        },
-      },
-    });
+    expect(rows).toEqual({ order: ['codec-2', '2022-10-13 19:00:00.123', order.contentHash, 2], lines: [['codec-2', 1, 'z', 3], ['codec-2', 2, 'a', 1]] });
+    expect(back).toEqual({ ...order, commandMessageId: '' });
   });
 
-  it('does not echo an overlong order id', () => {
-    const result = validateCommand(withDetail({ command: 'createOrder', orderId: 'x'.repeat(300), items: [] }));
-    expect(result).toMatchObject({ valid: false, response: { orderid: null } });
+  it('refuses in a stored item what it refuses in a command, with the same line rules', () => {
+    const item = { ...orderToItem(buildOrder({ orderId: 'codec-3' })), items: { L: [{ M: { itemid: { S: '\u3164' }, quantity: { N: '0' } } }] } };
+    expect(() => orderFromItem(item)).toThrow('items[0].itemid must not contain control or invisible characters; items[0].quantity must be an integer from 1 to 1000000, got 0');
   });
+});
+
+describe('toSqlDateTime', () => {
+  it('keeps milliseconds and UTC', () => expect(toSqlDateTime('2022-10-13T19:00:00.123Z')).toBe('2022-10-13 19:00:00.123'));
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { aggregate, compareKeys, toSqlDateTime } from '../../../handlers/read-model/projection';
+import { aggregate, compareKeys } from '../../../handlers/read-model/read-model-writer';
 import { buildOrder } from '../../helpers/factories';
 
 describe('aggregate', () => {
@@ -34,8 +34,4 @@ describe('compareKeys', () => {
     const keys = ['\u{1F355}', '\uFF5E', 'b', 'B', 'a'];
     expect([...keys].sort(compareKeys)).toEqual(['B', 'a', 'b', '\uFF5E', '\u{1F355}']);
   });
-});
-
-describe('toSqlDateTime', () => {
-  it('keeps milliseconds and UTC', () => expect(toSqlDateTime('2022-10-13T19:00:00.123Z')).toBe('2022-10-13 19:00:00.123'));
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { Order } from '../domain/order';
+import { orderToRows, type Order } from '../domain/order';
 import { READ_MODEL_TABLES, type ReadModelTables } from './tables';
 
 /** What projecting one order did. */
@@ -95,7 +95,7 @@ async function projectInTransaction(
      ON DUPLICATE KEY UPDATE order_id = order_id`,
     [
       tables.orders,
-      orders.map((order) => [order.orderId, toSqlDateTime(order.orderedAt), order.contentHash, order.items.length, projectionId]),
+      orders.map((order) => [...orderToRows(order).order, projectionId]),
     ],
   );
 
@@ -128,7 +128,7 @@ async function projectInTransaction(
     const totals = aggregate(fresh);
     await connection.query('INSERT INTO ?? (order_id, line_no, item_id, quantity) VALUES ?', [
       tables.orderLines,
-      fresh.flatMap((order) => order.items.map((line, index) => [order.orderId, index + 1, line.itemid, line.quantity])),
+      fresh.flatMap((order) => orderToRows(order).lines),
     ]);
     await connection.query(
       `INSERT INTO ?? (item_id, total_ordered, last_order_date) VALUES ?
@@ -197,9 +197,4 @@ export function compareKeys(a: string, b: string): number {
 function codePointRank(unit: number): number {
   if (unit < 0xd800) return unit;
   return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
-}
-
-/** `2022-10-13T19:00:00.000Z` → `2022-10-13 19:00:00.000` (UTC, DATETIME(3)). */
-export function toSqlDateTime(iso: string): string {
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }

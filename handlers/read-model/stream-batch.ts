@@ -9,7 +9,7 @@ import type { Order } from '../domain/order';
 import { readOrderRecord } from '../domain/order-record';
 import { BatchCoalescer, type Seat } from '../shared/coalescer';
 import { logger } from '../shared/logger';
-import { projectOrders, type ProjectionOutcome } from './projection';
+import { projectOrders, type ProjectionOutcome } from './read-model-writer';
 
 /** What the idempotency store remembers about a projected order. */
 export interface ProjectionResult {

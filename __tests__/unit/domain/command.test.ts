@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { validateCommand } from '../../../handlers/domain/command';
+import { envelopeOf, sampleEntry } from '../../helpers/factories';
+
+const sample = () => envelopeOf(sampleEntry('create-order-6102'), 'command-1');
+const withDetail = (detail: unknown) => ({ ...sample(), detail });
+
+describe('validateCommand', () => {
+  it('returns the DynamoDB item and both possible responses for a valid command', () => {
+    // Act
+    const result = validateCommand(sample());
+
+    // Assess
+    expect(result).toEqual({
+      valid: true,
+      orderId: '6102',
+      contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      item: {
+        orderid: { S: '6102' },
+        orderedAt: { S: '2022-10-13T19:00:00.000Z' },
+        items: {
+          L: [
+            { M: { itemid: { S: 'z3333' }, quantity: { N: '6' } } },
+            { M: { itemid: { S: 'z4444' }, quantity: { N: '3' } } },
+          ],
+        },
+        contentHash: { S: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        commandMessageId: { S: 'command-1' },
+      },
+      responses: {
+        created: { orderid: '6102', commandStatus: 'orderCreated', commandMessageId: 'command-1' },
+        conflict: {
+          orderid: '6102',
+          commandStatus: 'orderRejected',
+          commandMessageId: 'command-1',
+          error: { code: 'OrderConflict', message: expect.stringContaining('already exists with different content') },
+        },
+      },
+    });
+  });
+
+  it('does not echo an overlong order id', () => {
+    const result = validateCommand(withDetail({ command: 'createOrder', orderId: 'x'.repeat(300), items: [] }));
+    expect(result).toMatchObject({ valid: false, response: { orderid: null } });
+  });
+});
