@@ -1,3 +1,5 @@
+import { QUERIES, type QueryName } from '../handlers/queries/registry';
+
 /**
  * The single source of truth for names and settings shared by the cdktf stacks
  * and the local runtime. Anything both sides must agree on lives here, so the
@@ -86,27 +88,41 @@ export function streamFilterPattern(settings: StreamMappingSettings): Record<str
   return { eventName: [...settings.eventNames] };
 }
 
-/** Logical names of the Lambda functions; the stacks prefix them with the app name. */
-export const FunctionName = {
-  validateRequest: 'validate-request',
-  projectOrders: 'project-orders',
-  itemsSalesReport: 'items-sales-report',
-  monthlySalesByItem: 'monthly-sales-by-item',
-  initSchema: 'init-schema',
-  rebuildReadModel: 'rebuild-read-model',
+/**
+ * The functions that are not queries; the stacks prefix their names with the
+ * app name. Query functions come from the query registry, one per query.
+ */
+const CORE_FUNCTIONS = {
+  validateRequest: { name: 'validate-request', timeoutSeconds: 5, memoryMb: 256 },
+  projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 4 },
+  initSchema: { name: 'init-schema', timeoutSeconds: 120, memoryMb: 512, reservedConcurrency: 1 },
+  rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1 },
 } as const;
 
-/** One of the pipeline's function names. */
-export type FunctionKey = keyof typeof FunctionName;
+/** One of the pipeline's functions: a core one, or a query's (named after the query). */
+export type FunctionKey = keyof typeof CORE_FUNCTIONS | QueryName;
 
-/** Timeout and memory of each function, for the stacks and the local runtime. */
-export const FUNCTION_SETTINGS: Record<FunctionKey, { readonly timeoutSeconds: number; readonly memoryMb: number }> = {
-  validateRequest: { timeoutSeconds: 5, memoryMb: 256 },
-  projectOrders: { timeoutSeconds: 60, memoryMb: 1024 },
-  itemsSalesReport: { timeoutSeconds: 30, memoryMb: 512 },
-  monthlySalesByItem: { timeoutSeconds: 30, memoryMb: 512 },
-  initSchema: { timeoutSeconds: 120, memoryMb: 512 },
-  rebuildReadModel: { timeoutSeconds: 900, memoryMb: 1024 },
+/** The keys of the query functions. */
+export const QUERY_FUNCTION_KEYS: readonly QueryName[] = QUERIES.map((query) => query.name);
+
+/** Timeout, memory and reserved concurrency of a function. */
+export interface FunctionSettings {
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Reserved concurrency; unreserved when absent. */
+  readonly reservedConcurrency?: number;
+}
+
+/** Every function's settings, for the stacks (and through them, the local runtime). */
+export const FUNCTION_SETTINGS: Readonly<Record<FunctionKey, FunctionSettings>> = {
+  ...CORE_FUNCTIONS,
+  ...(Object.fromEntries(QUERIES.map((query) => [query.name, query.settings])) as Record<QueryName, FunctionSettings>),
+};
+
+/** Logical names of the functions (kebab-case): bundle folders and, prefixed, Lambda names. */
+export const FunctionName: Readonly<Record<FunctionKey, string>> = {
+  ...(Object.fromEntries(Object.entries(CORE_FUNCTIONS).map(([key, value]) => [key, value.name])) as Record<keyof typeof CORE_FUNCTIONS, string>),
+  ...(Object.fromEntries(QUERIES.map((query) => [query.name, query.functionName])) as Record<QueryName, string>),
 };
 
 /** Application name: the prefix of every resource name. */
@@ -150,18 +166,20 @@ export function resourceNames(environment: string): ResourceNames {
   };
 }
 
+/** What every function that reads the read model needs. */
+const DATABASE_ENVIRONMENT = ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'] as const;
+
 /**
- * Environment variables each function reads. The stacks and the local runtime
- * both build function environments from this list, so a function never reads a
- * variable that one of them forgot.
+ * Environment variables each function reads. The function construct refuses
+ * an environment that differs, so a function never reads a variable the
+ * stacks forgot.
  */
-export const FUNCTION_ENVIRONMENT: Record<FunctionKey, readonly string[]> = {
+export const FUNCTION_ENVIRONMENT: Readonly<Record<FunctionKey, readonly string[]>> = {
   validateRequest: [],
-  projectOrders: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'IDEMPOTENCY_TABLE'],
-  itemsSalesReport: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
-  monthlySalesByItem: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
-  initSchema: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'],
-  rebuildReadModel: ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'ORDERS_TABLE'],
+  projectOrders: [...DATABASE_ENVIRONMENT, 'IDEMPOTENCY_TABLE'],
+  initSchema: DATABASE_ENVIRONMENT,
+  rebuildReadModel: [...DATABASE_ENVIRONMENT, 'ORDERS_TABLE'],
+  ...(Object.fromEntries(QUERIES.map((query): [string, readonly string[]] => [query.name, DATABASE_ENVIRONMENT])) as Record<QueryName, readonly string[]>),
 };
 
 /** Powertools service name used in every log line. */

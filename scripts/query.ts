@@ -1,40 +1,67 @@
 /**
- * `npm run query -- itemsSalesReport` / `npm run query -- monthlySalesByItem z3333`
+ * `npm run query -- <query> [arguments...]`, for every query of the registry
+ * (handlers/queries/registry.ts); `npm run query` alone lists them.
  *
  * Sends the query, waits for the `orderQueryResponse` with the matching
- * `queryMessageId`, and prints its rows as a table. Local by default; a
- * deployed stack with `--bus <arn>` (responses read from its log group).
+ * `queryMessageId`, and prints its rows as a table; `--all` follows
+ * `nextPageToken` to the last page. Local by default; a deployed stack with
+ * `--bus <arn>` (responses read from its log group).
  */
 import { parseArgs } from 'node:util';
 import { DetailType, EVENT_SOURCE } from '../config/pipeline';
+import { QUERIES, queryNamed } from '../handlers/queries/registry';
 import { putEntries, resolveTarget, waitForResponse } from '../clients/pipeline-client';
 import { formatTable } from '../clients/table';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { bus: { type: 'string' }, endpoint: { type: 'string' }, 'log-group': { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: {
+    bus: { type: 'string' },
+    endpoint: { type: 'string' },
+    'log-group': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    all: { type: 'boolean', default: false },
+    'page-token': { type: 'string' },
+  },
 });
-const [query, itemid] = positionals;
-if (!query) {
-  console.error('usage: npm run query -- itemsSalesReport | monthlySalesByItem <itemid> [--bus <arn>] [--json]');
+const [name, ...args] = positionals;
+const query = name === undefined ? undefined : queryNamed(name);
+const usage = [
+  'usage: npm run query -- <query> [arguments] [--all] [--page-token <token>] [--bus <arn>] [--json]',
+  '',
+  ...QUERIES.map((candidate) => `  ${[candidate.name, ...candidate.arguments.map((argument) => `<${argument}>`)].join(' ').padEnd(32)} ${candidate.summary}`),
+].join('\n');
+if (!name || (query && args.length !== query.arguments.length)) {
+  console.error(usage);
   process.exit(2);
 }
 
 const target = resolveTarget({ bus: values.bus, endpoint: values.endpoint, logGroup: values['log-group'] });
 try {
-  const detail = itemid === undefined ? { query } : { query, itemid };
-  const [id] = await putEntries(target, [{ Source: EVENT_SOURCE, DetailType: DetailType.query, Detail: detail }]);
-  const response = await waitForResponse(target, id as string);
-  const body = response.detail as { queryStatus: number; queryResult?: Record<string, unknown>[]; error?: { code: string; message: string } };
-  if (values.json) {
-    console.log(JSON.stringify(body, null, 2));
-  } else if (body.queryStatus === 200) {
-    console.log(`${query}${itemid ? ` ${itemid}` : ''} (queryMessageId ${id})`);
-    console.log(formatTable(body.queryResult ?? []));
-  } else {
-    console.log(`${query}: queryStatus ${body.queryStatus} ${body.error?.code}: ${body.error?.message}`);
+  // An unknown query is still sent: the pipeline's own refusal is the answer.
+  const fields = Object.fromEntries((query?.arguments ?? []).map((argument, index) => [argument, args[index]]));
+  let pageToken = values['page-token'];
+  const rows: Record<string, unknown>[] = [];
+  for (;;) {
+    const detail = { query: name, ...fields, ...(pageToken ? { pageToken } : {}) };
+    const [id] = await putEntries(target, [{ Source: EVENT_SOURCE, DetailType: DetailType.query, Detail: detail }]);
+    const response = await waitForResponse(target, id as string);
+    const body = response.detail as { queryStatus: number; queryResult?: Record<string, unknown>[]; nextPageToken?: string; error?: { code: string; message: string } };
+    if (values.json) console.log(JSON.stringify(body, null, 2));
+    if (body.queryStatus !== 200) {
+      if (!values.json) console.log(`${name}: queryStatus ${body.queryStatus} ${body.error?.code}: ${body.error?.message}`);
+      process.exit(1);
+    }
+    rows.push(...(body.queryResult ?? []));
+    if (!values.json) console.log(`${[name, ...args].join(' ')} (queryMessageId ${id})`);
+    pageToken = body.nextPageToken;
+    if (!values.all || !pageToken) break;
   }
-  process.exit(body.queryStatus === 200 ? 0 : 1);
+  if (!values.json) {
+    console.log(formatTable(rows));
+    if (pageToken) console.log(`more rows: --page-token ${pageToken} (or --all)`);
+  }
+  process.exit(0);
 } catch (error) {
   console.error((error as Error).message);
   process.exit(1);

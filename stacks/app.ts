@@ -46,8 +46,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     key: data.key,
     ordersTable: data.ordersTable,
     validateRequest: compute.validateRequest,
-    itemsSalesReport: compute.itemsSalesReport,
-    monthlySalesByItem: compute.monthlySalesByItem,
+    queryFunctions: compute.queryFunctions,
     projectionFailureQueueUrl: compute.failureQueue.url,
   });
   return { network, data, compute, workflow };

@@ -12,6 +12,7 @@ import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
+import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { streamFilterPattern, type ResourceNames } from '../config/pipeline';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
@@ -67,8 +68,8 @@ export function migrationSetHash(dir: string = MIGRATIONS_DIR): string {
 export class ComputeStack extends PipelineStack {
   readonly validateRequest: NodejsFunction;
   readonly projectOrders: NodejsFunction;
-  readonly itemsSalesReport: NodejsFunction;
-  readonly monthlySalesByItem: NodejsFunction;
+  /** One function per query of the registry, by query name. */
+  readonly queryFunctions: ReadonlyMap<QueryName, NodejsFunction>;
   readonly initSchema: NodejsFunction;
   readonly rebuildReadModel: NodejsFunction;
   readonly failureQueue: SqsQueue;
@@ -104,20 +105,19 @@ export class ComputeStack extends PipelineStack {
       environment: { ...database(options.cluster.endpoint), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
       vpc,
     });
-    this.itemsSalesReport = new NodejsFunction(this, 'items-sales-report', {
-      ...common,
-      key: 'itemsSalesReport',
-      functionName: names.function('itemsSalesReport'),
-      environment: database(options.cluster.readerEndpoint),
-      vpc,
-    });
-    this.monthlySalesByItem = new NodejsFunction(this, 'monthly-sales-by-item', {
-      ...common,
-      key: 'monthlySalesByItem',
-      functionName: names.function('monthlySalesByItem'),
-      environment: database(options.cluster.readerEndpoint),
-      vpc,
-    });
+    // Queries read the reader endpoint: they never need the writer.
+    this.queryFunctions = new Map(
+      QUERIES.map((query) => [
+        query.name,
+        new NodejsFunction(this, query.functionName, {
+          ...common,
+          key: query.name,
+          functionName: names.function(query.name),
+          environment: database(options.cluster.readerEndpoint),
+          vpc,
+        }),
+      ]),
+    );
     this.initSchema = new NodejsFunction(this, 'init-schema', {
       ...common,
       key: 'initSchema',
@@ -135,7 +135,7 @@ export class ComputeStack extends PipelineStack {
     });
     options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan']);
 
-    for (const fn of [this.projectOrders, this.itemsSalesReport, this.monthlySalesByItem, this.initSchema, this.rebuildReadModel]) {
+    for (const fn of [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel]) {
       options.dbSecret.grantRead(fn);
     }
 

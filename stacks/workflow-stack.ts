@@ -12,6 +12,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
+import type { QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { DetailType, EVENT_SOURCE, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
 import { renderWorkflow } from '../asl/render';
@@ -28,8 +29,8 @@ export interface WorkflowStackOptions {
   readonly key: KmsKey;
   readonly ordersTable: EncryptedTable;
   readonly validateRequest: NodejsFunction;
-  readonly itemsSalesReport: NodejsFunction;
-  readonly monthlySalesByItem: NodejsFunction;
+  /** The query functions, by query name. */
+  readonly queryFunctions: ReadonlyMap<QueryName, NodejsFunction>;
   /** The projection's on-failure queue URL, for the outputs. */
   readonly projectionFailureQueueUrl: string;
 }
@@ -80,7 +81,7 @@ export class WorkflowStack extends PipelineStack {
     stateMachineRole.grant({
       Sid: 'InvokePipelineFunctions',
       Action: ['lambda:InvokeFunction'],
-      Resource: [options.validateRequest.function.arn, options.itemsSalesReport.function.arn, options.monthlySalesByItem.function.arn],
+      Resource: [options.validateRequest.function.arn, ...[...options.queryFunctions.values()].map((fn) => fn.function.arn)],
     });
     options.ordersTable.grant(stateMachineRole, 'WriteAndReadOrders', ['dynamodb:PutItem', 'dynamodb:GetItem']);
     stateMachineRole.grant({
@@ -115,8 +116,7 @@ export class WorkflowStack extends PipelineStack {
         eventBusName: this.bus.name,
         ordersTableName: options.ordersTable.table.name,
         validateRequestFunctionArn: options.validateRequest.function.arn,
-        itemsSalesReportFunctionArn: options.itemsSalesReport.function.arn,
-        monthlySalesByItemFunctionArn: options.monthlySalesByItem.function.arn,
+        queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, fn.function.arn])) as Record<QueryName, string>,
       }),
       loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: true, level: 'ALL' },
       tracingConfiguration: { enabled: true },

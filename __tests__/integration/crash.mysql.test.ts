@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { itemsSalesReport } from '../../handlers/read-model/queries';
+import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { buildOrder, insertRecord, streamEvent } from '../helpers/factories';
 import { startDynalite, type LocalDynamo } from '../helpers/dynalite';
 import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';

@@ -8,7 +8,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { createProjection } from '../../handlers/read-model/stream-batch';
-import { itemsSalesReport } from '../../handlers/read-model/queries';
+import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { buildOrder, insertRecord, lambdaContext, streamEvent } from '../helpers/factories';
 import { startDynalite, type LocalDynamo } from '../helpers/dynalite';
 import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';

@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { MIGRATIONS_DIR, loadMigrations, migrate } from '../../handlers/read-model/migrations';
 import { projectOrders } from '../../handlers/read-model/read-model-writer';
-import { itemsSalesReport, monthlySalesByItem } from '../../handlers/read-model/queries';
+import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
+import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
 import { buildOrder } from '../helpers/factories';
 import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';
 

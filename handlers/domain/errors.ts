@@ -19,6 +19,8 @@ export interface RefusalBody {
 /** Base class of every refusal the pipeline answers to a client. */
 export abstract class RefusalError extends Error {
   abstract readonly code: RefusalCode;
+  /** The `queryStatus` a query refused with this error answers. @default 400 */
+  readonly status: number = 400;
 
   /** The `error` object sent back to the client. */
   toBody(): RefusalBody {

@@ -1,31 +1,11 @@
+/**
+ * The query side's envelope and responses: what a query function receives
+ * from the workflow, and the `orderQueryResponse` detail it answers with.
+ * Each query itself is declared in `handlers/queries/`.
+ */
+import { SUPPORTED_QUERIES } from '../queries/registry';
 import { RefusalError, UnsupportedQueryError, ValidationError, type RefusalBody } from './errors';
-import { describeType, itemIdProblem } from './limits';
-
-/** The queries this version supports. */
-export const SUPPORTED_QUERIES = ['itemsSalesReport', 'monthlySalesByItem'] as const;
-
-/** A supported query's name. */
-export type QueryName = (typeof SUPPORTED_QUERIES)[number];
-
-/** A validated query. */
-export type SalesQuery =
-  | { readonly query: 'itemsSalesReport' }
-  | { readonly query: 'monthlySalesByItem'; readonly itemId: string };
-
-/** One row of `itemsSalesReport`. */
-export interface ItemSalesRow {
-  readonly itemid: string;
-  readonly totalordered: number;
-  /** `YYYY-MM-DD`, UTC. */
-  readonly lastorderdate: string;
-}
-
-/** One row of `monthlySalesByItem`. */
-export interface MonthlySalesRow {
-  /** English month and year, e.g. `October 2022`. */
-  readonly monthyear: string;
-  readonly monthlyordered: number;
-}
+import { describeType } from './limits';
 
 /** The EventBridge envelope fields the workflow passes to a query function. */
 export interface QueryEnvelope {
@@ -33,38 +13,26 @@ export interface QueryEnvelope {
   readonly detail?: unknown;
 }
 
+/** HTTP-like status of a query response. */
+export type QueryStatus = 200 | 400 | 404 | 503;
+
 /** Detail of an `orderQueryResponse` event. */
 export interface QueryResponseDetail {
   readonly query: string | null;
   readonly queryMessageId: string | null;
-  readonly queryItemId?: string;
-  readonly queryStatus: 200 | 400;
-  readonly queryResult?: readonly ItemSalesRow[] | readonly MonthlySalesRow[];
+  /** Fields echoing the request (`queryItemId`, `queryOrderId`). */
+  readonly [echo: `query${string}Id`]: string | null | undefined;
+  readonly queryStatus: QueryStatus;
+  readonly queryResult?: readonly unknown[];
+  /** Present when more rows remain: ask again with `pageToken` set to it. */
+  readonly nextPageToken?: string;
   readonly error?: RefusalBody;
 }
 
 /** What a query function returns to the workflow, which publishes `body`. */
 export interface QueryFunctionResult {
-  readonly statusCode: 200 | 400;
+  readonly statusCode: QueryStatus;
   readonly body: QueryResponseDetail;
-}
-
-/**
- * Validates a query's detail. `expected` is the query the calling function
- * serves: a query routed to the wrong function is refused, not answered.
- */
-export function parseQuery(detail: unknown, expected: QueryName): SalesQuery {
-  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
-    throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
-  }
-  const { query, itemid } = detail as Record<string, unknown>;
-  if (query === undefined || query === null) throw new ValidationError(['detail.query is required']);
-  if (typeof query !== 'string') throw new ValidationError([`detail.query must be a string, got ${describeType(query)}`]);
-  if (query !== expected) throw new UnsupportedQueryError(query, [expected]);
-  if (query === 'itemsSalesReport') return { query };
-  const problem = itemIdProblem(itemid);
-  if (problem) throw new ValidationError([`detail.itemid ${problem}`]);
-  return { query, itemId: itemid as string };
 }
 
 const MONTHS = [
@@ -79,44 +47,42 @@ export function monthYear(monthStart: string): string {
   return `${month} ${monthStart.slice(0, 4)}`;
 }
 
-/** Reads the `id` of the query event, if it is one. */
-function messageId(envelope: QueryEnvelope): string | null {
+/** `October 2022` → `2022-10-01`: the inverse of {@link monthYear}. */
+export function monthStartOf(monthYearText: string): string {
+  const [name, year] = monthYearText.split(' ');
+  const index = MONTHS.indexOf(name as (typeof MONTHS)[number]);
+  if (index < 0 || !/^\d{4}$/.test(year ?? '')) throw new Error(`not a month and year: ${monthYearText}`);
+  return `${year}-${String(index + 1).padStart(2, '0')}-01`;
+}
+
+/** The `id` of the query event, if it is one. */
+export function messageId(envelope: QueryEnvelope): string | null {
   return typeof envelope.id === 'string' ? envelope.id : null;
 }
 
-/** Builds a successful response. */
-export function queryAnswer(
-  envelope: QueryEnvelope,
-  query: SalesQuery,
-  rows: readonly ItemSalesRow[] | readonly MonthlySalesRow[],
-): QueryFunctionResult {
+/** The detail's `query`, when it is a string short enough to echo. */
+function echoedQuery(detail: unknown): string | null {
+  const query = typeof detail === 'object' && detail !== null ? (detail as Record<string, unknown>).query : undefined;
+  return typeof query === 'string' && query.length <= 256 ? query : null;
+}
+
+/** Builds a refusal (`400`, or the refusal's own status such as `404`). */
+export function queryRefusal(envelope: QueryEnvelope, error: RefusalError, echo: Readonly<Record<string, string>> = {}): QueryFunctionResult {
+  const status = (error.status ?? 400) as QueryStatus;
   return {
-    statusCode: 200,
-    body: {
-      query: query.query,
-      queryMessageId: messageId(envelope),
-      ...(query.query === 'monthlySalesByItem' ? { queryItemId: query.itemId } : {}),
-      queryStatus: 200,
-      queryResult: rows,
-    },
+    statusCode: status,
+    body: { query: echoedQuery(envelope.detail), queryMessageId: messageId(envelope), ...echo, queryStatus: status, error: error.toBody() },
   };
 }
 
-/** Builds the `queryStatus: 400` response for a refused query. */
-export function queryRefusal(envelope: QueryEnvelope, error: RefusalError): QueryFunctionResult {
-  const detail = envelope.detail as Record<string, unknown> | null | undefined;
-  const query = typeof detail === 'object' && detail !== null && typeof detail.query === 'string' ? detail.query : null;
-  const itemid = typeof detail === 'object' && detail !== null ? detail.itemid : undefined;
-  return {
-    statusCode: 400,
-    body: {
-      query: query !== null && query.length <= 256 ? query : null,
-      queryMessageId: messageId(envelope),
-      ...(typeof itemid === 'string' && itemid.length <= 256 ? { queryItemId: itemid } : {}),
-      queryStatus: 400,
-      error: error.toBody(),
-    },
-  };
+/** Checks the envelope's detail is an object with a string `query`; returns both. */
+export function queryDetail(envelope: QueryEnvelope): { detail: Record<string, unknown>; query: string } {
+  const { detail } = envelope;
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
+  const { query } = detail as Record<string, unknown>;
+  if (query === undefined || query === null) throw new ValidationError(['detail.query is required']);
+  if (typeof query !== 'string') throw new ValidationError([`detail.query must be a string, got ${describeType(query)}`]);
+  return { detail: detail as Record<string, unknown>, query };
 }
 
 /**
@@ -125,16 +91,14 @@ export function queryRefusal(envelope: QueryEnvelope, error: RefusalError): Quer
  * `queryStatus: 400` refusal; a routable query reaching here is a bug.
  */
 export function refuseUnroutedQuery(envelope: QueryEnvelope): QueryFunctionResult {
-  const detail = envelope.detail;
   let refusal: RefusalError;
-  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
-    refusal = new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
-  } else {
-    const { query } = detail as Record<string, unknown>;
-    if (query === undefined || query === null) refusal = new ValidationError(['detail.query is required']);
-    else if (typeof query !== 'string') refusal = new ValidationError([`detail.query must be a string, got ${describeType(query)}`]);
-    else if ((SUPPORTED_QUERIES as readonly string[]).includes(query)) throw new Error(`query ${query} should have been routed to its function`);
-    else refusal = new UnsupportedQueryError(query.length > 64 ? `${query.slice(0, 64)}…` : query, SUPPORTED_QUERIES);
+  try {
+    const { query } = queryDetail(envelope);
+    if ((SUPPORTED_QUERIES as readonly string[]).includes(query)) throw new Error(`query ${query} should have been routed to its function`);
+    refusal = new UnsupportedQueryError(query.length > 64 ? `${query.slice(0, 64)}…` : query, SUPPORTED_QUERIES);
+  } catch (error) {
+    if (!(error instanceof RefusalError)) throw error;
+    refusal = error;
   }
   return queryRefusal(envelope, refusal);
 }

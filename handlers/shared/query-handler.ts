@@ -1,50 +1,101 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { Pool } from 'mysql2/promise';
-import { RefusalError } from '../domain/errors';
-import {
-  parseQuery,
-  queryAnswer,
-  queryRefusal,
-  type ItemSalesRow,
-  type MonthlySalesRow,
-  type QueryEnvelope,
-  type QueryFunctionResult,
-  type QueryName,
-  type SalesQuery,
-} from '../domain/query';
+import { RefusalError, UnsupportedQueryError, ValidationError } from '../domain/errors';
+import { messageId, queryDetail, queryRefusal, type QueryEnvelope, type QueryFunctionResult } from '../domain/query';
+import type { QueryDefinition } from '../queries/query-definition';
 import { getPool, readDbSettings } from './db';
 import { logger } from './logger';
 import { dbCredentials, dbSecret } from './secrets';
 
-/** Reads the rows of one query from the read model. */
-export type QueryRunner<Q extends QueryName> = (
-  pool: Pool,
-  query: Extract<SalesQuery, { query: Q }>,
-) => Promise<readonly ItemSalesRow[] | readonly MonthlySalesRow[]>;
+/**
+ * Bytes of `queryResult` per response at most. EventBridge takes 256 KB per
+ * event; the rest of the detail and the envelope fit in what is left.
+ */
+export const MAX_RESULT_BYTES = 200 * 1024;
+
+/** Rows read per page at most (fewer when they would not fit {@link MAX_RESULT_BYTES}). */
+export const MAX_PAGE_ROWS = 1_000;
+
+/** A page token: which query it continues, and the key of the last row sent. */
+interface PageToken {
+  readonly q: string;
+  readonly after: string;
+}
+
+/** Encodes where the next page starts (opaque to clients). */
+export function encodePageToken(query: string, after: string): string {
+  return Buffer.from(JSON.stringify({ q: query, after } satisfies PageToken)).toString('base64url');
+}
+
+function decodePageToken(query: string, token: unknown): string | undefined {
+  if (token === undefined) return undefined;
+  const refused = new ValidationError([`detail.pageToken must be a nextPageToken of a previous ${query} response`]);
+  if (typeof token !== 'string' || token.length === 0 || token.length > 2_048) throw refused;
+  try {
+    const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageToken>;
+    if (decoded.q !== query || typeof decoded.after !== 'string') throw refused;
+    return decoded.after;
+  } catch {
+    throw refused;
+  }
+}
 
 /**
- * Builds a query function: validate the detail, read the maintained
- * aggregates, answer `statusCode` 200 or 400 with the detail the workflow
- * publishes. Database failures are thrown, so the workflow's retry applies.
+ * Builds a query's function from its declaration: validate the detail (and
+ * its `pageToken`), read one page of the answer, and answer with the detail
+ * the workflow publishes: 200 with `queryResult` (and `nextPageToken` while
+ * rows remain, so every response fits on the bus whatever the rows' sizes),
+ * 400 for bad input, or the query's own refusal such as 404. Database
+ * failures are thrown, so the workflow's retry, then its 503, applies.
  */
-export function createQueryHandler<Q extends QueryName>(name: Q, run: QueryRunner<Q>) {
+export function createQueryHandler<Params, Row>(definition: QueryDefinition<Params, Row>) {
   const settings = readDbSettings();
 
   const lambdaHandler = async (event: QueryEnvelope, context: Context): Promise<QueryFunctionResult> => {
-    let query: Extract<SalesQuery, { query: Q }>;
+    let params: Params;
+    let after: string | undefined;
     try {
-      // parseQuery refuses any query other than `name`.
-      query = parseQuery(event.detail, name) as Extract<SalesQuery, { query: Q }>;
+      const { detail, query } = queryDetail(event);
+      if (query !== definition.name) throw new UnsupportedQueryError(query, [definition.name]);
+      params = definition.parse(detail);
+      after = decodePageToken(definition.name, detail.pageToken);
     } catch (error) {
       if (!(error instanceof RefusalError)) throw error;
       logger.info('query refused', { queryMessageId: event.id, error: error.toBody() });
-      return queryRefusal(event, error);
+      const detail = typeof event.detail === 'object' && event.detail !== null ? (event.detail as Record<string, unknown>) : {};
+      return queryRefusal(event, error, definition.echoRefused(detail));
     }
-    const rows = await run(await getPool(settings, dbCredentials(context)), query);
-    logger.info('query answered', { query: name, queryMessageId: event.id, rows: rows.length });
-    return queryAnswer(event, query, rows);
+    const pool = await getPool(settings, dbCredentials(context));
+    const outcome = await definition.run(pool, params, { ...(after !== undefined ? { after } : {}), limit: MAX_PAGE_ROWS + 1 });
+    const echo = definition.echo(params);
+    if ('refusal' in outcome) {
+      logger.info('query refused', { query: definition.name, queryMessageId: event.id, error: outcome.refusal.toBody() });
+      return queryRefusal(event, outcome.refusal, echo);
+    }
+
+    // As many rows as fit, in order; the token continues after the last one sent.
+    const page: Row[] = [];
+    let bytes = 2;
+    for (const row of outcome.rows) {
+      const size = Buffer.byteLength(JSON.stringify(row)) + 1;
+      if (page.length === MAX_PAGE_ROWS || (page.length > 0 && bytes + size > MAX_RESULT_BYTES)) break;
+      page.push(row);
+      bytes += size;
+    }
+    const more = page.length < outcome.rows.length;
+    logger.info('query answered', { query: definition.name, queryMessageId: event.id, rows: page.length, more });
+    return {
+      statusCode: 200,
+      body: {
+        query: definition.name,
+        queryMessageId: messageId(event),
+        ...echo,
+        queryStatus: 200,
+        queryResult: page,
+        ...(more ? { nextPageToken: encodePageToken(definition.name, definition.pageKey(page[page.length - 1] as Row)) } : {}),
+      },
+    };
   };
 
   return middy(lambdaHandler)

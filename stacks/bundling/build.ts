@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { DB_CA, FunctionName, type FunctionKey } from '../../config/pipeline';
+import { DB_CA, FunctionName, QUERY_FUNCTION_KEYS, type FunctionKey } from '../../config/pipeline';
 import { zip, type ZipEntry } from './zip';
 
 /** Repository root. */
@@ -21,10 +21,33 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Where bundles go. */
 export const DIST = path.join(ROOT, 'dist');
 
-/** The source entry point of a function. */
+const QUERY_ENTRY = 'query-entry:';
+
+/**
+ * The source entry point of a function. A query's function has no file of its
+ * own: its entry is generated from its declaration in `handlers/queries/`.
+ */
 export function entryPoint(key: FunctionKey): string {
+  if ((QUERY_FUNCTION_KEYS as readonly string[]).includes(key)) return `${QUERY_ENTRY}${key}`;
   return path.join(ROOT, 'handlers', `${FunctionName[key]}.ts`);
 }
+
+/** Serves a query function's generated entry: its declaration wrapped in the shared query handler. */
+const queryEntries: Plugin = {
+  name: 'query-entries',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: new RegExp(`^${QUERY_ENTRY}`) }, (args) => ({ path: args.path.slice(QUERY_ENTRY.length), namespace: 'query-entry' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'query-entry' }, (args) => ({
+      loader: 'ts',
+      resolveDir: path.join(ROOT, 'handlers'),
+      contents: [
+        "import { createQueryHandler } from './shared/query-handler';",
+        `import { query } from './queries/${FunctionName[args.path as FunctionKey]}';`,
+        'export const handler = createQueryHandler(query);',
+      ].join('\n'),
+    }));
+  },
+};
 
 /** The bundle folder of a function (what the local runtime runs). */
 export function bundleDir(key: FunctionKey, root: string = DIST): string {
@@ -172,7 +195,7 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     mainFields: ['module', 'main'],
     // ESM output: CommonJS dependencies (mysql2) still need `require` for Node built-ins.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: options.naive ? [] : [utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
+    plugins: options.naive ? [queryEntries] : [queryEntries, utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
   };
 }
 

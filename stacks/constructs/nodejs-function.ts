@@ -96,6 +96,7 @@ export class NodejsFunction extends Construct implements Grantee {
       sourceCodeHash: Fn.filebase64sha256(this.asset.path),
       memorySize: settings.memoryMb,
       timeout: settings.timeoutSeconds,
+      ...(settings.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: settings.reservedConcurrency } : {}),
       kmsKeyArn: options.kmsKeyArn,
       environment: {
         variables: {

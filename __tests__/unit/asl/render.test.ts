@@ -1,14 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
-import { WORKFLOW_TEMPLATE_PATH, placeholdersOf, renderAsl, renderWorkflow } from '../../../asl/render';
+import { WORKFLOW_TEMPLATE_PATH, expandQueryRouting, placeholdersOf, queryStateName, renderAsl, renderWorkflow } from '../../../asl/render';
+import { QUERIES } from '../../../handlers/queries/registry';
 
 const resources = {
   eventBusName: 'bus',
   ordersTableName: 'orders',
   validateRequestFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:validate',
-  itemsSalesReportFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:report',
-  monthlySalesByItemFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:monthly',
+  queryFunctionArns: Object.fromEntries(QUERIES.map((query) => [query.name, `arn:aws:lambda:us-east-1:111122223333:function:${query.functionName}`])) as Record<(typeof QUERIES)[number]['name'], string>,
 };
 
 describe('renderWorkflow', () => {
@@ -20,14 +20,30 @@ describe('renderWorkflow', () => {
       'commandResponseDetailType',
       'eventBusName',
       'eventSource',
-      'itemsSalesReportFunctionArn',
-      'monthlySalesByItemFunctionArn',
       'ordersTableKey',
       'ordersTableName',
       'queryDetailType',
+      'queryFunctionArn',
       'queryResponseDetailType',
       'validateRequestFunctionArn',
     ]);
+  });
+
+  it('routes every query of the registry to its own Task state, made from the one template with its shared Retry', () => {
+    // Act
+    const definition = JSON.parse(renderWorkflow(resources)) as { States: Record<string, { Choices?: { Next: string; And: { StringEquals?: string }[] }[]; Retry?: unknown; Parameters?: { FunctionName?: string } }> };
+
+    // Assess
+    const routes = definition.States.RouteQuery?.Choices ?? [];
+    expect(routes.map((choice) => [choice.And.find((rule) => rule.StringEquals)?.StringEquals, choice.Next])).toEqual(QUERIES.map((query) => [query.name, queryStateName(query.name)]));
+    const retries = QUERIES.map((query) => JSON.stringify(definition.States[queryStateName(query.name)]?.Retry));
+    expect(new Set(retries).size).toBe(1);
+    expect(QUERIES.map((query) => definition.States[queryStateName(query.name)]?.Parameters?.FunctionName)).toEqual(QUERIES.map((query) => resources.queryFunctionArns[query.name]));
+    expect(definition.States.QueryTask).toBeUndefined();
+  });
+
+  it('refuses a template without the query template state', () => {
+    expect(() => expandQueryRouting('{"States": {"RouteQuery": {"Type": "Choice"}}}')).toThrow('needs a RouteQuery Choice state and a QueryTask Task state');
   });
 
   it('renders a definition asl-validator accepts', () => {

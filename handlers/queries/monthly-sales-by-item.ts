@@ -1,0 +1,45 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { ValidationError } from '../domain/errors';
+import { itemIdProblem } from '../domain/limits';
+import { monthStartOf, monthYear } from '../domain/query';
+import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
+import { defineQuery, echoString, exactNumber, type PageRequest } from './query-definition';
+
+/** One row of `monthlySalesByItem`. */
+export interface MonthlySalesRow {
+  /** English month and year, e.g. `October 2022`. */
+  readonly monthyear: string;
+  readonly monthlyordered: number;
+}
+
+interface MonthlyTotalRow extends RowDataPacket {
+  month_start: string;
+  monthly_ordered: number | string;
+}
+
+/** One item's total per calendar month (UTC), newest month first. Pages are keyed by month start (`YYYY-MM-01`). */
+export async function monthlySalesByItem(pool: Pool, itemId: string, page: PageRequest = { limit: Number.MAX_SAFE_INTEGER }, tables: ReadModelTables = READ_MODEL_TABLES): Promise<MonthlySalesRow[]> {
+  const [rows] = await pool.query<MonthlyTotalRow[]>(
+    `SELECT month_start, monthly_ordered FROM ?? WHERE item_id = ? ${page.after === undefined ? '' : 'AND month_start < ?'} ORDER BY month_start DESC LIMIT ?`,
+    [tables.itemMonthlyTotals, itemId, ...(page.after === undefined ? [] : [page.after]), Math.min(page.limit, Number.MAX_SAFE_INTEGER)],
+  );
+  return rows.map((row) => ({ monthyear: monthYear(row.month_start), monthlyordered: exactNumber(row.monthly_ordered, 'monthly_ordered') }));
+}
+
+/** `monthlySalesByItem`: one item's monthly totals, newest month first. */
+export const query = defineQuery({
+  name: 'monthlySalesByItem',
+  functionName: 'monthly-sales-by-item',
+  summary: "one item's total quantity per calendar month (UTC), newest first",
+  arguments: ['itemid'],
+  parse: (detail) => {
+    const problem = itemIdProblem(detail.itemid);
+    if (problem) throw new ValidationError([`detail.itemid ${problem}`]);
+    return { itemId: detail.itemid as string };
+  },
+  echo: (params) => ({ queryItemId: params.itemId }),
+  echoRefused: (detail) => echoString(detail, 'itemid', 'queryItemId'),
+  run: async (pool, params, page) => ({ rows: await monthlySalesByItem(pool, params.itemId, page) }),
+  pageKey: (row: MonthlySalesRow) => monthStartOf(row.monthyear),
+  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 5 },
+});

@@ -1,0 +1,72 @@
+/**
+ * What a query is: one module per query declares everything about it with
+ * {@link defineQuery}, and `registry.ts` lists the modules. The workflow's
+ * routing, the functions, their IAM, the local runtime and `npm run query`
+ * are all derived from that list.
+ */
+import type { Pool } from 'mysql2/promise';
+import type { RefusalError } from '../domain/errors';
+
+/** Settings of a query's Lambda function. */
+export interface QueryFunctionSettings {
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /**
+   * Reserved concurrency: the most connections the function can hold on the
+   * read model at once is this times the pool size (see the connection budget).
+   */
+  readonly reservedConcurrency: number;
+}
+
+/** Where a page starts: after the row with this key (none: the first page). */
+export interface PageRequest {
+  readonly after?: string;
+  /** Rows to read at most. */
+  readonly limit: number;
+}
+
+/** A query's answer: its rows (in its own order), or a refusal such as `OrderNotFound`. */
+export type QueryOutcome<Row> = { readonly rows: readonly Row[] } | { readonly refusal: RefusalError };
+
+/** One query. */
+export interface QueryDefinition<Params = unknown, Row = unknown> {
+  /** The `detail.query` that asks for it. */
+  readonly name: string;
+  /** Kebab-case: the function's name suffix, its bundle, this module's file name. */
+  readonly functionName: string;
+  /** One line for `npm run query` help. */
+  readonly summary: string;
+  /** Detail fields taken from `npm run query -- <name> <arguments...>`, in order. */
+  readonly arguments: readonly string[];
+  /**
+   * Validates the detail (its `query` already checked); throws a
+   * `ValidationError` naming every offending field.
+   */
+  parse(detail: Readonly<Record<string, unknown>>): Params;
+  /** Response fields that echo the request, e.g. `queryItemId`. */
+  echo(params: Params): Readonly<Record<string, string>>;
+  /** The same, from a detail that failed validation (only string fields short enough to echo). */
+  echoRefused(detail: Readonly<Record<string, unknown>>): Readonly<Record<string, string>>;
+  /** Reads one page of the answer from the read model, in the query's order. */
+  run(pool: Pool, params: Params, page: PageRequest): Promise<QueryOutcome<Row>>;
+  /** The key of a row: the next page starts after it. */
+  pageKey(row: Row): string;
+  readonly settings: QueryFunctionSettings;
+}
+
+/** Declares a query (a typed identity that keeps its name's literal type: the module is the declaration). */
+export function defineQuery<const Name extends string, Params, Row>(definition: QueryDefinition<Params, Row> & { readonly name: Name }): QueryDefinition<Params, Row> & { readonly name: Name } {
+  return definition;
+}
+
+/** Echoes a string field of a refused detail when it is short enough to keep the response small. */
+export function echoString(detail: Readonly<Record<string, unknown>>, field: string, as: string): Record<string, string> {
+  const value = detail[field];
+  return typeof value === 'string' && value.length <= 256 ? { [as]: value } : {};
+}
+
+/** mysql2 returns a BIGINT as a string only when it is not exact as a number. */
+export function exactNumber(value: number | string, column: string): number {
+  if (typeof value === 'number') return value;
+  throw new RangeError(`${column} ${value} is beyond the exact range of JSON numbers`);
+}
