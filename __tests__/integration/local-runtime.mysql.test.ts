@@ -106,6 +106,42 @@ describe('local runtime', () => {
     });
   });
 
+  it('answers orderDetails with the lines in the order sent, 404 for an order it does not hold, 400 for a bad id', async () => {
+    // Act
+    const found = await answer('orderQuery', { query: 'orderDetails', orderId: '6102' });
+    const missing = await answer('orderQuery', { query: 'orderDetails', orderId: 'never-sent' });
+    const invalid = await answer('orderQuery', { query: 'orderDetails', orderId: 'not valid!' });
+
+    // Assess
+    expect(found).toEqual({
+      query: 'orderDetails',
+      queryMessageId: expect.any(String),
+      queryOrderId: '6102',
+      queryStatus: 200,
+      queryResult: [
+        { itemid: 'z3333', quantity: 6, orderdate: '2022-10-13' },
+        { itemid: 'z4444', quantity: 3, orderdate: '2022-10-13' },
+      ],
+    });
+    expect(missing).toEqual({
+      query: 'orderDetails',
+      queryMessageId: expect.any(String),
+      queryOrderId: 'never-sent',
+      queryStatus: 404,
+      error: { code: 'OrderNotFound', message: expect.stringContaining('"never-sent" is not in the read model') },
+    });
+    expect(invalid).toMatchObject({ queryOrderId: 'not valid!', queryStatus: 400, error: { code: 'ValidationError', message: 'detail.orderId must use only the characters A-Z a-z 0-9 _ . : -' } });
+  });
+
+  it('answers npm run query -- orderDetails 6102 from the command line', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/query.ts', 'orderDetails', '6102', '--endpoint', runtime.endpoint], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { ...process.env, NODE_OPTIONS: '', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+    });
+    expect(stdout).toMatch(/orderDetails 6102 \(queryMessageId [0-9a-f-]+\)/);
+    expect(stdout).toMatch(/\| z3333 +\| +6 \| 2022-10-13 +\|/);
+  }, 30_000);
+
   it('stores and answers an item id full of SQL metacharacters verbatim, end to end', async () => {
     const itemid = `x'); DROP TABLE orders; -- \\ %_"`;
     expect(await answer('orderCommand', { command: 'createOrder', orderId: 'meta-1', items: [{ itemid, quantity: 4 }] })).toMatchObject({ commandStatus: 'orderCreated' });

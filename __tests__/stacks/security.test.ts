@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ENVIRONMENTS } from '../../config/environments';
+import { QUERIES } from '../../handlers/queries/registry';
 import { WILDCARD_RESOURCE_ALLOWLIST, policyDocument } from '../../stacks/constructs/iam';
 import { resources, synthesize, type SynthesizedApp, type TerraformJson } from '../helpers/synth';
 
@@ -94,8 +95,7 @@ describe('IAM', () => {
       [
         'order-pipeline-dev-commands-and-queries-target',
         'order-pipeline-dev-init-schema-role',
-        'order-pipeline-dev-items-sales-report-role',
-        'order-pipeline-dev-monthly-sales-by-item-role',
+        ...QUERIES.map((query) => `order-pipeline-dev-${query.functionName}-role`),
         'order-pipeline-dev-project-orders-role',
         'order-pipeline-dev-rebuild-read-model-role',
         'order-pipeline-dev-validate-request-role',

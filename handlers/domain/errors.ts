@@ -8,7 +8,8 @@ export type RefusalCode =
   | 'ValidationError'
   | 'OrderConflict'
   | 'UnsupportedCommand'
-  | 'UnsupportedQuery';
+  | 'UnsupportedQuery'
+  | 'OrderNotFound';
 
 /** The `error` object of `orderRejected` and `queryStatus: 400` responses. */
 export interface RefusalBody {
@@ -67,6 +68,17 @@ export class OrderConflictError extends RefusalError {
   constructor(orderId: string, options?: ErrorOptions) {
     super(`order ${JSON.stringify(orderId)} already exists with different content; the stored order was left untouched`, options);
     this.name = 'OrderConflictError';
+  }
+}
+
+/** The read model does not hold the order: unknown, or not projected yet. Answers `queryStatus: 404`. */
+export class OrderNotFoundError extends RefusalError {
+  readonly code = 'OrderNotFound';
+  override readonly status = 404;
+
+  constructor(orderId: string, options?: ErrorOptions) {
+    super(`order ${JSON.stringify(orderId)} is not in the read model: it is unknown, or not projected yet (ask again shortly)`, options);
+    this.name = 'OrderNotFoundError';
   }
 }
 

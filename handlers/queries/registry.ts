@@ -6,9 +6,10 @@
  */
 import { query as itemsSalesReport } from './items-sales-report';
 import { query as monthlySalesByItem } from './monthly-sales-by-item';
+import { query as orderDetails } from './order-details';
 
 /** Every query, in the order refusal messages and the CLI help list them. */
-export const QUERIES = [itemsSalesReport, monthlySalesByItem] as const;
+export const QUERIES = [itemsSalesReport, monthlySalesByItem, orderDetails] as const;
 
 /** A supported query's name. */
 export type QueryName = (typeof QUERIES)[number]['name'];

@@ -42,7 +42,7 @@ describe('refuseUnroutedQuery', () => {
   it.each([
     [{}, 'ValidationError', 'detail.query is required'],
     [{ query: 42 }, 'ValidationError', 'detail.query must be a string, got a number'],
-    [{ query: 'topItems' }, 'UnsupportedQuery', 'query "topItems" is not supported; expected one of itemsSalesReport, monthlySalesByItem'],
+    [{ query: 'topItems' }, 'UnsupportedQuery', 'query "topItems" is not supported; expected one of itemsSalesReport, monthlySalesByItem, orderDetails'],
   ])('refuses %j with %s', (detail, code, message) => {
     expect(refuseUnroutedQuery({ id: 'q', detail })).toMatchObject({ statusCode: 400, body: { queryStatus: 400, error: { code, message } } });
   });

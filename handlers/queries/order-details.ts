@@ -1,0 +1,59 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { OrderNotFoundError, ValidationError } from '../domain/errors';
+import { orderIdProblem } from '../domain/limits';
+import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
+import { defineQuery, echoString, type PageRequest } from './query-definition';
+
+/** One row of `orderDetails`: one order line, in the order it was sent. */
+export interface OrderDetailsRow {
+  readonly itemid: string;
+  readonly quantity: number;
+  /** `YYYY-MM-DD`, UTC. */
+  readonly orderdate: string;
+}
+
+interface OrderLineRow extends RowDataPacket {
+  line_no: number;
+  item_id: string;
+  quantity: number;
+  order_date: string;
+}
+
+/**
+ * The lines of one order, in the order sent, with its date; `undefined` when
+ * the read model does not hold the order. Pages are keyed by line number.
+ */
+export async function orderDetails(pool: Pool, orderId: string, page: PageRequest = { limit: Number.MAX_SAFE_INTEGER }, tables: ReadModelTables = READ_MODEL_TABLES): Promise<(OrderDetailsRow & { lineNo: number })[] | undefined> {
+  const [rows] = await pool.query<OrderLineRow[]>(
+    `SELECT l.line_no, l.item_id, l.quantity, DATE_FORMAT(o.ordered_at, '%Y-%m-%d') AS order_date
+       FROM ?? o LEFT JOIN ?? l ON l.order_id = o.order_id ${page.after === undefined ? '' : 'AND l.line_no > ?'}
+      WHERE o.order_id = ? ORDER BY l.line_no LIMIT ?`,
+    [tables.orders, tables.orderLines, ...(page.after === undefined ? [] : [Number(page.after)]), orderId, Math.min(page.limit, Number.MAX_SAFE_INTEGER)],
+  );
+  if (rows.length === 0) return undefined;
+  // The order exists; a page past its last line has no lines (the LEFT JOIN's NULL row).
+  return rows.filter((row) => row.item_id !== null).map((row) => ({ itemid: row.item_id, quantity: row.quantity, orderdate: row.order_date, lineNo: row.line_no }));
+}
+
+/** `orderDetails`: one order's lines and date, or 404 `OrderNotFound`. */
+export const query = defineQuery({
+  name: 'orderDetails',
+  functionName: 'order-details',
+  summary: "one order's lines (item id, quantity, order date), in the order sent",
+  arguments: ['orderId'],
+  parse: (detail) => {
+    const problem = orderIdProblem(detail.orderId);
+    if (problem) throw new ValidationError([`detail.orderId ${problem}`]);
+    return { orderId: detail.orderId as string };
+  },
+  echo: (params) => ({ queryOrderId: params.orderId }),
+  echoRefused: (detail) => echoString(detail, 'orderId', 'queryOrderId'),
+  run: async (pool, params, page) => {
+    const rows = await orderDetails(pool, params.orderId, page);
+    return rows === undefined ? { refusal: new OrderNotFoundError(params.orderId) } : { rows: rows.map(({ lineNo: _, ...row }) => row) };
+  },
+  pageKey: () => {
+    throw new Error('orderDetails answers at most 100 lines (the command limit): one page always holds them');
+  },
+  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 5 },
+});
