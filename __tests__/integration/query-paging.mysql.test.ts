@@ -1,0 +1,64 @@
+/**
+ * Every query gets an answer that fits the bus: with 3,000 items (the report
+ * would be ~380 KB in one piece, over EventBridge's 256 KB), the answer comes
+ * in pages under the limit, and following nextPageToken returns every row
+ * exactly once, in order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Pool } from 'mysql2/promise';
+import { putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
+import { MAX_PUT_EVENTS_BYTES } from '../../local/event-bus';
+import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+
+let runtime: RunningLocalRuntime;
+let target: Target;
+let pool: Pool;
+const ITEMS = 3_000;
+// The longest item ids the limits allow (64 characters), so the rows are as large as they get.
+const itemid = (index: number) => `${String(index).padStart(6, '0')}-${'w'.repeat(57)}`;
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime();
+  target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
+  pool = readModelPool(runtime);
+  await pool.query('INSERT INTO item_totals (item_id, total_ordered, last_order_date) VALUES ?', [Array.from({ length: ITEMS }, (_, index) => [itemid(index), index + 1, '2022-10-13'])]);
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await runtime?.stop();
+});
+
+async function ask(detail: Record<string, unknown>) {
+  const [id] = await putEntries(target, [{ Source: 'orderPipeline', DetailType: 'orderQuery', Detail: detail }]);
+  return (await waitForResponse(target, id as string, 20_000)).detail as { queryStatus: number; queryResult?: { itemid: string; totalordered: number }[]; nextPageToken?: string; error?: { code: string } };
+}
+
+describe('paged query answers', () => {
+  it('returns every row once, in order, in responses that each fit on the bus', async () => {
+    // Act
+    const pages = [];
+    let token: string | undefined;
+    do {
+      const page = await ask({ query: 'itemsSalesReport', ...(token ? { pageToken: token } : {}) });
+      pages.push(page);
+      token = page.nextPageToken;
+    } while (token && pages.length < 20);
+
+    // Assess
+    expect(pages.length).toBeGreaterThan(1);
+    for (const page of pages) {
+      expect(page.queryStatus).toBe(200);
+      expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThan(MAX_PUT_EVENTS_BYTES);
+    }
+    const rows = pages.flatMap((page) => page.queryResult ?? []);
+    expect(rows.map((row) => row.itemid)).toEqual(Array.from({ length: ITEMS }, (_, index) => itemid(index)));
+    expect(pages[pages.length - 1]?.nextPageToken).toBeUndefined();
+  }, 60_000);
+
+  it('refuses a page token that is not one of its own', async () => {
+    const first = await ask({ query: 'itemsSalesReport' });
+    expect(await ask({ query: 'itemsSalesReport', pageToken: 'bm90IGEgdG9rZW4' })).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError' } });
+    expect(await ask({ query: 'monthlySalesByItem', itemid: 'x', pageToken: first.nextPageToken })).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError' } });
+  }, 30_000);
+});
