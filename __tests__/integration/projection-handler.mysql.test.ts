@@ -8,6 +8,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { createProjection } from '../../handlers/read-model/stream-batch';
+import { logger } from '../../handlers/shared/logger';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { buildOrder, insertRecord, lambdaContext, streamEvent } from '../helpers/factories';
 import { startDynalite, type LocalDynamo } from '../helpers/dynalite';
@@ -181,4 +182,62 @@ describe('stream projection', () => {
     await expect(run).rejects.toThrow('All records failed processing');
     expect(await totalOf('in-progress')).toBe(1);
   });
+});
+
+describe('batches within the database limits', () => {
+  it("projects a whole batch of maximum-size orders, split below the server's max_allowed_packet", async () => {
+    // Prepare: 1,000 orders of 100 lines with 64-character item ids (~28 MB as one INSERT).
+    const [[packet]] = (await db.pool.query('SELECT @@max_allowed_packet AS bytes')) as unknown as [[{ bytes: number }]];
+    const orders = Array.from({ length: 1_000 }, (_, order) =>
+      buildOrder({ orderId: `max-${order}`, items: Array.from({ length: 100 }, (_, line) => ({ itemid: `${String(order * 100 + line).padStart(8, '0')}-${'m'.repeat(55)}`, quantity: 1_000_000 })) }),
+    );
+    const project = createProjection({ pool: () => db.pool, persistenceStore: undefined });
+
+    // Act
+    const response = await project(streamEvent(orders.map((order) => insertRecord(order))), context(600_000));
+
+    // Assess
+    expect(Number(packet.bytes)).toBeLessThan(28 * 1024 * 1024);
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [[counts]] = (await db.pool.query("SELECT COUNT(*) AS line_count, SUM(quantity) AS total FROM order_lines WHERE order_id LIKE 'max-%'")) as unknown as [[{ line_count: number; total: string }]];
+    expect({ lines: Number(counts.line_count), total: Number(counts.total) }).toEqual({ lines: 100_000, total: 100_000_000_000 });
+  }, 180_000);
+
+  it('logs a failed write once per batch with its size and sequence numbers, never the SQL text or parameters', async () => {
+    // Prepare: a read model without its lines table refuses the write.
+    const logged: string[] = [];
+    const streams = [process.stdout, process.stderr] as const;
+    const writes = streams.map((stream) => stream.write.bind(stream));
+    streams.forEach((stream) => {
+      stream.write = ((chunk: string | Uint8Array) => {
+        logged.push(String(chunk));
+        return true;
+      }) as typeof stream.write;
+    });
+    logger.setLogLevel('INFO');
+    await db.pool.query('RENAME TABLE order_lines TO order_lines_away');
+    const secret = 'customer-item-that-must-not-be-logged';
+    const event = streamEvent([insertRecord(buildOrder({ orderId: 'log-1', items: [{ itemid: secret, quantity: 1 }] })), insertRecord(buildOrder({ orderId: 'log-2', items: [{ itemid: secret, quantity: 2 }] }))]);
+    const project = createProjection({ pool: () => db.pool, persistenceStore: undefined });
+
+    // Act
+    let failure: unknown;
+    try {
+      await project(event, context());
+    } catch (error) {
+      failure = error;
+    } finally {
+      await db.pool.query('RENAME TABLE order_lines_away TO order_lines');
+      streams.forEach((stream, index) => (stream.write = writes[index] as typeof stream.write));
+      logger.setLogLevel('SILENT');
+    }
+
+    // Assess: every record failed, so the whole batch is retried.
+    expect(failure).toMatchObject({ name: 'FullBatchFailureError' });
+    const failures = logged.filter((line) => line.includes('read model write failed'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toContain(`"firstSequenceNumber":"${event.Records[0]?.dynamodb?.SequenceNumber}"`);
+    expect(failures[0]).toContain('"records":2');
+    expect(logged.join('')).not.toMatch(/INSERT INTO|customer-item-that-must-not-be-logged/);
+  }, 30_000);
 });

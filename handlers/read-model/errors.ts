@@ -43,3 +43,24 @@ export class MigrationFailedError extends ReadModelError {
     this.name = 'MigrationFailedError';
   }
 }
+
+/**
+ * The read model refused a write. Carries the server's code and message only:
+ * never the SQL text or its parameters (a batch's INSERT can be megabytes of
+ * customer data). `errno` and `fatal` are kept for the retry decisions.
+ */
+export class ReadModelWriteError extends ReadModelError {
+  readonly code: string | undefined;
+  readonly errno: number | undefined;
+  readonly fatal: boolean;
+
+  constructor(error: unknown) {
+    const source = error as { code?: string; errno?: number; fatal?: boolean; message?: string };
+    const message = String(source.message ?? error).slice(0, 300);
+    super(`the read model refused the write: ${source.code ?? 'error'}: ${message}`);
+    this.name = 'ReadModelWriteError';
+    this.code = source.code;
+    this.errno = source.errno;
+    this.fatal = source.fatal === true;
+  }
+}

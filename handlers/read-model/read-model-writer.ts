@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { orderToRows, type Order } from '../domain/order';
+import { ReadModelWriteError } from './errors';
 import { READ_MODEL_TABLES, type ReadModelTables } from './tables';
 
 /** What projecting one order did. */
@@ -74,7 +75,8 @@ export async function projectOrders(
         });
       }
       const errno = (error as { errno?: number }).errno;
-      if (errno === undefined || !RETRYABLE_ERRNOS.has(errno) || attempt >= MAX_ATTEMPTS) throw error;
+      // The server's error, without the SQL text and parameters mysql2 attaches to it.
+      if (errno === undefined || !RETRYABLE_ERRNOS.has(errno) || attempt >= MAX_ATTEMPTS) throw error instanceof Error && 'sql' in error ? new ReadModelWriteError(error) : error;
     } finally {
       if (broken) connection.destroy();
       else connection.release();
@@ -88,21 +90,23 @@ async function projectInTransaction(
   tables: ReadModelTables,
 ): Promise<Map<string, ProjectionOutcome>> {
   const projectionId = randomBytes(16).toString('hex');
+  const budget = await statementBudget(connection);
   await connection.query('START TRANSACTION');
 
-  const [inserted] = await connection.query<ResultSetHeader>(
-    `INSERT INTO ?? (order_id, ordered_at, content_hash, line_count, projection_id) VALUES ?
-     ON DUPLICATE KEY UPDATE order_id = order_id`,
-    [
-      tables.orders,
-      orders.map((order) => [...orderToRows(order).order, projectionId]),
-    ],
-  );
+  let duplicates = 0;
+  for (const chunk of chunksWithin(orders.map((order) => [...orderToRows(order).order, projectionId]), budget)) {
+    const [inserted] = await connection.query<ResultSetHeader>(
+      `INSERT INTO ?? (order_id, ordered_at, content_hash, line_count, projection_id) VALUES ?
+       ON DUPLICATE KEY UPDATE order_id = order_id`,
+      [tables.orders, chunk],
+    );
+    // The server reports "Records: n  Duplicates: d" for a multi-row INSERT.
+    duplicates += Number(/\bDuplicates: (\d+)/.exec(inserted.info ?? '')?.[1] ?? 1);
+  }
 
   const outcomes = new Map<string, ProjectionOutcome>();
   const fresh: Order[] = [];
-  // The server reports "Records: n  Duplicates: d" for a multi-row INSERT.
-  if (/\bDuplicates: 0\b/.test(inserted.info ?? '')) {
+  if (duplicates === 0) {
     // Every row was new: the usual case needs no read-back.
     for (const order of orders) outcomes.set(order.orderId, 'projected');
     fresh.push(...orders);
@@ -126,24 +130,67 @@ async function projectInTransaction(
 
   if (fresh.length > 0) {
     const totals = aggregate(fresh);
-    await connection.query('INSERT INTO ?? (order_id, line_no, item_id, quantity) VALUES ?', [
-      tables.orderLines,
-      fresh.flatMap((order) => orderToRows(order).lines),
-    ]);
-    await connection.query(
-      `INSERT INTO ?? (item_id, total_ordered, last_order_date) VALUES ?
-       ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered),
-                               last_order_date = GREATEST(last_order_date, VALUES(last_order_date))`,
-      [tables.itemTotals, totals.items],
-    );
-    await connection.query(
-      `INSERT INTO ?? (item_id, month_start, monthly_ordered) VALUES ?
-       ON DUPLICATE KEY UPDATE monthly_ordered = monthly_ordered + VALUES(monthly_ordered)`,
-      [tables.itemMonthlyTotals, totals.months],
-    );
+    for (const chunk of chunksWithin(fresh.flatMap((order) => orderToRows(order).lines), budget)) {
+      await connection.query('INSERT INTO ?? (order_id, line_no, item_id, quantity) VALUES ?', [tables.orderLines, chunk]);
+    }
+    for (const chunk of chunksWithin(totals.items, budget)) {
+      await connection.query(
+        `INSERT INTO ?? (item_id, total_ordered, last_order_date) VALUES ?
+         ON DUPLICATE KEY UPDATE total_ordered = total_ordered + VALUES(total_ordered),
+                                 last_order_date = GREATEST(last_order_date, VALUES(last_order_date))`,
+        [tables.itemTotals, chunk],
+      );
+    }
+    for (const chunk of chunksWithin(totals.months, budget)) {
+      await connection.query(
+        `INSERT INTO ?? (item_id, month_start, monthly_ordered) VALUES ?
+         ON DUPLICATE KEY UPDATE monthly_ordered = monthly_ordered + VALUES(monthly_ordered)`,
+        [tables.itemMonthlyTotals, chunk],
+      );
+    }
   }
   await connection.query('COMMIT');
   return outcomes;
+}
+
+/** The server's `max_allowed_packet`, read once per connection. */
+const packetLimits = new WeakMap<object, number>();
+
+/** Bytes one statement's values may take: half the server's packet limit, leaving room for the statement and escaping. */
+async function statementBudget(connection: PoolConnection): Promise<number> {
+  // mysql2 pools hand out wrappers; the underlying connection is the stable key.
+  const key = (connection as unknown as { connection?: object }).connection ?? connection;
+  let limit = packetLimits.get(key);
+  if (limit === undefined) {
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS packet');
+    limit = Number((rows[0] as { packet?: number | string } | undefined)?.packet ?? 4 * 1024 * 1024);
+    packetLimits.set(key, limit);
+  }
+  return Math.floor(limit / 2);
+}
+
+/**
+ * Splits rows into runs whose values stay within `budget` bytes (each string
+ * counted twice, for escaping). A normal batch is one run: the statement
+ * count stays constant; only a batch of unusually large rows is split.
+ */
+export function chunksWithin<T extends readonly unknown[]>(rows: readonly T[], budget: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const row of rows) {
+    let rowSize = 8;
+    for (const value of row) rowSize += (typeof value === 'string' ? Buffer.byteLength(value) * 2 : 24) + 4;
+    if (current.length > 0 && size + rowSize > budget) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(row);
+    size += rowSize;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /** Per-item and per-item-per-month sums of a set of orders, in key order. */

@@ -9,6 +9,7 @@ import type { Order } from '../domain/order';
 import { readOrderRecord } from '../domain/order-record';
 import { BatchCoalescer, type Seat } from '../shared/coalescer';
 import { logger } from '../shared/logger';
+import { ReadModelWriteError } from './errors';
 import { projectOrders, type ProjectionOutcome } from './read-model-writer';
 
 /** What the idempotency store remembers about a projected order. */
@@ -23,6 +24,8 @@ interface BatchStats {
   alreadyProjected: number;
   replayed: number;
   skipped: Record<string, number>;
+  /** The read model's refusal of the batch's write, logged once for the batch. */
+  writeError?: { code: string | undefined; message: string };
 }
 
 /** The parts of the projection a caller can swap (tests, benchmarks, the local runtime). */
@@ -77,12 +80,14 @@ export function createProjection(dependencies: ProjectionDependencies) {
         if (debug) logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId, sequenceNumber });
         return result;
       } catch (error) {
-        logger.error('order not projected', { orderId, sequenceNumber, error });
+        // A failed write fails every record of the batch: it is logged once, after the batch.
+        if (error instanceof ReadModelWriteError) stats.writeError ??= { code: error.code, message: error.message };
+        else logger.error('order not projected', { orderId, sequenceNumber, error: describeError(error) });
         throw error;
       }
     } catch (error) {
       if ((error as Error).name === 'MalformedRecordError') {
-        logger.error('malformed record', { orderId: recordOrderId(record), sequenceNumber, error });
+        logger.error('malformed record', { orderId: recordOrderId(record), sequenceNumber, error: describeError(error) });
       }
       throw error;
     } finally {
@@ -106,13 +111,32 @@ export function createProjection(dependencies: ProjectionDependencies) {
         processor,
         { context, processInParallel: true },
       );
-      logger.info('batch projected', { records: event.Records.length, failed: response.batchItemFailures.length, ...stats });
+      const { writeError, ...counts } = stats;
+      if (writeError) logger.error('read model write failed', { ...writeError, ...batchInfo(event) });
+      logger.info('batch projected', { records: event.Records.length, failed: response.batchItemFailures.length, ...counts });
       return response;
     } catch (error) {
-      logger.error('whole batch failed', { records: event.Records.length, error });
+      // Every record failed: with the write's refusal when that is why, once.
+      if (stats.writeError) logger.error('read model write failed', { ...stats.writeError, ...batchInfo(event) });
+      else logger.error('whole batch failed', { ...batchInfo(event), error: describeError(error) });
       throw error;
     }
   };
+}
+
+/** A batch's size and first and last sequence numbers, for its log lines. */
+function batchInfo(event: DynamoDBStreamEvent): Record<string, unknown> {
+  return {
+    records: event.Records.length,
+    firstSequenceNumber: event.Records[0]?.dynamodb?.SequenceNumber,
+    lastSequenceNumber: event.Records[event.Records.length - 1]?.dynamodb?.SequenceNumber,
+  };
+}
+
+/** An error as it may be logged: its name, code and message, never the SQL text or parameters a driver error carries. */
+function describeError(error: unknown): Record<string, unknown> {
+  const source = error as { name?: string; code?: string; message?: string };
+  return { name: source?.name, code: source?.code, message: String(source?.message ?? error).slice(0, 500) };
 }
 
 function recordOrderId(record: DynamoDBRecord): string | undefined {
