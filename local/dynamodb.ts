@@ -11,7 +11,25 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import dynalite from 'dynalite';
 import { isDeepStrictEqual } from 'node:util';
+import { createHash } from 'node:crypto';
 import { AwsError, type JsonService } from './aws-protocol';
+import { Journal } from './journal';
+
+/** How long stream records are kept, as DynamoDB Streams keeps them. */
+export const STREAM_RETENTION_SECONDS = 24 * 3600;
+
+/** A stream journal line: a record, or (after compaction) what an expired record left known about its key. */
+type StreamEntry = { readonly op: 'record'; readonly record: StreamRecord; readonly image: string | null } | { readonly op: 'known'; readonly key: string; readonly image: string | null };
+
+/** A key's identity in the journal. */
+function keyId(key: AttributeMap): string {
+  return JSON.stringify(Object.keys(key).sort().map((name) => [name, key[name]]));
+}
+
+/** An image's identity in the journal (null: the item does not exist). */
+function imageId(image: AttributeMap | undefined): string | null {
+  return image === undefined ? null : createHash('sha256').update(JSON.stringify(Object.keys(image).sort().map((name) => [name, image[name]]))).digest('hex');
+}
 
 type AttributeMap = Record<string, unknown>;
 type StreamViewType = 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES';
@@ -102,6 +120,7 @@ export class LocalDynamoDB {
   readonly #streams = new Map<string, TableStream>();
   readonly #keySchemas = new Map<string, string[]>();
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #journals = new Map<string, Journal<StreamEntry>>();
   #sequence = 0n;
 
   constructor(options: LocalDynamoDBOptions) {
@@ -298,6 +317,7 @@ export class LocalDynamoDB {
   #enableStream(table: string, viewType: StreamViewType, label?: string): TableStream {
     const stream = new TableStream(table, viewType, this.#options.region, this.#options.account, label);
     this.#streams.set(table, stream);
+    this.#journalFor(table);
     return stream;
   }
 
@@ -361,7 +381,7 @@ export class LocalDynamoDB {
       const withNew = stream.viewType === 'NEW_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
       const withOld = stream.viewType === 'OLD_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
       const sequenceNumber = String(++this.#sequence).padStart(21, '0');
-      stream.append({
+      this.#appendRecord(table, newImage, {
         eventID: randomUUID().replace(/-/g, ''),
         eventName,
         eventVersion: '1.1',
@@ -380,6 +400,106 @@ export class LocalDynamoDB {
       });
     });
     return result;
+  }
+
+  /** Appends a record to its stream and, with a data folder, to the stream's journal first. */
+  #appendRecord(table: string, newImage: AttributeMap | undefined, record: StreamRecord): void {
+    this.#journals.get(table)?.append({ op: 'record', record, image: imageId(newImage) });
+    (this.#streams.get(table) as TableStream).append(record);
+  }
+
+  #journalFor(table: string): Journal<StreamEntry> | undefined {
+    if (!this.#options.dataDir) return undefined;
+    let journal = this.#journals.get(table);
+    if (!journal) {
+      journal = new Journal<StreamEntry>(path.join(this.#options.dataDir, 'streams', `${table}.jsonl`));
+      this.#journals.set(table, journal);
+    }
+    return journal;
+  }
+
+  /**
+   * With a data folder: reloads each stream's records of the last 24 h, then
+   * reconciles the stream with its table. A write that reached the table but
+   * not the journal (a crash between the two) gets its record now, so no
+   * stored item is ever missing from the stream; nothing is recorded twice.
+   */
+  async recoverStreams(): Promise<{ table: string; reloaded: number; recovered: number }[]> {
+    const report: { table: string; reloaded: number; recovered: number }[] = [];
+    for (const [table, stream] of this.#streams) {
+      const journal = this.#journalFor(table);
+      if (!journal) continue;
+      const known = new Map<string, string | null>();
+      const young: Extract<StreamEntry, { op: 'record' }>[] = [];
+      const horizon = Date.now() / 1000 - STREAM_RETENTION_SECONDS;
+      for (const entry of journal.read()) {
+        if (entry.op === 'known') {
+          known.set(entry.key, entry.image);
+          continue;
+        }
+        known.set(keyId(entry.record.dynamodb.Keys), entry.image);
+        const sequence = BigInt(entry.record.dynamodb.SequenceNumber);
+        if (sequence > this.#sequence) this.#sequence = sequence;
+        if (entry.record.dynamodb.ApproximateCreationDateTime >= horizon) young.push(entry);
+      }
+      stream.records.length = 0;
+      for (const entry of young) stream.records.push({ ...entry.record, eventSourceARN: stream.arn });
+      const youngKeys = new Set(young.map((entry) => keyId(entry.record.dynamodb.Keys)));
+      journal.rewrite([
+        ...[...known].filter(([key]) => !youngKeys.has(key)).map(([key, image]): StreamEntry => ({ op: 'known', key, image })),
+        ...young,
+      ]);
+
+      // Reconcile with the table itself.
+      let recovered = 0;
+      const seen = new Set<string>();
+      const schema = await this.#keySchema(table);
+      let start: AttributeMap | undefined;
+      do {
+        const page = await this.#forward('Scan', { TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) });
+        if (page.status !== 200) throw new Error(`recovering the stream of ${table}: scan failed: ${JSON.stringify(page.body)}`);
+        for (const item of (page.body.Items as AttributeMap[] | undefined) ?? []) {
+          const key = Object.fromEntries(schema.map((name) => [name, item[name]]));
+          const id = keyId(key);
+          seen.add(id);
+          const previous = known.get(id);
+          if (previous === imageId(item)) continue;
+          this.#recordChange(table, key, previous === undefined || previous === null ? undefined : item, item, previous === undefined || previous === null ? 'INSERT' : 'MODIFY');
+          recovered++;
+        }
+        start = page.body.LastEvaluatedKey as AttributeMap | undefined;
+      } while (start);
+      for (const [id, image] of known) {
+        if (image === null || seen.has(id)) continue;
+        const key = Object.fromEntries((JSON.parse(id) as [string, unknown][]).map(([name, value]) => [name, value]));
+        this.#recordChange(table, key, undefined, undefined, 'REMOVE');
+        recovered++;
+      }
+      report.push({ table, reloaded: young.length, recovered });
+    }
+    return report;
+  }
+
+  /** A record for a change found by reconciliation (the old image is not known any more). */
+  #recordChange(table: string, key: AttributeMap, _old: AttributeMap | undefined, newImage: AttributeMap | undefined, eventName: StreamRecord['eventName']): void {
+    const stream = this.#streams.get(table) as TableStream;
+    const withNew = stream.viewType === 'NEW_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
+    this.#appendRecord(table, newImage, {
+      eventID: randomUUID().replace(/-/g, ''),
+      eventName,
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: this.#options.region,
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: key,
+        ...(withNew && newImage ? { NewImage: newImage } : {}),
+        SequenceNumber: String(++this.#sequence).padStart(21, '0'),
+        SizeBytes: Buffer.byteLength(JSON.stringify({ key, newImage })),
+        StreamViewType: stream.viewType,
+      },
+      eventSourceARN: stream.arn,
+    });
   }
 
   async #affectedKeys(operation: string, body: Record<string, unknown>, streamed: string[]): Promise<{ table: string; key: AttributeMap }[]> {

@@ -5,6 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AwsError, type JsonService } from './aws-protocol';
+import type { Journal } from './journal';
+
+/** A bus journal line: a delivery owed to a rule, or its completion (delivered or dead-lettered). */
+export type BusEntry = { readonly op: 'pending'; readonly rule: string; readonly event: BusEvent } | { readonly op: 'done'; readonly rule: string; readonly id: string };
 import { matchesPattern, validatePattern } from './event-pattern';
 
 /** The EventBridge envelope delivered to targets. */
@@ -78,6 +82,8 @@ export interface EventBusOptions {
   readonly onDeliveryError?: (rule: string, event: BusEvent, error: unknown) => void;
   /** What is kept for inspection. @default {@link DEFAULT_EVENT_RETENTION} */
   readonly retention?: EventRetention;
+  /** Keeps accepted events until each rule delivered or dead-lettered them (with `--data`). */
+  readonly journal?: Journal<BusEntry>;
 }
 
 /** A kept event and its serialised form. */
@@ -215,9 +221,10 @@ export class EventBus {
     if (entry.EventBusName === undefined || entry.EventBusName === 'default') return { EventId: event.id };
     this.#keep(event);
     for (const listener of this.#listeners) listener(event);
-    for (const rule of this.#rules) {
-      if (matchesPattern(rule.pattern, event)) this.#track(this.#deliver(rule, event));
-    }
+    const matching = this.#rules.filter((rule) => matchesPattern(rule.pattern, event));
+    // Journaled before PutEvents answers: an accepted event is never lost.
+    for (const rule of matching) this.#options.journal?.append({ op: 'pending', rule: rule.name, event });
+    for (const rule of matching) this.#track(this.#deliverOnce(rule, event));
     return { EventId: event.id };
   }
 
@@ -236,6 +243,37 @@ export class EventBus {
   #track(delivery: Promise<void>): void {
     this.#deliveries.add(delivery);
     void delivery.finally(() => this.#deliveries.delete(delivery));
+  }
+
+  /**
+   * Re-delivers what the journal says was accepted but never delivered nor
+   * dead-lettered (the process died first), then compacts the journal.
+   * Returns how many deliveries resumed.
+   */
+  resumePending(): number {
+    const journal = this.#options.journal;
+    if (!journal) return 0;
+    const pending = new Map<string, { rule: string; event: BusEvent }>();
+    for (const entry of journal.read()) {
+      const key = `${entry.rule}\u0000${entry.op === 'pending' ? entry.event.id : entry.id}`;
+      if (entry.op === 'pending') pending.set(key, { rule: entry.rule, event: entry.event });
+      else pending.delete(key);
+    }
+    journal.rewrite([...pending.values()].map(({ rule, event }): BusEntry => ({ op: 'pending', rule, event })));
+    let resumed = 0;
+    for (const { rule: name, event } of pending.values()) {
+      const rule = this.#rules.find((candidate) => candidate.name === name);
+      if (!rule) continue;
+      this.#keep(event);
+      this.#track(this.#deliverOnce(rule, event));
+      resumed++;
+    }
+    return resumed;
+  }
+
+  async #deliverOnce(rule: Rule, event: BusEvent): Promise<void> {
+    await this.#deliver(rule, event);
+    this.#options.journal?.append({ op: 'done', rule: rule.name, id: event.id });
   }
 
   async #deliver(rule: Rule, event: BusEvent): Promise<void> {

@@ -16,9 +16,10 @@ import { clearReadModel } from '../handlers/read-model/maintenance';
 import { Authorizer, type ResourceCatalog, type TableResource } from './authorization';
 import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson, type JsonService } from './aws-protocol';
 import { LocalDynamoDB } from './dynamodb';
-import { EventBus, type BusEvent } from './event-bus';
+import { EventBus, type BusEntry, type BusEvent } from './event-bus';
 import { InvokeError, LocalFunctions, type LocalFunctionDefinition, type RoleCredentials } from './functions';
 import { AccessDeniedError, IamGate, type IamMode, type Principal } from './iam';
+import { DurableValue, Journal } from './journal';
 import { openReadModelServer, type ReadModelServer } from './mysql';
 import { policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
 import { quoted } from './redact';
@@ -215,7 +216,7 @@ export class LocalRuntime {
       serve(secrets.service());
 
       // Queues.
-      const sqs = new LocalSqs(() => endpoint, REGION, ACCOUNT);
+      const sqs = new LocalSqs(() => endpoint, REGION, ACCOUNT, options.dataDir);
       serve(sqs.service());
       const queues = new Map<string, { arn: string; keyArn?: string }>();
       const queueByArn = new Map<string, LocalQueue>();
@@ -295,6 +296,7 @@ export class LocalRuntime {
         account: ACCOUNT,
         ...(options.retryDelayMs !== undefined ? { retryDelayMs: () => options.retryDelayMs as number } : {}),
         onDeliveryError: (rule, event, error) => log(`rule ${rule}: delivery of ${event.id} failed: ${(error as Error).message}`),
+        ...(options.dataDir ? { journal: new Journal<BusEntry>(path.join(options.dataDir, 'bus', 'deliveries.jsonl')) } : {}),
       });
 
       // The state machine, with its role.
@@ -333,7 +335,7 @@ export class LocalRuntime {
           deliver = async (event) => {
             await assumeRole('events.amazonaws.com', roleArn, { 'aws:SourceArn': ruleArn });
             await gate.authorize({ principal: { kind: 'role', arn: roleArn }, action: 'states:StartExecution', resource: machineArn });
-            stateMachine.startExecution(JSON.stringify(event));
+            await stateMachine.runExecution(JSON.stringify(event));
           };
         } else if (targetArn.startsWith('arn:aws:logs:')) {
           const group = [...logGroups.values()].find((candidate) => candidate.arn === targetArn);
@@ -400,6 +402,7 @@ export class LocalRuntime {
         settings: { ...settings, maximumRetryAttempts: settings.maximumRetryAttempts < 0 ? Number.MAX_SAFE_INTEGER : settings.maximumRetryAttempts },
         ...(filters[0] ? { filterPattern: JSON.parse(filters[0].pattern) as unknown } : {}),
         destination,
+        ...(options.dataDir ? { checkpoint: checkpointIn(options.dataDir, streamTable.name, projection.name) } : {}),
         authorizeRead: (operation) => authorizer.stream(projectionRole, operation, streamArn),
         authorizeDestination: () => authorizer.queue(projectionRole, 'SendMessage', destination.url),
         ...(options.retryDelayMs !== undefined ? { retryDelayMs: () => options.retryDelayMs as number } : {}),
@@ -449,6 +452,13 @@ export class LocalRuntime {
         const connection = await createConnection({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database });
         await clearReadModel(connection).finally(() => connection.end());
         log(`read model ${database.database} cleared: it is derived from ${ordersTable}, which starts empty${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
+      }
+      if (options.dataDir) {
+        for (const recovered of await dynamodb.recoverStreams()) {
+          if (recovered.recovered > 0) log(`stream of ${recovered.table}: ${recovered.recovered} stored changes had no stream record (a crash between the two); recorded now`);
+        }
+        const resumed = bus.resumePending();
+        if (resumed > 0) log(`bus: ${resumed} accepted events were not yet delivered when the runtime stopped; delivering them now`);
       }
       mapping.start();
       cleanups.push(() => mapping.stop());
@@ -525,6 +535,12 @@ function functionDefinition(model: TerraformModel, fn: TerraformResource): Local
     logGroup,
     jsonLogs: model.field(fn, 'logging_config', 'log_format') === 'JSON',
   };
+}
+
+/** The stream mapping's checkpoint file in the data folder. */
+function checkpointIn(dataDir: string, table: string, functionName: string): { read(): string | undefined; write(sequenceNumber: string): void } {
+  const value = new DurableValue<{ sequenceNumber: string }>(path.join(dataDir, 'streams', `${table}.${functionName}.checkpoint.json`));
+  return { read: () => value.read()?.sequenceNumber, write: (sequenceNumber) => value.write({ sequenceNumber }) };
 }
 
 /** The access key id of a role's sessions: it is what identifies the role to the endpoint. */

@@ -3,7 +3,11 @@
  * destination: send, receive with visibility timeout, delete, attributes.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { AwsError, requireString, type JsonService } from './aws-protocol';
+import { Journal } from './journal';
+
+type QueueEntry = { readonly op: 'send'; readonly id: string; readonly body: string; readonly sentAt: number } | { readonly op: 'delete'; readonly id: string };
 
 interface Message {
   readonly id: string;
@@ -17,12 +21,26 @@ interface Message {
 /** One queue. */
 export class LocalQueue {
   readonly #messages: Message[] = [];
+  readonly #journal: Journal<QueueEntry> | undefined;
 
-  constructor(readonly name: string, readonly url: string, readonly arn: string) {}
+  constructor(readonly name: string, readonly url: string, readonly arn: string, journal?: Journal<QueueEntry>) {
+    this.#journal = journal;
+    if (!journal) return;
+    // Messages survive a restart, visible again (as after their visibility timeout).
+    const live = new Map<string, Message>();
+    for (const entry of journal.read()) {
+      if (entry.op === 'send') live.set(entry.id, { id: entry.id, body: entry.body, sentAt: entry.sentAt, visibleAt: 0, receiveCount: 0 });
+      else live.delete(entry.id);
+    }
+    this.#messages.push(...live.values());
+    journal.rewrite(this.#messages.map((message) => ({ op: 'send', id: message.id, body: message.body, sentAt: message.sentAt })));
+  }
 
   send(body: string): string {
     const id = randomUUID();
-    this.#messages.push({ id, body, sentAt: Date.now(), visibleAt: 0, receiveCount: 0 });
+    const sentAt = Date.now();
+    this.#journal?.append({ op: 'send', id, body, sentAt });
+    this.#messages.push({ id, body, sentAt, visibleAt: 0, receiveCount: 0 });
     return id;
   }
 
@@ -51,7 +69,15 @@ export class LocalQueue {
 
   delete(receiptHandle: string): void {
     const index = this.#messages.findIndex((message) => message.receiptHandle === receiptHandle);
-    if (index >= 0) this.#messages.splice(index, 1);
+    if (index < 0) return;
+    this.#journal?.append({ op: 'delete', id: (this.#messages[index] as Message).id });
+    this.#messages.splice(index, 1);
+  }
+
+  /** Messages received and not yet visible again (in flight). */
+  get inFlight(): number {
+    const now = Date.now();
+    return this.#messages.filter((message) => message.visibleAt > now).length;
   }
 
   get size(): number {
@@ -65,10 +91,12 @@ const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex
 export class LocalSqs {
   readonly #queues = new Map<string, LocalQueue>();
 
-  constructor(private readonly endpoint: () => string, private readonly region: string, private readonly account: string) {}
+  /** `dataDir`: keep every queue's messages there (`queues/<name>.jsonl`). */
+  constructor(private readonly endpoint: () => string, private readonly region: string, private readonly account: string, private readonly dataDir?: string) {}
 
   create(name: string): LocalQueue {
-    const queue = new LocalQueue(name, `${this.endpoint()}/${this.account}/${name}`, `arn:aws:sqs:${this.region}:${this.account}:${name}`);
+    const journal = this.dataDir ? new Journal<QueueEntry>(path.join(this.dataDir, 'queues', `${name}.jsonl`)) : undefined;
+    const queue = new LocalQueue(name, `${this.endpoint()}/${this.account}/${name}`, `arn:aws:sqs:${this.region}:${this.account}:${name}`, journal);
     this.#queues.set(name, queue);
     return queue;
   }

@@ -85,6 +85,23 @@ export class LocalStateMachine {
     return execution;
   }
 
+  /**
+   * Starts an execution and resolves when it has ended, whatever its status:
+   * the rule target's delivery counts as done only then, so an execution cut
+   * short by a crash is delivered again after a restart (commands are idempotent).
+   */
+  async runExecution(input: string, name: string = randomUUID()): Promise<Execution> {
+    const execution = this.#newExecution(input, name);
+    const run = this.#execute(execution);
+    this.#running.add(run);
+    try {
+      await run;
+    } finally {
+      this.#running.delete(run);
+    }
+    return execution;
+  }
+
   /** Runs an execution to its end, as `StartSyncExecution` does. */
   async startSyncExecution(input: string, name: string = randomUUID()): Promise<Execution> {
     const execution = this.#newExecution(input, name);

@@ -40,6 +40,8 @@ export interface StreamMappingOptions {
   readonly authorizeRead?: (operation: 'ListStreams' | 'DescribeStream' | 'GetShardIterator' | 'GetRecords') => Promise<void>;
   /** Authorizes sending to the on-failure destination as the execution role. */
   readonly authorizeDestination?: () => Promise<void>;
+  /** Where the mapping keeps the sequence number it has processed up to (with `--data`). */
+  readonly checkpoint?: { read(): string | undefined; write(sequenceNumber: string): void };
   /** How often an idle shard is polled. @default 250 ms (four times a second, as Lambda polls) */
   readonly pollIntervalMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -95,6 +97,13 @@ export class StreamMapping {
   }
 
   start(): void {
+    const processed = this.#options.checkpoint?.read();
+    if (processed !== undefined && this.#loop === undefined) {
+      // Resume after the last record processed before the restart.
+      const records = this.#options.stream.records;
+      const next = records.findIndex((record) => record.dynamodb.SequenceNumber > processed);
+      this.#position = next === -1 ? records.length : next;
+    }
     this.#loop ??= this.#run();
   }
 
@@ -179,6 +188,8 @@ export class StreamMapping {
         this.#busy = false;
       }
       this.#position += slice.length;
+      const last = slice[slice.length - 1];
+      if (last) this.#options.checkpoint?.write(last.dynamodb.SequenceNumber);
     }
     this.#notifyIdle();
   }
