@@ -14,4 +14,5 @@ export default {
   setupFiles: ['<rootDir>/__tests__/helpers/setup-env.ts'],
   testTimeout: 30_000,
   maxWorkers: 2,
+  testSequencer: '<rootDir>/__tests__/helpers/sequencer.cjs',
 };

@@ -82,7 +82,7 @@ export interface LocalFunctionsOptions {
 
 interface Environment {
   readonly worker: Worker;
-  readonly generation: number;
+  generation: number;
   readonly pending: Map<string, (message: { ok: boolean; payload?: unknown; error?: FunctionErrorPayload }) => void>;
   exited: boolean;
 }
@@ -147,12 +147,17 @@ export class LocalFunctions {
   }
 
   /**
-   * Retires every execution environment, as a deploy does: the next
-   * invocations start cold (and fetch their secrets again).
+   * Retires the execution environments (of one role's functions, or all), as
+   * a deploy does: the next invocations start cold (and fetch their secrets again).
    */
-  recycle(): void {
+  recycle(roleArn?: string): void {
     this.#generation++;
-    for (const pool of this.#pools.values()) {
+    for (const [name, pool] of this.#pools) {
+      // Only the functions of one role, when given: the others keep running warm.
+      if (roleArn !== undefined && this.#definitions.get(name)?.roleArn !== roleArn) {
+        for (const environment of pool.idle) environment.generation = this.#generation;
+        continue;
+      }
       for (const environment of pool.idle.splice(0)) this.#retire(environment);
     }
   }

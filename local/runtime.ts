@@ -164,7 +164,7 @@ export class LocalRuntime {
       cleanups.push(() => database.stop());
 
       // The stacks, synthesized for the local environment, resolved to local values.
-      const outdir = synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
+      const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
       const model = new TerraformModel(readSynthesizedStacks(outdir), {
         region: REGION,
         account: ACCOUNT,

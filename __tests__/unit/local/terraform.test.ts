@@ -88,7 +88,7 @@ describe('TerraformModel', () => {
     // Prepare
     const { synthesizeLocal } = await import('../../../local/synth');
     const { SERVED_TYPES } = await import('../../../local/terraform');
-    const model = new TerraformModel(readSynthesizedStacks(synthesizeLocal()), context);
+    const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), context);
 
     // Act
     const served = model.resources().filter((resource) => resource.type in SERVED_TYPES);
