@@ -156,7 +156,7 @@ export class LocalSqs {
         },
         GetQueueAttributes: (body) => {
           const queue = this.#byUrl(requireString(body, 'QueueUrl'));
-          return { Attributes: { ApproximateNumberOfMessages: String(queue.size), QueueArn: queue.arn } };
+          return { Attributes: { ApproximateNumberOfMessages: String(queue.size - queue.inFlight), ApproximateNumberOfMessagesNotVisible: String(queue.inFlight), QueueArn: queue.arn } };
         },
       },
     };

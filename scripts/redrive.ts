@@ -7,12 +7,14 @@
  *   message; commands are idempotent.
  * - projection on-failure queue (batch metadata): the batch's records are read
  *   back from the orders stream and given to the projection again (idempotent).
- * A message is deleted only once its redrive succeeded. Stream records older
+ * A message is deleted only once its redrive succeeded; a dry run changes
+ * nothing. Messages in flight elsewhere are reported, and make the exit code
+ * non-zero, rather than silently skipped. Stream records older
  * than the stream's 24 h retention cannot be read back: rebuild the read model.
  */
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { invokeFunction, operationsTarget, type OperationsTarget } from '../clients/operations';
 
@@ -35,8 +37,12 @@ interface BatchInfo {
   streamArn: string;
 }
 
-async function drain(queueName: string, redrive: (message: Message) => Promise<string>): Promise<{ redriven: number; failed: number }> {
+async function drain(queueName: string, redrive: (message: Message) => Promise<string>): Promise<{ redriven: number; failed: number; inFlight: number }> {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+  // Messages someone else received (another redrive, a consumer) are invisible: say so, do not pretend the queue is empty.
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }));
+  const inFlight = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+  if (inFlight > 0) console.error(`  ${inFlight} message(s) are in flight (received elsewhere and not yet deleted); they are not redriven by this run: try again once they are visible`);
   let redriven = 0;
   let failed = 0;
   const seen = new Set<string>();
@@ -49,7 +55,8 @@ async function drain(queueName: string, redrive: (message: Message) => Promise<s
       seen.add(message.MessageId as string);
       try {
         const what = await redrive(message);
-        if (!dryRun) await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
+        if (dryRun) kept.push(message.ReceiptHandle as string);
+        else await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
         console.log(`  ${dryRun ? 'would redrive' : 'redriven'}: ${what}`);
         redriven++;
       } catch (error) {
@@ -59,9 +66,9 @@ async function drain(queueName: string, redrive: (message: Message) => Promise<s
       }
     }
   }
-  // Kept messages become visible again at once, so the next run can try them.
+  // Kept messages (and every message a dry run looked at) become visible again at once, so the next run can take them.
   for (const handle of kept) await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
-  return { redriven, failed };
+  return { redriven, failed, inFlight };
 }
 
 async function redriveWorkflowEvent(message: Message): Promise<string> {
@@ -127,11 +134,13 @@ let failures = 0;
 try {
   if (values.queue !== 'projection') {
     console.log(`workflow dead-letter queue ${target.names.workflowDeadLetterQueue}:`);
-    failures += (await drain(target.names.workflowDeadLetterQueue, redriveWorkflowEvent)).failed;
+    const result = await drain(target.names.workflowDeadLetterQueue, redriveWorkflowEvent);
+    failures += result.failed + result.inFlight;
   }
   if (values.queue !== 'workflow') {
     console.log(`projection on-failure queue ${target.names.projectionFailureQueue}:`);
-    failures += (await drain(target.names.projectionFailureQueue, redriveProjectionBatch)).failed;
+    const result = await drain(target.names.projectionFailureQueue, redriveProjectionBatch);
+    failures += result.failed + result.inFlight;
   }
 } catch (error) {
   console.error((error as Error).message);

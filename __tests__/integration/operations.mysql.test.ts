@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'mysql2/promise';
 import { SCHEMA_INIT_COMMAND } from '../../stacks/compute-stack';
 import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
@@ -94,6 +94,46 @@ describe('redrive', () => {
     expect((await failures())['order-pipeline-local-projection-failures']?.length).toBe(1);
     expect((await cli('redrive', '--queue', 'projection')).code).toBe(0);
     expect(await total('still-broken')).toBe(1);
+  });
+
+  it('changes nothing on a dry run, so a real redrive right after moves everything', async () => {
+    // Prepare
+    await pool.query('RENAME TABLE item_totals TO item_totals_away');
+    const [id] = await putEntries(target, [command('rd-dry', 'dry-item', 4)]);
+    await waitForResponse(target, id as string);
+    await localIdle(runtime.endpoint);
+    await pool.query('RENAME TABLE item_totals_away TO item_totals');
+
+    // Act
+    const dry = await cli('redrive', '--queue', 'projection', '--dry-run');
+    const real = await cli('redrive', '--queue', 'projection');
+
+    // Assess
+    expect(dry).toMatchObject({ code: 0, output: expect.stringContaining('would redrive') });
+    expect(real).toMatchObject({ code: 0, output: expect.stringContaining('redriven') });
+    expect(await total('dry-item')).toBe(4);
+  });
+
+  it('says so, and exits non-zero, when messages are in flight elsewhere', async () => {
+    // Prepare: a message received by someone else (invisible for a while).
+    await pool.query('RENAME TABLE item_totals TO item_totals_away');
+    const [id] = await putEntries(target, [command('rd-flight', 'flight-item', 1)]);
+    await waitForResponse(target, id as string);
+    await localIdle(runtime.endpoint);
+    await pool.query('RENAME TABLE item_totals_away TO item_totals');
+    const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-projection-failures' }));
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 60 }));
+
+    // Act
+    const result = await cli('redrive', '--queue', 'projection');
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('1 message(s) are in flight');
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: Messages[0]?.ReceiptHandle, VisibilityTimeout: 0 }));
+    expect((await cli('redrive', '--queue', 'projection')).code).toBe(0);
+    sqs.destroy();
   });
 
   it('restarts the workflow for events in its dead-letter queue, keeping their id', async () => {
