@@ -55,6 +55,7 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
   aws_rds_cluster_instance: 'the database is DB_URL',
   aws_kms_alias: 'nothing calls the key by its alias',
   aws_cloudwatch_event_archive: 'no replay locally',
+  aws_iam_policy: 'the producer and consumer policies are for client teams to attach; no local principal uses them',
   aws_cloudwatch_metric_alarm: 'no CloudWatch metrics locally',
   aws_cloudwatch_dashboard: 'no CloudWatch metrics locally',
   aws_sns_topic: 'alarm notifications: no alarms locally',

@@ -6,6 +6,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
@@ -205,6 +206,33 @@ export class WorkflowStack extends PipelineStack {
       arn: this.responsesLogGroup.arn,
     });
 
+    // What client teams attach: producers may put only commands and queries,
+    // so nobody outside the workflow can forge a response; consumers read the answers.
+    const producerPolicy = new IamPolicy(this, 'producer-policy', {
+      name: `${names.prefix}-producer`,
+      description: 'Put orderCommand and orderQuery events (source orderPipeline) on the order pipeline bus, nothing else',
+      policy: policyDocument([
+        {
+          Sid: 'PutCommandsAndQueries',
+          Action: ['events:PutEvents'],
+          Resource: [this.bus.arn],
+          Condition: { 'ForAnyValue:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [DetailType.command, DetailType.query] } },
+        },
+      ]),
+    });
+    const consumerPolicy = new IamPolicy(this, 'consumer-policy', {
+      name: `${names.prefix}-consumer`,
+      description: 'Read the order pipeline responses (orderCommandResponse, orderQueryResponse) from their log group',
+      policy: policyDocument([
+        {
+          Sid: 'ReadResponses',
+          Action: ['logs:FilterLogEvents', 'logs:GetLogEvents', 'logs:DescribeLogStreams'],
+          Resource: [this.responsesLogGroup.arn, `${this.responsesLogGroup.arn}:*`],
+        },
+      ]),
+    });
+    new TerraformOutput(this, 'ProducerPolicyArn', { value: producerPolicy.arn, description: 'Attach to a client that sends commands and queries' });
+    new TerraformOutput(this, 'ConsumerPolicyArn', { value: consumerPolicy.arn, description: 'Attach to a client that reads the responses' });
     new TerraformOutput(this, 'EventBridgeARN', { value: this.bus.arn, description: 'The bus to put orderCommand and orderQuery events on' });
     new TerraformOutput(this, 'EventBusName', { value: this.bus.name });
     new TerraformOutput(this, 'OrdersTableName', { value: options.ordersTable.table.name });

@@ -308,7 +308,7 @@ describe('workflow stack', () => {
 
   it('exports exactly the documented outputs, none of them secret', () => {
     expect(Object.keys(app.json.workflow.output ?? {}).sort()).toEqual(
-      ['EventBridgeARN', 'EventBusName', 'OrdersTableName', 'ProjectionFailureQueueUrl', 'ResponsesLogGroup', 'StateMachineArn', 'WorkflowDeadLetterQueueUrl'].sort(),
+      ['ConsumerPolicyArn', 'EventBridgeARN', 'EventBusName', 'OrdersTableName', 'ProducerPolicyArn', 'ProjectionFailureQueueUrl', 'ResponsesLogGroup', 'StateMachineArn', 'WorkflowDeadLetterQueueUrl'].sort(),
     );
   });
 });

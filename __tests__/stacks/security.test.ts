@@ -32,6 +32,7 @@ function policies(stack: TerraformJson): { where: string; kind: 'identity' | 're
     found.push({ where, kind, statements: (JSON.parse(text as string) as { Statement: Statement[] }).Statement });
   };
   for (const policy of resources(stack, 'aws_iam_role_policy')) add(`aws_iam_role_policy.${policy.__id}`, 'identity', policy.policy);
+  for (const policy of resources(stack, 'aws_iam_policy')) add(`aws_iam_policy.${policy.__id}`, 'identity', policy.policy);
   for (const role of resources(stack, 'aws_iam_role')) add(`aws_iam_role.${role.__id}`, 'trust', role.assume_role_policy);
   for (const key of resources(stack, 'aws_kms_key')) add(`aws_kms_key.${key.__id}`, 'resource', key.policy);
   for (const queue of resources(stack, 'aws_sqs_queue_policy')) add(`aws_sqs_queue_policy.${queue.__id}`, 'resource', queue.policy);
@@ -42,12 +43,12 @@ function policies(stack: TerraformJson): { where: string; kind: 'identity' | 're
 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
 
 describe('IAM', () => {
-  it('has no inline-less role and no managed-policy attachment', () => {
+  it('has no inline-less role and no managed-policy attachment; the only managed policies are the clients\' two', () => {
     for (const app of apps) {
       for (const [, stack] of stacksOf(app)) {
         expect(resources(stack, 'aws_iam_role_policy_attachment')).toEqual([]);
-        expect(resources(stack, 'aws_iam_policy')).toEqual([]);
       }
+      expect(Object.values(app.json).flatMap((stack) => resources(stack, 'aws_iam_policy').map((policy) => String(policy.name).replace(/^order-pipeline-[a-z]+-/, '')))).toEqual(['consumer', 'producer']);
     }
   });
 
@@ -211,5 +212,40 @@ describe('licences', () => {
     expect(offenders).toEqual([]);
     expect(Object.keys(packageJson.dependencies).filter((name) => name.startsWith('@cloud-copilot/'))).toEqual([]);
     expect(packageJson.devDependencies['@cloud-copilot/iam-simulate']).toBeDefined();
+  });
+});
+
+describe('the bus contract on AWS', () => {
+  it("lets a producer put only commands and queries, and the workflow only responses: nobody can forge an answer", async () => {
+    // Prepare: the synthesized documents, with the bus ARN made concrete.
+    const { IamGate } = await import('../../local/iam');
+    const app = apps[0] as SynthesizedApp;
+    const bus = 'arn:aws:events:us-east-1:111122223333:event-bus/order-pipeline-dev-bus';
+    const concrete = (text: string) => JSON.parse(text.replace(/\$\{aws_cloudwatch_event_bus\.bus\.arn\}/g, bus)) as { Statement: unknown[] };
+    const producer = concrete(resources(app.json.workflow, 'aws_iam_policy').find((policy) => String(policy.name).endsWith('-producer'))?.policy as string);
+    const workflow = concrete(resources(app.json.workflow, 'aws_iam_role_policy').find((policy) => policy.__id === 'workflow-policy')?.policy as string);
+    const role = (name: string) => `arn:aws:iam::111122223333:role/${name}`;
+    const gate = new IamGate({
+      account: '111122223333',
+      mode: 'enforce',
+      policies: {
+        identity: new Map([
+          [role('producer'), [{ name: 'producer', document: producer }]],
+          [role('workflow'), [{ name: 'workflow', document: { Version: '2012-10-17', Statement: workflow.Statement.filter((statement) => (statement as { Sid?: string }).Sid === 'PublishResponses') } }]],
+        ]),
+        trust: new Map(),
+        resource: new Map(),
+        prefixed: [],
+      },
+    });
+    const put = (who: string, detailType: string, source = 'orderPipeline') =>
+      gate.allows({ principal: { kind: 'role', arn: role(who) }, action: 'events:PutEvents', resource: bus, context: { 'events:source': source, 'events:detail-type': detailType } });
+
+    // Act and assess
+    expect(await Promise.all(['orderCommand', 'orderQuery', 'orderCommandResponse', 'orderQueryResponse'].map((type) => put('producer', type)))).toEqual([true, true, false, false]);
+    expect(await put('producer', 'orderCommand', 'somebodyElse')).toBe(false);
+    expect(await Promise.all(['orderCommand', 'orderQuery', 'orderCommandResponse', 'orderQueryResponse'].map((type) => put('workflow', type)))).toEqual([false, false, true, true]);
+    const outputs = Object.keys(app.json.workflow.output ?? {});
+    expect(outputs).toEqual(expect.arrayContaining(['ProducerPolicyArn', 'ConsumerPolicyArn']));
   });
 });
