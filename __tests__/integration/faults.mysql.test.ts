@@ -73,7 +73,9 @@ describe('faults', () => {
     const ids = await put(Array.from({ length: 10 }, (_, index) => entry(`down-${index}`, 'while-down', index + 1)));
     ids.push(...(await put(Array.from({ length: 10 }, (_, index) => entry(`down-${index + 10}`, 'while-down', index + 11)))));
     for (const id of ids) expect((await waitForResponse(target, id)).detail.commandStatus).toBe('orderCreated');
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // ...a query that cannot be answered gets a 503 that names it, never silence...
+    const [queryId] = await put([{ EventBusName: runtime.busName, Source: 'orderPipeline', DetailType: 'orderQuery', Time: new Date(), Detail: JSON.stringify({ query: 'monthlySalesByItem', itemid: 'while-down' }) }]);
+    expect((await waitForResponse(target, queryId as string, 30_000)).detail).toMatchObject({ query: 'monthlySalesByItem', queryStatus: 503, error: { code: 'ServiceUnavailable' } });
     // ...and back before the mapping's retries run out.
     await database.start();
     await localIdle(runtime.endpoint);
