@@ -38,6 +38,31 @@ export interface EnvironmentConfig {
      * `local`, whose read model is the plain MySQL server at `DB_URL`.
      */
     readonly tls: 'required' | 'off';
+    /** Instances in the cluster, each in its own availability zone (2 or more: a reader to fail over to). */
+    readonly instances: number;
+    /** Queries slower than this many seconds go to the slow query log (exported to CloudWatch). */
+    readonly longQueryTimeSeconds: number;
+    /**
+     * Seconds an idle connection lives on the server. A frozen Lambda sandbox
+     * cannot close its pool, so this is what lets an idle cluster reach zero
+     * connections and auto-pause.
+     */
+    readonly waitTimeoutSeconds: number;
+  };
+  /** Alarm thresholds and where alarms go. */
+  readonly alarms: {
+    /** Projection lag (stream IteratorAge, maximum) that alarms, in seconds. */
+    readonly iteratorAgeSeconds: number;
+    /** Errors of any function per 5 minutes that alarm (0: the first error alarms). */
+    readonly functionErrors: number;
+    /** Throttles of any function per 5 minutes that alarm. */
+    readonly functionThrottles: number;
+    /** Failed or timed-out workflow executions per 5 minutes that alarm. */
+    readonly executionsFailed: number;
+    /** Share of the maximum capacity (ACU) that alarms, e.g. 0.8. */
+    readonly capacityRatio: number;
+    /** Email addresses subscribed to the alarm topic (each confirms by mail). */
+    readonly emails: readonly string[];
   };
   /** The stream → projection event source mapping (one name per setting, from {@link StreamMappingSettings}). */
   readonly stream: StreamMappingSettings;
@@ -56,6 +81,7 @@ const shared = {
   egress: 'vpc-endpoints',
   stream: DEFAULT_STREAM_MAPPING,
   archiveRetentionDays: 30,
+  alarms: { iteratorAgeSeconds: 60, functionErrors: 0, functionThrottles: 0, executionsFailed: 0, capacityRatio: 0.8, emails: [] },
 } as const;
 
 /** The environments, as deployed by default. */
@@ -63,7 +89,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   dev: {
     ...shared,
     environment: 'dev',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required' },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
     logRetentionDays: 14,
     deletionProtection: false,
   },
@@ -71,7 +97,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     ...shared,
     environment: 'staging',
     vpcCidr: '10.41.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required' },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600 },
     logRetentionDays: 30,
     deletionProtection: true,
   },
@@ -80,7 +106,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     environment: 'prod',
     azCount: 3,
     vpcCidr: '10.42.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required' },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600 },
     logRetentionDays: 365,
     deletionProtection: true,
     archiveRetentionDays: 90,
@@ -88,7 +114,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   local: {
     ...shared,
     environment: 'local',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off' },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
     logRetentionDays: 1,
     deletionProtection: false,
     archiveRetentionDays: 1,
@@ -139,6 +165,19 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   if (aurora.tls !== 'required' && !(aurora.tls === 'off' && config.environment === 'local')) {
     problems.push(`aurora.tls must be "required" (only the local environment may turn it off), got ${JSON.stringify(aurora.tls)}`);
   }
+  if (!Number.isInteger(aurora.instances) || aurora.instances < 1 || aurora.instances > config.azCount) {
+    problems.push(`aurora.instances must be 1 to azCount (${config.azCount}), one per availability zone, got ${aurora.instances}`);
+  }
+  if (!(aurora.longQueryTimeSeconds > 0 && aurora.longQueryTimeSeconds <= 3600)) problems.push(`aurora.longQueryTimeSeconds must be above 0 and at most 3600, got ${aurora.longQueryTimeSeconds}`);
+  if (!Number.isInteger(aurora.waitTimeoutSeconds) || aurora.waitTimeoutSeconds < 60 || aurora.waitTimeoutSeconds > 28_800) {
+    problems.push(`aurora.waitTimeoutSeconds must be 60 to 28800, got ${aurora.waitTimeoutSeconds}`);
+  }
+  const { alarms } = config;
+  if (!(alarms.capacityRatio > 0 && alarms.capacityRatio <= 1)) problems.push(`alarms.capacityRatio must be above 0 and at most 1, got ${alarms.capacityRatio}`);
+  for (const field of ['iteratorAgeSeconds', 'functionErrors', 'functionThrottles', 'executionsFailed'] as const) {
+    if (!Number.isInteger(alarms[field]) || alarms[field] < 0) problems.push(`alarms.${field} must be a whole number, 0 or more, got ${alarms[field]}`);
+  }
+  for (const email of alarms.emails) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problems.push(`alarms.emails: ${JSON.stringify(email)} is not an email address`);
   if (!Number.isInteger(aurora.backupRetentionDays) || aurora.backupRetentionDays < 1 || aurora.backupRetentionDays > 35) {
     problems.push(`aurora.backupRetentionDays must be 1 to 35, got ${aurora.backupRetentionDays}`);
   }

@@ -66,7 +66,10 @@ export class DataStack extends PipelineStack {
   readonly ordersTable: EncryptedTable;
   readonly idempotencyTable: EncryptedTable;
   readonly cluster: RdsCluster;
+  /** The writer (first) instance. */
   readonly instance: RdsClusterInstance;
+  /** Every instance, one per availability zone. */
+  readonly instances: RdsClusterInstance[];
   /** The Aurora-managed master user secret (its ARN, never its value). */
   readonly dbSecret: ManagedSecret;
 
@@ -139,10 +142,16 @@ export class DataStack extends PipelineStack {
     const parameters = new RdsClusterParameterGroup(this, 'db-parameters', {
       name: `${names.prefix}-read-model`,
       family: 'aurora-mysql8.0',
-      description: config.aurora.tls === 'required' ? 'Read model: TLS only' : 'Read model',
+      description: config.aurora.tls === 'required' ? 'Read model: TLS only, slow query log, idle connections closed' : 'Read model: slow query log, idle connections closed',
       parameter: [
         { name: 'require_secure_transport', value: config.aurora.tls === 'required' ? 'ON' : 'OFF' },
         { name: 'tls_version', value: 'TLSv1.2,TLSv1.3', applyMethod: 'pending-reboot' },
+        // The slowquery export is on: without these it would export an empty log.
+        { name: 'slow_query_log', value: '1' },
+        { name: 'long_query_time', value: String(config.aurora.longQueryTimeSeconds) },
+        { name: 'log_output', value: 'FILE' },
+        // A frozen Lambda sandbox cannot close its connections; the server does, so an idle cluster can pause.
+        { name: 'wait_timeout', value: String(config.aurora.waitTimeoutSeconds) },
       ],
     });
 
@@ -183,18 +192,29 @@ export class DataStack extends PipelineStack {
       ...(config.deletionProtection ? { finalSnapshotIdentifier: `${clusterIdentifier}-final` } : {}),
       enabledCloudwatchLogsExports: exportedLogs,
       dependsOn: dbLogGroups,
+      // AWS applies minor versions itself (auto_minor_version_upgrade): the
+      // configured version is the floor at creation, and a later plan must not
+      // propose the downgrade RDS would refuse.
+      lifecycle: { ignoreChanges: ['engine_version'] },
     });
-    this.instance = new RdsClusterInstance(this, 'read-model-instance', {
-      identifier: `${clusterIdentifier}-1`,
-      clusterIdentifier: this.cluster.id,
-      instanceClass: 'db.serverless',
-      engine: 'aurora-mysql',
-      engineVersion: config.aurora.engineVersion,
-      publiclyAccessible: false,
-      caCertIdentifier: DB_CA.identifier,
-      dbSubnetGroupName: subnetGroup.name,
-      autoMinorVersionUpgrade: true,
-    });
+    this.instances = Array.from({ length: config.aurora.instances }, (_, index) =>
+      new RdsClusterInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, {
+        identifier: `${clusterIdentifier}-${index + 1}`,
+        clusterIdentifier: this.cluster.id,
+        instanceClass: 'db.serverless',
+        engine: 'aurora-mysql',
+        engineVersion: config.aurora.engineVersion,
+        // One instance per availability zone: the second is the reader a failover promotes.
+        availabilityZone: (options.privateSubnets[index % options.privateSubnets.length] as Subnet).availabilityZone,
+        promotionTier: index,
+        publiclyAccessible: false,
+        caCertIdentifier: DB_CA.identifier,
+        dbSubnetGroupName: subnetGroup.name,
+        autoMinorVersionUpgrade: true,
+        lifecycle: { ignoreChanges: ['engine_version'] },
+      }),
+    );
+    this.instance = this.instances[0] as RdsClusterInstance;
     this.dbSecret = new ManagedSecret(this.cluster.masterUserSecret.get(0).secretArn, this.key, config.region);
   }
 }

@@ -17,8 +17,13 @@ import type { EnvironmentConfig } from '../config/environments';
 import type { ResourceNames } from '../config/pipeline';
 import { PipelineStack } from './pipeline-stack';
 
-/** Interface endpoints the private Lambdas use when egress is `vpc-endpoints`. */
-export const INTERFACE_ENDPOINT_SERVICES = ['secretsmanager', 'events'] as const;
+/**
+ * Interface endpoints the private Lambdas use when egress is `vpc-endpoints`:
+ * only the services they call. The in-VPC functions read their secret
+ * (Secrets Manager) and the tables (DynamoDB, a gateway endpoint); none of
+ * them calls EventBridge, so it has no endpoint.
+ */
+export const INTERFACE_ENDPOINT_SERVICES = ['secretsmanager'] as const;
 
 /** Options of {@link NetworkStack}. */
 export interface NetworkStackOptions {

@@ -76,8 +76,9 @@ describe('network stack', () => {
     expect(resources(app.json.network, 'aws_nat_gateway')).toHaveLength(0);
   });
 
-  it('reaches Secrets Manager, EventBridge and DynamoDB through VPC endpoints', () => {
-    for (const service of ['secretsmanager', 'events']) {
+  it('reaches Secrets Manager and DynamoDB through VPC endpoints, and has none for a service no in-VPC function calls', () => {
+    expect(resources(app.json.network, VpcEndpoint.tfResourceType).map((endpoint) => String(endpoint.service_name).split('.').pop()).sort()).toEqual(['dynamodb', 'secretsmanager']);
+    for (const service of ['secretsmanager']) {
       expect(app.text.network).toHaveResourceWithProperties(VpcEndpoint, {
         service_name: `com.amazonaws.us-east-1.${service}`,
         vpc_endpoint_type: 'Interface',
@@ -159,6 +160,31 @@ describe('data stack', () => {
     });
     const cluster = resource(app.json.data, RdsCluster.tfResourceType);
     expect(cluster.db_cluster_parameter_group_name).toContain('aws_rds_cluster_parameter_group');
+  });
+
+  it('logs slow queries (the slowquery export is on) and closes idle connections so an idle cluster can pause', () => {
+    const parameters = resource(app.json.data, RdsClusterParameterGroup.tfResourceType).parameter as { name: string; value: string }[];
+    expect(Object.fromEntries(parameters.map((parameter) => [parameter.name, parameter.value]))).toMatchObject({
+      slow_query_log: '1',
+      long_query_time: String(ENVIRONMENTS.dev.aurora.longQueryTimeSeconds),
+      log_output: 'FILE',
+      wait_timeout: String(ENVIRONMENTS.dev.aurora.waitTimeoutSeconds),
+    });
+    expect(resource(app.json.data, RdsCluster.tfResourceType).enabled_cloudwatch_logs_exports).toContain('slowquery');
+  });
+
+  it('lets AWS apply minor versions without a later plan proposing a downgrade', () => {
+    const lifecycles = [resource(app.json.data, RdsCluster.tfResourceType), ...resources(app.json.data, 'aws_rds_cluster_instance')].map((item) => item.lifecycle);
+    for (const lifecycle of lifecycles) expect(lifecycle).toEqual({ ignore_changes: ['engine_version'] });
+    for (const instance of resources(app.json.data, 'aws_rds_cluster_instance')) expect(instance.auto_minor_version_upgrade).toBe(true);
+  });
+
+  it('gives production a second instance in another availability zone, to fail over to', () => {
+    const prod = synthesize(ENVIRONMENTS.prod);
+    const instances = resources(prod.json.data, 'aws_rds_cluster_instance');
+    expect(instances.map((instance) => [instance.identifier, instance.promotion_tier])).toEqual([['order-pipeline-prod-read-model-1', 0], ['order-pipeline-prod-read-model-2', 1]]);
+    expect(new Set(instances.map((instance) => instance.availability_zone)).size).toBe(2);
+    expect(resources(app.json.data, 'aws_rds_cluster_instance')).toHaveLength(1);
   });
 
   it('protects production data from deletion', () => {
