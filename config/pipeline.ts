@@ -94,9 +94,10 @@ export function streamFilterPattern(settings: StreamMappingSettings): Record<str
  */
 const CORE_FUNCTIONS = {
   validateRequest: { name: 'validate-request', timeoutSeconds: 5, memoryMb: 256 },
-  projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 4 },
-  initSchema: { name: 'init-schema', timeoutSeconds: 120, memoryMb: 512, reservedConcurrency: 1 },
-  rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1 },
+  // One invocation per stream shard at a time; two covers a table that split its stream.
+  projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 2, databaseConnections: 1 },
+  initSchema: { name: 'init-schema', timeoutSeconds: 120, memoryMb: 512, reservedConcurrency: 1, databaseConnections: 1 },
+  rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1, databaseConnections: 1 },
 } as const;
 
 /** One of the pipeline's functions: a core one, or a query's (named after the query). */
@@ -111,6 +112,8 @@ export interface FunctionSettings {
   readonly memoryMb: number;
   /** Reserved concurrency; unreserved when absent. */
   readonly reservedConcurrency?: number;
+  /** Connections each execution environment's pool may open to the read model (functions that use it). */
+  readonly databaseConnections?: number;
 }
 
 /** Every function's settings, for the stacks (and through them, the local runtime). */
@@ -167,7 +170,7 @@ export function resourceNames(environment: string): ResourceNames {
 }
 
 /** What every function that reads the read model needs. */
-const DATABASE_ENVIRONMENT = ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS'] as const;
+const DATABASE_ENVIRONMENT = ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'DB_CONNECTION_LIMIT'] as const;
 
 /**
  * Environment variables each function reads. The function construct refuses

@@ -14,7 +14,8 @@ import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
-import { streamFilterPattern, type ResourceNames } from '../config/pipeline';
+import { FUNCTION_SETTINGS, streamFilterPattern, type FunctionKey, type ResourceNames } from '../config/pipeline';
+import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { EncryptedTable } from './constructs/encrypted-table';
 import type { ManagedSecret } from './constructs/managed-secret';
@@ -75,6 +76,8 @@ export class ComputeStack extends PipelineStack {
   readonly failureQueue: SqsQueue;
   readonly streamMapping: LambdaEventSourceMapping;
   readonly schemaInit: NullResource;
+  /** What the functions that reach Aurora may hold at most, against its limit. */
+  readonly connectionBudget: ConnectionBudget;
 
   constructor(scope: Construct, id: string, options: ComputeStackOptions) {
     super(scope, id, options.config);
@@ -84,12 +87,13 @@ export class ComputeStack extends PipelineStack {
     const common = { logRetentionDays: config.logRetentionDays, kmsKeyArn: options.key.arn, ...(options.distDir ? { distDir: options.distDir } : {}) };
     // Host, port and database come from the cluster's attributes, so the local
     // runtime resolves them to DB_URL exactly as Terraform resolves them on AWS.
-    const database = (host: string) => ({
+    const database = (host: string, key: FunctionKey) => ({
       DB_SECRET_ID: options.dbSecret.arn,
       DB_HOST: host,
       DB_PORT: Token.asString(options.cluster.port),
       DB_NAME: options.cluster.databaseName,
       DB_TLS: config.aurora.tls,
+      DB_CONNECTION_LIMIT: String(FUNCTION_SETTINGS[key].databaseConnections ?? 1),
     });
 
     this.validateRequest = new NodejsFunction(this, 'validate-request', {
@@ -102,7 +106,7 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'projectOrders',
       functionName: names.function('projectOrders'),
-      environment: { ...database(options.cluster.endpoint), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
+      environment: { ...database(options.cluster.endpoint, 'projectOrders'), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
       vpc,
     });
     // Queries read the reader endpoint: they never need the writer.
@@ -113,7 +117,7 @@ export class ComputeStack extends PipelineStack {
           ...common,
           key: query.name,
           functionName: names.function(query.name),
-          environment: database(options.cluster.readerEndpoint),
+          environment: database(options.cluster.readerEndpoint, query.name),
           vpc,
         }),
       ]),
@@ -122,7 +126,7 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'initSchema',
       functionName: names.function('initSchema'),
-      environment: database(options.cluster.endpoint),
+      environment: database(options.cluster.endpoint, 'initSchema'),
       vpc,
     });
 
@@ -130,14 +134,18 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'rebuildReadModel',
       functionName: names.function('rebuildReadModel'),
-      environment: { ...database(options.cluster.endpoint), ORDERS_TABLE: options.ordersTable.table.name },
+      environment: { ...database(options.cluster.endpoint, 'rebuildReadModel'), ORDERS_TABLE: options.ordersTable.table.name },
       vpc,
     });
     options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan']);
 
-    for (const fn of [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel]) {
-      options.dbSecret.grantRead(fn);
-    }
+    const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
+    for (const fn of databaseUsers) options.dbSecret.grantRead(fn);
+    // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
+    this.connectionBudget = connectionBudget(
+      config,
+      databaseUsers.map((fn) => ({ function: fn.key, reservedConcurrency: fn.settings.reservedConcurrency, poolSize: Number(fn.environment.DB_CONNECTION_LIMIT) })),
+    );
 
     this.failureQueue = new SqsQueue(this, 'projection-failures', {
       name: names.projectionFailureQueue,

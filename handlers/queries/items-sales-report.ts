@@ -39,5 +39,5 @@ export const query = defineQuery({
   echoRefused: () => ({}),
   run: async (pool, _params, page) => ({ rows: await itemsSalesReport(pool, page) }),
   pageKey: (row: ItemSalesRow) => row.itemid,
-  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 5 },
+  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
 });

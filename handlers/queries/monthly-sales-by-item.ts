@@ -41,5 +41,5 @@ export const query = defineQuery({
   echoRefused: (detail) => echoString(detail, 'itemid', 'queryItemId'),
   run: async (pool, params, page) => ({ rows: await monthlySalesByItem(pool, params.itemId, page) }),
   pageKey: (row: MonthlySalesRow) => monthStartOf(row.monthyear),
-  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 5 },
+  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
 });

@@ -55,5 +55,5 @@ export const query = defineQuery({
   pageKey: () => {
     throw new Error('orderDetails answers at most 100 lines (the command limit): one page always holds them');
   },
-  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 5 },
+  settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
 });

@@ -16,6 +16,8 @@ export interface QueryFunctionSettings {
    * read model at once is this times the pool size (see the connection budget).
    */
   readonly reservedConcurrency: number;
+  /** Connections each execution environment's pool may open: a query runs one statement at a time. */
+  readonly databaseConnections: number;
 }
 
 /** Where a page starts: after the row with this key (none: the first page). */

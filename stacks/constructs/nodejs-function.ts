@@ -4,7 +4,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, SERVICE_NAME, type FunctionKey } from '../../config/pipeline';
+import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, SERVICE_NAME, type FunctionKey, type FunctionSettings } from '../../config/pipeline';
 import { bundleZip } from '../bundling/build';
 import type { PolicyStatement } from './iam';
 import { ServiceRole, type Grantee } from './role';
@@ -33,6 +33,10 @@ export interface NodejsFunctionOptions {
  * VPC placement, and a role of its own whose policy grows through {@link grant}.
  */
 export class NodejsFunction extends Construct implements Grantee {
+  readonly key: FunctionKey;
+  readonly settings: FunctionSettings;
+  /** The variables the function reads (before the runtime's own). */
+  readonly environment: Readonly<Record<string, string>>;
   readonly function: LambdaFunction;
   readonly role: ServiceRole;
   readonly logGroup: CloudwatchLogGroup;
@@ -42,6 +46,9 @@ export class NodejsFunction extends Construct implements Grantee {
 
   constructor(scope: Construct, id: string, options: NodejsFunctionOptions) {
     super(scope, id);
+    this.key = options.key;
+    this.settings = FUNCTION_SETTINGS[options.key];
+    this.environment = options.environment;
     const expected = FUNCTION_ENVIRONMENT[options.key];
     const missing = expected.filter((name) => !(name in options.environment));
     const extra = Object.keys(options.environment).filter((name) => !expected.includes(name));
