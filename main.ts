@@ -3,7 +3,8 @@
  *
  *   CQRS_ENV=dev|staging|prod   environment (default dev)
  *   AWS_REGION                  overrides the environment's region
- *   TF_STATE_BUCKET             S3 state backend (+ TF_STATE_KEY_PREFIX, TF_STATE_REGION); local state otherwise
+ *   TF_STATE_BUCKET             S3 state backend (+ TF_STATE_KEY_PREFIX, TF_STATE_REGION): required but for local
+ *   TF_LOCAL_STATE=1            local state on purpose, to read the Terraform offline (npm run synth)
  *
  * The handler bundles are rebuilt first, so what is synthesized (and deployed)
  * is always the code in the working tree; the zips are deterministic, so an
@@ -13,6 +14,7 @@ import { App } from 'cdktf';
 import { ConfigError, loadConfig } from './config/environments';
 import { buildHandlers } from './stacks/bundling/build';
 import { buildPipeline } from './stacks/app';
+import { remoteStateProblem } from './stacks/pipeline-stack';
 
 let config;
 try {
@@ -23,6 +25,12 @@ try {
     process.exit(1);
   }
   throw error;
+}
+
+const problem = remoteStateProblem(config);
+if (problem) {
+  console.error(problem);
+  process.exit(1);
 }
 
 await buildHandlers();

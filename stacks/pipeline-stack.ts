@@ -24,6 +24,22 @@ export function stateBackendFromEnv(env: NodeJS.ProcessEnv = process.env): State
 }
 
 /**
+ * Why this environment may not be synthesized with the given state settings,
+ * or undefined. Every environment but `local` needs remote state: a deploy
+ * with local state (on a CI runner, say) forgets what it created, and the next
+ * deploy collides with it. `TF_LOCAL_STATE=1` allows a local-state synth on
+ * purpose, to read the Terraform offline; `cdktf deploy` is never run that way.
+ */
+export function remoteStateProblem(config: EnvironmentConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (config.environment === 'local' || env.TF_STATE_BUCKET || env.TF_LOCAL_STATE === '1') return undefined;
+  return (
+    `refusing to synthesize the ${config.environment} environment with local Terraform state: ` +
+    'set TF_STATE_BUCKET (and TF_STATE_REGION, TF_STATE_KEY_PREFIX) to an S3 bucket for its state (see the README, "Deploy"); ' +
+    'to only read the Terraform offline, set TF_LOCAL_STATE=1 (npm run synth does)'
+  );
+}
+
+/**
  * A stack of this app: the AWS provider for the environment's region with
  * default tags, and the state backend (S3 with a lock file, or local).
  */

@@ -56,3 +56,25 @@ describe('environment configuration', () => {
     expect(() => loadConfig({ AWS_REGION: 'moon-base-1x' })).toThrow('region must look like us-east-1');
   });
 });
+
+describe('state backend', () => {
+  it('refuses to synthesize a deployed environment with local state, unless asked to on purpose', async () => {
+    const { remoteStateProblem } = await import('../../stacks/pipeline-stack');
+    expect(remoteStateProblem(ENVIRONMENTS.dev, {})).toMatch(/^refusing to synthesize the dev environment with local Terraform state: set TF_STATE_BUCKET/);
+    expect(remoteStateProblem(ENVIRONMENTS.prod, { TF_STATE_BUCKET: 'acme-state' })).toBeUndefined();
+    expect(remoteStateProblem(ENVIRONMENTS.dev, { TF_LOCAL_STATE: '1' })).toBeUndefined();
+    expect(remoteStateProblem(ENVIRONMENTS.local, {})).toBeUndefined();
+  });
+
+  it('makes the deploy workflow fail first when the state bucket is not configured', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const deploy = parse(readFileSync('.github/workflows/deploy.yml', 'utf8')) as { jobs: { deploy: { steps: { name?: string; run?: string }[] } } };
+    const first = deploy.jobs.deploy.steps[0];
+    expect(first?.name).toBe('require a remote state backend');
+    const { spawnSync } = await import('node:child_process');
+    const run = (bucket: string) => spawnSync('bash', ['-c', first?.run ?? ''], { env: { ...process.env, TF_STATE_BUCKET: bucket }, encoding: 'utf8' });
+    expect(run('')).toMatchObject({ status: 1, stdout: expect.stringContaining('TF_STATE_BUCKET is not set: refusing to deploy') });
+    expect(run('acme-state').status).toBe(0);
+  });
+});

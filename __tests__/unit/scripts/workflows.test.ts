@@ -39,7 +39,7 @@ describe('GitHub workflows', () => {
         }
       }
     }
-    expect([...called].sort()).toEqual(['plan-summary', 'synth', 'test']);
+    expect([...called].sort()).toEqual(['synth', 'test']);
     for (const script of called) expect(packageJson.scripts[script]).toEqual(expect.any(String));
   });
 
@@ -60,9 +60,7 @@ describe('GitHub workflows', () => {
     const pr = load('pr.yml');
     expect(Object.keys(pr.on)).toEqual(['pull_request']);
     const steps = pr.jobs.plan?.steps ?? [];
-    const plan = steps.find((step) => step.run?.includes('terraform'))?.run ?? '';
-    expect(plan).toContain('for dir in cdktf.out/stacks/*/');
-    expect(plan).toContain('terraform -chdir="$dir" show -json plan.tfplan');
+    expect(steps.some((step) => step.run === 'bash .github/scripts/plan-stacks.sh')).toBe(true);
     expect(steps.some((step) => step.uses?.startsWith('actions/upload-artifact'))).toBe(true);
     expect(JSON.stringify(steps)).toContain('upsert-plan-comments.cjs');
   });
@@ -74,6 +72,70 @@ describe('GitHub workflows', () => {
     expect(deploy.jobs.deploy?.environment).toEqual(expect.any(String));
     expect(deploy.jobs.deploy?.steps.some((step) => step.run?.includes('cdktf deploy'))).toBe(true);
   });
+});
+
+describe('plan-stacks.sh', () => {
+  /**
+   * Runs the plan script in a folder holding a synthesized app's manifest, with
+   * a stub `terraform` that fails `plan` for the stacks named in FAIL_PLAN with
+   * the message in FAIL_MESSAGE, and `npm` served by the real scripts.
+   */
+  async function planStacks(failPlan: string, failMessage: string): Promise<{ code: number; plans: Record<string, string> }> {
+    const { mkdtempSync, mkdirSync, writeFileSync, readdirSync: list, readFileSync: read, chmodSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const repo = fileURLToPath(root);
+    const work = mkdtempSync(path.join(tmpdir(), 'plan-stacks-'));
+    const stacks = { network: [], data: ['network'], compute: ['data', 'network'], workflow: ['data', 'compute'] };
+    const name = (stack: string) => `order-pipeline-dev-${stack}`;
+    mkdirSync(path.join(work, 'cdktf.out', 'stacks'), { recursive: true });
+    writeFileSync(path.join(work, 'cdktf.out', 'manifest.json'), JSON.stringify({ stacks: Object.fromEntries(Object.entries(stacks).map(([stack, dependencies]) => [name(stack), { dependencies: dependencies.map(name) }])) }));
+    for (const stack of Object.keys(stacks)) mkdirSync(path.join(work, 'cdktf.out', 'stacks', name(stack)));
+    const bin = path.join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'terraform'), [
+      '#!/usr/bin/env bash',
+      'dir="${1#-chdir=}"; command="$2"',
+      'case "$command" in',
+      '  init) exit 0 ;;',
+      '  plan) for stack in $FAIL_PLAN; do case "$dir" in *"$stack") echo "$FAIL_MESSAGE" >&2; exit 1 ;; esac; done; touch "$dir/plan.tfplan" ;;',
+      '  show) echo \'{"format_version":"1.2","resource_changes":[]}\' ;;',
+      'esac',
+    ].join('\n'));
+    writeFileSync(path.join(bin, 'npm'), [
+      '#!/usr/bin/env bash',
+      'shift 2  # run --silent',
+      `script="$1"; shift; [ "\${1:-}" = "--" ] && shift`,
+      `exec "${repo}node_modules/.bin/tsx" "${repo}scripts/$script.ts" "$@"`,
+    ].join('\n'));
+    chmodSync(path.join(bin, 'terraform'), 0o755);
+    chmodSync(path.join(bin, 'npm'), 0o755);
+    const run = spawnSync('bash', [path.join(repo, '.github/scripts/plan-stacks.sh')], {
+      cwd: work,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAIL_PLAN: failPlan, FAIL_MESSAGE: failMessage, NODE_OPTIONS: '', NODE_PATH: path.join(repo, 'node_modules') },
+      encoding: 'utf8',
+    });
+    const plans = Object.fromEntries(list(path.join(work, 'plans')).filter((file) => file.endsWith('.md')).map((file) => [file.replace(/\.md$/, ''), read(path.join(work, 'plans', file), 'utf8')]));
+    return { code: run.status ?? -1, plans };
+  }
+
+  it('plans in dependency order, and skips a stack whose upstream has no state yet (and what depends on it) without failing', async () => {
+    const { code, plans } = await planStacks('compute', 'Error: Unable to find remote state');
+    expect(code).toBe(0);
+    expect(Object.keys(plans).sort()).toEqual(['order-pipeline-dev-compute', 'order-pipeline-dev-data', 'order-pipeline-dev-network', 'order-pipeline-dev-workflow']);
+    expect(plans['order-pipeline-dev-network']).not.toContain('skipped');
+    expect(plans['order-pipeline-dev-compute']).toContain('skipped: apply order-pipeline-dev-data order-pipeline-dev-network first');
+    expect(plans['order-pipeline-dev-workflow']).toContain('skipped: apply order-pipeline-dev-compute first');
+  }, 60_000);
+
+  it('fails the job on any other plan error, after planning every other stack', async () => {
+    const { code, plans } = await planStacks('data', 'Error: Invalid provider configuration');
+    expect(code).toBe(1);
+    expect(plans['order-pipeline-dev-network']).toBeDefined();
+    expect(plans['order-pipeline-dev-workflow']).toBeDefined();
+  }, 60_000);
 });
 
 describe('upsert-plan-comments', () => {
