@@ -70,6 +70,12 @@ export interface EnvironmentConfig {
   readonly logRetentionDays: number;
   /** Protects the tables and the database from deletion (and keeps a final snapshot). */
   readonly deletionProtection: boolean;
+  /**
+   * Keep a final snapshot of the read model when the cluster is destroyed.
+   * Independent of {@link deletionProtection}: lifting the protection to tear
+   * an environment down still leaves the snapshot.
+   */
+  readonly finalSnapshot: boolean;
   /** Days the bus archive keeps events for replay. */
   readonly archiveRetentionDays: number;
 }
@@ -92,6 +98,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
     logRetentionDays: 14,
     deletionProtection: false,
+    finalSnapshot: false,
   },
   staging: {
     ...shared,
@@ -100,6 +107,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600 },
     logRetentionDays: 30,
     deletionProtection: true,
+    finalSnapshot: true,
   },
   prod: {
     ...shared,
@@ -109,6 +117,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600 },
     logRetentionDays: 365,
     deletionProtection: true,
+    finalSnapshot: true,
     archiveRetentionDays: 90,
   },
   local: {
@@ -117,6 +126,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
     logRetentionDays: 1,
     deletionProtection: false,
+    finalSnapshot: false,
     archiveRetentionDays: 1,
   },
 };

@@ -188,8 +188,8 @@ export class DataStack extends PipelineStack {
       backupRetentionPeriod: config.aurora.backupRetentionDays,
       copyTagsToSnapshot: true,
       deletionProtection: config.deletionProtection,
-      skipFinalSnapshot: !config.deletionProtection,
-      ...(config.deletionProtection ? { finalSnapshotIdentifier: `${clusterIdentifier}-final` } : {}),
+      skipFinalSnapshot: !config.finalSnapshot,
+      ...(config.finalSnapshot ? { finalSnapshotIdentifier: `${clusterIdentifier}-final` } : {}),
       enabledCloudwatchLogsExports: exportedLogs,
       dependsOn: dbLogGroups,
       // AWS applies minor versions itself (auto_minor_version_upgrade): the
