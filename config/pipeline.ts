@@ -185,6 +185,21 @@ export const FUNCTION_ENVIRONMENT: Readonly<Record<FunctionKey, readonly string[
   ...(Object.fromEntries(QUERIES.map((query): [string, readonly string[]] => [query.name, DATABASE_ENVIRONMENT])) as Record<QueryName, readonly string[]>),
 };
 
+/** The CloudWatch namespace of the pipeline's own metrics in one environment. */
+export function metricsNamespace(environment: string): string {
+  return `OrderPipeline/${environment}`;
+}
+
+/** The pipeline's own metrics (embedded metric format), for the handlers, the alarms and the dashboard. */
+export const PipelineMetric = {
+  ordersProjected: 'OrdersProjected',
+  duplicatesSkipped: 'DuplicatesSkipped',
+  batchSize: 'ProjectionBatchSize',
+  commandsAccepted: 'CommandsAccepted',
+  commandsRefused: 'CommandsRefused',
+  queriesAnswered: 'QueriesAnswered',
+} as const;
+
 /** Powertools service name used in every log line. */
 export const SERVICE_NAME = APP_NAME;
 

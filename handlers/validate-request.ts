@@ -1,10 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { DetailType } from '../config/pipeline';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DetailType, PipelineMetric } from '../config/pipeline';
 import { validateCommand, type CommandValidation } from './domain/command';
 import type { CommandEnvelope } from './domain/order';
 import { refuseUnroutedQuery, type QueryResponseDetail } from './domain/query';
 import { logger } from './shared/logger';
+import { metrics } from './shared/metrics';
 
 /** The envelope fields this function reads. */
 export interface RequestEnvelope extends CommandEnvelope {
@@ -29,8 +31,14 @@ export const lambdaHandler = async (event: RequestEnvelope): Promise<RequestVali
   const result = validateCommand(event);
   if (result.valid) {
     logger.info('command accepted', { orderId: result.orderId, commandMessageId: event.id });
+    metrics.addMetric(PipelineMetric.commandsAccepted, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
   } else {
     logger.info('command refused', { orderId: result.response.orderid, commandMessageId: event.id, error: result.response.error });
+    // Refusals by code: a rise in one code (ValidationError from one client, say) shows on the dashboard.
+    const refused = metrics.singleMetric();
+    refused.addDimension('errorCode', result.response.error?.code ?? 'unknown');
+    refused.addMetric(PipelineMetric.commandsRefused, MetricUnit.Count, 1);
   }
   return result;
 };

@@ -10,6 +10,7 @@
 export const UNOBSERVABLE_STATEMENTS: Readonly<Record<string, string>> = {
   Tracing: 'X-Ray: the Lambda and Step Functions services send trace segments with the role; there is no X-Ray locally',
   ExecutionLogging: 'Step Functions sets up vended log delivery to CloudWatch Logs with the role when the state machine is created; no log delivery is emulated',
+  CloudWatchAlarmsUseTopicKey: 'CloudWatch publishing an alarm to the encrypted SNS topic: there are no alarms locally',
   CloudWatchLogsForPipelineLogGroups:
     "CloudWatch Logs encrypts the pipeline's log groups with the key as logs.<region>.amazonaws.com under kms:EncryptionContext:aws:logs:arn, a condition key the IAM evaluator ignores, so the check would be meaningless",
 };

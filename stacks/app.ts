@@ -3,6 +3,7 @@ import type { EnvironmentConfig } from '../config/environments';
 import { resourceNames } from '../config/pipeline';
 import { ComputeStack } from './compute-stack';
 import { DataStack } from './data-stack';
+import { MonitoringStack } from './monitoring-stack';
 import { NetworkStack } from './network-stack';
 import { WorkflowStack } from './workflow-stack';
 
@@ -12,11 +13,12 @@ export interface PipelineStacks {
   readonly data: DataStack;
   readonly compute: ComputeStack;
   readonly workflow: WorkflowStack;
+  readonly monitoring: MonitoringStack;
 }
 
 /**
  * Builds one environment's stacks, wired through their typed fields (never
- * through names): network → data → compute → workflow.
+ * through names): network → data → compute → workflow → monitoring.
  */
 export function buildPipeline(app: App, config: EnvironmentConfig, options: { distDir?: string } = {}): PipelineStacks {
   const names = resourceNames(config.environment);
@@ -49,5 +51,18 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     queryFunctions: compute.queryFunctions,
     projectionFailureQueueUrl: compute.failureQueue.url,
   });
-  return { network, data, compute, workflow };
+  const monitoring = new MonitoringStack(app, `${names.prefix}-monitoring`, {
+    config,
+    names,
+    key: data.key,
+    cluster: data.cluster,
+    functions: [compute.validateRequest, compute.projectOrders, ...compute.queryFunctions.values(), compute.initSchema, compute.rebuildReadModel],
+    projection: compute.projectOrders,
+    queryFunctions: [...compute.queryFunctions.values()],
+    stateMachine: workflow.stateMachine,
+    rules: [workflow.workflowRule, workflow.responsesRule],
+    busName: names.eventBus,
+    deadLetterQueues: [compute.failureQueue, workflow.deadLetterQueue],
+  });
+  return { network, data, compute, workflow, monitoring };
 }

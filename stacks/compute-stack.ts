@@ -14,7 +14,7 @@ import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
-import { FUNCTION_SETTINGS, streamFilterPattern, type FunctionKey, type ResourceNames } from '../config/pipeline';
+import { FUNCTION_SETTINGS, metricsNamespace, streamFilterPattern, type FunctionKey, type ResourceNames } from '../config/pipeline';
 import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { EncryptedTable } from './constructs/encrypted-table';
@@ -84,7 +84,12 @@ export class ComputeStack extends PipelineStack {
     new NullProvider(this, 'null');
     const { config, names } = options;
     const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id] };
-    const common = { logRetentionDays: config.logRetentionDays, kmsKeyArn: options.key.arn, ...(options.distDir ? { distDir: options.distDir } : {}) };
+    const common = {
+      logRetentionDays: config.logRetentionDays,
+      kmsKeyArn: options.key.arn,
+      metricsNamespace: metricsNamespace(config.environment),
+      ...(options.distDir ? { distDir: options.distDir } : {}),
+    };
     // Host, port and database come from the cluster's attributes, so the local
     // runtime resolves them to DB_URL exactly as Terraform resolves them on AWS.
     const database = (host: string, key: FunctionKey) => ({

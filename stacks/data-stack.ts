@@ -92,6 +92,13 @@ export class DataStack extends PipelineStack {
           Resource: ['*'],
         },
         {
+          // The alarm topic is encrypted with this key; CloudWatch must be able to publish to it (SNS developer guide).
+          Sid: 'CloudWatchAlarmsUseTopicKey',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: ['*'],
+        },
+        {
           Sid: 'CloudWatchLogsForPipelineLogGroups',
           Principal: { Service: `logs.${config.region}.amazonaws.com` },
           Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],

@@ -6,7 +6,7 @@ import { ENVIRONMENTS, type EnvironmentConfig } from '../../config/environments'
 import { buildPipeline, type PipelineStacks } from '../../stacks/app';
 
 /** The four stacks' names. */
-export type StackKey = 'network' | 'data' | 'compute' | 'workflow';
+export type StackKey = 'network' | 'data' | 'compute' | 'workflow' | 'monitoring';
 
 /** One synthesized app: each stack's cdk.tf.json as text and as JSON. */
 export interface SynthesizedApp {
@@ -35,7 +35,7 @@ export function synthesize(config: EnvironmentConfig = ENVIRONMENTS.dev, env: No
     const stacks = buildPipeline(app, config);
     app.synth();
     const read = (key: StackKey) => readFileSync(path.join(outdir, 'stacks', stacks[key].node.id, 'cdk.tf.json'), 'utf8');
-    const keys: StackKey[] = ['network', 'data', 'compute', 'workflow'];
+    const keys: StackKey[] = ['network', 'data', 'compute', 'workflow', 'monitoring'];
     const text = Object.fromEntries(keys.map((key) => [key, read(key)])) as Record<StackKey, string>;
     const json = Object.fromEntries(keys.map((key) => [key, JSON.parse(text[key]) as TerraformJson])) as Record<StackKey, TerraformJson>;
     return { outdir, stacks, text, json };

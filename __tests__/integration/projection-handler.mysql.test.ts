@@ -241,3 +241,29 @@ describe('batches within the database limits', () => {
     expect(logged.join('')).not.toMatch(/INSERT INTO|customer-item-that-must-not-be-logged/);
   }, 30_000);
 });
+
+describe('metrics', () => {
+  it('emits the batch size, orders projected and duplicates skipped in embedded metric format, with no API call', async () => {
+    // Prepare
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    process.env.POWERTOOLS_METRICS_NAMESPACE = 'OrderPipeline/test';
+    const project = createProjection({ pool: () => db.pool, persistenceStore: undefined });
+    const order = buildOrder({ orderId: 'emf-1', items: [{ itemid: 'emf', quantity: 1 }] });
+
+    // Act: the same order twice in one batch: one projected, one skipped.
+    try {
+      await project(streamEvent([insertRecord(order), insertRecord(order)]), context());
+    } finally {
+      process.stdout.write = write;
+    }
+
+    // Assess
+    const emf = written.map((line) => line.trim()).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(emf).toEqual([expect.objectContaining({ OrdersProjected: 1, DuplicatesSkipped: 1, ProjectionBatchSize: 2, service: 'order-pipeline' })]);
+  });
+});

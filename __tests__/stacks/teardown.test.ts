@@ -10,7 +10,7 @@ import { ENVIRONMENTS } from '../../config/environments';
 import { resource, resources, synthesize } from '../helpers/synth';
 
 describe('tearing an environment down', () => {
-  it('destroys in the reverse of the dependency order: workflow, compute, data, network', () => {
+  it('destroys in the reverse of the dependency order: monitoring, workflow, compute, data, network', () => {
     // Prepare
     const app = synthesize(ENVIRONMENTS.dev);
 
@@ -21,7 +21,7 @@ describe('tearing an environment down', () => {
       .map((line) => line.split(' ')[0]);
 
     // Assess
-    expect(order.reverse()).toEqual(['order-pipeline-dev-workflow', 'order-pipeline-dev-compute', 'order-pipeline-dev-data', 'order-pipeline-dev-network']);
+    expect(order.reverse()).toEqual(['order-pipeline-dev-monitoring', 'order-pipeline-dev-workflow', 'order-pipeline-dev-compute', 'order-pipeline-dev-data', 'order-pipeline-dev-network']);
   });
 
   it('blocks deleting production data until the protection is lifted in config, and keeps a final snapshot either way', () => {

@@ -3,12 +3,14 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Pool } from 'mysql2/promise';
-import { ORDERS_TABLE_KEY } from '../../config/pipeline';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ORDERS_TABLE_KEY, PipelineMetric } from '../../config/pipeline';
 import { OrderConflictError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { readOrderRecord } from '../domain/order-record';
 import { BatchCoalescer, type Seat } from '../shared/coalescer';
 import { logger } from '../shared/logger';
+import { metrics } from '../shared/metrics';
 import { ReadModelWriteError } from './errors';
 import { projectOrders, type ProjectionOutcome } from './read-model-writer';
 
@@ -112,6 +114,10 @@ export function createProjection(dependencies: ProjectionDependencies) {
         { context, processInParallel: true },
       );
       const { writeError, ...counts } = stats;
+      metrics.addMetric(PipelineMetric.ordersProjected, MetricUnit.Count, stats.projected);
+      metrics.addMetric(PipelineMetric.duplicatesSkipped, MetricUnit.Count, stats.alreadyProjected + stats.replayed);
+      metrics.addMetric(PipelineMetric.batchSize, MetricUnit.Count, event.Records.length);
+      metrics.publishStoredMetrics();
       if (writeError) logger.error('read model write failed', { ...writeError, ...batchInfo(event) });
       logger.info('batch projected', { records: event.Records.length, failed: response.batchItemFailures.length, ...counts });
       return response;

@@ -1,4 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PipelineMetric } from '../../config/pipeline';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { RefusalError, UnsupportedQueryError, ValidationError } from '../domain/errors';
@@ -6,6 +8,15 @@ import { messageId, queryDetail, queryRefusal, type QueryEnvelope, type QueryFun
 import type { QueryDefinition } from '../queries/query-definition';
 import { getPool, readDbSettings } from './db';
 import { logger } from './logger';
+import { metrics } from './metrics';
+
+/** Counts one answer by query and status (embedded metric format). */
+function countAnswer(query: string, status: number): void {
+  const answered = metrics.singleMetric();
+  answered.addDimension('query', query);
+  answered.addDimension('queryStatus', String(status));
+  answered.addMetric(PipelineMetric.queriesAnswered, MetricUnit.Count, 1);
+}
 import { dbCredentials, dbSecret } from './secrets';
 
 /**
@@ -63,6 +74,7 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
     } catch (error) {
       if (!(error instanceof RefusalError)) throw error;
       logger.info('query refused', { queryMessageId: event.id, error: error.toBody() });
+      countAnswer(definition.name, error.status);
       const detail = typeof event.detail === 'object' && event.detail !== null ? (event.detail as Record<string, unknown>) : {};
       return queryRefusal(event, error, definition.echoRefused(detail));
     }
@@ -71,6 +83,7 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
     const echo = definition.echo(params);
     if ('refusal' in outcome) {
       logger.info('query refused', { query: definition.name, queryMessageId: event.id, error: outcome.refusal.toBody() });
+      countAnswer(definition.name, outcome.refusal.status);
       return queryRefusal(event, outcome.refusal, echo);
     }
 
@@ -85,6 +98,7 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
     }
     const more = page.length < outcome.rows.length;
     logger.info('query answered', { query: definition.name, queryMessageId: event.id, rows: page.length, more });
+    countAnswer(definition.name, 200);
     return {
       statusCode: 200,
       body: {

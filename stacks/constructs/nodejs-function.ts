@@ -25,6 +25,8 @@ export interface NodejsFunctionOptions {
   readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
   /** Where the bundles are. @default dist/ */
   readonly distDir?: string;
+  /** CloudWatch namespace of the function's embedded-format metrics. */
+  readonly metricsNamespace: string;
 }
 
 /**
@@ -110,6 +112,7 @@ export class NodejsFunction extends Construct implements Grantee {
           ...options.environment,
           NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: options.metricsNamespace,
           POWERTOOLS_LOG_LEVEL: 'INFO',
         },
       },

@@ -1,0 +1,221 @@
+import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
+import type { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
+import type { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import type { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { TerraformOutput } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environments';
+import { PipelineMetric, metricsNamespace, type ResourceNames } from '../config/pipeline';
+import { policyDocument } from './constructs/iam';
+import type { NodejsFunction } from './constructs/nodejs-function';
+import { PipelineStack } from './pipeline-stack';
+
+/** Options of {@link MonitoringStack}. */
+export interface MonitoringStackOptions {
+  readonly config: EnvironmentConfig;
+  readonly names: ResourceNames;
+  readonly key: KmsKey;
+  readonly cluster: RdsCluster;
+  readonly functions: readonly NodejsFunction[];
+  readonly projection: NodejsFunction;
+  readonly queryFunctions: readonly NodejsFunction[];
+  readonly stateMachine: SfnStateMachine;
+  readonly rules: readonly CloudwatchEventRule[];
+  readonly busName: string;
+  readonly deadLetterQueues: readonly SqsQueue[];
+}
+
+/** One alarm as the stack declares it (the synth tests read these too). */
+export interface AlarmSpec {
+  readonly id: string;
+  readonly description: string;
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Record<string, string>;
+  readonly statistic: 'Sum' | 'Maximum';
+  readonly threshold: number;
+}
+
+/**
+ * What an operator needs on day one: an alarm for every way the pipeline can
+ * lose or delay work, each notifying one SNS topic (encrypted with the
+ * project key), and one dashboard of the whole flow. Thresholds come from the
+ * environment's config.
+ */
+export class MonitoringStack extends PipelineStack {
+  readonly topic: SnsTopic;
+  readonly alarms: CloudwatchMetricAlarm[] = [];
+  readonly alarmSpecs: AlarmSpec[] = [];
+  readonly dashboard: CloudwatchDashboard;
+
+  constructor(scope: Construct, id: string, options: MonitoringStackOptions) {
+    super(scope, id, options.config);
+    const { config, names } = options;
+    const account = new DataAwsCallerIdentity(this, 'account');
+    const partition = new DataAwsPartition(this, 'partition');
+
+    this.topic = new SnsTopic(this, 'alarms', { name: `${names.prefix}-alarms`, kmsMasterKeyId: options.key.arn });
+    new SnsTopicPolicy(this, 'alarms-policy', {
+      arn: this.topic.arn,
+      policy: policyDocument([
+        {
+          Sid: 'PipelineAlarmsPublish',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['sns:Publish'],
+          Resource: [this.topic.arn],
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': account.accountId },
+            ArnLike: { 'aws:SourceArn': `arn:${partition.partition}:cloudwatch:${config.region}:${account.accountId}:alarm:${names.prefix}-*` },
+          },
+        },
+      ]),
+    });
+    config.alarms.emails.forEach((email, index) => new SnsTopicSubscription(this, `alarms-email-${index}`, { topicArn: this.topic.arn, protocol: 'email', endpoint: email }));
+
+    const alarm = (spec: AlarmSpec) => {
+      this.alarmSpecs.push(spec);
+      this.alarms.push(
+        new CloudwatchMetricAlarm(this, spec.id, {
+          alarmName: `${names.prefix}-${spec.id}`,
+          alarmDescription: spec.description,
+          namespace: spec.namespace,
+          metricName: spec.metricName,
+          dimensions: spec.dimensions,
+          statistic: spec.statistic,
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: spec.threshold,
+          comparisonOperator: 'GreaterThanThreshold',
+          treatMissingData: 'notBreaching',
+          alarmActions: [this.topic.arn],
+          okActions: [this.topic.arn],
+        }),
+      );
+    };
+
+    for (const queue of options.deadLetterQueues) {
+      alarm({
+        id: `${queue.friendlyUniqueId}-not-empty`,
+        description: `${queue.name} holds messages: work was not done; fix the cause, then npm run redrive`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: queue.name },
+        statistic: 'Maximum',
+        threshold: 0,
+      });
+    }
+    alarm({
+      id: 'projection-lag',
+      description: `the read model is more than ${config.alarms.iteratorAgeSeconds} s behind the orders table (stream IteratorAge)`,
+      namespace: 'AWS/Lambda',
+      metricName: 'IteratorAge',
+      dimensions: { FunctionName: options.projection.function.functionName },
+      statistic: 'Maximum',
+      threshold: config.alarms.iteratorAgeSeconds * 1000,
+    });
+    for (const fn of options.functions) {
+      alarm({
+        id: `${fn.node.id}-errors`,
+        description: `${fn.node.id} failed (errors per 5 minutes above ${config.alarms.functionErrors})`,
+        namespace: 'AWS/Lambda',
+        metricName: 'Errors',
+        dimensions: { FunctionName: fn.function.functionName },
+        statistic: 'Sum',
+        threshold: config.alarms.functionErrors,
+      });
+      alarm({
+        id: `${fn.node.id}-throttles`,
+        description: `${fn.node.id} was throttled at its reserved concurrency (the connection budget's limit)`,
+        namespace: 'AWS/Lambda',
+        metricName: 'Throttles',
+        dimensions: { FunctionName: fn.function.functionName },
+        statistic: 'Sum',
+        threshold: config.alarms.functionThrottles,
+      });
+    }
+    for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      alarm({
+        id: `workflow-${metricName.toLowerCase()}`,
+        description: `workflow executions ${metricName === 'ExecutionsFailed' ? 'failed (unroutable input, or a response that could not be published)' : 'timed out'}`,
+        namespace: 'AWS/States',
+        metricName,
+        dimensions: { StateMachineArn: options.stateMachine.arn },
+        statistic: 'Sum',
+        threshold: config.alarms.executionsFailed,
+      });
+    }
+    for (const rule of options.rules) {
+      alarm({
+        id: `${rule.friendlyUniqueId}-failed-invocations`,
+        description: `the rule ${rule.name} could not deliver to its target (role, target or quota problem)`,
+        namespace: 'AWS/Events',
+        metricName: 'FailedInvocations',
+        dimensions: { RuleName: rule.name, EventBusName: options.busName },
+        statistic: 'Sum',
+        threshold: 0,
+      });
+    }
+    alarm({
+      id: 'database-capacity',
+      description: `the read model runs above ${Math.round(config.alarms.capacityRatio * 100)}% of its maximum capacity (${config.aurora.maxCapacity} ACU): raise the range`,
+      namespace: 'AWS/RDS',
+      metricName: 'ServerlessDatabaseCapacity',
+      dimensions: { DBClusterIdentifier: options.cluster.clusterIdentifier },
+      statistic: 'Maximum',
+      threshold: config.aurora.maxCapacity * config.alarms.capacityRatio,
+    });
+
+    const namespace = metricsNamespace(config.environment);
+    const widget = (title: string, metrics: unknown[][], extra: Record<string, unknown> = {}) => ({
+      type: 'metric',
+      width: 12,
+      height: 6,
+      properties: { title, region: config.region, view: 'timeSeries', stat: 'Sum', period: 300, metrics, ...extra },
+    });
+    this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: names.prefix,
+      dashboardBody: JSON.stringify({
+        widgets: [
+          widget('Commands in (workflow rule matches)', [['AWS/Events', 'MatchedEvents', 'RuleName', options.rules[0]?.name ?? '', 'EventBusName', options.busName]]),
+          widget('Command answers by status', [
+            [namespace, PipelineMetric.commandsAccepted, 'service', 'order-pipeline'],
+            [{ expression: `SEARCH('{${namespace},errorCode,service} MetricName="${PipelineMetric.commandsRefused}"', 'Sum', 300)`, label: 'refused by code' }],
+          ]),
+          widget('Query answers by status', [[{ expression: `SEARCH('{${namespace},query,queryStatus,service} MetricName="${PipelineMetric.queriesAnswered}"', 'Sum', 300)`, label: 'answers' }]]),
+          widget('Projection lag (IteratorAge, ms) and batch sizes', [
+            ['AWS/Lambda', 'IteratorAge', 'FunctionName', options.projection.function.functionName, { stat: 'Maximum' }],
+            [namespace, PipelineMetric.batchSize, 'service', 'order-pipeline', { stat: 'Average', yAxis: 'right' }],
+            [namespace, PipelineMetric.ordersProjected, 'service', 'order-pipeline', { yAxis: 'right' }],
+            [namespace, PipelineMetric.duplicatesSkipped, 'service', 'order-pipeline', { yAxis: 'right' }],
+          ]),
+          widget(
+            'Dead-letter queue depths',
+            options.deadLetterQueues.map((queue) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', queue.name, { stat: 'Maximum' }]),
+          ),
+          widget('Database capacity (ACU) and connections', [
+            ['AWS/RDS', 'ServerlessDatabaseCapacity', 'DBClusterIdentifier', options.cluster.clusterIdentifier, { stat: 'Maximum' }],
+            ['AWS/RDS', 'DatabaseConnections', 'DBClusterIdentifier', options.cluster.clusterIdentifier, { stat: 'Maximum', yAxis: 'right' }],
+          ]),
+          widget(
+            'Query latency (ms, p50 and p99)',
+            options.queryFunctions.flatMap((fn) => [
+              ['AWS/Lambda', 'Duration', 'FunctionName', fn.function.functionName, { stat: 'p50', label: `${fn.node.id} p50` }],
+              ['AWS/Lambda', 'Duration', 'FunctionName', fn.function.functionName, { stat: 'p99', label: `${fn.node.id} p99` }],
+            ]),
+          ),
+        ],
+      }),
+    });
+
+    new TerraformOutput(this, 'AlarmTopicArn', { value: this.topic.arn, description: 'Subscribe on-call here (email subscriptions come from config)' });
+    new TerraformOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
+  }
+}
