@@ -88,3 +88,19 @@ export function requireString(body: Record<string, unknown>, name: string): stri
 function lowerFirst(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
+
+/** A file served as it is (the console's page and scripts). */
+export class StaticFile {
+  constructor(
+    readonly content: Buffer,
+    readonly contentType: string,
+  ) {}
+}
+
+/** A response body that is already JSON text. */
+export class RawJson {
+  constructor(
+    readonly json: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}

@@ -11,10 +11,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, createPool } from 'mysql2/promise';
+import { attachConsole } from './console';
 import { clearReadModel } from '../handlers/read-model/maintenance';
 import { Authorizer, type ResourceCatalog, type TableResource } from './authorization';
-import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson, type JsonService } from './aws-protocol';
+import { AwsError, parseJsonBody, RawJson, readBody, sendAwsError, sendJson, StaticFile, type JsonService } from './aws-protocol';
 import { LocalDynamoDB } from './dynamodb';
 import { EventBus, type BusEntry, type BusEvent } from './event-bus';
 import { InvokeError, LocalFunctions, type LocalFunctionDefinition, type RoleCredentials } from './functions';
@@ -143,7 +144,7 @@ export class LocalRuntime {
     const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
 
     // The endpoint comes first: the functions' SDK clients are pointed at it.
-    const router: Router = { services: new Map(), extra: new Map(), functions: undefined, authorizer: undefined, principals: new Map() };
+    const router: Router = { streams: new Map(), services: new Map(), extra: new Map(), functions: undefined, authorizer: undefined, principals: new Map() };
     const server = createServer((request, response) => {
       handleRequest(request, response, router).catch((error: unknown) => {
         if (!response.headersSent) sendAwsError(response, new AwsError('InternalFailure', (error as Error).message, 500));
@@ -162,6 +163,9 @@ export class LocalRuntime {
     try {
       const database = await openReadModelServer(options.dbUrl, log);
       cleanups.push(() => database.stop());
+      // The runtime's own view of the read model: the console's tables and statement counts.
+      const inspector = createPool({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database, connectionLimit: 2, dateStrings: true });
+      cleanups.push(() => inspector.end());
 
       // The stacks, synthesized for the local environment, resolved to local values.
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
@@ -402,6 +406,10 @@ export class LocalRuntime {
         settings: { ...settings, maximumRetryAttempts: settings.maximumRetryAttempts < 0 ? Number.MAX_SAFE_INTEGER : settings.maximumRetryAttempts },
         ...(filters[0] ? { filterPattern: JSON.parse(filters[0].pattern) as unknown } : {}),
         destination,
+        statementCounter: async () => {
+          const [rows] = await inspector.query("SHOW GLOBAL STATUS LIKE 'Questions'");
+          return Number((rows as { Value: string }[])[0]?.Value);
+        },
         ...(options.dataDir ? { checkpoint: checkpointIn(options.dataDir, streamTable.name, projection.name) } : {}),
         authorizeRead: (operation) => authorizer.stream(projectionRole, operation, streamArn),
         authorizeDestination: () => authorizer.queue(projectionRole, 'SendMessage', destination.url),
@@ -476,6 +484,7 @@ export class LocalRuntime {
         ['events', `${endpoint}/_local/events (the latest ${bus.retained.retention.maxEvents.toLocaleString('en')} events or ${bus.retained.retention.maxBytes / 1024 / 1024} MiB are kept)`],
         ['status', `${endpoint}/_local/status`],
       ];
+      attachConsole({ routes: router.extra, streams: router.streams, bus, stateMachine, mapping, gate, queues: [...queueByArn.values()], inspector, endpoint });
       const runtime = new LocalRuntime({ endpoint, model, gate, bus, dynamodb, stateMachine, mapping, functions, sqs, database, logGroups, policies, summary, server, log, cleanups, creationChecks });
       router.extra.set('/_local/idle', () => runtime.idle());
       return runtime;
@@ -574,15 +583,9 @@ function describeResponse(event: BusEvent): string {
   return `← ${event['detail-type']} ${quoted(detail.query)} ${quoted(detail.queryStatus)} ${rows}`;
 }
 
-/** A response body that is already JSON text. */
-class RawJson {
-  constructor(
-    readonly json: string,
-    readonly headers: Record<string, string> = {},
-  ) {}
-}
-
 interface Router {
+  /** Long-lived GET endpoints (server-sent events), by path. */
+  streams: Map<string, (request: IncomingMessage, response: ServerResponse) => void>;
   services: Map<string, JsonService>;
   extra: Map<string, (url: URL) => unknown>;
   functions: LocalFunctions | undefined;
@@ -690,9 +693,16 @@ async function handleRequest(request: IncomingMessage, response: ServerResponse,
       await invokeFunction(request, response, router, name);
       return;
     }
+    if (request.method === 'GET' && router.streams.has(url.pathname)) {
+      (router.streams.get(url.pathname) as (request: IncomingMessage, response: ServerResponse) => void)(request, response);
+      return;
+    }
     if (request.method === 'GET' && router.extra.has(url.pathname)) {
       const body = await (router.extra.get(url.pathname) as (url: URL) => unknown)(url);
-      if (body instanceof RawJson) {
+      if (body instanceof StaticFile) {
+        response.writeHead(200, { 'content-type': body.contentType, 'content-length': body.content.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+        response.end(body.content);
+      } else if (body instanceof RawJson) {
         const payload = Buffer.from(body.json);
         response.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length, ...body.headers });
         response.end(payload);

@@ -9,6 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer T> ? T : never;
 import { AwsError, requireString, type JsonService } from './aws-protocol';
 import type { Authorizer } from './authorization';
 import type { LocalDynamoDB } from './dynamodb';
@@ -30,7 +32,25 @@ interface Execution {
   output?: string;
   error?: string;
   cause?: string;
+  /** The states the execution went through, in order (kept for the latest executions only). */
+  history?: StateStep[];
 }
+
+/** One state of an execution's path, as the console shows it. */
+export interface StateStep {
+  readonly state: string;
+  readonly type: string;
+  readonly enteredAt: number;
+  exitedAt?: number;
+  readonly input: unknown;
+  output?: unknown;
+  error?: string;
+  retries: number;
+  caught?: boolean;
+}
+
+/** Executions whose path is kept (the console); older ones keep their summary only. */
+const HISTORIES_KEPT = 500;
 
 /** Options of {@link LocalStateMachine}. */
 export interface LocalStateMachineOptions {
@@ -59,6 +79,7 @@ export class LocalStateMachine {
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<unknown>>();
   readonly #retryOverrides: Record<string, number> | undefined;
+  readonly #withHistory: Execution[] = [];
 
   constructor(options: LocalStateMachineOptions) {
     this.#options = options;
@@ -136,7 +157,7 @@ export class LocalStateMachine {
 
   async #execute(execution: Execution): Promise<void> {
     const input = JSON.parse(execution.input) as Json;
-    const { result } = this.#machine.run(input, {
+    const { result, eventLogs } = this.#machine.run(input, {
       overrides: {
         taskResourceLocalHandlers: this.#tasks,
         ...(this.#retryOverrides ? { retryIntervalOverrides: this.#retryOverrides } : {}),
@@ -146,6 +167,11 @@ export class LocalStateMachine {
         StateMachine: { Id: this.arn, Name: this.#options.name },
       },
     });
+    const history: StateStep[] = [];
+    execution.history = history;
+    const recording = this.#record(eventLogs, history);
+    this.#withHistory.push(execution);
+    if (this.#withHistory.length > HISTORIES_KEPT) delete (this.#withHistory.shift() as Execution).history;
     try {
       execution.output = JSON.stringify(await result);
       execution.status = 'SUCCEEDED';
@@ -156,6 +182,25 @@ export class LocalStateMachine {
       execution.cause = cause?.message ?? String(error);
     } finally {
       execution.stopDate = Date.now();
+      await recording;
+    }
+  }
+
+  /** Records the path of an execution from the interpreter's event log (top-level states). */
+  async #record(eventLogs: AsyncGenerator<EventLog>, history: StateStep[]): Promise<void> {
+    try {
+      for await (const event of eventLogs) {
+        if (!('state' in event) || 'parentState' in event || event.index !== undefined) continue;
+        const current = history[history.length - 1];
+        if (event.type === 'StateEntered') history.push({ state: event.state.name, type: event.state.type, enteredAt: event.timestamp, input: event.state.input, retries: 0 });
+        else if (!current || current.state !== event.state.name) continue;
+        else if (event.type === 'StateExited') Object.assign(current, { exitedAt: event.timestamp, output: event.state.output });
+        else if (event.type === 'StateFailed') Object.assign(current, { exitedAt: event.timestamp, error: `${event.Error}: ${String(event.Cause)}`.slice(0, 2_000) });
+        else if (event.type === 'StateRetried') current.retries++;
+        else if (event.type === 'StateCaught') Object.assign(current, { exitedAt: event.timestamp, caught: true });
+      }
+    } catch {
+      // The path is diagnostics: the execution's own outcome is what counts.
     }
   }
 
@@ -287,9 +332,19 @@ export class LocalStateMachine {
     };
   }
 
-  /** Executions so far, newest last (local diagnostics). */
-  executions(): Execution[] {
-    return [...this.#executions.values()];
+  /** Executions so far, newest last (local diagnostics), without their paths. */
+  executions(): Omit<Execution, 'history'>[] {
+    return [...this.#executions.values()].map(({ history: _, ...summary }) => summary);
+  }
+
+  /** One execution with its path, by ARN or name. */
+  execution(arnOrName: string): Execution | undefined {
+    return this.#executions.get(arnOrName) ?? [...this.#executions.values()].find((execution) => execution.name === arnOrName);
+  }
+
+  /** The definition this machine runs (the synthesized one). */
+  get definition(): unknown {
+    return JSON.parse(this.#options.definition) as unknown;
   }
 }
 

@@ -42,6 +42,8 @@ export interface StreamMappingOptions {
   readonly authorizeDestination?: () => Promise<void>;
   /** Where the mapping keeps the sequence number it has processed up to (with `--data`). */
   readonly checkpoint?: { read(): string | undefined; write(sequenceNumber: string): void };
+  /** Reads a statement counter of the read model (the console's SQL statements per batch). */
+  readonly statementCounter?: () => Promise<number>;
   /** How often an idle shard is polled. @default 250 ms (four times a second, as Lambda polls) */
   readonly pollIntervalMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -67,6 +69,8 @@ export interface BatchRecord {
   readonly lastSequenceNumber: string;
   readonly durationMs: number;
   readonly ok: boolean;
+  /** Statements the read model's server counted during the invocation (its global Questions counter, less the two reads). */
+  readonly statements?: number;
 }
 
 type Failure =
@@ -211,6 +215,7 @@ export class StreamMapping {
       }
       this.#invocations++;
       const started = Date.now();
+      const before = await this.#options.statementCounter?.().catch(() => undefined);
       let result: Awaited<ReturnType<LocalFunctions['invoke']>>;
       try {
         result = await functions.invoke(functionName, { Records: batch });
@@ -218,7 +223,9 @@ export class StreamMapping {
         // Throttled or gone: the batch is retried like a function error.
         result = { ok: false, error: { errorType: (error as Error).name, errorMessage: (error as Error).message, trace: [] } };
       }
+      const after = before === undefined ? undefined : await this.#options.statementCounter?.().catch(() => undefined);
       this.#batches.push({
+        ...(before !== undefined && after !== undefined ? { statements: Math.max(0, after - before - 1) } : {}),
         time: new Date(started).toISOString(),
         size: batch.length,
         firstSequenceNumber: (batch[0] as StreamRecord).dynamodb.SequenceNumber,

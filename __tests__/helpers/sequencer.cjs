@@ -3,7 +3,7 @@
 // integration suites start at once, the unit tests fill in around them.
 const Sequencer = require('@jest/test-sequencer').default;
 
-const FIRST = ['iam-mutations', 'local-runtime', 'operations', 'crash', 'faults', 'durability'];
+const FIRST = ['iam-mutations', 'local-runtime', 'operations', 'crash', 'console', 'faults', 'durability'];
 
 class LongestFirst extends Sequencer {
   sort(tests) {

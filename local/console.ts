@@ -1,0 +1,134 @@
+/**
+ * The console at `/_local/`: a page for people, served by the runtime from
+ * `local/console/` (plain HTML, CSS and JavaScript, no build step), and the
+ * endpoints it reads: the definition the workflow runs, executions with
+ * their paths, the read model's tables, the sample events, and a stream of
+ * server-sent events that tells the page when something changed.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Pool } from 'mysql2/promise';
+import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
+import { StaticFile } from './aws-protocol';
+import type { BusEvent, EventBus } from './event-bus';
+import type { IamGate } from './iam';
+import type { LocalQueue } from './sqs';
+import type { LocalStateMachine } from './state-machine';
+import type { StreamMapping } from './stream-mapping';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CONSOLE_DIR = path.join(HERE, 'console');
+const EVENTS_DIR = path.join(HERE, '..', 'events');
+
+/** What the console reads from the runtime. */
+export interface ConsoleSources {
+  readonly routes: Map<string, (url: URL) => unknown>;
+  readonly streams: Map<string, (request: IncomingMessage, response: ServerResponse) => void>;
+  readonly bus: EventBus;
+  readonly stateMachine: LocalStateMachine;
+  readonly mapping: StreamMapping;
+  readonly gate: IamGate;
+  readonly queues: readonly LocalQueue[];
+  readonly inspector: Pool;
+  readonly endpoint: string;
+}
+
+const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** Registers the console's page, its files and its endpoints. */
+export function attachConsole(sources: ConsoleSources): void {
+  const { routes, streams, bus, stateMachine, mapping, gate, queues, inspector } = sources;
+  for (const file of readdirSync(CONSOLE_DIR)) {
+    const type = CONTENT_TYPES[path.extname(file)];
+    if (!type) continue;
+    const content = readFileSync(path.join(CONSOLE_DIR, file));
+    routes.set(file === 'index.html' ? '/_local/' : `/_local/${file}`, () => new StaticFile(content, type));
+  }
+
+  routes.set('/_local/definition', () => stateMachine.definition);
+  routes.set('/_local/execution', (url) => stateMachine.execution(url.searchParams.get('id') ?? '') ?? { error: 'no such execution (only the latest 10,000 are kept)' });
+  routes.set('/_local/console/executions', () =>
+    stateMachine
+      .executions()
+      .slice(-500)
+      .map((execution) => {
+        let event: { id?: unknown; 'detail-type'?: unknown } = {};
+        try {
+          event = JSON.parse(execution.input) as typeof event;
+        } catch {
+          // A direct StartExecution may carry anything.
+        }
+        return {
+          executionArn: execution.executionArn,
+          name: execution.name,
+          status: execution.status,
+          startDate: execution.startDate,
+          stopDate: execution.stopDate,
+          eventId: typeof event.id === 'string' ? event.id : null,
+          detailType: typeof event['detail-type'] === 'string' ? event['detail-type'] : null,
+          error: execution.error ?? null,
+          cause: execution.cause ?? null,
+        };
+      }),
+  );
+  routes.set('/_local/readmodel', async () => {
+    const [items] = await inspector.query('SELECT item_id AS itemid, total_ordered AS totalordered, last_order_date AS lastorderdate FROM ?? ORDER BY item_id LIMIT 500', [READ_MODEL_TABLES.itemTotals]);
+    const [months] = await inspector.query('SELECT item_id AS itemid, month_start AS monthstart, monthly_ordered AS monthlyordered FROM ?? ORDER BY item_id, month_start DESC LIMIT 1000', [READ_MODEL_TABLES.itemMonthlyTotals]);
+    const [orders] = await inspector.query(
+      `SELECT o.order_id AS orderid, DATE_FORMAT(o.ordered_at, '%Y-%m-%d') AS orderdate, l.line_no AS line, l.item_id AS itemid, l.quantity
+         FROM (SELECT order_id, ordered_at FROM ?? ORDER BY projected_at DESC, order_id LIMIT 50) o
+         JOIN ?? l ON l.order_id = o.order_id ORDER BY o.ordered_at DESC, o.order_id, l.line_no`,
+      [READ_MODEL_TABLES.orders, READ_MODEL_TABLES.orderLines],
+    );
+    const number = (rows: unknown, fields: string[]) => (rows as Record<string, unknown>[]).map((row) => ({ ...row, ...Object.fromEntries(fields.map((field) => [field, Number(row[field])])) }));
+    return { items: number(items, ['totalordered']), months: number(months, ['monthlyordered']), orders: number(orders, ['line', 'quantity']) };
+  });
+  routes.set('/_local/samples', () =>
+    readdirSync(EVENTS_DIR)
+      .filter((file) => file.endsWith('.json'))
+      .sort()
+      .map((file) => ({ name: file.replace(/\.json$/, ''), entry: JSON.parse(readFileSync(path.join(EVENTS_DIR, file), 'utf8')) as unknown })),
+  );
+  routes.set('/_local/trouble', () => ({
+    queues: queues.map((queue) => ({ name: queue.name, messages: queue.peek().slice(-50).map((message) => ({ ...message, body: safeJson(message.body) })) })),
+    denials: gate.denials().slice(-100),
+    failedExecutions: stateMachine
+      .executions()
+      .filter((execution) => execution.status === 'FAILED')
+      .slice(-50)
+      .map((execution) => ({ executionArn: execution.executionArn, error: execution.error, cause: execution.cause?.slice(0, 1_000), input: execution.input.slice(0, 1_000) })),
+  }));
+
+  // Server-sent events: every new bus event, and a note whenever anything else changed.
+  const clients = new Set<ServerResponse>();
+  const send = (name: string, data: unknown) => {
+    const message = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const client of clients) client.write(message);
+  };
+  bus.subscribe((event: BusEvent) => send('bus', event));
+  let last = '';
+  const watcher = setInterval(() => {
+    const now = JSON.stringify([stateMachine.executions().length, mapping.batches().length, mapping.batches().at(-1)?.time, gate.denials().length, queues.map((queue) => queue.size)]);
+    if (now !== last) {
+      last = now;
+      send('update', { at: Date.now() });
+    }
+  }, 500);
+  watcher.unref();
+  streams.set('/_local/stream', (request, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    response.write('retry: 1000\n\n');
+    clients.add(response);
+    request.on('close', () => clients.delete(response));
+  });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
