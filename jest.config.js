@@ -13,6 +13,6 @@ export default {
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   setupFiles: ['<rootDir>/__tests__/helpers/setup-env.ts'],
   testTimeout: 30_000,
-  maxWorkers: 2,
+  maxWorkers: 4,
   testSequencer: '<rootDir>/__tests__/helpers/sequencer.cjs',
 };

@@ -11,6 +11,7 @@
  * (the mutation test swaps them through {@link IamGate.replacePolicies}, which
  * clears the cache).
  */
+import { createHash } from 'node:crypto';
 import { getDenialReasons, runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 
 /** Who makes a call. */
@@ -92,6 +93,7 @@ export class IamGate {
   readonly #log: ((message: string) => void) | undefined;
   #policies: PolicySet;
   readonly #cache = new Map<string, Promise<string | undefined>>();
+  #fingerprints = new WeakMap<object, string>();
   readonly #denials: Denial[] = [];
   #evaluations = 0;
 
@@ -122,10 +124,26 @@ export class IamGate {
     return this.#policies;
   }
 
-  /** Swaps the policies (and drops every cached decision). */
+  /**
+   * Swaps the policies. Cached decisions stay valid: each is keyed by the
+   * policies it was evaluated against, so only requests whose policies
+   * changed are evaluated again.
+   */
   replacePolicies(policies: PolicySet): void {
     this.#policies = policies;
-    this.#cache.clear();
+    this.#fingerprints = new WeakMap();
+  }
+
+  /** A short identity of a policy list, computed once per policy set. */
+  #fingerprint(documents: unknown): string {
+    if (documents === undefined) return '-';
+    const key = documents as object;
+    let fingerprint = this.#fingerprints.get(key);
+    if (fingerprint === undefined) {
+      fingerprint = createHash('sha1').update(JSON.stringify(documents)).digest('base64');
+      this.#fingerprints.set(key, fingerprint);
+    }
+    return fingerprint;
   }
 
   /**
@@ -134,7 +152,9 @@ export class IamGate {
    */
   async authorize(request: IamRequest): Promise<void> {
     if (request.principal.kind === 'account' || this.mode === 'off') return;
-    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}]);
+    const identity = request.principal.kind === 'role' ? this.#policies.identity.get(request.principal.arn) : undefined;
+    const resourcePolicy = this.#resourcePolicy(request.action, request.resource, request.principal);
+    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}, this.#fingerprint(identity), this.#fingerprint(resourcePolicy)]);
     let decision = this.#cache.get(key);
     if (!decision) {
       decision = this.#evaluate(request);

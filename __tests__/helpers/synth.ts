@@ -25,8 +25,20 @@ export interface TerraformJson {
   provider: Record<string, unknown[]>;
 }
 
-/** Synthesizes an environment into a temporary folder, as `npm run synth` does. */
+/** Synths already made in this test file, by configuration: tests only read them. */
+const made = new Map<string, SynthesizedApp>();
+
+/** Synthesizes an environment into a temporary folder, as `npm run synth` does (once per configuration and file). */
 export function synthesize(config: EnvironmentConfig = ENVIRONMENTS.dev, env: NodeJS.ProcessEnv = {}): SynthesizedApp {
+  const key = JSON.stringify([config, env]);
+  const earlier = made.get(key);
+  if (earlier) return earlier;
+  const app = synthesizeOnce(config, env);
+  made.set(key, app);
+  return app;
+}
+
+function synthesizeOnce(config: EnvironmentConfig, env: NodeJS.ProcessEnv): SynthesizedApp {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   try {

@@ -157,8 +157,8 @@ describe('stream projection', () => {
     expect(await totalOf('db-down')).toBe(1);
   });
 
-  it('fails a record whose order is still in progress elsewhere, so it is retried later', async () => {
-    // Prepare: another invocation holds the order in progress for a minute.
+  it('lets the read model decide a record whose idempotency record is stuck in progress (a crashed invocation): projected once, not failed', async () => {
+    // Prepare: an invocation that crashed left the order in progress for a minute.
     const order = buildOrder({ items: [{ itemid: 'in-progress', quantity: 1 }] });
     const project = createProjection({ pool: () => db.pool, persistenceStore: store() });
     await project(streamEvent([insertRecord(order)]), context());
@@ -178,9 +178,36 @@ describe('stream projection', () => {
     // Act
     const run = project(streamEvent([insertRecord(order, '9000000003')]), context());
 
-    // Assess
-    await expect(run).rejects.toThrow('All records failed processing');
+    // Assess: no failure to retry or dead-letter, and the total is not doubled.
+    await expect(run).resolves.toEqual({ batchItemFailures: [] });
     expect(await totalOf('in-progress')).toBe(1);
+  });
+
+  it('projects an order stuck in progress that was never written, exactly once', async () => {
+    // Prepare: the crash came before the transaction: in progress, nothing in the read model.
+    const order = buildOrder({ items: [{ itemid: 'stuck-before-write', quantity: 3 }] });
+    const inProgress = async () => ((await dynamo.client.send(new ScanCommand({ TableName: TABLE }))).Items ?? []).filter((item) => item.status?.S === 'INPROGRESS').length;
+    const before = await inProgress();
+    // A crash cleans nothing up: neither completion nor deletion of the in-progress record happens.
+    const stuck = new (class extends DynamoDBPersistenceLayer {
+      protected override async _updateRecord(): Promise<void> {
+        throw new Error('simulated crash');
+      }
+      protected override async _deleteRecord(): Promise<void> {
+        throw new Error('simulated crash');
+      }
+    })({ tableName: TABLE, awsSdkV3Client: dynamo.client });
+    await createProjection({ pool: () => ({ getConnection: () => Promise.reject(new Error('crashed before the transaction')) }) as never, persistenceStore: stuck })(streamEvent([insertRecord(order)]), context()).catch(() => undefined);
+
+    expect(await inProgress()).toBe(before + 1);
+    expect(await totalOf('stuck-before-write')).toBeUndefined();
+
+    // Act
+    const replay = await createProjection({ pool: () => db.pool, persistenceStore: store() })(streamEvent([insertRecord(order, '9000000004')]), context());
+
+    // Assess
+    expect(replay).toEqual({ batchItemFailures: [] });
+    expect(await totalOf('stuck-before-write')).toBe(3);
   });
 });
 

@@ -1,5 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Pool } from 'mysql2/promise';
@@ -26,6 +26,8 @@ interface BatchStats {
   alreadyProjected: number;
   replayed: number;
   skipped: Record<string, number>;
+  /** Records whose idempotency record was in progress elsewhere, settled by the read model's key. */
+  inProgressElsewhere: number;
   /** The read model's refusal of the batch's write, logged once for the batch. */
   writeError?: { code: string | undefined; message: string };
 }
@@ -74,7 +76,18 @@ export function createProjection(dependencies: ProjectionDependencies) {
       }
       const { orderId } = intent.order;
       try {
-        const result = (await projectOnce(intent.order, seat)) as ProjectionResult;
+        let result: ProjectionResult;
+        try {
+          result = (await projectOnce(intent.order, seat)) as ProjectionResult;
+        } catch (error) {
+          // The idempotency record is in progress: another invocation holds it, or one
+          // crashed holding it (it expires only with that invocation's timeout). The
+          // read model's primary key decides instead: projected once either way, and a
+          // crash never sends the order to the on-failure queue.
+          if (!(error instanceof IdempotencyAlreadyInProgressError) || seat.submitted) throw error;
+          result = await project(intent.order, seat);
+          stats.inProgressElsewhere++;
+        }
         if (seat.submitted) stats[result.outcome]++;
         else stats.replayed++;
         // One line per order at DEBUG (checked once per batch: building a log item costs
@@ -103,7 +116,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
     const coalescer = new BatchCoalescer<Order, ProjectionOutcome>(event.Records.length, (orders) =>
       projectOrders(pool, orders, { logger }),
     );
-    const stats: BatchStats = { projected: 0, alreadyProjected: 0, replayed: 0, skipped: {} };
+    const stats: BatchStats = { projected: 0, alreadyProjected: 0, replayed: 0, inProgressElsewhere: 0, skipped: {} };
     const debug = logger.getLevelName() === 'DEBUG';
     try {
       // Records must run in parallel: the coalescer writes once all of them arrived.
