@@ -86,6 +86,9 @@ async function functionEnvironment(databaseName: string, dynamoEndpoint: string 
       IDEMPOTENCY_TABLE: 'bench-idempotency',
       AWS_LAMBDA_FUNCTION_NAME: 'order-pipeline-bench-project-orders',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
+      // In-process handlers would print one embedded-format metric line per call into the bench's output.
+      POWERTOOLS_METRICS_NAMESPACE: 'OrderPipeline/bench',
+      POWERTOOLS_METRICS_DISABLED: 'true',
       BENCH_DB_USER: server.user,
       BENCH_DB_PASSWORD: server.password,
     } as NodeJS.ProcessEnv,

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ENVIRONMENTS } from '../../config/environments';
 import { QUERIES } from '../../handlers/queries/registry';
 import { WILDCARD_RESOURCE_ALLOWLIST, policyDocument } from '../../stacks/constructs/iam';
-import { resources, synthesize, type SynthesizedApp, type TerraformJson } from '../helpers/synth';
+import { resource, resources, synthesize, type SynthesizedApp, type TerraformJson } from '../helpers/synth';
 
 interface Statement {
   Sid?: string;
@@ -247,5 +247,36 @@ describe('the bus contract on AWS', () => {
     expect(await Promise.all(['orderCommand', 'orderQuery', 'orderCommandResponse', 'orderQueryResponse'].map((type) => put('workflow', type)))).toEqual([false, false, true, true]);
     const outputs = Object.keys(app.json.workflow.output ?? {});
     expect(outputs).toEqual(expect.arrayContaining(['ProducerPolicyArn', 'ConsumerPolicyArn']));
+  });
+});
+
+describe('confused deputy', () => {
+  it('lets Step Functions and EventBridge assume their roles only for this account and this state machine or rule', async () => {
+    // Prepare
+    const { IamGate } = await import('../../local/iam');
+    const app = apps[0] as SynthesizedApp;
+    const account = '111122223333';
+    const concrete = (text: string) =>
+      JSON.parse(
+        text
+          .replace(/\$\{data\.aws_caller_identity\.account\.account_id\}/g, account)
+          .replace(/\$\{data\.aws_partition\.partition\.partition\}/g, 'aws')
+          .replace(/\$\{aws_cloudwatch_event_rule\.workflow-rule\.arn\}/g, `arn:aws:events:us-east-1:${account}:rule/order-pipeline-dev-bus/order-pipeline-dev-commands-and-queries`),
+      ) as { Statement: unknown[] };
+    const trust = (id: string) => concrete(resource(app.json.workflow, 'aws_iam_role', (role) => role.__id === id).assume_role_policy as string);
+    const workflowRole = `arn:aws:iam::${account}:role/workflow`;
+    const targetRole = `arn:aws:iam::${account}:role/target`;
+    const gate = new IamGate({ account, mode: 'enforce', policies: { identity: new Map(), trust: new Map([[workflowRole, trust('workflow-role')], [targetRole, trust('workflow-target-role')]]), resource: new Map(), prefixed: [] } });
+    const assume = (service: string, role: string, sourceAccount: string, sourceArn: string) =>
+      gate.allows({ principal: { kind: 'service', service }, action: 'sts:AssumeRole', resource: role, context: { 'aws:SourceAccount': sourceAccount, 'aws:SourceArn': sourceArn } });
+    const machine = `arn:aws:states:us-east-1:${account}:stateMachine:order-pipeline-dev-workflow`;
+    const rule = `arn:aws:events:us-east-1:${account}:rule/order-pipeline-dev-bus/order-pipeline-dev-commands-and-queries`;
+
+    // Act and assess
+    expect(await assume('states.amazonaws.com', workflowRole, account, machine)).toBe(true);
+    expect(await assume('states.amazonaws.com', workflowRole, '999988887777', machine.replace(account, '999988887777'))).toBe(false);
+    expect(await assume('states.amazonaws.com', workflowRole, account, `${machine}-other`)).toBe(false);
+    expect(await assume('events.amazonaws.com', targetRole, account, rule)).toBe(true);
+    expect(await assume('events.amazonaws.com', targetRole, account, `${rule}-other`)).toBe(false);
   });
 });

@@ -62,3 +62,42 @@ describe('renderAsl', () => {
     expect(JSON.parse(renderAsl('{"a": "${one}"}', { one: 'say "hi"\\' }))).toEqual({ a: 'say "hi"\\' });
   });
 });
+
+describe('the rendered workflow, run', () => {
+  it('answers a query whose response could not be put on the bus with a small 503 that names it, never silence', async () => {
+    // Prepare
+    await import('../../../local/polyfills');
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)), { validationOptions: { checkArn: true, checkPaths: true } });
+    const published: unknown[] = [];
+    const failing = () => {
+      throw Object.assign(new Error('entry too large'), { name: 'EventBridge.FailedEntry' });
+    };
+
+    // Act
+    const { result } = machine.run(
+      { id: 'q-1', 'detail-type': 'orderQuery', source: 'orderPipeline', detail: { query: 'itemsSalesReport' } },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            ItemsSalesReport: () => ({ Payload: { body: { query: 'itemsSalesReport', queryMessageId: 'q-1', queryStatus: 200, queryResult: ['x'.repeat(300_000)] } } }),
+            PublishQueryResponse: failing,
+            PublishQueryFailure: (input: unknown) => {
+              published.push(input);
+              return {};
+            },
+          },
+          retryIntervalOverrides: { PublishQueryResponse: 0, PublishQueryFailure: 0 },
+        },
+      },
+    );
+    await result;
+
+    // Assess
+    expect(published).toEqual([
+      expect.objectContaining({
+        Entries: [expect.objectContaining({ DetailType: 'orderQueryResponse', Detail: { query: 'itemsSalesReport', queryMessageId: 'q-1', queryStatus: 503, error: { code: 'ServiceUnavailable', message: 'the answer could not be published; asking again is safe' } } })],
+      }),
+    ]);
+  });
+});
