@@ -388,6 +388,9 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
     ['--import', 'tsx', 'local/main.ts', '--port', '0', '--iam', iam, '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database.name}`],
     { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // A bench that dies must not leave its runtime running.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
