@@ -497,11 +497,13 @@ export class LocalRuntime {
   /** Waits until nothing is in flight: bus deliveries, executions, stream batches. */
   async idle(timeoutMs = 60_000): Promise<{ idle: boolean }> {
     const deadline = Date.now() + timeoutMs;
+    // Every wait is bounded by the deadline: a stop must not wait for a backlog.
+    const within = (work: Promise<unknown>) => Promise.race([work, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
     for (;;) {
-      await this.bus.drain();
-      await this.stateMachine.drain();
+      await within(this.bus.drain());
+      await within(this.stateMachine.drain());
       const mappingIdle = await this.mapping.idle(Math.max(0, deadline - Date.now()));
-      await this.functions.drain();
+      await within(this.functions.drain());
       const status = this.mapping.status();
       const settled = (status.pending === 0 || status.readDenied) && !status.busy;
       if (settled && mappingIdle) return { idle: true };

@@ -6,3 +6,4 @@ process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'OrderPipeline/test';
