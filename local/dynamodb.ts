@@ -376,28 +376,8 @@ export class LocalDynamoDB {
       const oldImage = before[index];
       const newImage = after[index];
       if (isDeepStrictEqual(oldImage, newImage)) return; // no change, no record
-      const stream = this.#streams.get(table) as TableStream;
       const eventName = oldImage === undefined ? 'INSERT' : newImage === undefined ? 'REMOVE' : 'MODIFY';
-      const withNew = stream.viewType === 'NEW_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
-      const withOld = stream.viewType === 'OLD_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
-      const sequenceNumber = String(++this.#sequence).padStart(21, '0');
-      this.#appendRecord(table, newImage, {
-        eventID: randomUUID().replace(/-/g, ''),
-        eventName,
-        eventVersion: '1.1',
-        eventSource: 'aws:dynamodb',
-        awsRegion: this.#options.region,
-        dynamodb: {
-          ApproximateCreationDateTime: Math.floor(now / 1000),
-          Keys: key,
-          ...(withNew && newImage ? { NewImage: newImage } : {}),
-          ...(withOld && oldImage ? { OldImage: oldImage } : {}),
-          SequenceNumber: sequenceNumber,
-          SizeBytes: Buffer.byteLength(JSON.stringify({ key, newImage, oldImage })),
-          StreamViewType: stream.viewType,
-        },
-        eventSourceARN: stream.arn,
-      });
+      this.#recordChange(table, key, oldImage, newImage, eventName, now);
     });
     return result;
   }
@@ -464,7 +444,8 @@ export class LocalDynamoDB {
           seen.add(id);
           const previous = known.get(id);
           if (previous === imageId(item)) continue;
-          this.#recordChange(table, key, previous === undefined || previous === null ? undefined : item, item, previous === undefined || previous === null ? 'INSERT' : 'MODIFY');
+          // The old image of a change found this way is not known any more.
+          this.#recordChange(table, key, undefined, item, previous === undefined || previous === null ? 'INSERT' : 'MODIFY');
           recovered++;
         }
         start = page.body.LastEvaluatedKey as AttributeMap | undefined;
@@ -480,10 +461,11 @@ export class LocalDynamoDB {
     return report;
   }
 
-  /** A record for a change found by reconciliation (the old image is not known any more). */
-  #recordChange(table: string, key: AttributeMap, _old: AttributeMap | undefined, newImage: AttributeMap | undefined, eventName: StreamRecord['eventName']): void {
+  /** Appends the record of one change, with the images the stream's view type carries. */
+  #recordChange(table: string, key: AttributeMap, oldImage: AttributeMap | undefined, newImage: AttributeMap | undefined, eventName: StreamRecord['eventName'], now = Date.now()): void {
     const stream = this.#streams.get(table) as TableStream;
     const withNew = stream.viewType === 'NEW_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
+    const withOld = stream.viewType === 'OLD_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
     this.#appendRecord(table, newImage, {
       eventID: randomUUID().replace(/-/g, ''),
       eventName,
@@ -491,11 +473,12 @@ export class LocalDynamoDB {
       eventSource: 'aws:dynamodb',
       awsRegion: this.#options.region,
       dynamodb: {
-        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        ApproximateCreationDateTime: Math.floor(now / 1000),
         Keys: key,
         ...(withNew && newImage ? { NewImage: newImage } : {}),
+        ...(withOld && oldImage ? { OldImage: oldImage } : {}),
         SequenceNumber: String(++this.#sequence).padStart(21, '0'),
-        SizeBytes: Buffer.byteLength(JSON.stringify({ key, newImage })),
+        SizeBytes: Buffer.byteLength(JSON.stringify({ key, newImage, oldImage })),
         StreamViewType: stream.viewType,
       },
       eventSourceARN: stream.arn,

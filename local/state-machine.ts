@@ -124,16 +124,8 @@ export class LocalStateMachine {
   }
 
   /** Runs an execution to its end, as `StartSyncExecution` does. */
-  async startSyncExecution(input: string, name: string = randomUUID()): Promise<Execution> {
-    const execution = this.#newExecution(input, name);
-    const run = this.#execute(execution);
-    this.#running.add(run);
-    try {
-      await run;
-    } finally {
-      this.#running.delete(run);
-    }
-    return execution;
+  startSyncExecution(input: string, name: string = randomUUID()): Promise<Execution> {
+    return this.runExecution(input, name);
   }
 
   #newExecution(input: string, name: string): Execution {
