@@ -84,6 +84,7 @@ export class StreamMapping {
   #busy = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
+  #wakeOnStop: (() => void) | undefined;
   #invocations = 0;
   #sentToDestination = 0;
   #readDenied = false;
@@ -111,9 +112,13 @@ export class StreamMapping {
     this.#loop ??= this.#run();
   }
 
-  /** Stops after the batch in flight; records not yet read stay in the stream. */
+  /**
+   * Stops after the invocation in flight. A batch still being retried is
+   * abandoned, not checkpointed: it and the records not yet read stay in the stream.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#wakeOnStop?.();
     await this.#loop;
   }
 
@@ -186,11 +191,14 @@ export class StreamMapping {
       const slice = stream.records.slice(this.#position, this.#position + settings.batchSize);
       const batch = this.#options.filterPattern === undefined ? slice : slice.filter((record) => matchesPattern(this.#options.filterPattern, record));
       this.#busy = true;
+      let settled = true;
       try {
-        if (batch.length > 0) await this.#process(batch, 0);
+        if (batch.length > 0) settled = await this.#process(batch, 0);
       } finally {
         this.#busy = false;
       }
+      // A batch abandoned by a stop is not checkpointed: the next start reads it again.
+      if (!settled) break;
       this.#position += slice.length;
       const last = slice[slice.length - 1];
       if (last) this.#options.checkpoint?.write(last.dynamodb.SequenceNumber);
@@ -198,20 +206,38 @@ export class StreamMapping {
     this.#notifyIdle();
   }
 
+  /** Waits between retries; a stop ends the wait. */
+  async #pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wakeOnStop = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wakeOnStop = undefined;
+  }
+
   #notifyIdle(): void {
     for (const wake of this.#idleWaiters) wake();
     this.#idleWaiters.clear();
   }
 
-  async #process(initial: StreamRecord[], initialAttempt: number): Promise<void> {
+  /**
+   * Invokes the function with a batch until it succeeds, or the batch goes to
+   * the destination. Returns false when a stop abandoned it part-way (as
+   * disabling a mapping does on AWS): its records are then not done.
+   */
+  async #process(initial: StreamRecord[], initialAttempt: number): Promise<boolean> {
     const { settings, functions, functionName } = this.#options;
     let batch = initial;
     let attempt = initialAttempt;
     for (;;) {
+      if (this.#stopping) return false;
       const ageSeconds = Date.now() / 1000 - (batch[0] as StreamRecord).dynamodb.ApproximateCreationDateTime;
       if (settings.maximumRecordAgeInSeconds >= 0 && ageSeconds > settings.maximumRecordAgeInSeconds) {
         await this.#sendToDestination(batch, 'RecordAgeExceeded', attempt, { kind: 'partial' });
-        return;
+        return true;
       }
       this.#invocations++;
       const started = Date.now();
@@ -237,7 +263,7 @@ export class StreamMapping {
       let failure: Failure;
       if (result.ok) {
         const reported = (result.payload as { batchItemFailures?: { itemIdentifier?: unknown }[] } | null)?.batchItemFailures ?? [];
-        if (reported.length === 0) return;
+        if (reported.length === 0) return true;
         const indexes = reported.map((item) => batch.findIndex((record) => record.dynamodb.SequenceNumber === item.itemIdentifier));
         if (indexes.some((index) => index < 0)) {
           failure = { kind: 'error', errorType: 'InvalidItemIdentifier', errorMessage: 'batchItemFailures named a record not in the batch' };
@@ -256,17 +282,15 @@ export class StreamMapping {
       });
       if (settings.bisectBatchOnFunctionError && batch.length > 1) {
         const middle = Math.ceil(batch.length / 2);
-        await this.#process(batch.slice(0, middle), attempt);
-        await this.#process(batch.slice(middle), attempt);
-        return;
+        return (await this.#process(batch.slice(0, middle), attempt)) && (await this.#process(batch.slice(middle), attempt));
       }
       attempt++;
       if (attempt > settings.maximumRetryAttempts) {
         await this.#sendToDestination(batch, 'RetryAttemptsExhausted', attempt, failure);
-        return;
+        return true;
       }
       const delay = this.#options.retryDelayMs ?? ((n: number) => Math.min(200 * 2 ** (n - 1), 5_000));
-      await new Promise((resolve) => setTimeout(resolve, delay(attempt)));
+      await this.#pause(delay(attempt));
     }
   }
 
