@@ -3,6 +3,7 @@
  * a deployed environment), and invoking its functions.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { localClientOptions } from './local-client';
 import { resourceNames, type FunctionKey, type ResourceNames } from '../config/pipeline';
 
 /** A local runtime (endpoint) or a deployed environment (normal AWS credentials). */
@@ -12,14 +13,14 @@ export interface OperationsTarget {
   /** Set for the local runtime. */
   readonly endpoint?: string;
   /** Client options for every AWS SDK client of the CLI. */
-  readonly clientOptions: { endpoint?: string };
+  readonly clientOptions: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
 }
 
 /** `--env <name>` targets a deployed environment; without it, the local runtime. */
 export function operationsTarget(env: string | undefined, endpoint: string | undefined): OperationsTarget {
   if (env && env !== 'local') return { environment: env, names: resourceNames(env), clientOptions: {} };
   const local = endpoint ?? process.env.LOCAL_ENDPOINT ?? 'http://127.0.0.1:4566';
-  return { environment: 'local', names: resourceNames('local'), endpoint: local, clientOptions: { endpoint: local } };
+  return { environment: 'local', names: resourceNames('local'), endpoint: local, clientOptions: localClientOptions(local) };
 }
 
 /** Invokes a pipeline function and returns its result, throwing its error. */

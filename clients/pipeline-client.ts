@@ -6,6 +6,7 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { DetailType, resourceNames } from '../config/pipeline';
+import { localClientOptions } from './local-client';
 
 /** An event as `/_local/events` and the responses log group hold it. */
 export interface PipelineEvent {
@@ -49,7 +50,7 @@ export function resolveTarget(options: { bus?: string | undefined; endpoint?: st
 
 /** Puts entries on the target bus; returns the event ids (throws on any failed entry). */
 export async function putEntries(target: Target, entries: readonly EntryInput[]): Promise<string[]> {
-  const client = new EventBridgeClient(target.endpoint ? { endpoint: target.endpoint } : {});
+  const client = new EventBridgeClient(target.endpoint ? localClientOptions(target.endpoint) : {});
   try {
     const request: PutEventsRequestEntry[] = entries.map((entry) => ({
       EventBusName: entry.EventBusName ?? target.bus,

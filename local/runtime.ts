@@ -31,6 +31,7 @@ import { StreamMapping } from './stream-mapping';
 import { synthesizeLocal } from './synth';
 import { readSynthesizedStacks, TerraformModel, UnsupportedTerraformError, type TerraformResource } from './terraform';
 import { extractOnce } from './unzip';
+import { localRegion } from '../clients/local-client';
 
 /** Options of {@link LocalRuntime.start}. */
 export interface LocalRuntimeOptions {
@@ -56,7 +57,7 @@ export interface LocalRuntimeOptions {
   readonly log?: (message: string) => void;
 }
 
-const REGION = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+const REGION = localRegion();
 const ACCOUNT = '000000000000';
 /** Lines kept per log group. */
 const LOG_GROUP_LINES = 2_000;

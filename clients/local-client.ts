@@ -1,0 +1,17 @@
+/**
+ * AWS SDK client options for the local runtime's endpoint. The runtime
+ * answers in one region and accepts any access key that is not one of its
+ * roles' session keys, so a laptop without AWS configuration needs neither:
+ * the region defaults as the runtime's does, and placeholder keys are used
+ * when none are configured (real keys are never needed, nor sent anywhere else).
+ */
+/** The local runtime's region: `AWS_REGION`, `AWS_DEFAULT_REGION`, else us-east-1. */
+export function localRegion(): string {
+  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+}
+
+/** Options for an SDK client of the local runtime at `endpoint`. */
+export function localClientOptions(endpoint: string): { endpoint: string; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
+  const configured = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
+  return { endpoint, region: localRegion(), ...(configured ? {} : { credentials: { accessKeyId: 'local-developer', secretAccessKey: 'local-developer' } }) };
+}
