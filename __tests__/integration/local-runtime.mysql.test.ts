@@ -370,24 +370,31 @@ describe('local runtime', () => {
     const data = mkdtempSync(path.join(tmpdir(), 'local-data-'));
     const url = serverUrl();
     const dbUrl = `mysql://${url.username || 'root'}@${url.hostname}:${url.port || 3306}/test_persist_${process.pid}`;
-    const first = await startLocalRuntime({ args: ['--data', data], dbUrl });
-    const firstTarget: Target = { kind: 'local', bus: first.busName, endpoint: first.endpoint };
-    const [id] = await putEntries(firstTarget, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'kept-1', items: [{ itemid: 'kept', quantity: 5 }] } }]);
-    await waitForResponse(firstTarget, id as string);
-    await localIdle(first.endpoint);
-    expect(await first.stop()).toBe(0);
+    let second: RunningLocalRuntime;
+    let response: PipelineEvent;
+    let report: PipelineEvent;
+    // The database is dropped whatever happens, so a failed run leaves nothing behind.
+    try {
+      const first = await startLocalRuntime({ args: ['--data', data], dbUrl });
+      const firstTarget: Target = { kind: 'local', bus: first.busName, endpoint: first.endpoint };
+      const [id] = await putEntries(firstTarget, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'kept-1', items: [{ itemid: 'kept', quantity: 5 }] } }]);
+      await waitForResponse(firstTarget, id as string);
+      await localIdle(first.endpoint);
+      expect(await first.stop()).toBe(0);
 
-    // Act
-    const second = await startLocalRuntime({ args: ['--data', data], dbUrl });
-    const secondTarget: Target = { kind: 'local', bus: second.busName, endpoint: second.endpoint };
-    const [again] = await putEntries(secondTarget, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'kept-1', items: [{ itemid: 'kept', quantity: 5 }] } }]);
-    const response = await waitForResponse(secondTarget, again as string);
-    await localIdle(second.endpoint);
-    const report = await waitForResponse(secondTarget, (await putEntries(secondTarget, [{ Source: 'orderPipeline', DetailType: 'orderQuery', Detail: { query: 'itemsSalesReport' } }]))[0] as string);
-    await second.stop();
-    const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
-    await admin.query('DROP DATABASE IF EXISTS ??', [`test_persist_${process.pid}`]);
-    await admin.end();
+      // Act
+      second = await startLocalRuntime({ args: ['--data', data], dbUrl });
+      const secondTarget: Target = { kind: 'local', bus: second.busName, endpoint: second.endpoint };
+      const [again] = await putEntries(secondTarget, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'kept-1', items: [{ itemid: 'kept', quantity: 5 }] } }]);
+      response = await waitForResponse(secondTarget, again as string);
+      await localIdle(second.endpoint);
+      report = await waitForResponse(secondTarget, (await putEntries(secondTarget, [{ Source: 'orderPipeline', DetailType: 'orderQuery', Detail: { query: 'itemsSalesReport' } }]))[0] as string);
+      await second.stop();
+    } finally {
+      const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+      await admin.query('DROP DATABASE IF EXISTS ??', [`test_persist_${process.pid}`]);
+      await admin.end();
+    }
 
     // Assess: the order was still there (an exact duplicate), and counted once.
     expect(second.output()).not.toContain('cleared');
