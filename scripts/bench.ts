@@ -23,6 +23,7 @@ import { aggregate, projectOrders } from '../handlers/read-model/read-model-writ
 import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
 import { buildHandlers, DIST, ROOT } from '../stacks/bundling/build';
 import { startDynalite } from '../local/dynalite';
+import { localClientOptions } from '../clients/local-client';
 import { createOriginalSchema, loadOriginal, originalItemsReport, originalMonthly, projectOriginal } from '../bench/original';
 import { benchServer, createBenchDatabase, median, percentile, questions, random, round, startSecretsEndpoint, timed } from '../bench/support';
 import { queryChart } from '../bench/svg';
@@ -403,7 +404,7 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
     const endpoint = /endpoint\s+(\S+)/.exec(output)?.[1] as string;
     const bus = /event bus\s+(\S+)/.exec(output)?.[1] as string;
     const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
-    const events = new EventBridgeClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+    const events = new EventBridgeClient(localClientOptions(endpoint));
     const entry = (orderId: string) => ({
       EventBusName: bus,
       Source: 'orderPipeline',
