@@ -2,9 +2,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { loadMigrations, migrate, type MigrationReport } from './read-model/migrations';
-import { connect, readDbSettings } from './shared/db';
+import { connect, readDbSettings, withRotatingCredentials } from './shared/db';
 import { logger } from './shared/logger';
-import { dbCredentials, dbSecret } from './shared/secrets';
+import { dbSecret } from './shared/secrets';
 
 const settings = readDbSettings();
 
@@ -21,7 +21,7 @@ export interface InitSchemaResult extends MigrationReport {
 export const lambdaHandler = async (_event: unknown, context: Context): Promise<InitSchemaResult> => {
   const database = settings.database;
   // Connected without a database: the first deploy creates it.
-  const connection = await connect(settings, dbCredentials(context), { database: undefined, multipleStatements: true });
+  const connection = await withRotatingCredentials(context, (credentials) => connect(settings, credentials, { database: undefined, multipleStatements: true }));
   try {
     await connection.query('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
     await connection.query('USE ??', [database]);

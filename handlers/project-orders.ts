@@ -2,16 +2,16 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { createProjection } from './read-model/stream-batch';
-import { getPool, readDbSettings } from './shared/db';
+import { readDbSettings, readModelPool } from './shared/db';
 import { requireEnv } from './shared/env';
 import { logger } from './shared/logger';
-import { dbCredentials, dbSecret } from './shared/secrets';
+import { dbSecret } from './shared/secrets';
 
 const settings = readDbSettings();
 
 /** The deployed projection: DynamoDB idempotency store, one pool per cold start. */
 export const lambdaHandler = createProjection({
-  pool: (context) => getPool(settings, dbCredentials(context)),
+  pool: (context) => readModelPool(settings, context),
   persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') }),
 });
 

@@ -3,10 +3,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { rebuildReadModel, type RebuildProgress } from './read-model/rebuild';
-import { getPool, readDbSettings } from './shared/db';
+import { readDbSettings, readModelPool } from './shared/db';
 import { requireEnv } from './shared/env';
 import { logger } from './shared/logger';
-import { dbCredentials, dbSecret } from './shared/secrets';
+import { dbSecret } from './shared/secrets';
 
 const settings = readDbSettings();
 const ordersTable = requireEnv('ORDERS_TABLE');
@@ -24,7 +24,7 @@ export interface RebuildRequest {
  */
 export const lambdaHandler = async (event: RebuildRequest | null, context: Context): Promise<RebuildProgress> => {
   const progress = await rebuildReadModel({
-    pool: await getPool(settings, dbCredentials(context)),
+    pool: await readModelPool(settings, context),
     scan: async (cursor) => {
       const page = await dynamodb.send(new ScanCommand({ TableName: ordersTable, ConsistentRead: true, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
       return { items: page.Items ?? [], ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };

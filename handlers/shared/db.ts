@@ -1,6 +1,8 @@
 import type { Connection, ConnectionOptions, Pool, PoolOptions } from 'mysql2/promise';
 import { logger } from './logger';
 import { optionalEnv, requireEnv } from './env';
+import type { Context } from 'aws-lambda';
+import { dbCredentials, refreshDbSecret, type DbCredentials } from './secrets';
 
 /**
  * mysql2 (about a third of a bundle's import time) loads in the background from
@@ -24,12 +26,6 @@ export interface DbSettings {
   readonly connectionLimit: number;
 }
 
-/** The fields the handlers read from the database secret. */
-export interface DbCredentials {
-  readonly username: string;
-  readonly password: string;
-}
-
 /** Reads {@link DbSettings} from the function's environment, failing fast. */
 export function readDbSettings(env: NodeJS.ProcessEnv = process.env): DbSettings {
   const port = Number(optionalEnv('DB_PORT', '3306', env));
@@ -47,14 +43,6 @@ export function readDbSettings(env: NodeJS.ProcessEnv = process.env): DbSettings
     tls: tls === 'required',
     connectionLimit: Number(optionalEnv('DB_CONNECTION_LIMIT', '2', env)),
   };
-}
-
-/** Checks the secret's shape without ever echoing its values. */
-export function assertCredentials(value: unknown): asserts value is DbCredentials {
-  const secret = value as Partial<DbCredentials> | undefined;
-  if (typeof secret?.username !== 'string' || typeof secret.password !== 'string') {
-    throw new Error('database secret must be a JSON object with string "username" and "password" fields');
-  }
 }
 
 /**
@@ -134,9 +122,35 @@ export async function getPool(settings: DbSettings, credentials: DbCredentials):
   return pool;
 }
 
-/** Closes the pool, if any (tests and the local runtime's shutdown). */
-export async function closePool(): Promise<void> {
-  const previous = current;
-  current = undefined;
-  if (previous) await previous.pool.end();
+/** MySQL's refusal of a user's credentials (`ER_ACCESS_DENIED_ERROR`). */
+export function isAccessDenied(error: unknown): boolean {
+  return (error as { errno?: number } | undefined)?.errno === 1045;
+}
+
+/**
+ * Runs `attempt` with the secret's credentials; when MySQL refuses them
+ * (1045: the password rotated since the secret was cached), reads the secret
+ * again and tries once more, inside the same invocation.
+ */
+export async function withRotatingCredentials<T>(context: Context, attempt: (credentials: DbCredentials) => Promise<T>): Promise<T> {
+  try {
+    return await attempt(dbCredentials(context));
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    logger.warn('the read model refused the credentials: reading the secret again (it may have rotated)', { code: (error as { code?: string }).code });
+    return attempt(await refreshDbSecret(context));
+  }
+}
+
+/**
+ * The function's pool, with a connection checked out and back: an idle
+ * connection comes back at once, and a new one authenticates here, before
+ * any work, so a rotated password is met (and refreshed) up front.
+ */
+export async function readModelPool(settings: DbSettings, context: Context): Promise<Pool> {
+  return withRotatingCredentials(context, async (credentials) => {
+    const pool = await getPool(settings, credentials);
+    (await pool.getConnection()).release();
+    return pool;
+  });
 }

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { RefusalError, UnsupportedQueryError, ValidationError } from '../domain/errors';
 import { messageId, queryDetail, queryRefusal, type QueryEnvelope, type QueryFunctionResult } from '../domain/query';
 import type { QueryDefinition } from '../queries/query-definition';
-import { getPool, readDbSettings } from './db';
+import { readDbSettings, readModelPool } from './db';
 import { logger } from './logger';
 import { metrics } from './metrics';
 
@@ -17,7 +17,7 @@ function countAnswer(query: string, status: number): void {
   answered.addDimension('queryStatus', String(status));
   answered.addMetric(PipelineMetric.queriesAnswered, MetricUnit.Count, 1);
 }
-import { dbCredentials, dbSecret } from './secrets';
+import { dbSecret } from './secrets';
 
 /**
  * Bytes of `queryResult` per response at most. EventBridge takes 256 KB per
@@ -78,7 +78,7 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
       const detail = typeof event.detail === 'object' && event.detail !== null ? (event.detail as Record<string, unknown>) : {};
       return queryRefusal(event, error, definition.echoRefused(detail));
     }
-    const pool = await getPool(settings, dbCredentials(context));
+    const pool = await readModelPool(settings, context);
     const outcome = await definition.run(pool, params, { ...(after !== undefined ? { after } : {}), limit: MAX_PAGE_ROWS + 1 });
     const echo = definition.echo(params);
     if ('refusal' in outcome) {

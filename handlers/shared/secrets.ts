@@ -1,11 +1,23 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type middy from '@middy/core';
+import secretsManager from '@middy/secrets-manager';
+import { clearCache, getCache } from '@middy/util';
 import type { Context } from 'aws-lambda';
-import { assertCredentials, type DbCredentials } from './db';
 import { requireEnv } from './env';
 
-/** How long a fetched secret is trusted before it is read again (rotation). */
-export const SECRET_CACHE_MS = 5 * 60 * 1000;
+/** The fields the handlers read from the database secret. */
+export interface DbCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Checks the secret's shape without ever echoing its values. */
+export function assertCredentials(value: unknown): asserts value is DbCredentials {
+  const secret = value as Partial<DbCredentials> | undefined;
+  if (typeof secret?.username !== 'string' || typeof secret.password !== 'string') {
+    throw new Error('database secret must be a JSON object with string "username" and "password" fields');
+  }
+}
 
 /** The Lambda context after {@link dbSecret} ran: `context.db` holds the credentials. */
 export type DbContext = Context & { db: DbCredentials };
@@ -14,59 +26,84 @@ export type DbContext = Context & { db: DbCredentials };
 export interface DbSecretOptions {
   /** The secret's ARN or name. @default the `DB_SECRET_ID` environment variable */
   readonly secretId?: string;
-  /** The client; one per cold start. @default a Secrets Manager client from the SDK's configuration (`AWS_ENDPOINT_URL` locally) */
-  readonly client?: Pick<SecretsManagerClient, 'send'>;
-  /** @default {@link SECRET_CACHE_MS} */
-  readonly cacheMs?: number;
+  /**
+   * The Secrets Manager client class middy instantiates (tests script one).
+   * @default SecretsManagerClient, configured from the SDK's environment (`AWS_ENDPOINT_URL` locally)
+   */
+  readonly AwsClient?: new (config: object) => Pick<SecretsManagerClient, 'send'>;
 }
 
+const REFRESH = Symbol('refreshDbSecret');
+type Refreshable = Context & { [REFRESH]?: () => Promise<DbCredentials> };
+
 /**
- * middy middleware that puts the read-model credentials from Secrets Manager
- * into `context.db`. The fetch starts at load (it overlaps the cold start) and
- * the value is cached for {@link SECRET_CACHE_MS}, then fetched again inside
- * the next invocation. Unlike a background refresh timer, a fetch that fails
- * is always awaited by an invocation: it fails that invocation (which is
- * retried), never the whole execution environment with an unhandled rejection.
+ * `@middy/secrets-manager`, configured so that a failed fetch can only ever
+ * fail the invocation that awaits it:
+ *
+ * - `cacheExpiry: -1`: the value is cached for the life of the execution
+ *   environment and no background refresh is ever scheduled. With a positive
+ *   expiry middy sets a timer whose failed fetch is an unhandled rejection,
+ *   which ends the whole environment (middy issue #1030).
+ * - The prefetch at load gets a handler, so a prefetch that fails before the
+ *   first invocation awaits it is not an unhandled rejection either; middy
+ *   marks the failed key and the next invocation fetches it again.
+ * - Rotation is explicit: when MySQL refuses the credentials, the caller
+ *   clears this secret's cache and reads it again inside the same invocation
+ *   ({@link refreshDbSecret}). Aurora's managed master secret rotates every
+ *   7 days by default, so this path runs in production.
+ *
+ * The credentials are set on `context.db`, checked for shape without ever
+ * echoing a value.
  */
 export function dbSecret(options: DbSecretOptions = {}): middy.MiddlewareObj<unknown, unknown, Error, Context> {
   const secretId = options.secretId ?? requireEnv('DB_SECRET_ID');
-  const cacheMs = options.cacheMs ?? SECRET_CACHE_MS;
-  let client = options.client;
-  let cached: { value: Promise<DbCredentials>; fetchedAt: number } | undefined;
+  // One cache entry per secret: two middlewares for two secrets never share a value.
+  const cacheKey = `db-secret:${secretId}`;
+  const middleware = secretsManager({
+    fetchData: { db: secretId },
+    cacheKey,
+    cacheExpiry: -1,
+    setToContext: true,
+    ...(options.AwsClient ? { AwsClient: options.AwsClient as never } : {}),
+  });
+  handlePrefetch(cacheKey);
 
-  const fetchSecret = () => {
-    client ??= new SecretsManagerClient({});
-    const value = client.send(new GetSecretValueCommand({ SecretId: secretId })).then((response) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(response.SecretString ?? 'null');
-      } catch {
-        // JSON.parse's own message quotes the text: the password must not reach a log.
-        throw new Error('the database secret is not JSON');
-      }
-      assertCredentials(parsed);
-      return parsed;
-    });
-    // Handled here: the invocation that awaits it sees the failure; nothing else does.
-    value.catch(() => undefined);
-    cached = { value, fetchedAt: Date.now() };
-    return cached;
+  const load = async (request: middy.Request<unknown, unknown, Error, Context>): Promise<DbCredentials> => {
+    try {
+      await middleware.before?.(request as never);
+    } catch (error) {
+      // middy wraps the fetch failures; say which secret, keep the SDK's error as the cause.
+      const causes = ((error as { cause?: { data?: unknown[] } }).cause?.data ?? [error]) as Error[];
+      throw new Error(`reading the database secret failed: ${causes.map((cause) => `${cause.name}: ${cause.message}`).join('; ')}`, { cause: causes[0] });
+    }
+    const credentials = (request.context as Partial<DbContext>).db;
+    try {
+      assertCredentials(credentials);
+    } catch (error) {
+      // A malformed secret is not kept: once an operator fixes it, the next invocation reads it.
+      clearCache([cacheKey]);
+      throw error;
+    }
+    return credentials;
   };
-  fetchSecret();
 
   return {
     before: async (request) => {
-      if (!cached || Date.now() - cached.fetchedAt > cacheMs) fetchSecret();
-      const current = cached as { value: Promise<DbCredentials> };
-      try {
-        (request.context as DbContext).db = await current.value;
-      } catch (error) {
-        // The next invocation fetches again instead of reusing the failure.
-        if (cached === current) cached = undefined;
-        throw error;
-      }
+      await load(request);
+      (request.context as Refreshable)[REFRESH] = async () => {
+        clearCache([cacheKey]);
+        return load(request);
+      };
     },
   };
+}
+
+/** Gives middy's prefetched promise a handler (its failure is seen by the invocation that awaits it). */
+function handlePrefetch(cacheKey: string): void {
+  const prefetched = (getCache(cacheKey) as { value?: Record<string, unknown> }).value ?? {};
+  for (const value of Object.values(prefetched)) {
+    if (value instanceof Promise) value.catch(() => undefined);
+  }
 }
 
 /** Returns the credentials that {@link dbSecret} put on the context, checked. */
@@ -74,4 +111,14 @@ export function dbCredentials(context: Context): DbCredentials {
   const credentials = (context as Partial<DbContext>).db;
   assertCredentials(credentials);
   return credentials;
+}
+
+/**
+ * Drops the cached secret and reads it again, inside the current invocation
+ * (after MySQL refused the credentials: the password rotated).
+ */
+export async function refreshDbSecret(context: Context): Promise<DbCredentials> {
+  const refresh = (context as Refreshable)[REFRESH];
+  if (!refresh) throw new Error('refreshDbSecret needs the dbSecret middleware');
+  return refresh();
 }
