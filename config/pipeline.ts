@@ -128,6 +128,12 @@ export const FunctionName: Readonly<Record<FunctionKey, string>> = {
   ...(Object.fromEntries(QUERIES.map((query) => [query.name, query.functionName])) as Record<QueryName, string>),
 };
 
+/** The Lambda runtime every function uses. */
+export const LAMBDA_RUNTIME = 'nodejs24.x';
+
+/** The Node.js major version of {@link LAMBDA_RUNTIME}: the bundles' esbuild target, and the Node the test suite runs on. */
+export const LAMBDA_NODE_MAJOR = Number(/^nodejs(\d+)\.x$/.exec(LAMBDA_RUNTIME)?.[1]);
+
 /** Application name: the prefix of every resource name. */
 export const APP_NAME = 'order-pipeline';
 

@@ -2,11 +2,25 @@
 # `npm test`: bundles the handlers, then type-checks and runs jest side by
 # side (the type check takes a core while the suite waits on its databases and
 # runtimes). Both must pass. Arguments go to jest.
+#
+# The suite runs on the Node major the Lambda functions run on (nodejs24.x):
+# when the machine's Node is another major, npm fetches that Node once
+# (`npx -p node@24`, cached in ~/.npm) and the suite, its workers and every
+# process it starts (the local runtime, the CLIs) run on it.
 set -uo pipefail
+cd "$(dirname "$0")/.."
 npm run --silent build || exit 1
+
+lambda_major=$(grep -oE "LAMBDA_RUNTIME = 'nodejs[0-9]+" config/pipeline.ts | grep -oE '[0-9]+$')
+if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$lambda_major" ]; then
+  node_bin=$(npx --yes -p "node@${lambda_major}" node -p 'process.execPath') || { echo "npm test: could not fetch Node ${lambda_major} from npm" >&2; exit 1; }
+  export PATH="$(dirname "$node_bin"):$PATH"
+fi
+echo "npm test: jest on Node $(node --version) (Lambda runtime nodejs${lambda_major}.x)"
+
 npx tsc --noEmit &
 typecheck_pid=$!
-NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning" npx jest "$@"
+NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning" node node_modules/jest/bin/jest.js "$@"
 tests=$?
 wait "$typecheck_pid"
 typecheck=$?

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
- * The local console in a real browser (Debian's chromium, driven by
- * playwright-core) against a running local runtime: the sample order goes
+ * The local console in a real browser (a system Chromium, or the one
+ * `@sparticuz/chromium` ships in its npm package; driven by playwright-core) against a running local runtime: the sample order goes
  * through PutEvents from the page; the timeline shows the command, its answer
  * and the projected batch; the reports show the sample's totals; an item id
  * that is HTML stays text; no JavaScript error, no dialog. Screenshots at
@@ -10,9 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { BROWSER_ARGS, browserExecutable } from '../helpers/browser';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let runtime: RunningLocalRuntime;
 let browser: Browser;
 let page: Page;
@@ -20,10 +20,7 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   runtime = await startLocalRuntime();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch({ executablePath: (await browserExecutable()).path, args: BROWSER_ARGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);

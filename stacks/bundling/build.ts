@@ -1,6 +1,6 @@
 /**
  * Bundles every Lambda handler with esbuild into `dist/<function>/index.mjs`
- * (ESM, node22, minified, source maps). The bundles are what the stacks
+ * (ESM, the Lambda runtime's Node, minified, source maps). The bundles are what the stacks
  * deploy and what the benchmarks measure.
  *
  *   npm run build            all handlers
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { DB_CA, FunctionName, QUERY_FUNCTION_KEYS, type FunctionKey } from '../../config/pipeline';
+import { DB_CA, FunctionName, LAMBDA_NODE_MAJOR, QUERY_FUNCTION_KEYS, type FunctionKey } from '../../config/pipeline';
 import { zip, type ZipEntry } from './zip';
 
 /** Repository root. */
@@ -184,7 +184,8 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
-    target: 'node22',
+    // The Node of the Lambda runtime: nothing is down-levelled that it runs natively.
+    target: `node${LAMBDA_NODE_MAJOR}`,
     format: 'esm',
     minify: true,
     sourcemap: true,

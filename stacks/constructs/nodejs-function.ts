@@ -4,13 +4,11 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, SERVICE_NAME, type FunctionKey, type FunctionSettings } from '../../config/pipeline';
+import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, LAMBDA_RUNTIME, SERVICE_NAME, type FunctionKey, type FunctionSettings } from '../../config/pipeline';
 import { bundleZip } from '../bundling/build';
 import type { PolicyStatement } from './iam';
 import { ServiceRole, type Grantee } from './role';
 
-/** The Lambda runtime every function uses. */
-export const LAMBDA_RUNTIME = 'nodejs24.x';
 
 /** Options of {@link NodejsFunction}. */
 export interface NodejsFunctionOptions {
