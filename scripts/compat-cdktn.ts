@@ -49,9 +49,17 @@ export function rewriteImports(source: string): string {
     .replace(/(['"])@cdktf\/provider-aws\//g, '$1@cdktn/provider-aws/');
 }
 
-/** Whether a JSON path of a cdk.tf.json is provider or tool version metadata. */
-export function isVersionMetadata(jsonPath: string): boolean {
-  return /^\/\/\./.test(jsonPath) || /^terraform\.required_providers\.[^.]+\.version$/.test(jsonPath);
+/**
+ * Whether a difference at a JSON path of a cdk.tf.json is tool or provider
+ * metadata: the tool's version, the provider's version, or the same provider
+ * source address written short (`aws`, which Terraform reads as
+ * `registry.terraform.io/hashicorp/aws`) or long (`hashicorp/aws`).
+ */
+export function isVersionMetadata(jsonPath: string, cdktf?: unknown, cdktn?: unknown): boolean {
+  if (/^\/\/\./.test(jsonPath) || /^terraform\.required_providers\.[^.]+\.version$/.test(jsonPath)) return true;
+  const source = /^terraform\.required_providers\.([^.]+)\.source$/.exec(jsonPath);
+  const address = (value: unknown) => (typeof value === 'string' ? (value.includes('/') ? value : `hashicorp/${value}`).replace(/^registry\.terraform\.io\//, '') : value);
+  return source !== null && address(cdktf) === address(cdktn);
 }
 
 /** Every leaf where two JSON documents differ, as dotted paths. */
@@ -74,7 +82,7 @@ export function compareSynths(cdktfOut: string, cdktnOut: string): Difference[] 
       return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : undefined;
     };
     for (const difference of diffJson(read(cdktfOut), read(cdktnOut))) {
-      differences.push({ stack, path: difference.path, cdktf: difference.a, cdktn: difference.b, metadata: isVersionMetadata(difference.path) });
+      differences.push({ stack, path: difference.path, cdktf: difference.a, cdktn: difference.b, metadata: isVersionMetadata(difference.path, difference.a, difference.b) });
     }
   }
   return differences;
@@ -127,6 +135,7 @@ function installCdktn(work: string): void {
 }
 
 function synth(cwd: string, environment: string, outdir: string): void {
+  mkdirSync(outdir, { recursive: true });
   run(process.execPath, ['--import', 'tsx', 'main.ts'], cwd, { CQRS_ENV: environment, TF_LOCAL_STATE: '1', CDKTF_OUTDIR: outdir });
 }
 

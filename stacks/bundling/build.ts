@@ -194,6 +194,9 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     metafile: true,
     logLevel: 'warning',
     mainFields: ['module', 'main'],
+    // Source-map paths follow node_modules as laid out, links included: the same
+    // code bundles to the same bytes wherever its packages are linked from.
+    preserveSymlinks: true,
     // ESM output: CommonJS dependencies (mysql2) still need `require` for Node built-ins.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     plugins: options.naive ? [queryEntries] : [queryEntries, utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { LAMBDA_NODE_MAJOR } from '../../../config/pipeline';
 
 const root = new URL('../../../', import.meta.url);
 const packageJson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> };
@@ -21,7 +22,7 @@ const load = (file: string) => parse(readFileSync(new URL(`.github/workflows/${f
 
 describe('GitHub workflows', () => {
   it('are valid YAML with jobs and steps', () => {
-    expect(workflows.sort()).toEqual(['deploy.yml', 'pr.yml']);
+    expect(workflows.sort()).toEqual(['compat-cdktn.yml', 'deploy.yml', 'pr.yml']);
     for (const file of workflows) {
       const workflow = load(file);
       expect(Object.keys(workflow.jobs).length).toBeGreaterThan(0);
@@ -39,7 +40,7 @@ describe('GitHub workflows', () => {
         }
       }
     }
-    expect([...called].sort()).toEqual(['synth', 'test']);
+    expect([...called].sort()).toEqual(['compat:cdktn', 'synth', 'test']);
     for (const script of called) expect(packageJson.scripts[script]).toEqual(expect.any(String));
   });
 
@@ -54,6 +55,20 @@ describe('GitHub workflows', () => {
         expect(String(aws.with?.['role-to-assume'])).toMatch(/^\$\{\{ vars\.AWS_(PLAN|DEPLOY)_ROLE_ARN \}\}$/);
       }
     }
+  });
+
+  it('run Node at the Lambda runtime\'s major, and the CDK Terrain comparison weekly and on dependency changes', () => {
+    for (const file of workflows) {
+      for (const job of Object.values(load(file).jobs)) {
+        for (const step of job.steps.filter((candidate) => candidate.uses?.startsWith('actions/setup-node'))) {
+          expect({ file, node: step.with?.['node-version'] }).toEqual({ file, node: LAMBDA_NODE_MAJOR });
+        }
+      }
+    }
+    const compat = load('compat-cdktn.yml');
+    expect(compat.on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \* \* \d$/) }]);
+    expect((compat.on.pull_request as { paths: string[] }).paths).toEqual(['package.json', 'package-lock.json']);
+    expect(Object.values(compat.jobs).flatMap((job) => job.steps.map((step) => step.run))).toContain('npm run compat:cdktn');
   });
 
   it('plans every stack on pull requests and comments through the upsert script', () => {
