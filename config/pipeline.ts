@@ -186,7 +186,7 @@ const DATABASE_ENVIRONMENT = ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', '
 export const FUNCTION_ENVIRONMENT: Readonly<Record<FunctionKey, readonly string[]>> = {
   validateRequest: [],
   projectOrders: [...DATABASE_ENVIRONMENT, 'IDEMPOTENCY_TABLE'],
-  initSchema: DATABASE_ENVIRONMENT,
+  initSchema: [...DATABASE_ENVIRONMENT, 'DB_READER_SECRET_ID', 'DB_WRITER_SECRET_ID'],
   rebuildReadModel: [...DATABASE_ENVIRONMENT, 'ORDERS_TABLE'],
   ...(Object.fromEntries(QUERIES.map((query): [string, readonly string[]] => [query.name, DATABASE_ENVIRONMENT])) as Record<QueryName, readonly string[]>),
 };

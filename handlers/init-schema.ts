@@ -1,22 +1,34 @@
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { loadMigrations, migrate, type MigrationReport } from './read-model/migrations';
+import { provisionRoleUser, type DatabaseRole } from './read-model/users';
 import { connect, readDbSettings, withRotatingCredentials } from './shared/db';
+import { requireEnv } from './shared/env';
 import { logger } from './shared/logger';
 import { dbSecret } from './shared/secrets';
 
 const settings = readDbSettings();
+/** Where each role's credentials go: the secrets Terraform created empty. */
+const roleSecrets: Readonly<Record<DatabaseRole, string>> = {
+  reader: requireEnv('DB_READER_SECRET_ID'),
+  writer: requireEnv('DB_WRITER_SECRET_ID'),
+};
+const secretsManager = new SecretsManagerClient({});
 
 /** What the deploy-time trigger receives. */
 export interface InitSchemaResult extends MigrationReport {
   readonly database: string;
+  /** The role users (re)created, with new passwords now in their secrets. */
+  readonly users: readonly string[];
 }
 
 /**
- * Creates the read-model database if missing and applies the pending
- * migrations. Any failure is thrown, so the invocation reports a function
- * error and the deploy stops.
+ * Creates the read-model database if missing, applies the pending
+ * migrations, then (re)creates the reader and writer users with new random
+ * passwords and writes each into its role's secret. Any failure is thrown, so
+ * the invocation reports a function error and the deploy stops.
  */
 export const lambdaHandler = async (_event: unknown, context: Context): Promise<InitSchemaResult> => {
   const database = settings.database;
@@ -26,8 +38,16 @@ export const lambdaHandler = async (_event: unknown, context: Context): Promise<
     await connection.query('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
     await connection.query('USE ??', [database]);
     const report = await migrate(connection, await loadMigrations());
-    logger.info('schema ready', { database, ...report });
-    return { database, ...report };
+    const users: string[] = [];
+    for (const role of Object.keys(roleSecrets) as DatabaseRole[]) {
+      // The user's new password first, then the secret: a function that meets the old
+      // password refused reads the secret again (and is retried until it holds the new one).
+      const credentials = await provisionRoleUser(connection, role, database);
+      await secretsManager.send(new PutSecretValueCommand({ SecretId: roleSecrets[role], SecretString: JSON.stringify(credentials) }));
+      users.push(credentials.username);
+    }
+    logger.info('schema ready', { database, ...report, users });
+    return { database, ...report, users };
   } finally {
     await connection.end().catch((error: unknown) => logger.warn('closing the connection failed', { error }));
   }

@@ -87,6 +87,8 @@ export class Authorizer {
     const requests: IamRequest[] = [{ principal, action: `secretsmanager:${operation}`, resource: arn }];
     const keyArn = secretArn ? this.#catalog.secretKeys.get(secretArn) : undefined;
     if (operation === 'GetSecretValue' && keyArn) requests.push(...this.#viaService(principal, keyArn, 'secretsmanager', false));
+    // A new value is encrypted under a data key of the secret's key.
+    if (operation === 'PutSecretValue' && keyArn) requests.push(...this.#viaService(principal, keyArn, 'secretsmanager', false).map((request) => ({ ...request, action: 'kms:GenerateDataKey' })));
     return this.all(requests);
   }
 
@@ -108,4 +110,31 @@ export class Authorizer {
     const actions = write ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
     return actions.map((action) => ({ principal, action, resource: keyArn, context }));
   }
+}
+
+/**
+ * The IAM requests of one `PutEvents` call: one per bus it names, each with
+ * the values of all that bus's entries in the multivalued keys
+ * `events:source` and `events:detail-type`, as EventBridge authorizes a call.
+ */
+export function putEventsRequests(principal: Principal, entries: readonly unknown[], region: string, account: string): IamRequest[] {
+  const byBus = new Map<string, { sources: Set<string>; detailTypes: Set<string> }>();
+  for (const entry of entries) {
+    const fields = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const bus = typeof fields.EventBusName === 'string' && fields.EventBusName.startsWith('arn:') ? fields.EventBusName : `arn:aws:events:${region}:${account}:event-bus/${String(fields.EventBusName ?? 'default')}`;
+    const values = byBus.get(bus) ?? { sources: new Set<string>(), detailTypes: new Set<string>() };
+    if (typeof fields.Source === 'string') values.sources.add(fields.Source);
+    if (typeof fields.DetailType === 'string') values.detailTypes.add(fields.DetailType);
+    byBus.set(bus, values);
+  }
+  return [...byBus].map(([resource, values]) => ({
+    principal,
+    action: 'events:PutEvents',
+    resource,
+    // A key with no value is absent, as in AWS (the policies' Null guard then refuses).
+    context: {
+      ...(values.sources.size > 0 ? { 'events:source': [...values.sources] } : {}),
+      ...(values.detailTypes.size > 0 ? { 'events:detail-type': [...values.detailTypes] } : {}),
+    },
+  }));
 }

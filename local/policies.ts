@@ -4,7 +4,7 @@
  * CloudWatch Logs resource policies.
  */
 import type { PolicyDocument, PolicySet } from './iam';
-import type { TerraformModel } from './terraform';
+import type { TerraformModel, TerraformResource } from './terraform';
 
 /** One policy the stacks define, with where it comes from (for the mutation test). */
 export interface SynthesizedPolicy {
@@ -31,6 +31,10 @@ export function synthesizedPolicies(model: TerraformModel): SynthesizedPolicy[] 
     if (!role) throw new Error(`${policy.address}: role ${roleName} is not defined in the stacks`);
     policies.push({ address: policy.address, kind: 'identity', target: model.attributes(role).arn as string, document: parse(policy.address, model.field(policy, 'policy')) });
   }
+  // Managed policies for client teams: each is the identity of a local client (see clientIdentities).
+  for (const policy of model.resources('aws_iam_policy')) {
+    policies.push({ address: policy.address, kind: 'identity', target: clientArn(model, policy), document: parse(policy.address, model.field(policy, 'policy')) });
+  }
   for (const key of model.resources('aws_kms_key')) {
     const text = model.field(key, 'policy');
     // A key created without a policy gets AWS's default: the account delegates to IAM.
@@ -47,6 +51,25 @@ export function synthesizedPolicies(model: TerraformModel): SynthesizedPolicy[] 
     policies.push({ address: logsPolicy.address, kind: 'logs', target: 'arn:aws:logs:', document: parse(logsPolicy.address, model.field(logsPolicy, 'policy_document')) });
   }
   return policies;
+}
+
+/** The local identity that acts under a managed policy: a user named after the policy. */
+function clientArn(model: TerraformModel, policy: TerraformResource): string {
+  return `arn:aws:iam::${model.context.account}:user/${model.string(policy, 'name')}`;
+}
+
+/**
+ * The client identities of the local endpoint: a call signed with the access
+ * key id `producer` acts under the synthesized producer policy
+ * (`<prefix>-producer`), `consumer` under the consumer policy. Access key id → principal ARN.
+ */
+export function clientIdentities(model: TerraformModel): Map<string, string> {
+  const identities = new Map<string, string>();
+  for (const policy of model.resources('aws_iam_policy')) {
+    const role = /-([a-z]+)$/.exec(model.string(policy, 'name'))?.[1];
+    if (role) identities.set(role, clientArn(model, policy));
+  }
+  return identities;
 }
 
 /** The gate's view of a list of policies. */

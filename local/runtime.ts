@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createConnection, createPool } from 'mysql2/promise';
 import { attachConsole } from './console';
 import { clearReadModel } from '../handlers/read-model/maintenance';
-import { Authorizer, type ResourceCatalog, type TableResource } from './authorization';
+import { Authorizer, putEventsRequests, type ResourceCatalog, type TableResource } from './authorization';
 import { AwsError, parseJsonBody, RawJson, readBody, sendAwsError, sendJson, StaticFile, type JsonService } from './aws-protocol';
 import { LocalDynamoDB } from './dynamodb';
 import { EventBus, type BusEntry, type BusEvent } from './event-bus';
@@ -22,8 +22,9 @@ import { InvokeError, LocalFunctions, type LocalFunctionDefinition, type RoleCre
 import { AccessDeniedError, IamGate, type IamMode, type Principal } from './iam';
 import { DurableValue, Journal } from './journal';
 import { openReadModelServer, type ReadModelServer } from './mysql';
-import { policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
+import { clientIdentities, policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
 import { quoted } from './redact';
+import { logsService } from './logs';
 import { LocalSecrets } from './secrets';
 import { LocalSqs, type LocalQueue } from './sqs';
 import { LocalStateMachine } from './state-machine';
@@ -68,6 +69,8 @@ export interface LocalLogGroup {
   readonly arn: string;
   readonly keyArn?: string;
   readonly lines: string[];
+  /** When each line was written (ms), index for index. */
+  readonly times: number[];
 }
 
 /** A running local pipeline. */
@@ -179,6 +182,7 @@ export class LocalRuntime {
       const policies = synthesizedPolicies(model);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
       const credentials = new RoleSessions();
+      for (const [accessKey, arn] of clientIdentities(model)) credentials.byAccessKey.set(accessKey, arn);
       router.principals = credentials.byAccessKey;
 
       // Tables.
@@ -218,6 +222,13 @@ export class LocalRuntime {
         secrets.put(secret.secret_arn.split(':').pop() as string, { username: database.user, password: database.password }, secret.secret_arn);
         secretKeys.set(secret.secret_arn, secret.kms_key_id.startsWith('arn:') ? secret.kms_key_id : undefined);
       }
+      // The database role secrets: created empty, as Terraform creates them; init-schema fills them.
+      for (const secret of model.resources('aws_secretsmanager_secret')) {
+        const attributes = model.attributes(secret);
+        const keyArn = model.field(secret, 'kms_key_id') as string | undefined;
+        secrets.create(attributes.name as string, attributes.arn as string);
+        secretKeys.set(attributes.arn as string, keyArn?.startsWith('arn:') ? keyArn : undefined);
+      }
       serve(secrets.service());
 
       // Queues.
@@ -246,11 +257,16 @@ export class LocalRuntime {
       for (const group of model.resources('aws_cloudwatch_log_group')) {
         const attributes = model.attributes(group);
         const keyArn = model.field(group, 'kms_key_id') as string | undefined;
-        logGroups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [] });
+        logGroups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [], times: [] });
       }
+      serve(logsService(logGroups));
       const appendLog = (group: LocalLogGroup, line: string) => {
         group.lines.push(line);
-        if (group.lines.length > LOG_GROUP_LINES) group.lines.shift();
+        group.times.push(Date.now());
+        if (group.lines.length > LOG_GROUP_LINES) {
+          group.lines.shift();
+          group.times.shift();
+        }
       };
       // CloudWatch Logs' own use of the key (the key policy's statement for the logs
       // service principal) is not checked: it is conditioned on
@@ -599,7 +615,7 @@ interface Router {
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
-/** The caller, from the SigV4 `Authorization` header: a function's role, or the account. */
+/** The caller, from the SigV4 `Authorization` header: a function's role, a client identity (`producer`, `consumer`), or the account. */
 function principalOf(request: IncomingMessage, router: Router): Principal {
   const authorization = request.headers.authorization ?? '';
   const accessKey = /Credential=([^/,\s]+)\//.exec(authorization)?.[1];
@@ -620,18 +636,12 @@ async function authorizeCall(router: Router, principal: Principal, prefix: strin
       return authorizer.secret(principal, operation, typeof body.SecretId === 'string' ? body.SecretId : undefined);
     case 'AmazonSQS':
       return authorizer.queue(principal, operation, String(body.QueueUrl ?? body.QueueName ?? ''));
-    case 'AWSEvents': {
-      const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
-      for (const entry of entries) {
-        await authorizer.gate.authorize({
-          principal,
-          action: `events:${operation}`,
-          resource: typeof entry?.EventBusName === 'string' && entry.EventBusName.startsWith('arn:') ? entry.EventBusName : `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${String(entry?.EventBusName ?? 'default')}`,
-          context: { 'events:source': String(entry?.Source ?? ''), 'events:detail-type': String(entry?.DetailType ?? '') },
-        });
-      }
+    case 'AWSEvents':
+      // One call, one decision per bus, with every entry's values: a denied call delivers nothing.
+      for (const request of putEventsRequests(principal, Array.isArray(body.Entries) ? (body.Entries as unknown[]) : [], REGION, ACCOUNT)) await authorizer.gate.authorize(request);
       return;
-    }
+    case 'Logs_20140328':
+      return authorizer.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${String(body.logGroupName ?? '*')}` });
     case 'AWSStepFunctions':
       return authorizer.gate.authorize({ principal, action: `states:${operation}`, resource: String(body.stateMachineArn ?? body.executionArn ?? '*') });
     default:

@@ -12,7 +12,7 @@ import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-l
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer T> ? T : never;
 import { AwsError, requireString, type JsonService } from './aws-protocol';
-import type { Authorizer } from './authorization';
+import { putEventsRequests, type Authorizer } from './authorization';
 import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
 import { InvokeError, type LocalFunctions } from './functions';
@@ -252,14 +252,9 @@ export class LocalStateMachine {
     }));
     let result;
     try {
-      for (const entry of entries) {
-        await this.#options.authorizer.gate.authorize({
-          principal: this.#options.principal,
-          action: 'events:PutEvents',
-          resource: this.#options.bus.arn,
-          context: { 'events:source': String((entry as Record<string, unknown>).Source), 'events:detail-type': String((entry as Record<string, unknown>).DetailType) },
-        });
-      }
+      // The workflow's call is authorized as a client's is: once, with every entry's values.
+      const requests = putEventsRequests(this.#options.principal, entries.map((entry) => ({ EventBusName: this.#options.bus.arn, ...entry })), this.#options.region, this.#options.account);
+      for (const request of requests) await this.#options.authorizer.gate.authorize(request);
       result = this.#options.bus.putEvents({ Entries: entries });
     } catch (error) {
       if (error instanceof AccessDeniedError) throw taskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`);

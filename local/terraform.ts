@@ -21,6 +21,7 @@ export const SERVED_TYPES: Readonly<Record<string, string>> = {
   aws_lambda_event_source_mapping: 'the stream poller',
   aws_iam_role: 'a principal (trust policy)',
   aws_iam_role_policy: 'the identity policy of its role',
+  aws_iam_policy: 'a client identity: calls signed with access key id producer or consumer act under it',
   aws_sqs_queue: 'a local queue',
   aws_sqs_queue_policy: 'the resource policy of its queue',
   aws_cloudwatch_event_bus: 'the local bus',
@@ -30,6 +31,7 @@ export const SERVED_TYPES: Readonly<Record<string, string>> = {
   aws_cloudwatch_log_group: 'an in-memory log group',
   aws_cloudwatch_log_resource_policy: 'the resource policy of the log groups',
   aws_rds_cluster: 'the MySQL server at DB_URL, and its master user secret',
+  aws_secretsmanager_secret: 'a local secret, created without a value (a database role secret, filled by init-schema)',
   null_resource: 'the schema trigger, invoked through the local Lambda API',
 };
 
@@ -55,7 +57,6 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
   aws_rds_cluster_instance: 'the database is DB_URL',
   aws_kms_alias: 'nothing calls the key by its alias',
   aws_cloudwatch_event_archive: 'no replay locally',
-  aws_iam_policy: 'the producer and consumer policies are for client teams to attach; no local principal uses them',
   aws_cloudwatch_metric_alarm: 'no CloudWatch metrics locally',
   aws_cloudwatch_dashboard: 'no CloudWatch metrics locally',
   aws_sns_topic: 'alarm notifications: no alarms locally',
@@ -425,6 +426,11 @@ function localAttributes(model: TerraformModel, resource: TerraformResource): Re
       const bus = (model.field(resource, 'event_bus_name') as string | undefined) ?? 'default';
       const arn = bus === 'default' ? `arn:aws:events:${region}:${account}:rule/${rule}` : `arn:aws:events:${region}:${account}:rule/${bus}/${rule}`;
       return { id: bus === 'default' ? rule : `${bus}/${rule}`, name: rule, arn };
+    }
+    case 'aws_secretsmanager_secret': {
+      const secret = name();
+      const arn = `arn:aws:secretsmanager:${region}:${account}:secret:${secret}-${id.slice(0, 6)}`;
+      return { id: arn, arn, name: secret };
     }
     case 'aws_sfn_state_machine': {
       const machine = name();

@@ -40,6 +40,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     cluster: data.cluster,
     instance: data.instance,
     dbSecret: data.dbSecret,
+    roleSecrets: data.roleSecrets,
     ...(options.distDir ? { distDir: options.distDir } : {}),
   });
   const workflow = new WorkflowStack(app, `${names.prefix}-workflow`, {

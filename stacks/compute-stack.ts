@@ -17,6 +17,7 @@ import type { EnvironmentConfig } from '../config/environments';
 import { FUNCTION_SETTINGS, metricsNamespace, streamFilterPattern, type FunctionKey, type ResourceNames } from '../config/pipeline';
 import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
+import type { DatabaseRole } from '../handlers/read-model/users';
 import type { EncryptedTable } from './constructs/encrypted-table';
 import type { ManagedSecret } from './constructs/managed-secret';
 import { NodejsFunction } from './constructs/nodejs-function';
@@ -34,6 +35,8 @@ export interface ComputeStackOptions {
   readonly cluster: RdsCluster;
   readonly instance: RdsClusterInstance;
   readonly dbSecret: ManagedSecret;
+  /** The secret of each database role (reader for the queries, writer for the projection). */
+  readonly roleSecrets: Readonly<Record<DatabaseRole, ManagedSecret>>;
   /** Where the handler bundles are. @default dist/ */
   readonly distDir?: string;
 }
@@ -92,8 +95,8 @@ export class ComputeStack extends PipelineStack {
     };
     // Host, port and database come from the cluster's attributes, so the local
     // runtime resolves them to DB_URL exactly as Terraform resolves them on AWS.
-    const database = (host: string, key: FunctionKey) => ({
-      DB_SECRET_ID: options.dbSecret.arn,
+    const database = (host: string, key: FunctionKey, secret: ManagedSecret) => ({
+      DB_SECRET_ID: secret.arn,
       DB_HOST: host,
       DB_PORT: Token.asString(options.cluster.port),
       DB_NAME: options.cluster.databaseName,
@@ -111,7 +114,7 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'projectOrders',
       functionName: names.function('projectOrders'),
-      environment: { ...database(options.cluster.endpoint, 'projectOrders'), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
+      environment: { ...database(options.cluster.endpoint, 'projectOrders', options.roleSecrets.writer), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
       vpc,
     });
     // Queries read the reader endpoint: they never need the writer.
@@ -122,7 +125,7 @@ export class ComputeStack extends PipelineStack {
           ...common,
           key: query.name,
           functionName: names.function(query.name),
-          environment: database(options.cluster.readerEndpoint, query.name),
+          environment: database(options.cluster.readerEndpoint, query.name, options.roleSecrets.reader),
           vpc,
         }),
       ]),
@@ -131,7 +134,7 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'initSchema',
       functionName: names.function('initSchema'),
-      environment: database(options.cluster.endpoint, 'initSchema'),
+      environment: { ...database(options.cluster.endpoint, 'initSchema', options.dbSecret), DB_READER_SECRET_ID: options.roleSecrets.reader.arn, DB_WRITER_SECRET_ID: options.roleSecrets.writer.arn },
       vpc,
     });
 
@@ -139,13 +142,18 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'rebuildReadModel',
       functionName: names.function('rebuildReadModel'),
-      environment: { ...database(options.cluster.endpoint, 'rebuildReadModel'), ORDERS_TABLE: options.ordersTable.table.name },
+      environment: { ...database(options.cluster.endpoint, 'rebuildReadModel', options.dbSecret), ORDERS_TABLE: options.ordersTable.table.name },
       vpc,
     });
     options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan']);
 
     const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
-    for (const fn of databaseUsers) options.dbSecret.grantRead(fn);
+    // Each function may read only its own role's secret; only init-schema writes the role secrets.
+    for (const fn of this.queryFunctions.values()) options.roleSecrets.reader.grantRead(fn);
+    options.roleSecrets.writer.grantRead(this.projectOrders);
+    for (const fn of [this.initSchema, this.rebuildReadModel]) options.dbSecret.grantRead(fn);
+    options.roleSecrets.reader.grantWrite(this.initSchema, 'WriteReaderSecret');
+    options.roleSecrets.writer.grantWrite(this.initSchema, 'WriteWriterSecret');
     // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
     this.connectionBudget = connectionBudget(
       config,

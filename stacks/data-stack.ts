@@ -15,6 +15,8 @@ import { DB_CA, IDEMPOTENCY_TABLE, ORDERS_STREAM_VIEW_TYPE, ORDERS_TABLE_KEY, RE
 import { EncryptedTable } from './constructs/encrypted-table';
 import { policyDocument } from './constructs/iam';
 import { ManagedSecret } from './constructs/managed-secret';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+import type { DatabaseRole } from '../handlers/read-model/users';
 import { PipelineStack } from './pipeline-stack';
 
 /** Options of {@link DataStack}. */
@@ -70,8 +72,13 @@ export class DataStack extends PipelineStack {
   readonly instance: RdsClusterInstance;
   /** Every instance, one per availability zone. */
   readonly instances: RdsClusterInstance[];
-  /** The Aurora-managed master user secret (its ARN, never its value). */
+  /** The Aurora-managed master user secret (its ARN, never its value): init-schema and the rebuild only. */
   readonly dbSecret: ManagedSecret;
+  /**
+   * One secret per database role (`users.ts`): created empty, filled by
+   * init-schema with a user it creates, so no password is in Terraform state.
+   */
+  readonly roleSecrets: Readonly<Record<DatabaseRole, ManagedSecret>>;
 
   constructor(scope: Construct, id: string, options: DataStackOptions) {
     super(scope, id, options.config);
@@ -223,5 +230,17 @@ export class DataStack extends PipelineStack {
     );
     this.instance = this.instances[0] as RdsClusterInstance;
     this.dbSecret = new ManagedSecret(this.cluster.masterUserSecret.get(0).secretArn, this.key, config.region);
+    const roleSecret = (role: DatabaseRole, purpose: string) =>
+      new ManagedSecret(
+        new SecretsmanagerSecret(this, `${role}-secret`, {
+          name: `${names.dbSecret}-${role}`,
+          description: `Read-model credentials of the ${role} user (${purpose}); written by init-schema`,
+          kmsKeyId: this.key.arn,
+          recoveryWindowInDays: config.deletionProtection ? 30 : 0,
+        }).arn,
+        this.key,
+        config.region,
+      );
+    this.roleSecrets = { reader: roleSecret('reader', 'SELECT only: the query functions'), writer: roleSecret('writer', 'SELECT, INSERT, UPDATE: the projection') };
   }
 }

@@ -89,10 +89,8 @@ export class WorkflowStack extends PipelineStack {
       Sid: 'PublishResponses',
       Action: ['events:PutEvents'],
       Resource: [this.bus.arn],
-      // Only answers: the workflow can never publish a command or a query. Both keys
-      // are multivalued (Service Authorization Reference), hence ForAnyValue; each
-      // PutEvents entry is authorized on its own, and a missing key never matches.
-      Condition: { 'ForAnyValue:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [DetailType.commandResponse, DetailType.queryResponse] } },
+      // Only answers: the workflow can never publish a command or a query.
+      Condition: onlyEntries([DetailType.commandResponse, DetailType.queryResponse]),
     });
     stateMachineRole.grant({
       Sid: 'ExecutionLogging',
@@ -216,7 +214,7 @@ export class WorkflowStack extends PipelineStack {
           Sid: 'PutCommandsAndQueries',
           Action: ['events:PutEvents'],
           Resource: [this.bus.arn],
-          Condition: { 'ForAnyValue:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [DetailType.command, DetailType.query] } },
+          Condition: onlyEntries([DetailType.command, DetailType.query]),
         },
       ]),
     });
@@ -241,4 +239,24 @@ export class WorkflowStack extends PipelineStack {
     new TerraformOutput(this, 'WorkflowDeadLetterQueueUrl', { value: this.deadLetterQueue.url });
     new TerraformOutput(this, 'ProjectionFailureQueueUrl', { value: options.projectionFailureQueueUrl });
   }
+}
+
+/**
+ * The condition that lets a `PutEvents` call through only when **every**
+ * entry has source `orderPipeline` and one of `detailTypes`.
+ *
+ * `events:source` and `events:detail-type` are multivalued (`ArrayOfString` in
+ * the Service Authorization Reference for EventBridge): one `PutEvents` call
+ * is authorized once, with the values of all its entries. `ForAnyValue` would
+ * let a command through with a forged response beside it; `ForAllValues`
+ * requires every value to match, and the `Null` guard refuses a request
+ * without the keys (which `ForAllValues` alone would allow).
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+ */
+export function onlyEntries(detailTypes: readonly string[]): Record<string, Record<string, string | string[]>> {
+  return {
+    'ForAllValues:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [...detailTypes] },
+    Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+  };
 }

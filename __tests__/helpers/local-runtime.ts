@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConnection, createPool, type Pool } from 'mysql2/promise';
-import { serverUrl } from './mysql';
+import { serverUrl, dropReadModel } from './mysql';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -65,7 +65,7 @@ export async function startLocalRuntime(options: { args?: string[]; retryDelayMs
         return code;
       }
       const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
-      await admin.query('DROP DATABASE IF EXISTS ??', [database]);
+      await dropReadModel(admin, database);
       await admin.end();
       refused();
       return code;

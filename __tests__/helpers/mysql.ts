@@ -2,6 +2,7 @@ import { READ_MODEL_TABLES, type ReadModelTables } from '../../handlers/read-mod
 import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
+import { roleUserName } from '../../handlers/read-model/users';
 import { connectionOptions, useReadCommitted, type DbSettings } from '../../handlers/shared/db';
 
 /** The server tests use: `DB_URL`, default `mysql://root@127.0.0.1:3306`. */
@@ -66,4 +67,10 @@ export async function snapshotReadModel(pool: Pool, tables: ReadModelTables = RE
   const [totals] = await pool.query('SELECT * FROM ?? ORDER BY item_id', [tables.itemTotals]);
   const [months] = await pool.query('SELECT * FROM ?? ORDER BY item_id, month_start', [tables.itemMonthlyTotals]);
   return { orders, lines, totals, months };
+}
+
+/** Drops a read-model database and the role users init-schema made for it. */
+export async function dropReadModel(admin: Connection, database: string): Promise<void> {
+  await admin.query('DROP DATABASE IF EXISTS ??', [database]);
+  for (const role of ['reader', 'writer'] as const) await admin.query('DROP USER IF EXISTS ?@?', [roleUserName(role, database), '%']);
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { localIdle } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl } from '../helpers/mysql';
+import { serverUrl, dropReadModel } from '../helpers/mysql';
 
 const url = serverUrl();
 const database = `test_durable_${randomBytes(4).toString('hex')}`;
@@ -26,7 +26,7 @@ beforeAll(() => undefined);
 afterAll(async () => {
   await second?.stop();
   const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
-  await admin.query('DROP DATABASE IF EXISTS ??', [database]);
+  await dropReadModel(admin, database);
   await admin.end();
 });
 

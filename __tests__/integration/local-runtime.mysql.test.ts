@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { localEvents, localIdle, putEntries, waitForResponse, type PipelineEvent, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl } from '../helpers/mysql';
+import { serverUrl, dropReadModel } from '../helpers/mysql';
 
 let runtime: RunningLocalRuntime;
 let target: Target;
@@ -392,7 +392,7 @@ describe('local runtime', () => {
       await second.stop();
     } finally {
       const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
-      await admin.query('DROP DATABASE IF EXISTS ??', [`test_persist_${process.pid}`]);
+      await dropReadModel(admin, `test_persist_${process.pid}`);
       await admin.end();
     }
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import { localEvents, localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl } from '../helpers/mysql';
+import { serverUrl, dropReadModel } from '../helpers/mysql';
 
 const url = serverUrl();
 const admin = () => createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
@@ -21,7 +21,9 @@ let runtime: RunningLocalRuntime;
 beforeAll(async () => {
   const connection = await admin();
   await connection.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
-  await connection.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [user, '%']);
+  // init-schema creates the role users: the master needs CREATE USER and the grant option, as Aurora's has.
+  await connection.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@? WITH GRANT OPTION`, [user, '%']);
+  await connection.query('GRANT CREATE USER ON *.* TO ?@?', [user, '%']);
   await connection.end();
   runtime = await startLocalRuntime({ dbUrl: `mysql://${user}:${password}@${url.hostname}:${url.port || 3306}/${database}`, args: ['--log-level', 'DEBUG'] });
 }, 60_000);
@@ -29,7 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.stop();
   const connection = await admin();
-  await connection.query('DROP DATABASE IF EXISTS ??', [database]);
+  await dropReadModel(connection, database);
   await connection.query('DROP USER IF EXISTS ?@?', [user, '%']);
   await connection.end();
 });

@@ -238,13 +238,30 @@ describe('the bus contract on AWS', () => {
         prefixed: [],
       },
     });
-    const put = (who: string, detailType: string, source = 'orderPipeline') =>
-      gate.allows({ principal: { kind: 'role', arn: role(who) }, action: 'events:PutEvents', resource: bus, context: { 'events:source': source, 'events:detail-type': detailType } });
+    // One PutEvents call is authorized once, with the values of all its entries (multivalued keys).
+    const put = (who: string, detailTypes: string[], sources = detailTypes.map(() => 'orderPipeline')) =>
+      gate.allows({ principal: { kind: 'role', arn: role(who) }, action: 'events:PutEvents', resource: bus, context: { 'events:source': [...new Set(sources)], 'events:detail-type': [...new Set(detailTypes)] } });
+    const batches: [string[], boolean][] = [
+      [['orderCommand'], true],
+      [['orderQuery'], true],
+      [['orderCommand', 'orderQuery'], true],
+      [['orderCommandResponse'], false],
+      [['orderQueryResponse'], false],
+      [['orderCommand', 'orderCommandResponse'], false],
+      [['orderQuery', 'orderQueryResponse'], false],
+      [['orderCommand', 'orderQueryResponse'], false],
+    ];
 
-    // Act and assess
-    expect(await Promise.all(['orderCommand', 'orderQuery', 'orderCommandResponse', 'orderQueryResponse'].map((type) => put('producer', type)))).toEqual([true, true, false, false]);
-    expect(await put('producer', 'orderCommand', 'somebodyElse')).toBe(false);
-    expect(await Promise.all(['orderCommand', 'orderQuery', 'orderCommandResponse', 'orderQueryResponse'].map((type) => put('workflow', type)))).toEqual([false, false, true, true]);
+    // Act and assess: the producer may put commands and queries, alone or together, and nothing else in the same call.
+    for (const [types, allowed] of batches) expect({ producer: types, allowed: await put('producer', types) }).toEqual({ producer: types, allowed });
+    expect(await put('producer', ['orderCommand'], ['somebodyElse'])).toBe(false);
+    expect(await put('producer', ['orderCommand', 'orderCommand'], ['orderPipeline', 'somebodyElse'])).toBe(false);
+    expect(await gate.allows({ principal: { kind: 'role', arn: role('producer') }, action: 'events:PutEvents', resource: bus })).toBe(false);
+    // The workflow the other way round: responses only, never a command or a query beside them.
+    for (const [types, allowed] of batches) {
+      const responsesOnly = types.every((type) => type.endsWith('Response'));
+      expect({ workflow: types, allowed: await put('workflow', types) }).toEqual({ workflow: types, allowed: responsesOnly && !allowed });
+    }
     const outputs = Object.keys(app.json.workflow.output ?? {});
     expect(outputs).toEqual(expect.arrayContaining(['ProducerPolicyArn', 'ConsumerPolicyArn']));
   });

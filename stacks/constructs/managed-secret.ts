@@ -19,11 +19,26 @@ export class ManagedSecret {
   }
 
   /** Grants `GetSecretValue` and the key's `Decrypt` via Secrets Manager. */
-  grantRead(grantee: Grantee): void {
-    grantee.grant({ Sid: 'ReadDatabaseSecret', Action: ['secretsmanager:GetSecretValue'], Resource: [this.arn] });
+  grantRead(grantee: Grantee, sid = 'ReadDatabaseSecret'): void {
+    grantee.grant({ Sid: sid, Action: ['secretsmanager:GetSecretValue'], Resource: [this.arn] });
     grantee.grant({
       Sid: 'ReadDatabaseSecretKey',
       Action: ['kms:Decrypt'],
+      Resource: [this.key.arn],
+      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.#region}.amazonaws.com` } },
+    });
+  }
+
+  /**
+   * Grants `PutSecretValue` and the key's `GenerateDataKey` via Secrets
+   * Manager, which encrypts each new value under a data key of the secret's key.
+   * https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+   */
+  grantWrite(grantee: Grantee, sid: string): void {
+    grantee.grant({ Sid: sid, Action: ['secretsmanager:PutSecretValue'], Resource: [this.arn] });
+    grantee.grant({
+      Sid: 'ReadDatabaseSecretKey',
+      Action: ['kms:GenerateDataKey'],
       Resource: [this.key.arn],
       Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.#region}.amazonaws.com` } },
     });
