@@ -6,6 +6,21 @@ import type { Grantee } from './role';
  * encrypted with a customer-managed key. Reading it needs the key too, through
  * Secrets Manager only, so {@link grantRead} grants both.
  */
+/**
+ * One token per key: each read of `key.arn` is a new token, so statements on the
+ * same key from several secrets would not be seen as the same and merged (and two
+ * statements would share a Sid, which IAM refuses).
+ */
+const keyArns = new WeakMap<KmsKey, string>();
+function keyArnOf(key: KmsKey): string {
+  let arn = keyArns.get(key);
+  if (arn === undefined) {
+    arn = key.arn;
+    keyArns.set(key, arn);
+  }
+  return arn;
+}
+
 export class ManagedSecret {
   /** The secret's ARN (never its value). */
   readonly arn: string;
@@ -24,7 +39,7 @@ export class ManagedSecret {
     grantee.grant({
       Sid: 'ReadDatabaseSecretKey',
       Action: ['kms:Decrypt'],
-      Resource: [this.key.arn],
+      Resource: [keyArnOf(this.key)],
       Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.#region}.amazonaws.com` } },
     });
   }
@@ -39,7 +54,7 @@ export class ManagedSecret {
     grantee.grant({
       Sid: 'ReadDatabaseSecretKey',
       Action: ['kms:GenerateDataKey'],
-      Resource: [this.key.arn],
+      Resource: [keyArnOf(this.key)],
       Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.#region}.amazonaws.com` } },
     });
   }
