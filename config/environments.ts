@@ -68,6 +68,12 @@ export interface EnvironmentConfig {
   readonly stream: StreamMappingSettings;
   /** CloudWatch Logs retention of every log group, in days. */
   readonly logRetentionDays: number;
+  /**
+   * What the state machine logs: `ALL`, `ERROR`, `FATAL` or `OFF`, and whether
+   * each entry carries the execution's data (every order's content, which is
+   * personal data and costs ingestion).
+   */
+  readonly workflowLogs: { readonly level: 'ALL' | 'ERROR' | 'FATAL' | 'OFF'; readonly includeExecutionData: boolean };
   /** Protects the tables and the database from deletion (and keeps a final snapshot). */
   readonly deletionProtection: boolean;
   /**
@@ -87,6 +93,7 @@ const shared = {
   egress: 'vpc-endpoints',
   stream: DEFAULT_STREAM_MAPPING,
   archiveRetentionDays: 30,
+  workflowLogs: { level: 'ALL', includeExecutionData: true },
   alarms: { iteratorAgeSeconds: 60, functionErrors: 0, functionThrottles: 0, executionsFailed: 0, capacityRatio: 0.8, emails: [] },
 } as const;
 
@@ -106,6 +113,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     vpcCidr: '10.41.0.0/16',
     aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600 },
     logRetentionDays: 30,
+    workflowLogs: { level: 'ERROR', includeExecutionData: false },
     deletionProtection: true,
     finalSnapshot: true,
   },
@@ -116,6 +124,8 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     vpcCidr: '10.42.0.0/16',
     aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600 },
     logRetentionDays: 365,
+    // A year of every order's content in CloudWatch would be personal data kept and paid for: failures only, without data.
+    workflowLogs: { level: 'ERROR', includeExecutionData: false },
     deletionProtection: true,
     finalSnapshot: true,
     archiveRetentionDays: 90,
@@ -130,6 +140,15 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     archiveRetentionDays: 1,
   },
 };
+
+/** The environment variable that adds alarm subscribers (comma-separated addresses), for CI. */
+export const ALARM_EMAILS_VARIABLE = 'ALARM_EMAILS';
+
+/** DynamoDB Streams keeps a record 24 hours (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html). */
+export const STREAM_RETENTION_SECONDS = 24 * 3600;
+
+/** The time an operator is given to notice a projection failure and redrive it from the stream. */
+export const REDRIVE_WINDOW_SECONDS = 12 * 3600;
 
 /** The retention values CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -188,6 +207,18 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
     if (!Number.isInteger(alarms[field]) || alarms[field] < 0) problems.push(`alarms.${field} must be a whole number, 0 or more, got ${alarms[field]}`);
   }
   for (const email of alarms.emails) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problems.push(`alarms.emails: ${JSON.stringify(email)} is not an email address`);
+  if ((config.environment === 'staging' || config.environment === 'prod') && alarms.emails.length === 0) {
+    problems.push(`alarms.emails: ${config.environment} needs at least one subscriber, or its alarms reach nobody; set alarms.emails in config/environments.ts, or ${ALARM_EMAILS_VARIABLE}=ops@example.com,oncall@example.com (CI)`);
+  }
+  if (!['ALL', 'ERROR', 'FATAL', 'OFF'].includes(config.workflowLogs.level)) problems.push(`workflowLogs.level must be ALL, ERROR, FATAL or OFF, got ${JSON.stringify(config.workflowLogs.level)}`);
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html: stream records are kept 24 hours.
+  // A record the mapping drops at maximumRecordAgeInSeconds must still be in the stream while an operator
+  // notices and redrives it (npm run redrive reads the record back from the stream).
+  const age = stream.maximumRecordAgeInSeconds;
+  if (age !== -1 && (!Number.isInteger(age) || age < 60 || age > 604_800)) problems.push(`stream.maximumRecordAgeInSeconds must be -1 or 60 to 604800 (Lambda's range), got ${age}`);
+  if (age === -1 || age + REDRIVE_WINDOW_SECONDS > STREAM_RETENTION_SECONDS) {
+    problems.push(`stream.maximumRecordAgeInSeconds (${age}) plus the ${REDRIVE_WINDOW_SECONDS / 3600} h an operator needs to redrive must stay under the stream's ${STREAM_RETENTION_SECONDS / 3600} h retention: at most ${STREAM_RETENTION_SECONDS - REDRIVE_WINDOW_SECONDS}`);
+  }
   if (!Number.isInteger(aurora.backupRetentionDays) || aurora.backupRetentionDays < 1 || aurora.backupRetentionDays > 35) {
     problems.push(`aurora.backupRetentionDays must be 1 to 35, got ${aurora.backupRetentionDays}`);
   }
@@ -217,5 +248,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvironmentCon
     throw new ConfigError([`CQRS_ENV must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(name)}`]);
   }
   const base = ENVIRONMENTS[name as EnvironmentName];
-  return validateConfig({ ...base, ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}) });
+  const extraEmails = (env[ALARM_EMAILS_VARIABLE] ?? '').split(',').map((email) => email.trim()).filter((email) => email !== '');
+  return validateConfig({
+    ...base,
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    alarms: { ...base.alarms, emails: [...new Set([...base.alarms.emails, ...extraEmails])] },
+  });
 }

@@ -65,7 +65,11 @@ export interface StreamMappingSettings {
   readonly maximumBatchingWindowInSeconds: number;
   /** Retries of a failing batch before it goes to the on-failure destination. @default 10 */
   readonly maximumRetryAttempts: number;
-  /** Records older than this are sent to the on-failure destination. @default 86400 */
+  /**
+   * Records older than this are sent to the on-failure destination. Well under
+   * the stream's 24 h retention, so a dropped record can still be read back and
+   * redriven (config validation keeps age + the operator's window below it). @default 21600
+   */
   readonly maximumRecordAgeInSeconds: number;
   /** Split a failing batch in two and retry each half. @default true */
   readonly bisectBatchOnFunctionError: boolean;
@@ -78,7 +82,7 @@ export const DEFAULT_STREAM_MAPPING: StreamMappingSettings = {
   batchSize: 1000,
   maximumBatchingWindowInSeconds: 0,
   maximumRetryAttempts: 10,
-  maximumRecordAgeInSeconds: 86_400,
+  maximumRecordAgeInSeconds: 21_600,
   bisectBatchOnFunctionError: true,
   eventNames: ['INSERT'],
 };

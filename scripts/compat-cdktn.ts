@@ -136,7 +136,8 @@ function installCdktn(work: string): void {
 
 function synth(cwd: string, environment: string, outdir: string): void {
   mkdirSync(outdir, { recursive: true });
-  run(process.execPath, ['--import', 'tsx', 'main.ts'], cwd, { CQRS_ENV: environment, TF_LOCAL_STATE: '1', CDKTF_OUTDIR: outdir });
+  // Staging and prod refuse to synthesize without an alarm subscriber: the same placeholder for both tools.
+  run(process.execPath, ['--import', 'tsx', 'main.ts'], cwd, { CQRS_ENV: environment, TF_LOCAL_STATE: '1', CDKTF_OUTDIR: outdir, ALARM_EMAILS: 'compat-check@example.com' });
 }
 
 async function main(): Promise<void> {

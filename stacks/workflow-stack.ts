@@ -117,7 +117,7 @@ export class WorkflowStack extends PipelineStack {
         validateRequestFunctionArn: options.validateRequest.function.arn,
         queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, fn.function.arn])) as Record<QueryName, string>,
       }),
-      loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: true, level: 'ALL' },
+      loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: config.workflowLogs.includeExecutionData, level: config.workflowLogs.level },
       tracingConfiguration: { enabled: true },
       dependsOn: [stateMachineRole.policy],
     });

@@ -2,8 +2,30 @@ import { describe, expect, it } from '@jest/globals';
 import { ConfigError, ENVIRONMENTS, loadConfig, validateConfig } from '../../config/environments';
 
 describe('environment configuration', () => {
-  it('accepts every shipped environment', () => {
-    for (const config of Object.values(ENVIRONMENTS)) expect(validateConfig(config)).toBe(config);
+  it('accepts every shipped environment, staging and prod once they have an alarm subscriber', () => {
+    for (const config of [ENVIRONMENTS.dev, ENVIRONMENTS.local]) expect(validateConfig(config)).toBe(config);
+    for (const config of [ENVIRONMENTS.staging, ENVIRONMENTS.prod]) {
+      const subscribed = { ...config, alarms: { ...config.alarms, emails: ['ops@example.com'] } };
+      expect(validateConfig(subscribed)).toBe(subscribed);
+    }
+  });
+
+  it('refuses staging and prod without an alarm subscriber, saying where to set one; dev may go without', () => {
+    for (const environment of ['staging', 'prod'] as const) {
+      expect(() => loadConfig({ CQRS_ENV: environment })).toThrow(/alarms\.emails: .* needs at least one subscriber.*config\/environments\.ts, or ALARM_EMAILS=/);
+      expect(loadConfig({ CQRS_ENV: environment, ALARM_EMAILS: 'ops@example.com, oncall@example.com' }).alarms.emails).toEqual(['ops@example.com', 'oncall@example.com']);
+    }
+    expect(loadConfig({ CQRS_ENV: 'dev' }).alarms.emails).toEqual([]);
+    expect(() => loadConfig({ CQRS_ENV: 'prod', ALARM_EMAILS: 'not-an-address' })).toThrow('"not-an-address" is not an email address');
+  });
+
+  it('keeps the stream mapping\'s record age, plus the time an operator needs to redrive, within the stream\'s 24 h retention', () => {
+    const withAge = (maximumRecordAgeInSeconds: number) => () => validateConfig({ ...ENVIRONMENTS.dev, stream: { ...ENVIRONMENTS.dev.stream, maximumRecordAgeInSeconds } });
+    expect(ENVIRONMENTS.dev.stream.maximumRecordAgeInSeconds).toBe(6 * 3600);
+    expect(withAge(12 * 3600)).not.toThrow();
+    expect(withAge(86_400)).toThrow('plus the 12 h an operator needs to redrive must stay under the stream\'s 24 h retention: at most 43200');
+    expect(withAge(-1)).toThrow('at most 43200');
+    expect(withAge(30)).toThrow('stream.maximumRecordAgeInSeconds must be -1 or 60 to 604800');
   });
 
   it('lists every problem of a bad configuration in one error', () => {
@@ -52,7 +74,7 @@ describe('environment configuration', () => {
   });
 
   it('takes the region from AWS_REGION and validates it', () => {
-    expect(loadConfig({ CQRS_ENV: 'prod', AWS_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
+    expect(loadConfig({ CQRS_ENV: 'prod', AWS_REGION: 'eu-west-1', ALARM_EMAILS: 'ops@example.com' }).region).toBe('eu-west-1');
     expect(() => loadConfig({ AWS_REGION: 'moon-base-1x' })).toThrow('region must look like us-east-1');
   });
 });
