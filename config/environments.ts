@@ -66,6 +66,18 @@ export interface EnvironmentConfig {
   };
   /** The stream → projection event source mapping (one name per setting, from {@link StreamMappingSettings}). */
   readonly stream: StreamMappingSettings;
+  /**
+   * The stream → projection sizing. Lambda runs one invocation per stream
+   * shard at a time, times the parallelization factor, so the projection's
+   * reserved concurrency is `expectedShards × parallelizationFactor`: fewer
+   * and it throttles as soon as the table has more shards. The assumption is
+   * `expectedShards`: a DynamoDB stream has a shard per table partition, and
+   * a new on-demand table may start with several partitions. After the first
+   * deploy read the real count (`aws dynamodbstreams describe-stream`) and
+   * resize here (README, "First deploy to a new account").
+   * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html (parallelization factor, 1 to 10)
+   */
+  readonly projection: { readonly expectedShards: number; readonly parallelizationFactor: number };
   /** CloudWatch Logs retention of every log group, in days. */
   readonly logRetentionDays: number;
   /**
@@ -94,6 +106,7 @@ const shared = {
   stream: DEFAULT_STREAM_MAPPING,
   archiveRetentionDays: 30,
   workflowLogs: { level: 'ALL', includeExecutionData: true },
+  projection: { expectedShards: 4, parallelizationFactor: 1 },
   alarms: { iteratorAgeSeconds: 60, functionErrors: 0, functionThrottles: 0, executionsFailed: 0, capacityRatio: 0.8, emails: [] },
 } as const;
 
@@ -209,6 +222,11 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   for (const email of alarms.emails) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problems.push(`alarms.emails: ${JSON.stringify(email)} is not an email address`);
   if ((config.environment === 'staging' || config.environment === 'prod') && alarms.emails.length === 0) {
     problems.push(`alarms.emails: ${config.environment} needs at least one subscriber, or its alarms reach nobody; set alarms.emails in config/environments.ts, or ${ALARM_EMAILS_VARIABLE}=ops@example.com,oncall@example.com (CI)`);
+  }
+  const { projection } = config;
+  if (!Number.isInteger(projection.expectedShards) || projection.expectedShards < 1 || projection.expectedShards > 64) problems.push(`projection.expectedShards must be 1 to 64, got ${projection.expectedShards}`);
+  if (!Number.isInteger(projection.parallelizationFactor) || projection.parallelizationFactor < 1 || projection.parallelizationFactor > 10) {
+    problems.push(`projection.parallelizationFactor must be 1 to 10 (Lambda's range), got ${projection.parallelizationFactor}`);
   }
   if (!['ALL', 'ERROR', 'FATAL', 'OFF'].includes(config.workflowLogs.level)) problems.push(`workflowLogs.level must be ALL, ERROR, FATAL or OFF, got ${JSON.stringify(config.workflowLogs.level)}`);
   // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html: stream records are kept 24 hours.

@@ -98,7 +98,7 @@ export function streamFilterPattern(settings: StreamMappingSettings): Record<str
  */
 const CORE_FUNCTIONS = {
   validateRequest: { name: 'validate-request', timeoutSeconds: 5, memoryMb: 256 },
-  // One invocation per stream shard at a time; two covers a table that split its stream.
+  // Reserved concurrency: the stream's shards × the parallelization factor, from each environment's config.
   projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 2, databaseConnections: 1 },
   initSchema: { name: 'init-schema', timeoutSeconds: 120, memoryMb: 512, reservedConcurrency: 1, databaseConnections: 1 },
   rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1, databaseConnections: 1 },

@@ -57,6 +57,8 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     names,
     key: data.key,
     cluster: data.cluster,
+    instances: data.instances,
+    streamMapping: compute.streamMapping,
     functions: [compute.validateRequest, compute.projectOrders, ...compute.queryFunctions.values(), compute.initSchema, compute.rebuildReadModel],
     projection: compute.projectOrders,
     queryFunctions: [...compute.queryFunctions.values()],

@@ -114,6 +114,7 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'projectOrders',
       functionName: names.function('projectOrders'),
+      reservedConcurrency: projectionConcurrency(config),
       environment: { ...database(options.cluster.endpoint, 'projectOrders', options.roleSecrets.writer), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
       vpc,
     });
@@ -157,7 +158,12 @@ export class ComputeStack extends PipelineStack {
     // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
     this.connectionBudget = connectionBudget(
       config,
-      databaseUsers.map((fn) => ({ function: fn.key, reservedConcurrency: fn.settings.reservedConcurrency, poolSize: Number(fn.environment.DB_CONNECTION_LIMIT) })),
+      databaseUsers.map((fn) => ({
+        function: fn.key,
+        reservedConcurrency: fn.settings.reservedConcurrency,
+        poolSize: Number(fn.environment.DB_CONNECTION_LIMIT),
+        endpoint: (fn.key as string) in QUERY_NAMES ? 'reader' : 'writer',
+      })),
     );
 
     this.failureQueue = new SqsQueue(this, 'projection-failures', {
@@ -177,6 +183,9 @@ export class ComputeStack extends PipelineStack {
       batchSize: mapping.batchSize,
       maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
       bisectBatchOnFunctionError: mapping.bisectBatchOnFunctionError,
+      parallelizationFactor: config.projection.parallelizationFactor,
+      // Event counts (polled, invoked, failed, dropped) even when the mapping stops invoking.
+      metricsConfig: { metrics: ['EventCount'] },
       maximumRetryAttempts: mapping.maximumRetryAttempts,
       maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
       functionResponseTypes: ['ReportBatchItemFailures'],
@@ -202,4 +211,11 @@ export class ComputeStack extends PipelineStack {
       dependsOn: [this.initSchema.function],
     });
   }
+}
+
+const QUERY_NAMES: Readonly<Record<string, true>> = Object.fromEntries(QUERIES.map((query) => [query.name, true]));
+
+/** The projection's reserved concurrency: one invocation per stream shard, times the parallelization factor. */
+export function projectionConcurrency(config: EnvironmentConfig): number {
+  return config.projection.expectedShards * config.projection.parallelizationFactor;
 }

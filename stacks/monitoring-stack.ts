@@ -4,6 +4,8 @@ import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
+import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
+import type { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import type { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
@@ -24,6 +26,10 @@ export interface MonitoringStackOptions {
   readonly names: ResourceNames;
   readonly key: KmsKey;
   readonly cluster: RdsCluster;
+  /** Every instance of the cluster: capacity is alarmed per instance. */
+  readonly instances: readonly RdsClusterInstance[];
+  /** The stream → projection mapping (its event-count metrics). */
+  readonly streamMapping: LambdaEventSourceMapping;
   readonly functions: readonly NodejsFunction[];
   readonly projection: NodejsFunction;
   readonly queryFunctions: readonly NodejsFunction[];
@@ -42,6 +48,11 @@ export interface AlarmSpec {
   readonly dimensions: Record<string, string>;
   readonly statistic: 'Sum' | 'Maximum';
   readonly threshold: number;
+  /**
+   * Consecutive 5-minute periods that must breach. @default 1
+   * More for a condition that is normal in a burst and a problem only when it lasts.
+   */
+  readonly periods?: number;
 }
 
 /**
@@ -91,7 +102,8 @@ export class MonitoringStack extends PipelineStack {
           dimensions: spec.dimensions,
           statistic: spec.statistic,
           period: 300,
-          evaluationPeriods: 1,
+          evaluationPeriods: spec.periods ?? 1,
+          datapointsToAlarm: spec.periods ?? 1,
           threshold: spec.threshold,
           comparisonOperator: 'GreaterThanThreshold',
           treatMissingData: 'notBreaching',
@@ -131,14 +143,17 @@ export class MonitoringStack extends PipelineStack {
         statistic: 'Sum',
         threshold: config.alarms.functionErrors,
       });
+      // A throttled stream batch or workflow task is retried, so a burst of throttles is
+      // back-pressure; throttling that lasts 15 minutes means the concurrency is too low.
       alarm({
         id: `${fn.node.id}-throttles`,
-        description: `${fn.node.id} was throttled at its reserved concurrency (the connection budget's limit)`,
+        description: `${fn.node.id} has been throttled at its reserved concurrency for 15 minutes: raise it (for project-orders, projection.expectedShards) within the connection budget`,
         namespace: 'AWS/Lambda',
         metricName: 'Throttles',
         dimensions: { FunctionName: fn.function.functionName },
         statistic: 'Sum',
         threshold: config.alarms.functionThrottles,
+        periods: 3,
       });
     }
     for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
@@ -152,7 +167,42 @@ export class MonitoringStack extends PipelineStack {
         threshold: config.alarms.executionsFailed,
       });
     }
+    alarm({
+      id: 'workflow-executionthrottled',
+      description: 'Step Functions throttled workflow executions (the StartExecution quota): commands and queries wait in the rule\'s retries',
+      namespace: 'AWS/States',
+      metricName: 'ExecutionThrottled',
+      dimensions: { StateMachineArn: options.stateMachine.arn },
+      statistic: 'Sum',
+      threshold: 0,
+    });
+    // A mapping that stops invoking (disabled, a lost permission) publishes no IteratorAge
+    // and no Errors; its event counts still say what happened to the records.
+    // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html (event source mapping metrics)
+    for (const [metricName, meaning] of [
+      ['FailedInvokeEventCount', 'the stream mapping could not invoke the projection (throttled, a lost permission, a deleted function)'],
+      ['DroppedEventCount', 'the stream mapping dropped records (past their age or retries): redrive them from the on-failure queue'],
+    ] as const) {
+      alarm({
+        id: `projection-${metricName.replace('EventCount', '').toLowerCase()}-events`,
+        description: meaning,
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensions: { EventSourceMappingUUID: options.streamMapping.uuid },
+        statistic: 'Sum',
+        threshold: 0,
+      });
+    }
     for (const rule of options.rules) {
+      alarm({
+        id: `${rule.friendlyUniqueId}-dlq-send-failed`,
+        description: `the rule ${rule.name} could not put a failed event on its dead-letter queue: the event is lost (queue policy or key problem)`,
+        namespace: 'AWS/Events',
+        metricName: 'InvocationsFailedToBeSentToDlq',
+        dimensions: { RuleName: rule.name, EventBusName: options.busName },
+        statistic: 'Sum',
+        threshold: 0,
+      });
       alarm({
         id: `${rule.friendlyUniqueId}-failed-invocations`,
         description: `the rule ${rule.name} could not deliver to its target (role, target or quota problem)`,
@@ -163,14 +213,20 @@ export class MonitoringStack extends PipelineStack {
         threshold: 0,
       });
     }
-    alarm({
-      id: 'database-capacity',
-      description: `the read model runs above ${Math.round(config.alarms.capacityRatio * 100)}% of its maximum capacity (${config.aurora.maxCapacity} ACU): raise the range`,
-      namespace: 'AWS/RDS',
-      metricName: 'ServerlessDatabaseCapacity',
-      dimensions: { DBClusterIdentifier: options.cluster.clusterIdentifier },
-      statistic: 'Maximum',
-      threshold: config.aurora.maxCapacity * config.alarms.capacityRatio,
+    // Per instance: at cluster level the capacity metric averages the instances, so a writer
+    // at its maximum beside an idle reader would never cross the threshold. ACUUtilization is
+    // an instance's capacity as a percentage of the cluster's maximum.
+    // https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html
+    options.instances.forEach((instance, index) => {
+      alarm({
+        id: `database-capacity-${index + 1}`,
+        description: `read-model instance ${index + 1} runs above ${Math.round(config.alarms.capacityRatio * 100)}% of the maximum capacity (${config.aurora.maxCapacity} ACU): raise aurora.maxCapacity`,
+        namespace: 'AWS/RDS',
+        metricName: 'ACUUtilization',
+        dimensions: { DBInstanceIdentifier: instance.identifier },
+        statistic: 'Maximum',
+        threshold: config.alarms.capacityRatio * 100,
+      });
     });
 
     const namespace = metricsNamespace(config.environment);

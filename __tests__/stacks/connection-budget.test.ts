@@ -1,34 +1,48 @@
 import { describe, expect, it } from '@jest/globals';
 import { ENVIRONMENTS } from '../../config/environments';
-import { ConnectionBudgetError, OPERATOR_CONNECTIONS, connectionBudget, maxConnectionsAt } from '../../stacks/connection-budget';
+import { ConnectionBudgetError, MAX_CONNECTIONS_BY_MAX_ACU, OPERATOR_CONNECTIONS, RECYCLED_SANDBOX_FACTOR, connectionBudget, maxConnectionsFor } from '../../stacks/connection-budget';
 import { synthesize } from '../helpers/synth';
 
 describe('the connection budget', () => {
-  it("follows Aurora MySQL's documented max_connections formula", () => {
-    // db.r5.large-sized memory (16 GiB, 8 ACU) is documented at about 1,000.
-    expect(maxConnectionsAt(8)).toBeGreaterThanOrEqual(1000);
-    expect(maxConnectionsAt(8)).toBeLessThan(1100);
-    expect([0, 0.5, 1, 2].map(maxConnectionsAt)).toEqual([18, 18, 63, 108]);
+  it("takes max_connections from the maximum capacity, as Aurora's table gives it, never rounding up between rows", () => {
+    expect(MAX_CONNECTIONS_BY_MAX_ACU.slice(0, 4)).toEqual([[1, 90], [4, 135], [8, 1_000], [16, 2_000]]);
+    expect([1, 2, 3.5, 4, 8, 12, 16, 256].map(maxConnectionsFor)).toEqual([90, 90, 90, 135, 1_000, 1_000, 2_000, 6_000]);
+    expect(() => maxConnectionsFor(0.5)).toThrow('below the smallest maximum Aurora documents');
   });
 
-  it.each(['dev', 'staging', 'prod'] as const)('fits %s at its minimum capacity, from the synthesized functions', (name) => {
+  it.each(['dev', 'staging', 'prod'] as const)('fits %s per instance, from the synthesized functions', (name) => {
     // Act
     const { stacks } = synthesize(ENVIRONMENTS[name]);
     const budget = stacks.compute.connectionBudget;
 
     // Assess
-    expect(budget.total + OPERATOR_CONNECTIONS).toBeLessThanOrEqual(budget.limit);
-    expect(budget.users.map((user) => user.function).sort()).toEqual(['initSchema', 'itemsSalesReport', 'monthlySalesByItem', 'orderDetails', 'projectOrders', 'rebuildReadModel']);
-    for (const user of budget.users) expect(user.reservedConcurrency).toBeGreaterThan(0);
+    for (const instance of budget.instances) expect(instance.total + OPERATOR_CONNECTIONS).toBeLessThanOrEqual(instance.limit);
+    const users = budget.instances.flatMap((instance) => instance.users.map((user) => user.function)).sort();
+    expect(users).toEqual(['initSchema', 'itemsSalesReport', 'monthlySalesByItem', 'orderDetails', 'projectOrders', 'rebuildReadModel']);
+    for (const instance of budget.instances) for (const user of instance.users) expect(user.connections).toBe((user.reservedConcurrency as number) * user.poolSize * RECYCLED_SANDBOX_FACTOR);
   });
 
-  it('fails the synth with the numbers when it does not fit', () => {
-    const act = () => connectionBudget(ENVIRONMENTS.dev, [{ function: 'projectOrders', reservedConcurrency: 10, poolSize: 2 }]);
+  it('counts the queries on the reader and the rest on the writer when there are two instances (prod), all on the writer with one', () => {
+    const prod = synthesize(ENVIRONMENTS.prod).stacks.compute.connectionBudget;
+    const dev = synthesize(ENVIRONMENTS.dev).stacks.compute.connectionBudget;
+    expect(prod.instances.map((instance) => [instance.instance, instance.users.map((user) => user.function).sort()])).toEqual([
+      ['writer', ['initSchema', 'projectOrders', 'rebuildReadModel']],
+      ['reader', ['itemsSalesReport', 'monthlySalesByItem', 'orderDetails']],
+    ]);
+    expect(prod.instances[0]?.limit).toBe(2_000);
+    expect(dev.instances.map((instance) => instance.instance)).toEqual(['writer']);
+    expect(dev.instances[0]?.limit).toBe(90);
+  });
+
+  it('fails the synth with the numbers when it does not fit, advising the maximum capacity, not the minimum', () => {
+    const act = () => connectionBudget(ENVIRONMENTS.dev, [{ function: 'projectOrders', reservedConcurrency: 30, poolSize: 2, endpoint: 'writer' }]);
     expect(act).toThrow(ConnectionBudgetError);
-    expect(act).toThrow('the functions may hold 20 connections (projectOrders 10×2) plus 3 for operators, but max_connections at the minimum capacity of 0 ACU is 18');
+    expect(act).toThrow('on the writer: the functions may hold 120 connections (projectOrders 30×2×2; ×2 for recycled sandboxes until wait_timeout) plus 3 for operators, but max_connections at the maximum capacity of 2 ACU is 90. Raise aurora.maxCapacity');
+    // Growth that prod's maximum can carry passes there.
+    expect(() => connectionBudget(ENVIRONMENTS.prod, [{ function: 'projectOrders', reservedConcurrency: 30, poolSize: 2, endpoint: 'writer' }])).not.toThrow();
   });
 
   it('refuses a function that connects without reserved concurrency', () => {
-    expect(() => connectionBudget(ENVIRONMENTS.dev, [{ function: 'anything', reservedConcurrency: undefined, poolSize: 1 }])).toThrow('need reserved concurrency');
+    expect(() => connectionBudget(ENVIRONMENTS.dev, [{ function: 'anything', reservedConcurrency: undefined, poolSize: 1, endpoint: 'writer' }])).toThrow('need reserved concurrency');
   });
 });

@@ -190,10 +190,10 @@ describe('data stack', () => {
   it('drops a failing stream record while it can still be redriven from the stream, and logs no order content in prod', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
     for (const stacks of [app, prod]) {
-      const mapping = resources(stacks.json.compute, 'aws_lambda_event_source_mapping')[0] as { maximum_record_age_in_seconds: number };
+      const mapping = resources(stacks.json.compute, 'aws_lambda_event_source_mapping')[0] as unknown as { maximum_record_age_in_seconds: number };
       expect(mapping.maximum_record_age_in_seconds).toBe(6 * 3600);
     }
-    const logging = (stacks: typeof app) => (resources(stacks.json.workflow, 'aws_sfn_state_machine')[0] as { logging_configuration: unknown }).logging_configuration;
+    const logging = (stacks: typeof app) => (resources(stacks.json.workflow, 'aws_sfn_state_machine')[0] as unknown as { logging_configuration: unknown }).logging_configuration;
     expect(logging(prod)).toMatchObject({ level: 'ERROR', include_execution_data: false });
     expect(logging(app)).toMatchObject({ level: 'ALL', include_execution_data: true });
   });

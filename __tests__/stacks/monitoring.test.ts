@@ -53,10 +53,30 @@ describe('alarms', () => {
     expect(alarmOn('FailedInvocations').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toHaveLength(2);
   });
 
-  it('watch the database capacity near its maximum', () => {
-    expect(alarmOn('ServerlessDatabaseCapacity')).toEqual([
-      expect.objectContaining({ namespace: 'AWS/RDS', threshold: ENVIRONMENTS.prod.aurora.maxCapacity * ENVIRONMENTS.prod.alarms.capacityRatio }),
+  it('watch each database instance near the maximum capacity, not the cluster average', () => {
+    // A writer at 16 ACU beside an idle reader averages about 8 at cluster level: only a per-instance alarm fires.
+    const capacity = alarmOn('ACUUtilization');
+    expect(capacity.map((alarm) => [alarm.namespace, alarm.threshold, Object.keys(alarm.dimensions as object)])).toEqual([
+      ['AWS/RDS', ENVIRONMENTS.prod.alarms.capacityRatio * 100, ['DBInstanceIdentifier']],
+      ['AWS/RDS', ENVIRONMENTS.prod.alarms.capacityRatio * 100, ['DBInstanceIdentifier']],
     ]);
+    expect(capacity.map((alarm) => (alarm.dimensions as Record<string, string>).DBInstanceIdentifier)).toEqual([expect.stringMatching(/aws_rds_cluster_instanceread-model-instanceidentifier/), expect.stringMatching(/aws_rds_cluster_instanceread-model-instance-2identifier/)]);
+    expect(alarmOn('ServerlessDatabaseCapacity', (dimensions) => 'DBClusterIdentifier' in dimensions)).toEqual([]);
+  });
+
+  it('notice a stalled projection, events lost on the way to a dead-letter queue, and throttled executions', () => {
+    const mapping = resource(app.json.compute, 'aws_lambda_event_source_mapping');
+    expect(mapping.metrics_config).toEqual({ metrics: ['EventCount'] });
+    for (const metric of ['FailedInvokeEventCount', 'DroppedEventCount']) {
+      expect(alarmOn(metric)).toEqual([expect.objectContaining({ namespace: 'AWS/Lambda', statistic: 'Sum', threshold: 0, dimensions: { EventSourceMappingUUID: expect.stringMatching(/aws_lambda_event_source_mapping.*uuid/) } })]);
+    }
+    expect(alarmOn('InvocationsFailedToBeSentToDlq').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toHaveLength(2);
+    expect(alarmOn('ExecutionThrottled')).toEqual([expect.objectContaining({ namespace: 'AWS/States', threshold: 0 })]);
+  });
+
+  it('alarm on throttles only when they last 15 minutes: retried throttles in a burst are back-pressure', () => {
+    for (const alarm of alarmOn('Throttles')) expect(alarm).toMatchObject({ period: 300, evaluation_periods: 3, datapoints_to_alarm: 3 });
+    for (const alarm of alarmOn('Errors')) expect(alarm).toMatchObject({ evaluation_periods: 1, datapoints_to_alarm: 1 });
   });
 });
 

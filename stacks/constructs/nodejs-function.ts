@@ -21,6 +21,8 @@ export interface NodejsFunctionOptions {
   readonly kmsKeyArn: string;
   /** Runs the function in these private subnets with these security groups. */
   readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
+  /** Overrides the catalogue's reserved concurrency (the projection's follows the stream's shards, from config). */
+  readonly reservedConcurrency?: number;
   /** Where the bundles are. @default dist/ */
   readonly distDir?: string;
   /** CloudWatch namespace of the function's embedded-format metrics. */
@@ -47,7 +49,7 @@ export class NodejsFunction extends Construct implements Grantee {
   constructor(scope: Construct, id: string, options: NodejsFunctionOptions) {
     super(scope, id);
     this.key = options.key;
-    this.settings = FUNCTION_SETTINGS[options.key];
+    this.settings = { ...FUNCTION_SETTINGS[options.key], ...(options.reservedConcurrency !== undefined ? { reservedConcurrency: options.reservedConcurrency } : {}) };
     this.environment = options.environment;
     const expected = FUNCTION_ENVIRONMENT[options.key];
     const missing = expected.filter((name) => !(name in options.environment));
@@ -92,7 +94,7 @@ export class NodejsFunction extends Construct implements Grantee {
       });
     }
 
-    const settings = FUNCTION_SETTINGS[options.key];
+    const settings = this.settings;
     this.function = new LambdaFunction(this, 'function', {
       functionName: options.functionName,
       role: this.role.role.arn,
