@@ -40,7 +40,7 @@ describe('GitHub workflows', () => {
         }
       }
     }
-    expect([...called].sort()).toEqual(['compat:cdktn', 'synth', 'test']);
+    expect([...called].sort()).toEqual(['compat:cdktn', 'preflight', 'synth', 'test']);
     for (const script of called) expect(packageJson.scripts[script]).toEqual(expect.any(String));
   });
 
@@ -69,6 +69,16 @@ describe('GitHub workflows', () => {
     expect(compat.on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \* \* \d$/) }]);
     expect((compat.on.pull_request as { paths: string[] }).paths).toEqual(['package.json', 'package-lock.json']);
     expect(Object.values(compat.jobs).flatMap((job) => job.steps.map((step) => step.run))).toContain('npm run compat:cdktn');
+  });
+
+  it('runs the preflight before the deploy, and passes the alarm subscribers', () => {
+    const deploy = load('deploy.yml');
+    const steps = Object.values(deploy.jobs).flatMap((job) => job.steps.map((step) => step.run ?? step.uses ?? ''));
+    const preflight = steps.findIndex((step) => step.includes('npm run preflight'));
+    const apply = steps.findIndex((step) => step.includes('cdktf deploy'));
+    expect(preflight).toBeGreaterThan(-1);
+    expect(preflight).toBeLessThan(apply);
+    expect(readFileSync(new URL('.github/workflows/deploy.yml', root), 'utf8')).toContain('ALARM_EMAILS: ${{ vars.ALARM_EMAILS }}');
   });
 
   it('plans every stack on pull requests and comments through the upsert script', () => {
