@@ -99,6 +99,8 @@ export class LocalFunctions {
   readonly #definitions = new Map<string, LocalFunctionDefinition>();
   readonly #pools = new Map<string, Pool>();
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** The latest invocation durations per function (ms), for the capacity model's inputs. */
+  readonly #durations = new Map<string, number[]>();
   readonly #all = new Set<Environment>();
   #invocations = 0;
   #coldStarts = 0;
@@ -183,11 +185,27 @@ export class LocalFunctions {
     this.#invocations++;
     const run = this.#run(definition, event);
     this.#inFlight.add(run);
+    const started = performance.now();
     try {
-      return await run;
+      const result = await run;
+      const samples = this.#durations.get(definition.name) ?? [];
+      samples.push(performance.now() - started);
+      if (samples.length > 1_000) samples.shift();
+      this.#durations.set(definition.name, samples);
+      return result;
     } finally {
       this.#inFlight.delete(run);
     }
+  }
+
+  /** Median duration (ms) of each function's latest invocations (up to 1,000), and how many were sampled. */
+  durations(): Record<string, { p50Ms: number; samples: number }> {
+    return Object.fromEntries(
+      [...this.#durations].map(([name, samples]) => {
+        const sorted = [...samples].sort((a, b) => a - b);
+        return [name, { p50Ms: Math.round((sorted[Math.floor(sorted.length / 2)] ?? 0) * 10) / 10, samples: samples.length }];
+      }),
+    );
   }
 
   async #run(definition: LocalFunctionDefinition, event: unknown): Promise<InvocationResult> {

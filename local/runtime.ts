@@ -71,6 +71,8 @@ export interface LocalLogGroup {
   readonly lines: string[];
   /** When each line was written (ms), index for index. */
   readonly times: number[];
+  /** Everything written since the start (the kept lines are only the latest). */
+  readonly written: { lines: number; bytes: number };
 }
 
 /** A running local pipeline. */
@@ -257,12 +259,14 @@ export class LocalRuntime {
       for (const group of model.resources('aws_cloudwatch_log_group')) {
         const attributes = model.attributes(group);
         const keyArn = model.field(group, 'kms_key_id') as string | undefined;
-        logGroups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [], times: [] });
+        logGroups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [], times: [], written: { lines: 0, bytes: 0 } });
       }
       serve(logsService(logGroups));
       const appendLog = (group: LocalLogGroup, line: string) => {
         group.lines.push(line);
         group.times.push(Date.now());
+        group.written.lines++;
+        group.written.bytes += Buffer.byteLength(line) + 1;
         if (group.lines.length > LOG_GROUP_LINES) {
           group.lines.shift();
           group.times.shift();
@@ -452,6 +456,8 @@ export class LocalRuntime {
         queues: Object.fromEntries([...queueByArn.values()].map((queue) => [queue.name, { url: queue.url, messages: queue.size }])),
         functions: functions.definitions().map((fn) => ({ name: fn.name, role: fn.roleArn, reservedConcurrency: fn.reservedConcurrency ?? null })),
         functionInvocations: functions.invocations,
+        functionDurations: functions.durations(),
+        logGroups: Object.fromEntries([...logGroups.values()].map((group) => [group.name, group.written])),
         coldStarts: functions.coldStarts,
         iam: { mode: gate.mode, evaluations: gate.evaluations, denials: gate.denials().length },
         readModel: database.displayUrl,

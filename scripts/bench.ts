@@ -370,6 +370,20 @@ interface LocalPipelineRun {
   commands: number;
   commandsPerSecond: number;
   projectedPerSecond: number;
+  /** Per-order figures the capacity model reads (`npm run capacity`); IAM-enforced run only. */
+  perOrder?: CapacityInputs;
+}
+
+/** What one order costs, measured in the local pipeline's throughput run. */
+interface CapacityInputs {
+  /** Median Express execution of a command, start to end (ms). */
+  readonly commandExecutionMs: number;
+  /** Median duration of each function's invocations (ms). */
+  readonly functionMs: Record<string, number>;
+  /** Bytes each log group received per order, at the configured log level. */
+  readonly logBytes: Record<string, number>;
+  /** Median bytes of a command execution's states' input and output: what Step Functions logs at ALL with execution data. */
+  readonly workflowLogBytesAllWithData: number;
 }
 
 async function benchLocal(): Promise<void> {
@@ -451,18 +465,43 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
     while ((await projectedCount()) < localCommands) await new Promise((resolve) => setTimeout(resolve, 20));
     const projectedMs = performance.now() - started;
     events.destroy();
+    const perOrder = iam === 'enforce' ? await capacityInputs(endpoint, localCommands) : undefined;
     return {
       readySeconds,
       commandToReadModelMs: { p50: round(median(samples), 1), p99: round(percentile(samples, 99), 1), samples: samples.length },
       commands: localCommands,
       commandsPerSecond: round(localCommands / (answered / 1000), 0),
       projectedPerSecond: round(localCommands / (projectedMs / 1000), 0),
+      ...(perOrder ? { perOrder } : {}),
     };
   } finally {
     child.kill('SIGINT');
     await new Promise((resolve) => child.once('exit', resolve));
     await database.drop();
   }
+}
+
+/** Reads the per-order figures from the runtime after the throughput run (every order of it answered and projected). */
+async function capacityInputs(endpoint: string, orders: number): Promise<CapacityInputs> {
+  const get = async <T>(route: string) => (await (await fetch(`${endpoint}${route}`)).json()) as T;
+  const status = await get<{ functionDurations: Record<string, { p50Ms: number }>; logGroups: Record<string, { bytes: number }> }>('/_local/status');
+  const executions = (await get<{ executionArn: string; input: string; startDate: number; stopDate?: number; status: string }[]>('/_local/executions')).filter(
+    (execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"') && execution.stopDate !== undefined,
+  );
+  const sampled = executions.slice(-100);
+  const historyBytes: number[] = [];
+  for (const execution of sampled) {
+    const detail = await get<{ history?: { input?: unknown; output?: unknown }[] }>(`/_local/execution?id=${encodeURIComponent(execution.executionArn)}`);
+    if (detail.history) historyBytes.push(Buffer.byteLength(JSON.stringify(detail.history.map((step) => [step.input, step.output]))));
+  }
+  const short = (name: string) => name.replace(/^.*order-pipeline-local-/, '').replace(/^\/aws\/(lambda|events)\//, '');
+  return {
+    commandExecutionMs: round(median(executions.map((execution) => (execution.stopDate as number) - execution.startDate)), 1),
+    functionMs: Object.fromEntries(Object.entries(status.functionDurations).map(([name, figures]) => [short(name), figures.p50Ms])),
+    // The whole run's bytes over its orders (the latency orders included: they are orders too).
+    logBytes: Object.fromEntries(Object.entries(status.logGroups).map(([name, written]) => [short(name), round(written.bytes / (orders + (quick ? 30 : 100)), 0)])),
+    workflowLogBytesAllWithData: round(median(historyBytes), 0),
+  };
 }
 
 // ---------------------------------------------------------------- synth
