@@ -119,7 +119,10 @@ export class PrivateDatabase {
   readonly #user: string;
   #child: ChildProcess | undefined;
 
-  private constructor(binary: string, dir: string, port: number) {
+  readonly #serverArgs: readonly string[];
+
+  private constructor(binary: string, dir: string, port: number, serverArgs: readonly string[]) {
+    this.#serverArgs = serverArgs;
     this.#binary = binary;
     this.#dir = dir;
     this.port = port;
@@ -127,10 +130,10 @@ export class PrivateDatabase {
   }
 
   /** Initialises a data folder and starts the server. */
-  static async create(binary: string | undefined = serverBinary()): Promise<PrivateDatabase> {
+  static async create(binary: string | undefined = serverBinary(), options: { readonly serverArgs?: readonly string[] } = {}): Promise<PrivateDatabase> {
     if (!binary) throw new Error('no mariadbd or mysqld is installed');
     const dir = await mkdtemp(path.join(tmpdir(), 'order-pipeline-db-'));
-    const database = new PrivateDatabase(binary, dir, await freePort());
+    const database = new PrivateDatabase(binary, dir, await freePort(), options.serverArgs ?? []);
     const dataDir = path.join(dir, 'data');
     const installer = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'].find((candidate) => existsSync(candidate));
     const install = installer
@@ -159,6 +162,7 @@ export class PrivateDatabase {
         `--user=${this.#user}`,
         '--skip-log-bin',
         '--innodb-buffer-pool-size=64M',
+        ...this.#serverArgs,
       ],
       { stdio: 'ignore' },
     );

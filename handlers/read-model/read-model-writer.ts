@@ -4,6 +4,10 @@ import { orderToRows, type Order } from '../domain/order';
 import { ReadModelWriteError } from './errors';
 import { READ_MODEL_TABLES, type ReadModelTables } from './tables';
 
+
+/** `UTC_TIMESTAMP(3)` as a value of a multi-row insert (mysql2 writes an object's `toSqlString` as SQL). */
+const UTC_NOW = { toSqlString: () => 'UTC_TIMESTAMP(3)' };
+
 /** What projecting one order did. */
 export type ProjectionOutcome =
   /** Newly written, aggregates updated. */
@@ -94,9 +98,10 @@ async function projectInTransaction(
   await connection.query('START TRANSACTION');
 
   let duplicates = 0;
-  for (const chunk of chunksWithin(orders.map((order) => [...orderToRows(order).order, projectionId]), budget)) {
+  // projected_at in UTC whatever the session's zone (the rebuild's catch-up compares it with UTC).
+  for (const chunk of chunksWithin(orders.map((order) => [...orderToRows(order).order, projectionId, UTC_NOW]), budget)) {
     const [inserted] = await connection.query<ResultSetHeader>(
-      `INSERT INTO ?? (order_id, ordered_at, content_hash, line_count, projection_id) VALUES ?
+      `INSERT INTO ?? (order_id, ordered_at, content_hash, line_count, projection_id, projected_at) VALUES ?
        ON DUPLICATE KEY UPDATE order_id = order_id`,
       [tables.orders, chunk],
     );

@@ -82,17 +82,26 @@ export async function poolOptions(settings: DbSettings, credentials: DbCredentia
 /** Opens one connection (schema migrations, maintenance). */
 export async function connect(settings: DbSettings, credentials: DbCredentials, extra: ConnectionOptions = {}): Promise<Connection> {
   const { createConnection } = await mysql;
-  return createConnection({ ...(await connectionOptions(settings, credentials)), ...extra });
+  const connection = await createConnection({ ...(await connectionOptions(settings, credentials)), ...extra });
+  for (const statement of SESSION_SETUP) await connection.query(statement);
+  return connection;
 }
 
 /**
- * READ COMMITTED on every connection of a pool: the projection needs no gap
- * locks, and without them concurrent batches cannot deadlock on neighbouring
- * order ids.
+ * What every session of the read model runs first:
+ * - UTC as the session's time zone, whatever the server's default: the
+ *   timestamps the read model writes and compares (`CURRENT_TIMESTAMP`
+ *   defaults, `UTC_TIMESTAMP`, DATETIME columns) then agree, so a rebuild's
+ *   catch-up window is right on a server at -08:00 too;
+ * - READ COMMITTED: the projection needs no gap locks, and without them
+ *   concurrent batches cannot deadlock on neighbouring order ids.
  */
+export const SESSION_SETUP = ["SET SESSION time_zone = '+00:00'", 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'] as const;
+
+/** Runs {@link SESSION_SETUP} on every new connection of a pool (queued before any other statement). */
 export function useReadCommitted(pool: Pool): Pool {
   pool.pool.on('connection', (connection) => {
-    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    for (const statement of SESSION_SETUP) connection.query(statement);
   });
   return pool;
 }
