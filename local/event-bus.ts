@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AwsError, type JsonService } from './aws-protocol';
+import { eventTimeMillis, isoUtc } from '../handlers/domain/time';
 import type { Journal } from './journal';
 
 /** A bus journal line: a delivery owed to a rule, or its completion (delivered or dead-lettered). */
@@ -201,7 +202,7 @@ export class EventBus {
       return { ErrorCode: 'MalformedDetail', ErrorMessage: `Detail is malformed: it nests deeper than ${MAX_DETAIL_DEPTH} levels.` };
     }
     const time = eventTime(entry.Time);
-    if (time === undefined) return invalid('Time', 'Time is not a valid timestamp.');
+    if (time === undefined) return invalid('Time', 'Time is not a valid timestamp: use epoch seconds or an ISO 8601 date-time such as 2022-10-13T19:00:00Z, in years 0000 to 9999.');
     const resources = entry.Resources ?? [];
     if (!Array.isArray(resources) || resources.some((resource) => typeof resource !== 'string')) {
       return invalid('Resources', 'Resources must be a list of strings.');
@@ -338,30 +339,15 @@ function clampNumbersAndCheckDepth(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** The latest instant a JavaScript date can hold (±100,000,000 days). */
-const MAX_DATE_MILLIS = 8.64e15;
-
 /**
- * `Time` as SDKs send it (epoch seconds, or an ISO string); AWS keeps whole
- * seconds. Impossible instants (out of range, or a calendar date that does not
- * exist such as 2022-02-30) are refused rather than rolled over.
+ * `Time` as SDKs send it (epoch seconds) or a strict ISO 8601 date-time, in
+ * years 0000-9999 (see handlers/domain/time.ts, where the pipeline decides
+ * which instants it takes); AWS keeps whole seconds. Anything else, an
+ * impossible date such as 2022-02-30 included, is refused, never rolled over.
  */
 function eventTime(value: unknown): string | undefined {
-  let millis: number;
-  if (value === undefined || value === null) millis = Date.now();
-  else if (typeof value === 'number') millis = value * 1000;
-  else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) millis = Number(value) * 1000;
-  else if (typeof value === 'string') {
-    millis = Date.parse(value);
-    const calendar = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-    if (calendar) {
-      const [, year, month, day] = calendar as unknown as [string, string, string, string];
-      const check = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
-      if (check.getUTCMonth() !== Number(month) - 1 || check.getUTCDate() !== Number(day)) return undefined;
-    }
-  } else return undefined;
-  if (!Number.isFinite(millis) || Math.abs(millis) > MAX_DATE_MILLIS) return undefined;
-  return new Date(Math.floor(millis / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const millis = eventTimeMillis(value);
+  return millis === undefined ? undefined : isoUtc(Math.floor(millis / 1000) * 1000).replace('.000Z', 'Z');
 }
 
 /** An entry's size as AWS counts it: 14 bytes of time plus the UTF-8 bytes of its strings. */

@@ -61,4 +61,34 @@ describe('paged query answers', () => {
     expect(await ask({ query: 'itemsSalesReport', pageToken: 'bm90IGEgdG9rZW4' })).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError' } });
     expect(await ask({ query: 'monthlySalesByItem', itemid: 'x', pageToken: first.nextPageToken })).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError' } });
   }, 30_000);
+
+  it("binds a token to its parameters: monA's token refused for monB, whose months are not skipped", async () => {
+    // Prepare: 1,001 months for monA (more than a page), and 1,001 for monB.
+    const months = (item: string) => Array.from({ length: 1_001 }, (_, index) => [item, `${1900 + Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}-01`, 1]);
+    await pool.query('INSERT INTO item_monthly_totals (item_id, month_start, monthly_ordered) VALUES ?', [[...months('monA'), ...months('monB')]]);
+    const monA = await ask({ query: 'monthlySalesByItem', itemid: 'monA' });
+    expect(monA.nextPageToken).toEqual(expect.any(String));
+
+    // Act
+    const crossed = await ask({ query: 'monthlySalesByItem', itemid: 'monB', pageToken: monA.nextPageToken });
+    const edited = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(monA.nextPageToken as string, 'base64url').toString('utf8')), a: '1901-01-01' })).toString('base64url');
+    const tampered = await ask({ query: 'monthlySalesByItem', itemid: 'monA', pageToken: edited });
+    const followed = await ask({ query: 'monthlySalesByItem', itemid: 'monA', pageToken: monA.nextPageToken });
+
+    // Assess
+    expect(crossed).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError', message: expect.stringContaining('same parameters') } });
+    expect(crossed.queryResult).toBeUndefined();
+    expect(tampered).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError' } });
+    expect((monA.queryResult?.length ?? 0) + (followed.queryResult?.length ?? 0)).toBe(1_001);
+  }, 60_000);
+
+  it('answers a forged orderDetails token with 400 at once: no SQL, no retry, no 503', async () => {
+    const forged = Buffer.from(JSON.stringify({ q: 'orderDetails', after: 'abc' })).toString('base64url');
+    const started = Date.now();
+    const answer = await ask({ query: 'orderDetails', orderId: 'any-order', pageToken: forged });
+    expect(answer).toMatchObject({ queryStatus: 400, error: { code: 'ValidationError', message: 'detail.pageToken is not accepted: orderDetails answers in one page' } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const executions = (await (await fetch(`${runtime.endpoint}/_local/executions`)).json()) as { input: string; status: string }[];
+    expect(executions.filter((execution) => execution.input.includes(forged)).map((execution) => execution.status)).toEqual(['SUCCEEDED']);
+  }, 30_000);
 });

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ORDERS_TABLE_KEY } from '../../config/pipeline';
 import { MalformedRecordError, UnsupportedCommandError, ValidationError } from './errors';
+import { normaliseEventTime, orderTimeProblem } from './time';
 import { Limits, describeType, itemIdProblem, orderIdProblem, quantityProblem } from './limits';
 
 /** The commands this version supports. */
@@ -70,12 +71,7 @@ export function orderContentHash(orderId: string, items: readonly OrderLine[]): 
   return createHash('sha256').update(JSON.stringify([orderId, lines])).digest('hex');
 }
 
-/** Normalises an event `time` to ISO 8601 UTC, or returns `undefined` when it is not a timestamp. */
-export function normaliseEventTime(value: unknown): string | undefined {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return undefined;
-  const millis = Date.parse(value);
-  return Number.isNaN(millis) ? undefined : new Date(millis).toISOString();
-}
+export { normaliseEventTime } from './time';
 
 /** A line as some source holds it, before validation. */
 export interface LineCandidate {
@@ -155,6 +151,10 @@ export function orderFromCommand(envelope: CommandEnvelope): Order {
 
   const orderedAt = normaliseEventTime(envelope.time);
   if (orderedAt === undefined) problems.push('time must be an ISO 8601 timestamp');
+  else {
+    const problem = orderTimeProblem(orderedAt);
+    if (problem) problems.push(problem);
+  }
   if (typeof envelope.id !== 'string' || envelope.id.length === 0) problems.push('id must be a non-empty string');
 
   if (problems.length > 0) throw new ValidationError(problems);

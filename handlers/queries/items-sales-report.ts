@@ -1,5 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
+import { itemIdProblem } from '../domain/limits';
 import { defineQuery, exactNumber, type PageRequest } from './query-definition';
 
 /** One row of `itemsSalesReport`. */
@@ -38,6 +39,6 @@ export const query = defineQuery({
   echo: () => ({}),
   echoRefused: () => ({}),
   run: async (pool, _params, page) => ({ rows: await itemsSalesReport(pool, page) }),
-  pageKey: (row: ItemSalesRow) => row.itemid,
+  paging: { key: (row: ItemSalesRow) => row.itemid, valid: (after) => itemIdProblem(after) === undefined },
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
 });

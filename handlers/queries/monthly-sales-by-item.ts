@@ -40,6 +40,6 @@ export const query = defineQuery({
   echo: (params) => ({ queryItemId: params.itemId }),
   echoRefused: (detail) => echoString(detail, 'itemid', 'queryItemId'),
   run: async (pool, params, page) => ({ rows: await monthlySalesByItem(pool, params.itemId, page) }),
-  pageKey: (row: MonthlySalesRow) => monthStartOf(row.monthyear),
+  paging: { key: (row: MonthlySalesRow) => monthStartOf(row.monthyear), valid: (after) => /^\d{4}-(0[1-9]|1[0-2])-01$/.test(after) },
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
 });

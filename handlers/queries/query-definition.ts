@@ -51,9 +51,19 @@ export interface QueryDefinition<Params = unknown, Row = unknown> {
   echoRefused(detail: Readonly<Record<string, unknown>>): Readonly<Record<string, string>>;
   /** Reads one page of the answer from the read model, in the query's order. */
   run(pool: Pool, params: Params, page: PageRequest): Promise<QueryOutcome<Row>>;
-  /** The key of a row: the next page starts after it. */
-  pageKey(row: Row): string;
+  /**
+   * How the answer pages: the key of a row (the next page starts after it)
+   * and whether a key from a token has that form. Absent for an answer that
+   * always fits one page: a `pageToken` is then refused.
+   */
+  readonly paging?: QueryPaging<Row>;
   readonly settings: QueryFunctionSettings;
+}
+
+/** How a query's answer pages. */
+export interface QueryPaging<Row> {
+  key(row: Row): string;
+  valid(after: string): boolean;
 }
 
 /** Declares a query (a typed identity that keeps its name's literal type: the module is the declaration). */

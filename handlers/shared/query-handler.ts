@@ -6,6 +6,7 @@ import type { Context } from 'aws-lambda';
 import { RefusalError, UnsupportedQueryError, ValidationError } from '../domain/errors';
 import { messageId, queryDetail, queryRefusal, type QueryEnvelope, type QueryFunctionResult } from '../domain/query';
 import type { QueryDefinition } from '../queries/query-definition';
+import { decodePageToken, encodePageToken } from '../queries/page-token';
 import { readDbSettings, readModelPool } from './db';
 import { logger } from './logger';
 import { metrics } from './metrics';
@@ -28,30 +29,6 @@ export const MAX_RESULT_BYTES = 200 * 1024;
 /** Rows read per page at most (fewer when they would not fit {@link MAX_RESULT_BYTES}). */
 export const MAX_PAGE_ROWS = 1_000;
 
-/** A page token: which query it continues, and the key of the last row sent. */
-interface PageToken {
-  readonly q: string;
-  readonly after: string;
-}
-
-/** Encodes where the next page starts (opaque to clients). */
-export function encodePageToken(query: string, after: string): string {
-  return Buffer.from(JSON.stringify({ q: query, after } satisfies PageToken)).toString('base64url');
-}
-
-function decodePageToken(query: string, token: unknown): string | undefined {
-  if (token === undefined) return undefined;
-  const refused = new ValidationError([`detail.pageToken must be a nextPageToken of a previous ${query} response`]);
-  if (typeof token !== 'string' || token.length === 0 || token.length > 2_048) throw refused;
-  try {
-    const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageToken>;
-    if (decoded.q !== query || typeof decoded.after !== 'string') throw refused;
-    return decoded.after;
-  } catch {
-    throw refused;
-  }
-}
-
 /**
  * Builds a query's function from its declaration: validate the detail (and
  * its `pageToken`), read one page of the answer, and answer with the detail
@@ -70,7 +47,9 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
       const { detail, query } = queryDetail(event);
       if (query !== definition.name) throw new UnsupportedQueryError(query, [definition.name]);
       params = definition.parse(detail);
-      after = decodePageToken(definition.name, detail.pageToken);
+      const paging = definition.paging;
+      if (!paging && detail.pageToken !== undefined) throw new ValidationError([`detail.pageToken is not accepted: ${definition.name} answers in one page`]);
+      after = paging ? decodePageToken(definition.name, params, detail.pageToken, (key) => paging.valid(key)) : undefined;
     } catch (error) {
       if (!(error instanceof RefusalError)) throw error;
       logger.info('query refused', { queryMessageId: event.id, error: error.toBody() });
@@ -97,6 +76,7 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
       bytes += size;
     }
     const more = page.length < outcome.rows.length;
+    if (more && !definition.paging) throw new Error(`${definition.name} has more rows than one page holds, and no paging`);
     logger.info('query answered', { query: definition.name, queryMessageId: event.id, rows: page.length, more });
     countAnswer(definition.name, 200);
     return {
@@ -107,7 +87,7 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
         ...echo,
         queryStatus: 200,
         queryResult: page,
-        ...(more ? { nextPageToken: encodePageToken(definition.name, definition.pageKey(page[page.length - 1] as Row)) } : {}),
+        ...(more && definition.paging ? { nextPageToken: encodePageToken(definition.name, params, definition.paging.key(page[page.length - 1] as Row)) } : {}),
       },
     };
   };

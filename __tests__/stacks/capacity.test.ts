@@ -1,0 +1,119 @@
+/**
+ * The capacity and cost model's arithmetic and its direction, on the real
+ * synthesized designs and AWS facts, with fixed measurements (so the tests do
+ * not move with each benchmark run); and the CLI on the committed benchmark.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ENVIRONMENT_NAMES, ENVIRONMENTS } from '../../config/environments';
+import type { EnvironmentConfig } from '../../config/environments';
+import { QUERIES } from '../../handlers/queries/registry';
+import { loadAwsFacts, type AwsFacts } from '../../stacks/aws-facts';
+import { capacityModel, designFromSynth, originalDesign, type Measured } from '../../stacks/capacity';
+import { synthesizeStacks } from '../../stacks/synth-offline';
+
+const facts = loadAwsFacts();
+const queryFunctions = Object.fromEntries(QUERIES.map((query) => [query.name, query.functionName]));
+const design = (config: EnvironmentConfig) => designFromSynth(config, synthesizeStacks(config), queryFunctions);
+const measured: Measured = {
+  batchWriteSeconds: 2,
+  originalRecordSeconds: 0.001,
+  writerOrdersPerSecond: 20_000,
+  originalWriterOrdersPerSecond: 1_000,
+  queryMs: { itemsSalesReport: 2, monthlySalesByItem: 1, orderDetails: 1 },
+  originalQueryMs: { itemsSalesReport: 4_500, monthlySalesByItem: 600, orderDetails: 1 },
+  commandExecutionMs: 40,
+  functionMs: { 'validate-request': 5 },
+  logBytesPerOrder: 1_500,
+  workflowLogBytesAllWithData: 6_000,
+  source: 'fixed figures for the test',
+};
+const stage = (report: ReturnType<typeof capacityModel>, name: string) => report.stages.find((candidate) => candidate.name === name)?.ordersPerSecond as number;
+
+describe('the capacity model', () => {
+  it('raises the projection stage with the projection\'s concurrency, and no other stage', () => {
+    const base = capacityModel(design(ENVIRONMENTS.prod), measured, facts);
+    const doubled = capacityModel(design({ ...ENVIRONMENTS.prod, projection: { ...ENVIRONMENTS.prod.projection, parallelizationFactor: 2 } }), measured, facts);
+
+    expect(stage(doubled, 'stream → projection')).toBeGreaterThan(stage(base, 'stream → projection'));
+    for (const other of base.stages.filter((candidate) => candidate.name !== 'stream → projection')) {
+      // The reservation comes out of the unreserved pool: validate-request may only fall, by a little.
+      expect(stage(doubled, other.name)).toBeLessThanOrEqual(other.ordersPerSecond);
+      expect(stage(doubled, other.name)).toBeGreaterThan(other.ordersPerSecond * 0.99);
+    }
+  });
+
+  it('names as bottleneck the stage with the lowest figure', () => {
+    for (const name of ENVIRONMENT_NAMES) {
+      const report = capacityModel(design(ENVIRONMENTS[name]), measured, facts);
+      const lowest = Math.min(...report.stages.map((candidate) => candidate.ordersPerSecond));
+      expect(stage(report, report.bottleneck)).toBe(lowest);
+    }
+  });
+
+  it('lowers the logs\' cost when the workflow logs no execution data', () => {
+    const withData = capacityModel(design(ENVIRONMENTS.dev), measured, facts);
+    const without = capacityModel(design({ ...ENVIRONMENTS.dev, workflowLogs: { level: 'ALL', includeExecutionData: false } }), measured, facts);
+    const logs = (report: typeof withData) => report.components.find((component) => component.name.startsWith('CloudWatch Logs'))?.usd as number;
+    expect(logs(without)).toBeLessThan(logs(withData));
+    expect(without.costPerMillionOrdersUsd).toBeLessThan(withData.costPerMillionOrdersUsd);
+  });
+
+  it('raises the monthly floor with more instances', () => {
+    const one = capacityModel(design({ ...ENVIRONMENTS.staging, aurora: { ...ENVIRONMENTS.staging.aurora, instances: 1 } }), measured, facts);
+    const two = capacityModel(design({ ...ENVIRONMENTS.staging, aurora: { ...ENVIRONMENTS.staging.aurora, instances: 2 } }), measured, facts);
+    expect(two.monthlyFloorUsd).toBeGreaterThan(one.monthlyFloorUsd);
+  });
+
+  it('adds its components up to each total', () => {
+    const report = capacityModel(design(ENVIRONMENTS.prod), measured, facts);
+    const total = (components: { usd: number }[]) => Math.round(components.reduce((sum, component) => sum + component.usd, 0) * 10_000) / 10_000;
+    expect(total([...report.components])).toBeCloseTo(report.costPerMillionOrdersUsd, 3);
+    expect(total([...report.queryComponents])).toBeCloseTo(report.costPerMillionQueriesUsd, 3);
+    expect(total([...report.floorComponents])).toBeCloseTo(report.monthlyFloorUsd, 3);
+  });
+
+  it('takes every price from the data file: doubling them doubles every cost, and a missing one is named', () => {
+    const doubledFacts: AwsFacts = {
+      ...facts,
+      prices: { ...facts.prices, items: Object.fromEntries(Object.entries(facts.prices.items).map(([name, item]) => [name, { ...item, usd: (item.usd as number) * 2 }])) },
+    };
+    const base = capacityModel(design(ENVIRONMENTS.prod), measured, facts);
+    const doubled = capacityModel(design(ENVIRONMENTS.prod), measured, doubledFacts);
+    expect(doubled.costPerMillionOrdersUsd).toBeCloseTo(base.costPerMillionOrdersUsd * 2, 2);
+    expect(doubled.costPerMillionQueriesUsd).toBeCloseTo(base.costPerMillionQueriesUsd * 2, 2);
+    expect(doubled.monthlyFloorUsd).toBeCloseTo(base.monthlyFloorUsd * 2, 2);
+    const { natGatewayHour: _, ...withoutNat } = facts.prices.items;
+    expect(() => capacityModel(design(ENVIRONMENTS.prod), measured, { ...facts, prices: { ...facts.prices, items: withoutNat } })).toThrow('config/aws-facts.json has no price natGatewayHour');
+  });
+
+  it('puts the original design through the same model: slower where it invokes per record, dearer per order and per query', () => {
+    const ours = design(ENVIRONMENTS.prod);
+    const report = capacityModel(ours, measured, facts);
+    const original = capacityModel(originalDesign(ours), measured, facts, true);
+    expect(original.bottleneck).toBe('stream → projection');
+    expect(stage(original, 'stream → projection')).toBeLessThan(stage(report, 'stream → projection'));
+    expect(original.costPerMillionQueriesUsd).toBeGreaterThan(report.costPerMillionQueriesUsd);
+    expect(original.floorComponents.find((component) => component.name.startsWith('NAT gateways'))?.usd).toBeGreaterThan(0);
+  });
+});
+
+describe('npm run capacity', () => {
+  it.each([...ENVIRONMENT_NAMES])('prints the model of %s as JSON with every key the contract names', async (environment) => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/capacity.ts', '--env', environment, '--json'], { env: { ...process.env, NODE_OPTIONS: '' } });
+    const report = JSON.parse(stdout) as Record<string, unknown> & { stages: { name: string; ordersPerSecond: number; assumption: string }[]; components: { name: string; usd: number }[]; original: Record<string, unknown> };
+    for (const key of ['environment', 'bottleneck', 'stages', 'costPerMillionOrdersUsd', 'components', 'costPerMillionQueriesUsd', 'monthlyFloorUsd', 'prices', 'original']) expect(report).toHaveProperty(key);
+    expect(report.environment).toBe(environment);
+    expect(report.prices).toEqual({ source: facts.prices.source, date: facts.prices.date });
+    for (const key of ['environment', 'bottleneck', 'stages', 'costPerMillionOrdersUsd', 'components', 'costPerMillionQueriesUsd', 'monthlyFloorUsd', 'prices']) expect(report.original).toHaveProperty(key);
+    for (const entry of report.stages) expect(entry).toEqual({ name: expect.any(String), ordersPerSecond: expect.any(Number), assumption: expect.any(String) });
+  }, 60_000);
+
+  it('prints the tables without --json', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/capacity.ts', '--env', 'prod'], { env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(stdout).toContain('**(bottleneck)**');
+    expect(stdout).toContain('cost per million orders');
+    expect(stdout).toContain('monthly floor');
+  }, 60_000);
+});

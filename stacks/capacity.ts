@@ -1,0 +1,352 @@
+/**
+ * The capacity and cost model (`npm run capacity`): where the pipeline
+ * saturates on AWS and what a million orders cost, from three inputs and
+ * nothing else:
+ *
+ * - the synthesized stacks of an environment (batch size and window,
+ *   parallelization, reserved concurrency, memory, ACU range, instances, log
+ *   level, endpoints, NAT gateways, keys, alarms) and its config's stream
+ *   shard assumption;
+ * - the last benchmark (`bench/results/latest.json`): the projection's time
+ *   per batch, the queries' times, the per-order durations and log bytes;
+ * - AWS's prices and default quotas (`config/aws-facts.json`, each with its
+ *   source and date): no price or quota appears anywhere else.
+ *
+ * The original sample's design goes through the same model: one Lambda
+ * invocation per stream record, a `CALL` per row, NAT gateways, no aggregates.
+ */
+import type { EnvironmentConfig } from '../config/environments';
+import { price, quota, type AwsFacts } from './aws-facts';
+import { resourcesOf, type StackJson } from './synth-offline';
+
+/** What the model reads from a design: the synthesized stacks plus the shard assumption. */
+export interface Design {
+  readonly name: string;
+  readonly batchSize: number;
+  readonly batchingWindowSeconds: number;
+  readonly parallelizationFactor: number;
+  readonly expectedShards: number;
+  readonly functions: Readonly<Record<string, { readonly memoryMb: number; readonly reserved?: number }>>;
+  /** Per query name: its function. */
+  readonly queryFunctions: Readonly<Record<string, string>>;
+  readonly aurora: { readonly minCapacity: number; readonly maxCapacity: number; readonly instances: number };
+  readonly workflowLogs: { readonly level: string; readonly includeExecutionData: boolean };
+  /** Interface endpoints × the subnets (AZs) each is in. */
+  readonly interfaceEndpointAzs: number;
+  readonly natGateways: number;
+  readonly kmsKeys: number;
+  readonly alarms: number;
+  readonly dashboards: number;
+  readonly secrets: number;
+  /** DynamoDB writes per order: the order, plus the idempotency record's two (in progress, completed). */
+  readonly dynamodbWritesPerOrder: number;
+  /** SQL statements per order (the projection writes a batch in a constant number). */
+  readonly statementsPerOrder: number;
+}
+
+/** What the model reads from the benchmark. */
+export interface Measured {
+  /** The read-model write of one batch, seconds (from the projection's measured orders per second). */
+  readonly batchWriteSeconds: number;
+  /** Per record, the original's one-invocation-per-record projection: seconds of SQL (its measured orders/s). */
+  readonly originalRecordSeconds: number;
+  readonly writerOrdersPerSecond: number;
+  readonly originalWriterOrdersPerSecond: number;
+  /** Per query: p50 ms at the largest history measured (and the original's GROUP BY equivalent). */
+  readonly queryMs: Readonly<Record<string, number>>;
+  readonly originalQueryMs: Readonly<Record<string, number>>;
+  readonly commandExecutionMs: number;
+  readonly functionMs: Readonly<Record<string, number>>;
+  /** Bytes per order into the functions' and the responses' log groups. */
+  readonly logBytesPerOrder: number;
+  readonly workflowLogBytesAllWithData: number;
+  readonly source: string;
+}
+
+/**
+ * Assumptions about AWS behaviour the local machine cannot measure, each
+ * stated where it is used. Not prices or quotas (those are in the data file).
+ */
+export const ASSUMPTIONS = {
+  /** The stream mapping's poll, invoke and return around a batch (Lambda polls a shard up to four times a second). */
+  streamInvokeOverheadMs: 25,
+  /** The two idempotency round trips of a batch to DynamoDB (single-digit milliseconds each, all records concurrently). */
+  idempotencyRoundTripsMs: 20,
+  /** This benchmark machine (2 vCPU) as Aurora capacity: 1 ACU ≈ 2 GiB with its share of CPU; 2 vCPU ≈ 4 ACU. */
+  benchMachineAcu: 4,
+  /** Bytes an order occupies in the read model (order row, two lines, indexes). */
+  readModelBytesPerOrder: 400,
+  /** Aurora I/O requests per projected order (pages written in batches, amortized). */
+  auroraIoPerOrder: 2,
+  /** The memory an Express execution is billed at (64 MB, the minimum chunk). */
+  expressBilledGb: 64 / 1024,
+  /** Step Functions' log events of one execution at ALL without execution data (the events, not their payloads). */
+  workflowLogBytesAllWithoutData: 1_000,
+  /** Hours in a month, as AWS prices monthly figures. */
+  hoursPerMonth: 730,
+} as const;
+
+/** One stage's sustained throughput. */
+export interface Stage {
+  readonly name: string;
+  readonly ordersPerSecond: number;
+  readonly assumption: string;
+}
+
+/** A cost component. */
+export interface Component {
+  readonly name: string;
+  readonly usd: number;
+}
+
+/** The model's answer for one design. */
+export interface CapacityReport {
+  readonly environment: string;
+  readonly bottleneck: string;
+  readonly stages: readonly Stage[];
+  readonly queries: readonly { readonly name: string; readonly perSecond: number; readonly assumption: string }[];
+  readonly costPerMillionOrdersUsd: number;
+  readonly components: readonly Component[];
+  readonly costPerMillionQueriesUsd: number;
+  readonly queryComponents: readonly Component[];
+  readonly monthlyFloorUsd: number;
+  readonly floorComponents: readonly Component[];
+  readonly prices: { readonly source: string; readonly date: string };
+  readonly measured: string;
+}
+
+const cents = (usd: number) => Math.round(usd * 10_000) / 10_000;
+const sum = (components: readonly Component[]) => components.reduce((total, component) => total + component.usd, 0);
+const lambdaGbSeconds = (memoryMb: number, ms: number) => (memoryMb / 1024) * (Math.max(1, Math.ceil(ms)) / 1000);
+
+/** Reads a design from one environment's synthesized stacks. */
+export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Record<string, StackJson>>, queryFunctions: Readonly<Record<string, string>>): Design {
+  const mapping = resourcesOf(stacks, 'aws_lambda_event_source_mapping')[0] ?? {};
+  const cluster = resourcesOf(stacks, 'aws_rds_cluster')[0] as { serverlessv2_scaling_configuration?: { min_capacity: number; max_capacity: number } } | undefined;
+  const machine = resourcesOf(stacks, 'aws_sfn_state_machine')[0] as { logging_configuration?: { level: string; include_execution_data: boolean } } | undefined;
+  const functions = Object.fromEntries(
+    resourcesOf(stacks, 'aws_lambda_function').map((fn) => {
+      const reserved = Number(fn.reserved_concurrent_executions ?? -1);
+      return [String(fn.function_name).replace(/^order-pipeline-[a-z]+-/, ''), { memoryMb: Number(fn.memory_size ?? 128), ...(reserved >= 0 ? { reserved } : {}) }];
+    }),
+  );
+  return {
+    name: config.environment,
+    batchSize: Number(mapping.batch_size ?? 100),
+    batchingWindowSeconds: Number(mapping.maximum_batching_window_in_seconds ?? 0),
+    parallelizationFactor: Number(mapping.parallelization_factor ?? 1),
+    expectedShards: config.projection.expectedShards,
+    functions,
+    queryFunctions,
+    aurora: {
+      minCapacity: Number(cluster?.serverlessv2_scaling_configuration?.min_capacity ?? 0),
+      maxCapacity: Number(cluster?.serverlessv2_scaling_configuration?.max_capacity ?? 1),
+      instances: resourcesOf(stacks, 'aws_rds_cluster_instance').length,
+    },
+    workflowLogs: { level: machine?.logging_configuration?.level ?? 'OFF', includeExecutionData: machine?.logging_configuration?.include_execution_data === true },
+    interfaceEndpointAzs: resourcesOf(stacks, 'aws_vpc_endpoint')
+      .filter((endpoint) => endpoint.vpc_endpoint_type === 'Interface')
+      .reduce((total, endpoint) => total + (Array.isArray(endpoint.subnet_ids) ? endpoint.subnet_ids.length : 1), 0),
+    natGateways: resourcesOf(stacks, 'aws_nat_gateway').length,
+    kmsKeys: resourcesOf(stacks, 'aws_kms_key').length,
+    alarms: resourcesOf(stacks, 'aws_cloudwatch_metric_alarm').length,
+    dashboards: resourcesOf(stacks, 'aws_cloudwatch_dashboard').length,
+    // The role secrets, plus the master user secret Aurora manages.
+    secrets: resourcesOf(stacks, 'aws_secretsmanager_secret').length + resourcesOf(stacks, 'aws_rds_cluster').filter((rds) => rds.manage_master_user_password === true).length,
+    dynamodbWritesPerOrder: 1 + (Object.keys(functions).includes('project-orders') ? 2 : 0),
+    statementsPerOrder: 6 / Number(mapping.batch_size ?? 100),
+  };
+}
+
+/**
+ * The original sample's design through the same model, for comparison: the
+ * projection invoked once per record (batch size 1) with a `CALL` per row,
+ * no idempotency writes, NAT gateways (one per AZ) for the VPC functions,
+ * execution data logged, queries that `GROUP BY` over every order line, and
+ * the SAM defaults (128 MB functions, no reserved concurrency, no customer key).
+ */
+export function originalDesign(ours: Design): Design {
+  const fn = { memoryMb: 128 };
+  return {
+    ...ours,
+    name: 'original',
+    batchSize: 1,
+    batchingWindowSeconds: 0,
+    parallelizationFactor: 1,
+    // No validation function: a Map state marshals the items.
+    functions: { 'project-orders': fn, ...Object.fromEntries(Object.values(ours.queryFunctions).map((name) => [name, fn])) },
+    workflowLogs: { level: 'ALL', includeExecutionData: true },
+    interfaceEndpointAzs: 0,
+    natGateways: 2,
+    kmsKeys: 0,
+    alarms: 0,
+    dashboards: 0,
+    secrets: 1,
+    dynamodbWritesPerOrder: 1,
+    statementsPerOrder: 3,
+  };
+}
+
+/** Runs the model over one design. */
+export function capacityModel(design: Design, measured: Measured, facts: AwsFacts, original = false): CapacityReport {
+  const fnMs = (name: string, fallback: number) => measured.functionMs[name] ?? fallback;
+  const reservedTotal = Object.values(design.functions).reduce((total, fn) => total + (fn.reserved ?? 0), 0);
+  const unreserved = quota(facts, 'lambdaConcurrentExecutions') - reservedTotal;
+  const validates = 'validate-request' in design.functions;
+  const validateMs = validates ? fnMs('validate-request', measured.commandExecutionMs) : 0;
+  const projection = design.functions['project-orders'];
+  const projectionConcurrency = Math.min(design.expectedShards * design.parallelizationFactor, projection?.reserved ?? Number.POSITIVE_INFINITY);
+  const batchSeconds = original
+    ? measured.originalRecordSeconds + ASSUMPTIONS.streamInvokeOverheadMs / 1000
+    : measured.batchWriteSeconds + (ASSUMPTIONS.idempotencyRoundTripsMs + ASSUMPTIONS.streamInvokeOverheadMs) / 1000;
+  const shardIngest = design.expectedShards * quota(facts, 'dynamodbPartitionWriteUnitsPerSecond');
+  const projected = Math.min((projectionConcurrency * design.batchSize) / batchSeconds, shardIngest);
+
+  const stages: Stage[] = [
+    {
+      name: 'PutEvents quota',
+      ordersPerSecond: quota(facts, 'eventbridgePutEventsPerSecond') / 2,
+      assumption: `${quota(facts, 'eventbridgePutEventsPerSecond')} entries/s per account and region, shared by each command and its response (2 per order)`,
+    },
+    {
+      name: 'rule → Express StartExecution',
+      ordersPerSecond: Math.min(quota(facts, 'eventbridgeInvocationsPerSecond'), quota(facts, 'stepFunctionsExpressStartExecutionPerSecond')),
+      assumption: `one execution per order: the lower of EventBridge's ${quota(facts, 'eventbridgeInvocationsPerSecond')} target invocations/s and Express StartExecution's ${quota(facts, 'stepFunctionsExpressStartExecutionPerSecond')}/s`,
+    },
+    ...(validates
+      ? [
+          {
+            name: 'validate-request',
+            ordersPerSecond: Math.floor(unreserved / (validateMs / 1000)),
+            assumption: `${unreserved} unreserved concurrent executions (account default ${quota(facts, 'lambdaConcurrentExecutions')} less ${reservedTotal} reserved) at ${validateMs} ms each (measured)`,
+          },
+        ]
+      : []),
+    {
+      name: 'orders table write',
+      ordersPerSecond: quota(facts, 'dynamodbTableWriteUnitsPerSecond'),
+      assumption: `one write unit per order (items under 1 KB), ${quota(facts, 'dynamodbTableWriteUnitsPerSecond')} WRU/s per on-demand table; a new table starts lower and grows with traffic`,
+    },
+    {
+      name: 'stream → projection',
+      ordersPerSecond: Math.floor(projected),
+      assumption:
+        `${design.expectedShards} shards × parallelization ${design.parallelizationFactor}` +
+        `${projection?.reserved !== undefined ? `, capped by reserved concurrency ${projection.reserved}` : ''}, ` +
+        `${design.batchSize} records per ${Math.round(batchSeconds * 1000)} ms batch (${original ? 'measured SQL per record' : 'measured SQL per batch'} + ${original ? '' : `${ASSUMPTIONS.idempotencyRoundTripsMs} ms idempotency + `}${ASSUMPTIONS.streamInvokeOverheadMs} ms invoke); ` +
+        `each shard takes at most ${quota(facts, 'dynamodbPartitionWriteUnitsPerSecond')} writes/s (${shardIngest}/s in all)`,
+    },
+    {
+      name: 'Aurora writer',
+      ordersPerSecond: Math.floor(original ? measured.originalWriterOrdersPerSecond : measured.writerOrdersPerSecond),
+      assumption: `the measured rate of the same statements (${design.statementsPerOrder < 1 ? `${Math.round(design.statementsPerOrder * 1000)} per 1,000 orders` : `${design.statementsPerOrder} per order`}) on the benchmark's server (2 vCPU, about ${ASSUMPTIONS.benchMachineAcu} ACU); an instance at ${design.aurora.maxCapacity} ACU is taken as no slower`,
+    },
+  ];
+  const bottleneck = stages.reduce((lowest, stage) => (stage.ordersPerSecond < lowest.ordersPerSecond ? stage : lowest));
+
+  const queries = Object.entries(design.queryFunctions).map(([query, functionName]) => {
+    const ms = (original ? measured.originalQueryMs[query] : measured.queryMs[query]) ?? measured.queryMs[query] ?? 10;
+    const concurrency = design.functions[functionName]?.reserved ?? unreserved;
+    return { name: query, perSecond: Math.floor(concurrency / (ms / 1000)), assumption: `${concurrency} concurrent executions × ${ms} ms per answer (measured p50 at the largest history benchmarked)` };
+  });
+
+  // Cost per million orders.
+  const million = 1_000_000;
+  const expressSeconds = Math.ceil(measured.commandExecutionMs / 100) / 10;
+  // At ERROR or below, a successful execution logs nothing.
+  const workflowLogBytes = design.workflowLogs.level === 'ALL' ? (design.workflowLogs.includeExecutionData ? measured.workflowLogBytesAllWithData : ASSUMPTIONS.workflowLogBytesAllWithoutData) : 0;
+  const logGb = ((measured.logBytesPerOrder + workflowLogBytes) * million) / 1024 ** 3;
+  const projectionInvocations = million / design.batchSize;
+  const projectionMs = batchSeconds * 1000;
+  const writerSecondsPerOrder = 1 / (original ? measured.originalWriterOrdersPerSecond : measured.writerOrdersPerSecond);
+  const components: Component[] = [
+    { name: 'EventBridge: command and response', usd: 2 * price(facts, 'eventbridgePutEventsPerMillion') },
+    {
+      name: 'Step Functions Express: requests and GB-seconds',
+      usd: price(facts, 'stepFunctionsExpressRequestsPerMillion') + million * ASSUMPTIONS.expressBilledGb * expressSeconds * price(facts, 'stepFunctionsExpressGbSecond'),
+    },
+    {
+      name: 'Lambda: validate-request and the projection (arm64)',
+      usd:
+        (((validates ? million : 0) + projectionInvocations) / million) * price(facts, 'lambdaRequestsPerMillion') +
+        ((validates ? million * lambdaGbSeconds(design.functions['validate-request']?.memoryMb ?? 128, validateMs) : 0) + projectionInvocations * lambdaGbSeconds(projection?.memoryMb ?? 128, projectionMs)) * price(facts, 'lambdaArmGbSecond'),
+    },
+    { name: `DynamoDB: ${design.dynamodbWritesPerOrder} write${design.dynamodbWritesPerOrder === 1 ? '' : 's'} per order`, usd: design.dynamodbWritesPerOrder * price(facts, 'dynamodbWriteRequestUnitsPerMillion') },
+    {
+      name: 'Aurora Serverless v2: ACU-hours, storage (a month), I/O',
+      usd:
+        ((million * writerSecondsPerOrder * ASSUMPTIONS.benchMachineAcu) / 3600) * price(facts, 'auroraServerlessV2AcuHour') +
+        ((million * ASSUMPTIONS.readModelBytesPerOrder) / 1024 ** 3) * price(facts, 'auroraStorageGbMonth') +
+        ASSUMPTIONS.auroraIoPerOrder * price(facts, 'auroraIoPerMillion'),
+    },
+    { name: `CloudWatch Logs: ${Math.round(measured.logBytesPerOrder + workflowLogBytes)} bytes per order ingested`, usd: logGb * price(facts, 'cloudwatchLogsIngestionGb') },
+    { name: 'SQS: dead-letter and on-failure queues (failures only)', usd: 0 },
+    ...(design.natGateways > 0 ? [{ name: 'NAT gateway data: the VPC functions\' AWS calls (about 4 KB per order)', usd: ((million * 4096) / 1024 ** 3) * price(facts, 'natGatewayDataGb') }] : []),
+  ].map((component) => ({ ...component, usd: cents(component.usd) }));
+
+  // Cost per million queries: the query event and its answer, an execution, the query function.
+  const queryMs = Object.values(original ? measured.originalQueryMs : measured.queryMs);
+  const meanQueryMs = queryMs.reduce((total, ms) => total + ms, 0) / Math.max(1, queryMs.length);
+  const queryMemory = design.functions[Object.values(design.queryFunctions)[0] ?? '']?.memoryMb ?? 128;
+  const queryComponents: Component[] = [
+    { name: 'EventBridge: query and answer', usd: 2 * price(facts, 'eventbridgePutEventsPerMillion') },
+    { name: 'Step Functions Express', usd: price(facts, 'stepFunctionsExpressRequestsPerMillion') + million * ASSUMPTIONS.expressBilledGb * Math.ceil(meanQueryMs / 100 + 1) / 10 * price(facts, 'stepFunctionsExpressGbSecond') },
+    { name: 'Lambda: the query function', usd: price(facts, 'lambdaRequestsPerMillion') + million * lambdaGbSeconds(queryMemory, meanQueryMs + 5) * price(facts, 'lambdaArmGbSecond') },
+    { name: 'Aurora: reader time', usd: ((million * (meanQueryMs / 1000) * ASSUMPTIONS.benchMachineAcu) / 3600) * price(facts, 'auroraServerlessV2AcuHour') },
+    { name: 'CloudWatch Logs', usd: ((measured.logBytesPerOrder * million) / 1024 ** 3) * price(facts, 'cloudwatchLogsIngestionGb') },
+  ].map((component) => ({ ...component, usd: cents(component.usd) }));
+
+  // The monthly floor: what runs with no traffic at all.
+  const hours = ASSUMPTIONS.hoursPerMonth;
+  const floorComponents: Component[] = [
+    { name: `Aurora: minimum ${design.aurora.minCapacity} ACU × ${design.aurora.instances} instance${design.aurora.instances === 1 ? '' : 's'}${design.aurora.minCapacity === 0 ? ' (auto-pause)' : ''}`, usd: design.aurora.minCapacity * design.aurora.instances * hours * price(facts, 'auroraServerlessV2AcuHour') },
+    { name: `VPC interface endpoints: ${design.interfaceEndpointAzs} endpoint-AZs`, usd: design.interfaceEndpointAzs * hours * price(facts, 'vpcInterfaceEndpointHour') },
+    { name: `NAT gateways: ${design.natGateways}, with their public IPs`, usd: design.natGateways * hours * (price(facts, 'natGatewayHour') + price(facts, 'publicIpv4Hour')) },
+    { name: `KMS keys: ${design.kmsKeys}`, usd: design.kmsKeys * price(facts, 'kmsKeyMonth') },
+    { name: `CloudWatch alarms: ${design.alarms}`, usd: design.alarms * price(facts, 'cloudwatchAlarmMonth') },
+    { name: `CloudWatch dashboards: ${design.dashboards}`, usd: design.dashboards * price(facts, 'cloudwatchDashboardMonth') },
+    { name: `Secrets Manager: ${design.secrets} secrets`, usd: design.secrets * price(facts, 'secretsManagerSecretMonth') },
+  ].map((component) => ({ ...component, usd: cents(component.usd) }));
+
+  return {
+    environment: design.name,
+    bottleneck: bottleneck.name,
+    stages,
+    queries,
+    costPerMillionOrdersUsd: cents(sum(components)),
+    components,
+    costPerMillionQueriesUsd: cents(sum(queryComponents)),
+    queryComponents,
+    monthlyFloorUsd: cents(sum(floorComponents)),
+    floorComponents,
+    prices: { source: facts.prices.source, date: facts.prices.date },
+    measured: measured.source,
+  };
+}
+
+/** The benchmark's figures the model reads (bench/results/latest.json). */
+export function measuredFromBench(bench: Record<string, unknown>, batchSize: number): Measured {
+  type Figures = { ordersPerSecond: number };
+  const projection = bench.projection as { idempotencyOff: Figures; original: Figures } | undefined;
+  const queries = bench.queries as { orderLines: number; itemsSalesReport: { p50: number }; monthlySalesByItem: { p50: number }; originalItemsReport: { p50: number }; originalMonthly: { p50: number } }[] | undefined;
+  const local = bench.localPipeline as { enforced?: { perOrder?: { commandExecutionMs: number; functionMs: Record<string, number>; logBytes: Record<string, number>; workflowLogBytesAllWithData: number } } } | undefined;
+  const perOrder = local?.enforced?.perOrder;
+  if (!projection || !queries?.length || !perOrder) {
+    throw new Error('bench/results/latest.json lacks the projection, queries or per-order figures: run npm run bench (all sections)');
+  }
+  const largest = queries[queries.length - 1] as (typeof queries)[number];
+  return {
+    batchWriteSeconds: batchSize / projection.idempotencyOff.ordersPerSecond,
+    originalRecordSeconds: 1 / projection.original.ordersPerSecond,
+    writerOrdersPerSecond: projection.idempotencyOff.ordersPerSecond,
+    originalWriterOrdersPerSecond: projection.original.ordersPerSecond,
+    // orderDetails reads one order by key, like the monthly query reads one item's months.
+    queryMs: { itemsSalesReport: largest.itemsSalesReport.p50, monthlySalesByItem: largest.monthlySalesByItem.p50, orderDetails: largest.monthlySalesByItem.p50 },
+    originalQueryMs: { itemsSalesReport: largest.originalItemsReport.p50, monthlySalesByItem: largest.originalMonthly.p50, orderDetails: largest.monthlySalesByItem.p50 },
+    commandExecutionMs: perOrder.commandExecutionMs,
+    functionMs: perOrder.functionMs,
+    logBytesPerOrder: Object.values(perOrder.logBytes).reduce((total, bytes) => total + bytes, 0),
+    workflowLogBytesAllWithData: perOrder.workflowLogBytesAllWithData,
+    source: `bench/results/latest.json of ${String(bench.date ?? 'unknown date')}, at ${largest.orderLines.toLocaleString('en')} order lines`,
+  };
+}
