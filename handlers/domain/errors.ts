@@ -17,6 +17,23 @@ export interface RefusalBody {
   readonly message: string;
 }
 
+/** Characters of a client's value a refusal quotes at most. */
+export const MAX_ECHO_CHARACTERS = 64;
+
+/** Characters of a refusal's whole message at most: every answer fits on the bus whatever the input. */
+export const MAX_REFUSAL_MESSAGE_CHARACTERS = 4_096;
+
+/**
+ * A client's value as a refusal quotes it: JSON, cut to
+ * {@link MAX_ECHO_CHARACTERS} with the full length said, so an answer never
+ * grows with the input (a 300 KB `command` would not fit on the bus).
+ */
+export function echo(value: string): string {
+  const characters = [...value];
+  if (characters.length <= MAX_ECHO_CHARACTERS) return JSON.stringify(value);
+  return `${JSON.stringify(characters.slice(0, MAX_ECHO_CHARACTERS).join(''))}… (${characters.length} characters)`;
+}
+
 /** Base class of every refusal the pipeline answers to a client. */
 export abstract class RefusalError extends Error {
   abstract readonly code: RefusalCode;
@@ -25,7 +42,9 @@ export abstract class RefusalError extends Error {
 
   /** The `error` object sent back to the client. */
   toBody(): RefusalBody {
-    return { code: this.code, message: this.message };
+    const characters = [...this.message];
+    const message = characters.length <= MAX_REFUSAL_MESSAGE_CHARACTERS ? this.message : `${characters.slice(0, MAX_REFUSAL_MESSAGE_CHARACTERS).join('')}… (message cut at ${MAX_REFUSAL_MESSAGE_CHARACTERS} characters)`;
+    return { code: this.code, message };
   }
 }
 
@@ -46,7 +65,7 @@ export class UnsupportedCommandError extends RefusalError {
   readonly code = 'UnsupportedCommand';
 
   constructor(command: string, supported: readonly string[], options?: ErrorOptions) {
-    super(`command ${JSON.stringify(command)} is not supported; expected one of ${supported.join(', ')}`, options);
+    super(`command ${echo(command)} is not supported; expected one of ${supported.join(', ')}`, options);
     this.name = 'UnsupportedCommandError';
   }
 }
@@ -56,7 +75,7 @@ export class UnsupportedQueryError extends RefusalError {
   readonly code = 'UnsupportedQuery';
 
   constructor(query: string, supported: readonly string[], options?: ErrorOptions) {
-    super(`query ${JSON.stringify(query)} is not supported; expected one of ${supported.join(', ')}`, options);
+    super(`query ${echo(query)} is not supported; expected one of ${supported.join(', ')}`, options);
     this.name = 'UnsupportedQueryError';
   }
 }
@@ -66,7 +85,7 @@ export class OrderConflictError extends RefusalError {
   readonly code = 'OrderConflict';
 
   constructor(orderId: string, options?: ErrorOptions) {
-    super(`order ${JSON.stringify(orderId)} already exists with different content; the stored order was left untouched`, options);
+    super(`order ${echo(orderId)} already exists with different content; the stored order was left untouched`, options);
     this.name = 'OrderConflictError';
   }
 }
@@ -77,7 +96,7 @@ export class OrderNotFoundError extends RefusalError {
   override readonly status = 404;
 
   constructor(orderId: string, options?: ErrorOptions) {
-    super(`order ${JSON.stringify(orderId)} is not in the read model: it is unknown, or not projected yet (ask again shortly)`, options);
+    super(`order ${echo(orderId)} is not in the read model: it is unknown, or not projected yet (ask again shortly)`, options);
     this.name = 'OrderNotFoundError';
   }
 }

@@ -95,7 +95,7 @@ export function refuseUnroutedQuery(envelope: QueryEnvelope): QueryFunctionResul
   try {
     const { query } = queryDetail(envelope);
     if ((SUPPORTED_QUERIES as readonly string[]).includes(query)) throw new Error(`query ${query} should have been routed to its function`);
-    refusal = new UnsupportedQueryError(query.length > 64 ? `${query.slice(0, 64)}…` : query, SUPPORTED_QUERIES);
+    refusal = new UnsupportedQueryError(query, SUPPORTED_QUERIES);
   } catch (error) {
     if (!(error instanceof RefusalError)) throw error;
     refusal = error;

@@ -100,4 +100,40 @@ describe('the rendered workflow, run', () => {
       }),
     ]);
   });
+
+  it('answers a command whose response could not be put on the bus with a small refusal, never silence', async () => {
+    // Prepare: validation refuses the command, and the bus refuses the answer.
+    await import('../../../local/polyfills');
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)), { validationOptions: { checkArn: true, checkPaths: true } });
+    const published: unknown[] = [];
+
+    // Act
+    const { result } = machine.run(
+      { id: 'c-1', 'detail-type': 'orderCommand', source: 'orderPipeline', detail: { command: 'x'.repeat(250_000) } },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            ValidateCommand: () => ({ Payload: { valid: false, response: { orderid: null, commandStatus: 'orderRejected', commandMessageId: 'c-1', error: { code: 'UnsupportedCommand', message: 'x'.repeat(300_000) } } } }),
+            PublishCommandResponse: () => {
+              throw Object.assign(new Error('entry too large'), { name: 'EventBridge.FailedEntry' });
+            },
+            PublishCommandFailure: (input: unknown) => {
+              published.push(input);
+              return {};
+            },
+          },
+          retryIntervalOverrides: { PublishCommandResponse: 0, PublishCommandFailure: 0 },
+        },
+      },
+    );
+    await result;
+
+    // Assess
+    expect(published).toEqual([
+      expect.objectContaining({
+        Entries: [expect.objectContaining({ DetailType: 'orderCommandResponse', Detail: { orderid: null, commandStatus: 'orderRejected', commandMessageId: 'c-1', error: { code: 'ServiceUnavailable', message: 'the answer could not be published; sending the command again is safe' } } })],
+      }),
+    ]);
+  });
 });

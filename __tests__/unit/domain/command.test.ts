@@ -44,3 +44,20 @@ describe('validateCommand', () => {
     expect(result).toMatchObject({ valid: false, response: { orderid: null } });
   });
 });
+
+describe('refusals at the size limit', () => {
+  it('quote at most 64 characters of a value, say its length, and stay small whatever the input', async () => {
+    const { validateCommand } = await import('../../../handlers/domain/command');
+    const { MAX_REFUSAL_MESSAGE_CHARACTERS } = await import('../../../handlers/domain/errors');
+    for (const command of ['x'.repeat(250_000), '😀'.repeat(70_000), 'y'.repeat(65)]) {
+      const result = validateCommand({ id: 'c-1', time: '2022-10-13T19:00:00Z', detail: { command, orderId: 'o'.repeat(300_000), items: [] } });
+      expect(result.valid).toBe(false);
+      const response = (result as { response: { orderid: unknown; error: { code: string; message: string } } }).response;
+      expect(response.error.code).toBe('UnsupportedCommand');
+      expect(response.orderid).toBeNull();
+      expect(response.error.message).toContain(`… (${[...command].length} characters)`);
+      expect(Buffer.byteLength(JSON.stringify(response))).toBeLessThan(1_024);
+      expect([...response.error.message].length).toBeLessThanOrEqual(MAX_REFUSAL_MESSAGE_CHARACTERS + 64);
+    }
+  });
+});
