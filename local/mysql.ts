@@ -40,6 +40,19 @@ interface Target {
   database: string;
 }
 
+/**
+ * Percent-decodes one part of DB_URL; a malformed escape says which part and
+ * at which character, never the part itself (it may be a password).
+ */
+function decodeField(part: 'user' | 'password' | 'database', text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    const bad = /%(?![0-9A-Fa-f]{2})/.exec(text)?.index;
+    throw new Error(`DB_URL ${part} has a malformed percent-escape${bad === undefined ? ' (not UTF-8)' : ` at character ${bad + 1} of the ${part}`}: write % as %25`);
+  }
+}
+
 function parse(url: string): Target {
   let parsed: URL;
   try {
@@ -48,13 +61,13 @@ function parse(url: string): Target {
     throw new Error(`DB_URL is not a URL: ${redactCredentials(url)} (a password with # / ? @ must be percent-encoded)`);
   }
   if (parsed.protocol !== 'mysql:') throw new Error(`DB_URL must start with mysql://, got ${parsed.protocol}//`);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || READ_MODEL_DATABASE;
+  const database = decodeField('database', parsed.pathname.replace(/^\//, '')) || READ_MODEL_DATABASE;
   if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) throw new Error(`DB_URL database name must be 1-64 letters, digits or _, got ${database}`);
   return {
     host: parsed.hostname || '127.0.0.1',
     port: Number(parsed.port || 3306),
-    user: decodeURIComponent(parsed.username || 'root'),
-    password: decodeURIComponent(parsed.password),
+    user: decodeField('user', parsed.username || 'root'),
+    password: decodeField('password', parsed.password),
     database,
   };
 }

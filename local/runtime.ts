@@ -23,7 +23,7 @@ import { AccessDeniedError, IamGate, type IamMode, type Principal } from './iam'
 import { DurableValue, Journal } from './journal';
 import { openReadModelServer, type ReadModelServer } from './mysql';
 import { clientIdentities, policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
-import { quoted } from './redact';
+import { quoted, safeLogLine } from './redact';
 import { logsService } from './logs';
 import { LocalSecrets } from './secrets';
 import { LocalSqs, type LocalQueue } from './sqs';
@@ -147,7 +147,9 @@ export class LocalRuntime {
 
   /** Starts every part; throws (having cleaned up) if any part cannot start. */
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-    const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+    const sink = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+    // Every message, whatever it quotes, is redacted and escaped at the one sink.
+    const log = (message: string) => sink(safeLogLine(message));
 
     // The endpoint comes first: the functions' SDK clients are pointed at it.
     const router: Router = { streams: new Map(), services: new Map(), extra: new Map(), functions: undefined, authorizer: undefined, principals: new Map() };
@@ -739,7 +741,8 @@ async function handleRequest(request: IncomingMessage, response: ServerResponse,
     const prefix = target.slice(0, dot);
     const operation = target.slice(dot + 1);
     const service = router.services.get(prefix);
-    if (!service) {
+    // AWS operation names are PascalCase words; anything else is no operation of any service.
+    if (!service || !/^[A-Z][A-Za-z0-9]{0,63}$/.test(operation)) {
       sendAwsError(response, new AwsError('UnknownOperationException', `${target} is not served by the local runtime`));
       return;
     }
@@ -753,7 +756,8 @@ async function handleRequest(request: IncomingMessage, response: ServerResponse,
       }
       throw error;
     }
-    const handler = service.operations[operation];
+    // Only an own operation: 'constructor', 'toString' or '__proto__' are not operations of any service.
+    const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
     if (handler) {
       sendJson(response, 200, await handler(body), `application/x-amz-json-${service.jsonVersion}`);
     } else if (service.dispatch) {

@@ -35,6 +35,13 @@ describe('openReadModelServer', () => {
     await expect(openReadModelServer(`mysql://root@127.0.0.1:${port}/orders`, () => undefined)).rejects.toThrow(`the read-model server at mysql://root@127.0.0.1:${port}/orders is not usable`);
   });
 
+  it('says where a malformed percent-escape is, never quoting the password', async () => {
+    const act = openReadModelServer('mysql://adv:s3cr%zzet@127.0.0.1:3306/orders', () => undefined);
+    await expect(act).rejects.toThrow('DB_URL password has a malformed percent-escape at character 5 of the password: write % as %25');
+    await expect(openReadModelServer('mysql://adv:s3cr%zzet@127.0.0.1:3306/orders', () => undefined)).rejects.not.toThrow(/s3cr|zzet/);
+    await expect(openReadModelServer('mysql://a%ZZ:pw@127.0.0.1:3306/orders', () => undefined)).rejects.toThrow('DB_URL user has a malformed percent-escape at character 2 of the user');
+  });
+
   it('refuses a DB_URL that is not a mysql:// URL', async () => {
     await expect(openReadModelServer('postgres://localhost/orders', () => undefined)).rejects.toThrow('DB_URL must start with mysql://');
     await expect(openReadModelServer('mysql://root@127.0.0.1/bad-name!', () => undefined)).rejects.toThrow('DB_URL database name must be');

@@ -44,6 +44,13 @@ const entry = (orderId: string, time = '"2022-10-13T19:00:00Z"') =>
   `{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Time":${time},"Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'z1', quantity: 1 }] }))}}`;
 
 describe('hostile requests', () => {
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'putEvents', 'Put-Events', ''])('answers X-Amz-Target AWSEvents.%s with 400 UnknownOperationException', async (operation) => {
+    for (const prefix of ['AWSEvents', 'DynamoDB_20120810', 'AWSStepFunctions', 'secretsmanager']) {
+      const response = await raw('POST', '/', { 'x-amz-target': `${prefix}.${operation}`, 'content-type': 'application/x-amz-json-1.1' }, '{}');
+      expect({ target: `${prefix}.${operation}`, status: response.status, type: response.headers['x-amzn-errortype'] }).toEqual({ target: `${prefix}.${operation}`, status: 400, type: 'UnknownOperationException' });
+    }
+  });
+
   it.each(['//', '///', '//@', '//%', '/%E0%A4%A'])('answers the path %s with an error response, not a crash', async (rawPath) => {
     const response = await raw('GET', rawPath);
     expect(response.status).toBeGreaterThanOrEqual(400);
