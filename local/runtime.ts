@@ -454,6 +454,7 @@ export class LocalRuntime {
         endpoint,
         eventBus: { name: bus.name, arn: bus.arn, kept: bus.retained },
         stateMachine: stateMachine.arn,
+        executions: stateMachine.kept,
         streamMapping: { ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds },
         queues: Object.fromEntries([...queueByArn.values()].map((queue) => [queue.name, { url: queue.url, messages: queue.size }])),
         functions: functions.definitions().map((fn) => ({ name: fn.name, role: fn.roleArn, reservedConcurrency: fn.reservedConcurrency ?? null })),

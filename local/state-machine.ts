@@ -34,6 +34,8 @@ interface Execution {
   cause?: string;
   /** The states the execution went through, in order (kept for the latest executions only). */
   history?: StateStep[];
+  /** Bytes this execution holds in memory (input, output, path), counted against the cap. */
+  bytes?: number;
 }
 
 /** One state of an execution's path, as the console shows it. */
@@ -52,6 +54,20 @@ export interface StateStep {
 /** Executions whose path is kept (the console); older ones keep their summary only. */
 const HISTORIES_KEPT = 500;
 
+/** Executions kept in memory, by bytes (inputs of 250 KB × 10,000 executions would be 2.5 GB). @default 64 MiB */
+export const DEFAULT_KEPT_EXECUTION_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Deepest execution input accepted. Step Functions documents no figure; the
+ * bus refuses a Detail deeper than 100 levels and wraps it in one more, so
+ * anything deeper than this is refused (`InvalidExecutionInput`) rather than
+ * run by an interpreter that cannot finish it.
+ */
+export const MAX_INPUT_DEPTH = 128;
+
+/** How long an ended execution's path recording may still take before it is let go (it is diagnostics). */
+const RECORDING_GRACE_MS = 1_000;
+
 /** Options of {@link LocalStateMachine}. */
 export interface LocalStateMachineOptions {
   readonly name: string;
@@ -68,6 +84,8 @@ export interface LocalStateMachineOptions {
   readonly retryIntervalMs?: number;
   /** Executions kept for DescribeExecution. @default 10000 */
   readonly keepExecutions?: number;
+  /** Bytes of executions kept (inputs, outputs, paths). @default {@link DEFAULT_KEPT_EXECUTION_BYTES} */
+  readonly keepExecutionBytes?: number;
 }
 
 /** An Express state machine served as `AWSStepFunctions.*`. */
@@ -80,6 +98,8 @@ export class LocalStateMachine {
   readonly #running = new Set<Promise<unknown>>();
   readonly #retryOverrides: Record<string, number> | undefined;
   readonly #withHistory: Execution[] = [];
+  #keptBytes = 0;
+  #dropped = 0;
 
   constructor(options: LocalStateMachineOptions) {
     this.#options = options;
@@ -129,10 +149,14 @@ export class LocalStateMachine {
   }
 
   #newExecution(input: string, name: string): Execution {
+    let parsed: unknown;
     try {
-      JSON.parse(input);
+      parsed = JSON.parse(input);
     } catch {
       throw new AwsError('InvalidExecutionInput', 'Invalid State Machine Execution Input: the input is not valid JSON');
+    }
+    if (nestsDeeperThan(parsed, MAX_INPUT_DEPTH)) {
+      throw new AwsError('InvalidExecutionInput', `Invalid State Machine Execution Input: the input nests deeper than ${MAX_INPUT_DEPTH} levels`);
     }
     const execution: Execution = {
       executionArn: `arn:aws:states:${this.#options.region}:${this.#options.account}:express:${this.#options.name}:${name}:${randomUUID()}`,
@@ -142,8 +166,7 @@ export class LocalStateMachine {
       status: 'RUNNING',
     };
     this.#executions.set(execution.executionArn, execution);
-    const keep = this.#options.keepExecutions ?? 10_000;
-    if (this.#executions.size > keep) this.#executions.delete(this.#executions.keys().next().value as string);
+    this.#count(execution, input.length);
     return execution;
   }
 
@@ -174,8 +197,29 @@ export class LocalStateMachine {
       execution.cause = cause?.message ?? String(error);
     } finally {
       execution.stopDate = Date.now();
-      await recording;
+      // The path is diagnostics: an interpreter that failed early may never end its event log.
+      await Promise.race([recording, new Promise((resolve) => setTimeout(resolve, RECORDING_GRACE_MS).unref())]);
+      this.#count(execution, (execution.output?.length ?? 0) + (execution.cause?.length ?? 0) + (execution.history ? jsonLength(execution.history) : 0));
     }
+  }
+
+  /** Adds bytes to an execution's share, then drops the oldest executions past the count or byte cap. */
+  #count(execution: Execution, bytes: number): void {
+    execution.bytes = (execution.bytes ?? 0) + bytes;
+    this.#keptBytes += bytes;
+    const keep = this.#options.keepExecutions ?? 10_000;
+    const keepBytes = this.#options.keepExecutionBytes ?? DEFAULT_KEPT_EXECUTION_BYTES;
+    while (this.#executions.size > keep || (this.#keptBytes > keepBytes && this.#executions.size > 1)) {
+      const [oldestArn, oldest] = this.#executions.entries().next().value as [string, Execution];
+      this.#executions.delete(oldestArn);
+      this.#keptBytes -= oldest.bytes ?? 0;
+      this.#dropped++;
+    }
+  }
+
+  /** Executions kept, their bytes, and how many were dropped to stay within the caps. */
+  get kept(): { executions: number; bytes: number; dropped: number } {
+    return { executions: this.#executions.size, bytes: this.#keptBytes, dropped: this.#dropped };
   }
 
   /** Records the path of an execution from the interpreter's event log (top-level states). */
@@ -355,4 +399,25 @@ function taskStates(definition: StateMachineDefinition): [string, { Resource: st
   };
   visit(definition.States as Record<string, unknown>);
   return found;
+}
+
+/** Whether a parsed JSON value nests deeper than `limit` (iterative: no recursion to overflow). */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** The length of a value's JSON, or 0 when it cannot be written (a path is diagnostics). */
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return 0;
+  }
 }

@@ -44,6 +44,16 @@ const entry = (orderId: string, time = '"2022-10-13T19:00:00Z"') =>
   `{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Time":${time},"Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'z1', quantity: 1 }] }))}}`;
 
 describe('hostile requests', () => {
+  it.each(['StartSyncExecution', 'StartExecution'])('answers %s with an input nested 10,000 deep at once, leaving nothing running', async (operation) => {
+    const started = Date.now();
+    const input = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const response = await raw('POST', '/', { 'x-amz-target': `AWSStepFunctions.${operation}`, 'content-type': 'application/x-amz-json-1.0' }, JSON.stringify({ stateMachineArn: runtime.stateMachineArn, input }));
+    expect({ status: response.status, type: response.headers['x-amzn-errortype'] }).toEqual({ status: 400, type: 'InvalidExecutionInput' });
+    const idle = (await (await fetch(`${runtime.endpoint}/_local/idle`)).json()) as { idle: boolean };
+    expect(idle.idle).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'putEvents', 'Put-Events', ''])('answers X-Amz-Target AWSEvents.%s with 400 UnknownOperationException', async (operation) => {
     for (const prefix of ['AWSEvents', 'DynamoDB_20120810', 'AWSStepFunctions', 'secretsmanager']) {
       const response = await raw('POST', '/', { 'x-amz-target': `${prefix}.${operation}`, 'content-type': 'application/x-amz-json-1.1' }, '{}');
