@@ -92,6 +92,7 @@ export function attachConsole(sources: ConsoleSources): void {
       .map((file) => ({ name: file.replace(/\.json$/, ''), entry: JSON.parse(readFileSync(path.join(EVENTS_DIR, file), 'utf8')) as unknown })),
   );
   routes.set('/_local/trouble', () => ({
+    ...(mapping.status().checkpointError ? { checkpointError: mapping.status().checkpointError } : {}),
     queues: queues.map((queue) => ({ name: queue.name, messages: queue.peek().slice(-50).map((message) => ({ ...message, body: safeJson(message.body) })) })),
     denials: gate.denials().slice(-100),
     failedExecutions: stateMachine

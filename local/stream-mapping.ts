@@ -59,6 +59,8 @@ export interface StreamMappingStatus {
   readonly sentToDestination: number;
   /** Whether the last poll was refused by IAM. */
   readonly readDenied: boolean;
+  /** The checkpoint could not be saved (a full disk, no file descriptors): the mapping keeps projecting and retries it each poll. */
+  readonly checkpointError?: { readonly message: string; readonly since: string; readonly failures: number };
 }
 
 /** One invocation of the function by the mapping (local diagnostics). */
@@ -88,6 +90,9 @@ export class StreamMapping {
   #invocations = 0;
   #sentToDestination = 0;
   #readDenied = false;
+  /** The sequence number handled last whose checkpoint is not saved yet. */
+  #unsaved: string | undefined;
+  #checkpointError: { message: string; since: string; failures: number } | undefined;
   readonly #batches: BatchRecord[] = [];
   readonly #idleWaiters = new Set<() => void>();
 
@@ -132,6 +137,7 @@ export class StreamMapping {
       invocations: this.#invocations,
       sentToDestination: this.#sentToDestination,
       readDenied: this.#readDenied,
+      ...(this.#checkpointError ? { checkpointError: { ...this.#checkpointError } } : {}),
     };
   }
 
@@ -176,6 +182,7 @@ export class StreamMapping {
         continue;
       }
       this.#readDenied = false;
+      this.#saveCheckpoint();
       if (this.#position >= stream.records.length) {
         this.#notifyIdle();
         await sleep(pollMs);
@@ -201,9 +208,32 @@ export class StreamMapping {
       if (!settled) break;
       this.#position += slice.length;
       const last = slice[slice.length - 1];
-      if (last) this.#options.checkpoint?.write(last.dynamodb.SequenceNumber);
+      if (last) {
+        this.#unsaved = last.dynamodb.SequenceNumber;
+        this.#saveCheckpoint();
+      }
     }
     this.#notifyIdle();
+  }
+
+  /**
+   * Saves the latest handled sequence number. A failed write stops nothing: the
+   * mapping keeps projecting (records handled since the last saved checkpoint
+   * are read again after a crash, which the projection's idempotency absorbs),
+   * reports the failure in its status, and tries again at the next poll.
+   */
+  #saveCheckpoint(): void {
+    if (this.#unsaved === undefined || !this.#options.checkpoint) return;
+    try {
+      this.#options.checkpoint.write(this.#unsaved);
+      if (this.#checkpointError) this.#options.log?.('stream mapping checkpoint saved again', { after: this.#checkpointError.failures });
+      this.#unsaved = undefined;
+      this.#checkpointError = undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!this.#checkpointError) this.#options.log?.('stream mapping checkpoint could not be saved; projecting on and retrying', { error: message });
+      this.#checkpointError = { message, since: this.#checkpointError?.since ?? new Date().toISOString(), failures: (this.#checkpointError?.failures ?? 0) + 1 };
+    }
   }
 
   /** Waits between retries; a stop ends the wait. */

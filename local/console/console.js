@@ -275,6 +275,12 @@ async function refreshTrouble() {
     }
     parts.push(el('p', { className: 'todo', text: isProjection ? 'Fix the cause, then: npm run redrive -- --queue projection (or npm run rebuild-read-model)' : 'Fix the cause, then: npm run redrive -- --queue workflow' }));
   }
+  if (trouble.checkpointError) {
+    const failure = trouble.checkpointError;
+    parts.push(el('h3', { text: `Stream checkpoint not saved since ${failure.since} (${failure.failures} tries)` }));
+    parts.push(el('p', { className: 'bad', text: failure.message }));
+    parts.push(el('p', { className: 'todo', text: 'Orders are still projected; a crash now replays them (harmlessly). Free disk space or file descriptors under the --data folder: the next poll saves it.' }));
+  }
   if (trouble.denials.length > 0) {
     parts.push(el('h3', { text: `IAM denials: ${trouble.denials.length}` }));
     for (const denial of trouble.denials.slice(-10)) parts.push(el('p', { className: 'bad', text: `${denial.principal} may not ${denial.action} on ${denial.resource}: ${denial.missing}` }));

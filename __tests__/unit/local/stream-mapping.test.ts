@@ -81,3 +81,51 @@ describe('stream mapping stop', () => {
     expect(destination.size).toBe(0);
   });
 });
+
+describe('stream mapping checkpoint', () => {
+  it('keeps projecting when the checkpoint cannot be written, reports it, and saves it once the write works again', async () => {
+    // Prepare: a projection that succeeds, and a checkpoint file that fails like EMFILE for a while.
+    const okDir = mkdtempSync(path.join(tmpdir(), 'stream-mapping-ok-'));
+    writeFileSync(path.join(okDir, 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });');
+    functions.register({ name: 'project-ok', arn: 'arn:aws:lambda:eu-west-1:000000000000:function:project-ok', roleArn: 'arn:aws:iam::000000000000:role/r', codeDir: okDir, handler: 'index.handler', timeoutSeconds: 5, memoryMb: 128, environment: {}, logGroup: '/aws/lambda/project-ok', jsonLogs: true });
+    const stream = new TableStream('orders-ok', 'NEW_IMAGE', 'eu-west-1', '000000000000');
+    const saved: string[] = [];
+    let broken = true;
+    const mapping = new StreamMapping({
+      stream,
+      functions,
+      functionName: 'project-ok',
+      settings: { ...DEFAULT_STREAM_MAPPING, batchSize: 5 },
+      destination: new LocalQueue('failures-ok', 'http://127.0.0.1:1/000000000000/failures-ok', 'arn:aws:sqs:eu-west-1:000000000000:failures-ok'),
+      pollIntervalMs: 10,
+      checkpoint: {
+        read: () => undefined,
+        write: (sequenceNumber) => {
+          if (broken) throw Object.assign(new Error("EMFILE: too many open files, open 'checkpoint.json.tmp'"), { code: 'EMFILE' });
+          saved.push(sequenceNumber);
+        },
+      },
+    });
+    mapping.start();
+    try {
+      // Act: records arrive while the checkpoint fails, then more after it works again.
+      for (let index = 0; index < 12; index++) stream.append(record(stream, index));
+      expect(await mapping.idle(10_000)).toBe(true);
+      const failing = mapping.status();
+      for (let index = 12; index < 20; index++) stream.append(record(stream, index));
+      expect(await mapping.idle(10_000)).toBe(true);
+      broken = false;
+      for (let index = 20; index < 23; index++) stream.append(record(stream, index));
+      expect(await mapping.idle(10_000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+      // Assess: nothing stopped; the failure was visible; the latest position is saved.
+      expect(failing).toMatchObject({ position: 12, pending: 0, checkpointError: { message: expect.stringContaining('EMFILE'), failures: expect.any(Number) } });
+      expect(mapping.status()).toMatchObject({ position: 23, pending: 0 });
+      expect(mapping.status().checkpointError).toBeUndefined();
+      expect(saved[saved.length - 1]).toBe(String(100 + 22).padStart(21, '0'));
+    } finally {
+      await mapping.stop();
+    }
+  });
+});
