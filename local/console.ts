@@ -104,10 +104,22 @@ export function attachConsole(sources: ConsoleSources): void {
 
   // Server-sent events: every new bus event, and a note whenever anything else changed.
   const clients = new Set<ServerResponse>();
+  let disconnectedSlow = 0;
   const send = (name: string, data: unknown) => {
     const message = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const client of clients) client.write(message);
+    for (const client of clients) {
+      // A client that does not read would make the server keep every event for it:
+      // past the bound it is disconnected (EventSource reconnects and the page reloads its state).
+      if (client.writableLength > MAX_CLIENT_BUFFER_BYTES) {
+        clients.delete(client);
+        client.destroy();
+        disconnectedSlow++;
+        continue;
+      }
+      client.write(message);
+    }
   };
+  routes.set('/_local/stream/clients', () => ({ connected: clients.size, disconnectedSlow, maxBufferedBytes: MAX_CLIENT_BUFFER_BYTES }));
   bus.subscribe((event: BusEvent) => send('bus', event));
   let last = '';
   const watcher = setInterval(() => {
@@ -125,6 +137,9 @@ export function attachConsole(sources: ConsoleSources): void {
     request.on('close', () => clients.delete(response));
   });
 }
+
+/** Bytes a server-sent-events client may have waiting before it is disconnected. */
+export const MAX_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 function safeJson(text: string): unknown {
   try {

@@ -412,7 +412,7 @@ export class LocalDynamoDB {
       const known = new Map<string, string | null>();
       const young: Extract<StreamEntry, { op: 'record' }>[] = [];
       const horizon = Date.now() / 1000 - STREAM_RETENTION_SECONDS;
-      for (const entry of journal.read()) {
+      for (const entry of journal.entries()) {
         if (entry.op === 'known') {
           known.set(entry.key, entry.image);
           continue;

@@ -51,6 +51,13 @@ interface PutEventsEntry {
 
 type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
+/** The bus journal is compacted once it grows past this (`EventBusOptions.journalCompactBytes`). */
+export const DEFAULT_JOURNAL_COMPACT_BYTES = 64 * 1024 * 1024;
+
+function owedKey(rule: string, id: string): string {
+  return `${rule}\u0000${id}`;
+}
+
 /** Largest PutEvents request, counted as AWS documents it. */
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
@@ -85,6 +92,8 @@ export interface EventBusOptions {
   readonly retention?: EventRetention;
   /** Keeps accepted events until each rule delivered or dead-lettered them (with `--data`). */
   readonly journal?: Journal<BusEntry>;
+  /** The journal is compacted to the deliveries still owed once it grows past this. @default 64 MiB */
+  readonly journalCompactBytes?: number;
 }
 
 /** A kept event and its serialised form. */
@@ -105,6 +114,10 @@ export class EventBus {
   #sequence = 0;
   #dropped = 0;
   readonly #deliveries = new Set<Promise<void>>();
+  /** Deliveries journaled as owed and not yet done, by rule and event id: what a compaction keeps. */
+  readonly #owed = new Map<string, { rule: string; event: BusEvent; bytes: number }>();
+  #owedBytes = 0;
+  #compactions = 0;
   readonly #listeners = new Set<(event: BusEvent) => void>();
 
   constructor(options: EventBusOptions) {
@@ -224,7 +237,13 @@ export class EventBus {
     for (const listener of this.#listeners) listener(event);
     const matching = this.#rules.filter((rule) => matchesPattern(rule.pattern, event));
     // Journaled before PutEvents answers: an accepted event is never lost.
-    for (const rule of matching) this.#options.journal?.append({ op: 'pending', rule: rule.name, event });
+    if (this.#options.journal) {
+      for (const rule of matching) {
+        const bytes = this.#options.journal.append({ op: 'pending', rule: rule.name, event });
+        this.#owed.set(owedKey(rule.name, event.id), { rule: rule.name, event, bytes });
+        this.#owedBytes += bytes;
+      }
+    }
     for (const rule of matching) this.#track(this.#deliverOnce(rule, event));
     return { EventId: event.id };
   }
@@ -255,12 +274,17 @@ export class EventBus {
     const journal = this.#options.journal;
     if (!journal) return 0;
     const pending = new Map<string, { rule: string; event: BusEvent }>();
-    for (const entry of journal.read()) {
+    for (const entry of journal.entries()) {
       const key = `${entry.rule}\u0000${entry.op === 'pending' ? entry.event.id : entry.id}`;
       if (entry.op === 'pending') pending.set(key, { rule: entry.rule, event: entry.event });
       else pending.delete(key);
     }
     journal.rewrite([...pending.values()].map(({ rule, event }): BusEntry => ({ op: 'pending', rule, event })));
+    for (const [key, owed] of pending) {
+      const bytes = Buffer.byteLength(JSON.stringify({ op: 'pending', ...owed })) + 1;
+      this.#owed.set(key, { ...owed, bytes });
+      this.#owedBytes += bytes;
+    }
     let resumed = 0;
     for (const { rule: name, event } of pending.values()) {
       const rule = this.#rules.find((candidate) => candidate.name === name);
@@ -274,7 +298,24 @@ export class EventBus {
 
   async #deliverOnce(rule: Rule, event: BusEvent): Promise<void> {
     await this.#deliver(rule, event);
-    this.#options.journal?.append({ op: 'done', rule: rule.name, id: event.id });
+    const journal = this.#options.journal;
+    if (!journal) return;
+    journal.append({ op: 'done', rule: rule.name, id: event.id });
+    const key = owedKey(rule.name, event.id);
+    this.#owedBytes -= this.#owed.get(key)?.bytes ?? 0;
+    this.#owed.delete(key);
+    // Compacted while running, to what is still owed, once at least half the journal is done
+    // deliveries: a rewrite then costs at most what was appended since the last one (linear).
+    if (journal.bytes > Math.max(this.#options.journalCompactBytes ?? DEFAULT_JOURNAL_COMPACT_BYTES, 2 * this.#owedBytes)) {
+      journal.rewrite([...this.#owed.values()].map(({ rule: name, event: owed }): BusEntry => ({ op: 'pending', rule: name, event: owed })));
+      this.#compactions++;
+    }
+  }
+
+  /** The journal's size and how often it was compacted (`/_local/status`). */
+  get journal(): { bytes: number; owed: number; compactions: number } | undefined {
+    const journal = this.#options.journal;
+    return journal ? { bytes: journal.bytes, owed: this.#owed.size, compactions: this.#compactions } : undefined;
   }
 
   async #deliver(rule: Rule, event: BusEvent): Promise<void> {

@@ -185,17 +185,18 @@ export class LocalFunctions {
     this.#invocations++;
     const run = this.#run(definition, event);
     this.#inFlight.add(run);
-    const started = performance.now();
     try {
-      const result = await run;
-      const samples = this.#durations.get(definition.name) ?? [];
-      samples.push(performance.now() - started);
-      if (samples.length > 1_000) samples.shift();
-      this.#durations.set(definition.name, samples);
-      return result;
+      return await run;
     } finally {
       this.#inFlight.delete(run);
     }
+  }
+
+  #recordDuration(name: string, ms: number): void {
+    const samples = this.#durations.get(name) ?? [];
+    samples.push(ms);
+    if (samples.length > 1_000) samples.shift();
+    this.#durations.set(name, samples);
   }
 
   /** Median duration (ms) of each function's latest invocations (up to 1,000), and how many were sampled. */
@@ -220,9 +221,13 @@ export class LocalFunctions {
     }
     pool.busy++;
     let environment = pool.idle.pop();
+    // The invocation's duration, as Lambda bills it: from an environment taking it (a cold start's init excluded) to its result.
+    let started = 0;
     try {
       environment ??= this.#start(definition);
+      started = performance.now();
       const result = await this.#send(definition, environment, event);
+      this.#recordDuration(definition.name, performance.now() - started);
       if (environment.exited) {
         // Ended by a timeout or a crash.
       } else if (environment.generation < this.#generation) {

@@ -452,7 +452,7 @@ export class LocalRuntime {
       router.extra.set('/_local/denials', () => gate.denials());
       router.extra.set('/_local/status', () => ({
         endpoint,
-        eventBus: { name: bus.name, arn: bus.arn, kept: bus.retained },
+        eventBus: { name: bus.name, arn: bus.arn, kept: bus.retained, ...(bus.journal ? { journal: bus.journal } : {}) },
         stateMachine: stateMachine.arn,
         executions: stateMachine.kept,
         streamMapping: { ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds },

@@ -377,7 +377,7 @@ interface LocalPipelineRun {
 
 /** What one order costs, measured in the local pipeline's throughput run. */
 interface CapacityInputs {
-  /** Median Express execution of a command, start to end (ms). */
+  /** Median Express execution of a command sent alone, start to end (ms). */
   readonly commandExecutionMs: number;
   /** Median duration of each function's invocations (ms). */
   readonly functionMs: Record<string, number>;
@@ -486,8 +486,9 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
 async function capacityInputs(endpoint: string, orders: number): Promise<CapacityInputs> {
   const get = async <T>(route: string) => (await (await fetch(`${endpoint}${route}`)).json()) as T;
   const status = await get<{ functionDurations: Record<string, { p50Ms: number }>; logGroups: Record<string, { bytes: number }> }>('/_local/status');
+  // The latency phase's commands, sent one at a time: their executions wait for nothing but their own work.
   const executions = (await get<{ executionArn: string; input: string; startDate: number; stopDate?: number; status: string }[]>('/_local/executions')).filter(
-    (execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"') && execution.stopDate !== undefined,
+    (execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"') && execution.input.includes('lat-') && execution.stopDate !== undefined,
   );
   const sampled = executions.slice(-100);
   const historyBytes: number[] = [];

@@ -33,7 +33,11 @@ if (args.includes('--json')) {
     console.log(`\n${title}\n`);
     console.log('| component | this project | original |\n|---|---:|---:|');
     const names = [...new Set([...ours.map((component) => component.name), ...theirs.map((component) => component.name)])];
-    for (const name of names) console.log(`| ${name} | ${usd(ours.find((component) => component.name === name)?.usd ?? 0)} | ${usd(theirs.find((component) => component.name === name)?.usd ?? 0)} |`);
+    const cell = (components: CapacityReport['components'], name: string) => {
+      const found = components.find((component) => component.name === name);
+      return found ? `${usd(found.usd)}${found.detail ? ` (${found.detail})` : ''}` : 'none';
+    };
+    for (const name of names) console.log(`| ${name} | ${cell(ours, name)} | ${cell(theirs, name)} |`);
   };
   console.log(`capacity and cost: ${environment} (${facts.region}, arm64); prices ${report.prices.source}, read ${report.prices.date}; measured: ${report.measured}\n`);
   console.log('| stage | orders/s | original | assumption |\n|---|---:|---:|---|');
@@ -42,7 +46,10 @@ if (args.includes('--json')) {
     console.log(`| ${stage.name}${stage.name === report.bottleneck ? ' **(bottleneck)**' : ''} | ${rate(stage.ordersPerSecond)} | ${theirs ? rate(theirs.ordersPerSecond) : 'no such stage'}${theirs?.name === original.bottleneck ? ' (bottleneck)' : ''} | ${stage.assumption} |`);
   }
   console.log('\n| query | answers/s | original | assumption |\n|---|---:|---:|---|');
-  for (const query of report.queries) console.log(`| ${query.name} | ${rate(query.perSecond)} | ${rate(original.queries.find((candidate) => candidate.name === query.name)?.perSecond ?? 0)} | ${query.assumption} |`);
+  for (const query of report.queries) {
+    const theirs = original.queries.find((candidate) => candidate.name === query.name);
+    console.log(`| ${query.name} | ${rate(query.perSecond)} | ${theirs ? rate(theirs.perSecond) : 'no such query'} | ${query.assumption} |`);
+  }
   side(`cost per million orders: ${usd(report.costPerMillionOrdersUsd)} (original ${usd(original.costPerMillionOrdersUsd)})`, report.components, original.components);
   side(`cost per million queries: ${usd(report.costPerMillionQueriesUsd)} (original ${usd(original.costPerMillionQueriesUsd)})`, report.queryComponents, original.queryComponents);
   side(`monthly floor: ${usd(report.monthlyFloorUsd)} (original ${usd(original.monthlyFloorUsd)})`, report.floorComponents, original.floorComponents);

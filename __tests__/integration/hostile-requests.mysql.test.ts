@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitForResponse, type Target } from '../../clients/pipeline-client';
@@ -44,6 +45,30 @@ const entry = (orderId: string, time = '"2022-10-13T19:00:00Z"') =>
   `{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Time":${time},"Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'z1', quantity: 1 }] }))}}`;
 
 describe('hostile requests', () => {
+  it('disconnects a server-sent-events client that never reads, instead of keeping every event for it', async () => {
+    // Prepare: a client that asks for the stream and then reads nothing.
+    const { hostname, port } = new URL(runtime.endpoint);
+    const socket = connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /_local/stream HTTP/1.1\r\nHost: local\r\n\r\n');
+    socket.pause();
+    const closed = new Promise((resolve) => socket.once('close', () => resolve('closed')));
+    const big = JSON.stringify({ padding: 'p'.repeat(200 * 1024) });
+
+    // Act: 80 events of 200 KB (16 MB) pass the bus, and so the stream.
+    for (let index = 0; index < 80; index++) {
+      const response = await raw('POST', '/', { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' }, JSON.stringify({ Entries: [{ EventBusName: runtime.busName, Source: 'slow-client-test', DetailType: 'padding', Detail: big }] }));
+      expect(response.status).toBe(200);
+    }
+    const clients = (await (await fetch(`${runtime.endpoint}/_local/stream/clients`)).json()) as { disconnectedSlow: number; maxBufferedBytes: number };
+    socket.resume();
+
+    // Assess
+    expect(clients.disconnectedSlow).toBeGreaterThanOrEqual(1);
+    expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('open'), 5_000))])).toBe('closed');
+    socket.destroy();
+  }, 60_000);
+
   it.each(['StartSyncExecution', 'StartExecution'])('answers %s with an input nested 10,000 deep at once, leaving nothing running', async (operation) => {
     const started = Date.now();
     const input = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
