@@ -199,6 +199,13 @@ export class LocalFunctions {
     this.#durations.set(name, samples);
   }
 
+  /** Execution environments (worker threads) alive per function, and the memory each may use at most. */
+  environments(): Record<string, { environments: number; memoryMb: number }> {
+    return Object.fromEntries(
+      [...this.#pools].map(([name, pool]) => [name, { environments: pool.busy + pool.idle.length, memoryMb: this.require(name).memoryMb }]),
+    );
+  }
+
   /** Median duration (ms) of each function's latest invocations (up to 1,000), and how many were sampled. */
   durations(): Record<string, { p50Ms: number; samples: number }> {
     return Object.fromEntries(

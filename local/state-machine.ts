@@ -212,6 +212,8 @@ export class LocalStateMachine {
     while (this.#executions.size > keep || (this.#keptBytes > keepBytes && this.#executions.size > 1)) {
       const [oldestArn, oldest] = this.#executions.entries().next().value as [string, Execution];
       this.#executions.delete(oldestArn);
+      // Its path goes with it (the list of executions with a path still holds the object).
+      delete oldest.history;
       this.#keptBytes -= oldest.bytes ?? 0;
       this.#dropped++;
     }

@@ -6,7 +6,7 @@
  * (RSS) and its bus journal as it goes, then stops it and starts it again on
  * the same folder. It prints the figures and writes bench/results/soak.json.
  *
- *   npm run soak -- [--commands 2000] [--padding 102400] [--concurrency 8]
+ *   npm run soak -- [--commands 2000] [--padding 102400] [--concurrency 8] [--window 200]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { benchServer, round } from '../bench/support';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
-  options: { commands: { type: 'string', default: '2000' }, padding: { type: 'string', default: String(100 * 1024) }, concurrency: { type: 'string', default: '8' } },
+  options: { commands: { type: 'string', default: '2000' }, padding: { type: 'string', default: String(100 * 1024) }, concurrency: { type: 'string', default: '8' }, window: { type: 'string', default: '200' } },
 });
 const commands = Number(values.commands);
 const padding = Number(values.padding);
@@ -46,7 +46,7 @@ async function start(): Promise<{ child: ChildProcess; endpoint: string; bus: st
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/main.ts', '--port', '0', '--data', dataDir, '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database}`],
+    ['--expose-gc', '--import', 'tsx', 'local/main.ts', '--port', '0', '--data', dataDir, '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database}`],
     { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   process.once('exit', () => child.kill('SIGKILL'));
@@ -65,27 +65,42 @@ async function stop(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
-const samples: { sent: number; rssMb: number; journalMb: number }[] = [];
+const samples: { sent: number; rssMb: number; heapMb: number; journalMb: number }[] = [];
+const heapMb = async (endpoint: string) => ((await (await fetch(`${endpoint}/_local/status?gc=1`)).json()) as { memory: { heapUsedMb: number } }).memory.heapUsedMb;
 const first = await start();
 const events = new EventBridgeClient(localClientOptions(first.endpoint));
 const note = 'n'.repeat(padding);
 const began = performance.now();
 let sent = 0;
 const sampleEvery = Math.max(1, Math.floor(commands / 10));
+// A workload the pipeline keeps up with: at most `window` commands sent and not yet
+// answered (without it the backlog, every undelivered event held and journaled, is
+// what grows, as on AWS a queue would).
+const window = Number(values.window);
+let answered = 0;
+const answeredSoFar = async () => {
+  const status = (await (await fetch(`${first.endpoint}/_local/status`)).json()) as { eventBus: { kept: { total: number } } };
+  return status.eventBus.kept.total - sent;
+};
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (sent < commands) {
+      while (sent - answered >= window) {
+        answered = await answeredSoFar();
+        if (sent - answered >= window) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const index = sent++;
       const detail = JSON.stringify({ command: 'createOrder', orderId: `soak-${index}`, items: [{ itemid: `item-${index % 50}`, quantity: 1 }], note });
       await events.send(new PutEventsCommand({ Entries: [{ EventBusName: first.bus, Source: 'orderPipeline', DetailType: 'orderCommand', Detail: detail }] }));
-      if (index % sampleEvery === 0) samples.push({ sent: index, rssMb: rssMb(first.child.pid), journalMb: journalMb() });
+      if (index % sampleEvery === 0) samples.push({ sent: index, rssMb: rssMb(first.child.pid), heapMb: await heapMb(first.endpoint), journalMb: journalMb() });
     }
   }),
 );
 await fetch(`${first.endpoint}/_local/idle`);
 const sendSeconds = round((performance.now() - began) / 1000, 1);
-const status = (await (await fetch(`${first.endpoint}/_local/status`)).json()) as { eventBus: { journal?: { compactions: number; owed: number } } };
-samples.push({ sent: commands, rssMb: rssMb(first.child.pid), journalMb: journalMb() });
+const status = (await (await fetch(`${first.endpoint}/_local/status`)).json()) as { eventBus: { journal?: { compactions: number; owed: number } }; functionEnvironments: Record<string, { environments: number; memoryMb: number }> };
+samples.push({ sent: commands, rssMb: rssMb(first.child.pid), heapMb: await heapMb(first.endpoint), journalMb: journalMb() });
+const environmentBoundMb = Object.values(status.functionEnvironments).reduce((total, fn) => total + fn.environments * fn.memoryMb, 0);
 events.destroy();
 await stop(first.child);
 const journalAfterStop = journalMb();
@@ -110,13 +125,16 @@ const result = {
   sendSeconds,
   samples,
   rssMb: { first: samples[0]?.rssMb ?? 0, max: Math.max(...samples.map((sample) => sample.rssMb)), last: samples[samples.length - 1]?.rssMb ?? 0 },
+  heapMb: { first: samples[0]?.heapMb ?? 0, max: Math.max(...samples.map((sample) => sample.heapMb)), last: samples[samples.length - 1]?.heapMb ?? 0 },
+  functionEnvironmentBoundMb: environmentBoundMb,
   journalMb: { max: Math.max(...samples.map((sample) => sample.journalMb)), afterStop: journalAfterStop, compactions: status.eventBus.journal?.compactions ?? 0 },
   restart: afterRestart,
 };
 writeFileSync(path.join(ROOT, 'bench', 'results', 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`soak: ${commands} commands of ${Math.round(padding / 1024)} KB (${throughBusMb} MB through the bus, the bytes of ${result.equivalentSmallCommands.toLocaleString('en')} commands of 180 B) in ${sendSeconds} s\n`);
-console.log('| sent | runtime RSS (MB) | bus journal (MB) |\n|---:|---:|---:|');
-for (const sample of samples) console.log(`| ${sample.sent} | ${sample.rssMb} | ${sample.journalMb} |`);
+console.log('| sent | runtime heap after a full GC, main thread (MB) | process RSS, function workers included (MB) | bus journal (MB) |\n|---:|---:|---:|---:|');
+for (const sample of samples) console.log(`| ${sample.sent} | ${sample.heapMb} | ${sample.rssMb} | ${sample.journalMb} |`);
+console.log(`\nthe function environments alive may use at most ${environmentBoundMb} MB between them (environments × memory size, as on Lambda)`);
 console.log(`\njournal: at most ${result.journalMb.max} MB while running, ${journalAfterStop} MB after the stop, ${result.journalMb.compactions} compactions`);
 console.log(`restart on the same folder: ready in ${afterRestart.readySeconds} s, RSS ${afterRestart.rssMb} MB, journal ${afterRestart.journalMb} MB`);
 process.exit(0);

@@ -61,3 +61,24 @@ describe('refusals at the size limit', () => {
     }
   });
 });
+
+describe('quantities as written', () => {
+  // Decided from the number JSON parsing yields: no hop (EventBridge, Step Functions,
+  // Lambda's runtime) passes the written text on, and 0.99999999999999999 is the
+  // same IEEE 754 double as 1. A number that parses to a non-integer is refused.
+  it.each([
+    ['0.99999999999999999', true],
+    ['1e0', true],
+    ['1.0', true],
+    ['1.0000000000000002', false],
+    ['0.5', false],
+    ['1e-400', false],
+    ['1000001', false],
+  ])('reads %s as the double it parses to (accepted: %s)', async (written, accepted) => {
+    const { validateCommand } = await import('../../../handlers/domain/command');
+    const detail = JSON.parse(`{"command": "createOrder", "orderId": "q-1", "items": [{"itemid": "z1", "quantity": ${written}}]}`) as unknown;
+    const result = validateCommand({ id: 'c-1', time: '2022-10-13T19:00:00Z', detail });
+    expect(result.valid).toBe(accepted);
+    if (!accepted) expect((result as { response: { error: { message: string } } }).response.error.message).toContain('detail.items[0].quantity must be an integer from 1 to 1000000');
+  });
+});
