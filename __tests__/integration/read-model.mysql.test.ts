@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { MIGRATIONS_DIR, loadMigrations, migrate } from '../../handlers/read-model/migrations';
+import { MIGRATIONS_DIR, loadMigrations, migrate, migrationLock } from '../../handlers/read-model/migrations';
 import { projectOrders } from '../../handlers/read-model/read-model-writer';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
@@ -114,10 +114,12 @@ describe('migrations', () => {
     const holder = await db.connect();
     const runner = await db.connect();
     try {
-      await holder.query("SELECT GET_LOCK('order-pipeline.schema-migrations', 0)");
-      await expect(migrate(runner, await loadMigrations(), { lockTimeoutSeconds: 1 })).rejects.toThrow(
-        /could not take the migration lock "order-pipeline.schema-migrations" within 1 s/,
-      );
+      // The lock is this database's own: other read models on the server (other test files) never take it.
+      const [[held]] = (await holder.query('SELECT GET_LOCK(?, 0) AS locked', [migrationLock(db.name)])) as unknown as [{ locked: number }[]];
+      expect(held?.locked).toBe(1);
+      await expect(migrate(runner, await loadMigrations(), { lockTimeoutSeconds: 1 })).rejects.toThrow(`could not take the migration lock "${migrationLock(db.name)}" within 1 s`);
+      expect(migrationLock(db.name)).not.toBe(migrationLock(`${db.name}_other`));
+      expect(migrationLock(db.name).length).toBeLessThanOrEqual(64);
     } finally {
       await holder.end();
       await runner.end();

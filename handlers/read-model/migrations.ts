@@ -25,8 +25,15 @@ export interface MigrationReport {
  */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
-/** Named lock serialising concurrent runners (two deploys, a retried trigger). */
-export const MIGRATION_LOCK = 'order-pipeline.schema-migrations';
+/**
+ * The named lock serialising concurrent runners of one read model (two
+ * deploys, a retried trigger). Named locks are server-wide, so the name
+ * carries the database: read models side by side on one server never wait
+ * for each other. Within the 64 characters MySQL 8.0 allows.
+ */
+export function migrationLock(database: string): string {
+  return `order-pipeline.schema-migrations.${createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
+}
 
 const FILE_NAME = /^(\d{4})-([a-z0-9-]+)\.sql$/;
 
@@ -70,8 +77,10 @@ export async function migrate(
   options: { lockTimeoutSeconds?: number } = {},
 ): Promise<MigrationReport> {
   const lockTimeout = options.lockTimeoutSeconds ?? 60;
-  const [lockRows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS locked', [MIGRATION_LOCK, lockTimeout]);
-  if (lockRows[0]?.locked !== 1) throw new MigrationLockError(MIGRATION_LOCK, lockTimeout);
+  const [[current]] = await connection.query<RowDataPacket[]>('SELECT DATABASE() AS name');
+  const lock = migrationLock(String(current?.name ?? ''));
+  const [lockRows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS locked', [lock, lockTimeout]);
+  if (lockRows[0]?.locked !== 1) throw new MigrationLockError(lock, lockTimeout);
   try {
     await connection.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -115,6 +124,6 @@ export async function migrate(
     return { applied, alreadyApplied };
   } finally {
     // A failed release is harmless: the server drops the lock with the session.
-    await connection.query('SELECT RELEASE_LOCK(?)', [MIGRATION_LOCK]).catch(() => undefined);
+    await connection.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => undefined);
   }
 }
