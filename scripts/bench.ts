@@ -490,7 +490,9 @@ async function capacityInputs(endpoint: string, orders: number): Promise<Capacit
   const executions = (await get<{ executionArn: string; input: string; startDate: number; stopDate?: number; status: string }[]>('/_local/executions')).filter(
     (execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"') && execution.input.includes('lat-') && execution.stopDate !== undefined,
   );
-  const sampled = executions.slice(-100);
+  // The log volume from the latest commands, whose paths are still kept (the latency phase's are older than the latest 500).
+  const recent = (await get<{ executionArn: string; input: string; status: string }[]>('/_local/executions')).filter((execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"'));
+  const sampled = recent.slice(-100);
   const historyBytes: number[] = [];
   for (const execution of sampled) {
     const detail = await get<{ history?: { input?: unknown; output?: unknown }[] }>(`/_local/execution?id=${encodeURIComponent(execution.executionArn)}`);
@@ -618,6 +620,12 @@ if (values.render) {
   // Re-renders latest.md and the chart from latest.json, measuring nothing.
   Object.assign(results, JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>);
 } else {
+  // A partial run (--sections) updates its sections of latest.json and keeps the others.
+  const allSections = ['projection', 'queries', 'coldstart', 'local', 'synth'];
+  if (!quick && allSections.some((section) => !sections.has(section)) && existsSync(path.join(outDir, 'latest.json'))) {
+    const previous = JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(previous)) if (!(key in results)) results[key] = value;
+  }
   (results.machine as Record<string, unknown>).mysql = await serverVersion();
   await buildHandlers();
   const started = performance.now();

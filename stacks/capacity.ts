@@ -240,8 +240,9 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
     },
     {
       name: 'Aurora writer',
-      ordersPerSecond: Math.floor(original ? measured.originalWriterOrdersPerSecond : measured.writerOrdersPerSecond),
-      assumption: `the measured rate of the same statements (${design.statementsPerOrder < 1 ? `${Math.round(design.statementsPerOrder * 1000)} per 1,000 orders` : `${design.statementsPerOrder} per order`}) on the benchmark's server (2 vCPU, about ${ASSUMPTIONS.benchMachineAcu} ACU); an instance at ${design.aurora.maxCapacity} ACU is taken as no slower`,
+      // A maximum below the benchmark machine's size scales the measured rate down; above it, no faster is assumed.
+      ordersPerSecond: Math.floor((original ? measured.originalWriterOrdersPerSecond : measured.writerOrdersPerSecond) * Math.min(1, design.aurora.maxCapacity / ASSUMPTIONS.benchMachineAcu)),
+      assumption: `the measured rate of the same statements (${design.statementsPerOrder < 1 ? `${Math.round(design.statementsPerOrder * 1000)} per 1,000 orders` : `${design.statementsPerOrder} per order`}) on the benchmark's server (2 vCPU, about ${ASSUMPTIONS.benchMachineAcu} ACU), scaled to the maximum of ${design.aurora.maxCapacity} ACU when smaller, never up`,
     },
   ];
   const bottleneck = stages.reduce((lowest, stage) => (stage.ordersPerSecond < lowest.ordersPerSecond ? stage : lowest));
@@ -282,7 +283,7 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
         ((million * ASSUMPTIONS.readModelBytesPerOrder) / 1024 ** 3) * price(facts, 'auroraStorageGbMonth') +
         ASSUMPTIONS.auroraIoPerOrder * price(facts, 'auroraIoPerMillion'),
     },
-    { name: 'CloudWatch Logs: ingestion', detail: `${Math.round(measured.logBytesPerOrder + workflowLogBytes)} bytes per order (workflow logs ${design.workflowLogs.level}${design.workflowLogs.includeExecutionData ? ' with execution data' : ''})`, usd: logGb * price(facts, 'cloudwatchLogsIngestionGb') },
+    { name: 'CloudWatch Logs: ingestion', detail: `${Math.round(measured.logBytesPerOrder + workflowLogBytes)} bytes per order; workflow logs ${design.workflowLogs.level}${design.workflowLogs.includeExecutionData ? ' with execution data' : ''}`, usd: logGb * price(facts, 'cloudwatchLogsIngestionGb') },
     { name: 'SQS: dead-letter and on-failure queues (failures only)', usd: 0 },
     { name: 'NAT gateway data', detail: design.natGateways > 0 ? "the VPC functions' AWS calls, about 4 KB per order" : 'none: VPC endpoints', usd: design.natGateways > 0 ? ((million * 4096) / 1024 ** 3) * price(facts, 'natGatewayDataGb') : 0 },
   ].map((component) => ({ ...component, usd: cents(component.usd) }));
