@@ -4,7 +4,8 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { localClientOptions } from './local-client';
-import { resourceNames, type FunctionKey, type ResourceNames } from '../config/pipeline';
+import { resourceNames, type ResourceNames } from '../config/pipeline';
+import { type FunctionKey } from '../stacks/catalogue';
 
 /** A local runtime (endpoint) or a deployed environment (normal AWS credentials). */
 export interface OperationsTarget {

@@ -1,21 +1,12 @@
-import { QUERIES, type QueryName } from '../handlers/queries/registry';
+import { APP_NAME, DetailType, EVENT_SOURCE } from './contract';
 
 /**
- * The single source of truth for names and settings shared by the cdktf stacks
- * and the local runtime. Anything both sides must agree on lives here, so the
- * cloud and local pipelines cannot drift apart.
+ * Names and settings shared by the cdktf stacks and the local runtime, on top
+ * of the contract (`contract.ts`, re-exported here). Imports nothing but the
+ * contract: the function catalogue, which needs the query registry, lives on
+ * the stacks' side (`stacks/catalogue.ts`).
  */
-
-/** Event source used by every command, query and response. */
-export const EVENT_SOURCE = 'orderPipeline';
-
-/** Detail types of the events the pipeline accepts and emits. */
-export const DetailType = {
-  command: 'orderCommand',
-  query: 'orderQuery',
-  commandResponse: 'orderCommandResponse',
-  queryResponse: 'orderQueryResponse',
-} as const;
+export * from './contract';
 
 /**
  * The EventBridge rule that starts the workflow: one Express execution per
@@ -40,15 +31,6 @@ export const WORKFLOW_TARGET_RETRY = {
   maximumRetryAttempts: 8,
   maximumEventAgeInSeconds: 3600,
 } as const;
-
-/** Key schema of the orders table (the command side's store). */
-export const ORDERS_TABLE_KEY = 'orderid';
-
-/** The orders table's stream carries new images: the projection needs nothing else. */
-export const ORDERS_STREAM_VIEW_TYPE = 'NEW_IMAGE';
-
-/** Key and TTL attributes Powertools idempotency expects. */
-export const IDEMPOTENCY_TABLE = { key: 'id', ttlAttribute: 'expiration' } as const;
 
 /**
  * The DynamoDB stream → projection event source mapping.
@@ -92,58 +74,6 @@ export function streamFilterPattern(settings: StreamMappingSettings): Record<str
   return { eventName: [...settings.eventNames] };
 }
 
-/**
- * The functions that are not queries; the stacks prefix their names with the
- * app name. Query functions come from the query registry, one per query.
- */
-const CORE_FUNCTIONS = {
-  validateRequest: { name: 'validate-request', timeoutSeconds: 5, memoryMb: 256 },
-  // Reserved concurrency: the stream's shards × the parallelization factor, from each environment's config.
-  projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 2, databaseConnections: 1 },
-  initSchema: { name: 'init-schema', timeoutSeconds: 120, memoryMb: 512, reservedConcurrency: 1, databaseConnections: 1 },
-  rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1, databaseConnections: 1 },
-} as const;
-
-/** One of the pipeline's functions: a core one, or a query's (named after the query). */
-export type FunctionKey = keyof typeof CORE_FUNCTIONS | QueryName;
-
-/** The keys of the query functions. */
-export const QUERY_FUNCTION_KEYS: readonly QueryName[] = QUERIES.map((query) => query.name);
-
-/** Timeout, memory and reserved concurrency of a function. */
-export interface FunctionSettings {
-  readonly timeoutSeconds: number;
-  readonly memoryMb: number;
-  /** Reserved concurrency; unreserved when absent. */
-  readonly reservedConcurrency?: number;
-  /** Connections each execution environment's pool may open to the read model (functions that use it). */
-  readonly databaseConnections?: number;
-}
-
-/** Every function's settings, for the stacks (and through them, the local runtime). */
-export const FUNCTION_SETTINGS: Readonly<Record<FunctionKey, FunctionSettings>> = {
-  ...CORE_FUNCTIONS,
-  ...(Object.fromEntries(QUERIES.map((query) => [query.name, query.settings])) as Record<QueryName, FunctionSettings>),
-};
-
-/** Logical names of the functions (kebab-case): bundle folders and, prefixed, Lambda names. */
-export const FunctionName: Readonly<Record<FunctionKey, string>> = {
-  ...(Object.fromEntries(Object.entries(CORE_FUNCTIONS).map(([key, value]) => [key, value.name])) as Record<keyof typeof CORE_FUNCTIONS, string>),
-  ...(Object.fromEntries(QUERIES.map((query) => [query.name, query.functionName])) as Record<QueryName, string>),
-};
-
-/** The Lambda runtime every function uses. */
-export const LAMBDA_RUNTIME = 'nodejs24.x';
-
-/** The Node.js major version of {@link LAMBDA_RUNTIME}: the bundles' esbuild target, and the Node the test suite runs on. */
-export const LAMBDA_NODE_MAJOR = Number(/^nodejs(\d+)\.x$/.exec(LAMBDA_RUNTIME)?.[1]);
-
-/** Application name: the prefix of every resource name. */
-export const APP_NAME = 'order-pipeline';
-
-/** Name of the read-model database. */
-export const READ_MODEL_DATABASE = 'orders';
-
 /** Names derived for one environment (`dev`, `prod`, or `local`). */
 export interface ResourceNames {
   readonly prefix: string;
@@ -157,7 +87,8 @@ export interface ResourceNames {
   readonly projectionFailureQueue: string;
   readonly workflowDeadLetterQueue: string;
   readonly dbSecret: string;
-  function(key: FunctionKey): string;
+  /** A function's name: the app prefix, then the key in kebab case (`projectOrders` → `…-project-orders`). */
+  function(key: string): string;
 }
 
 /** Derives every resource name of one environment. */
@@ -175,43 +106,14 @@ export function resourceNames(environment: string): ResourceNames {
     projectionFailureQueue: `${prefix}-projection-failures`,
     workflowDeadLetterQueue: `${prefix}-workflow-dlq`,
     dbSecret: `${prefix}-read-model`,
-    function: (key) => `${prefix}-${FunctionName[key]}`,
+    function: (key) => `${prefix}-${kebabCase(key)}`,
   };
 }
 
-/** What every function that reads the read model needs. */
-const DATABASE_ENVIRONMENT = ['DB_SECRET_ID', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'DB_CONNECTION_LIMIT'] as const;
-
-/**
- * Environment variables each function reads. The function construct refuses
- * an environment that differs, so a function never reads a variable the
- * stacks forgot.
- */
-export const FUNCTION_ENVIRONMENT: Readonly<Record<FunctionKey, readonly string[]>> = {
-  validateRequest: [],
-  projectOrders: [...DATABASE_ENVIRONMENT, 'IDEMPOTENCY_TABLE'],
-  initSchema: [...DATABASE_ENVIRONMENT, 'DB_READER_SECRET_ID', 'DB_WRITER_SECRET_ID'],
-  rebuildReadModel: [...DATABASE_ENVIRONMENT, 'ORDERS_TABLE'],
-  ...(Object.fromEntries(QUERIES.map((query): [string, readonly string[]] => [query.name, DATABASE_ENVIRONMENT])) as Record<QueryName, readonly string[]>),
-};
-
-/** The CloudWatch namespace of the pipeline's own metrics in one environment. */
-export function metricsNamespace(environment: string): string {
-  return `OrderPipeline/${environment}`;
+/** `projectOrders` → `project-orders`: a function's name from its key (the catalogue checks its names follow it). */
+export function kebabCase(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
-
-/** The pipeline's own metrics (embedded metric format), for the handlers, the alarms and the dashboard. */
-export const PipelineMetric = {
-  ordersProjected: 'OrdersProjected',
-  duplicatesSkipped: 'DuplicatesSkipped',
-  batchSize: 'ProjectionBatchSize',
-  commandsAccepted: 'CommandsAccepted',
-  commandsRefused: 'CommandsRefused',
-  queriesAnswered: 'QueriesAnswered',
-} as const;
-
-/** Powertools service name used in every log line. */
-export const SERVICE_NAME = APP_NAME;
 
 /**
  * The certificate authority of the Aurora instances. The stacks pin it on the

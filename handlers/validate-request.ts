@@ -1,12 +1,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DetailType, PipelineMetric } from '../config/pipeline';
+import { DetailType, PipelineMetric } from '../config/contract';
 import { validateCommand, type CommandValidation } from './domain/command';
 import type { CommandEnvelope } from './domain/order';
-import { refuseUnroutedQuery, type QueryResponseDetail } from './domain/query';
+import { RefusalError, UnsupportedQueryError } from './domain/errors';
+import { queryDetail, queryRefusal, type QueryEnvelope, type QueryFunctionResult, type QueryResponseDetail } from './queries/envelope';
+import { requireEnv } from './shared/env';
 import { logger } from './shared/logger';
 import { metrics } from './shared/metrics';
+
+/**
+ * The queries the workflow routes to their functions (from the registry, set
+ * by the stacks): named in refusals, without carrying any query's code.
+ */
+const supportedQueries = requireEnv('SUPPORTED_QUERIES').split(',');
 
 /** The envelope fields this function reads. */
 export interface RequestEnvelope extends CommandEnvelope {
@@ -24,7 +32,7 @@ export type RequestValidation = CommandValidation | { readonly valid: false; rea
  */
 export const lambdaHandler = async (event: RequestEnvelope): Promise<RequestValidation> => {
   if (event['detail-type'] === DetailType.query) {
-    const refusal = refuseUnroutedQuery(event);
+    const refusal = refuseUnroutedQuery(event, supportedQueries);
     logger.info('query refused', { queryMessageId: event.id, error: refusal.body.error });
     return { valid: false, response: refusal.body };
   }
@@ -44,3 +52,21 @@ export const lambdaHandler = async (event: RequestEnvelope): Promise<RequestVali
 };
 
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger, { clearState: true }));
+
+/**
+ * Answers a query the workflow could not route to a query function: a missing
+ * or non-string `query`, or one this version does not support. Always a
+ * `queryStatus: 400` refusal; a routable query reaching here is a bug.
+ */
+export function refuseUnroutedQuery(envelope: QueryEnvelope, supported: readonly string[]): QueryFunctionResult {
+  let refusal: RefusalError;
+  try {
+    const { query } = queryDetail(envelope);
+    if (supported.includes(query)) throw new Error(`query ${query} should have been routed to its function`);
+    refusal = new UnsupportedQueryError(query, supported);
+  } catch (error) {
+    if (!(error instanceof RefusalError)) throw error;
+    refusal = error;
+  }
+  return queryRefusal(envelope, refusal);
+}

@@ -4,7 +4,7 @@
  */
 import { build } from 'esbuild';
 import { bundleOptions } from '../stacks/bundling/build';
-import type { FunctionKey } from '../config/pipeline';
+import type { FunctionKey } from '../stacks/catalogue';
 const key = (process.argv[2] ?? 'itemsSalesReport') as FunctionKey;
 const r = await build({ ...bundleOptions(key), write: false });
 const out = Object.entries(r.metafile!.outputs).find(([k]) => k.endsWith('index.mjs'))![1];

@@ -11,7 +11,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build || exit 1
 
-lambda_major=$(grep -oE "LAMBDA_RUNTIME = 'nodejs[0-9]+" config/pipeline.ts | grep -oE '[0-9]+$')
+lambda_major=$(grep -oE "LAMBDA_RUNTIME = 'nodejs[0-9]+" config/contract.ts | grep -oE '[0-9]+$')
+if [ -z "$lambda_major" ]; then echo "npm test: LAMBDA_RUNTIME not found in config/contract.ts" >&2; exit 1; fi
 if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$lambda_major" ]; then
   node_bin=$(npx --yes -p "node@${lambda_major}" node -p 'process.execPath') || { echo "npm test: could not fetch Node ${lambda_major} from npm" >&2; exit 1; }
   export PATH="$(dirname "$node_bin"):$PATH"

@@ -14,7 +14,8 @@ import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
-import { FUNCTION_SETTINGS, metricsNamespace, streamFilterPattern, type FunctionKey, type ResourceNames } from '../config/pipeline';
+import { metricsNamespace, streamFilterPattern, type ResourceNames } from '../config/pipeline';
+import { FUNCTION_SETTINGS, type FunctionKey } from './catalogue';
 import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { DatabaseRole } from '../handlers/read-model/users';
@@ -108,7 +109,7 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'validateRequest',
       functionName: names.function('validateRequest'),
-      environment: {},
+      environment: { SUPPORTED_QUERIES: QUERIES.map((query) => query.name).join(',') },
     });
     this.projectOrders = new NodejsFunction(this, 'project-orders', {
       ...common,

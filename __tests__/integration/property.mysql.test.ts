@@ -10,7 +10,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { orderContentHash, type Order } from '../../handlers/domain/order';
-import { monthYear } from '../../handlers/domain/query';
+import { monthYear } from '../../handlers/queries/monthly-sales-by-item';
 import { clearReadModel } from '../../handlers/read-model/maintenance';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';

@@ -25,7 +25,8 @@ import { beforeAll, describe, it } from '@jest/globals';
 import aslValidator from 'asl-validator';
 import { Testing } from 'cdktf';
 import { ENVIRONMENTS } from '../../config/environments';
-import { DEFAULT_STREAM_MAPPING, FunctionName, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type FunctionKey } from '../../config/pipeline';
+import { DEFAULT_STREAM_MAPPING, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY } from '../../config/pipeline';
+import { FunctionName, type FunctionKey } from '../../stacks/catalogue';
 import { SCHEMA_INIT_COMMAND, migrationSetHash } from '../../stacks/compute-stack';
 import { resource, resources, synthesize, type SynthesizedApp } from '../helpers/synth';
 

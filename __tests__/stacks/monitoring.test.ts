@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ENVIRONMENTS } from '../../config/environments';
-import { FunctionName } from '../../config/pipeline';
+import { FunctionName } from '../../stacks/catalogue';
 import { resource, resources, synthesize, type SynthesizedApp } from '../helpers/synth';
 
 let app: SynthesizedApp;

@@ -4,7 +4,7 @@
  * (`npm test` fetches it from npm when the machine's Node is older).
  */
 import { describe, expect, it } from '@jest/globals';
-import { FunctionName, type FunctionKey } from '../../config/pipeline';
+import { FunctionName, type FunctionKey } from '../../stacks/catalogue';
 import { bundleOptions } from '../../stacks/bundling/build';
 import { synthesize } from '../helpers/synth';
 

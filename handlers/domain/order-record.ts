@@ -1,5 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { ORDERS_TABLE_KEY } from '../../config/pipeline';
+import { ORDERS_TABLE_KEY } from '../../config/contract';
 import { MalformedRecordError } from './errors';
 import { orderFromItem, type Order, type OrderItem } from './order';
 

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { ORDERS_TABLE_KEY } from '../../config/pipeline';
+import { ORDERS_TABLE_KEY } from '../../config/contract';
 import { MalformedRecordError, UnsupportedCommandError, ValidationError } from './errors';
 import { normaliseEventTime, orderTimeProblem } from './time';
 import { Limits, describeType, itemIdProblem, orderIdProblem, quantityProblem } from './limits';

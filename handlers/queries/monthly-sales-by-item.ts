@@ -1,9 +1,28 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ValidationError } from '../domain/errors';
 import { itemIdProblem } from '../domain/limits';
-import { monthStartOf, monthYear } from '../domain/query';
 import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
 import { defineQuery, echoString, exactNumber, type PageRequest } from './query-definition';
+
+const MONTHS = [
+  'January', 'February', 'March', 'April', 'May', 'June',
+  'July', 'August', 'September', 'October', 'November', 'December',
+] as const;
+
+/** `2022-10-01` → `October 2022`, independent of any server or process locale. */
+export function monthYear(monthStart: string): string {
+  const month = MONTHS[Number(monthStart.slice(5, 7)) - 1];
+  if (month === undefined) throw new Error(`not a month start date: ${monthStart}`);
+  return `${month} ${monthStart.slice(0, 4)}`;
+}
+
+/** `October 2022` → `2022-10-01`: the inverse of {@link monthYear}. */
+export function monthStartOf(monthYearText: string): string {
+  const [name, year] = monthYearText.split(' ');
+  const index = MONTHS.indexOf(name as (typeof MONTHS)[number]);
+  if (index < 0 || !/^\d{4}$/.test(year ?? '')) throw new Error(`not a month and year: ${monthYearText}`);
+  return `${year}-${String(index + 1).padStart(2, '0')}-01`;
+}
 
 /** One row of `monthlySalesByItem`. */
 export interface MonthlySalesRow {

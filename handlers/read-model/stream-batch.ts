@@ -4,7 +4,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Pool } from 'mysql2/promise';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ORDERS_TABLE_KEY, PipelineMetric } from '../../config/pipeline';
+import { ORDERS_TABLE_KEY, PipelineMetric } from '../../config/contract';
 import { OrderConflictError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { readOrderRecord } from '../domain/order-record';

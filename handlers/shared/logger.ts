@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SERVICE_NAME } from '../../config/pipeline';
+import { SERVICE_NAME } from '../../config/contract';
 
 /**
  * The one Powertools logger of a function: JSON lines, service name from the

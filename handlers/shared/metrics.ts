@@ -1,5 +1,5 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SERVICE_NAME } from '../../config/pipeline';
+import { SERVICE_NAME } from '../../config/contract';
 
 /**
  * The one Powertools metrics instance of a function: CloudWatch embedded

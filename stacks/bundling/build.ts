@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { DB_CA, FunctionName, LAMBDA_NODE_MAJOR, QUERY_FUNCTION_KEYS, type FunctionKey } from '../../config/pipeline';
+import { DB_CA, LAMBDA_NODE_MAJOR } from '../../config/pipeline';
+import { FunctionName, QUERY_FUNCTION_KEYS, type FunctionKey } from '../catalogue';
 import { zip, type ZipEntry } from './zip';
 
 /** Repository root. */
@@ -41,7 +42,7 @@ const queryEntries: Plugin = {
       loader: 'ts',
       resolveDir: path.join(ROOT, 'handlers'),
       contents: [
-        "import { createQueryHandler } from './shared/query-handler';",
+        "import { createQueryHandler } from './queries/query-handler';",
         `import { query } from './queries/${FunctionName[args.path as FunctionKey]}';`,
         'export const handler = createQueryHandler(query);',
       ].join('\n'),

@@ -4,7 +4,8 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, LAMBDA_RUNTIME, SERVICE_NAME, type FunctionKey, type FunctionSettings } from '../../config/pipeline';
+import { LAMBDA_RUNTIME, SERVICE_NAME } from '../../config/pipeline';
+import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, type FunctionKey, type FunctionSettings } from '../catalogue';
 import { bundleZip } from '../bundling/build';
 import type { PolicyStatement } from './iam';
 import { ServiceRole, type Grantee } from './role';

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { UnsupportedQueryError } from '../../../handlers/domain/errors';
-import { monthStartOf, monthYear, queryRefusal, refuseUnroutedQuery } from '../../../handlers/domain/query';
+import { queryRefusal } from '../../../handlers/queries/envelope';
+import { monthStartOf, monthYear } from '../../../handlers/queries/monthly-sales-by-item';
+import { SUPPORTED_QUERIES } from '../../../handlers/queries/registry';
+
+// validate-request reads the supported queries from its environment at load (the stacks set it).
+process.env.SUPPORTED_QUERIES ??= SUPPORTED_QUERIES.join(',');
+const { refuseUnroutedQuery: refuse } = await import('../../../handlers/validate-request');
+const refuseUnroutedQuery = (envelope: Parameters<typeof refuse>[0]) => refuse(envelope, SUPPORTED_QUERIES);
 
 describe('monthYear', () => {
   it.each([

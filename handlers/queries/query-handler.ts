@@ -1,15 +1,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { PipelineMetric } from '../../config/pipeline';
+import { PipelineMetric } from '../../config/contract';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { RefusalError, UnsupportedQueryError, ValidationError } from '../domain/errors';
-import { messageId, queryDetail, queryRefusal, type QueryEnvelope, type QueryFunctionResult } from '../domain/query';
-import type { QueryDefinition } from '../queries/query-definition';
-import { decodePageToken, encodePageToken } from '../queries/page-token';
-import { readDbSettings, readModelPool } from './db';
-import { logger } from './logger';
-import { metrics } from './metrics';
+import { messageId, queryDetail, queryRefusal, type QueryEnvelope, type QueryFunctionResult } from './envelope';
+import type { QueryDefinition } from './query-definition';
+import { decodePageToken, encodePageToken } from './page-token';
+import { readDbSettings, readModelPool } from '../shared/db';
+import { logger } from '../shared/logger';
+import { metrics } from '../shared/metrics';
+import { dbSecret } from '../shared/secrets';
 
 /** Counts one answer by query and status (embedded metric format). */
 function countAnswer(query: string, status: number): void {
@@ -18,7 +19,6 @@ function countAnswer(query: string, status: number): void {
   answered.addDimension('queryStatus', String(status));
   answered.addMetric(PipelineMetric.queriesAnswered, MetricUnit.Count, 1);
 }
-import { dbSecret } from './secrets';
 
 /**
  * Bytes of `queryResult` per response at most. EventBridge takes 256 KB per

@@ -1,11 +1,10 @@
 /**
  * The query side's envelope and responses: what a query function receives
  * from the workflow, and the `orderQueryResponse` detail it answers with.
- * Each query itself is declared in `handlers/queries/`.
+ * Each query itself is declared in its own module beside this one.
  */
-import { SUPPORTED_QUERIES } from '../queries/registry';
-import { RefusalError, UnsupportedQueryError, ValidationError, type RefusalBody } from './errors';
-import { describeType } from './limits';
+import { RefusalError, ValidationError, type RefusalBody } from '../domain/errors';
+import { describeType } from '../domain/limits';
 
 /** The EventBridge envelope fields the workflow passes to a query function. */
 export interface QueryEnvelope {
@@ -33,26 +32,6 @@ export interface QueryResponseDetail {
 export interface QueryFunctionResult {
   readonly statusCode: QueryStatus;
   readonly body: QueryResponseDetail;
-}
-
-const MONTHS = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
-] as const;
-
-/** `2022-10-01` → `October 2022`, independent of any server or process locale. */
-export function monthYear(monthStart: string): string {
-  const month = MONTHS[Number(monthStart.slice(5, 7)) - 1];
-  if (month === undefined) throw new Error(`not a month start date: ${monthStart}`);
-  return `${month} ${monthStart.slice(0, 4)}`;
-}
-
-/** `October 2022` → `2022-10-01`: the inverse of {@link monthYear}. */
-export function monthStartOf(monthYearText: string): string {
-  const [name, year] = monthYearText.split(' ');
-  const index = MONTHS.indexOf(name as (typeof MONTHS)[number]);
-  if (index < 0 || !/^\d{4}$/.test(year ?? '')) throw new Error(`not a month and year: ${monthYearText}`);
-  return `${year}-${String(index + 1).padStart(2, '0')}-01`;
 }
 
 /** The `id` of the query event, if it is one. */
@@ -83,22 +62,4 @@ export function queryDetail(envelope: QueryEnvelope): { detail: Record<string, u
   if (query === undefined || query === null) throw new ValidationError(['detail.query is required']);
   if (typeof query !== 'string') throw new ValidationError([`detail.query must be a string, got ${describeType(query)}`]);
   return { detail: detail as Record<string, unknown>, query };
-}
-
-/**
- * Answers a query the workflow could not route to a query function: a missing
- * or non-string `query`, or one this version does not support. Always a
- * `queryStatus: 400` refusal; a routable query reaching here is a bug.
- */
-export function refuseUnroutedQuery(envelope: QueryEnvelope): QueryFunctionResult {
-  let refusal: RefusalError;
-  try {
-    const { query } = queryDetail(envelope);
-    if ((SUPPORTED_QUERIES as readonly string[]).includes(query)) throw new Error(`query ${query} should have been routed to its function`);
-    refusal = new UnsupportedQueryError(query, SUPPORTED_QUERIES);
-  } catch (error) {
-    if (!(error instanceof RefusalError)) throw error;
-    refusal = error;
-  }
-  return queryRefusal(envelope, refusal);
 }

@@ -1,0 +1,47 @@
+/**
+ * Layers that only point down, seen from the bundles: each query function
+ * carries its own query's SQL and no other's, and the functions that answer
+ * no query carry none. (When config imported the query registry, every
+ * bundle carried every query: validate-request held the orderDetails join.)
+ */
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { QUERIES } from '../../handlers/queries/registry';
+import { FunctionName, type FunctionKey } from '../../stacks/catalogue';
+import { buildHandlers, bundleDir } from '../../stacks/bundling/build';
+
+/** A fragment of SQL only each query's module holds. */
+const QUERY_SQL: Readonly<Record<string, string>> = {
+  itemsSalesReport: 'SELECT item_id, total_ordered, last_order_date FROM',
+  monthlySalesByItem: 'SELECT month_start, monthly_ordered FROM',
+  orderDetails: 'SELECT l.line_no, l.item_id, l.quantity',
+};
+
+const outRoot = mkdtempSync(path.join(tmpdir(), 'bundles-'));
+const built = buildHandlers({ outRoot });
+
+function javascriptOf(key: FunctionKey): string {
+  const dir = bundleDir(key, outRoot);
+  const files = (folder: string): string[] => readdirSync(folder, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? files(path.join(folder, entry.name)) : entry.name.endsWith('.mjs') ? [path.join(folder, entry.name)] : []));
+  return files(dir).map((file) => readFileSync(file, 'utf8')).join('\n');
+}
+
+describe('the bundles', () => {
+  it.each(Object.keys(FunctionName) as FunctionKey[])('of %s carry only their own query\'s SQL', async (key) => {
+    await built;
+    const code = javascriptOf(key);
+    for (const [query, sql] of Object.entries(QUERY_SQL)) {
+      expect({ function: key, query, carries: code.includes(sql) }).toEqual({ function: key, query, carries: query === key });
+    }
+  }, 60_000);
+
+  it('keep validate-request free of any SQL and of the query registry', async () => {
+    await built;
+    const code = javascriptOf('validateRequest');
+    expect(code).not.toMatch(/\bSELECT\b|\bINSERT INTO\b/);
+    // A query module's declaration (its summary string survives minification) is not there either.
+    for (const query of QUERIES) expect({ query: query.name, carried: code.includes(query.summary) }).toEqual({ query: query.name, carried: false });
+  }, 60_000);
+});
