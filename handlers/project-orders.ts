@@ -1,7 +1,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { createProjection } from './read-model/stream-batch';
+import { createProjection } from './read-model/projection';
 import { readDbSettings, readModelPool } from './shared/db';
 import { requireEnv } from './shared/env';
 import { logger } from './shared/logger';

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError, type JsonService } from './aws-protocol';
 import { eventTimeMillis, isoUtc } from '../handlers/domain/time';
+import { matchesPattern, validatePattern } from './event-pattern';
 import type { Journal } from './journal';
 
 /** A bus journal line: a delivery owed to a rule, or its completion (delivered or dead-lettered). */
 export type BusEntry = { readonly op: 'pending'; readonly rule: string; readonly event: BusEvent } | { readonly op: 'done'; readonly rule: string; readonly id: string };
-import { matchesPattern, validatePattern } from './event-pattern';
 
 /** The EventBridge envelope delivered to targets. */
 export interface BusEvent {

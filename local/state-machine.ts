@@ -9,14 +9,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-
-type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer T> ? T : never;
 import { AwsError, requireString, type JsonService } from './aws-protocol';
 import { putEventsRequests, type Authorizer } from './authorization';
 import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
 import { InvokeError, type LocalFunctions } from './functions';
 import { AccessDeniedError, type Principal } from './iam';
+
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer T> ? T : never;
 
 type Json = Parameters<StateMachine['run']>[0];
 type TaskHandler = (input: Json) => Promise<Json>;

@@ -59,7 +59,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     cluster: data.cluster,
     instances: data.instances,
     streamMapping: compute.streamMapping,
-    functions: [compute.validateRequest, compute.projectOrders, ...compute.queryFunctions.values(), compute.initSchema, compute.rebuildReadModel],
+    functions: compute.functions,
     projection: compute.projectOrders,
     queryFunctions: [...compute.queryFunctions.values()],
     stateMachine: workflow.stateMachine,

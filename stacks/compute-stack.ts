@@ -80,6 +80,10 @@ export class ComputeStack extends PipelineStack {
   readonly failureQueue: SqsQueue;
   readonly streamMapping: LambdaEventSourceMapping;
   readonly schemaInit: NullResource;
+  /** Every function of the stack, found from its constructs: monitoring alarms on each, so a new one cannot be forgotten. */
+  get functions(): NodejsFunction[] {
+    return this.node.findAll().filter((construct): construct is NodejsFunction => construct instanceof NodejsFunction);
+  }
   /** What the functions that reach Aurora may hold at most, against its limit. */
   readonly connectionBudget: ConnectionBudget;
 

@@ -1,6 +1,4 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
-import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
@@ -83,9 +81,7 @@ export class DataStack extends PipelineStack {
   constructor(scope: Construct, id: string, options: DataStackOptions) {
     super(scope, id, options.config);
     const { config, names } = options;
-    const account = new DataAwsCallerIdentity(this, 'account');
-    const partition = new DataAwsPartition(this, 'partition');
-    const logGroupArn = (pattern: string) => `arn:${partition.partition}:logs:${config.region}:${account.accountId}:log-group:${pattern}`;
+    const logGroupArn = (pattern: string) => `arn:${this.partition}:logs:${config.region}:${this.accountId}:log-group:${pattern}`;
 
     this.key = new KmsKey(this, 'key', {
       description: `${names.prefix}: orders, idempotency records, read model, logs`,
@@ -94,7 +90,7 @@ export class DataStack extends PipelineStack {
       policy: policyDocument([
         {
           Sid: 'AccountDelegatesToIam',
-          Principal: { AWS: `arn:${partition.partition}:iam::${account.accountId}:root` },
+          Principal: { AWS: `arn:${this.partition}:iam::${this.accountId}:root` },
           Action: KEY_ADMIN_AND_USE_ACTIONS,
           Resource: ['*'],
         },

@@ -1,7 +1,5 @@
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
-import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
-import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
 import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
@@ -70,8 +68,6 @@ export class MonitoringStack extends PipelineStack {
   constructor(scope: Construct, id: string, options: MonitoringStackOptions) {
     super(scope, id, options.config);
     const { config, names } = options;
-    const account = new DataAwsCallerIdentity(this, 'account');
-    const partition = new DataAwsPartition(this, 'partition');
 
     this.topic = new SnsTopic(this, 'alarms', { name: `${names.prefix}-alarms`, kmsMasterKeyId: options.key.arn });
     new SnsTopicPolicy(this, 'alarms-policy', {
@@ -83,8 +79,8 @@ export class MonitoringStack extends PipelineStack {
           Action: ['sns:Publish'],
           Resource: [this.topic.arn],
           Condition: {
-            StringEquals: { 'aws:SourceAccount': account.accountId },
-            ArnLike: { 'aws:SourceArn': `arn:${partition.partition}:cloudwatch:${config.region}:${account.accountId}:alarm:${names.prefix}-*` },
+            StringEquals: { 'aws:SourceAccount': this.accountId },
+            ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${config.region}:${this.accountId}:alarm:${names.prefix}-*` },
           },
         },
       ]),
@@ -137,10 +133,7 @@ export class MonitoringStack extends PipelineStack {
       alarm({
         id: `${fn.node.id}-errors`,
         description: `${fn.node.id} failed (errors per 5 minutes above ${config.alarms.functionErrors})`,
-        namespace: 'AWS/Lambda',
-        metricName: 'Errors',
-        dimensions: { FunctionName: fn.function.functionName },
-        statistic: 'Sum',
+        ...fn.metricErrors(),
         threshold: config.alarms.functionErrors,
       });
       // A throttled stream batch or workflow task is retried, so a burst of throttles is
@@ -148,10 +141,7 @@ export class MonitoringStack extends PipelineStack {
       alarm({
         id: `${fn.node.id}-throttles`,
         description: `${fn.node.id} has been throttled at its reserved concurrency for 15 minutes: raise it (for project-orders, projection.expectedShards) within the connection budget`,
-        namespace: 'AWS/Lambda',
-        metricName: 'Throttles',
-        dimensions: { FunctionName: fn.function.functionName },
-        statistic: 'Sum',
+        ...fn.metricThrottles(),
         threshold: config.alarms.functionThrottles,
         periods: 3,
       });

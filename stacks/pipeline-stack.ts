@@ -1,3 +1,5 @@
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
@@ -45,6 +47,20 @@ export function remoteStateProblem(config: EnvironmentConfig, env: NodeJS.Proces
  */
 export class PipelineStack extends TerraformStack {
   readonly config: EnvironmentConfig;
+  #account: DataAwsCallerIdentity | undefined;
+  #partition: DataAwsPartition | undefined;
+
+  /** The account id, looked up once per stack on first use (a stack that needs none gets no lookup). */
+  get accountId(): string {
+    this.#account ??= new DataAwsCallerIdentity(this, 'account');
+    return this.#account.accountId;
+  }
+
+  /** The partition (`aws`, `aws-cn`, ...), looked up once per stack on first use. */
+  get partition(): string {
+    this.#partition ??= new DataAwsPartition(this, 'partition');
+    return this.#partition.partition;
+  }
 
   constructor(scope: Construct, id: string, config: EnvironmentConfig, backend: StateBackendSettings = stateBackendFromEnv()) {
     super(scope, id);

@@ -4,8 +4,6 @@ import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
-import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
-import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
@@ -68,16 +66,14 @@ export class WorkflowStack extends PipelineStack {
       retentionInDays: config.logRetentionDays,
       kmsKeyId: options.key.arn,
     });
-    const account = new DataAwsCallerIdentity(this, 'account');
-    const partition = new DataAwsPartition(this, 'partition');
     // Against the cross-service confused deputy: only this account's state
     // machine of this name, and only this stack's rule, may use the roles.
-    const stateMachineArn = `arn:${partition.partition}:states:${config.region}:${account.accountId}:stateMachine:${names.stateMachine}`;
+    const stateMachineArn = `arn:${this.partition}:states:${config.region}:${this.accountId}:stateMachine:${names.stateMachine}`;
     const stateMachineRole = new ServiceRole(this, 'workflow-role', {
       name: `${names.stateMachine}-role`,
       policyId: 'workflow-policy',
       assumedBy: 'states.amazonaws.com',
-      trustConditions: { StringEquals: { 'aws:SourceAccount': account.accountId }, ArnLike: { 'aws:SourceArn': stateMachineArn } },
+      trustConditions: { StringEquals: { 'aws:SourceAccount': this.accountId }, ArnLike: { 'aws:SourceArn': stateMachineArn } },
     });
     stateMachineRole.grant({
       Sid: 'InvokePipelineFunctions',
@@ -149,7 +145,7 @@ export class WorkflowStack extends PipelineStack {
       name: `${names.workflowRule}-target`,
       policyId: 'workflow-target-policy',
       assumedBy: 'events.amazonaws.com',
-      trustConditions: { StringEquals: { 'aws:SourceAccount': account.accountId }, ArnEquals: { 'aws:SourceArn': this.workflowRule.arn } },
+      trustConditions: { StringEquals: { 'aws:SourceAccount': this.accountId }, ArnEquals: { 'aws:SourceArn': this.workflowRule.arn } },
     });
     targetRole.grant({ Sid: 'StartWorkflow', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] });
     new CloudwatchEventTarget(this, 'workflow-target', {

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { UNOBSERVABLE_STATEMENTS } from '../../local/unobservable';
+import { UNOBSERVABLE_STATEMENTS } from '../fixtures/unobservable';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -7,7 +7,7 @@ import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
-import { createProjection } from '../../handlers/read-model/stream-batch';
+import { createProjection } from '../../handlers/read-model/projection';
 import { logger } from '../../handlers/shared/logger';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { buildOrder, insertRecord, lambdaContext, streamEvent } from '../helpers/factories';

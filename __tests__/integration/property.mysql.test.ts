@@ -14,7 +14,7 @@ import { monthYear } from '../../handlers/queries/monthly-sales-by-item';
 import { clearReadModel } from '../../handlers/read-model/maintenance';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
-import { createProjection } from '../../handlers/read-model/stream-batch';
+import { createProjection } from '../../handlers/read-model/projection';
 import { insertRecord, lambdaContext, streamEvent } from '../helpers/factories';
 import { startDynalite, type LocalDynamo } from '../helpers/dynalite';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql';

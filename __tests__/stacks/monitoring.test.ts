@@ -41,10 +41,15 @@ describe('alarms', () => {
     expect(alarmOn('IteratorAge')).toEqual([expect.objectContaining({ namespace: 'AWS/Lambda', statistic: 'Maximum', threshold: ENVIRONMENTS.prod.alarms.iteratorAgeSeconds * 1000 })]);
   });
 
-  it('watch every function for errors and throttles', () => {
+  it('watch every function the compute stack creates for errors and throttles, found from its constructs (no second list)', () => {
+    const synthesized = Object.keys(app.json.compute.resource.aws_lambda_function ?? {});
+    expect(synthesized).toHaveLength(Object.keys(FunctionName).length);
     for (const metric of ['Errors', 'Throttles']) {
-      expect(alarmOn(metric)).toHaveLength(Object.keys(FunctionName).length);
+      const alarmed = alarmOn(metric).map((alarm) => (alarm.dimensions as Record<string, string>).FunctionName);
+      expect(alarmed).toHaveLength(synthesized.length);
+      for (const id of synthesized) expect(alarmed.some((dimension) => String(dimension).includes(id))).toBe(true);
     }
+    expect(app.stacks.compute.functions.map((fn) => fn.key).sort()).toEqual(Object.keys(FunctionName).sort());
   });
 
   it('watch the workflow for failed and timed-out executions, and the rules for failed deliveries', () => {

@@ -30,6 +30,14 @@ export interface NodejsFunctionOptions {
   readonly metricsNamespace: string;
 }
 
+/** A CloudWatch metric of a function, as alarms and dashboards name it. */
+export interface FunctionMetric {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Record<string, string>;
+  readonly statistic: 'Sum' | 'Maximum';
+}
+
 /**
  * One Lambda function from its esbuild bundle: the asset, `nodejs24.x` on
  * arm64, a log group with retention (JSON logs), X-Ray tracing, source maps,
@@ -125,6 +133,16 @@ export class NodejsFunction extends Construct implements Grantee {
   }
 
   /** Adds a statement to the function's own policy. */
+  /** The function's errors (Lambda `Errors`, summed): what an alarm on its failures watches. */
+  metricErrors(): FunctionMetric {
+    return { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: this.function.functionName }, statistic: 'Sum' };
+  }
+
+  /** The function's throttles (Lambda `Throttles`, summed): invocations refused at its reserved concurrency. */
+  metricThrottles(): FunctionMetric {
+    return { namespace: 'AWS/Lambda', metricName: 'Throttles', dimensions: { FunctionName: this.function.functionName }, statistic: 'Sum' };
+  }
+
   grant(statement: PolicyStatement): void {
     this.role.grant(statement);
   }

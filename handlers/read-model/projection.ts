@@ -65,6 +65,42 @@ export function createProjection(dependencies: ProjectionDependencies) {
     ? makeIdempotent(project, { persistenceStore: dependencies.persistenceStore, config: idempotencyConfig })
     : project;
 
+  /**
+   * Projects an order once: through the idempotency record, or, when that
+   * record is in progress (another invocation holds it, or one crashed holding
+   * it: it expires only with that invocation's timeout), straight through the
+   * read model's primary key, which projects it once either way; a crash then
+   * never sends the order to the on-failure queue.
+   */
+  const projectSettled = async (order: Order, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats): Promise<ProjectionResult> => {
+    try {
+      return (await projectOnce(order, seat)) as ProjectionResult;
+    } catch (error) {
+      if (!(error instanceof IdempotencyAlreadyInProgressError) || seat.submitted) throw error;
+      const result = await project(order, seat);
+      stats.inProgressElsewhere++;
+      return result;
+    }
+  };
+
+  /** Projects one valid order and counts it; a failed write is logged once for the batch, anything else here. */
+  const projectRecord = async (order: Order, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats, debug: boolean, sequenceNumber: string | undefined) => {
+    try {
+      const result = await projectSettled(order, seat, stats);
+      if (seat.submitted) stats[result.outcome]++;
+      else stats.replayed++;
+      // One line per order at DEBUG (checked once per batch: building a log item costs
+      // even when it is dropped); the batch summary is the INFO line.
+      if (debug) logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId: order.orderId, sequenceNumber });
+      return result;
+    } catch (error) {
+      if (error instanceof ReadModelWriteError) stats.writeError ??= { code: error.code, message: error.message };
+      else logger.error('order not projected', { orderId: order.orderId, sequenceNumber, error: describeError(error) });
+      throw error;
+    }
+  };
+
+  /** One stream record: skipped (orders are immutable), projected, or failed alone (it leaves its seat either way). */
   const handleRecord = async (record: DynamoDBRecord, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats, debug: boolean) => {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     try {
@@ -72,34 +108,9 @@ export function createProjection(dependencies: ProjectionDependencies) {
       if (intent.kind === 'skip') {
         stats.skipped[intent.eventName] = (stats.skipped[intent.eventName] ?? 0) + 1;
         logger.info('record skipped: orders are immutable', { orderId: intent.orderId, eventName: intent.eventName, sequenceNumber });
-        return;
+        return undefined;
       }
-      const { orderId } = intent.order;
-      try {
-        let result: ProjectionResult;
-        try {
-          result = (await projectOnce(intent.order, seat)) as ProjectionResult;
-        } catch (error) {
-          // The idempotency record is in progress: another invocation holds it, or one
-          // crashed holding it (it expires only with that invocation's timeout). The
-          // read model's primary key decides instead: projected once either way, and a
-          // crash never sends the order to the on-failure queue.
-          if (!(error instanceof IdempotencyAlreadyInProgressError) || seat.submitted) throw error;
-          result = await project(intent.order, seat);
-          stats.inProgressElsewhere++;
-        }
-        if (seat.submitted) stats[result.outcome]++;
-        else stats.replayed++;
-        // One line per order at DEBUG (checked once per batch: building a log item costs
-        // even when it is dropped); the batch summary below is the INFO line.
-        if (debug) logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId, sequenceNumber });
-        return result;
-      } catch (error) {
-        // A failed write fails every record of the batch: it is logged once, after the batch.
-        if (error instanceof ReadModelWriteError) stats.writeError ??= { code: error.code, message: error.message };
-        else logger.error('order not projected', { orderId, sequenceNumber, error: describeError(error) });
-        throw error;
-      }
+      return await projectRecord(intent.order, seat, stats, debug, sequenceNumber);
     } catch (error) {
       if ((error as Error).name === 'MalformedRecordError') {
         logger.error('malformed record', { orderId: recordOrderId(record), sequenceNumber, error: describeError(error) });
