@@ -28,7 +28,7 @@ export class LocalQueue {
     if (!journal) return;
     // Messages survive a restart, visible again (as after their visibility timeout).
     const live = new Map<string, Message>();
-    for (const entry of journal.read()) {
+    for (const entry of journal.entries()) {
       if (entry.op === 'send') live.set(entry.id, { id: entry.id, body: entry.body, sentAt: entry.sentAt, visibleAt: 0, receiveCount: 0 });
       else live.delete(entry.id);
     }
