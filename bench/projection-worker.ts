@@ -1,7 +1,7 @@
 /**
  * Benchmark worker: a fresh process that imports the projection bundle exactly
  * as deployed (dist/project-orders/index.mjs) and feeds it stream batches.
- * Prints one JSON line: orders, lines, seconds, statements (server counter).
+ * Prints one JSON line: orders, lines, seconds, statements (the handler's own, counted by a proxy).
  *
  *   node --import tsx projection-worker.ts <bundle> <batches> <batchSize> <prefix>
  *
@@ -10,9 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { createConnection } from 'mysql2/promise';
 import { orderContentHash, orderToItem } from '../handlers/domain/order';
-import { questions, random } from './support';
+import { random, statementCounter } from './support';
 
 const [bundle, batchesArg, sizeArg, prefix] = process.argv.slice(2) as [string, string, string, string];
 const batches = Number(batchesArg);
@@ -48,21 +47,24 @@ const context = () => {
   return { functionName: 'order-pipeline-bench-project-orders', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now(), invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench', memoryLimitInMB: '1024', functionVersion: '$LATEST', logGroupName: 'bench', logStreamName: 'bench' };
 };
 
+// The handler connects through a counting proxy: its own statements only, whatever else uses the server.
+const counter = await statementCounter(process.env.DB_HOST as string, Number(process.env.DB_PORT));
+process.env.DB_HOST = '127.0.0.1';
+process.env.DB_PORT = String(counter.port);
 const { handler } = (await import(pathToFileURL(bundle).href)) as { handler: (event: unknown, context: unknown) => Promise<{ batchItemFailures: unknown[] }> };
 const prepared = Array.from({ length: batches + 1 }, (_, index) => batch(index));
 // The first batch warms the pool, the secret and the idempotency client; it is not measured.
 const warm = await handler(prepared[0], context());
 if (warm.batchItemFailures.length > 0) throw new Error(`warm-up batch failed: ${JSON.stringify(warm)}`);
 
-const counter = await createConnection({ host: process.env.DB_HOST, port: Number(process.env.DB_PORT), user: process.env.BENCH_DB_USER, password: process.env.BENCH_DB_PASSWORD });
-const before = await questions(counter);
+const before = counter.statements();
 const started = performance.now();
 for (let index = 1; index <= batches; index++) {
   const response = await handler(prepared[index], context());
   if (response.batchItemFailures.length > 0) throw new Error(`batch ${index} reported failures`);
 }
 const seconds = (performance.now() - started) / 1000;
-const statements = (await questions(counter)) - before - 1; // minus the second SHOW STATUS
-await counter.end();
+const statements = counter.statements() - before;
+await counter.close();
 console.log(JSON.stringify({ orders: batches * size, lines: batches * size * 2, seconds, statements }));
 process.exit(0);

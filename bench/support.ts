@@ -1,12 +1,12 @@
 /**
- * Shared pieces of the benchmarks: throwaway databases, the server's
+ * Shared pieces of the benchmarks: throwaway databases, a per-client
  * statement counter, a Secrets Manager endpoint for the bundled handlers,
  * percentiles, and small formatting helpers.
  */
 import { roleUserName } from '../handlers/read-model/users';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../handlers/read-model/migrations';
 import { useReadCommitted } from '../handlers/shared/db';
@@ -57,10 +57,57 @@ export async function createBenchDatabase(tag: string, schema = true): Promise<B
   };
 }
 
-/** The server's count of client statements (`Questions`), global. */
-export async function questions(connection: Connection): Promise<number> {
-  const [rows] = await connection.query("SHOW GLOBAL STATUS LIKE 'Questions'");
-  return Number((rows as { Value: string }[])[0]?.Value);
+/** A TCP proxy in front of the MySQL server that counts the statements its own clients send. */
+export interface StatementCounter {
+  readonly port: number;
+  /** Statements (COM_QUERY and COM_STMT_EXECUTE commands) sent through the proxy so far. */
+  statements(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Counts statements per client, not per server: every connection made
+ * through the proxy is counted, whatever else uses the server (the global
+ * `Questions` counter took other tests' statements too: 13 instead of 6 per
+ * 1,000 orders while another test ran). A command is the first packet of a
+ * client exchange (sequence id 0); TLS is off on the bench connections.
+ */
+export async function statementCounter(host: string, port: number): Promise<StatementCounter> {
+  let statements = 0;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((client) => {
+    const upstream = connectTcp(port, host);
+    sockets.add(client).add(upstream);
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      // MySQL packets: 3-byte little-endian length, 1-byte sequence id, then the payload.
+      while (pending.length >= 4 && pending.length >= 4 + pending.readUIntLE(0, 3)) {
+        const length = pending.readUIntLE(0, 3);
+        if (pending[3] === 0 && length > 0 && (pending[4] === 0x03 || pending[4] === 0x17)) statements++;
+        pending = pending.subarray(4 + length);
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    statements: () => statements,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /** A Secrets Manager endpoint serving the bench database's credentials. */
