@@ -11,6 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { UnsupportedTerraformError, type TerraformModel, type TerraformResource } from './terraform';
+import { extractOnce } from './unzip';
 
 /** One local function, from its synthesized `aws_lambda_function`. */
 export interface LocalFunctionDefinition {
@@ -357,4 +359,27 @@ export class LocalFunctions {
     this.#options.onLog?.(definition, `REPORT RequestId: ${id}\tDuration: ${Date.now() - started} ms\tMemory Size: ${definition.memoryMb} MB`);
     return message.ok ? { ok: true, payload: message.payload } : { ok: false, error: message.error as FunctionErrorPayload };
   }
+}
+
+/** A function's definition from its `aws_lambda_function`. */
+export function functionDefinition(model: TerraformModel, fn: TerraformResource): LocalFunctionDefinition {
+  const attributes = model.attributes(fn);
+  const filename = model.string(fn, 'filename');
+  const handler = model.string(fn, 'handler');
+  if (!/^[\w/-]+\.[A-Za-z_$][\w$]*$/.test(handler)) throw new UnsupportedTerraformError(fn.address, `handler ${handler} is not file.export`);
+  const reserved = model.field(fn, 'reserved_concurrent_executions') as number | undefined;
+  const logGroup = (model.field(fn, 'logging_config', 'log_group') as string | undefined) ?? `/aws/lambda/${String(attributes.function_name)}`;
+  return {
+    name: attributes.function_name as string,
+    arn: attributes.arn as string,
+    roleArn: model.string(fn, 'role'),
+    codeDir: extractOnce(path.join(model.stackDir(fn.stack), filename)),
+    handler,
+    timeoutSeconds: (model.field(fn, 'timeout') as number | undefined) ?? 3,
+    memoryMb: (model.field(fn, 'memory_size') as number | undefined) ?? 128,
+    ...(reserved !== undefined && reserved >= 0 ? { reservedConcurrency: reserved } : {}),
+    environment: (model.field(fn, 'environment', 'variables') as Record<string, string> | undefined) ?? {},
+    logGroup,
+    jsonLogs: model.field(fn, 'logging_config', 'log_format') === 'JSON',
+  };
 }

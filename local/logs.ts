@@ -6,6 +6,8 @@
  */
 import { AwsError, requireString, type JsonService } from './aws-protocol';
 import type { LocalLogGroup } from './runtime';
+import type { BusEvent } from './event-bus';
+import { quoted } from './redact';
 
 /** The local `Logs_20140328.*` service over the runtime's log groups. */
 export function logsService(groups: ReadonlyMap<string, LocalLogGroup>): JsonService {
@@ -31,4 +33,15 @@ export function logsService(groups: ReadonlyMap<string, LocalLogGroup>): JsonSer
       },
     },
   };
+}
+
+/** A response event as a runtime log line (user values quoted). */
+export function describeResponse(event: BusEvent): string {
+  const detail = event.detail as Record<string, unknown>;
+  if ('commandStatus' in detail) {
+    const error = detail.error as { code?: string } | undefined;
+    return `← ${event['detail-type']} ${quoted(detail.orderid)} ${quoted(detail.commandStatus)}${error ? ` (${quoted(error.code)})` : ''}`;
+  }
+  const rows = Array.isArray(detail.queryResult) ? `${detail.queryResult.length} rows` : quoted(JSON.stringify(detail.error));
+  return `← ${event['detail-type']} ${quoted(detail.query)} ${quoted(detail.queryStatus)} ${rows}`;
 }

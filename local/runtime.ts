@@ -7,31 +7,31 @@
  * a name, a setting or a pattern the stacks define.
  */
 import './polyfills';
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createConnection, createPool } from 'mysql2/promise';
 import { attachConsole } from './console';
 import { clearReadModel } from '../handlers/read-model/maintenance';
-import { Authorizer, putEventsRequests, type ResourceCatalog, type TableResource } from './authorization';
-import { AwsError, parseJsonBody, RawJson, readBody, sendAwsError, sendJson, StaticFile, type JsonService } from './aws-protocol';
+import { Authorizer, type ResourceCatalog, type TableResource } from './authorization';
+import { AwsError, RawJson, sendAwsError, type JsonService } from './aws-protocol';
 import { LocalDynamoDB } from './dynamodb';
+import { handleRequest, type Router } from './endpoint';
 import { EventBus, type BusEntry, type BusEvent } from './event-bus';
-import { InvokeError, LocalFunctions, type LocalFunctionDefinition, type RoleCredentials } from './functions';
-import { AccessDeniedError, IamGate, type IamMode, type Principal } from './iam';
-import { DurableValue, Journal } from './journal';
+import { functionDefinition, LocalFunctions } from './functions';
+import { IamGate, type IamMode, type Principal } from './iam';
+import { Journal } from './journal';
 import { openReadModelServer, type ReadModelServer } from './mysql';
 import { clientIdentities, policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
-import { quoted, safeLogLine } from './redact';
-import { logsService } from './logs';
+import { safeLogLine } from './redact';
+import { describeResponse, logsService } from './logs';
 import { LocalSecrets } from './secrets';
+import { RoleSessions } from './sessions';
 import { LocalSqs, type LocalQueue } from './sqs';
 import { LocalStateMachine } from './state-machine';
-import { StreamMapping } from './stream-mapping';
+import { checkpointIn, StreamMapping } from './stream-mapping';
 import { synthesizeLocal } from './synth';
-import { readSynthesizedStacks, TerraformModel, UnsupportedTerraformError, type TerraformResource } from './terraform';
-import { extractOnce } from './unzip';
+import { readSynthesizedStacks, TerraformModel, UnsupportedTerraformError } from './terraform';
 import { localRegion } from '../clients/local-client';
 
 /** Options of {@link LocalRuntime.start}. */
@@ -152,7 +152,7 @@ export class LocalRuntime {
     const log = (message: string) => sink(safeLogLine(message));
 
     // The endpoint comes first: the functions' SDK clients are pointed at it.
-    const router: Router = { streams: new Map(), services: new Map(), extra: new Map(), functions: undefined, authorizer: undefined, principals: new Map() };
+    const router: Router = { region: REGION, account: ACCOUNT, streams: new Map(), services: new Map(), extra: new Map(), functions: undefined, authorizer: undefined, principals: new Map() };
     const server = createServer((request, response) => {
       handleRequest(request, response, router).catch((error: unknown) => {
         if (!response.headersSent) sendAwsError(response, new AwsError('InternalFailure', (error as Error).message, 500));
@@ -558,224 +558,4 @@ export class LocalRuntime {
   }
 }
 
-/** A function's definition from its `aws_lambda_function`. */
-function functionDefinition(model: TerraformModel, fn: TerraformResource): LocalFunctionDefinition {
-  const attributes = model.attributes(fn);
-  const filename = model.string(fn, 'filename');
-  const handler = model.string(fn, 'handler');
-  if (!/^[\w/-]+\.[A-Za-z_$][\w$]*$/.test(handler)) throw new UnsupportedTerraformError(fn.address, `handler ${handler} is not file.export`);
-  const reserved = model.field(fn, 'reserved_concurrent_executions') as number | undefined;
-  const logGroup = (model.field(fn, 'logging_config', 'log_group') as string | undefined) ?? `/aws/lambda/${String(attributes.function_name)}`;
-  return {
-    name: attributes.function_name as string,
-    arn: attributes.arn as string,
-    roleArn: model.string(fn, 'role'),
-    codeDir: extractOnce(path.join(model.stackDir(fn.stack), filename)),
-    handler,
-    timeoutSeconds: (model.field(fn, 'timeout') as number | undefined) ?? 3,
-    memoryMb: (model.field(fn, 'memory_size') as number | undefined) ?? 128,
-    ...(reserved !== undefined && reserved >= 0 ? { reservedConcurrency: reserved } : {}),
-    environment: (model.field(fn, 'environment', 'variables') as Record<string, string> | undefined) ?? {},
-    logGroup,
-    jsonLogs: model.field(fn, 'logging_config', 'log_format') === 'JSON',
-  };
-}
-
-/** The stream mapping's checkpoint file in the data folder. */
-function checkpointIn(dataDir: string, table: string, functionName: string): { read(): string | undefined; write(sequenceNumber: string): void } {
-  const value = new DurableValue<{ sequenceNumber: string }>(path.join(dataDir, 'streams', `${table}.${functionName}.checkpoint.json`));
-  return { read: () => value.read()?.sequenceNumber, write: (sequenceNumber) => value.write({ sequenceNumber }) };
-}
-
-/** The access key id of a role's sessions: it is what identifies the role to the endpoint. */
-export function roleAccessKeyId(roleArn: string): string {
-  return `ASIA${createHash('sha256').update(roleArn).digest('hex').toUpperCase().slice(0, 16)}`;
-}
-
-/** Credentials per role: the access key identifies the role's session to the endpoint. */
-class RoleSessions {
-  readonly byAccessKey = new Map<string, string>();
-  readonly #byRole = new Map<string, RoleCredentials>();
-
-  for(roleArn: string): RoleCredentials {
-    let credentials = this.#byRole.get(roleArn);
-    if (!credentials) {
-      credentials = { accessKeyId: roleAccessKeyId(roleArn), secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
-      this.#byRole.set(roleArn, credentials);
-      this.byAccessKey.set(credentials.accessKeyId, roleArn);
-    }
-    return credentials;
-  }
-}
-
-function describeResponse(event: BusEvent): string {
-  const detail = event.detail as Record<string, unknown>;
-  if ('commandStatus' in detail) {
-    const error = detail.error as { code?: string } | undefined;
-    return `← ${event['detail-type']} ${quoted(detail.orderid)} ${quoted(detail.commandStatus)}${error ? ` (${quoted(error.code)})` : ''}`;
-  }
-  const rows = Array.isArray(detail.queryResult) ? `${detail.queryResult.length} rows` : quoted(JSON.stringify(detail.error));
-  return `← ${event['detail-type']} ${quoted(detail.query)} ${quoted(detail.queryStatus)} ${rows}`;
-}
-
-interface Router {
-  /** Long-lived GET endpoints (server-sent events), by path. */
-  streams: Map<string, (request: IncomingMessage, response: ServerResponse) => void>;
-  services: Map<string, JsonService>;
-  extra: Map<string, (url: URL) => unknown>;
-  functions: LocalFunctions | undefined;
-  authorizer: Authorizer | undefined;
-  /** Access key id → role ARN of the functions' sessions. */
-  principals: ReadonlyMap<string, string>;
-}
-
-const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
-
-/** The caller, from the SigV4 `Authorization` header: a function's role, a client identity (`producer`, `consumer`), or the account. */
-function principalOf(request: IncomingMessage, router: Router): Principal {
-  const authorization = request.headers.authorization ?? '';
-  const accessKey = /Credential=([^/,\s]+)\//.exec(authorization)?.[1];
-  const roleArn = accessKey ? router.principals.get(accessKey) : undefined;
-  return roleArn ? { kind: 'role', arn: roleArn } : { kind: 'account' };
-}
-
-/** Checks a JSON-protocol call against the caller's policies. */
-async function authorizeCall(router: Router, principal: Principal, prefix: string, operation: string, body: Record<string, unknown>): Promise<void> {
-  const authorizer = router.authorizer;
-  if (!authorizer || principal.kind === 'account') return;
-  switch (prefix) {
-    case 'DynamoDB_20120810':
-      return authorizer.dynamodb(principal, operation, body);
-    case 'DynamoDBStreams_20120810':
-      return authorizer.stream(principal, operation, typeof body.StreamArn === 'string' ? body.StreamArn : undefined);
-    case 'secretsmanager':
-      return authorizer.secret(principal, operation, typeof body.SecretId === 'string' ? body.SecretId : undefined);
-    case 'AmazonSQS':
-      return authorizer.queue(principal, operation, String(body.QueueUrl ?? body.QueueName ?? ''));
-    case 'AWSEvents':
-      // One call, one decision per bus, with every entry's values: a denied call delivers nothing.
-      for (const request of putEventsRequests(principal, Array.isArray(body.Entries) ? (body.Entries as unknown[]) : [], REGION, ACCOUNT)) await authorizer.gate.authorize(request);
-      return;
-    case 'Logs_20140328':
-      return authorizer.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${String(body.logGroupName ?? '*')}` });
-    case 'AWSStepFunctions':
-      return authorizer.gate.authorize({ principal, action: `states:${operation}`, resource: String(body.stateMachineArn ?? body.executionArn ?? '*') });
-    default:
-      return authorizer.gate.authorize({ principal, action: `${prefix.toLowerCase()}:${operation}`, resource: '*' });
-  }
-}
-
-/** Lambda's `Invoke` (REST): what the CLIs and the schema trigger use. */
-async function invokeFunction(request: IncomingMessage, response: ServerResponse, router: Router, name: string): Promise<void> {
-  const functions = router.functions as LocalFunctions;
-  const raw = await readBody(request, 6 * 1024 * 1024);
-  let payload: unknown = {};
-  try {
-    payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};
-  } catch {
-    sendJson(response, 400, { Type: 'User', message: 'Could not parse request body into json' });
-    return;
-  }
-  const type = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
-  try {
-    const definition = functions.require(name);
-    await router.authorizer?.gate.authorize({ principal: principalOf(request, router), action: 'lambda:InvokeFunction', resource: definition.arn });
-    if (type === 'Event') {
-      functions.invoke(name, payload).catch(() => undefined);
-      response.writeHead(202).end();
-      return;
-    }
-    const result = await functions.invoke(name, payload);
-    response.setHeader('x-amz-executed-version', '$LATEST');
-    if (!result.ok) response.setHeader('x-amz-function-error', 'Unhandled');
-    sendJson(response, 200, result.ok ? result.payload : result.error);
-  } catch (error) {
-    if (error instanceof InvokeError || error instanceof AccessDeniedError) {
-      const status = error instanceof InvokeError ? error.status : 403;
-      response.setHeader('x-amzn-errortype', error.name);
-      sendJson(response, status, { Type: 'User', message: error.message });
-      return;
-    }
-    throw error;
-  }
-}
-
-async function handleRequest(request: IncomingMessage, response: ServerResponse, router: Router): Promise<void> {
-  let url: URL;
-  try {
-    url = new URL(request.url ?? '/', 'http://local');
-  } catch {
-    sendJson(response, 400, { message: `the request path ${JSON.stringify(request.url)} is not a valid URL path` });
-    return;
-  }
-  try {
-    const invoke = INVOKE_PATH.exec(url.pathname);
-    if (request.method === 'POST' && invoke && router.functions) {
-      let name: string;
-      try {
-        name = decodeURIComponent(invoke[1] as string);
-      } catch {
-        response.setHeader('x-amzn-errortype', 'ValidationException');
-        sendJson(response, 400, { Type: 'User', message: 'the function name in the path is not valid percent-encoding' });
-        return;
-      }
-      await invokeFunction(request, response, router, name);
-      return;
-    }
-    if (request.method === 'GET' && router.streams.has(url.pathname)) {
-      (router.streams.get(url.pathname) as (request: IncomingMessage, response: ServerResponse) => void)(request, response);
-      return;
-    }
-    if (request.method === 'GET' && router.extra.has(url.pathname)) {
-      const body = await (router.extra.get(url.pathname) as (url: URL) => unknown)(url);
-      if (body instanceof StaticFile) {
-        response.writeHead(200, { 'content-type': body.contentType, 'content-length': body.content.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-        response.end(body.content);
-      } else if (body instanceof RawJson) {
-        const payload = Buffer.from(body.json);
-        response.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length, ...body.headers });
-        response.end(payload);
-      } else {
-        sendJson(response, 200, body);
-      }
-      return;
-    }
-    const target = request.headers['x-amz-target'];
-    if (request.method !== 'POST' || typeof target !== 'string') {
-      sendJson(response, 404, { message: `not found: ${request.method} ${url.pathname}; AWS API calls are POST with an X-Amz-Target header` });
-      return;
-    }
-    const dot = target.lastIndexOf('.');
-    const prefix = target.slice(0, dot);
-    const operation = target.slice(dot + 1);
-    const service = router.services.get(prefix);
-    // AWS operation names are PascalCase words; anything else is no operation of any service.
-    if (!service || !/^[A-Z][A-Za-z0-9]{0,63}$/.test(operation)) {
-      sendAwsError(response, new AwsError('UnknownOperationException', `${target} is not served by the local runtime`));
-      return;
-    }
-    const body = parseJsonBody(await readBody(request));
-    try {
-      await authorizeCall(router, principalOf(request, router), prefix, operation, body);
-    } catch (error) {
-      if (error instanceof AccessDeniedError) {
-        sendAwsError(response, new AwsError('AccessDeniedException', error.message), service.jsonVersion);
-        return;
-      }
-      throw error;
-    }
-    // Only an own operation: 'constructor', 'toString' or '__proto__' are not operations of any service.
-    const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
-    if (handler) {
-      sendJson(response, 200, await handler(body), `application/x-amz-json-${service.jsonVersion}`);
-    } else if (service.dispatch) {
-      const result = await service.dispatch(operation, body);
-      sendJson(response, result.status, result.body, `application/x-amz-json-${service.jsonVersion}`);
-    } else {
-      sendAwsError(response, new AwsError('UnknownOperationException', `${operation} is not supported by the local ${prefix}`), service.jsonVersion);
-    }
-  } catch (error) {
-    const awsError = error instanceof AwsError ? error : new AwsError('InternalFailure', (error as Error).message, 500);
-    if (!response.headersSent) sendAwsError(response, awsError);
-  }
-}
+export { roleAccessKeyId } from './sessions';

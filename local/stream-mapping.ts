@@ -20,6 +20,8 @@ import type { StreamRecord, TableStream } from './dynamodb';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { LocalFunctions } from './functions';
 import type { LocalQueue } from './sqs';
+import path from 'node:path';
+import { DurableValue } from './journal';
 
 /** Options of {@link StreamMapping}. */
 export interface StreamMappingOptions {
@@ -368,4 +370,10 @@ export class StreamMapping {
     this.#sentToDestination++;
     this.#options.log?.('stream batch sent to the on-failure destination', { condition, records: batch.length, firstSequenceNumber: first.dynamodb.SequenceNumber });
   }
+}
+
+/** The stream mapping's checkpoint file in the data folder. */
+export function checkpointIn(dataDir: string, table: string, functionName: string): { read(): string | undefined; write(sequenceNumber: string): void } {
+  const value = new DurableValue<{ sequenceNumber: string }>(path.join(dataDir, 'streams', `${table}.${functionName}.checkpoint.json`));
+  return { read: () => value.read()?.sequenceNumber, write: (sequenceNumber) => value.write({ sequenceNumber }) };
 }

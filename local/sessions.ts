@@ -1,0 +1,27 @@
+/**
+ * The role sessions of the local runtime: each function's role gets
+ * credentials whose access key id identifies the role to the endpoint.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { RoleCredentials } from './functions';
+
+/** The access key id of a role's sessions: it is what identifies the role to the endpoint. */
+export function roleAccessKeyId(roleArn: string): string {
+  return `ASIA${createHash('sha256').update(roleArn).digest('hex').toUpperCase().slice(0, 16)}`;
+}
+
+/** Credentials per role: the access key identifies the role's session to the endpoint. */
+export class RoleSessions {
+  readonly byAccessKey = new Map<string, string>();
+  readonly #byRole = new Map<string, RoleCredentials>();
+
+  for(roleArn: string): RoleCredentials {
+    let credentials = this.#byRole.get(roleArn);
+    if (!credentials) {
+      credentials = { accessKeyId: roleAccessKeyId(roleArn), secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
+      this.#byRole.set(roleArn, credentials);
+      this.byAccessKey.set(credentials.accessKeyId, roleArn);
+    }
+    return credentials;
+  }
+}
