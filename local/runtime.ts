@@ -17,20 +17,21 @@ import { Authorizer, type ResourceCatalog, type TableResource } from './authoriz
 import { AwsError, RawJson, sendAwsError, type JsonService } from './aws-protocol';
 import { LocalDynamoDB } from './dynamodb';
 import { handleRequest, type Router } from './endpoint';
-import { EventBus, type BusEntry, type BusEvent } from './event-bus';
+import { EventBus, type BusEntry } from './event-bus';
 import { functionDefinition, LocalFunctions } from './functions';
 import { IamGate, type IamMode, type Principal } from './iam';
 import { Journal } from './journal';
 import { openReadModelServer, type ReadModelServer } from './mysql';
 import { clientIdentities, policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
 import { safeLogLine } from './redact';
-import { describeResponse, logsService } from './logs';
+import { logsService } from './logs';
 import { LocalSecrets } from './secrets';
 import { RoleSessions } from './sessions';
 import { LocalSqs, type LocalQueue } from './sqs';
 import { LocalStateMachine } from './state-machine';
 import { checkpointIn, StreamMapping } from './stream-mapping';
 import { synthesizeLocal } from './synth';
+import { deadLetterDelivery, targetDelivery } from './targets';
 import { readSynthesizedStacks, TerraformModel, UnsupportedTerraformError } from './terraform';
 import { localRegion } from '../clients/local-client';
 
@@ -355,47 +356,13 @@ export class LocalRuntime {
         const deadLetterArn = model.field(target, 'dead_letter_config', 'arn') as string | undefined;
         const deadLetter = deadLetterArn ? queueByArn.get(deadLetterArn) : undefined;
         if (deadLetterArn && !deadLetter) throw new UnsupportedTerraformError(target.address, `dead-letter queue ${deadLetterArn} is not defined in the stacks`);
-        const events: Principal = { kind: 'service', service: 'events.amazonaws.com' };
-        let deliver: (event: BusEvent) => Promise<void>;
-        if (targetArn === machineArn) {
-          const roleArn = model.string(target, 'role_arn');
-          deliver = async (event) => {
-            await assumeRole('events.amazonaws.com', roleArn, { 'aws:SourceArn': ruleArn });
-            await gate.authorize({ principal: { kind: 'role', arn: roleArn }, action: 'states:StartExecution', resource: machineArn });
-            await stateMachine.runExecution(JSON.stringify(event));
-          };
-        } else if (targetArn.startsWith('arn:aws:logs:')) {
-          const group = [...logGroups.values()].find((candidate) => candidate.arn === targetArn);
-          if (!group) throw new UnsupportedTerraformError(target.address, `log group ${targetArn} is not defined in the stacks`);
-          deliver = async (event) => {
-            // EventBridge creates the stream without a source ARN in the request context, then puts the events with it.
-            await gate.authorize({ principal: events, action: 'logs:CreateLogStream', resource: `${group.arn}:log-stream:${ruleName}`, context: { 'aws:SourceAccount': ACCOUNT } });
-            await gate.authorize({ principal: events, action: 'logs:PutLogEvents', resource: `${group.arn}:log-stream:${ruleName}`, context: { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': ACCOUNT } });
-            appendLog(group, JSON.stringify(event));
-            log(describeResponse(event));
-          };
-        } else {
-          throw new UnsupportedTerraformError(target.address, `target ${targetArn} is neither the state machine nor a log group`);
-        }
+        const context = { model, target, targetArn, ruleName, ruleArn, account: ACCOUNT, gate, authorizer, assumeRole, stateMachine, logGroups, appendLog, log };
         bus.addRule({
           name: ruleName,
           pattern: JSON.parse(model.string(rule, 'event_pattern')) as unknown,
-          target: deliver,
+          target: targetDelivery(context),
           ...(retries !== undefined ? { maximumRetryAttempts: retries } : {}),
-          ...(deadLetter
-            ? {
-                deadLetter: async (event: BusEvent, error: unknown) => {
-                  try {
-                    await authorizer.queue(events, 'SendMessage', deadLetter.url, { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': ACCOUNT });
-                  } catch (denied) {
-                    log(`rule ${ruleName}: event ${event.id} is lost: the dead-letter queue refused it: ${(denied as Error).message}`);
-                    return;
-                  }
-                  deadLetter.send(JSON.stringify(event));
-                  log(`rule ${ruleName}: event ${event.id} sent to ${deadLetter.name}: ${(error as Error).message}`);
-                },
-              }
-            : {}),
+          ...(deadLetter ? { deadLetter: deadLetterDelivery(context, deadLetter) } : {}),
         });
       }
 
