@@ -273,20 +273,19 @@ export class EventBus {
   resumePending(): number {
     const journal = this.#options.journal;
     if (!journal) return 0;
-    const pending = new Map<string, { rule: string; event: BusEvent }>();
     for (const entry of journal.entries()) {
-      const key = `${entry.rule}\u0000${entry.op === 'pending' ? entry.event.id : entry.id}`;
-      if (entry.op === 'pending') pending.set(key, { rule: entry.rule, event: entry.event });
-      else pending.delete(key);
-    }
-    journal.rewrite([...pending.values()].map(({ rule, event }): BusEntry => ({ op: 'pending', rule, event })));
-    for (const [key, owed] of pending) {
-      const bytes = Buffer.byteLength(JSON.stringify({ op: 'pending', ...owed })) + 1;
-      this.#owed.set(key, { ...owed, bytes });
+      if (entry.op === 'done') {
+        this.#forget(entry.rule, entry.id);
+        continue;
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(entry)) + 1;
+      this.#forget(entry.rule, entry.event.id);
+      this.#owed.set(owedKey(entry.rule, entry.event.id), { rule: entry.rule, event: entry.event, bytes });
       this.#owedBytes += bytes;
     }
+    this.#compact(journal);
     let resumed = 0;
-    for (const { rule: name, event } of pending.values()) {
+    for (const { rule: name, event } of [...this.#owed.values()]) {
       const rule = this.#rules.find((candidate) => candidate.name === name);
       if (!rule) continue;
       this.#keep(event);
@@ -301,15 +300,25 @@ export class EventBus {
     const journal = this.#options.journal;
     if (!journal) return;
     journal.append({ op: 'done', rule: rule.name, id: event.id });
-    const key = owedKey(rule.name, event.id);
-    this.#owedBytes -= this.#owed.get(key)?.bytes ?? 0;
-    this.#owed.delete(key);
+    this.#forget(rule.name, event.id);
     // Compacted while running, to what is still owed, once at least half the journal is done
     // deliveries: a rewrite then costs at most what was appended since the last one (linear).
     if (journal.bytes > Math.max(this.#options.journalCompactBytes ?? DEFAULT_JOURNAL_COMPACT_BYTES, 2 * this.#owedBytes)) {
-      journal.rewrite([...this.#owed.values()].map(({ rule: name, event: owed }): BusEntry => ({ op: 'pending', rule: name, event: owed })));
+      this.#compact(journal);
       this.#compactions++;
     }
+  }
+
+  /** A delivery is no longer owed. */
+  #forget(rule: string, id: string): void {
+    const key = owedKey(rule, id);
+    this.#owedBytes -= this.#owed.get(key)?.bytes ?? 0;
+    this.#owed.delete(key);
+  }
+
+  /** Rewrites the journal to the deliveries still owed. */
+  #compact(journal: Journal<BusEntry>): void {
+    journal.rewrite([...this.#owed.values()].map(({ rule, event }): BusEntry => ({ op: 'pending', rule, event })));
   }
 
   /** The journal's size and how often it was compacted (`/_local/status`). */

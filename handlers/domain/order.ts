@@ -71,7 +71,6 @@ export function orderContentHash(orderId: string, items: readonly OrderLine[]): 
   return createHash('sha256').update(JSON.stringify([orderId, lines])).digest('hex');
 }
 
-export { normaliseEventTime } from './time';
 
 /** A line as some source holds it, before validation. */
 export interface LineCandidate {

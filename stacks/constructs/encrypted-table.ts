@@ -1,6 +1,7 @@
 import { DynamodbTable, type DynamodbTableConfig } from '@cdktf/provider-aws/lib/dynamodb-table';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { Construct } from 'constructs';
+import { keyArnOf } from './iam';
 import type { Grantee } from './role';
 
 /** Options of {@link EncryptedTable}. */
@@ -13,20 +14,6 @@ export interface EncryptedTableOptions extends Omit<DynamodbTableConfig, 'server
 
 /** DynamoDB actions that write, and so make DynamoDB encrypt with the table key. */
 const WRITE_ACTIONS = new Set(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']);
-
-/**
- * One ARN token per key: each `key.arn` access makes a new token, and grants of
- * one key under one condition must compare equal to merge (see `ServiceRole.grant`).
- */
-const keyArns = new WeakMap<KmsKey, string>();
-function keyArnOf(key: KmsKey): string {
-  let arn = keyArns.get(key);
-  if (arn === undefined) {
-    arn = key.arn;
-    keyArns.set(key, arn);
-  }
-  return arn;
-}
 
 /** What the stream event source mapping reads, with the execution role of its function. */
 export const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] as const;

@@ -3,6 +3,7 @@
  * resources; a `*` resource is allowed only for the actions in
  * {@link WILDCARD_RESOURCE_ALLOWLIST}, each with the reason AWS requires it.
  */
+import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 
 /** One IAM policy statement. */
 export interface PolicyStatement {
@@ -57,4 +58,19 @@ export function assumeRolePolicy(service: string, conditions?: PolicyStatement['
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', ...(conditions ? { Condition: conditions } : {}) }],
   });
+}
+
+/**
+ * One ARN token per key: each `key.arn` access makes a new token, and grants of
+ * one key under one condition must compare equal to merge (see `ServiceRole.grant`),
+ * or two statements would share a Sid, which IAM refuses.
+ */
+const keyArns = new WeakMap<KmsKey, string>();
+export function keyArnOf(key: KmsKey): string {
+  let arn = keyArns.get(key);
+  if (arn === undefined) {
+    arn = key.arn;
+    keyArns.set(key, arn);
+  }
+  return arn;
 }

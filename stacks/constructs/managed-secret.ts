@@ -1,4 +1,5 @@
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { keyArnOf } from './iam';
 import type { Grantee } from './role';
 
 /**
@@ -6,21 +7,6 @@ import type { Grantee } from './role';
  * encrypted with a customer-managed key. Reading it needs the key too, through
  * Secrets Manager only, so {@link grantRead} grants both.
  */
-/**
- * One token per key: each read of `key.arn` is a new token, so statements on the
- * same key from several secrets would not be seen as the same and merged (and two
- * statements would share a Sid, which IAM refuses).
- */
-const keyArns = new WeakMap<KmsKey, string>();
-function keyArnOf(key: KmsKey): string {
-  let arn = keyArns.get(key);
-  if (arn === undefined) {
-    arn = key.arn;
-    keyArns.set(key, arn);
-  }
-  return arn;
-}
-
 export class ManagedSecret {
   /** The secret's ARN (never its value). */
   readonly arn: string;
