@@ -4,6 +4,7 @@
  * `{"__type": ..., "message": ...}` with HTTP 400 (client) or 500 (server).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from './iam';
 
 /** An error answered to the client in AWS's shape. */
 export class AwsError extends Error {
@@ -28,6 +29,12 @@ export interface JsonService {
   /** `1.0` or `1.1`, echoed in the response content type. */
   readonly jsonVersion: '1.0' | '1.1';
   readonly operations: Readonly<Record<string, OperationHandler>>;
+  /**
+   * The IAM requests AWS evaluates for a call of a role or client identity
+   * (the API action on its resource, and the KMS calls it makes), through the
+   * gate; a denial throws `AccessDeniedError`. The account's own calls are not checked.
+   */
+  readonly authorize: (principal: Principal, operation: string, body: Record<string, unknown>) => Promise<void>;
   /** Serves any operation not in `operations` with its own status and body (a proxied API). */
   readonly dispatch?: (operation: string, body: Record<string, unknown>) => Promise<{ status: number; body: unknown }>;
 }

@@ -6,74 +6,60 @@
  * server-sent events that tells the page when something changed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Pool } from 'mysql2/promise';
 import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
 import { StaticFile } from './aws-protocol';
-import type { BusEvent, EventBus } from './event-bus';
-import type { IamGate } from './iam';
-import type { LocalQueue } from './sqs';
+import type { BusEvent } from './event-bus';
+import type { Binding, LocalService } from './service';
 import type { LocalStateMachine } from './state-machine';
-import type { StreamMapping } from './stream-mapping';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CONSOLE_DIR = path.join(HERE, 'console');
 const EVENTS_DIR = path.join(HERE, '..', 'events');
 
-/** What the console reads from the runtime. */
-export interface ConsoleSources {
-  readonly routes: Map<string, (url: URL) => unknown>;
-  readonly streams: Map<string, (request: IncomingMessage, response: ServerResponse) => void>;
-  readonly bus: EventBus;
-  readonly stateMachine: LocalStateMachine;
-  readonly mapping: StreamMapping;
-  readonly gate: IamGate;
-  readonly queues: readonly LocalQueue[];
-  readonly inspector: Pool;
-  readonly endpoint: string;
-}
+/**
+ * The console service: no Terraform type of its own; it reads what the
+ * services bound before it provide.
+ */
+export const consoleService: LocalService = {
+  name: 'console',
+  serves: {},
+  bind(binding) {
+    servePage(binding);
+    serveViews(binding);
+    serveTrouble(binding);
+    serveChanges(binding);
+  },
+};
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
-/** Registers the console's page, its files and its endpoints. */
-export function attachConsole(sources: ConsoleSources): void {
-  const { routes, streams, bus, stateMachine, mapping, gate, queues, inspector } = sources;
+/** The page's files, and the sample events it offers to send. */
+function servePage({ page }: Binding): void {
   for (const file of readdirSync(CONSOLE_DIR)) {
     const type = CONTENT_TYPES[path.extname(file)];
     if (!type) continue;
     const content = readFileSync(path.join(CONSOLE_DIR, file));
-    routes.set(file === 'index.html' ? '/_local/' : `/_local/${file}`, () => new StaticFile(content, type));
+    page(file === 'index.html' ? '/_local/' : `/_local/${file}`, () => new StaticFile(content, type));
   }
-
-  routes.set('/_local/definition', () => stateMachine.definition);
-  routes.set('/_local/execution', (url) => stateMachine.execution(url.searchParams.get('id') ?? '') ?? { error: 'no such execution (only the latest 10,000 are kept)' });
-  routes.set('/_local/console/executions', () =>
-    stateMachine
-      .executions()
-      .slice(-500)
-      .map((execution) => {
-        let event: { id?: unknown; 'detail-type'?: unknown } = {};
-        try {
-          event = JSON.parse(execution.input) as typeof event;
-        } catch {
-          // A direct StartExecution may carry anything.
-        }
-        return {
-          executionArn: execution.executionArn,
-          name: execution.name,
-          status: execution.status,
-          startDate: execution.startDate,
-          stopDate: execution.stopDate,
-          eventId: typeof event.id === 'string' ? event.id : null,
-          detailType: typeof event['detail-type'] === 'string' ? event['detail-type'] : null,
-          error: execution.error ?? null,
-          cause: execution.cause ?? null,
-        };
-      }),
+  page('/_local/samples', () =>
+    readdirSync(EVENTS_DIR)
+      .filter((file) => file.endsWith('.json'))
+      .sort()
+      .map((file) => ({ name: file.replace(/\.json$/, ''), entry: JSON.parse(readFileSync(path.join(EVENTS_DIR, file), 'utf8')) as unknown })),
   );
-  routes.set('/_local/readmodel', async () => {
+}
+
+/** The workflow's definition and executions, and the read model's tables. */
+function serveViews({ page, use }: Binding): void {
+  const stateMachine = use('stateMachine');
+  const inspector = use('inspector');
+  page('/_local/definition', () => stateMachine.definition);
+  page('/_local/execution', (url) => stateMachine.execution(url.searchParams.get('id') ?? '') ?? { error: 'no such execution (only the latest 10,000 are kept)' });
+  page('/_local/console/executions', () => stateMachine.executions().slice(-500).map(executionSummary));
+  page('/_local/readmodel', async () => {
     const [items] = await inspector.query('SELECT item_id AS itemid, total_ordered AS totalordered, last_order_date AS lastorderdate FROM ?? ORDER BY item_id LIMIT 500', [READ_MODEL_TABLES.itemTotals]);
     const [months] = await inspector.query('SELECT item_id AS itemid, month_start AS monthstart, monthly_ordered AS monthlyordered FROM ?? ORDER BY item_id, month_start DESC LIMIT 1000', [READ_MODEL_TABLES.itemMonthlyTotals]);
     const [orders] = await inspector.query(
@@ -85,15 +71,37 @@ export function attachConsole(sources: ConsoleSources): void {
     const number = (rows: unknown, fields: string[]) => (rows as Record<string, unknown>[]).map((row) => ({ ...row, ...Object.fromEntries(fields.map((field) => [field, Number(row[field])])) }));
     return { items: number(items, ['totalordered']), months: number(months, ['monthlyordered']), orders: number(orders, ['line', 'quantity']) };
   });
-  routes.set('/_local/samples', () =>
-    readdirSync(EVENTS_DIR)
-      .filter((file) => file.endsWith('.json'))
-      .sort()
-      .map((file) => ({ name: file.replace(/\.json$/, ''), entry: JSON.parse(readFileSync(path.join(EVENTS_DIR, file), 'utf8')) as unknown })),
-  );
-  routes.set('/_local/trouble', () => ({
+}
+
+/** An execution as the console lists it, with the event that started it. */
+function executionSummary(execution: ReturnType<LocalStateMachine['executions']>[number]) {
+  let event: { id?: unknown; 'detail-type'?: unknown } = {};
+  try {
+    event = JSON.parse(execution.input) as typeof event;
+  } catch {
+    // A direct StartExecution may carry anything.
+  }
+  return {
+    executionArn: execution.executionArn,
+    name: execution.name,
+    status: execution.status,
+    startDate: execution.startDate,
+    stopDate: execution.stopDate,
+    eventId: typeof event.id === 'string' ? event.id : null,
+    detailType: typeof event['detail-type'] === 'string' ? event['detail-type'] : null,
+    error: execution.error ?? null,
+    cause: execution.cause ?? null,
+  };
+}
+
+/** The Trouble panel: the checkpoint, the queues' messages, denials and failed executions. */
+function serveTrouble({ gate, page, use }: Binding): void {
+  const mapping = use('mapping');
+  const stateMachine = use('stateMachine');
+  const sqs = use('sqs');
+  page('/_local/trouble', () => ({
     ...(mapping.status().checkpointError ? { checkpointError: mapping.status().checkpointError } : {}),
-    queues: queues.map((queue) => ({ name: queue.name, messages: queue.peek().slice(-50).map((message) => ({ ...message, body: safeJson(message.body) })) })),
+    queues: [...sqs.queues()].map((queue) => ({ name: queue.name, messages: queue.peek().slice(-50).map((message) => ({ ...message, body: safeJson(message.body) })) })),
     denials: gate.denials().slice(-100),
     failedExecutions: stateMachine
       .executions()
@@ -101,8 +109,11 @@ export function attachConsole(sources: ConsoleSources): void {
       .slice(-50)
       .map((execution) => ({ executionArn: execution.executionArn, error: execution.error, cause: execution.cause?.slice(0, 1_000), input: execution.input.slice(0, 1_000) })),
   }));
+}
 
-  // Server-sent events: every new bus event, and a note whenever anything else changed.
+/** Server-sent events: every new bus event, and a note whenever anything else changed. */
+function serveChanges({ gate, page, stream, use }: Binding): void {
+  const [bus, stateMachine, mapping, sqs] = [use('bus'), use('stateMachine'), use('mapping'), use('sqs')];
   const clients = new Set<ServerResponse>();
   let disconnectedSlow = 0;
   const send = (name: string, data: unknown) => {
@@ -119,18 +130,18 @@ export function attachConsole(sources: ConsoleSources): void {
       client.write(message);
     }
   };
-  routes.set('/_local/stream/clients', () => ({ connected: clients.size, disconnectedSlow, maxBufferedBytes: MAX_CLIENT_BUFFER_BYTES }));
+  page('/_local/stream/clients', () => ({ connected: clients.size, disconnectedSlow, maxBufferedBytes: MAX_CLIENT_BUFFER_BYTES }));
   bus.subscribe((event: BusEvent) => send('bus', event));
   let last = '';
   const watcher = setInterval(() => {
-    const now = JSON.stringify([stateMachine.executions().length, mapping.batches().length, mapping.batches().at(-1)?.time, gate.denials().length, queues.map((queue) => queue.size)]);
+    const now = JSON.stringify([stateMachine.executions().length, mapping.batches().length, mapping.batches().at(-1)?.time, gate.denials().length, [...sqs.queues()].map((queue) => queue.size)]);
     if (now !== last) {
       last = now;
       send('update', { at: Date.now() });
     }
   }, 500);
   watcher.unref();
-  streams.set('/_local/stream', (request, response) => {
+  stream('/_local/stream', (request, response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     response.write('retry: 1000\n\n');
     clients.add(response);

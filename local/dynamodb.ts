@@ -13,7 +13,83 @@ import dynalite from 'dynalite';
 import { isDeepStrictEqual } from 'node:util';
 import { createHash } from 'node:crypto';
 import { AwsError, type JsonService } from './aws-protocol';
+import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
+import { authorizeAll, viaService } from './kms';
+import type { LocalService } from './service';
+
+declare module './service' {
+  interface Parts {
+    dynamodb: LocalDynamoDB;
+  }
+}
+
+/**
+ * The DynamoDB service: every `aws_dynamodb_table` becomes a dynalite table
+ * with its keys and stream; the DynamoDB and DynamoDB Streams APIs are served
+ * on the endpoint, authorized with the table's ARN and key.
+ */
+export const dynamodbService: LocalService = {
+  name: 'dynamodb',
+  serves: {
+    aws_dynamodb_table: {
+      becomes: 'a dynalite table (keys, stream, key)',
+      attributes: (model, resource) => {
+        const { region, account } = model.context;
+        const table = model.string(resource, 'name');
+        const arn = `arn:aws:dynamodb:${region}:${account}:table/${table}`;
+        return { id: table, name: table, arn, stream_arn: `${arn}/stream/1970-01-01T00:00:00.000`, stream_label: '1970-01-01T00:00:00.000' };
+      },
+    },
+  },
+  async bind({ model, region, account, gate, options, log, serve, provide, summary, onStart, onStop }) {
+    const dynamodb = new LocalDynamoDB({ region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+    await dynamodb.start();
+    onStop(() => dynamodb.stop());
+    for (const table of model.resources('aws_dynamodb_table')) {
+      const attributes = model.attributes(table);
+      const hashKey = model.string(table, 'hash_key');
+      const rangeKey = model.field(table, 'range_key') as string | undefined;
+      const streamed = model.field(table, 'stream_enabled') === true;
+      const keyArn = model.field(table, 'server_side_encryption', 'kms_key_arn') as string | undefined;
+      await dynamodb.declareTable(
+        { name: attributes.name as string, arn: attributes.arn as string, ...(streamed ? { streamArn: attributes.stream_arn as string } : {}), ...(keyArn ? { keyArn } : {}) },
+        {
+          TableName: attributes.name,
+          KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: 'RANGE' }] : [])],
+          AttributeDefinitions: ((model.field(table, 'attribute') as { name: string; type: string }[]) ?? []).map((item) => ({ AttributeName: item.name, AttributeType: item.type })),
+          BillingMode: 'PAY_PER_REQUEST',
+          ...(streamed ? { StreamSpecification: { StreamEnabled: true, StreamViewType: model.string(table, 'stream_view_type'), StreamLabel: attributes.stream_label } } : {}),
+        },
+      );
+      summary('table', `${String(attributes.name)}${keyArn ? ' (customer-managed key)' : ''}`);
+    }
+    serve(dynamodb.dynamoService());
+    serve(dynamodb.streamsService());
+    provide('dynamodb', dynamodb);
+    if (options.dataDir) {
+      onStart(async () => {
+        for (const recovered of await dynamodb.recoverStreams()) {
+          if (recovered.recovered > 0) log(`stream of ${recovered.table}: ${recovered.recovered} stored changes had no stream record (a crash between the two); recorded now`);
+        }
+      });
+    }
+  },
+};
+
+/** A DynamoDB table as Terraform defines it: what authorization needs. */
+export interface TableResource {
+  readonly name: string;
+  readonly arn: string;
+  readonly streamArn?: string;
+  /** Customer-managed key, when the table is encrypted with one. */
+  readonly keyArn?: string;
+}
+
+/** DynamoDB operations that write (DynamoDB then encrypts with the table key). */
+const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+/** DynamoDB operations that touch no item. */
+const DYNAMODB_CONTROL = new Set(['CreateTable', 'DeleteTable', 'DescribeTable', 'ListTables', 'UpdateTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'TagResource', 'ListTagsOfResource']);
 
 /** How long stream records are kept, as DynamoDB Streams keeps them. */
 export const STREAM_RETENTION_SECONDS = 24 * 3600;
@@ -102,6 +178,8 @@ export interface LocalDynamoDBOptions {
   readonly account: string;
   /** Folder to persist tables in; in memory when omitted. */
   readonly dataDir?: string;
+  /** Authorizes the calls of roles and client identities; without it, {@link LocalDynamoDB.authorize} refuses. */
+  readonly gate?: IamGate;
 }
 
 /** The result of one forwarded call. */
@@ -121,6 +199,9 @@ export class LocalDynamoDB {
   readonly #keySchemas = new Map<string, string[]>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #journals = new Map<string, Journal<StreamEntry>>();
+  readonly #declared: TableResource[] = [];
+  /** Tables that did not exist before this start (the read model derived from one starts empty too). */
+  readonly created = new Set<string>();
   #sequence = 0n;
 
   constructor(options: LocalDynamoDBOptions) {
@@ -193,9 +274,53 @@ export class LocalDynamoDB {
     return true;
   }
 
+  /** Creates a table Terraform defines, unless it exists, and keeps its ARN and key for authorization. */
+  async declareTable(resource: TableResource, definition: Record<string, unknown>): Promise<void> {
+    if (await this.ensureTable(definition)) this.created.add(resource.name);
+    this.#declared.push(resource);
+  }
+
+  /** The tables Terraform defines. */
+  get tables(): readonly TableResource[] {
+    return this.#declared;
+  }
+
+  /** Authorizes a DynamoDB API call: the action on each table it names, and the table key's use. */
+  authorize(principal: Principal, operation: string, body: Record<string, unknown>): Promise<void> {
+    if (principal.kind === 'account') return Promise.resolve();
+    const { region, account } = this.#options;
+    const names = new Set<string>();
+    if (typeof body.TableName === 'string') names.add(body.TableName);
+    if (body.RequestItems && typeof body.RequestItems === 'object') for (const name of Object.keys(body.RequestItems)) names.add(name);
+    const requests: IamRequest[] = [];
+    if (names.size === 0) requests.push({ principal, action: `dynamodb:${operation}`, resource: '*' });
+    for (const name of names) {
+      const table = this.#declared.find((candidate) => candidate.name === name || candidate.arn === name);
+      requests.push({ principal, action: `dynamodb:${operation}`, resource: table?.arn ?? `arn:aws:dynamodb:${region}:${account}:table/${name}` });
+      if (table?.keyArn && !DYNAMODB_CONTROL.has(operation)) requests.push(...viaService(principal, table.keyArn, 'dynamodb', region, account, DYNAMODB_WRITES.has(operation)));
+    }
+    return authorizeAll(this.#options.gate, requests);
+  }
+
+  /** Authorizes a DynamoDB Streams call, or the stream mapping's reads: the action on the stream, and its table key's use for records. */
+  authorizeStream(principal: Principal, operation: string, streamArn: string | undefined): Promise<void> {
+    if (principal.kind === 'account') return Promise.resolve();
+    const { region, account } = this.#options;
+    const table = streamArn ? this.#declared.find((candidate) => candidate.streamArn === streamArn) : undefined;
+    const requests: IamRequest[] = [{ principal, action: `dynamodb:${operation}`, resource: operation === 'ListStreams' ? '*' : (streamArn ?? '*') }];
+    if (operation === 'GetRecords' && table?.keyArn) requests.push(...viaService(principal, table.keyArn, 'dynamodb', region, account, false));
+    return authorizeAll(this.#options.gate, requests);
+  }
+
   /** The DynamoDB API as a JSON service. */
   dynamoService(): JsonService {
-    return { targetPrefix: 'DynamoDB_20120810', jsonVersion: '1.0', operations: {}, dispatch: (operation, body) => this.call(operation, body) };
+    return {
+      targetPrefix: 'DynamoDB_20120810',
+      jsonVersion: '1.0',
+      operations: {},
+      dispatch: (operation, body) => this.call(operation, body),
+      authorize: (principal, operation, body) => this.authorize(principal, operation, body),
+    };
   }
 
   /** The DynamoDB Streams API as a JSON service. */
@@ -203,6 +328,7 @@ export class LocalDynamoDB {
     return {
       targetPrefix: 'DynamoDBStreams_20120810',
       jsonVersion: '1.0',
+      authorize: (principal, operation, body) => this.authorizeStream(principal, operation, typeof body.StreamArn === 'string' ? body.StreamArn : undefined),
       operations: {
         ListStreams: (body) => ({
           Streams: [...this.#streams.values()]

@@ -4,10 +4,84 @@
  * retry policy and a dead-letter queue, and every event kept for inspection.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, type JsonService } from './aws-protocol';
+import path from 'node:path';
 import { eventTimeMillis, isoUtc } from '../handlers/domain/time';
+import { AwsError, RawJson, type JsonService } from './aws-protocol';
 import { matchesPattern, validatePattern } from './event-pattern';
-import type { Journal } from './journal';
+import type { IamGate, IamRequest, Principal } from './iam';
+import { Journal } from './journal';
+import { authorizeAll } from './kms';
+import type { LocalService } from './service';
+
+declare module './service' {
+  interface Parts {
+    bus: EventBus;
+  }
+}
+
+/**
+ * The EventBridge service: the `aws_cloudwatch_event_bus` is the local bus,
+ * `PutEvents` served under the caller's policies. Rules get their targets
+ * from `targets.ts`, which binds each `aws_cloudwatch_event_target`.
+ */
+export const eventBusService: LocalService = {
+  name: 'events',
+  serves: {
+    aws_cloudwatch_event_bus: {
+      becomes: 'the local bus',
+      attributes: (model, resource) => {
+        const name = model.string(resource, 'name');
+        return { id: name, name, arn: `arn:aws:events:${model.context.region}:${model.context.account}:event-bus/${name}` };
+      },
+    },
+    aws_cloudwatch_event_rule: {
+      becomes: 'a rule on the bus, with its target',
+      attributes: (model, resource) => {
+        const { region, account } = model.context;
+        const rule = model.string(resource, 'name');
+        const bus = (model.field(resource, 'event_bus_name') as string | undefined) ?? 'default';
+        const arn = bus === 'default' ? `arn:aws:events:${region}:${account}:rule/${rule}` : `arn:aws:events:${region}:${account}:rule/${bus}/${rule}`;
+        return { id: bus === 'default' ? rule : `${bus}/${rule}`, name: rule, arn };
+      },
+    },
+  },
+  bind({ model, region, account, endpoint, gate, options, log, serve, provide, page, status, summary, onStart, onIdle }) {
+    const { retryDelayMs, dataDir } = options;
+    const bus = new EventBus({
+      name: model.attributes(model.only('aws_cloudwatch_event_bus')).name as string,
+      region,
+      account,
+      gate,
+      ...(retryDelayMs !== undefined ? { retryDelayMs: () => retryDelayMs } : {}),
+      onDeliveryError: (rule, event, error) => log(`rule ${rule}: delivery of ${event.id} failed: ${(error as Error).message}`),
+      ...(dataDir ? { journal: new Journal<BusEntry>(path.join(dataDir, 'bus', 'deliveries.jsonl')) } : {}),
+    });
+    serve(bus.service());
+    provide('bus', bus);
+    page('/_local/events', (url) => {
+      // Paged on request (?since=<sequence>&limit=<n>); the next page starts after X-Next-Since.
+      const since = Number(url.searchParams.get('since') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? Number.MAX_SAFE_INTEGER);
+      const events = bus.eventsPage(Number.isFinite(since) ? since : 0, Number.isFinite(limit) && limit > 0 ? limit : Number.MAX_SAFE_INTEGER);
+      return new RawJson(events.json, { 'x-next-since': String(events.next) });
+    });
+    status('eventBus', () => ({ name: bus.name, arn: bus.arn, kept: bus.retained, ...(bus.journal ? { journal: bus.journal } : {}) }));
+    summary('event bus', bus.name);
+    summary('event bus ARN', bus.arn);
+    const retention = bus.retained.retention;
+    summary('events', `${endpoint}/_local/events (the latest ${retention.maxEvents.toLocaleString('en')} events or ${retention.maxBytes / 1024 / 1024} MiB are kept)`);
+    onIdle(async () => {
+      await bus.drain();
+      return true;
+    });
+    if (dataDir) {
+      onStart(() => {
+        const resumed = bus.resumePending();
+        if (resumed > 0) log(`bus: ${resumed} accepted events were not yet delivered when the runtime stopped; delivering them now`);
+      });
+    }
+  },
+};
 
 /** A bus journal line: a delivery owed to a rule, or its completion (delivered or dead-lettered). */
 export type BusEntry = { readonly op: 'pending'; readonly rule: string; readonly event: BusEvent } | { readonly op: 'done'; readonly rule: string; readonly id: string };
@@ -94,6 +168,8 @@ export interface EventBusOptions {
   readonly journal?: Journal<BusEntry>;
   /** The journal is compacted to the deliveries still owed once it grows past this. @default 64 MiB */
   readonly journalCompactBytes?: number;
+  /** Authorizes `PutEvents` of roles and client identities; without it, {@link EventBus.authorizePut} refuses. */
+  readonly gate?: IamGate;
 }
 
 /** A kept event and its serialised form. */
@@ -351,14 +427,48 @@ export class EventBus {
     }
   }
 
+  /** Authorizes one `PutEvents` call: once per bus it names, with every entry's values, so a denied call delivers nothing. */
+  authorizePut(principal: Principal, entries: readonly unknown[]): Promise<void> {
+    if (principal.kind === 'account') return Promise.resolve();
+    return authorizeAll(this.#options.gate, putEventsRequests(principal, entries, this.#options.region, this.#options.account));
+  }
+
   /** This bus as an AWS JSON service (`AWSEvents.*`). */
   service(): JsonService {
     return {
       targetPrefix: 'AWSEvents',
       jsonVersion: '1.1',
       operations: { PutEvents: (body) => this.putEvents(body) },
+      authorize: (principal, _operation, body) => this.authorizePut(principal, Array.isArray(body.Entries) ? (body.Entries as unknown[]) : []),
     };
   }
+}
+
+/**
+ * The IAM requests of one `PutEvents` call: one per bus it names, each with
+ * the values of all that bus's entries in the multivalued keys
+ * `events:source` and `events:detail-type`, as EventBridge authorizes a call.
+ */
+export function putEventsRequests(principal: Principal, entries: readonly unknown[], region: string, account: string): IamRequest[] {
+  const byBus = new Map<string, { sources: Set<string>; detailTypes: Set<string> }>();
+  for (const entry of entries) {
+    const fields = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const bus = typeof fields.EventBusName === 'string' && fields.EventBusName.startsWith('arn:') ? fields.EventBusName : `arn:aws:events:${region}:${account}:event-bus/${String(fields.EventBusName ?? 'default')}`;
+    const values = byBus.get(bus) ?? { sources: new Set<string>(), detailTypes: new Set<string>() };
+    if (typeof fields.Source === 'string') values.sources.add(fields.Source);
+    if (typeof fields.DetailType === 'string') values.detailTypes.add(fields.DetailType);
+    byBus.set(bus, values);
+  }
+  return [...byBus].map(([resource, values]) => ({
+    principal,
+    action: 'events:PutEvents',
+    resource,
+    // A key with no value is absent, as in AWS (the policies' Null guard then refuses).
+    context: {
+      ...(values.sources.size > 0 ? { 'events:source': [...values.sources] } : {}),
+      ...(values.detailTypes.size > 0 ? { 'events:detail-type': [...values.detailTypes] } : {}),
+    },
+  }));
 }
 
 function invalid(parameter: string, reason: string): EntryResult {

@@ -9,10 +9,140 @@
  * (`TooManyRequestsException`).
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { readBody, sendJson } from './aws-protocol';
+import { AccessDeniedError, type IamGate, type Principal } from './iam';
+import type { Binding, LocalService } from './service';
 import { UnsupportedTerraformError, type TerraformModel, type TerraformResource } from './terraform';
 import { extractOnce } from './unzip';
+
+declare module './service' {
+  interface Parts {
+    functions: LocalFunctions;
+  }
+}
+
+/** Lambda's `Invoke` path. */
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/**
+ * The Lambda service: each `aws_lambda_function` runs from its zip with its
+ * role's session; its log lines go to its log group as the role writes
+ * them; `Invoke` is served on the endpoint under the caller's policies.
+ */
+export const lambdaService: LocalService = {
+  name: 'lambda',
+  serves: {
+    aws_lambda_function: {
+      becomes: 'a function run from its zip in worker threads',
+      attributes: (model, resource) => {
+        const { region, account } = model.context;
+        const name = model.string(resource, 'function_name');
+        const arn = `arn:aws:lambda:${region}:${account}:function:${name}`;
+        return { id: name, function_name: name, arn, qualified_arn: `${arn}:$LATEST`, invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`, version: '$LATEST' };
+      },
+    },
+  },
+  bind(binding) {
+    const { model, gate, provide, route, onStop, onIdle, creationCheck, assumeRole } = binding;
+    const functions = new LocalFunctions(functionsOptions(binding));
+    onStop(() => functions.stop());
+    for (const fn of model.resources('aws_lambda_function')) {
+      const definition = functionDefinition(model, fn);
+      const inVpc = model.field(fn, 'vpc_config') !== undefined;
+      // Lambda checks at creation that it may assume the role and, in a VPC, manage ENIs with it.
+      creationCheck(async () => {
+        await assumeRole('lambda.amazonaws.com', definition.roleArn);
+        if (!inVpc) return;
+        for (const action of ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']) {
+          await gate.authorize({ principal: { kind: 'role', arn: definition.roleArn }, action, resource: '*' });
+        }
+      });
+      functions.register(definition);
+    }
+    route('POST', INVOKE_PATH, (request, response, match, principal) => invokeFunction(request, response, functions, gate, match[1] as string, principal));
+    provide('functions', functions);
+    onIdle(async () => {
+      await functions.drain();
+      return true;
+    });
+    describeFunctions(binding, functions);
+  },
+};
+
+/** The functions' options: each role's session, and log lines written to the function's log group with its role. */
+function functionsOptions({ region, endpoint, sessions, options, use, log }: Binding): LocalFunctionsOptions {
+  const logs = use('logs');
+  return {
+    region,
+    endpoint,
+    credentials: (roleArn) => sessions.for(roleArn),
+    ...(options.functionLogLevel ? { applicationLogLevel: options.functionLogLevel } : {}),
+    // Lambda writes the function's logs with its execution role; a refused write is dropped.
+    onLog: (fn, line) => {
+      const group = logs.groups.get(fn.logGroup);
+      if (!group) return;
+      logs
+        .write({ kind: 'role', arn: fn.roleArn }, group, 'local', line)
+        .then(() => {
+          if (options.functionLogs || options.functionLogLevel) log(`${fn.name} | ${line}`);
+        })
+        .catch(() => undefined);
+    },
+  };
+}
+
+/** The functions' entries in the status and the summary. */
+function describeFunctions({ status, summary }: Binding, functions: LocalFunctions): void {
+  status('functions', () => functions.definitions().map((fn) => ({ name: fn.name, role: fn.roleArn, reservedConcurrency: fn.reservedConcurrency ?? null })));
+  status('functionEnvironments', () => functions.environments());
+  status('functionInvocations', () => functions.invocations);
+  status('functionDurations', () => functions.durations());
+  status('coldStarts', () => functions.coldStarts);
+  summary('functions', functions.definitions().map((fn) => fn.name).join(', '));
+}
+
+/** Lambda's `Invoke` (REST): what the CLIs and the schema trigger use. */
+async function invokeFunction(request: IncomingMessage, response: ServerResponse, functions: LocalFunctions, gate: IamGate, encodedName: string, principal: Principal): Promise<void> {
+  const refuse = (status: number, type: string, message: string) => {
+    response.setHeader('x-amzn-errortype', type);
+    sendJson(response, status, { Type: 'User', message });
+  };
+  let name: string;
+  try {
+    name = decodeURIComponent(encodedName);
+  } catch {
+    refuse(400, 'ValidationException', 'the function name in the path is not valid percent-encoding');
+    return;
+  }
+  const raw = await readBody(request, 6 * 1024 * 1024);
+  let payload: unknown = {};
+  try {
+    payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};
+  } catch {
+    sendJson(response, 400, { Type: 'User', message: 'Could not parse request body into json' });
+    return;
+  }
+  try {
+    const definition = functions.require(name);
+    if (principal.kind !== 'account') await gate.authorize({ principal, action: 'lambda:InvokeFunction', resource: definition.arn });
+    if (request.headers['x-amz-invocation-type'] === 'Event') {
+      functions.invoke(name, payload).catch(() => undefined);
+      response.writeHead(202).end();
+      return;
+    }
+    const result = await functions.invoke(name, payload);
+    response.setHeader('x-amz-executed-version', '$LATEST');
+    if (!result.ok) response.setHeader('x-amz-function-error', 'Unhandled');
+    sendJson(response, 200, result.ok ? result.payload : result.error);
+  } catch (error) {
+    if (error instanceof InvokeError) refuse(error.status, error.name, error.message);
+    else if (error instanceof AccessDeniedError) refuse(403, error.name, error.message);
+    else throw error;
+  }
+}
 
 /** One local function, from its synthesized `aws_lambda_function`. */
 export interface LocalFunctionDefinition {

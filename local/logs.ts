@@ -1,16 +1,109 @@
 /**
- * CloudWatch Logs' read API over the local log groups, so a client reads the
- * responses as it does on AWS (`FilterLogEvents` on the responses log group,
- * what `npm run query -- --bus` does) and under the consumer policy when it
+ * CloudWatch Logs for the local runtime: each log group keeps its latest
+ * lines in memory; the functions write to theirs with their execution role,
+ * and a rule target with the logs resource policy. The read API serves them
+ * as on AWS (`FilterLogEvents` on the responses log group, what
+ * `npm run query -- --bus` does), under the consumer policy when a client
  * signs with the access key id `consumer`.
  */
 import { AwsError, requireString, type JsonService } from './aws-protocol';
-import type { LocalLogGroup } from './runtime';
 import type { BusEvent } from './event-bus';
+import type { IamGate, Principal } from './iam';
 import { quoted } from './redact';
+import type { LocalService } from './service';
 
-/** The local `Logs_20140328.*` service over the runtime's log groups. */
-export function logsService(groups: ReadonlyMap<string, LocalLogGroup>): JsonService {
+declare module './service' {
+  interface Parts {
+    logs: LocalLogs;
+  }
+}
+
+/** Lines kept per log group. */
+const LOG_GROUP_LINES = 2_000;
+
+/** A log group's recent lines. */
+export interface LocalLogGroup {
+  readonly name: string;
+  readonly arn: string;
+  readonly keyArn?: string;
+  readonly lines: string[];
+  /** When each line was written (ms), index for index. */
+  readonly times: number[];
+  /** Everything written since the start (the kept lines are only the latest). */
+  readonly written: { lines: number; bytes: number };
+}
+
+/**
+ * The CloudWatch Logs service: each `aws_cloudwatch_log_group` keeps its
+ * latest lines. CloudWatch Logs' own use of a group's key (the key policy's
+ * statement for the logs service principal) is not checked: it is
+ * conditioned on `kms:EncryptionContext:aws:logs:arn`, a key the IAM
+ * evaluator ignores.
+ */
+export const logsService: LocalService = {
+  name: 'logs',
+  serves: {
+    aws_cloudwatch_log_group: {
+      becomes: 'an in-memory log group',
+      attributes: (model, resource) => {
+        const name = model.string(resource, 'name');
+        return { id: name, name, arn: `arn:aws:logs:${model.context.region}:${model.context.account}:log-group:${name}` };
+      },
+    },
+  },
+  bind({ model, region, account, gate, serve, provide, page, status }) {
+    const logs = new LocalLogs(gate);
+    for (const group of model.resources('aws_cloudwatch_log_group')) {
+      const attributes = model.attributes(group);
+      const keyArn = model.field(group, 'kms_key_id') as string | undefined;
+      logs.groups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [], times: [], written: { lines: 0, bytes: 0 } });
+    }
+    serve(logs.service(region, account));
+    provide('logs', logs);
+    status('logGroups', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.written])));
+    page('/_local/logs', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.lines.slice(-200)])));
+  },
+};
+
+/** The local log groups. */
+export class LocalLogs {
+  readonly groups = new Map<string, LocalLogGroup>();
+
+  constructor(private readonly gate: IamGate) {}
+
+  /** A log group by ARN. */
+  byArn(arn: string): LocalLogGroup | undefined {
+    return [...this.groups.values()].find((group) => group.arn === arn);
+  }
+
+  /** Appends a line, keeping the latest {@link LOG_GROUP_LINES}. */
+  append(group: LocalLogGroup, line: string): void {
+    group.lines.push(line);
+    group.times.push(Date.now());
+    group.written.lines++;
+    group.written.bytes += Buffer.byteLength(line) + 1;
+    if (group.lines.length > LOG_GROUP_LINES) {
+      group.lines.shift();
+      group.times.shift();
+    }
+  }
+
+  /** Writes a line as `principal` does on AWS (`CreateLogStream`, `PutLogEvents` on stream `stream`); a denial throws and nothing is written. */
+  async write(principal: Principal, group: LocalLogGroup, stream: string, line: string, context: { create?: Record<string, string>; put?: Record<string, string> } = {}): Promise<void> {
+    await this.gate.authorize({ principal, action: 'logs:CreateLogStream', resource: `${group.arn}:log-stream:${stream}`, ...(context.create ? { context: context.create } : {}) });
+    await this.gate.authorize({ principal, action: 'logs:PutLogEvents', resource: `${group.arn}:log-stream:${stream}`, ...(context.put ? { context: context.put } : {}) });
+    this.append(group, line);
+  }
+
+  /** The `Logs_20140328.*` read API. */
+  service(region: string, account: string): JsonService {
+    return logsApi(this.groups, (principal, operation, body) =>
+      this.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${region}:${account}:log-group:${String(body.logGroupName ?? '*')}` }),
+    );
+  }
+}
+
+function logsApi(groups: ReadonlyMap<string, LocalLogGroup>, authorize: JsonService['authorize']): JsonService {
   const group = (body: Record<string, unknown>): LocalLogGroup => {
     const found = groups.get(requireString(body, 'logGroupName'));
     if (!found) throw new AwsError('ResourceNotFoundException', 'The specified log group does not exist.');
@@ -21,6 +114,7 @@ export function logsService(groups: ReadonlyMap<string, LocalLogGroup>): JsonSer
   return {
     targetPrefix: 'Logs_20140328',
     jsonVersion: '1.1',
+    authorize,
     operations: {
       FilterLogEvents: (body) => {
         const startTime = typeof body.startTime === 'number' ? body.startTime : 0;

@@ -10,9 +10,70 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { redactCredentials } from './redact';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, createPool, type Pool } from 'mysql2/promise';
 import { READ_MODEL_DATABASE } from '../config/pipeline';
+import { redactCredentials } from './redact';
+import { customerKey } from './secrets';
+import type { LocalService } from './service';
+import { UnsupportedTerraformError } from './terraform';
+
+declare module './service' {
+  interface Parts {
+    /** The runtime's own view of the read model: the console's tables, the mapping's statement counts. */
+    inspector: Pool;
+  }
+}
+
+/**
+ * The read model's service: the `aws_rds_cluster` is the server at `DB_URL`
+ * (the runtime opens it before anything binds, since the cluster's endpoint
+ * attributes resolve to it), and its managed master user secret holds that
+ * server's credentials.
+ */
+export const readModelService: LocalService = {
+  name: 'rds',
+  serves: {
+    aws_rds_cluster: {
+      becomes: 'the MySQL server at DB_URL, and its master user secret',
+      attributes: (model, resource, id) => {
+        const { region, account, database } = model.context;
+        const identifier = model.string(resource, 'cluster_identifier');
+        return {
+          id: identifier,
+          cluster_identifier: identifier,
+          arn: `arn:aws:rds:${region}:${account}:cluster:${identifier}`,
+          endpoint: database.host,
+          reader_endpoint: database.host,
+          port: database.port,
+          database_name: database.name,
+          master_user_secret: [
+            {
+              secret_arn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${id}-${id.slice(0, 6)}`,
+              kms_key_id: model.field(resource, 'master_user_secret_kms_key_id') ?? 'aws/secretsmanager',
+              secret_status: 'active',
+            },
+          ],
+        };
+      },
+    },
+  },
+  bind({ model, database, use, provide, onStop, status, summary }) {
+    const secrets = use('secrets');
+    for (const cluster of model.resources('aws_rds_cluster')) {
+      if (model.field(cluster, 'manage_master_user_password') !== true) {
+        throw new UnsupportedTerraformError(cluster.address, 'only a cluster with manage_master_user_password runs locally (its secret points at DB_URL)');
+      }
+      const [secret] = model.attributes(cluster).master_user_secret as { secret_arn: string; kms_key_id: string }[];
+      if (!secret) throw new UnsupportedTerraformError(cluster.address, 'has no master user secret');
+      secrets.put(secret.secret_arn.split(':').pop() as string, { username: database.user, password: database.password }, secret.secret_arn, customerKey(secret.kms_key_id));
+    }
+    const inspector = createPool({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database, connectionLimit: 2, dateStrings: true });
+    onStop(() => inspector.end());
+    provide('inspector', inspector);
+    status('readModel', () => database.displayUrl);
+    summary('read model', `${database.displayUrl} (${database.version})`);
+  },
+};
 
 /** The default `DB_URL`. */
 export const DEFAULT_DB_URL = `mysql://root@127.0.0.1:3306/${READ_MODEL_DATABASE}`;

@@ -4,7 +4,41 @@
  * CloudWatch Logs resource policies.
  */
 import type { PolicyDocument, PolicySet } from './iam';
+import type { LocalService } from './service';
 import type { TerraformModel, TerraformResource } from './terraform';
+
+/**
+ * The IAM service: roles, their policies, keys and resource policies become
+ * what the gate evaluates (the runtime builds the gate from
+ * {@link synthesizedPolicies} before any service binds); this binds the
+ * client identities and the gate's pages.
+ */
+export const iamService: LocalService = {
+  name: 'iam',
+  serves: {
+    aws_kms_key: {
+      becomes: 'a key whose policy the IAM gate consults',
+      attributes: ({ context: { region, account } }, _resource, id) => ({ id, key_id: id, arn: `arn:aws:kms:${region}:${account}:key/${id}` }),
+    },
+    aws_iam_role: {
+      becomes: 'a principal (trust policy)',
+      attributes: (model, resource, id) => {
+        const name = model.string(resource, 'name');
+        return { id: name, name, arn: `arn:aws:iam::${model.context.account}:role/${name}`, unique_id: `AROA${id.replace(/-/g, '').slice(0, 17).toUpperCase()}` };
+      },
+    },
+    aws_iam_role_policy: { becomes: 'the identity policy of its role' },
+    aws_iam_policy: { becomes: 'a client identity: calls signed with access key id producer or consumer act under it' },
+    aws_sqs_queue_policy: { becomes: 'the resource policy of its queue' },
+    aws_cloudwatch_log_resource_policy: { becomes: 'the resource policy of the log groups' },
+  },
+  bind({ model, gate, policies, sessions, page, status, summary }) {
+    for (const [accessKey, arn] of clientIdentities(model)) sessions.byAccessKey.set(accessKey, arn);
+    page('/_local/denials', () => gate.denials());
+    status('iam', () => ({ mode: gate.mode, evaluations: gate.evaluations, denials: gate.denials().length }));
+    summary('IAM', `${{ enforce: 'enforced', warn: 'warn only', off: 'OFF' }[gate.mode]}: ${policies.length} synthesized policies (GET /_local/denials)`);
+  },
+};
 
 /** One policy the stacks define, with where it comes from (for the mutation test). */
 export interface SynthesizedPolicy {

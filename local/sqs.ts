@@ -5,7 +5,53 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AwsError, requireString, type JsonService } from './aws-protocol';
+import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
+import { authorizeAll, viaService } from './kms';
+import type { LocalService } from './service';
+
+declare module './service' {
+  interface Parts {
+    sqs: LocalSqs;
+  }
+}
+
+/** The SQS service: each `aws_sqs_queue` is a local queue (kept in the data folder), authorized with its policy and key. */
+export const sqsService: LocalService = {
+  name: 'sqs',
+  serves: {
+    aws_sqs_queue: {
+      becomes: 'a local queue',
+      attributes: (model, resource) => {
+        const { region, account, endpoint } = model.context;
+        const name = model.string(resource, 'name');
+        const url = `${endpoint}/${account}/${name}`;
+        return { id: url, name, url, arn: `arn:aws:sqs:${region}:${account}:${name}` };
+      },
+    },
+  },
+  bind({ model, region, account, endpoint, gate, options, serve, provide, page, status }) {
+    const sqs = new LocalSqs({ endpoint, region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+    for (const queue of model.resources('aws_sqs_queue')) sqs.create(model.attributes(queue).name as string, model.field(queue, 'kms_master_key_id') as string | undefined);
+    serve(sqs.service());
+    provide('sqs', sqs);
+    const queues = () => [...sqs.queues()];
+    status('queues', () => Object.fromEntries(queues().map((queue) => [queue.name, { url: queue.url, messages: queue.size }])));
+    page('/_local/failures', () => Object.fromEntries(queues().map((queue) => [queue.name, queue.peek().map((message) => ({ ...message, body: JSON.parse(message.body) as unknown }))])));
+  },
+};
+
+/** Options of {@link LocalSqs}. */
+export interface LocalSqsOptions {
+  /** The endpoint's URL: queue URLs start with it. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly account: string;
+  /** Keep every queue's messages there (`queues/<name>.jsonl`). */
+  readonly dataDir?: string;
+  /** Authorizes the calls of roles and client identities; without it, {@link LocalSqs.authorize} refuses. */
+  readonly gate?: IamGate;
+}
 
 type QueueEntry = { readonly op: 'send'; readonly id: string; readonly body: string; readonly sentAt: number } | { readonly op: 'delete'; readonly id: string };
 
@@ -23,7 +69,8 @@ export class LocalQueue {
   readonly #messages: Message[] = [];
   readonly #journal: Journal<QueueEntry> | undefined;
 
-  constructor(readonly name: string, readonly url: string, readonly arn: string, journal?: Journal<QueueEntry>) {
+  /** `keyArn`: the queue's customer-managed key. */
+  constructor(readonly name: string, readonly url: string, readonly arn: string, journal?: Journal<QueueEntry>, readonly keyArn?: string) {
     this.#journal = journal;
     if (!journal) return;
     // Messages survive a restart, visible again (as after their visibility timeout).
@@ -91,14 +138,35 @@ const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex
 export class LocalSqs {
   readonly #queues = new Map<string, LocalQueue>();
 
-  /** `dataDir`: keep every queue's messages there (`queues/<name>.jsonl`). */
-  constructor(private readonly endpoint: () => string, private readonly region: string, private readonly account: string, private readonly dataDir?: string) {}
+  readonly #options: LocalSqsOptions;
 
-  create(name: string): LocalQueue {
-    const journal = this.dataDir ? new Journal<QueueEntry>(path.join(this.dataDir, 'queues', `${name}.jsonl`)) : undefined;
-    const queue = new LocalQueue(name, `${this.endpoint()}/${this.account}/${name}`, `arn:aws:sqs:${this.region}:${this.account}:${name}`, journal);
+  constructor(options: LocalSqsOptions) {
+    this.#options = options;
+  }
+
+  /** Creates a queue; `keyArn`: its customer-managed key. */
+  create(name: string, keyArn?: string): LocalQueue {
+    const { endpoint, region, account, dataDir } = this.#options;
+    const journal = dataDir ? new Journal<QueueEntry>(path.join(dataDir, 'queues', `${name}.jsonl`)) : undefined;
+    const queue = new LocalQueue(name, `${endpoint}/${account}/${name}`, `arn:aws:sqs:${region}:${account}:${name}`, journal, keyArn);
     this.#queues.set(name, queue);
     return queue;
+  }
+
+  /** A queue by its ARN. */
+  byArn(arn: string): LocalQueue | undefined {
+    return [...this.#queues.values()].find((queue) => queue.arn === arn);
+  }
+
+  /** Authorizes an SQS call on a queue (by URL or name): the action under the queue policy, and its key's use. `context`: the caller's request context (a service principal's source). */
+  authorize(principal: Principal, operation: string, queueUrlOrName: string, context: Record<string, string> = {}): Promise<void> {
+    if (principal.kind === 'account') return Promise.resolve();
+    const { region, account } = this.#options;
+    const name = queueUrlOrName.split('/').pop() ?? '';
+    const queue = this.#queues.get(name);
+    const requests: IamRequest[] = [{ principal, action: `sqs:${operation}`, resource: queue?.arn ?? `arn:aws:sqs:${region}:${account}:${name}`, context }];
+    if (queue?.keyArn && (operation === 'SendMessage' || operation === 'ReceiveMessage')) requests.push(...viaService(principal, queue.keyArn, 'sqs', region, account, operation === 'SendMessage'));
+    return authorizeAll(this.#options.gate, requests);
   }
 
   /** Every queue. */
@@ -121,6 +189,7 @@ export class LocalSqs {
     return {
       targetPrefix: 'AmazonSQS',
       jsonVersion: '1.0',
+      authorize: (principal, operation, body) => this.authorize(principal, operation, String(body.QueueUrl ?? body.QueueName ?? '')),
       operations: {
         GetQueueUrl: (body) => {
           const queue = this.#queues.get(requireString(body, 'QueueName'));

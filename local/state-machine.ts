@@ -10,11 +10,64 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AwsError, requireString, type JsonService } from './aws-protocol';
-import { putEventsRequests, type Authorizer } from './authorization';
 import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
 import { InvokeError, type LocalFunctions } from './functions';
-import { AccessDeniedError, type Principal } from './iam';
+import { AccessDeniedError, type IamGate, type Principal } from './iam';
+import type { LocalService } from './service';
+
+declare module './service' {
+  interface Parts {
+    stateMachine: LocalStateMachine;
+  }
+}
+
+/**
+ * The Step Functions service: the `aws_sfn_state_machine` runs its
+ * definition with its role, its tasks bound to the local functions, tables
+ * and bus; `StartExecution`, `StartSyncExecution` and `DescribeExecution` are
+ * served under the caller's policies.
+ */
+export const stateMachineService: LocalService = {
+  name: 'states',
+  serves: {
+    aws_sfn_state_machine: {
+      becomes: 'the workflow, run by aws-local-stepfunctions',
+      attributes: (model, resource) => {
+        const name = model.string(resource, 'name');
+        return { id: name, name, arn: `arn:aws:states:${model.context.region}:${model.context.account}:stateMachine:${name}` };
+      },
+    },
+  },
+  bind({ model, region, account, gate, options, use, provide, serve, page, status, summary, creationCheck, assumeRole, onIdle }) {
+    const machine = model.only('aws_sfn_state_machine');
+    const arn = model.attributes(machine).arn as string;
+    const role = model.string(machine, 'role_arn');
+    creationCheck(() => assumeRole('states.amazonaws.com', role, { 'aws:SourceArn': arn }));
+    const stateMachine = new LocalStateMachine({
+      name: model.attributes(machine).name as string,
+      definition: model.string(machine, 'definition'),
+      region,
+      account,
+      functions: use('functions'),
+      dynamodb: use('dynamodb'),
+      bus: use('bus'),
+      principal: { kind: 'role', arn: role },
+      gate,
+      ...(options.retryDelayMs !== undefined ? { retryIntervalMs: options.retryDelayMs } : {}),
+    });
+    serve(stateMachine.service());
+    provide('stateMachine', stateMachine);
+    page('/_local/executions', () => stateMachine.executions());
+    status('stateMachine', () => stateMachine.arn);
+    status('executions', () => stateMachine.kept);
+    summary('state machine', stateMachine.arn);
+    onIdle(async () => {
+      await stateMachine.drain();
+      return true;
+    });
+  },
+};
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer T> ? T : never;
 
@@ -79,7 +132,8 @@ export interface LocalStateMachineOptions {
   readonly bus: EventBus;
   /** The execution role's session: every service integration is authorized as it. */
   readonly principal: Principal;
-  readonly authorizer: Authorizer;
+  /** Authorizes the Lambda integration and the API's callers. */
+  readonly gate: IamGate;
   /** Overrides Retry intervals (ms) for every state; tests set 0. */
   readonly retryIntervalMs?: number;
   /** Executions kept for DescribeExecution. @default 10000 */
@@ -242,23 +296,29 @@ export class LocalStateMachine {
     }
   }
 
-  /** Binds one Task state to the local service its Resource names. */
+  /** Binds one Task state to the local service its Resource names, through the integration of that service. */
   #bind(stateName: string, resource: string): TaskHandler {
     const match = /^arn:aws:states:::([a-z]+):([A-Za-z]+)$/.exec(resource);
     if (!match) throw new Error(`state ${stateName}: resource ${resource} is not supported locally (only optimized request-response integrations are)`);
     const [, service, action] = match as unknown as [string, string, string];
-    if (service === 'lambda' && action === 'invoke') return (input) => this.#invokeLambda(input);
-    if (service === 'dynamodb') return (input) => this.#callDynamo(action.charAt(0).toUpperCase() + action.slice(1), input);
-    if (service === 'events' && action === 'putEvents') return (input) => this.#putEvents(input);
-    throw new Error(`state ${stateName}: integration ${service}:${action} is not supported locally`);
+    const integration = Object.hasOwn(this.#integrations, service) ? this.#integrations[service]?.(action) : undefined;
+    if (!integration) throw new Error(`state ${stateName}: integration ${service}:${action} is not supported locally`);
+    return integration;
   }
+
+  /** The optimized integrations, by the service of the Task's Resource ARN: each returns the handler of an action, or undefined. */
+  readonly #integrations: Readonly<Record<string, (action: string) => TaskHandler | undefined>> = {
+    lambda: (action) => (action === 'invoke' ? (input) => this.#invokeLambda(input) : undefined),
+    dynamodb: (action) => (input) => this.#callDynamo(action.charAt(0).toUpperCase() + action.slice(1), input),
+    events: (action) => (action === 'putEvents' ? (input) => this.#putEvents(input) : undefined),
+  };
 
   async #invokeLambda(input: Json): Promise<Json> {
     const { FunctionName, Payload } = input as { FunctionName: string; Payload?: Json };
     const definition = this.#options.functions.find(FunctionName);
     let result;
     try {
-      await this.#options.authorizer.gate.authorize({
+      await this.#options.gate.authorize({
         principal: this.#options.principal,
         action: 'lambda:InvokeFunction',
         resource: definition?.arn ?? FunctionName,
@@ -277,7 +337,7 @@ export class LocalStateMachine {
   async #callDynamo(operation: string, input: Json): Promise<Json> {
     let response;
     try {
-      await this.#options.authorizer.dynamodb(this.#options.principal, operation, input as Record<string, unknown>);
+      await this.#options.dynamodb.authorize(this.#options.principal, operation, input as Record<string, unknown>);
       response = await this.#options.dynamodb.call(operation, input as Record<string, unknown>);
     } catch (error) {
       if (error instanceof AccessDeniedError) throw taskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`);
@@ -299,8 +359,7 @@ export class LocalStateMachine {
     let result;
     try {
       // The workflow's call is authorized as a client's is: once, with every entry's values.
-      const requests = putEventsRequests(this.#options.principal, entries.map((entry) => ({ EventBusName: this.#options.bus.arn, ...entry })), this.#options.region, this.#options.account);
-      for (const request of requests) await this.#options.authorizer.gate.authorize(request);
+      await this.#options.bus.authorizePut(this.#options.principal, entries.map((entry) => ({ EventBusName: this.#options.bus.arn, ...entry })));
       result = this.#options.bus.putEvents({ Entries: entries });
     } catch (error) {
       if (error instanceof AccessDeniedError) throw taskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`);
@@ -326,6 +385,7 @@ export class LocalStateMachine {
     return {
       targetPrefix: 'AWSStepFunctions',
       jsonVersion: '1.0',
+      authorize: (principal, operation, body) => this.#options.gate.authorize({ principal, action: `states:${operation}`, resource: String(body.stateMachineArn ?? body.executionArn ?? '*') }),
       operations: {
         StartExecution: (body) => {
           this.#checkMachine(requireString(body, 'stateMachineArn'));

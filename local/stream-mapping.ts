@@ -15,13 +15,128 @@
  *   destination and the shard moves on.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createConnection } from 'mysql2/promise';
 import type { StreamMappingSettings } from '../config/pipeline';
+import { clearReadModel } from '../handlers/read-model/maintenance';
 import type { StreamRecord, TableStream } from './dynamodb';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { LocalFunctions } from './functions';
-import type { LocalQueue } from './sqs';
-import path from 'node:path';
 import { DurableValue } from './journal';
+import type { Binding, LocalService } from './service';
+import type { LocalQueue } from './sqs';
+import { UnsupportedTerraformError, type TerraformModel, type TerraformResource } from './terraform';
+
+declare module './service' {
+  interface Parts {
+    mapping: StreamMapping;
+  }
+}
+
+/**
+ * The event source mapping service: the `aws_lambda_event_source_mapping`
+ * polls its table's stream into its function, as the function's role, with
+ * the synthesized settings and the SQS on-failure destination. It starts
+ * polling once every service is bound (and the schema exists).
+ */
+export const streamMappingService: LocalService = {
+  name: 'event-source-mapping',
+  serves: {
+    aws_lambda_event_source_mapping: {
+      becomes: 'the stream poller',
+      attributes: (model, resource, id) => ({ id, uuid: id, function_arn: model.field(resource, 'function_name') }),
+    },
+  },
+  bind(binding) {
+    const { model, use, provide, page, status, summary, onStart, onStop, onIdle } = binding;
+    const resource = model.only('aws_lambda_event_source_mapping');
+    const source = mappingSource(binding, resource);
+    const settings = mappingSettings(model, resource);
+    const mapping = new StreamMapping({ ...source, settings, ...mappingHooks(binding, source) });
+    provide('mapping', mapping);
+    page('/_local/batches', () => mapping.batches());
+    status('streamMapping', () => ({ ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds }));
+    summary('stream', `${source.stream.table} → ${source.functionName} (batch ${settings.batchSize}, window ${settings.maximumBatchingWindowInSeconds} s)`);
+    onStart(async () => {
+      if (use('dynamodb').created.has(source.stream.table)) await clearDerivedReadModel(binding, source.stream.table);
+      mapping.start();
+    });
+    onStop(() => mapping.stop());
+    onIdle(async (remainingMs) => {
+      const idle = await mapping.idle(remainingMs);
+      const state = mapping.status();
+      return idle && (state.pending === 0 || state.readDenied) && !state.busy;
+    });
+  },
+};
+
+/** The mapping's stream, function, filter and destination, checked against what the local mapping implements. */
+function mappingSource({ model, use }: Binding, resource: TerraformResource) {
+  const streamArn = model.string(resource, 'event_source_arn');
+  const dynamodb = use('dynamodb');
+  const table = dynamodb.tables.find((candidate) => candidate.streamArn === streamArn);
+  const stream = table ? dynamodb.stream(table.name) : undefined;
+  if (!stream) throw new UnsupportedTerraformError(resource.address, `event source ${streamArn} is not a stream of the stacks' tables`);
+  const functions = use('functions');
+  const projection = functions.require(model.string(resource, 'function_name'));
+  const onFailureArn = model.field(resource, 'destination_config', 'on_failure', 'destination_arn') as string | undefined;
+  const destination = onFailureArn ? use('sqs').byArn(onFailureArn) : undefined;
+  if (!destination) throw new UnsupportedTerraformError(resource.address, 'the local runtime needs an SQS on-failure destination');
+  const filters = (model.field(resource, 'filter_criteria', 'filter') as { pattern: string }[] | undefined) ?? [];
+  if (filters.length > 1) throw new UnsupportedTerraformError(resource.address, 'more than one filter pattern is not supported locally');
+  const responseTypes = (model.field(resource, 'function_response_types') as string[] | undefined) ?? [];
+  if (!responseTypes.includes('ReportBatchItemFailures')) throw new UnsupportedTerraformError(resource.address, 'the local mapping implements ReportBatchItemFailures only');
+  return {
+    stream,
+    streamArn,
+    functions,
+    functionName: projection.name,
+    roleArn: projection.roleArn,
+    destination,
+    ...(filters[0] ? { filterPattern: JSON.parse(filters[0].pattern) as unknown } : {}),
+  };
+}
+
+/** The synthesized settings, with AWS's defaults for what is not set (-1: unbounded). */
+function mappingSettings(model: TerraformModel, resource: TerraformResource): StreamMappingSettings {
+  const setting = (name: string, otherwise: number) => (model.field(resource, name) as number | undefined) ?? otherwise;
+  const retries = setting('maximum_retry_attempts', -1);
+  return {
+    batchSize: setting('batch_size', 100),
+    maximumBatchingWindowInSeconds: setting('maximum_batching_window_in_seconds', 0),
+    maximumRetryAttempts: retries < 0 ? Number.MAX_SAFE_INTEGER : retries,
+    maximumRecordAgeInSeconds: setting('maximum_record_age_in_seconds', -1),
+    bisectBatchOnFunctionError: model.field(resource, 'bisect_batch_on_function_error') === true,
+    eventNames: [],
+  };
+}
+
+/** The mapping's authorization as the function's role, its checkpoint file, statement counts and log. */
+function mappingHooks({ options, use, log }: Binding, source: ReturnType<typeof mappingSource>) {
+  const dynamodb = use('dynamodb');
+  const sqs = use('sqs');
+  const inspector = use('inspector');
+  const role = { kind: 'role', arn: source.roleArn } as const;
+  const { dataDir, retryDelayMs } = options;
+  return {
+    authorizeRead: (operation: 'ListStreams' | 'DescribeStream' | 'GetShardIterator' | 'GetRecords') => dynamodb.authorizeStream(role, operation, source.streamArn),
+    authorizeDestination: () => sqs.authorize(role, 'SendMessage', source.destination.url),
+    statementCounter: async () => {
+      const [rows] = await inspector.query("SHOW GLOBAL STATUS LIKE 'Questions'");
+      return Number((rows as { Value: string }[])[0]?.Value);
+    },
+    ...(dataDir ? { checkpoint: checkpointIn(dataDir, source.stream.table, source.functionName) } : {}),
+    ...(retryDelayMs !== undefined ? { retryDelayMs: () => retryDelayMs } : {}),
+    log: (message: string, fields?: Record<string, unknown>) => log(`stream mapping: ${message} ${JSON.stringify(fields ?? {})}`),
+  };
+}
+
+/** The read model is derived from the streamed table: when that table starts empty, so does the read model. */
+async function clearDerivedReadModel({ database, options, log }: Binding, table: string): Promise<void> {
+  const connection = await createConnection({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database });
+  await clearReadModel(connection).finally(() => connection.end());
+  log(`read model ${database.database} cleared: it is derived from ${table}, which starts empty${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
+}
 
 /** Options of {@link StreamMapping}. */
 export interface StreamMappingOptions {

@@ -4,36 +4,16 @@
  * outputs and data sources become the ARNs, names and URLs of the local
  * services, so the runtime builds exactly what `terraform apply` would create.
  *
- * Every resource type is either served locally ({@link SERVED_TYPES}) or
- * declared to have no local behaviour ({@link NO_LOCAL_BEHAVIOUR}); anything
+ * Every resource type is either served by a local service (each declares
+ * its types and their local attributes, see `service.ts`) or declared to
+ * have no local behaviour ({@link NO_LOCAL_BEHAVIOUR}); anything
  * else, and any expression this reader does not understand, stops the start
  * with its address. Nothing is skipped silently.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-
-/** Resource types the local runtime emulates, and what each becomes. */
-export const SERVED_TYPES: Readonly<Record<string, string>> = {
-  aws_dynamodb_table: 'a dynalite table (keys, stream, TTL attribute, key)',
-  aws_kms_key: 'a key whose policy the IAM gate consults',
-  aws_lambda_function: 'a function run from its zip in worker threads',
-  aws_lambda_event_source_mapping: 'the stream poller',
-  aws_iam_role: 'a principal (trust policy)',
-  aws_iam_role_policy: 'the identity policy of its role',
-  aws_iam_policy: 'a client identity: calls signed with access key id producer or consumer act under it',
-  aws_sqs_queue: 'a local queue',
-  aws_sqs_queue_policy: 'the resource policy of its queue',
-  aws_cloudwatch_event_bus: 'the local bus',
-  aws_cloudwatch_event_rule: 'a rule on the bus',
-  aws_cloudwatch_event_target: 'the rule target (state machine or log group)',
-  aws_sfn_state_machine: 'the workflow, run by aws-local-stepfunctions',
-  aws_cloudwatch_log_group: 'an in-memory log group',
-  aws_cloudwatch_log_resource_policy: 'the resource policy of the log groups',
-  aws_rds_cluster: 'the MySQL server at DB_URL, and its master user secret',
-  aws_secretsmanager_secret: 'a local secret, created without a value (a database role secret, filled by init-schema)',
-  null_resource: 'the schema trigger, invoked through the local Lambda API',
-};
+import type { ServedType } from './service';
 
 /**
  * Resource types with no local behaviour, each with the reason. They are read
@@ -118,17 +98,20 @@ export function readSynthesizedStacks(outdir: string): Map<string, { dir: string
 /** The synthesized stacks, resolved to local values. */
 export class TerraformModel {
   readonly context: LocalContext;
+  readonly #served: Readonly<Record<string, ServedType>>;
   readonly #stacks: Map<string, { dir: string; json: StackJson }>;
   readonly #attributes = new Map<string, Record<string, unknown>>();
   readonly #resolving = new Set<string>();
 
-  constructor(stacks: Map<string, { dir: string; json: StackJson }>, context: LocalContext) {
+  /** `served`: the resource types the local services serve (`SERVED_TYPES` of `services.ts`). */
+  constructor(stacks: Map<string, { dir: string; json: StackJson }>, context: LocalContext, served: Readonly<Record<string, ServedType>>) {
     this.#stacks = stacks;
     this.context = context;
+    this.#served = served;
     const problems: string[] = [];
     for (const resource of this.resources()) {
-      if (!(resource.type in SERVED_TYPES) && !(resource.type in NO_LOCAL_BEHAVIOUR)) {
-        problems.push(`${resource.address}: resource type ${resource.type} has no local behaviour and is not declared in NO_LOCAL_BEHAVIOUR`);
+      if (!(resource.type in served) && !(resource.type in NO_LOCAL_BEHAVIOUR)) {
+        problems.push(`${resource.address}: resource type ${resource.type} has no local behaviour: no service in local/services.ts serves it, and it is not declared in NO_LOCAL_BEHAVIOUR`);
       }
     }
     for (const [stack, { json }] of stacks) {
@@ -212,7 +195,13 @@ export class TerraformModel {
     if (this.#resolving.has(resource.address)) throw new UnsupportedTerraformError(resource.address, 'its attributes refer to themselves');
     this.#resolving.add(resource.address);
     try {
-      const attributes = localAttributes(this, resource);
+      const id = localId(resource.address);
+      const attributes = this.#served[resource.type]?.attributes?.(this, resource, id) ?? {
+        // Resources with no local behaviour, and served ones nothing refers to by
+        // attribute: an id is all anything refers to.
+        id: `${resource.type.replace(/^aws_/, '')}-${id.slice(0, 8)}`,
+        arn: `arn:aws:local:${this.context.region}:${this.context.account}:${resource.type}/${id}`,
+      };
       this.#attributes.set(resource.address, attributes);
       return attributes;
     } finally {
@@ -361,86 +350,4 @@ function remoteStateStack(json: StackJson, name: string, where: string): string 
 function localId(address: string): string {
   const hex = createHash('sha256').update(address).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** The attributes a resource has locally, as the AWS provider names them. */
-function localAttributes(model: TerraformModel, resource: TerraformResource): Record<string, unknown> {
-  const { region, account, endpoint, database } = model.context;
-  const id = localId(resource.address);
-  const name = (field = 'name') => model.string(resource, field);
-  switch (resource.type) {
-    case 'aws_kms_key':
-      return { id, key_id: id, arn: `arn:aws:kms:${region}:${account}:key/${id}` };
-    case 'aws_dynamodb_table': {
-      const table = name();
-      const arn = `arn:aws:dynamodb:${region}:${account}:table/${table}`;
-      return { id: table, name: table, arn, stream_arn: `${arn}/stream/1970-01-01T00:00:00.000`, stream_label: '1970-01-01T00:00:00.000' };
-    }
-    case 'aws_rds_cluster': {
-      const identifier = name('cluster_identifier');
-      return {
-        id: identifier,
-        cluster_identifier: identifier,
-        arn: `arn:aws:rds:${region}:${account}:cluster:${identifier}`,
-        endpoint: database.host,
-        reader_endpoint: database.host,
-        port: database.port,
-        database_name: database.name,
-        master_user_secret: [
-          {
-            secret_arn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${id}-${id.slice(0, 6)}`,
-            kms_key_id: model.field(resource, 'master_user_secret_kms_key_id') ?? 'aws/secretsmanager',
-            secret_status: 'active',
-          },
-        ],
-      };
-    }
-    case 'aws_rds_cluster_instance': {
-      const identifier = name('identifier');
-      return { id: identifier, identifier, arn: `arn:aws:rds:${region}:${account}:db:${identifier}`, endpoint: database.host, port: database.port };
-    }
-    case 'aws_lambda_function': {
-      const functionName = name('function_name');
-      const arn = `arn:aws:lambda:${region}:${account}:function:${functionName}`;
-      return { id: functionName, function_name: functionName, arn, qualified_arn: `${arn}:$LATEST`, invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`, version: '$LATEST' };
-    }
-    case 'aws_iam_role': {
-      const roleName = name();
-      return { id: roleName, name: roleName, arn: `arn:aws:iam::${account}:role/${roleName}`, unique_id: `AROA${id.replace(/-/g, '').slice(0, 17).toUpperCase()}` };
-    }
-    case 'aws_cloudwatch_log_group': {
-      const group = name();
-      return { id: group, name: group, arn: `arn:aws:logs:${region}:${account}:log-group:${group}` };
-    }
-    case 'aws_sqs_queue': {
-      const queue = name();
-      const url = `${endpoint}/${account}/${queue}`;
-      return { id: url, name: queue, url, arn: `arn:aws:sqs:${region}:${account}:${queue}` };
-    }
-    case 'aws_cloudwatch_event_bus': {
-      const bus = name();
-      return { id: bus, name: bus, arn: `arn:aws:events:${region}:${account}:event-bus/${bus}` };
-    }
-    case 'aws_cloudwatch_event_rule': {
-      const rule = name();
-      const bus = (model.field(resource, 'event_bus_name') as string | undefined) ?? 'default';
-      const arn = bus === 'default' ? `arn:aws:events:${region}:${account}:rule/${rule}` : `arn:aws:events:${region}:${account}:rule/${bus}/${rule}`;
-      return { id: bus === 'default' ? rule : `${bus}/${rule}`, name: rule, arn };
-    }
-    case 'aws_secretsmanager_secret': {
-      const secret = name();
-      const arn = `arn:aws:secretsmanager:${region}:${account}:secret:${secret}-${id.slice(0, 6)}`;
-      return { id: arn, arn, name: secret };
-    }
-    case 'aws_sfn_state_machine': {
-      const machine = name();
-      return { id: machine, name: machine, arn: `arn:aws:states:${region}:${account}:stateMachine:${machine}` };
-    }
-    case 'aws_lambda_event_source_mapping':
-      return { id, uuid: id, function_arn: model.field(resource, 'function_name') };
-    default:
-      // Resources with no local behaviour, and the rest of the served ones:
-      // an id is all anything refers to.
-      return { id: `${resource.type.replace(/^aws_/, '')}-${id.slice(0, 8)}`, arn: `arn:aws:local:${region}:${account}:${resource.type}/${id}` };
-  }
 }

@@ -13,7 +13,7 @@ function passMachine(options: { keepExecutionBytes?: number; keepExecutions?: nu
     dynamodb: {} as never,
     bus: {} as never,
     principal: { kind: 'account' },
-    authorizer: {} as never,
+    gate: {} as never,
     ...options,
   });
 }

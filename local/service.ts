@@ -1,0 +1,117 @@
+/**
+ * What a local service is. Each `local/<service>.ts` exports one
+ * {@link LocalService}: the Terraform resource types it serves (with the
+ * attributes a resource of each type has locally), and a `bind` that builds
+ * the service from the Terraform model and plugs it into the runtime through
+ * a {@link Binding}: its API on the endpoint (with its own authorization
+ * through the IAM gate), its `/_local/*` pages, its part of the status, and
+ * what it shares with the services bound after it ({@link Parts}).
+ *
+ * `services.ts` lists them in binding order; `runtime.ts` binds them in turn.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JsonService } from './aws-protocol';
+import type { IamGate, IamMode, Principal } from './iam';
+import type { ReadModelServer } from './mysql';
+import type { SynthesizedPolicy } from './policies';
+import type { RoleSessions } from './sessions';
+import type { TerraformModel, TerraformResource } from './terraform';
+
+/** Options of `LocalRuntime.start`. */
+export interface LocalRuntimeOptions {
+  /** TCP port of the endpoint; 0 picks a free one. @default 4566 */
+  readonly port?: number;
+  /** Interface to listen on. @default 127.0.0.1 */
+  readonly host?: string;
+  /** `DB_URL`; the default server is used, or a private one started, when omitted. */
+  readonly dbUrl?: string;
+  /** Folder that keeps DynamoDB tables between runs; in memory when omitted. */
+  readonly dataDir?: string;
+  /** Where the handler bundles are (the stacks zip them). @default dist/ */
+  readonly distDir?: string;
+  /** Retry delays (ms) of the bus target, stream mapping and workflow; tests shorten them. */
+  readonly retryDelayMs?: number;
+  /** `enforce` (default) refuses what the synthesized IAM does not allow; `warn` only logs; `off` checks nothing. */
+  readonly iam?: IamMode;
+  /** Print every line the functions log (their log groups). @default false */
+  readonly functionLogs?: boolean;
+  /** The functions' application log level, as Lambda's logging controls set it; implies {@link functionLogs}. */
+  readonly functionLogLevel?: string;
+  /** Where the runtime's own messages go. @default stderr */
+  readonly log?: (message: string) => void;
+}
+
+/** One Terraform resource type a service serves. */
+export interface ServedType {
+  /** What a resource of this type becomes locally. */
+  readonly becomes: string;
+  /**
+   * The resource's attributes locally (ARN, name, URL), as the AWS provider
+   * names them. `id` is a stable id derived from the address. Without it the
+   * resource has an id and a placeholder ARN, which is all anything refers to.
+   */
+  readonly attributes?: (model: TerraformModel, resource: TerraformResource, id: string) => Record<string, unknown>;
+}
+
+/**
+ * What services share, by name: each service file adds its own entry
+ * (`declare module './service' { interface Parts { … } }`), and provides it
+ * when it binds; later services read it with {@link Binding.use}.
+ */
+export interface Parts {}
+
+/** A handler of a REST call (Lambda's `Invoke`): the match of the path pattern, and the caller. */
+export type RestHandler = (request: IncomingMessage, response: ServerResponse, match: RegExpExecArray, principal: Principal) => Promise<void>;
+
+/** What a service binds itself with. */
+export interface Binding {
+  readonly model: TerraformModel;
+  readonly region: string;
+  readonly account: string;
+  /** The local endpoint's URL: the functions' SDK clients are pointed at it. */
+  readonly endpoint: string;
+  /** Every call a service serves or makes is authorized through it. */
+  readonly gate: IamGate;
+  /** The policies the gate evaluates, as synthesized. */
+  readonly policies: readonly SynthesizedPolicy[];
+  /** The role sessions: the access key id a caller signs with names its principal. */
+  readonly sessions: RoleSessions;
+  /** The MySQL server behind `aws_rds_cluster`. */
+  readonly database: ReadModelServer;
+  /** The runtime's options, as `LocalRuntime.start` was given them. */
+  readonly options: LocalRuntimeOptions;
+  /** Writes a runtime message (redacted and escaped at the sink). */
+  readonly log: (message: string) => void;
+  /** A part a service earlier in the list provided. */
+  use<K extends keyof Parts>(part: K): Parts[K];
+  provide<K extends keyof Parts>(part: K, value: Parts[K]): void;
+  /** Serves a JSON-protocol API (`X-Amz-Target: <prefix>.<Operation>`). */
+  serve(service: JsonService): void;
+  /** Serves a REST call (`POST /2015-03-31/functions/<name>/invocations`). */
+  route(method: string, path: RegExp, handler: RestHandler): void;
+  /** A `GET /_local/…` page answered with JSON (or a file). */
+  page(path: string, handler: (url: URL) => unknown): void;
+  /** A long-lived `GET` (server-sent events). */
+  stream(path: string, handler: (request: IncomingMessage, response: ServerResponse) => void): void;
+  /** This service's entry in `GET /_local/status`. */
+  status(key: string, value: () => unknown): void;
+  /** A line of what `npm start` prints. */
+  summary(label: string, value: string): void;
+  /** Checks AWS makes when the resource is created (trust policies); run at start and by `checkCreation()`. */
+  creationCheck(check: () => Promise<void>): void;
+  /** Checks that a service principal may assume a role (its trust policy), as AWS does. */
+  assumeRole(service: string, roleArn: string, context?: Record<string, string>): Promise<void>;
+  /** Runs once every service is bound, in list order (schema trigger, recovery, polling). */
+  onStart(hook: () => Promise<void> | void): void;
+  /** Runs at stop, in reverse order of registration. */
+  onStop(cleanup: () => Promise<unknown>): void;
+  /** Whether this service has nothing in flight; awaited until every service says so (`idle()`). */
+  onIdle(settled: (remainingMs: number) => Promise<boolean>): void;
+}
+
+/** A local service. */
+export interface LocalService {
+  readonly name: string;
+  readonly serves: Readonly<Record<string, ServedType>>;
+  bind(binding: Binding): Promise<void> | void;
+}
