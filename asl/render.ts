@@ -6,7 +6,7 @@ import { QUERIES, type QueryName } from '../handlers/queries/registry';
 export const WORKFLOW_TEMPLATE_PATH = new URL('./order-pipeline.asl.json', import.meta.url);
 
 /** Values that differ between deployments (cloud ARNs, or the local runtime's names). */
-export interface WorkflowResources {
+interface WorkflowResources {
   readonly eventBusName: string;
   readonly ordersTableName: string;
   readonly validateRequestFunctionArn: string;

@@ -20,7 +20,7 @@ export function benchServer() {
 }
 
 /** A database of the benchmark's own, dropped by `drop()`. */
-export interface BenchDatabase {
+interface BenchDatabase {
   readonly name: string;
   readonly pool: Pool;
   connect(): Promise<Connection>;
@@ -58,7 +58,7 @@ export async function createBenchDatabase(tag: string, schema = true): Promise<B
 }
 
 /** A TCP proxy in front of the MySQL server that counts the statements its own clients send. */
-export interface StatementCounter {
+interface StatementCounter {
   readonly port: number;
   /** Statements (COM_QUERY and COM_STMT_EXECUTE commands) sent through the proxy so far. */
   statements(): number;

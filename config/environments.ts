@@ -15,7 +15,7 @@ export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod', 'local'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
 
 /** How private Lambdas reach AWS APIs. */
-export type Egress = 'vpc-endpoints' | 'nat-gateway';
+type Egress = 'vpc-endpoints' | 'nat-gateway';
 
 /** Everything that differs between environments. */
 export interface EnvironmentConfig {
@@ -155,16 +155,16 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
 };
 
 /** The environment variable that adds alarm subscribers (comma-separated addresses), for CI. */
-export const ALARM_EMAILS_VARIABLE = 'ALARM_EMAILS';
+const ALARM_EMAILS_VARIABLE = 'ALARM_EMAILS';
 
 /** DynamoDB Streams keeps a record 24 hours (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html). */
 export const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** The time an operator is given to notice a projection failure and redrive it from the stream. */
-export const REDRIVE_WINDOW_SECONDS = 12 * 3600;
+const REDRIVE_WINDOW_SECONDS = 12 * 3600;
 
 /** The retention values CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 /** A configuration that cannot be deployed; `problems` names every field. */
 export class ConfigError extends Error {

@@ -18,7 +18,7 @@ const roleSecrets: Readonly<Record<DatabaseRole, string>> = {
 const secretsManager = new SecretsManagerClient({});
 
 /** What the deploy-time trigger receives. */
-export interface InitSchemaResult extends MigrationReport {
+interface InitSchemaResult extends MigrationReport {
   readonly database: string;
   /** The role users (re)created, with new passwords now in their secrets. */
   readonly users: readonly string[];

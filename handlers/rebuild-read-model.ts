@@ -13,7 +13,7 @@ const ordersTable = requireEnv('ORDERS_TABLE');
 const dynamodb = new DynamoDBClient({});
 
 /** The operator's request: `restart` discards a rebuild in progress. */
-export interface RebuildRequest {
+interface RebuildRequest {
   readonly restart?: boolean;
 }
 

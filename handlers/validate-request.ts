@@ -17,12 +17,12 @@ import { metrics } from './shared/metrics';
 const supportedQueries = requireEnv('SUPPORTED_QUERIES').split(',');
 
 /** The envelope fields this function reads. */
-export interface RequestEnvelope extends CommandEnvelope {
+interface RequestEnvelope extends CommandEnvelope {
   readonly 'detail-type'?: unknown;
 }
 
 /** What the workflow receives: a command's validation, or a query's refusal. */
-export type RequestValidation = CommandValidation | { readonly valid: false; readonly response: QueryResponseDetail };
+type RequestValidation = CommandValidation | { readonly valid: false; readonly response: QueryResponseDetail };
 
 /**
  * Validates a request for the workflow, with no I/O:

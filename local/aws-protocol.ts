@@ -20,7 +20,7 @@ export class AwsError extends Error {
 }
 
 /** Handles one operation of a service; returns the response body. */
-export type OperationHandler = (body: Record<string, unknown>) => Promise<unknown> | unknown;
+type OperationHandler = (body: Record<string, unknown>) => Promise<unknown> | unknown;
 
 /** A service served through `X-Amz-Target`, e.g. prefix `AWSEvents`. */
 export interface JsonService {

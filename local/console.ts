@@ -150,7 +150,7 @@ function serveChanges({ gate, page, stream, use }: Binding): void {
 }
 
 /** Bytes a server-sent-events client may have waiting before it is disconnected. */
-export const MAX_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
+const MAX_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 function safeJson(text: string): unknown {
   try {

@@ -78,7 +78,7 @@ export const dynamodbService: LocalService = {
 };
 
 /** A DynamoDB table as Terraform defines it: what authorization needs. */
-export interface TableResource {
+interface TableResource {
   readonly name: string;
   readonly arn: string;
   readonly streamArn?: string;
@@ -183,7 +183,7 @@ export interface LocalDynamoDBOptions {
 }
 
 /** The result of one forwarded call. */
-export interface DynamoResult {
+interface DynamoResult {
   readonly status: number;
   readonly body: Record<string, unknown>;
 }

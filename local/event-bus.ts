@@ -100,7 +100,7 @@ export interface BusEvent {
 }
 
 /** Something a rule delivers to; throwing means the delivery failed. */
-export type RuleTarget = (event: BusEvent) => Promise<void>;
+type RuleTarget = (event: BusEvent) => Promise<void>;
 
 /** A rule on the bus. */
 export interface Rule {
@@ -126,7 +126,7 @@ interface PutEventsEntry {
 type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
 /** The bus journal is compacted once it grows past this (`EventBusOptions.journalCompactBytes`). */
-export const DEFAULT_JOURNAL_COMPACT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_JOURNAL_COMPACT_BYTES = 64 * 1024 * 1024;
 
 function owedKey(rule: string, id: string): string {
   return `${rule}\u0000${id}`;
@@ -140,10 +140,10 @@ export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
  * document cannot be serialised by the targets without risking the stack, so
  * the entry is refused (`MalformedDetail`) rather than accepted and lost.
  */
-export const MAX_DETAIL_DEPTH = 100;
+const MAX_DETAIL_DEPTH = 100;
 
 /** What the bus keeps for `/_local/events` (oldest dropped first). */
-export interface EventRetention {
+interface EventRetention {
   /** @default 10000 */
   readonly maxEvents: number;
   /** Serialised bytes. @default 64 MiB */
@@ -151,7 +151,7 @@ export interface EventRetention {
 }
 
 /** Default {@link EventRetention}. */
-export const DEFAULT_EVENT_RETENTION: EventRetention = { maxEvents: 10_000, maxBytes: 64 * 1024 * 1024 };
+const DEFAULT_EVENT_RETENTION: EventRetention = { maxEvents: 10_000, maxBytes: 64 * 1024 * 1024 };
 
 /** Options of {@link EventBus}. */
 export interface EventBusOptions {
@@ -449,7 +449,7 @@ export class EventBus {
  * the values of all that bus's entries in the multivalued keys
  * `events:source` and `events:detail-type`, as EventBridge authorizes a call.
  */
-export function putEventsRequests(principal: Principal, entries: readonly unknown[], region: string, account: string): IamRequest[] {
+function putEventsRequests(principal: Principal, entries: readonly unknown[], region: string, account: string): IamRequest[] {
   const byBus = new Map<string, { sources: Set<string>; detailTypes: Set<string> }>();
   for (const entry of entries) {
     const fields = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;

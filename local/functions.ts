@@ -165,12 +165,12 @@ export interface LocalFunctionDefinition {
 }
 
 /** An invocation's outcome, as Lambda's Invoke API reports it. */
-export type InvocationResult =
+type InvocationResult =
   | { readonly ok: true; readonly payload: unknown }
   | { readonly ok: false; readonly error: FunctionErrorPayload };
 
 /** The payload of a function error (`X-Amz-Function-Error: Unhandled`). */
-export interface FunctionErrorPayload {
+interface FunctionErrorPayload {
   readonly errorType: string;
   readonly errorMessage: string;
   readonly trace: readonly string[];
@@ -492,7 +492,7 @@ export class LocalFunctions {
 }
 
 /** A function's definition from its `aws_lambda_function`. */
-export function functionDefinition(model: TerraformModel, fn: TerraformResource): LocalFunctionDefinition {
+function functionDefinition(model: TerraformModel, fn: TerraformResource): LocalFunctionDefinition {
   const attributes = model.attributes(fn);
   const filename = model.string(fn, 'filename');
   const handler = model.string(fn, 'handler');

@@ -33,7 +33,7 @@ export interface IamRequest {
 }
 
 /** A refused request, as `/_local/denials` lists it. */
-export interface Denial {
+interface Denial {
   readonly time: string;
   readonly principal: string;
   readonly action: string;
@@ -226,9 +226,4 @@ export class IamGate {
     if (action.startsWith('kms:') || principal.kind === 'service') return { Version: '2012-10-17', Statement: [] };
     return undefined;
   }
-}
-
-/** Service principal names for the session of a role assumed by a service. */
-export function principalName(principal: Principal): string {
-  return principal.kind === 'role' ? principal.arn : principal.kind === 'service' ? principal.service : 'account';
 }

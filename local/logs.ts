@@ -66,7 +66,7 @@ export const logsService: LocalService = {
 };
 
 /** The local log groups. */
-export class LocalLogs {
+class LocalLogs {
   readonly groups = new Map<string, LocalLogGroup>();
 
   constructor(private readonly gate: IamGate) {}

@@ -76,7 +76,7 @@ export const readModelService: LocalService = {
 };
 
 /** The default `DB_URL`. */
-export const DEFAULT_DB_URL = `mysql://root@127.0.0.1:3306/${READ_MODEL_DATABASE}`;
+const DEFAULT_DB_URL = `mysql://root@127.0.0.1:3306/${READ_MODEL_DATABASE}`;
 
 /** A reachable read-model server. */
 export interface ReadModelServer {
@@ -178,7 +178,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Finds an installed MariaDB or MySQL server binary. */
-export function serverBinary(): string | undefined {
+function serverBinary(): string | undefined {
   return ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd', '/usr/bin/mysqld'].find((candidate) => existsSync(candidate));
 }
 

@@ -97,7 +97,7 @@ function clientArn(model: TerraformModel, policy: TerraformResource): string {
  * key id `producer` acts under the synthesized producer policy
  * (`<prefix>-producer`), `consumer` under the consumer policy. Access key id → principal ARN.
  */
-export function clientIdentities(model: TerraformModel): Map<string, string> {
+function clientIdentities(model: TerraformModel): Map<string, string> {
   const identities = new Map<string, string>();
   for (const policy of model.resources('aws_iam_policy')) {
     const role = /-([a-z]+)$/.exec(model.string(policy, 'name'))?.[1];

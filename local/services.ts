@@ -39,7 +39,8 @@ export const SERVICES: readonly LocalService[] = [
 /** The Terraform resource types the local runtime serves, from the services' declarations. */
 export const SERVED_TYPES: Readonly<Record<string, ServedType>> = servedTypes(SERVICES);
 
-function servedTypes(services: readonly LocalService[]): Record<string, ServedType> {
+/** The types each service serves, merged; a type two services claim is refused, naming both. */
+export function servedTypes(services: readonly LocalService[]): Record<string, ServedType> {
   const served: Record<string, ServedType> = {};
   const by = new Map<string, string>();
   for (const service of services) {

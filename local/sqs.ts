@@ -135,7 +135,7 @@ export class LocalQueue {
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 /** The local SQS service. */
-export class LocalSqs {
+class LocalSqs {
   readonly #queues = new Map<string, LocalQueue>();
 
   readonly #options: LocalSqsOptions;

@@ -92,7 +92,7 @@ interface Execution {
 }
 
 /** One state of an execution's path, as the console shows it. */
-export interface StateStep {
+interface StateStep {
   readonly state: string;
   readonly type: string;
   readonly enteredAt: number;
@@ -108,7 +108,7 @@ export interface StateStep {
 const HISTORIES_KEPT = 500;
 
 /** Executions kept in memory, by bytes (inputs of 250 KB × 10,000 executions would be 2.5 GB). @default 64 MiB */
-export const DEFAULT_KEPT_EXECUTION_BYTES = 64 * 1024 * 1024;
+const DEFAULT_KEPT_EXECUTION_BYTES = 64 * 1024 * 1024;
 
 /**
  * Deepest execution input accepted. Step Functions documents no figure; the
@@ -116,7 +116,7 @@ export const DEFAULT_KEPT_EXECUTION_BYTES = 64 * 1024 * 1024;
  * anything deeper than this is refused (`InvalidExecutionInput`) rather than
  * run by an interpreter that cannot finish it.
  */
-export const MAX_INPUT_DEPTH = 128;
+const MAX_INPUT_DEPTH = 128;
 
 /** How long an ended execution's path recording may still take before it is let go (it is diagnostics). */
 const RECORDING_GRACE_MS = 1_000;

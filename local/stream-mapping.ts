@@ -167,7 +167,7 @@ export interface StreamMappingOptions {
 }
 
 /** What the mapping has done so far. */
-export interface StreamMappingStatus {
+interface StreamMappingStatus {
   readonly position: number;
   readonly records: number;
   readonly pending: number;
@@ -181,7 +181,7 @@ export interface StreamMappingStatus {
 }
 
 /** One invocation of the function by the mapping (local diagnostics). */
-export interface BatchRecord {
+interface BatchRecord {
   readonly time: string;
   readonly size: number;
   readonly firstSequenceNumber: string;
@@ -488,7 +488,7 @@ export class StreamMapping {
 }
 
 /** The stream mapping's checkpoint file in the data folder. */
-export function checkpointIn(dataDir: string, table: string, functionName: string): { read(): string | undefined; write(sequenceNumber: string): void } {
+function checkpointIn(dataDir: string, table: string, functionName: string): { read(): string | undefined; write(sequenceNumber: string): void } {
   const value = new DurableValue<{ sequenceNumber: string }>(path.join(dataDir, 'streams', `${table}.${functionName}.checkpoint.json`));
   return { read: () => value.read()?.sequenceNumber, write: (sequenceNumber) => value.write({ sequenceNumber }) };
 }

@@ -69,7 +69,7 @@ export interface TerraformResource {
 }
 
 /** What the reader resolves against. */
-export interface LocalContext {
+interface LocalContext {
   readonly region: string;
   readonly account: string;
   /** The local endpoint, for queue URLs. */

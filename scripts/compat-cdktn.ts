@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { ENVIRONMENT_NAMES } from '../config/environments';
 
 /** What is installed in the temporary folder: CDK Terrain and its AWS provider. */
-export const CDKTN_PACKAGES = { cdktn: '0.24.0', '@cdktn/provider-aws': '25.7.0' } as const;
+const CDKTN_PACKAGES = { cdktn: '0.24.0', '@cdktn/provider-aws': '25.7.0' } as const;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Everything the app imports when it synthesizes. */
@@ -33,7 +33,7 @@ const SOURCES = ['main.ts', 'cdktf.json', 'tsconfig.json', 'config', 'stacks', '
 const REPLACED = new Set(['cdktf', 'cdktf-cli', '@cdktf', 'constructs', '.bin', '.package-lock.json']);
 
 /** A difference between the two synths of one stack. */
-export interface Difference {
+interface Difference {
   readonly stack: string;
   readonly path: string;
   readonly cdktf: unknown;
@@ -63,7 +63,7 @@ export function isVersionMetadata(jsonPath: string, cdktf?: unknown, cdktn?: unk
 }
 
 /** Every leaf where two JSON documents differ, as dotted paths. */
-export function diffJson(a: unknown, b: unknown, at = ''): { path: string; a: unknown; b: unknown }[] {
+function diffJson(a: unknown, b: unknown, at = ''): { path: string; a: unknown; b: unknown }[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
   const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object';
   if (!isObject(a) || !isObject(b) || Array.isArray(a) !== Array.isArray(b)) return [{ path: at, a, b }];

@@ -22,7 +22,7 @@ export interface TerraformPlan {
 }
 
 /** One entry of `resource_changes`. */
-export interface ResourceChange {
+interface ResourceChange {
   readonly address: string;
   readonly mode?: 'managed' | 'data';
   readonly type: string;
@@ -37,10 +37,10 @@ export interface ResourceChange {
 }
 
 /** What a resource change does, in review terms. */
-export type ChangeKind = 'create' | 'update' | 'replace' | 'delete' | 'no-op' | 'read';
+type ChangeKind = 'create' | 'update' | 'replace' | 'delete' | 'no-op' | 'read';
 
 /** Resource types whose replacement or deletion loses data. */
-export const STATEFUL_TYPES: ReadonlySet<string> = new Set([
+const STATEFUL_TYPES: ReadonlySet<string> = new Set([
   'aws_dynamodb_table',
   'aws_rds_cluster',
   'aws_rds_cluster_instance',
@@ -79,12 +79,12 @@ export function changeKind(actions: readonly string[]): ChangeKind {
 }
 
 /** Whether a change touches IAM, security groups or resource policies. */
-export function isSecurityRelevant(type: string): boolean {
+function isSecurityRelevant(type: string): boolean {
   return SECURITY_PREFIXES.some((prefix) => type.startsWith(prefix));
 }
 
 /** The summary's figures, for tests and callers. */
-export interface PlanSummary {
+interface PlanSummary {
   readonly counts: Record<'create' | 'update' | 'replace' | 'delete', number>;
   readonly dangerous: readonly ResourceChange[];
   readonly security: readonly ResourceChange[];

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 
 /** A price or a quota, with where it comes from. */
-export interface Fact {
+interface Fact {
   readonly usd?: number;
   readonly value?: number;
   readonly unit: string;

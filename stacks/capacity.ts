@@ -20,7 +20,7 @@ import { price, quota, type AwsFacts } from './aws-facts';
 import { resourcesOf, type StackJson } from './synth-offline';
 
 /** What the model reads from a design: the synthesized stacks plus the shard assumption. */
-export interface Design {
+interface Design {
   readonly name: string;
   readonly batchSize: number;
   readonly batchingWindowSeconds: number;
@@ -67,7 +67,7 @@ export interface Measured {
  * Assumptions about AWS behaviour the local machine cannot measure, each
  * stated where it is used. Not prices or quotas (those are in the data file).
  */
-export const ASSUMPTIONS = {
+const ASSUMPTIONS = {
   /** The stream mapping's poll, invoke and return around a batch (Lambda polls a shard up to four times a second). */
   streamInvokeOverheadMs: 25,
   /** The two idempotency round trips of a batch to DynamoDB (single-digit milliseconds each, all records concurrently). */
@@ -87,14 +87,14 @@ export const ASSUMPTIONS = {
 } as const;
 
 /** One stage's sustained throughput. */
-export interface Stage {
+interface Stage {
   readonly name: string;
   readonly ordersPerSecond: number;
   readonly assumption: string;
 }
 
 /** A cost component: the same name in every design, so designs compare line by line. */
-export interface Component {
+interface Component {
   readonly name: string;
   readonly usd: number;
   /** What the figure rests on (counts, bytes, durations). */

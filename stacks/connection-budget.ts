@@ -55,10 +55,10 @@ export function maxConnectionsFor(maxAcu: number): number {
 }
 
 /** Which endpoint a function connects to. */
-export type Endpoint = 'writer' | 'reader';
+type Endpoint = 'writer' | 'reader';
 
 /** One function's share of the budget. */
-export interface ConnectionUser {
+interface ConnectionUser {
   readonly function: string;
   readonly reservedConcurrency: number | undefined;
   readonly poolSize: number;
@@ -66,7 +66,7 @@ export interface ConnectionUser {
 }
 
 /** One instance's budget. */
-export interface InstanceBudget {
+interface InstanceBudget {
   readonly instance: 'writer' | 'reader';
   readonly users: readonly (ConnectionUser & { readonly connections: number })[];
   /** Connections the functions may hold, recycled sandboxes included. */

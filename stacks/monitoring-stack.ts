@@ -38,7 +38,7 @@ export interface MonitoringStackOptions {
 }
 
 /** One alarm as the stack declares it (the synth tests read these too). */
-export interface AlarmSpec {
+interface AlarmSpec {
   readonly id: string;
   readonly description: string;
   readonly namespace: string;

@@ -23,7 +23,7 @@ import { PipelineStack } from './pipeline-stack';
  * (Secrets Manager) and the tables (DynamoDB, a gateway endpoint); none of
  * them calls EventBridge, so it has no endpoint.
  */
-export const INTERFACE_ENDPOINT_SERVICES = ['secretsmanager'] as const;
+const INTERFACE_ENDPOINT_SERVICES = ['secretsmanager'] as const;
 
 /** Options of {@link NetworkStack}. */
 export interface NetworkStackOptions {

@@ -7,7 +7,7 @@ import type { EnvironmentConfig } from '../config/environments';
 import { APP_NAME } from '../config/pipeline';
 
 /** Where Terraform state lives, from the environment (see the README's "Deploy"). */
-export interface StateBackendSettings {
+interface StateBackendSettings {
   /** S3 bucket; the local backend is used when unset. */
   readonly bucket?: string;
   /** Key prefix inside the bucket. @default order-pipeline */
@@ -17,7 +17,7 @@ export interface StateBackendSettings {
 }
 
 /** Reads `TF_STATE_BUCKET`, `TF_STATE_KEY_PREFIX` and `TF_STATE_REGION`. */
-export function stateBackendFromEnv(env: NodeJS.ProcessEnv = process.env): StateBackendSettings {
+function stateBackendFromEnv(env: NodeJS.ProcessEnv = process.env): StateBackendSettings {
   return {
     ...(env.TF_STATE_BUCKET ? { bucket: env.TF_STATE_BUCKET } : {}),
     ...(env.TF_STATE_KEY_PREFIX ? { keyPrefix: env.TF_STATE_KEY_PREFIX } : {}),

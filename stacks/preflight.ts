@@ -8,7 +8,7 @@ import { quota, type AwsFacts } from './aws-facts';
 import { resourcesOf, type StackJson } from './synth-offline';
 
 /** What the stacks create that an account quota bounds. */
-export interface DeployNeeds {
+interface DeployNeeds {
   /** Sum of the functions' reserved concurrency. */
   readonly reservedConcurrency: number;
   readonly functions: readonly { readonly name: string; readonly reserved: number }[];
@@ -47,7 +47,7 @@ export interface AccountState {
 }
 
 /** One line of the report. */
-export interface PreflightCheck {
+interface PreflightCheck {
   readonly what: string;
   readonly needs: string;
   readonly allows: string;

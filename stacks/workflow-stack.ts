@@ -250,7 +250,7 @@ export class WorkflowStack extends PipelineStack {
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
  */
-export function onlyEntries(detailTypes: readonly string[]): Record<string, Record<string, string | string[]>> {
+function onlyEntries(detailTypes: readonly string[]): Record<string, Record<string, string | string[]>> {
   return {
     'ForAllValues:StringEquals': { 'events:source': [EVENT_SOURCE], 'events:detail-type': [...detailTypes] },
     Null: { 'events:source': 'false', 'events:detail-type': 'false' },

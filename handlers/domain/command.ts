@@ -7,7 +7,7 @@ import { OrderConflictError, RefusalError, type RefusalBody } from './errors';
 import { orderFromCommand, orderToItem, type CommandEnvelope, type OrderItem } from './order';
 
 /** Detail of an `orderCommandResponse` event. */
-export interface CommandResponseDetail {
+interface CommandResponseDetail {
   readonly orderid: string | null;
   readonly commandStatus: 'orderCreated' | 'orderRejected';
   readonly commandMessageId: string | null;

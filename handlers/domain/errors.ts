@@ -4,7 +4,7 @@
  */
 
 /** Codes of the `error` object in refusal events. */
-export type RefusalCode =
+type RefusalCode =
   | 'ValidationError'
   | 'OrderConflict'
   | 'UnsupportedCommand'
@@ -18,7 +18,7 @@ export interface RefusalBody {
 }
 
 /** Characters of a client's value a refusal quotes at most. */
-export const MAX_ECHO_CHARACTERS = 64;
+const MAX_ECHO_CHARACTERS = 64;
 
 /** Characters of a refusal's whole message at most: every answer fits on the bus whatever the input. */
 export const MAX_REFUSAL_MESSAGE_CHARACTERS = 4_096;

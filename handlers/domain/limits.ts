@@ -18,10 +18,10 @@ export const Limits = {
  * Characters allowed in an `orderId`: it becomes a DynamoDB key, a log field
  * and a MySQL key, so it is kept to an unambiguous ASCII set.
  */
-export const ORDER_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+const ORDER_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 /** Human-readable form of {@link ORDER_ID_PATTERN} for error messages. */
-export const ORDER_ID_ALPHABET = 'A-Z a-z 0-9 _ . : -';
+const ORDER_ID_ALPHABET = 'A-Z a-z 0-9 _ . : -';
 
 // Control and format characters, unpaired surrogates, non-characters and
 // default-ignorable code points (the invisible ones, such as the Hangul filler

@@ -4,7 +4,7 @@ import { MalformedRecordError } from './errors';
 import { orderFromItem, type Order, type OrderItem } from './order';
 
 /** What the projection does with one stream record. */
-export type RecordIntent =
+type RecordIntent =
   | { readonly kind: 'project'; readonly order: Order }
   | { readonly kind: 'skip'; readonly eventName: string; readonly orderId: string | undefined };
 

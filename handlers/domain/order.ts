@@ -17,7 +17,7 @@ import { normaliseEventTime, orderTimeProblem } from './time';
 import { Limits, describeType, itemIdProblem, orderIdProblem, quantityProblem } from './limits';
 
 /** The commands this version supports. */
-export const SUPPORTED_COMMANDS = ['createOrder'] as const;
+const SUPPORTED_COMMANDS = ['createOrder'] as const;
 
 /** One line of an order. */
 export interface OrderLine {
@@ -48,7 +48,7 @@ export interface CommandEnvelope {
 export type OrderItem = Record<string, AttributeValue>;
 
 /** The read model's `orders` row: `[order_id, ordered_at, content_hash, line_count]`. */
-export type OrderRow = readonly [orderId: string, orderedAt: string, contentHash: string, lineCount: number];
+type OrderRow = readonly [orderId: string, orderedAt: string, contentHash: string, lineCount: number];
 
 /** The read model's `order_lines` rows: `[order_id, line_no, item_id, quantity]`, line numbers from 1. */
 export type OrderLineRow = readonly [orderId: string, lineNo: number, itemId: string, quantity: number];
@@ -73,7 +73,7 @@ export function orderContentHash(orderId: string, items: readonly OrderLine[]): 
 
 
 /** A line as some source holds it, before validation. */
-export interface LineCandidate {
+interface LineCandidate {
   /** Where the line is, for messages: `detail.items[0]`, `items[0]`. */
   readonly at: string;
   readonly itemid: unknown;
@@ -85,7 +85,7 @@ export interface LineCandidate {
 }
 
 /** The one line validator: the valid lines, and every problem by field. */
-export function validateLines(candidates: readonly LineCandidate[]): { lines: OrderLine[]; problems: string[] } {
+function validateLines(candidates: readonly LineCandidate[]): { lines: OrderLine[]; problems: string[] } {
   const lines: OrderLine[] = [];
   const problems: string[] = [];
   for (const candidate of candidates) {

@@ -15,11 +15,11 @@
  */
 
 /** The earliest instant an event may carry: 0000-01-01T00:00:00Z. */
-export const MIN_EVENT_MILLIS = -62_167_219_200_000;
+const MIN_EVENT_MILLIS = -62_167_219_200_000;
 /** The latest: 9999-12-31T23:59:59.999Z. */
-export const MAX_EVENT_MILLIS = 253_402_300_799_999;
+const MAX_EVENT_MILLIS = 253_402_300_799_999;
 /** The earliest order date the read model holds: 1000-01-01T00:00:00Z. */
-export const MIN_ORDER_MILLIS = -30_610_224_000_000;
+const MIN_ORDER_MILLIS = -30_610_224_000_000;
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 

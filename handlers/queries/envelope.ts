@@ -13,7 +13,7 @@ export interface QueryEnvelope {
 }
 
 /** HTTP-like status of a query response. */
-export type QueryStatus = 200 | 400 | 404 | 503;
+type QueryStatus = 200 | 400 | 404 | 503;
 
 /** Detail of an `orderQueryResponse` event. */
 export interface QueryResponseDetail {

@@ -4,7 +4,7 @@ import { itemIdProblem } from '../domain/limits';
 import { defineQuery, exactNumber, type PageRequest } from './query-definition';
 
 /** One row of `itemsSalesReport`. */
-export interface ItemSalesRow {
+interface ItemSalesRow {
   readonly itemid: string;
   readonly totalordered: number;
   /** `YYYY-MM-DD`, UTC. */

@@ -25,7 +25,7 @@ export function monthStartOf(monthYearText: string): string {
 }
 
 /** One row of `monthlySalesByItem`. */
-export interface MonthlySalesRow {
+interface MonthlySalesRow {
   /** English month and year, e.g. `October 2022`. */
   readonly monthyear: string;
   readonly monthlyordered: number;

@@ -5,7 +5,7 @@ import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
 import { defineQuery, echoString, type PageRequest } from './query-definition';
 
 /** One row of `orderDetails`: one order line, in the order it was sent. */
-export interface OrderDetailsRow {
+interface OrderDetailsRow {
   readonly itemid: string;
   readonly quantity: number;
   /** `YYYY-MM-DD`, UTC. */

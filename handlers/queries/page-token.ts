@@ -17,7 +17,7 @@ import { ValidationError } from '../domain/errors';
 const TOKEN_VERSION = 1;
 
 /** Longest token accepted (a key is at most a 64-character item id). */
-export const MAX_PAGE_TOKEN_LENGTH = 1_024;
+const MAX_PAGE_TOKEN_LENGTH = 1_024;
 
 interface TokenBody {
   readonly q: string;

@@ -8,7 +8,7 @@ import type { Pool } from 'mysql2/promise';
 import type { RefusalError } from '../domain/errors';
 
 /** Settings of a query's Lambda function. */
-export interface QueryFunctionSettings {
+interface QueryFunctionSettings {
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
   /**
@@ -28,7 +28,7 @@ export interface PageRequest {
 }
 
 /** A query's answer: its rows (in its own order), or a refusal such as `OrderNotFound`. */
-export type QueryOutcome<Row> = { readonly rows: readonly Row[] } | { readonly refusal: RefusalError };
+type QueryOutcome<Row> = { readonly rows: readonly Row[] } | { readonly refusal: RefusalError };
 
 /** One query. */
 export interface QueryDefinition<Params = unknown, Row = unknown> {

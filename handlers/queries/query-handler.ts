@@ -24,10 +24,10 @@ function countAnswer(query: string, status: number): void {
  * Bytes of `queryResult` per response at most. EventBridge takes 256 KB per
  * event; the rest of the detail and the envelope fit in what is left.
  */
-export const MAX_RESULT_BYTES = 200 * 1024;
+const MAX_RESULT_BYTES = 200 * 1024;
 
 /** Rows read per page at most (fewer when they would not fit {@link MAX_RESULT_BYTES}). */
-export const MAX_PAGE_ROWS = 1_000;
+const MAX_PAGE_ROWS = 1_000;
 
 /**
  * Builds a query's function from its declaration: validate the detail (and

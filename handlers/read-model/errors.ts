@@ -1,7 +1,7 @@
 /** Errors of the read model: schema migrations and projection. */
 
 /** Base class of read-model errors. */
-export class ReadModelError extends Error {
+class ReadModelError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'ReadModelError';

@@ -5,7 +5,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { MigrationChecksumError, MigrationFailedError, MigrationLockError, MigrationSetError } from './errors';
 
 /** One versioned SQL migration file, `NNNN-name.sql`. */
-export interface Migration {
+interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
@@ -38,7 +38,7 @@ export function migrationLock(database: string): string {
 const FILE_NAME = /^(\d{4})-([a-z0-9-]+)\.sql$/;
 
 /** Computes a migration's checksum. */
-export function migrationChecksum(sql: string): string {
+function migrationChecksum(sql: string): string {
   return createHash('sha256').update(sql.replace(/\r\n/g, '\n')).digest('hex');
 }
 

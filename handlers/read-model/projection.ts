@@ -15,7 +15,7 @@ import { ReadModelWriteError } from './errors';
 import { projectOrders, type ProjectionOutcome } from './read-model-writer';
 
 /** What the idempotency store remembers about a projected order. */
-export interface ProjectionResult {
+interface ProjectionResult {
   readonly orderId: string;
   readonly outcome: Exclude<ProjectionOutcome, 'conflict'>;
 }
@@ -33,7 +33,7 @@ interface BatchStats {
 }
 
 /** The parts of the projection a caller can swap (tests, benchmarks, the local runtime). */
-export interface ProjectionDependencies {
+interface ProjectionDependencies {
   /** Returns the read-model pool for this invocation. */
   readonly pool: (context: Context) => Pool | Promise<Pool>;
   /** Where idempotency records live; `undefined` turns idempotency off. */

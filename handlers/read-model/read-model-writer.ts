@@ -179,7 +179,7 @@ async function statementBudget(connection: PoolConnection): Promise<number> {
  * counted twice, for escaping). A normal batch is one run: the statement
  * count stays constant; only a batch of unusually large rows is split.
  */
-export function chunksWithin<T extends readonly unknown[]>(rows: readonly T[], budget: number): T[][] {
+function chunksWithin<T extends readonly unknown[]>(rows: readonly T[], budget: number): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let size = 0;

@@ -10,7 +10,7 @@ export const REBUILD_TABLES = tablesWithSuffix('_rebuild');
 export const RETIRED_TABLES = tablesWithSuffix('_retired');
 
 /** One page of a scan of the orders table. */
-export interface ScanPage {
+interface ScanPage {
   readonly items: readonly Record<string, AttributeValue>[];
   readonly next?: Record<string, AttributeValue>;
 }

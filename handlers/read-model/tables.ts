@@ -11,7 +11,7 @@ export const READ_MODEL_TABLES = {
 } as const;
 
 /** One of the read model's tables. */
-export type ReadModelTable = keyof typeof READ_MODEL_TABLES;
+type ReadModelTable = keyof typeof READ_MODEL_TABLES;
 
 /** Names of the read-model tables one projection or query works on. */
 export type ReadModelTables = { readonly [K in ReadModelTable]: string };

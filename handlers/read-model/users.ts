@@ -20,7 +20,7 @@ import type { Connection } from 'mysql2/promise';
 export type DatabaseRole = 'reader' | 'writer';
 
 /** What each role may do on the read-model database. */
-export const ROLE_PRIVILEGES: Readonly<Record<DatabaseRole, readonly string[]>> = {
+const ROLE_PRIVILEGES: Readonly<Record<DatabaseRole, readonly string[]>> = {
   reader: ['SELECT'],
   writer: ['SELECT', 'INSERT', 'UPDATE'],
 };

@@ -69,7 +69,7 @@ export async function connectionOptions(settings: DbSettings, credentials: DbCre
 }
 
 /** {@link connectionOptions} plus the pool's sizing. */
-export async function poolOptions(settings: DbSettings, credentials: DbCredentials): Promise<PoolOptions> {
+async function poolOptions(settings: DbSettings, credentials: DbCredentials): Promise<PoolOptions> {
   return {
     ...(await connectionOptions(settings, credentials)),
     connectionLimit: settings.connectionLimit,
@@ -96,7 +96,7 @@ export async function connect(settings: DbSettings, credentials: DbCredentials, 
  * - READ COMMITTED: the projection needs no gap locks, and without them
  *   concurrent batches cannot deadlock on neighbouring order ids.
  */
-export const SESSION_SETUP = ["SET SESSION time_zone = '+00:00'", 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'] as const;
+const SESSION_SETUP = ["SET SESSION time_zone = '+00:00'", 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'] as const;
 
 /** Runs {@link SESSION_SETUP} on every new connection of a pool (queued before any other statement). */
 export function useReadCommitted(pool: Pool): Pool {
@@ -115,7 +115,7 @@ const isCurrent = (credentials: DbCredentials): boolean =>
  * The function's one mysql2 pool, created on first use. A rotated secret (new
  * password) replaces the pool; the old one is closed in the background.
  */
-export async function getPool(settings: DbSettings, credentials: DbCredentials): Promise<Pool> {
+async function getPool(settings: DbSettings, credentials: DbCredentials): Promise<Pool> {
   if (isCurrent(credentials)) return (current as { pool: Pool }).pool;
   const { createPool } = await mysql;
   const options = await poolOptions(settings, credentials);
@@ -132,7 +132,7 @@ export async function getPool(settings: DbSettings, credentials: DbCredentials):
 }
 
 /** MySQL's refusal of a user's credentials (`ER_ACCESS_DENIED_ERROR`). */
-export function isAccessDenied(error: unknown): boolean {
+function isAccessDenied(error: unknown): boolean {
   return (error as { errno?: number } | undefined)?.errno === 1045;
 }
 

@@ -12,7 +12,7 @@ export interface DbCredentials {
 }
 
 /** Checks the secret's shape without ever echoing its values. */
-export function assertCredentials(value: unknown): asserts value is DbCredentials {
+function assertCredentials(value: unknown): asserts value is DbCredentials {
   const secret = value as Partial<DbCredentials> | undefined;
   if (typeof secret?.username !== 'string' || typeof secret.password !== 'string') {
     throw new Error('database secret must be a JSON object with string "username" and "password" fields');
@@ -20,7 +20,7 @@ export function assertCredentials(value: unknown): asserts value is DbCredential
 }
 
 /** The Lambda context after {@link dbSecret} ran: `context.db` holds the credentials. */
-export type DbContext = Context & { db: DbCredentials };
+type DbContext = Context & { db: DbCredentials };
 
 /** Options of {@link dbSecret}. */
 export interface DbSecretOptions {

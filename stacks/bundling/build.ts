@@ -28,7 +28,7 @@ const QUERY_ENTRY = 'query-entry:';
  * The source entry point of a function. A query's function has no file of its
  * own: its entry is generated from its declaration in `handlers/queries/`.
  */
-export function entryPoint(key: FunctionKey): string {
+function entryPoint(key: FunctionKey): string {
   if ((QUERY_FUNCTION_KEYS as readonly string[]).includes(key)) return `${QUERY_ENTRY}${key}`;
   return path.join(ROOT, 'handlers', `${FunctionName[key]}.ts`);
 }
@@ -205,7 +205,7 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
 }
 
 /** Size of one built bundle. */
-export interface BundleReport {
+interface BundleReport {
   readonly function: string;
   /** Minified JavaScript the function ships: `index.mjs` and its chunks. */
   readonly bytes: number;

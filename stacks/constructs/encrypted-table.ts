@@ -16,7 +16,7 @@ export interface EncryptedTableOptions extends Omit<DynamodbTableConfig, 'server
 const WRITE_ACTIONS = new Set(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']);
 
 /** What the stream event source mapping reads, with the execution role of its function. */
-export const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] as const;
+const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] as const;
 
 /**
  * A DynamoDB table encrypted with a customer-managed key. Like aws-cdk's

@@ -31,7 +31,7 @@ export interface NodejsFunctionOptions {
 }
 
 /** A CloudWatch metric of a function, as alarms and dashboards name it. */
-export interface FunctionMetric {
+interface FunctionMetric {
   readonly namespace: string;
   readonly metricName: string;
   readonly dimensions: Record<string, string>;
