@@ -531,6 +531,8 @@ async function benchSynth(): Promise<void> {
   results.synth = {
     npmRunSynth: await measure('npm run --silent synth >/dev/null'),
     cdktfSynth: await measure('TF_LOCAL_STATE=1 node_modules/.bin/cdktf synth >/dev/null'),
+    // What was synthesized, counted rather than restated.
+    stacks: readdirSync(path.join(ROOT, 'cdktf.out', 'stacks')).length,
   };
 }
 
@@ -612,9 +614,9 @@ function markdown(): string {
       '',
     );
   }
-  const synth = results.synth as { npmRunSynth: { seconds: number; peakMB: number }; cdktfSynth?: { seconds: number; peakMB: number } } | undefined;
+  const synth = results.synth as { npmRunSynth: { seconds: number; peakMB: number }; cdktfSynth?: { seconds: number; peakMB: number }; stacks?: number } | undefined;
   if (synth) {
-    out.push('| synth (bundles rebuilt, four stacks) | wall time | peak memory |', '|---|---:|---:|', `| npm run synth | ${synth.npmRunSynth.seconds} s | ${synth.npmRunSynth.peakMB} MB |`);
+    out.push(`| synth (bundles rebuilt, ${synth.stacks ?? '?'} stacks) | wall time | peak memory |`, '|---|---:|---:|', `| npm run synth | ${synth.npmRunSynth.seconds} s | ${synth.npmRunSynth.peakMB} MB |`);
     if (synth.cdktfSynth) out.push(`| npx cdktf synth (CLI included) | ${synth.cdktfSynth.seconds} s | ${synth.cdktfSynth.peakMB} MB |`);
     out.push('');
   }
