@@ -27,6 +27,7 @@ export const consoleService: LocalService = {
   name: 'console',
   serves: {},
   bind(binding) {
+    binding.summary('console', `${binding.endpoint}/_local/`);
     servePage(binding);
     serveViews(binding);
     serveTrouble(binding);
