@@ -11,7 +11,7 @@ import { matchesPattern, validatePattern } from './event-pattern';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll } from './kms';
-import type { LocalService } from './service';
+import { namedResource, type LocalService } from './service';
 
 declare module './service' {
   interface Parts {
@@ -29,10 +29,7 @@ export const eventBusService: LocalService = {
   serves: {
     aws_cloudwatch_event_bus: {
       becomes: 'the local bus',
-      attributes: (model, resource) => {
-        const name = model.string(resource, 'name');
-        return { id: name, name, arn: `arn:aws:events:${model.context.region}:${model.context.account}:event-bus/${name}` };
-      },
+      attributes: namedResource('events', (name) => `event-bus/${name}`),
     },
     aws_cloudwatch_event_rule: {
       becomes: 'a rule on the bus, with its target',

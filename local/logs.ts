@@ -10,7 +10,7 @@ import { AwsError, requireString, type JsonService } from './aws-protocol';
 import type { BusEvent } from './event-bus';
 import type { IamGate, Principal } from './iam';
 import { quoted } from './redact';
-import type { LocalService } from './service';
+import { namedResource, type LocalService } from './service';
 
 declare module './service' {
   interface Parts {
@@ -45,10 +45,7 @@ export const logsService: LocalService = {
   serves: {
     aws_cloudwatch_log_group: {
       becomes: 'an in-memory log group',
-      attributes: (model, resource) => {
-        const name = model.string(resource, 'name');
-        return { id: name, name, arn: `arn:aws:logs:${model.context.region}:${model.context.account}:log-group:${name}` };
-      },
+      attributes: namedResource('logs', (name) => `log-group:${name}`),
     },
   },
   bind({ model, region, account, gate, serve, provide, page, status }) {

@@ -54,6 +54,17 @@ export interface ServedType {
 }
 
 /**
+ * The attributes of a resource known by its name (`name`, or `field`): its id
+ * and name are the name, its ARN is `arn:aws:<service>:<region>:<account>:<path(name)>`.
+ */
+export function namedResource(service: string, path: (name: string) => string, field = 'name'): NonNullable<ServedType['attributes']> {
+  return (model, resource) => {
+    const name = model.string(resource, field);
+    return { id: name, name, arn: `arn:aws:${service}:${model.context.region}:${model.context.account}:${path(name)}` };
+  };
+}
+
+/**
  * What services share, by name: each service file adds its own entry
  * (`declare module './service' { interface Parts { … } }`), and provides it
  * when it binds; later services read it with {@link Binding.use}.

@@ -14,7 +14,7 @@ import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
 import { InvokeError, type LocalFunctions } from './functions';
 import { AccessDeniedError, type IamGate, type Principal } from './iam';
-import type { LocalService } from './service';
+import { namedResource, type LocalService } from './service';
 
 declare module './service' {
   interface Parts {
@@ -33,10 +33,7 @@ export const stateMachineService: LocalService = {
   serves: {
     aws_sfn_state_machine: {
       becomes: 'the workflow, run by aws-local-stepfunctions',
-      attributes: (model, resource) => {
-        const name = model.string(resource, 'name');
-        return { id: name, name, arn: `arn:aws:states:${model.context.region}:${model.context.account}:stateMachine:${name}` };
-      },
+      attributes: namedResource('states', (name) => `stateMachine:${name}`),
     },
   },
   bind({ model, region, account, gate, options, use, provide, serve, page, status, summary, creationCheck, assumeRole, onIdle }) {
