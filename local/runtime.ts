@@ -24,8 +24,6 @@ import { synthesizeLocal } from './synth';
 import { readSynthesizedStacks, TerraformModel } from './terraform';
 
 export type { LocalRuntimeOptions } from './service';
-export type { LocalLogGroup } from './logs';
-export { roleAccessKeyId } from './sessions';
 
 const REGION = localRegion();
 const ACCOUNT = '000000000000';
@@ -56,9 +54,10 @@ export class LocalRuntime {
   readonly #registry: Registry;
   readonly #server: Server;
   readonly #log: (message: string) => void;
+  readonly #use: Binding['use'];
   #stopped = false;
 
-  private constructor(core: Core, server: Server, registry: Registry) {
+  private constructor(core: Core, server: Server, registry: Registry, use: Binding['use']) {
     this.endpoint = core.endpoint;
     this.model = core.model;
     this.gate = core.gate;
@@ -67,28 +66,29 @@ export class LocalRuntime {
     this.#log = core.log;
     this.#server = server;
     this.#registry = registry;
+    this.#use = use;
   }
 
   get bus(): Parts['bus'] {
-    return this.#part('bus');
+    return this.#use('bus');
   }
   get dynamodb(): Parts['dynamodb'] {
-    return this.#part('dynamodb');
+    return this.#use('dynamodb');
   }
   get stateMachine(): Parts['stateMachine'] {
-    return this.#part('stateMachine');
+    return this.#use('stateMachine');
   }
   get mapping(): Parts['mapping'] {
-    return this.#part('mapping');
+    return this.#use('mapping');
   }
   get functions(): Parts['functions'] {
-    return this.#part('functions');
+    return this.#use('functions');
   }
   get sqs(): Parts['sqs'] {
-    return this.#part('sqs');
+    return this.#use('sqs');
   }
   get logGroups(): Parts['logs']['groups'] {
-    return this.#part('logs').groups;
+    return this.#use('logs').groups;
   }
 
   /** What `npm start` prints about the resources. */
@@ -134,9 +134,9 @@ export class LocalRuntime {
       const policies = synthesizedPolicies(model);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
       const core: Core = { model, region: REGION, account: ACCOUNT, endpoint, gate, policies, sessions, database, options, log };
-      const runtime = new LocalRuntime(core, server, registry);
-      registry.summary.push(['endpoint', endpoint]);
       const binding = bindingFor(core, registry);
+      const runtime = new LocalRuntime(core, server, registry, binding.use);
+      registry.summary.push(['endpoint', endpoint]);
       for (const service of SERVICES) await service.bind(binding);
       registry.summary.push(
         ['durability', options.dataDir ? `${options.dataDir}: tables, accepted events, stream records and queues survive a crash` : 'in memory: a crash loses in-flight work (use --data <dir> to keep it)'],
@@ -156,6 +156,9 @@ export class LocalRuntime {
   /** Waits until nothing is in flight: bus deliveries, executions, stream batches, invocations. */
   async idle(timeoutMs = 60_000): Promise<{ idle: boolean }> {
     const deadline = Date.now() + timeoutMs;
+    // Two passes in a row with every service settled: work one service started
+    // while another was checked (an execution invoking a function) shows in the second.
+    let settledBefore = false;
     for (;;) {
       let settled = true;
       for (const check of this.#registry.idles) {
@@ -164,7 +167,8 @@ export class LocalRuntime {
         const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), remaining).unref());
         if (!(await Promise.race([check(remaining), timeout]))) settled = false;
       }
-      if (settled) return { idle: true };
+      if (settled && settledBefore) return { idle: true };
+      settledBefore = settled;
       if (Date.now() > deadline) return { idle: false };
     }
   }
@@ -195,11 +199,6 @@ export class LocalRuntime {
     };
   }
 
-  #part<K extends keyof Parts>(part: K): Parts[K] {
-    const value = this.#registry.parts[part];
-    if (value === undefined) throw new Error(`no service provides ${part}`);
-    return value as Parts[K];
-  }
 }
 
 /** The HTTP endpoint, listening. */

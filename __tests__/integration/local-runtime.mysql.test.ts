@@ -222,7 +222,7 @@ describe('local runtime', () => {
     // Prepare: the validation function's role may not touch DynamoDB at all.
     const status = (await (await fetch(`${runtime.endpoint}/_local/status`)).json()) as { functions: { name: string; role: string }[] };
     const role = status.functions.find((fn) => fn.name.endsWith('validate-request'))!.role;
-    const { roleAccessKeyId } = await import('../../local/runtime');
+    const { roleAccessKeyId } = await import('../../local/sessions');
     const dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: roleAccessKeyId(role), secretAccessKey: 'x', sessionToken: 'y' }, maxAttempts: 1 });
 
     // Act
