@@ -5,7 +5,7 @@ import { App } from 'cdktf';
 import { ENVIRONMENTS, type EnvironmentConfig } from '../../config/environments';
 import { buildPipeline, type PipelineStacks } from '../../stacks/app';
 
-/** The four stacks' names. */
+/** The stacks' names. */
 export type StackKey = 'network' | 'data' | 'compute' | 'workflow' | 'monitoring';
 
 /** One synthesized app: each stack's cdk.tf.json as text and as JSON. */

@@ -4,7 +4,7 @@
  * checked instead of running `terraform validate`.)
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CloudwatchEventArchive } from '@cdktf/provider-aws/lib/cloudwatch-event-archive';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus';
@@ -39,7 +39,8 @@ beforeAll(() => {
 });
 
 describe('app', () => {
-  it('synthesizes four stacks with the exact provider versions and a local backend by default', () => {
+  it('synthesizes five stacks with the exact provider versions and a local backend by default', () => {
+    expect(readdirSync(path.join(app.outdir, 'stacks')).length).toBe(5);
     for (const stack of Object.values(app.json)) {
       expect(stack.terraform).toMatchObject({
         required_providers: { aws: { source: 'aws', version: '6.25.0' } },
