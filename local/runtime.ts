@@ -164,8 +164,9 @@ export class LocalRuntime {
       for (const check of this.#registry.idles) {
         // Every wait is bounded by the deadline: a stop must not wait for a backlog.
         const remaining = Math.max(0, deadline - Date.now());
-        const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), remaining).unref());
-        if (!(await Promise.race([check(remaining), timeout]))) settled = false;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), remaining)));
+        if (!(await Promise.race([check(remaining), timeout]).finally(() => clearTimeout(timer)))) settled = false;
       }
       if (settled && settledBefore) return { idle: true };
       settledBefore = settled;

@@ -16,7 +16,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import type { StreamMappingSettings } from '../config/pipeline';
 import { clearReadModel } from '../handlers/read-model/maintenance';
 import type { StreamRecord, TableStream } from './dynamodb';
@@ -52,7 +51,8 @@ export const streamMappingService: LocalService = {
     const resource = model.only('aws_lambda_event_source_mapping');
     const source = mappingSource(binding, resource);
     const settings = mappingSettings(model, resource);
-    const mapping = new StreamMapping({ ...source, settings, ...mappingHooks(binding, source) });
+    const { stream, functions, functionName, destination, filterPattern } = source;
+    const mapping = new StreamMapping({ stream, functions, functionName, destination, ...(filterPattern !== undefined ? { filterPattern } : {}), settings, ...mappingHooks(binding, source) });
     provide('mapping', mapping);
     page('/_local/batches', () => mapping.batches());
     status('streamMapping', () => ({ ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds }));
@@ -132,9 +132,9 @@ function mappingHooks({ options, use, log }: Binding, source: ReturnType<typeof 
 }
 
 /** The read model is derived from the streamed table: when that table starts empty, so does the read model. */
-async function clearDerivedReadModel({ database, options, log }: Binding, table: string): Promise<void> {
-  const connection = await createConnection({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database });
-  await clearReadModel(connection).finally(() => connection.end());
+async function clearDerivedReadModel({ database, options, use, log }: Binding, table: string): Promise<void> {
+  const connection = await use('inspector').getConnection();
+  await clearReadModel(connection).finally(() => connection.release());
   log(`read model ${database.database} cleared: it is derived from ${table}, which starts empty${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
 }
 
