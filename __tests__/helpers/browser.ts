@@ -7,7 +7,9 @@
  * nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** Where system Chromium builds install. */
 const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -23,10 +25,20 @@ export async function browserExecutable(): Promise<{ path: string; source: strin
   if (process.env.CHROMIUM_PATH) return { path: process.env.CHROMIUM_PATH, source: 'CHROMIUM_PATH' };
   const system = SYSTEM_CHROMIUM.find((candidate) => existsSync(candidate));
   if (system) return { path: system, source: 'system' };
-  const { default: packaged } = await import('@sparticuz/chromium');
-  const path = await packaged.executablePath();
-  assertLibraries(path);
-  return { path, source: '@sparticuz/chromium' };
+  // The package unpacks to (and reuses) <tmpdir>/chromium: a per-user folder keeps
+  // one user's copy (mode 0700) from being found, and refused, by another.
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = path.join(tmpdir(), `order-pipeline-chromium-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(process.env.TMPDIR, { recursive: true, mode: 0o700 });
+  try {
+    const { default: packaged } = await import('@sparticuz/chromium');
+    const executable = await packaged.executablePath();
+    assertLibraries(executable);
+    return { path: executable, source: '@sparticuz/chromium' };
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
 }
 
 /** Fails with the missing shared libraries named (and the Debian packages that bring them), not with Chromium's exit code. */

@@ -5,6 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'mysql2/promise';
@@ -191,15 +194,24 @@ describe('rebuild-read-model', () => {
   });
 });
 
+/**
+ * A PATH on which `aws` is the installed CLI with `--endpoint-url` the local
+ * endpoint: the provisioner's command names no endpoint, and AWS_ENDPOINT_URL
+ * is ignored by CLIs older than v1.29 / v2.13 (Debian 12 ships v2.9).
+ */
+async function localAwsPath(endpoint: string): Promise<string> {
+  const real = (await run('/bin/bash', ['-c', 'command -v aws'])).stdout.trim();
+  const bin = mkdtempSync(path.join(tmpdir(), 'aws-local-'));
+  writeFileSync(path.join(bin, 'aws'), `#!/bin/sh\nexec ${JSON.stringify(real)} --endpoint-url ${JSON.stringify(endpoint)} "$@"\n`, { mode: 0o755 });
+  return `${bin}${path.delimiter}${process.env.PATH ?? ''}`;
+}
+
 describe('schema trigger', () => {
   it('runs the init function with the AWS CLI and fails on a function error', async () => {
     // Act: the provisioner's exact command, pointed at the local endpoint.
-    const ok = await run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], {
-      env: { ...process.env, ...awsEnv, AWS_ENDPOINT_URL: runtime.endpoint, FUNCTION_NAME: 'order-pipeline-local-init-schema' },
-    });
-    const failing = run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], {
-      env: { ...process.env, ...awsEnv, AWS_ENDPOINT_URL: runtime.endpoint, FUNCTION_NAME: 'order-pipeline-local-project-orders' },
-    });
+    const env = { ...process.env, ...awsEnv, PATH: await localAwsPath(runtime.endpoint) };
+    const ok = await run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], { env: { ...env, FUNCTION_NAME: 'order-pipeline-local-init-schema' } });
+    const failing = run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], { env: { ...env, FUNCTION_NAME: 'order-pipeline-local-project-orders' } });
 
     // Assess
     expect(ok.stdout).toContain('"alreadyApplied"');
