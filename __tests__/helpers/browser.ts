@@ -25,20 +25,16 @@ export async function browserExecutable(): Promise<{ path: string; source: strin
   if (process.env.CHROMIUM_PATH) return { path: process.env.CHROMIUM_PATH, source: 'CHROMIUM_PATH' };
   const system = SYSTEM_CHROMIUM.find((candidate) => existsSync(candidate));
   if (system) return { path: system, source: 'system' };
-  // The package unpacks to (and reuses) <tmpdir>/chromium: a per-user folder keeps
-  // one user's copy (mode 0700) from being found, and refused, by another.
-  const saved = process.env.TMPDIR;
-  process.env.TMPDIR = path.join(tmpdir(), `order-pipeline-chromium-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(process.env.TMPDIR, { recursive: true, mode: 0o700 });
-  try {
-    const { default: packaged } = await import('@sparticuz/chromium');
-    const executable = await packaged.executablePath();
-    assertLibraries(executable);
-    return { path: executable, source: '@sparticuz/chromium' };
-  } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
-  }
+  // The package unpacks to (and reuses) <tmpdir>/chromium, so another user's
+  // copy (mode 0700) would be found and refused: it unpacks into a per-user
+  // folder instead, in a child process, because os.tmpdir() reads the real
+  // environment and jest gives tests a copy of it.
+  const folder = path.join(tmpdir(), `order-pipeline-chromium-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const unpack = "const { default: chromium } = await import('@sparticuz/chromium'); process.stdout.write(await chromium.executablePath());";
+  const executable = execFileSync(process.execPath, ['--input-type=module', '-e', unpack], { env: { ...process.env, TMPDIR: folder, NODE_OPTIONS: '' }, encoding: 'utf8' }).trim();
+  assertLibraries(executable);
+  return { path: executable, source: '@sparticuz/chromium' };
 }
 
 /** Fails with the missing shared libraries named (and the Debian packages that bring them), not with Chromium's exit code. */
