@@ -1,4 +1,4 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -9,6 +9,8 @@ import { logger } from './shared/logger';
 import { dbSecret } from './shared/secrets';
 
 const settings = readDbSettings();
+// The swap holds its lock on one connection while its rename waits on another.
+if (settings.connectionLimit < 2) throw new Error(`DB_CONNECTION_LIMIT environment variable must be at least 2 for the rebuild, got ${settings.connectionLimit}`);
 const ordersTable = requireEnv('ORDERS_TABLE');
 const dynamodb = new DynamoDBClient({});
 
@@ -23,8 +25,12 @@ interface RebuildRequest {
  * `npm run rebuild-read-model` CLI invokes it again until `stage` is `done`.
  */
 export const lambdaHandler = async (event: RebuildRequest | null, context: Context): Promise<RebuildProgress> => {
+  // The table's identity: a table deleted and made again (or restored) is another source, and a saved rebuild of the old one starts over.
+  const { Table: table } = await dynamodb.send(new DescribeTableCommand({ TableName: ordersTable }));
+  const source = `${table?.TableArn ?? ordersTable} ${table?.TableId ?? ''} ${table?.CreationDateTime?.toISOString() ?? ''}`.trim();
   const progress = await rebuildReadModel({
     pool: await readModelPool(settings, context),
+    source,
     scan: async (cursor) => {
       const page = await dynamodb.send(new ScanCommand({ TableName: ordersTable, ConsistentRead: true, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
       return { items: page.Items ?? [], ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };

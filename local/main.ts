@@ -1,26 +1,48 @@
 /**
- * `npm start`: runs the whole pipeline locally in the foreground until Ctrl-C.
- *
- *   --port <n>         endpoint port (default 4566; 0 picks a free one)
- *   --data <dir>       keep DynamoDB tables in <dir> between runs (default: in memory)
- *   --db-url <url>     read-model server (default DB_URL, else mysql://root@127.0.0.1:3306/orders)
- *   --iam <mode>       enforce (default): calls the synthesized IAM does not allow fail; warn: only logged;
- *                      off: not evaluated (the benchmark's baseline)
- *   --function-logs    print what the functions log (otherwise kept in their log groups: /_local/logs)
- *   --log-level <l>    the functions' log level, as Lambda's logging controls set it (AWS_LAMBDA_LOG_LEVEL); prints their logs
- *   --retry-delay-ms   fixed retry delay for the bus, workflow and stream (tests)
- *
- * The pipeline is the `local` environment's synthesized stacks (see local/runtime.ts).
+ * `npm start`: runs the whole pipeline locally in the foreground until
+ * Ctrl-C. Its options and how it treats the read model's database are in
+ * {@link USAGE}, which `npm start -- --help` prints.
  */
 import { parseArgs } from 'node:util';
 import { redactCredentials } from './redact';
 import { LocalRuntime } from './runtime';
+
+/** What `npm start -- --help` prints. */
+const USAGE = `Usage: npm start -- [options]
+
+Runs the whole pipeline locally in the foreground until Ctrl-C: the local
+environment's synthesized stacks (local/runtime.ts), behind an AWS-compatible
+endpoint.
+
+  --port <n>         endpoint port (default 4566; 0 picks a free one)
+  --data <dir>       keep DynamoDB tables in <dir> between runs (default: in memory)
+  --db-url <url>     read-model server (default DB_URL, else mysql://root@127.0.0.1:3306/orders)
+  --take-over        own a database this runtime did not make (see "The read model's database" below)
+  --iam <mode>       enforce (default): calls the synthesized IAM does not allow fail; warn: only logged;
+                     off: not evaluated (the benchmark's baseline)
+  --function-logs    print what the functions log (otherwise kept in their log groups: /_local/logs)
+  --log-level <l>    the functions' log level, as Lambda's logging controls set it (AWS_LAMBDA_LOG_LEVEL); prints their logs
+  --retry-delay-ms   fixed retry delay for the bus, workflow and stream (tests)
+  -h, --help         this text
+
+The read model's database: the runtime uses only a database it made. It
+records that in the database (the marker table local_runtime_owner,
+naming the pipeline table the read model is derived from and the state:
+the --data folder, or in memory), and holds a lock on it while it runs, so
+a second runtime on the same database is refused. A database holding other
+tables, or another state's read model, is refused with nothing touched;
+--take-over lets the runtime own it (it drops and makes again the read
+model's tables there, and leaves the others alone). The lock is the
+server's (a named lock on the runtime's connection): it is released when
+the runtime ends, however it ends (Ctrl-C, a crash, kill -9).`;
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.LOCAL_PORT ?? '4566' },
     data: { type: 'string' },
     'db-url': { type: 'string', default: process.env.DB_URL },
+    'take-over': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
     iam: { type: 'string', default: 'enforce' },
     'function-logs': { type: 'boolean', default: false },
     'log-level': { type: 'string' },
@@ -28,6 +50,11 @@ const { values } = parseArgs({
   },
   strict: true,
 });
+
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -46,6 +73,7 @@ try {
     port,
     iam: values.iam,
     functionLogs: values['function-logs'],
+    takeOver: values['take-over'],
     ...(values['log-level'] ? { functionLogLevel: values['log-level'] } : {}),
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createConnection, createPool, type Pool } from 'mysql2/promise';
 import { READ_MODEL_DATABASE } from '../config/pipeline';
+import { claimReadModel, ReadModelLock, runtimeState, type LockHolder } from './read-model-owner';
 import { redactCredentials } from './redact';
 import { customerKey } from './secrets';
 import type { LocalService } from './service';
@@ -57,7 +58,14 @@ export const readModelService: LocalService = {
       },
     },
   },
-  bind({ model, database, use, provide, onStop, status, summary }) {
+  async bind({ model, database, options, use, provide, onStop, status, summary, log }) {
+    // Nothing is written to the database before it is known to be this runtime's (read-model-owner.ts).
+    const mapping = model.only('aws_lambda_event_source_mapping');
+    const source = use('dynamodb').tables.find((table) => table.streamArn === model.string(mapping, 'event_source_arn'));
+    if (!source) throw new UnsupportedTerraformError(mapping.address, 'the read model is projected from a stream of none of the stacks\' tables');
+    const claimed = await claimReadModel(database, { sourceTable: source.name, sourceCreated: use('dynamodb').created.has(source.name), state: runtimeState(options.dataDir), holder: database.holder, takeOver: options.takeOver === true });
+    if (claimed.tookOver) log(`read model ${database.database}: taken over (--take-over)${claimed.tookOver.length > 0 ? `; dropped ${claimed.tookOver.join(', ')} to make them again` : ''}`);
+    if (claimed.cleared) log(`read model ${database.database} cleared: ${claimed.cleared}${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
     const secrets = use('secrets');
     for (const cluster of model.resources('aws_rds_cluster')) {
       if (model.field(cluster, 'manage_master_user_password') !== true) {
@@ -70,7 +78,7 @@ export const readModelService: LocalService = {
     const inspector = createPool({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database, connectionLimit: 2, dateStrings: true });
     onStop(() => inspector.end());
     provide('inspector', inspector);
-    status('readModel', () => database.displayUrl);
+    status('readModel', () => ({ url: database.displayUrl, lock: database.lockLost ? `lost: ${database.lockLost}` : `held by pid ${database.holder.pid} since ${database.holder.since}` }));
     summary('read model', `${database.displayUrl} (${database.version})`);
   },
 };
@@ -90,6 +98,11 @@ export interface ReadModelServer {
   readonly embedded: boolean;
   /** The URL to show (no password). */
   readonly displayUrl: string;
+  /** This runtime, as the holder of the database's lock. */
+  readonly holder: LockHolder;
+  /** Why the lock is not held right now (its server connection was lost), if it is not. */
+  readonly lockLost: string | undefined;
+  /** Releases the lock and stops a private instance. */
   stop(): Promise<void>;
 }
 
@@ -144,14 +157,26 @@ async function connectAndPrepare(target: Target): Promise<string> {
   }
 }
 
-/** Opens the read-model server named by `dbUrl` (or the default, embedded if needed). */
-export async function openReadModelServer(dbUrl: string | undefined, log: (message: string) => void, defaultUrl: string = DEFAULT_DB_URL): Promise<ReadModelServer> {
+/** Where the runtime is (for the lock's holder), and the default URL. */
+interface OpenOptions {
+  /** The runtime's endpoint, recorded with the lock so a second runtime can name the first. */
+  readonly endpoint?: string;
+  /** @default mysql://root@127.0.0.1:3306/orders */
+  readonly defaultUrl?: string;
+}
+
+/**
+ * Opens the read-model server named by `dbUrl` (or the default, embedded if
+ * needed) and takes the database's lock for the caller's life; a database
+ * another runtime holds is refused, naming it.
+ */
+export async function openReadModelServer(dbUrl: string | undefined, log: (message: string) => void, options: OpenOptions = {}): Promise<ReadModelServer> {
   const explicit = dbUrl !== undefined && dbUrl !== '';
-  const target = parse(explicit ? dbUrl : defaultUrl);
+  const target = parse(explicit ? dbUrl : (options.defaultUrl ?? DEFAULT_DB_URL));
   const display = (t: Target) => `mysql://${encodeURIComponent(t.user)}@${t.host}:${t.port}/${t.database}`;
+  let version: string | undefined;
   try {
-    const version = await connectAndPrepare(target);
-    return { ...target, version, embedded: false, displayUrl: display(target), stop: async () => undefined };
+    version = await connectAndPrepare(target);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const unreachable = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND';
@@ -160,12 +185,35 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
       throw new Error(`the read-model server at ${display(target)} is not usable: ${redactCredentials((error as Error).message)}${advice}`, { cause: error });
     }
   }
+  if (version !== undefined) return locked({ ...target, version, embedded: false, displayUrl: display(target), stop: async () => undefined }, options.endpoint ?? '', log);
   const binary = serverBinary();
   if (!binary) {
     throw new Error(`nothing answers at ${display(target)} and no mariadbd or mysqld is installed; start a MySQL-compatible server or set DB_URL`);
   }
   log(`nothing answers at ${display(target)}; starting a private ${path.basename(binary)} for this run`);
-  return startEmbedded(binary, target.database);
+  return locked(await startEmbedded(binary, target.database), options.endpoint ?? '', log);
+}
+
+/** The server with its database's lock held; stopping releases it first. */
+async function locked(server: Omit<ReadModelServer, 'holder' | 'lockLost'>, endpoint: string, log: (message: string) => void): Promise<ReadModelServer> {
+  let lock: ReadModelLock;
+  try {
+    lock = await ReadModelLock.acquire(server, endpoint, log);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return {
+    ...server,
+    holder: lock.holder,
+    get lockLost() {
+      return lock.lost;
+    },
+    stop: async () => {
+      await lock.release();
+      await server.stop();
+    },
+  };
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -269,7 +317,7 @@ export class PrivateDatabase {
   }
 }
 
-async function startEmbedded(binary: string, database: string): Promise<ReadModelServer> {
+async function startEmbedded(binary: string, database: string): Promise<Omit<ReadModelServer, 'holder' | 'lockLost'>> {
   const server = await PrivateDatabase.create(binary);
   const target: Target = { host: '127.0.0.1', port: server.port, user: 'root', password: '', database };
   try {

@@ -125,7 +125,7 @@ export class LocalRuntime {
     const { server, endpoint } = await listen(registry.router, options);
     registry.stops.push(() => new Promise((resolve) => server.close(resolve)));
     try {
-      const database = await openReadModelServer(options.dbUrl, log);
+      const database = await openReadModelServer(options.dbUrl, log, { endpoint, ...(options.defaultDbUrl ? { defaultUrl: options.defaultDbUrl } : {}) });
       registry.stops.push(() => database.stop());
       // The stacks, synthesized for the local environment, resolved to local values.
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});

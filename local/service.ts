@@ -25,8 +25,17 @@ export interface LocalRuntimeOptions {
   readonly host?: string;
   /** `DB_URL`; the default server is used, or a private one started, when omitted. */
   readonly dbUrl?: string;
+  /** The server used when {@link dbUrl} is omitted. @default mysql://root@127.0.0.1:3306/orders */
+  readonly defaultDbUrl?: string;
   /** Folder that keeps DynamoDB tables between runs; in memory when omitted. */
   readonly dataDir?: string;
+  /**
+   * Let the runtime own a database it did not make (other tables, a read model
+   * with no owner recorded, or another runtime's): it drops and makes again
+   * the read model's tables there and leaves any other table alone. Never
+   * overrides the lock of a running runtime. @default false
+   */
+  readonly takeOver?: boolean;
   /** Where the handler bundles are (the stacks zip them). @default dist/ */
   readonly distDir?: string;
   /** Retry delays (ms) of the bus target, stream mapping and workflow; tests shorten them. */

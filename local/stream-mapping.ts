@@ -17,7 +17,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { StreamMappingSettings } from '../config/pipeline';
-import { clearReadModel } from '../handlers/read-model/maintenance';
 import type { StreamRecord, TableStream } from './dynamodb';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { LocalFunctions } from './functions';
@@ -47,7 +46,7 @@ export const streamMappingService: LocalService = {
     },
   },
   bind(binding) {
-    const { model, use, provide, page, status, summary, onStart, onStop, onIdle } = binding;
+    const { model, provide, page, status, summary, onStart, onStop, onIdle } = binding;
     const resource = model.only('aws_lambda_event_source_mapping');
     const source = mappingSource(binding, resource);
     const settings = mappingSettings(model, resource);
@@ -57,10 +56,8 @@ export const streamMappingService: LocalService = {
     page('/_local/batches', () => mapping.batches());
     status('streamMapping', () => ({ ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds }));
     summary('stream', `${source.stream.table} → ${source.functionName} (batch ${settings.batchSize}, window ${settings.maximumBatchingWindowInSeconds} s)`);
-    onStart(async () => {
-      if (use('dynamodb').created.has(source.stream.table)) await clearDerivedReadModel(binding, source.stream.table);
-      mapping.start();
-    });
+    // The read model was made empty with its table, if that started empty (the rds service's claim).
+    onStart(() => mapping.start());
     onStop(() => mapping.stop());
     onIdle(async (remainingMs) => {
       const idle = await mapping.idle(remainingMs);
@@ -129,13 +126,6 @@ function mappingHooks({ options, use, log }: Binding, source: ReturnType<typeof 
     ...(retryDelayMs !== undefined ? { retryDelayMs: () => retryDelayMs } : {}),
     log: (message: string, fields?: Record<string, unknown>) => log(`stream mapping: ${message} ${JSON.stringify(fields ?? {})}`),
   };
-}
-
-/** The read model is derived from the streamed table: when that table starts empty, so does the read model. */
-async function clearDerivedReadModel({ database, options, use, log }: Binding, table: string): Promise<void> {
-  const connection = await use('inspector').getConnection();
-  await clearReadModel(connection).finally(() => connection.release());
-  log(`read model ${database.database} cleared: it is derived from ${table}, which starts empty${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
 }
 
 /** Options of {@link StreamMapping}. */

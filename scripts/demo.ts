@@ -2,9 +2,17 @@
  * `npm run demo`: starts the local pipeline, sends the original sample
  * (`createOrder` 6102, then both queries), waits for each response, prints
  * them, and exits 0 only if every answer is the one the contract promises.
+ *
+ * The demo's read model is a database of its own on the server of `DB_URL`
+ * (or `--db-url`; the database named there is never touched), made for the
+ * run and dropped with its role users at the end, so it can run beside a
+ * runtime of yours, or against a server with data on it.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createConnection } from 'mysql2/promise';
+import { roleUserName } from '../handlers/read-model/users';
 import { redactCredentials } from '../local/redact';
 import { LocalRuntime } from '../local/runtime';
 import { localIdle, putEntries, waitForResponse, type EntryInput, type Target } from '../clients/pipeline-client';
@@ -14,17 +22,33 @@ const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }
 
 const sample = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}.json`, import.meta.url), 'utf8')) as EntryInput;
 
+/** The server of DB_URL with a database made for this run (`demo_<random>`). */
+const server = new URL(values['db-url'] || 'mysql://root@127.0.0.1:3306');
+const database = `demo_${randomBytes(6).toString('hex')}`;
+server.pathname = `/${database}`;
+
+/** Drops the demo's database and its role users (best effort: the demo's answer is what matters). */
+async function dropDemoDatabase(): Promise<void> {
+  const connection = await createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username || 'root'), password: decodeURIComponent(server.password) }).catch(() => undefined);
+  if (!connection) return;
+  await connection.query('DROP DATABASE IF EXISTS ??', [database]).catch(() => undefined);
+  for (const role of ['reader', 'writer'] as const) await connection.query('DROP USER IF EXISTS ?@?', [roleUserName(role, database), '%']).catch(() => undefined);
+  await connection.end().catch(() => undefined);
+}
+
 let runtime: LocalRuntime;
 try {
-  runtime = await LocalRuntime.start({
-    port: Number(values.port),
-    ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),
-    log: () => undefined,
-  });
+  // Without DB_URL, the default server's address: a private instance is started if nothing answers there.
+  const url = server.toString();
+  runtime = await LocalRuntime.start({ port: Number(values.port), ...(values['db-url'] ? { dbUrl: url } : { defaultDbUrl: url }), log: () => undefined });
 } catch (error) {
   console.error(`the demo could not start the local pipeline: ${redactCredentials((error as Error).message)}`);
+  await dropDemoDatabase();
   process.exit(1);
 }
+const interrupted = () => void runtime.stop().then(dropDemoDatabase).finally(() => process.exit(130));
+process.once('SIGINT', interrupted);
+process.once('SIGTERM', interrupted);
 const target: Target = { kind: 'local', bus: runtime.bus.arn, endpoint: runtime.endpoint };
 const problems: string[] = [];
 const expect = (what: string, actual: unknown, expected: unknown) => {
@@ -32,7 +56,8 @@ const expect = (what: string, actual: unknown, expected: unknown) => {
 };
 
 try {
-  console.log(`local pipeline at ${runtime.endpoint}, bus ${runtime.bus.arn}\n`);
+  console.log(`local pipeline at ${runtime.endpoint}, bus ${runtime.bus.arn}`);
+  console.log(`read model ${runtime.database.displayUrl}: the demo's own database, dropped at the end\n`);
 
   const command = sample('create-order-6102');
   const [commandId] = await putEntries(target, [command]);
@@ -66,6 +91,7 @@ try {
   problems.push((error as Error).message);
 } finally {
   await runtime.stop();
+  await dropDemoDatabase();
 }
 
 if (problems.length > 0) {

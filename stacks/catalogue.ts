@@ -16,7 +16,7 @@ const CORE_FUNCTIONS = {
   // Reserved concurrency: the stream's shards × the parallelization factor, from each environment's config.
   projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 2, databaseConnections: 1 },
   initSchema: { name: 'init-schema', timeoutSeconds: 120, memoryMb: 512, reservedConcurrency: 1, databaseConnections: 1 },
-  rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1, databaseConnections: 1 },
+  rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1, databaseConnections: 2 },
 } as const;
 
 /** One of the pipeline's functions: a core one, or a query's (named after the query). */

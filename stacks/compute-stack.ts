@@ -151,7 +151,7 @@ export class ComputeStack extends PipelineStack {
       environment: { ...database(options.cluster.endpoint, 'rebuildReadModel', options.dbSecret), ORDERS_TABLE: options.ordersTable.table.name },
       vpc,
     });
-    options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan']);
+    options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan', 'dynamodb:DescribeTable']);
 
     const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
     // Each function may read only its own role's secret; only init-schema writes the role secrets.

@@ -1,4 +1,4 @@
-import { READ_MODEL_TABLES, type ReadModelTables } from '../../handlers/read-model/tables';
+import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES, type ReadModelTables } from '../../handlers/read-model/tables';
 import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
@@ -73,4 +73,9 @@ export async function snapshotReadModel(pool: Pool, tables: ReadModelTables = RE
 export async function dropReadModel(admin: Connection, database: string): Promise<void> {
   await admin.query('DROP DATABASE IF EXISTS ??', [database]);
   for (const role of ['reader', 'writer'] as const) await admin.query('DROP USER IF EXISTS ?@?', [roleUserName(role, database), '%']);
+}
+
+/** Empties the read model's tables (between the runs of a property). */
+export async function truncateReadModel(connection: Connection, tables: ReadModelTables = READ_MODEL_TABLES): Promise<void> {
+  for (const key of READ_MODEL_TABLE_KEYS) await connection.query('TRUNCATE TABLE ??', [tables[key]]);
 }

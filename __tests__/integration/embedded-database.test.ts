@@ -14,7 +14,7 @@ describe('openReadModelServer', () => {
     const unreachable = `mysql://root@127.0.0.1:${await closedPort()}/orders`;
 
     // Act
-    const server = await openReadModelServer(undefined, (message) => messages.push(message), unreachable);
+    const server = await openReadModelServer(undefined, (message) => messages.push(message), { defaultUrl: unreachable });
 
     // Assess
     try {

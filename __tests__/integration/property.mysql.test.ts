@@ -11,13 +11,12 @@ import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { orderContentHash, type Order } from '../../handlers/domain/order';
 import { monthYear } from '../../handlers/queries/monthly-sales-by-item';
-import { clearReadModel } from '../../handlers/read-model/maintenance';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
 import { createProjection } from '../../handlers/read-model/projection';
 import { insertRecord, lambdaContext, streamEvent } from '../helpers/factories';
 import { startDynalite, type LocalDynamo } from '../helpers/dynalite';
-import { createTestDatabase, type TestDatabase } from '../helpers/mysql';
+import { createTestDatabase, truncateReadModel, type TestDatabase } from '../helpers/mysql';
 
 let db: TestDatabase;
 let dynamo: LocalDynamo;
@@ -63,7 +62,7 @@ describe('projection under arbitrary delivery', () => {
         // Prepare: a clean read model and idempotency table per run.
         run++;
         const connection = await db.connect();
-        await clearReadModel(connection);
+        await truncateReadModel(connection);
         await connection.end();
         const table = `idempotency-${run}`;
         await dynamo.client.send(

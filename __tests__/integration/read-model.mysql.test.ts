@@ -52,8 +52,10 @@ describe('migrations', () => {
   it('re-running is a no-op', async () => {
     const connection = await db.connect();
     try {
-      const report = await migrate(connection, await loadMigrations());
-      expect(report).toEqual({ applied: [], alreadyApplied: ['0001-read-model'] });
+      const migrations = await loadMigrations();
+      const report = await migrate(connection, migrations);
+      expect(report).toEqual({ applied: [], alreadyApplied: migrations.map((m) => `${String(m.version).padStart(4, '0')}-${m.name}`) });
+      expect(report.alreadyApplied[0]).toBe('0001-read-model');
     } finally {
       await connection.end();
     }
@@ -66,7 +68,7 @@ describe('migrations', () => {
       const sql = await readFile(path.join(MIGRATIONS_DIR, file), 'utf8');
       await writeFile(path.join(dir, file), `${sql}\n-- edited\n`);
     }
-    await writeFile(path.join(dir, '0002-extra.sql'), 'CREATE TABLE should_not_exist (id INT PRIMARY KEY);');
+    await writeFile(path.join(dir, '0900-extra.sql'), 'CREATE TABLE should_not_exist (id INT PRIMARY KEY);');
     const connection = await db.connect();
 
     try {
@@ -88,8 +90,8 @@ describe('migrations', () => {
     for (const file of await readdir(MIGRATIONS_DIR)) {
       await writeFile(path.join(dir, file), await readFile(path.join(MIGRATIONS_DIR, file), 'utf8'));
     }
-    await writeFile(path.join(dir, '0003-later.sql'), 'CREATE TABLE later_table (id INT PRIMARY KEY);');
-    await writeFile(path.join(dir, '0002-earlier.sql'), 'CREATE TABLE earlier_table (id INT PRIMARY KEY);');
+    await writeFile(path.join(dir, '0901-later.sql'), 'CREATE TABLE later_table (id INT PRIMARY KEY);');
+    await writeFile(path.join(dir, '0900-earlier.sql'), 'CREATE TABLE earlier_table (id INT PRIMARY KEY);');
     const connection = await db.connect();
 
     try {
@@ -97,14 +99,13 @@ describe('migrations', () => {
       const report = await migrate(connection, await loadMigrations(dir));
 
       // Assess
-      expect(report.applied).toEqual(['0002-earlier', '0003-later']);
-      const [rows] = await connection.query('SELECT version, name, LENGTH(checksum) AS length FROM schema_migrations ORDER BY version');
+      expect(report.applied).toEqual(['0900-earlier', '0901-later']);
+      const [rows] = await connection.query('SELECT version, name, LENGTH(checksum) AS length FROM schema_migrations WHERE version >= 900 ORDER BY version');
       expect(rows).toEqual([
-        { version: 1, name: 'read-model', length: 64 },
-        { version: 2, name: 'earlier', length: 64 },
-        { version: 3, name: 'later', length: 64 },
+        { version: 900, name: 'earlier', length: 64 },
+        { version: 901, name: 'later', length: 64 },
       ]);
-      await connection.query('DROP TABLE earlier_table, later_table; DELETE FROM schema_migrations WHERE version > 1');
+      await connection.query('DROP TABLE earlier_table, later_table; DELETE FROM schema_migrations WHERE version >= 900');
     } finally {
       await connection.end();
     }

@@ -11,9 +11,13 @@ import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item
 import { REBUILD_TABLES, RETIRED_TABLES, rebuildReadModel, type ScanOrders } from '../../handlers/read-model/rebuild';
 import { READ_MODEL_TABLES } from '../../handlers/read-model/tables';
 import { buildOrder } from '../helpers/factories';
+import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
+import { connectionOptions } from '../../handlers/shared/db';
 import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';
 
 let db: TestDatabase;
+/** The orders table's identity, as the rebuild function reads it from DescribeTable. */
+const SOURCE = 'arn:aws:dynamodb:us-east-1:000000000000:table/orders 2026-01-01T00:00:00.000Z';
 
 beforeAll(async () => {
   db = await createTestDatabase('rebuild');
@@ -58,7 +62,7 @@ describe('rebuildReadModel', () => {
     await db.pool.query('DELETE FROM item_monthly_totals LIMIT 2');
 
     // Act
-    const progress = await rebuildReadModel({ pool: db.pool, scan: ordersTable(orders, 10).scan });
+    const progress = await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: ordersTable(orders, 10).scan });
 
     // Assess
     expect(progress).toEqual({ stage: 'done', scanned: 45, projected: 45, malformed: 0, caughtUp: 0 });
@@ -69,7 +73,7 @@ describe('rebuildReadModel', () => {
 
   it('is idempotent: running it again changes nothing', async () => {
     const before = await snapshotReadModel(db.pool);
-    await rebuildReadModel({ pool: db.pool, scan: ordersTable(orders, 7).scan });
+    await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: ordersTable(orders, 7).scan });
     expect(await snapshotReadModel(db.pool)).toEqual(before);
   });
 
@@ -80,12 +84,12 @@ describe('rebuildReadModel', () => {
     let pages = 0;
 
     // Act: stop after two pages...
-    const partial = await rebuildReadModel({ pool: db.pool, scan, keepGoing: () => pages++ < 2 });
+    const partial = await rebuildReadModel({ pool: db.pool, source: SOURCE, scan, keepGoing: () => pages++ < 2 });
     // ...an order arrives through the live projection...
     const late = buildOrder({ orderId: 'late-1', orderedAt: '2023-04-01T00:00:00.000Z', items: [{ itemid: 'common', quantity: 100 }] });
     await projectOrders(db.pool, [late]);
     // ...and the next run continues from the saved cursor.
-    const resumed = await rebuildReadModel({ pool: db.pool, scan });
+    const resumed = await rebuildReadModel({ pool: db.pool, source: SOURCE, scan });
 
     // Assess
     expect(partial).toEqual({ stage: 'scanning', scanned: 20, projected: 20, malformed: 0, caughtUp: 0 });
@@ -105,7 +109,7 @@ describe('rebuildReadModel', () => {
     // Prepare: the state a crash right after RENAME TABLE leaves behind.
     const all = [...orders, buildOrder({ orderId: 'late-1', orderedAt: '2023-04-01T00:00:00.000Z', items: [{ itemid: 'common', quantity: 100 }] })];
     const before = await snapshotReadModel(db.pool);
-    await rebuildReadModel({ pool: db.pool, scan: ordersTable(all, 50).scan, keepGoing: () => false });
+    await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: ordersTable(all, 50).scan, keepGoing: () => false });
     await db.pool.query(
       `RENAME TABLE ${(['orders', 'orderLines', 'itemTotals', 'itemMonthlyTotals'] as const)
         .map((key) => `${READ_MODEL_TABLES[key]} TO ${RETIRED_TABLES[key]}, ${REBUILD_TABLES[key]} TO ${READ_MODEL_TABLES[key]}`)
@@ -113,7 +117,7 @@ describe('rebuildReadModel', () => {
     );
 
     // Act
-    const progress = await rebuildReadModel({ pool: db.pool, scan: ordersTable(all, 50).scan });
+    const progress = await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: ordersTable(all, 50).scan });
 
     // Assess: the empty rebuilt tables got every order back from the retired ones.
     expect(progress.stage).toBe('done');
@@ -124,7 +128,87 @@ describe('rebuildReadModel', () => {
   it('skips and counts items that are not valid orders', async () => {
     const { scan, items } = ordersTable(orders.slice(0, 3), 10);
     items.push({ orderid: { S: 'broken' }, orderedAt: { S: 'never' }, items: { L: [] } });
-    const progress = await rebuildReadModel({ pool: db.pool, scan, restart: true });
+    const progress = await rebuildReadModel({ pool: db.pool, source: SOURCE, scan, restart: true });
     expect(progress).toMatchObject({ stage: 'done', scanned: 4, projected: 3, malformed: 1 });
   });
+
+  it.each([
+    ['another orders table', async () => ({ source: `${SOURCE} (made again)` })],
+    ['a read model made again', async () => {
+      await db.pool.query("UPDATE read_model_generation SET generation = REPEAT('a', 32) WHERE id = 1");
+      return { source: SOURCE };
+    }],
+    ['a read model whose rebuild tables were dropped', async () => {
+      await db.pool.query(`DROP TABLE ${Object.values(REBUILD_TABLES).join(', ')}`);
+      return { source: SOURCE };
+    }],
+  ])('starts over, and says why, when the saved state belongs to %s', async (_case, change) => {
+    // Prepare: a rebuild stopped half-way over a table holding an order that is then gone from it.
+    const before = await snapshotReadModel(db.pool);
+    const gone = buildOrder({ orderId: 'gone-1', orderedAt: '2023-05-01T00:00:00.000Z', items: [{ itemid: 'common', quantity: 7 }] });
+    let pages = 0;
+    await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: ordersTable([gone, ...orders], 10).scan, keepGoing: () => pages++ < 2, restart: true });
+    const { source } = await change();
+
+    // Act: resume over the table as it is now.
+    const resumed = await rebuildReadModel({ pool: db.pool, source, scan: ordersTable(orders, 10).scan });
+
+    // Assess: the stale half-rebuild discarded (gone-1 not brought back); the read model as before
+    // (the table's 45 orders, and late-1 of an earlier test, projected live within the catch-up's window).
+    expect(resumed).toMatchObject({ stage: 'done', scanned: 45, projected: 45 });
+    expect(resumed.restarted).toMatch(/another orders table|made again|tables are gone/);
+    expect(await snapshotReadModel(db.pool)).toEqual(before);
+    const [rows] = await db.pool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM orders WHERE order_id = 'gone-1'");
+    expect(Number(rows[0]?.n)).toBe(0);
+  });
+
+  it('never answers with fewer orders or lower totals than before, while orders keep arriving through the rebuild and its swap', async () => {
+    // Prepare: a fresh read model with 300 orders, a table that grows while the rebuild scans it, a second pool that polls as queries do.
+    for (const table of Object.values(READ_MODEL_TABLES)) await db.pool.query('TRUNCATE TABLE ??', [table]);
+    const table: Order[] = Array.from({ length: 300 }, (_, index) => buildOrder({ orderId: `base-${index}`, orderedAt: '2023-06-01T00:00:00.000Z', items: [{ itemid: `i-${index % 7}`, quantity: 1 + (index % 3) }] }));
+    await projectOrders(db.pool, table);
+    const growing: ScanOrders = async (cursor) => {
+      const start = cursor ? Number(cursor.position?.N) : 0;
+      const items = table.slice(start, start + 40).map(orderToItem);
+      const next = start + items.length;
+      return { items, ...(next < table.length ? { next: { position: { N: String(next) } } } : {}) };
+    };
+    const poller: Pool = createPool({ ...(await connectionOptions(db.settings, db.credentials)), connectionLimit: 1 });
+    let stop = false;
+    let live = 0;
+    const writer = async (lane: number) => {
+      for (let n = 0; !stop; n++) {
+        const order = buildOrder({ orderId: `live-${lane}-${n}`, orderedAt: '2023-07-01T00:00:00.000Z', items: [{ itemid: `i-${n % 7}`, quantity: 1 + (n % 4) }] });
+        table.push(order); // the write to DynamoDB comes first...
+        await projectOrders(db.pool, [order]); // ...then its projection
+        live++;
+      }
+    };
+    const seen: { orders: number; total: number }[] = [];
+    const poll = async () => {
+      while (!stop) {
+        const [[counted]] = await poller.query<RowDataPacket[]>('SELECT (SELECT COUNT(*) FROM orders) AS orders, (SELECT COALESCE(SUM(total_ordered), 0) FROM item_totals) AS total');
+        seen.push({ orders: Number(counted?.orders), total: Number(counted?.total) });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+
+    // Act: three rebuilds in a row under the traffic.
+    const running = [writer(1), writer(2), poll()];
+    const progress = [];
+    for (let round = 0; round < 3; round++) progress.push(await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: growing, restart: true }));
+    stop = true;
+    await Promise.all(running);
+    await poller.end();
+
+    // Assess: every answer at least the one before it; the end state exactly the table's projection.
+    const drops = seen.filter((sample, index) => index > 0 && (sample.orders < (seen[index - 1] as typeof sample).orders || sample.total < (seen[index - 1] as typeof sample).total));
+    expect(drops).toEqual([]);
+    expect(progress.map((step) => step.stage)).toEqual(['done', 'done', 'done']);
+    expect(live).toBeGreaterThan(0);
+    const expectedTotal = table.reduce((sum, order) => sum + order.items.reduce((lines, line) => lines + line.quantity, 0), 0);
+    const [[final]] = await db.pool.query<RowDataPacket[]>('SELECT (SELECT COUNT(*) FROM orders) AS orders, (SELECT SUM(total_ordered) FROM item_totals) AS total');
+    expect({ orders: Number(final?.orders), total: Number(final?.total) }).toEqual({ orders: table.length, total: expectedTotal });
+    expect(seen.length).toBeGreaterThan(10);
+  }, 120_000);
 });

@@ -54,10 +54,10 @@ describe.each(zones)('a read model on a server at %s', (zone) => {
 
       // Act: a rebuild stops after a page, orders arrive live, the rebuild finishes.
       let pages = 0;
-      await rebuildReadModel({ pool, scan, keepGoing: () => pages++ < 1 });
+      await rebuildReadModel({ pool, source: 'orders', scan, keepGoing: () => pages++ < 1 });
       const late = Array.from({ length: 42 }, (_, index) => buildOrder({ orderId: `late-${index}`, orderedAt: '2023-02-01T00:00:00.000Z', items: [{ itemid: 'tz-item', quantity: 1 }] }));
       await projectOrders(pool, late);
-      const done = await rebuildReadModel({ pool, scan });
+      const done = await rebuildReadModel({ pool, source: 'orders', scan });
 
       // Assess: every live order caught up, totals exact, projected_at within a minute of UTC now.
       expect(done).toMatchObject({ stage: 'done', scanned: 30, caughtUp: 42 });

@@ -93,10 +93,27 @@ async function projectInTransaction(
   orders: readonly Order[],
   tables: ReadModelTables,
 ): Promise<Map<string, ProjectionOutcome>> {
-  const projectionId = randomBytes(16).toString('hex');
   const budget = await statementBudget(connection);
   await connection.query('START TRANSACTION');
+  const outcomes = await writeOrders(connection, orders, tables, budget);
+  await connection.query('COMMIT');
+  return outcomes;
+}
 
+/**
+ * The statements of {@link projectOrders} on `connection`, in whatever
+ * transaction the caller holds (the rebuild's final catch-up runs them under
+ * `LOCK TABLES`, where `START TRANSACTION` would release the locks). `orders`
+ * must be distinct and in key order.
+ */
+export async function writeOrders(
+  connection: PoolConnection,
+  orders: readonly Order[],
+  tables: ReadModelTables,
+  budget?: number,
+): Promise<Map<string, ProjectionOutcome>> {
+  budget ??= await statementBudget(connection);
+  const projectionId = randomBytes(16).toString('hex');
   let duplicates = 0;
   // projected_at in UTC whatever the session's zone (the rebuild's catch-up compares it with UTC).
   for (const chunk of chunksWithin(orders.map((order) => [...orderToRows(order).order, projectionId, UTC_NOW]), budget)) {
@@ -154,7 +171,6 @@ async function projectInTransaction(
       );
     }
   }
-  await connection.query('COMMIT');
   return outcomes;
 }
 

@@ -1,13 +1,30 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { orderFromItem, orderFromRows, type Order, type StoredLine } from '../domain/order';
-import { projectOrders, type WarnLogger } from './read-model-writer';
-import { READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, tablesWithSuffix } from './tables';
+import { compareKeys, projectOrders, writeOrders, type WarnLogger } from './read-model-writer';
+import { BOOKKEEPING_TABLES, READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, REBUILD_SUFFIXES, tablesWithSuffix, type ReadModelTables } from './tables';
 
 /** Rebuilt tables are filled beside the live ones under this suffix. */
-export const REBUILD_TABLES = tablesWithSuffix('_rebuild');
-/** After the swap, the previous live tables sit under this suffix until caught up and dropped. */
-export const RETIRED_TABLES = tablesWithSuffix('_retired');
+export const REBUILD_TABLES = tablesWithSuffix(REBUILD_SUFFIXES.rebuild);
+/** After the swap, the previous live tables sit under this suffix until dropped. */
+export const RETIRED_TABLES = tablesWithSuffix(REBUILD_SUFFIXES.retired);
+
+const STATE_TABLE = BOOKKEEPING_TABLES.rebuildState;
+
+/**
+ * How far before the rebuild's start the catch-up looks for orders the live
+ * projection wrote. An order projected before the rebuild began was in the
+ * orders table before the scan began, so the scan has it; the margin only
+ * absorbs a step of the server's clock.
+ */
+const CATCH_UP_MARGIN_MINUTES = 5;
+
+/**
+ * How long the swap waits to take its locks before giving up for this
+ * invocation (a transaction left open holds them; the next invocation
+ * tries again). While it waits, new projection batches queue behind it.
+ */
+const SWAP_LOCK_WAIT_SECONDS = 10;
 
 /** One page of a scan of the orders table. */
 interface ScanPage {
@@ -20,13 +37,16 @@ export type ScanOrders = (cursor: Record<string, AttributeValue> | undefined) =>
 
 /** Where a rebuild stands; returned by every step so a caller can resume. */
 export interface RebuildProgress {
-  readonly stage: 'scanning' | 'done';
+  /** `scanning`: run again to go on; `swapping`: scanned, the swap could not take its locks yet, run again; `done`. */
+  readonly stage: 'scanning' | 'swapping' | 'done';
   readonly scanned: number;
   readonly projected: number;
   /** Items of the orders table that are not valid orders (logged, skipped). */
   readonly malformed: number;
-  /** Orders that arrived during the rebuild and were copied over after the swap. */
+  /** Orders the live projection wrote during the rebuild, copied into the new tables before the swap. */
   readonly caughtUp: number;
+  /** Why a saved rebuild was discarded and this one started over, when it was. */
+  readonly restarted?: string;
 }
 
 interface StateRow extends RowDataPacket {
@@ -34,68 +54,126 @@ interface StateRow extends RowDataPacket {
   scanned: number;
   projected: number;
   malformed: number;
+  caught_up: number;
   started_at: string;
+  source: string;
+  generation: string;
 }
 
-async function tableExists(pool: Pool, name: string): Promise<boolean> {
+async function tableExists(pool: Pool | PoolConnection, name: string): Promise<boolean> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [name]);
   return rows.length > 0;
 }
 
-/**
- * Rebuilds the read model from the orders table without stopping the
- * projection: fresh tables are filled beside the live ones (scan, re-project
- * with the same constant-statement transaction), swapped in with one atomic
- * `RENAME TABLE`, then the orders projected live during the rebuild are copied
- * over and the old tables dropped.
- *
- * Idempotent and resumable: the scan cursor and counts live in MySQL, every
- * step can be repeated, and a run that stopped anywhere continues where it
- * stopped. `restart` discards a rebuild in progress.
- */
-export async function rebuildReadModel(options: {
-  readonly pool: Pool;
-  readonly scan: ScanOrders;
-  /** Stop scanning when this returns false (Lambda time left); the caller runs again. */
-  readonly keepGoing?: () => boolean;
-  readonly restart?: boolean;
-  readonly logger?: WarnLogger;
-}): Promise<RebuildProgress> {
-  const { pool } = options;
+/** The read model's generation (`read_model_generation`): new whenever the read model is made again. */
+async function readGeneration(pool: Pool): Promise<string> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT generation FROM ?? WHERE id = 1', [BOOKKEEPING_TABLES.generation]);
+  const generation = rows[0]?.generation as string | undefined;
+  if (!generation) throw new Error(`the read model has no generation (${BOOKKEEPING_TABLES.generation} is empty): run init-schema first`);
+  return generation;
+}
+
+async function readState(pool: Pool): Promise<StateRow | undefined> {
+  const [rows] = await pool.query<StateRow[]>(
+    "SELECT cursor_json, scanned, projected, malformed, caught_up, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at, source, generation FROM ?? WHERE id = 1",
+    [STATE_TABLE],
+  );
+  return rows[0];
+}
+
+/** The saved state's table, made if missing; one of an earlier shape (no source, no generation) is dropped. */
+async function prepareStateTable(pool: Pool): Promise<void> {
+  const [columns] = await pool.query<RowDataPacket[]>("SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'generation'", [STATE_TABLE]);
+  if (columns.length === 0) await pool.query('DROP TABLE IF EXISTS ??', [STATE_TABLE]);
   await pool.query(
-    `CREATE TABLE IF NOT EXISTS read_model_rebuild (
+    `CREATE TABLE IF NOT EXISTS ?? (
        id          TINYINT UNSIGNED NOT NULL,
        cursor_json TEXT NULL,
        scanned     BIGINT UNSIGNED NOT NULL DEFAULT 0,
        projected   BIGINT UNSIGNED NOT NULL DEFAULT 0,
        malformed   BIGINT UNSIGNED NOT NULL DEFAULT 0,
+       caught_up   BIGINT UNSIGNED NOT NULL DEFAULT 0,
        started_at  DATETIME(3) NOT NULL,
+       source      VARCHAR(2048) NOT NULL,
+       generation  CHAR(32) CHARACTER SET ascii NOT NULL,
        PRIMARY KEY (id)
      ) ENGINE = InnoDB`,
+    [STATE_TABLE],
   );
+}
+
+/** Why a saved rebuild cannot be resumed, or undefined when it can. */
+async function staleReason(pool: Pool, state: StateRow, source: string, generation: string): Promise<string | undefined> {
+  if (state.source !== source) return `it was started from another orders table (${state.source}; now ${source})`;
+  if (state.generation !== generation) return 'the read model was made again since it started';
+  if (!(await tableExists(pool, REBUILD_TABLES.orders))) return 'its tables are gone';
+  return undefined;
+}
+
+/**
+ * Rebuilds the read model from the orders table without stopping the
+ * projection or the queries: fresh tables are filled beside the live ones
+ * (scan, re-project with the same constant-statement transaction), caught
+ * up with the orders the live projection wrote meanwhile, and swapped in.
+ *
+ * **Answers stay exact during it.** The last catch-up and the swap are one
+ * critical section: the live tables are read-locked (projection writes wait,
+ * queries go on), the orders projected since the rebuild began are copied
+ * into the new tables and committed, and a `RENAME TABLE` is queued on a
+ * second connection before the lock is released. Pending write locks are
+ * granted before waiting ones of lower priority (MySQL 8.0 Reference Manual,
+ * "Metadata Locking", https://dev.mysql.com/doc/refman/8.0/en/metadata-locking.html:
+ * "Write lock requests have higher priority than read lock requests"; the
+ * same on MariaDB, checked by the rebuild tests), so the rename runs before
+ * any waiting batch: a batch commits wholly into the old tables before the
+ * catch-up, or into the new ones after the swap. No query ever sees fewer
+ * orders than before.
+ *
+ * Idempotent and resumable: the scan cursor and counts live in MySQL, every
+ * step can be repeated, and a run that stopped anywhere continues where it
+ * stopped, as long as the saved state belongs to the same orders table
+ * (`source`) and the same read model (its generation): otherwise it starts
+ * over and says why (`restarted`). `restart` discards a rebuild in progress.
+ * The pool needs two connections (the swap's lock and its rename).
+ */
+export async function rebuildReadModel(options: {
+  readonly pool: Pool;
+  readonly scan: ScanOrders;
+  /** What the orders table is (its ARN and creation), to tell a resumed rebuild it still reads the same one. */
+  readonly source: string;
+  /** Stop scanning when this returns false (Lambda time left); the caller runs again. */
+  readonly keepGoing?: () => boolean;
+  readonly restart?: boolean;
+  readonly logger?: WarnLogger;
+}): Promise<RebuildProgress> {
+  const { pool, source } = options;
+  await prepareStateTable(pool);
 
   // A swap that happened but was not finished: finish it first.
   if (!(await tableExists(pool, REBUILD_TABLES.orders)) && (await tableExists(pool, RETIRED_TABLES.orders))) {
-    return finishSwap(pool, options.logger);
+    return finishSwap(pool, { recover: true, ...(options.logger ? { logger: options.logger } : {}) });
   }
 
-  let [state] = await pool.query<StateRow[]>("SELECT cursor_json, scanned, projected, malformed, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at FROM read_model_rebuild WHERE id = 1");
-  if (options.restart || state.length === 0 || !(await tableExists(pool, REBUILD_TABLES.orders))) {
+  const generation = await readGeneration(pool);
+  let state = await readState(pool);
+  const restarted = state && !options.restart ? await staleReason(pool, state, source, generation) : undefined;
+  if (restarted) options.logger?.warn(`the saved rebuild was discarded: ${restarted}; starting over`);
+  if (options.restart || !state || restarted) {
     for (const key of TABLE_KEYS) {
       await pool.query('DROP TABLE IF EXISTS ??, ??', [REBUILD_TABLES[key], RETIRED_TABLES[key]]);
       await pool.query('CREATE TABLE ?? LIKE ??', [REBUILD_TABLES[key], READ_MODEL_TABLES[key]]);
     }
-    await pool.query('REPLACE INTO read_model_rebuild (id, cursor_json, scanned, projected, malformed, started_at) VALUES (1, NULL, 0, 0, 0, UTC_TIMESTAMP(3))');
-    [state] = await pool.query<StateRow[]>("SELECT cursor_json, scanned, projected, malformed, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at FROM read_model_rebuild WHERE id = 1");
+    await pool.query('REPLACE INTO ?? (id, cursor_json, scanned, projected, malformed, caught_up, started_at, source, generation) VALUES (1, NULL, 0, 0, 0, 0, UTC_TIMESTAMP(3), ?, ?)', [STATE_TABLE, source, generation]);
+    state = (await readState(pool)) as StateRow;
   }
-  const row = state[0] as StateRow;
-  let cursor = row.cursor_json ? (JSON.parse(row.cursor_json) as Record<string, AttributeValue>) : undefined;
-  let { scanned, projected, malformed } = row;
-  let finished = row.cursor_json === null && scanned > 0;
+  const withReason = restarted ? { restarted } : {};
+  let cursor = state.cursor_json ? (JSON.parse(state.cursor_json) as Record<string, AttributeValue>) : undefined;
+  let { scanned, projected, malformed } = state;
+  let finished = state.cursor_json === null && scanned > 0;
 
   while (!finished) {
     if (options.keepGoing && !options.keepGoing()) {
-      return { stage: 'scanning', scanned: Number(scanned), projected: Number(projected), malformed: Number(malformed), caughtUp: 0 };
+      return { stage: 'scanning', scanned: Number(scanned), projected: Number(projected), malformed: Number(malformed), caughtUp: 0, ...withReason };
     }
     const page = await options.scan(cursor);
     const orders: Order[] = [];
@@ -112,64 +190,170 @@ export async function rebuildReadModel(options: {
     projected += outcomes.filter((outcome) => outcome === 'projected').length;
     cursor = page.next;
     // Saved after the page is committed: a crash in between re-projects the page, which changes nothing.
-    await pool.query('UPDATE read_model_rebuild SET cursor_json = ?, scanned = ?, projected = ?, malformed = ? WHERE id = 1', [
-      cursor ? JSON.stringify(cursor) : null,
-      scanned,
-      projected,
-      malformed,
-    ]);
+    await pool.query('UPDATE ?? SET cursor_json = ?, scanned = ?, projected = ?, malformed = ? WHERE id = 1', [STATE_TABLE, cursor ? JSON.stringify(cursor) : null, scanned, projected, malformed]);
     finished = cursor === undefined;
   }
 
-  // One statement swaps all four tables: a projection transaction runs wholly before or after it.
-  await pool.query(
-    `RENAME TABLE ${TABLE_KEYS.map((key) => `\`${READ_MODEL_TABLES[key]}\` TO \`${RETIRED_TABLES[key]}\`, \`${REBUILD_TABLES[key]}\` TO \`${READ_MODEL_TABLES[key]}\``).join(', ')}`,
-  );
-  return finishSwap(pool, options.logger);
+  // Most of the catch-up outside the lock, so the critical section copies only the last moments.
+  await catchUpOutsideLock(pool, state.started_at);
+  if (!(await swapWithLastCatchUp(pool, state.started_at))) {
+    const now = (await readState(pool)) as StateRow;
+    return { stage: 'swapping', scanned: Number(scanned), projected: Number(projected), malformed: Number(malformed), caughtUp: Number(now.caught_up), ...withReason };
+  }
+  return { ...(await finishSwap(pool, { recover: false, ...(options.logger ? { logger: options.logger } : {}) })), ...withReason };
 }
 
-interface RetiredOrderRow extends RowDataPacket {
+interface LiveOrderRow extends RowDataPacket {
   order_id: string;
   ordered_at: string;
   content_hash: string;
 }
 
-interface RetiredLineRow extends RowDataPacket {
+interface LineRow extends RowDataPacket {
   order_id: string;
   item_id: string;
   quantity: number;
 }
 
-/** Copies orders projected live during the rebuild into the new tables, then drops the retired ones. */
-async function finishSwap(pool: Pool, logger?: WarnLogger): Promise<RebuildProgress> {
-  const [state] = await pool.query<StateRow[]>("SELECT scanned, projected, malformed, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at, cursor_json FROM read_model_rebuild WHERE id = 1");
-  const row = state[0];
-  // Orders the live projection wrote since shortly before the rebuild began.
-  const [missing] = await pool.query<RetiredOrderRow[]>(
-    `SELECT r.order_id, DATE_FORMAT(r.ordered_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS ordered_at, r.content_hash
-       FROM ?? r LEFT JOIN ?? l ON l.order_id = r.order_id
-      WHERE l.order_id IS NULL AND r.projected_at >= COALESCE(? - INTERVAL 5 MINUTE, '1970-01-01')`,
-    [RETIRED_TABLES.orders, READ_MODEL_TABLES.orders, row?.started_at ?? null],
+/**
+ * The orders of `from` projected since shortly before `startedAt` that `to`
+ * lacks, with their lines, in key order. Written without table aliases, so
+ * it also runs under `LOCK TABLES`.
+ */
+async function missingOrders(connection: PoolConnection, from: ReadModelTables, to: ReadModelTables, startedAt: string): Promise<Order[]> {
+  const [missing] = await connection.query<LiveOrderRow[]>(
+    `SELECT ??.order_id, DATE_FORMAT(??.ordered_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS ordered_at, ??.content_hash
+       FROM ?? LEFT JOIN ?? ON ??.order_id = ??.order_id
+      WHERE ??.order_id IS NULL AND ??.projected_at >= ? - INTERVAL ${CATCH_UP_MARGIN_MINUTES} MINUTE`,
+    [from.orders, from.orders, from.orders, from.orders, to.orders, to.orders, from.orders, to.orders, from.orders, startedAt],
   );
-  let caughtUp = 0;
-  if (missing.length > 0) {
-    const [lines] = await pool.query<RetiredLineRow[]>('SELECT order_id, item_id, quantity FROM ?? WHERE order_id IN (?) ORDER BY order_id, line_no', [
-      RETIRED_TABLES.orderLines,
-      missing.map((order) => order.order_id),
-    ]);
-    const byOrder = new Map<string, StoredLine[]>();
-    for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), line]);
-    const orders = missing.map((order) => orderFromRows({ orderId: order.order_id, orderedAt: order.ordered_at, contentHash: order.content_hash }, byOrder.get(order.order_id) ?? []));
-    const outcomes = await projectOrders(pool, orders, { ...(logger ? { logger } : {}) });
-    caughtUp = outcomes.filter((outcome) => outcome === 'projected').length;
+  if (missing.length === 0) return [];
+  const [lines] = await connection.query<LineRow[]>('SELECT order_id, item_id, quantity FROM ?? WHERE order_id IN (?) ORDER BY order_id, line_no', [
+    from.orderLines,
+    missing.map((order) => order.order_id),
+  ]);
+  const byOrder = new Map<string, StoredLine[]>();
+  for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), line]);
+  return missing
+    .map((order) => orderFromRows({ orderId: order.order_id, orderedAt: order.ordered_at, contentHash: order.content_hash }, byOrder.get(order.order_id) ?? []))
+    .sort((a, b) => compareKeys(a.orderId, b.orderId));
+}
+
+/** Copies what the live projection wrote so far into the new tables (one transaction); returns how many. */
+async function catchUpOutsideLock(pool: Pool, startedAt: string): Promise<number> {
+  const connection = await pool.getConnection();
+  try {
+    const orders = await missingOrders(connection, READ_MODEL_TABLES, REBUILD_TABLES, startedAt);
+    if (orders.length === 0) return 0;
+    await connection.query('START TRANSACTION');
+    const copied = countProjected(await writeOrders(connection, orders, REBUILD_TABLES));
+    await connection.query('UPDATE ?? SET caught_up = caught_up + ? WHERE id = 1', [STATE_TABLE, copied]);
+    await connection.query('COMMIT');
+    return copied;
+  } catch (error) {
+    await connection.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    connection.release();
+  }
+}
+
+const LOCK_WAIT_TIMEOUT = 1205;
+
+function countProjected(outcomes: ReadonlyMap<string, string>): number {
+  return [...outcomes.values()].filter((outcome) => outcome === 'projected').length;
+}
+
+/**
+ * The critical section: live tables read-locked, the last orders copied and
+ * committed, the rename queued behind the lock, the lock released. False
+ * when the locks could not be taken within {@link SWAP_LOCK_WAIT_SECONDS}
+ * (nothing changed; the next run tries again).
+ */
+async function swapWithLastCatchUp(pool: Pool, startedAt: string): Promise<boolean> {
+  const locker = await pool.getConnection();
+  const renamer = await pool.getConnection();
+  let lockHeld = false;
+  let broken = false;
+  try {
+    await locker.query('SET SESSION lock_wait_timeout = ?', [SWAP_LOCK_WAIT_SECONDS]);
+    // autocommit off, not START TRANSACTION: that would release the table locks.
+    await locker.query('SET autocommit = 0');
+    const live = TABLE_KEYS.map((key) => `\`${READ_MODEL_TABLES[key]}\` READ`);
+    const fresh = TABLE_KEYS.map((key) => `\`${REBUILD_TABLES[key]}\` WRITE`);
+    try {
+      await locker.query(`LOCK TABLES ${[...live, ...fresh, `\`${STATE_TABLE}\` WRITE`].join(', ')}`);
+    } catch (error) {
+      if ((error as { errno?: number }).errno === LOCK_WAIT_TIMEOUT) return false;
+      throw error;
+    }
+    lockHeld = true;
+    const orders = await missingOrders(locker, READ_MODEL_TABLES, REBUILD_TABLES, startedAt);
+    const last = orders.length > 0 ? countProjected(await writeOrders(locker, orders, REBUILD_TABLES)) : 0;
+    await locker.query('UPDATE ?? SET caught_up = caught_up + ? WHERE id = 1', [STATE_TABLE, last]);
+    await locker.query('COMMIT');
+
+    // Queued behind the read lock, the rename is granted before any batch waiting for its write lock.
+    const [[identity]] = await renamer.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+    await renamer.query('SET SESSION lock_wait_timeout = ?', [SWAP_LOCK_WAIT_SECONDS * 6]);
+    const rename = renamer.query(`RENAME TABLE ${TABLE_KEYS.map((key) => `\`${READ_MODEL_TABLES[key]}\` TO \`${RETIRED_TABLES[key]}\`, \`${REBUILD_TABLES[key]}\` TO \`${READ_MODEL_TABLES[key]}\``).join(', ')}`);
+    rename.catch(() => undefined);
+    await untilWaitingForLock(locker, Number(identity?.id), rename);
+    await locker.query('UNLOCK TABLES');
+    lockHeld = false;
+    await rename;
+    return true;
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    if (lockHeld) await locker.query('UNLOCK TABLES').catch(() => (broken = true));
+    await locker.query('SET autocommit = 1').catch(() => (broken = true));
+    if (broken) locker.destroy();
+    else locker.release();
+    renamer.release();
+  }
+}
+
+/** Resolves once the server shows `connectionId` waiting for a metadata lock (or `statement` ended first, which it reports). */
+async function untilWaitingForLock(connection: PoolConnection, connectionId: number, statement: Promise<unknown>): Promise<void> {
+  let ended = false;
+  statement.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
+  for (;;) {
+    const [rows] = await connection.query<RowDataPacket[]>("SELECT 1 FROM information_schema.processlist WHERE id = ? AND state LIKE 'Waiting for table metadata lock%'", [connectionId]);
+    if (rows.length > 0) return;
+    if (ended) {
+      await statement;
+      throw new Error('the rename ran before the catch-up lock was released (it should have waited for it)');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/**
+ * Ends a swapped rebuild: drops the retired tables and the saved state.
+ * `recover`: a swap found done at the start of a run, by an earlier version
+ * that caught up after its swap; copies what the retired tables hold and
+ * the new ones lack first.
+ */
+async function finishSwap(pool: Pool, options: { recover: boolean; logger?: WarnLogger }): Promise<RebuildProgress> {
+  const state = await readState(pool);
+  let caughtUp = Number(state?.caught_up ?? 0);
+  if (options.recover) {
+    const connection = await pool.getConnection();
+    const orders = await missingOrders(connection, RETIRED_TABLES, READ_MODEL_TABLES, state?.started_at ?? '1970-01-01').finally(() => connection.release());
+    if (orders.length > 0) caughtUp += (await projectOrders(pool, orders, { ...(options.logger ? { logger: options.logger } : {}) })).filter((outcome) => outcome === 'projected').length;
   }
   for (const key of TABLE_KEYS) await pool.query('DROP TABLE IF EXISTS ??', [RETIRED_TABLES[key]]);
-  await pool.query('DELETE FROM read_model_rebuild WHERE id = 1');
+  await pool.query('DELETE FROM ?? WHERE id = 1', [STATE_TABLE]);
   return {
     stage: 'done',
-    scanned: Number(row?.scanned ?? 0),
-    projected: Number(row?.projected ?? 0),
-    malformed: Number(row?.malformed ?? 0),
+    scanned: Number(state?.scanned ?? 0),
+    projected: Number(state?.projected ?? 0),
+    malformed: Number(state?.malformed ?? 0),
     caughtUp,
   };
 }
