@@ -3,10 +3,22 @@
  * worker thread of its own that imports the handler from the function's
  * deployment zip, sees only the function's synthesized environment plus what
  * Lambda sets (region, function name, memory, the role's credentials, and the
- * endpoint the SDKs call), and runs one invocation at a time. The timeout
- * kills the environment, as Lambda does; reserved concurrency caps the
- * environments, and an invocation past the cap is throttled
- * (`TooManyRequestsException`).
+ * endpoint the SDKs call), and runs one invocation at a time. Reserved
+ * concurrency caps the environments, and an invocation past the cap is
+ * throttled (`TooManyRequestsException`).
+ *
+ * Timeouts, as Lambda has them (developer guide, "Understanding the Lambda
+ * execution environment lifecycle",
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html):
+ * - the handler has not answered at the function's timeout: the invocation
+ *   fails with `Sandbox.Timedout` and the environment is reset (its thread
+ *   ends, with whatever it was doing; a transaction it held open is rolled
+ *   back by the server when its connection closes);
+ * - the handler answered first, an error included (middy ends an invocation
+ *   5 ms before the deadline with `TimeoutError`): the invocation ends there
+ *   and the environment is frozen, as Lambda freezes it, with any work the
+ *   handler left running; that work resumes when the environment is thawed
+ *   by its next invocation, or never, if the environment is retired first.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -212,8 +224,13 @@ export interface LocalFunctionsOptions {
   readonly maxEnvironments?: number;
 }
 
+/** The value of an environment's gate that lets its thread run (the sandbox sets 0, frozen, after each result). */
+const THAWED = 1;
+
 interface Environment {
   readonly worker: Worker;
+  /** Shared with the sandbox: THAWED lets its thread run, FROZEN (its own, after each result) blocks it. */
+  readonly gate: Int32Array;
   generation: number;
   readonly pending: Map<string, (message: { ok: boolean; payload?: unknown; error?: FunctionErrorPayload }) => void>;
   exited: boolean;
@@ -409,15 +426,17 @@ export class LocalFunctions {
       // Not set by Lambda: points the SDKs at the local endpoint.
       AWS_ENDPOINT_URL: this.#options.endpoint,
     };
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(gate, 0, THAWED);
     const worker = new Worker(new URL('./lambda-sandbox.mjs', import.meta.url), {
       env,
       execArgv: [],
-      workerData: { modulePath: path.join(definition.codeDir, `${file}.mjs`), exportName: definition.handler.slice(dot + 1) },
+      workerData: { modulePath: path.join(definition.codeDir, `${file}.mjs`), exportName: definition.handler.slice(dot + 1), freeze: gate.buffer },
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: definition.memoryMb },
     });
-    const environment: Environment = { worker, generation: this.#generation, pending: new Map(), exited: false };
+    const environment: Environment = { worker, gate, generation: this.#generation, pending: new Map(), exited: false };
     this.#all.add(environment);
     for (const stream of [worker.stdout, worker.stderr]) {
       let buffered = '';
@@ -475,6 +494,9 @@ export class LocalFunctions {
     try {
       // A JSON round trip, as the Lambda service serialises payloads.
       environment.worker.postMessage({ id, event: JSON.parse(JSON.stringify(event ?? {})), context });
+      // Thaws the environment (frozen since its last result) to take the invocation.
+      Atomics.store(environment.gate, 0, THAWED);
+      Atomics.notify(environment.gate, 0);
     } catch (error) {
       environment.pending.delete(id);
       clearTimeout(timer);

@@ -7,6 +7,8 @@ import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
+import middy from '@middy/core';
+import type { RowDataPacket } from 'mysql2/promise';
 import { createProjection } from '../../handlers/read-model/projection';
 import { logger } from '../../handlers/shared/logger';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
@@ -267,6 +269,50 @@ describe('batches within the database limits', () => {
     expect(failures[0]).toContain('"records":2');
     expect(logged.join('')).not.toMatch(/INSERT INTO|customer-item-that-must-not-be-logged/);
   }, 30_000);
+});
+
+describe('a batch that times out with its transaction open', () => {
+  // middy ends the invocation 5 ms before the deadline with TimeoutError, as the deployed handler;
+  // the transaction it abandoned goes on (on Lambda, when the frozen environment is next thawed).
+  it.each([
+    ['the abandoned transaction commits before the retry', 'abandoned-first'],
+    ['the retry runs while the abandoned transaction still holds its rows', 'retry-first'],
+  ] as const)('projects each order once when %s', async (_case, interleaving) => {
+    // Prepare: the item's totals table locked by another session, so the batch's transaction waits on it.
+    const item = `timeout-${interleaving}`;
+    const event = streamEvent([insertRecord(buildOrder({ items: [{ itemid: item, quantity: 3 }] })), insertRecord(buildOrder({ items: [{ itemid: item, quantity: 4 }] }))]);
+    const handler = middy(createProjection({ pool: () => db.pool, persistenceStore: store() }));
+    const blocker = await db.connect();
+    const ordersOfItem = async () => {
+      const [rows] = await db.pool.query<RowDataPacket[]>('SELECT COUNT(DISTINCT order_id) AS n FROM order_lines WHERE item_id = ?', [item]);
+      return Number(rows[0]?.n);
+    };
+    try {
+      await blocker.query('LOCK TABLES item_totals WRITE');
+
+      // Act: the first delivery times out; the batch is retried (after the in-progress records expired with that invocation).
+      const first = handler(event, context(1_500));
+      await expect(first).rejects.toMatchObject({ name: 'TimeoutError' });
+      let retry: Promise<unknown>;
+      if (interleaving === 'abandoned-first') {
+        await blocker.query('UNLOCK TABLES');
+        for (const deadline = Date.now() + 20_000; (await ordersOfItem()) < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+        retry = handler(event, context());
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        retry = handler(event, context());
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await blocker.query('UNLOCK TABLES');
+      }
+
+      // Assess
+      await expect(retry).resolves.toEqual({ batchItemFailures: [] });
+      expect(await ordersOfItem()).toBe(2);
+      expect(await totalOf(item)).toBe(7);
+    } finally {
+      await blocker.end();
+    }
+  }, 60_000);
 });
 
 describe('metrics', () => {

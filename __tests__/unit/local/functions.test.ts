@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { InvokeError, LocalFunctions, type LocalFunctionDefinition } from '../../../local/functions';
 
 const codeDir = mkdtempSync(path.join(tmpdir(), 'local-fn-'));
@@ -14,6 +15,31 @@ writeFileSync(
      return { env: { ...process.env }, remaining: 0 };
    };`,
 );
+
+// Handlers that leave work running: it writes a marker file when it completes, seen from outside the environment.
+const middyUrl = pathToFileURL(path.resolve('node_modules/@middy/core/index.js')).href;
+writeFileSync(
+  path.join(codeDir, 'leaves.mjs'),
+  `import { existsSync, writeFileSync } from 'node:fs';
+   import middy from ${JSON.stringify(middyUrl)};
+   const leave = (event) => setTimeout(() => writeFileSync(event.marker, 'done'), event.afterMs);
+   // Answers at once, leaving the work running.
+   export const answers = async (event) => {
+     if (event.check) return existsSync(event.check);
+     leave(event);
+     return 'answered';
+   };
+   // Never answers in time: the platform's timeout ends it.
+   export const hangs = async (event) => {
+     if (event.check) return existsSync(event.check);
+     leave(event);
+     await new Promise((resolve) => setTimeout(resolve, 60_000));
+   };
+   // The same wrapped in middy: middy answers TimeoutError 5 ms before the deadline.
+   export const wrapped = middy(hangs);`,
+);
+const markers = mkdtempSync(path.join(tmpdir(), 'local-fn-markers-'));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const logs: string[] = [];
 const functions = new LocalFunctions({
@@ -74,6 +100,61 @@ describe('LocalFunctions', () => {
     // Assess
     expect(timedOut).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' }) });
     expect(next.ok).toBe(true);
+    expect(functions.coldStarts - coldBefore).toBe(2);
+  });
+
+  it('freezes the environment once the handler answered: work it left running waits for the next invocation', async () => {
+    // Prepare
+    define('answers', { handler: 'leaves.answers' });
+    const marker = path.join(markers, 'answers');
+
+    // Act: the handler answers and leaves work due in 100 ms...
+    const first = await functions.invoke('answers', { marker, afterMs: 100 });
+    await sleep(600);
+    const whileFrozen = existsSync(marker);
+    // ...which runs when the next invocation thaws the environment, before its handler.
+    const next = await functions.invoke('answers', { check: marker });
+
+    // Assess
+    expect(first).toEqual({ ok: true, payload: 'answered' });
+    expect(whileFrozen).toBe(false);
+    expect(next).toEqual({ ok: true, payload: true });
+  });
+
+  it("freezes, not resets, an environment whose handler middy ended before the timeout: the abandoned work resumes on the next invocation", async () => {
+    // Prepare
+    define('wrapped', { handler: 'leaves.wrapped', timeoutSeconds: 1 });
+    const marker = path.join(markers, 'wrapped');
+    const coldBefore = functions.coldStarts;
+
+    // Act: work due at 1.2 s, past middy's early answer at 0.995 s.
+    const timedOut = await functions.invoke('wrapped', { marker, afterMs: 1_200 });
+    await sleep(1_000);
+    const whileFrozen = existsSync(marker);
+    const next = await functions.invoke('wrapped', { check: marker });
+
+    // Assess: middy's error, not the platform's; the same environment; the work done only once thawed.
+    expect(timedOut).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'TimeoutError' }) });
+    expect(whileFrozen).toBe(false);
+    expect(next).toEqual({ ok: true, payload: true });
+    expect(functions.coldStarts - coldBefore).toBe(1);
+  });
+
+  it('resets the environment the platform timed out: the work it left never runs', async () => {
+    // Prepare
+    define('hangs', { handler: 'leaves.hangs', timeoutSeconds: 1 });
+    const marker = path.join(markers, 'hangs');
+    const coldBefore = functions.coldStarts;
+
+    // Act
+    const timedOut = await functions.invoke('hangs', { marker, afterMs: 1_200 });
+    await sleep(600);
+    const next = await functions.invoke('hangs', { check: marker });
+
+    // Assess
+    expect(timedOut).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'Sandbox.Timedout' }) });
+    expect(next).toEqual({ ok: true, payload: false });
+    expect(existsSync(marker)).toBe(false);
     expect(functions.coldStarts - coldBefore).toBe(2);
   });
 
