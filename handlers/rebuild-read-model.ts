@@ -2,7 +2,7 @@ import { DescribeTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/clie
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { rebuildReadModel, type RebuildProgress } from './read-model/rebuild';
+import { rebuildReadModel, sourceOf, type RebuildProgress } from './read-model/rebuild';
 import { readDbSettings, readModelPool } from './shared/db';
 import { requireEnv } from './shared/env';
 import { logger } from './shared/logger';
@@ -25,12 +25,10 @@ interface RebuildRequest {
  * `npm run rebuild-read-model` CLI invokes it again until `stage` is `done`.
  */
 export const lambdaHandler = async (event: RebuildRequest | null, context: Context): Promise<RebuildProgress> => {
-  // The table's identity: a table deleted and made again (or restored) is another source, and a saved rebuild of the old one starts over.
   const { Table: table } = await dynamodb.send(new DescribeTableCommand({ TableName: ordersTable }));
-  const source = `${table?.TableArn ?? ordersTable} ${table?.TableId ?? ''} ${table?.CreationDateTime?.toISOString() ?? ''}`.trim();
   const progress = await rebuildReadModel({
     pool: await readModelPool(settings, context),
-    source,
+    source: sourceOf(ordersTable, table),
     scan: async (cursor) => {
       const page = await dynamodb.send(new ScanCommand({ TableName: ordersTable, ConsistentRead: true, ...(cursor ? { ExclusiveStartKey: cursor } : {}) }));
       return { items: page.Items ?? [], ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };

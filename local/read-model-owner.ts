@@ -280,7 +280,10 @@ function markerRefusal(target: DatabaseTarget, marker: Marker, claim: Claim): st
 function unmarkedRefusal(target: DatabaseTarget, tables: readonly string[], owned: ReadonlySet<string>): string {
   const shown = tables.length > 8 ? `${tables.slice(0, 8).join(', ')} and ${tables.length - 8} more` : tables.join(', ');
   const named = tables.filter((table) => owned.has(table));
-  const what = named.length === tables.length ? 'a read model with no owner recorded (made by hand, or before the runtime recorded its ownership)' : 'tables this runtime did not create';
+  const what =
+    named.length === tables.length
+      ? "tables named like the read model's with no owner recorded (made by hand, by another tool, or by a runtime before it recorded ownership)"
+      : 'tables this runtime did not create';
   const effect =
     named.length > 0
       ? `it then drops ${named.join(', ')} and makes ${named.length === 1 ? 'it' : 'them'} again as the read model's${named.length < tables.length ? ', and leaves the other tables alone' : ''}`

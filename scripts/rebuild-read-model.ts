@@ -2,9 +2,12 @@
  * `npm run rebuild-read-model [-- --env dev] [--restart]`
  *
  * Rebuilds the read model from the orders table: the rebuild function scans,
- * re-projects into fresh tables and swaps them in with one statement. It works
- * in slices of its timeout; this CLI invokes it until the rebuild is done.
- * Idempotent and resumable: stopping anywhere and running again continues.
+ * re-projects into fresh tables, catches up with what the live projection
+ * wrote meanwhile and swaps them in, without a moment where queries see
+ * fewer orders. It works in slices of its timeout; this CLI invokes it until
+ * the rebuild is done. Idempotent and resumable: stopping anywhere and running
+ * again continues, unless the saved rebuild no longer matches the read model
+ * or the orders table (then it starts over and says why).
  * Locally by default; `--env <environment>` for a deployed stack.
  */
 import { parseArgs } from 'node:util';
@@ -20,7 +23,9 @@ try {
   for (;;) {
     const progress = await invokeFunction<RebuildProgress>(target, 'rebuildReadModel', { restart });
     restart = false;
-    console.log(`  ${progress.stage}: ${progress.scanned} orders scanned, ${progress.projected} projected, ${progress.malformed} malformed skipped${progress.stage === 'done' ? `, ${progress.caughtUp} caught up after the swap` : ''}`);
+    if (progress.restarted) console.log(`  the saved rebuild was discarded and this one started over: ${progress.restarted}`);
+    const stage = progress.stage === 'swapping' ? 'scanned; the swap waits for its locks' : progress.stage;
+    console.log(`  ${stage}: ${progress.scanned} orders scanned, ${progress.projected} projected, ${progress.malformed} malformed skipped, ${progress.caughtUp} projected live meanwhile and caught up before the swap`);
     if (progress.stage === 'done') break;
   }
   console.log('read model rebuilt and swapped in');

@@ -84,3 +84,21 @@ export function readModelPool(runtime: RunningLocalRuntime): Pool {
     database: runtime.database,
   });
 }
+
+/** Runs `local/main.ts` with `args` when it is expected to refuse to start: its exit code and output. */
+export async function runLocalRuntimeToExit(args: readonly string[], timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  clearTimeout(timer);
+  return { code, output };
+}
+
+/** `mysql://…/<database>` on the test server. */
+export function databaseUrl(database: string): string {
+  const url = serverUrl();
+  return `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
+}

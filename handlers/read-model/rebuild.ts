@@ -26,6 +26,16 @@ const CATCH_UP_MARGIN_MINUTES = 5;
  */
 const SWAP_LOCK_WAIT_SECONDS = 10;
 
+/**
+ * The identity of the orders table a rebuild reads (from DynamoDB's
+ * `DescribeTable`): its ARN, id and creation time, so a table deleted and made
+ * again (or restored) under the same name is another source, and a saved
+ * rebuild of the old one starts over.
+ */
+export function sourceOf(name: string, table: { TableArn?: string; TableId?: string; CreationDateTime?: Date } | undefined): string {
+  return `${table?.TableArn ?? name} ${table?.TableId ?? ''} ${table?.CreationDateTime?.toISOString() ?? ''}`.trim();
+}
+
 /** One page of a scan of the orders table. */
 interface ScanPage {
   readonly items: readonly Record<string, AttributeValue>[];
