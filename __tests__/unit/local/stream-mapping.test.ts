@@ -150,8 +150,8 @@ describe('stream mapping batch payload (AWS_LIMITS.streamBatchPayload)', () => {
     return { ...base, dynamodb: { ...base.dynamodb, NewImage: image } };
   }
 
-  /** Runs a mapping over `records` (all in the stream before it starts) and returns what each invocation received. */
-  async function deliver(build: (stream: TableStream) => StreamRecord[]): Promise<{ bytes: number; sequenceNumbers: string[] }[]> {
+  /** A mapping (batch size 1000) over a stream holding `build`'s records, into a function that notes what it receives in `received`. */
+  function mappingOver(build: (stream: TableStream) => StreamRecord[], maximumBatchingWindowInSeconds = 0) {
     run++;
     const received = path.join(receivedDir, `received-${run}.jsonl`);
     writeFileSync(received, '');
@@ -163,10 +163,21 @@ describe('stream mapping batch payload (AWS_LIMITS.streamBatchPayload)', () => {
       stream,
       functions,
       functionName: name,
-      settings: { ...DEFAULT_STREAM_MAPPING, batchSize: 1000 },
+      settings: { ...DEFAULT_STREAM_MAPPING, batchSize: 1000, maximumBatchingWindowInSeconds },
       destination: new LocalQueue(`failures-payload-${run}`, 'http://127.0.0.1:1/000000000000/f', 'arn:aws:sqs:eu-west-1:000000000000:f'),
       pollIntervalMs: 10,
     });
+    const invocations = () =>
+      readFileSync(received, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { bytes: number; sequenceNumbers: string[] });
+    return { mapping, invocations };
+  }
+
+  /** Runs a mapping over `build`'s records (all in the stream before it starts) and returns what each invocation received. */
+  async function deliver(build: (stream: TableStream) => StreamRecord[]): Promise<{ bytes: number; sequenceNumbers: string[] }[]> {
+    const { mapping, invocations } = mappingOver(build);
     mapping.start();
     try {
       expect(await mapping.idle(90_000)).toBe(true);
@@ -174,10 +185,7 @@ describe('stream mapping batch payload (AWS_LIMITS.streamBatchPayload)', () => {
     } finally {
       await mapping.stop();
     }
-    return readFileSync(received, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { bytes: number; sequenceNumbers: string[] });
+    return invocations();
   }
 
   /** Records whose event `{"Records":[...]}` is exactly `bytes` bytes: `count` - 1 alike, the last one padded to fit. */
@@ -202,6 +210,29 @@ describe('stream mapping batch payload (AWS_LIMITS.streamBatchPayload)', () => {
     expect(pastLimit.map((invocation) => invocation.sequenceNumbers.length)).toEqual([19, 1]);
     expect(pastLimit.every((invocation) => invocation.bytes <= 6_291_456)).toBe(true);
   }, 120_000);
+
+  it('sends a batch whose payload reached 6 MB at once, without waiting for the batching window', async () => {
+    // Prepare: a 60 s window, and 8.1 MB of records in the stream.
+    const { mapping, invocations } = mappingOver((stream) => Array.from({ length: 296 }, (_, index) => padded(stream, index, 28_000)), 60);
+
+    // Act
+    const started = Date.now();
+    mapping.start();
+    try {
+      while (mapping.status().position === 0 && Date.now() - started < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
+      const elapsed = Date.now() - started;
+
+      // Assess: the full batch went at once; the rest waits for the window (or more records).
+      expect(elapsed).toBeLessThan(30_000);
+      expect(mapping.status()).toMatchObject({ invocations: 1, pending: expect.any(Number) });
+      expect(mapping.status().pending).toBeGreaterThan(0);
+      const [first] = invocations();
+      expect(first?.bytes).toBeGreaterThan(6_291_456 - 30_000);
+      expect(first?.bytes).toBeLessThanOrEqual(6_291_456);
+    } finally {
+      await mapping.stop();
+    }
+  }, 60_000);
 
   it('splits 296 records of 28 KB (8.1 MB) into invocations of at most 6 MB, each record once and in order', async () => {
     // Act
