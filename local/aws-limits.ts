@@ -128,14 +128,15 @@ function allowedInMessage(codePoint: number): boolean {
 /** The limits, by the name the services enforce them with. */
 export const AWS_LIMITS = {
   /**
-   * Step Functions quotas: "Maximum input or output size for a task, state, or
-   * execution: 256 KiB of data as a UTF-8 encoded string"; the API reference's
-   * `input`: "Length constraints apply to the payload size, and are expressed as
-   * bytes in UTF-8 encoding", maximum length 262144. A length constraint of the
-   * API model is refused by AWS's request validation with `ValidationException`
-   * and its "1 validation error detected" message (the same validation answers
-   * a name over 80 characters, which is on record); AWS omits the value of a
-   * sensitive member such as `input`.
+   * Step Functions quotas (task executions): the maximum input or output size of
+   * a task, state or execution is 256 KiB of data as a UTF-8 encoded string; the
+   * API reference's `input`: "Length constraints apply to the payload size, and
+   * are expressed as bytes in UTF-8 encoding", maximum length 262144. AWS's
+   * request validation refuses a length constraint of the API model with
+   * `ValidationException` and its "1 validation error detected" message (on
+   * record for a name over 80 characters); the same refusal for `input` is
+   * inferred from the model, AWS documents no error for it. AWS omits the value
+   * of a sensitive member such as `input`.
    */
   stepFunctionsExecutionInput: {
     kind: 'bytes',
@@ -147,7 +148,13 @@ export const AWS_LIMITS = {
     message: (bytes, { max }) => `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${max} (the input is ${bytes} bytes of UTF-8)`,
     documentation: [`${STEP_FUNCTIONS_QUOTAS}#service-limits-task-executions`, START_EXECUTION],
   },
-  /** The API reference's `name`: "Length Constraints: Minimum length of 1. Maximum length of 80"; the quotas page: names "must not exceed 80 characters". */
+  /**
+   * The API reference's `name`: length 1 to 80 (the model's `Name` shape); the
+   * quotas page: names of state machines, executions and activity tasks have at
+   * most 80 characters. The live service answers a longer one with
+   * `ValidationException`: "1 validation error detected: Value '…' at 'name'
+   * failed to satisfy constraint: Member must have length less than or equal to 80".
+   */
   stepFunctionsExecutionNameLength: {
     kind: 'length',
     service: 'Step Functions',
@@ -164,8 +171,10 @@ export const AWS_LIMITS = {
    * The API reference's `name`: "A name must not contain: white space, brackets
    * `< > { } [ ]`, wildcard characters `? *`, special characters
    * `" # % \ ^ | ~ \` $ & , ; : /`, control characters (U+0000-001F, U+007F-009F,
-   * U+FFFE-FFFF), surrogates (U+D800-DFFF), invalid characters (U+10FFFF)";
-   * StartExecution's errors: `InvalidName`, "The provided name is not valid", HTTP 400.
+   * U+FFFE-FFFF), surrogates (U+D800-DFFF), invalid characters (U+10FFFF)" (the
+   * API model of SDK 3.1164; older pages list the first two control ranges only);
+   * StartExecution's errors: `InvalidName`, HTTP 400. AWS does not define "white
+   * space": JavaScript's `\s` (Unicode White_Space and U+FEFF) is taken.
    */
   stepFunctionsExecutionNameCharacters: {
     kind: 'characters',
@@ -227,7 +236,10 @@ export const AWS_LIMITS = {
    * Invoke: "For synchronous invocations, the maximum payload size is 6 MB";
    * its errors: `RequestTooLargeException`, "The request payload exceeded the
    * Invoke request body JSON input quota", HTTP 413. 6 MB is 6,291,456 bytes, the
-   * figure the live service's message gives.
+   * figure the live service's message gives. Reports from users (2017 to 2024)
+   * show the live service sending these messages under the code
+   * `RequestEntityTooLargeException`, which no SDK models; the table follows the
+   * API reference, whose code the SDKs model and name.
    */
   lambdaSyncPayload: {
     kind: 'bytes',
@@ -252,9 +264,9 @@ export const AWS_LIMITS = {
   },
   /**
    * Event source mappings, batching behavior: Lambda invokes the function when
-   * the batch size is met, the batching window ends, or "the batch payload
-   * size reaches 6 MB"; BatchSize: "Lambda passes all of the records in the batch
-   * to the function in a single call, up to the payload limit for synchronous
+   * the batch size is met, the batching window ends, or the batch's payload
+   * reaches 6 MB; BatchSize: "Lambda passes all of the records in the batch to
+   * the function in a single call, up to the payload limit for synchronous
    * invocation (6 MB)". A stream record is at most an item (400 KB) and its
    * keys, so one always fits.
    */
@@ -265,7 +277,7 @@ export const AWS_LIMITS = {
     parameter: 'the event of one invocation ({"Records": [...]})',
     max: LAMBDA_SYNC_PAYLOAD_BYTES,
     documentation: [
-      'https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html#invocation-eventsourcemapping-batching',
+      'https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html',
       'https://docs.aws.amazon.com/lambda/latest/dg/API_EventSourceMappingConfiguration.html',
     ],
   },
