@@ -10,12 +10,15 @@ import type { Principal } from './iam';
 export class AwsError extends Error {
   readonly type: string;
   readonly status: number;
+  /** `x-amzn-query-error` (`<code>;Sender`), which a query-compatible service (SQS) also sends. */
+  readonly queryError: string | undefined;
 
-  constructor(type: string, message: string, status = 400) {
+  constructor(type: string, message: string, status = 400, options: { queryError?: string } = {}) {
     super(message);
     this.name = type;
     this.type = type;
     this.status = status;
+    this.queryError = options.queryError;
   }
 }
 
@@ -65,6 +68,7 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 /** Writes an AWS-style error for the JSON protocol. */
 export function sendAwsError(response: ServerResponse, error: AwsError, jsonVersion: '1.0' | '1.1' = '1.1'): void {
   response.setHeader('x-amzn-errortype', error.type);
+  if (error.queryError) response.setHeader('x-amzn-query-error', error.queryError);
   sendJson(response, error.status, { __type: error.type, message: error.message, Message: error.message }, `application/x-amz-json-${jsonVersion}`);
 }
 

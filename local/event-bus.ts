@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { eventTimeMillis, isoUtc } from '../handlers/domain/time';
+import { AWS_LIMITS, enforceBytes } from './aws-limits';
 import { AwsError, RawJson, type JsonService } from './aws-protocol';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { IamGate, IamRequest, Principal } from './iam';
@@ -129,9 +130,6 @@ function owedKey(rule: string, id: string): string {
   return `${rule}\u0000${id}`;
 }
 
-/** Largest PutEvents request, counted as AWS documents it. */
-export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
-
 /**
  * Deepest `Detail` the local bus accepts. AWS documents no figure; a deeper
  * document cannot be serialised by the targets without risking the stack, so
@@ -249,10 +247,7 @@ export class EventBus {
         "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10",
       );
     }
-    const size = entries.reduce((total: number, entry: PutEventsEntry | null) => total + entrySize(entry), 0);
-    if (size > MAX_PUT_EVENTS_BYTES) {
-      throw new AwsError('ValidationException', `Total size of the entries in the request is over the limit (${size} > ${MAX_PUT_EVENTS_BYTES} bytes).`);
-    }
+    enforceBytes(AWS_LIMITS.putEventsEntries, entries.reduce((total: number, entry: PutEventsEntry | null) => total + entrySize(entry), 0));
     // Each entry succeeds or fails on its own, as in AWS: one bad entry never fails its neighbours.
     const results = entries.map((entry: PutEventsEntry | null): EntryResult => {
       try {

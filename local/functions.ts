@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { AWS_LIMITS, exceeded } from './aws-limits';
 import { readBody, sendJson } from './aws-protocol';
 import { AccessDeniedError, type IamGate, type Principal } from './iam';
 import type { Binding, LocalService } from './service';
@@ -129,7 +130,12 @@ async function invokeFunction(request: IncomingMessage, response: ServerResponse
     refuse(400, 'ValidationException', 'the function name in the path is not valid percent-encoding');
     return;
   }
-  const raw = await readBody(request, 6 * 1024 * 1024);
+  const raw = await readBody(request);
+  const tooLarge = exceeded(request.headers['x-amz-invocation-type'] === 'Event' ? AWS_LIMITS.lambdaAsyncPayload : AWS_LIMITS.lambdaSyncPayload, raw.length);
+  if (tooLarge) {
+    refuse(tooLarge.status, tooLarge.type, tooLarge.message);
+    return;
+  }
   let payload: unknown = {};
   try {
     payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};

@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceRange } from './aws-limits';
 import { AwsError, requireString, type JsonService } from './aws-protocol';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
@@ -83,11 +84,12 @@ export class LocalQueue {
     journal.rewrite(this.#messages.map((message) => ({ op: 'send', id: message.id, body: message.body, sentAt: message.sentAt })));
   }
 
-  send(body: string): string {
+  /** Adds a message, visible after `delaySeconds` (a restart makes it visible at once). */
+  send(body: string, delaySeconds = 0): string {
     const id = randomUUID();
     const sentAt = Date.now();
     this.#journal?.append({ op: 'send', id, body, sentAt });
-    this.#messages.push({ id, body, sentAt, visibleAt: 0, receiveCount: 0 });
+    this.#messages.push({ id, body, sentAt, visibleAt: sentAt + delaySeconds * 1000, receiveCount: 0 });
     return id;
   }
 
@@ -124,7 +126,13 @@ export class LocalQueue {
   /** Messages received and not yet visible again (in flight). */
   get inFlight(): number {
     const now = Date.now();
-    return this.#messages.filter((message) => message.visibleAt > now).length;
+    return this.#messages.filter((message) => message.visibleAt > now && message.receiveCount > 0).length;
+  }
+
+  /** Messages sent with a delay that has not passed yet. */
+  get delayed(): number {
+    const now = Date.now();
+    return this.#messages.filter((message) => message.visibleAt > now && message.receiveCount === 0).length;
   }
 
   get size(): number {
@@ -135,7 +143,7 @@ export class LocalQueue {
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 /** The local SQS service. */
-class LocalSqs {
+export class LocalSqs {
   readonly #queues = new Map<string, LocalQueue>();
 
   readonly #options: LocalSqsOptions;
@@ -199,7 +207,11 @@ class LocalSqs {
         ListQueues: () => ({ QueueUrls: [...this.#queues.values()].map((queue) => queue.url) }),
         SendMessage: (body) => {
           const text = requireString(body, 'MessageBody');
-          return { MessageId: this.#byUrl(requireString(body, 'QueueUrl')).send(text), MD5OfMessageBody: md5(text) };
+          const delaySeconds = typeof body.DelaySeconds === 'number' ? body.DelaySeconds : 0;
+          enforceBytes(AWS_LIMITS.sqsMessageBodySize, Buffer.byteLength(text, 'utf8'));
+          enforceRange(AWS_LIMITS.sqsDelaySeconds, delaySeconds);
+          enforceCharacters(AWS_LIMITS.sqsMessageBodyCharacters, text);
+          return { MessageId: this.#byUrl(requireString(body, 'QueueUrl')).send(text, delaySeconds), MD5OfMessageBody: md5(text) };
         },
         ReceiveMessage: (body) => {
           const queue = this.#byUrl(requireString(body, 'QueueUrl'));
@@ -225,7 +237,15 @@ class LocalSqs {
         },
         GetQueueAttributes: (body) => {
           const queue = this.#byUrl(requireString(body, 'QueueUrl'));
-          return { Attributes: { ApproximateNumberOfMessages: String(queue.size - queue.inFlight), ApproximateNumberOfMessagesNotVisible: String(queue.inFlight), QueueArn: queue.arn } };
+          const { size, inFlight, delayed } = queue;
+          return {
+            Attributes: {
+              ApproximateNumberOfMessages: String(size - inFlight - delayed),
+              ApproximateNumberOfMessagesNotVisible: String(inFlight),
+              ApproximateNumberOfMessagesDelayed: String(delayed),
+              QueueArn: queue.arn,
+            },
+          };
         },
       },
     };

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength } from './aws-limits';
 import { AwsError, requireString, type JsonService } from './aws-protocol';
 import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
@@ -200,6 +201,10 @@ export class LocalStateMachine {
   }
 
   #newExecution(input: string, name: string): Execution {
+    // In AWS's order: the API model's length constraints first, then the name's characters, then the input's JSON.
+    enforceLength(AWS_LIMITS.stepFunctionsExecutionNameLength, name);
+    enforceBytes(AWS_LIMITS.stepFunctionsExecutionInput, Buffer.byteLength(input, 'utf8'));
+    enforceCharacters(AWS_LIMITS.stepFunctionsExecutionNameCharacters, name);
     let parsed: unknown;
     try {
       parsed = JSON.parse(input);

@@ -6,6 +6,8 @@
  *
  * Semantics, as documented for Lambda stream mappings:
  * - one shard, one batch in flight, records in order;
+ * - a batch ends at the batch size, at the end of the batching window, or where
+ *   its event would pass 6 MB, Lambda's payload limit (the rest goes in the next);
  * - a reported item failure checkpoints the records before it and retries from it;
  * - with bisection on, a failing batch (thrown error or item failure) is split in
  *   two and each half retried; a split does not count as a retry, so a poison
@@ -17,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { StreamMappingSettings } from '../config/pipeline';
+import { AWS_LIMITS } from './aws-limits';
 import type { StreamRecord, TableStream } from './dynamodb';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { LocalFunctions } from './functions';
@@ -296,14 +299,13 @@ export class StreamMapping {
         continue;
       }
       const windowMs = settings.maximumBatchingWindowInSeconds * 1000;
-      if (windowMs > 0 && stream.records.length - this.#position < settings.batchSize) {
+      if (windowMs > 0 && !this.#nextBatch().full) {
         const waitUntil = Date.now() + windowMs;
-        while (!this.#stopping && Date.now() < waitUntil && stream.records.length - this.#position < settings.batchSize) {
+        while (!this.#stopping && Date.now() < waitUntil && !this.#nextBatch().full) {
           await sleep(Math.min(pollMs, waitUntil - Date.now()));
         }
       }
-      const slice = stream.records.slice(this.#position, this.#position + settings.batchSize);
-      const batch = this.#options.filterPattern === undefined ? slice : slice.filter((record) => matchesPattern(this.#options.filterPattern, record));
+      const { read, batch } = this.#nextBatch();
       this.#busy = true;
       let settled = true;
       try {
@@ -313,14 +315,39 @@ export class StreamMapping {
       }
       // A batch abandoned by a stop is not checkpointed: the next start reads it again.
       if (!settled) break;
-      this.#position += slice.length;
-      const last = slice[slice.length - 1];
+      this.#position += read;
+      const last = stream.records[this.#position - 1];
       if (last) {
         this.#unsaved = last.dynamodb.SequenceNumber;
         this.#saveCheckpoint();
       }
     }
     this.#notifyIdle();
+  }
+
+  /**
+   * The next batch, as Lambda makes it: the records from the position, up to
+   * the batch size or until the event's payload would pass 6 MB
+   * (`AWS_LIMITS.streamBatchPayload`), whichever comes first, less those the
+   * filter drops. `read`: the records it covers (dropped ones included);
+   * `full`: a limit was met, so the batching window need not wait.
+   */
+  #nextBatch(): { read: number; batch: StreamRecord[]; full: boolean } {
+    const { stream, settings, filterPattern } = this.#options;
+    const batch: StreamRecord[] = [];
+    let bytes = EMPTY_EVENT_BYTES;
+    let read = 0;
+    for (const record of stream.records.slice(this.#position, this.#position + settings.batchSize)) {
+      if (filterPattern === undefined || matchesPattern(filterPattern, record)) {
+        // A record is at most an item and its keys: one always fits.
+        const added = recordBytes(record) + (batch.length > 0 ? 1 : 0);
+        if (batch.length > 0 && bytes + added > AWS_LIMITS.streamBatchPayload.max) return { read, batch, full: true };
+        batch.push(record);
+        bytes += added;
+      }
+      read++;
+    }
+    return { read, batch, full: read === settings.batchSize };
   }
 
   /**
@@ -475,6 +502,20 @@ export class StreamMapping {
     this.#sentToDestination++;
     this.#options.log?.('stream batch sent to the on-failure destination', { condition, records: batch.length, firstSequenceNumber: first.dynamodb.SequenceNumber });
   }
+}
+
+/** The bytes of an invocation's event with no record, `{"Records":[]}`; each record adds its JSON and a comma after the first. */
+const EMPTY_EVENT_BYTES = Buffer.byteLength(JSON.stringify({ Records: [] }));
+
+/** The bytes of a record's JSON in the event, computed once per record (records do not change). */
+const recordSizes = new WeakMap<StreamRecord, number>();
+function recordBytes(record: StreamRecord): number {
+  let size = recordSizes.get(record);
+  if (size === undefined) {
+    size = Buffer.byteLength(JSON.stringify(record), 'utf8');
+    recordSizes.set(record, size);
+  }
+  return size;
 }
 
 /** The stream mapping's checkpoint file in the data folder. */

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Pool } from 'mysql2/promise';
 import { putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
-import { MAX_PUT_EVENTS_BYTES } from '../../local/event-bus';
+import { AWS_LIMITS } from '../../local/aws-limits';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 
 let runtime: RunningLocalRuntime;
@@ -49,7 +49,7 @@ describe('paged query answers', () => {
     expect(pages.length).toBeGreaterThan(1);
     for (const page of pages) {
       expect(page.queryStatus).toBe(200);
-      expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThan(MAX_PUT_EVENTS_BYTES);
+      expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThan(AWS_LIMITS.putEventsEntries.max);
     }
     const rows = pages.flatMap((page) => page.queryResult ?? []);
     expect(rows.map((row) => row.itemid)).toEqual(Array.from({ length: ITEMS }, (_, index) => itemid(index)));

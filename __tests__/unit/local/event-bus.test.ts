@@ -37,6 +37,62 @@ describe('EventBus', () => {
   });
 });
 
+/** Two entries whose sizes, as EventBridge counts them, add up to `bytes`: 9 bytes of Source and DetailType each, and a Detail padded with 2-byte characters. */
+function entriesOf(bytes: number) {
+  const detailOf = (size: number) => {
+    const room = size - Buffer.byteLength('{"p":""}');
+    return JSON.stringify({ p: 'é'.repeat(Math.floor(room / 2)) + 'x'.repeat(room % 2) });
+  };
+  const half = Math.floor(bytes / 2);
+  return [half, bytes - half].map((size) => ({ EventBusName: 'bus', Source: 'test', DetailType: 'thing', Detail: detailOf(size - 9) }));
+}
+
+describe('PutEvents total entry size (AWS_LIMITS.putEventsEntries)', () => {
+  it('accepts entries of 262,144 bytes in all and refuses 262,145 with ValidationException, accepting none of them', () => {
+    // Prepare
+    const bus = new EventBus({ name: 'bus', region: 'us-east-1', account: '000000000000' });
+
+    // Act
+    const accepted = bus.putEvents({ Entries: entriesOf(262_144) });
+    let refused: unknown;
+    try {
+      bus.putEvents({ Entries: entriesOf(262_145) });
+    } catch (error) {
+      refused = error;
+    }
+
+    // Assess
+    expect(accepted.FailedEntryCount).toBe(0);
+    expect(refused).toMatchObject({ name: 'ValidationException', status: 400, message: 'Total size of the entries in the request is over the limit. (The entries are 262145 bytes; the limit is 262144.)' });
+    expect(bus.retained.total).toBe(2);
+  });
+
+  it('answers the SDK over HTTP with ValidationException (400)', async () => {
+    // Prepare
+    const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    const { clientOptions, startTestEndpoint } = await import('../../helpers/endpoint');
+    const endpoint = await startTestEndpoint();
+    const bus = new EventBus({ name: 'bus', region: 'us-east-1', account: '000000000000' });
+    endpoint.router.services.set('AWSEvents', bus.service());
+    const client = new EventBridgeClient(clientOptions(endpoint));
+    try {
+      // Act
+      const accepted = await client.send(new PutEventsCommand({ Entries: entriesOf(262_144) }));
+      const refused = await client.send(new PutEventsCommand({ Entries: entriesOf(262_145) })).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      // Assess
+      expect(accepted.FailedEntryCount).toBe(0);
+      expect(refused).toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    } finally {
+      client.destroy();
+      await endpoint.close();
+    }
+  }, 30_000);
+});
+
 describe('the bus journal (with --data)', () => {
   const dir = () => mkdtempSync(path.join(tmpdir(), 'bus-journal-'));
 

@@ -45,3 +45,111 @@ describe('the local state machine', () => {
     expect(drained).toBe('drained');
   });
 });
+
+/** JSON input of exactly `bytes` bytes of UTF-8, padded with 2-byte characters: a limit counted in characters would take far more. */
+function inputOf(bytes: number): string {
+  const room = bytes - Buffer.byteLength('{"p":""}');
+  return JSON.stringify({ p: 'é'.repeat(Math.floor(room / 2)) + 'x'.repeat(room % 2) });
+}
+
+/** The error a call fails with (undefined when it succeeds). */
+async function failure(call: () => Promise<unknown>): Promise<(Error & { $metadata?: { httpStatusCode?: number } }) | undefined> {
+  try {
+    await call();
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+describe('Step Functions limits (AWS_LIMITS)', () => {
+  it('runs an input of 262,144 bytes of UTF-8 and refuses 262,145 with ValidationException, before any execution exists', async () => {
+    // Prepare
+    const machine = passMachine();
+    const [atLimit, pastLimit] = [inputOf(262_144), inputOf(262_145)];
+    expect([Buffer.byteLength(atLimit), Buffer.byteLength(pastLimit), pastLimit.length]).toEqual([262_144, 262_145, 131_077]);
+
+    // Act
+    const run = await machine.startSyncExecution(atLimit);
+    const refused = await failure(() => machine.startSyncExecution(pastLimit));
+    const refusedAsync = await failure(async () => machine.startExecution(pastLimit));
+
+    // Assess
+    expect(run.status).toBe('SUCCEEDED');
+    expect(refused).toMatchObject({ name: 'ValidationException', status: 400 });
+    expect(refused?.message).toBe("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144 (the input is 262145 bytes of UTF-8)");
+    expect(refusedAsync).toMatchObject({ name: 'ValidationException' });
+    expect(machine.executions()).toHaveLength(1);
+  });
+
+  it('takes a name of 1 to 80 characters and refuses an empty one or one of 81 with ValidationException', async () => {
+    const machine = passMachine();
+
+    const accepted = [await failure(() => machine.startSyncExecution('{}', 'n')), await failure(() => machine.startSyncExecution('{}', 'n'.repeat(80)))];
+    const tooLong = await failure(() => machine.startSyncExecution('{}', 'n'.repeat(81)));
+    const empty = await failure(() => machine.startSyncExecution('{}', ''));
+
+    expect(accepted).toEqual([undefined, undefined]);
+    expect(tooLong).toMatchObject({ name: 'ValidationException', message: expect.stringContaining("at 'name' failed to satisfy constraint: Member must have length less than or equal to 80 (the name is 81 characters)") });
+    expect(empty).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('Member must have length greater than or equal to 1') });
+  });
+
+  it.each([
+    ['a space', 'a b', 0x20],
+    ['a no-break space', 'a\u00a0b', 0xa0],
+    ['a line separator', 'a\u2028b', 0x2028],
+    ...[...'<>{}[]?*"#%\\^|~`$&,;:/'].map((char) => [`"${char}"`, `a${char}b`, char.codePointAt(0) as number] as const),
+    ['U+0000', 'a\u0000b', 0x0],
+    ['U+001F', 'a\u001fb', 0x1f],
+    ['U+007F', 'a\u007fb', 0x7f],
+    ['U+009F', 'a\u009fb', 0x9f],
+    ['U+FFFE', 'a\ufffeb', 0xfffe],
+    ['U+FFFF', 'a\uffffb', 0xffff],
+    ['a lone surrogate', 'a\ud800b', 0xd800],
+    ['U+10FFFF', 'a\u{10ffff}b', 0x10ffff],
+  ])('refuses a name holding %s with InvalidName, naming the character', async (_label, name, codePoint) => {
+    const machine = passMachine();
+
+    const refused = await failure(() => machine.startSyncExecution('{}', name));
+
+    expect(refused).toMatchObject({ name: 'InvalidName', status: 400 });
+    expect(refused?.message).toContain(`U+${codePoint.toString(16).toUpperCase().padStart(4, '0')} at position 1 is not allowed`);
+  });
+
+  it('takes names AWS allows: letters of any script, digits, - _ . and characters outside the lists', async () => {
+    const machine = passMachine();
+    const names = ['order-6102_retry.1', 'commande-été', '注文', 'emoji-😀', 'zero\u200bwidth', "apostrophe'", 'plus+equals=at@'];
+
+    const results = await Promise.all(names.map((name) => failure(() => machine.startSyncExecution('{}', name))));
+
+    expect(results).toEqual(names.map(() => undefined));
+  });
+
+  it('answers over HTTP with the errors the AWS SDK names: InvalidName, ValidationException (400)', async () => {
+    // Prepare: the machine's API on a test endpoint, called with the SDK's Step Functions client.
+    const { SFNClient, StartExecutionCommand, StartSyncExecutionCommand, InvalidName, ValidationException } = await import('@aws-sdk/client-sfn');
+    const { clientOptions, startTestEndpoint } = await import('../../helpers/endpoint');
+    const endpoint = await startTestEndpoint();
+    const machine = passMachine();
+    endpoint.router.services.set('AWSStepFunctions', machine.service());
+    const client = new SFNClient(clientOptions(endpoint));
+    try {
+      // Act
+      const atLimit = await client.send(new StartSyncExecutionCommand({ stateMachineArn: machine.arn, input: inputOf(262_144), name: 'n'.repeat(80) }));
+      const bigInput = await failure(() => client.send(new StartSyncExecutionCommand({ stateMachineArn: machine.arn, input: inputOf(262_145) })));
+      const badName = await failure(() => client.send(new StartExecutionCommand({ stateMachineArn: machine.arn, input: '{}', name: 'order 6102' })));
+      const longName = await failure(() => client.send(new StartExecutionCommand({ stateMachineArn: machine.arn, input: '{}', name: 'n'.repeat(81) })));
+
+      // Assess
+      expect(atLimit.status).toBe('SUCCEEDED');
+      expect(bigInput).toBeInstanceOf(ValidationException);
+      expect(bigInput).toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+      expect(badName).toBeInstanceOf(InvalidName);
+      expect(badName).toMatchObject({ name: 'InvalidName', $metadata: { httpStatusCode: 400 } });
+      expect(longName).toBeInstanceOf(ValidationException);
+    } finally {
+      client.destroy();
+      await endpoint.close();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,82 @@
+/**
+ * The local endpoint's request handling (`local/endpoint.ts`) on a free
+ * loopback port, serving only the services a test puts in its router: real
+ * AWS SDK clients then talk to one local service over HTTP, as they do to the
+ * runtime, without synthesizing the stacks or starting a database.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleRequest, type Router } from '../../local/endpoint';
+import type { Binding, LocalService, Parts } from '../../local/service';
+
+/** A running test endpoint. */
+export interface TestEndpoint {
+  /** `http://127.0.0.1:<port>`: give it to the SDK client as `endpoint`. */
+  readonly url: string;
+  /** What the endpoint routes to: add the service under test. */
+  readonly router: Router;
+  close(): Promise<void>;
+}
+
+/** SDK client options for the test endpoint (dummy credentials: the caller is the account). */
+export const clientOptions = (endpoint: TestEndpoint) => ({
+  endpoint: endpoint.url,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  // StartSyncExecution's host prefix (`sync-`) has no meaning on a loopback address.
+  disableHostPrefix: true,
+});
+
+/** Starts an endpoint with an empty router. */
+export async function startTestEndpoint(): Promise<TestEndpoint> {
+  const router: Router = { services: new Map(), routes: [], pages: new Map(), streams: new Map(), principals: new Map() };
+  const server = createServer((request, response) => {
+    handleRequest(request, response, router).catch(() => response.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    router,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Binds one service into the endpoint's router as the runtime would, with an
+ * empty Terraform model: what it serves and routes lands in the router, what
+ * it provides is returned; `parts` stands in for what earlier services provide.
+ * Hooks a test does not need (status, summary, start, stop, idle) are dropped.
+ */
+export async function bindForTest(service: LocalService, endpoint: TestEndpoint, parts: Partial<Parts> = {}): Promise<Partial<Parts>> {
+  const provided: Partial<Parts> = {};
+  const ignored = () => undefined;
+  const binding = {
+    model: { resources: () => [] },
+    region: 'us-east-1',
+    account: '000000000000',
+    endpoint: endpoint.url,
+    options: {},
+    sessions: { for: () => ({ accessKeyId: 'ASIATEST', secretAccessKey: 'test', sessionToken: 'test' }) },
+    log: ignored,
+    use: (part: keyof Parts) => parts[part] ?? provided[part],
+    provide: (part: keyof Parts, value: unknown) => Object.assign(provided, { [part]: value }),
+    serve: (json: Parameters<Binding['serve']>[0]) => endpoint.router.services.set(json.targetPrefix, json),
+    route: (method: string, path: RegExp, handler: Parameters<Binding['route']>[2]) => endpoint.router.routes.push({ method, path, handler }),
+    page: ignored,
+    stream: ignored,
+    status: ignored,
+    summary: ignored,
+    creationCheck: ignored,
+    assumeRole: async () => undefined,
+    onStart: ignored,
+    onStop: ignored,
+    onIdle: ignored,
+  } as unknown as Binding;
+  await service.bind(binding);
+  return provided;
+}
