@@ -5,6 +5,7 @@
  */
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { findLocalEndpoint, unreachableMessage } from '../config/local-endpoint';
 import { DetailType, resourceNames } from '../config/pipeline';
 import { localClientOptions } from './local-client';
 
@@ -32,11 +33,13 @@ export interface Target {
   /** Bus name or ARN. */
   readonly bus: string;
   readonly endpoint?: string;
+  /** Where {@link endpoint} came from (the flag, AWS_ENDPOINT_URL, the runtime's endpoint file, the default), for messages. */
+  readonly endpointFrom?: string;
   /** Log group holding the responses (deployed stacks). */
   readonly responsesLogGroup?: string;
 }
 
-/** The local runtime's default target, or a deployed bus from `--bus` / `AWS_CQRS_EVENTBRIDGE_ARN`. */
+/** The local runtime (found as config/local-endpoint.ts says), or a deployed bus from `--bus` / `AWS_CQRS_EVENTBRIDGE_ARN`. */
 export function resolveTarget(options: { bus?: string | undefined; endpoint?: string | undefined; logGroup?: string | undefined }): Target {
   const deployed = options.bus ?? process.env.AWS_CQRS_EVENTBRIDGE_ARN;
   if (deployed) {
@@ -45,7 +48,19 @@ export function resolveTarget(options: { bus?: string | undefined; endpoint?: st
     const logGroup = options.logGroup ?? process.env.AWS_CQRS_RESPONSES_LOG_GROUP ?? (environment ? resourceNames(environment).responsesLogGroup : undefined);
     return { kind: 'aws', bus: deployed, ...(logGroup ? { responsesLogGroup: logGroup } : {}) };
   }
-  return { kind: 'local', bus: resourceNames('local').eventBus, endpoint: options.endpoint ?? process.env.LOCAL_ENDPOINT ?? 'http://127.0.0.1:4566' };
+  const found = findLocalEndpoint(options.endpoint);
+  return { kind: 'local', bus: resourceNames('local').eventBus, endpoint: found.url, endpointFrom: found.from };
+}
+
+/** Runs a call to the local runtime; a runtime that does not answer is named, with how to point elsewhere. */
+async function reaching<T>(target: Target, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const message = target.kind === 'local' && target.endpoint ? unreachableMessage({ url: target.endpoint, from: target.endpointFrom ?? 'the caller' }, error) : undefined;
+    if (message) throw new Error(message, { cause: error });
+    throw error;
+  }
 }
 
 /** Puts entries on the target bus; returns the event ids (throws on any failed entry). */
@@ -59,7 +74,7 @@ export async function putEntries(target: Target, entries: readonly EntryInput[])
       Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
       ...(entry.Time ? { Time: new Date(entry.Time) } : {}),
     }));
-    const result = await client.send(new PutEventsCommand({ Entries: request }));
+    const result = await reaching(target, () => client.send(new PutEventsCommand({ Entries: request })));
     const failed = (result.Entries ?? []).filter((entry) => entry.ErrorCode);
     if (failed.length > 0) throw new Error(`PutEvents refused ${failed.length} entries: ${failed.map((entry) => `${entry.ErrorCode}: ${entry.ErrorMessage}`).join('; ')}`);
     return (result.Entries ?? []).map((entry) => entry.EventId as string);
@@ -93,7 +108,7 @@ export async function waitForResponse(target: Target, id: string, timeoutMs = 30
   try {
     while (Date.now() < deadline) {
       if (target.kind === 'local') {
-        const found = (await localEvents(target.endpoint as string)).find(answers);
+        const found = (await reaching(target, () => localEvents(target.endpoint as string))).find(answers);
         if (found) return found;
       } else {
         if (!target.responsesLogGroup) throw new Error('the responses log group is unknown: pass --log-group or set AWS_CQRS_RESPONSES_LOG_GROUP');

@@ -3,7 +3,9 @@
  * Ctrl-C. Its options and how it treats the read model's database are in
  * {@link USAGE}, which `npm start -- --help` prints.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { endpointFilePath, removeEndpointFile, writeEndpointFile } from '../config/local-endpoint';
 import { redactCredentials } from './redact';
 import { LocalRuntime } from './runtime';
 
@@ -14,7 +16,9 @@ Runs the whole pipeline locally in the foreground until Ctrl-C: the local
 environment's synthesized stacks (local/runtime.ts), behind an AWS-compatible
 endpoint.
 
-  --port <n>         endpoint port (default 4566; 0 picks a free one)
+  --port <n>         endpoint port (default 4566; 0 picks a free one). The runtime writes its endpoint to
+                     .local/endpoint.json (ORDER_PIPELINE_ENDPOINT_FILE) while it runs: npm run send, query,
+                     rebuild-read-model and redrive find it there, so they need no --endpoint
   --data <dir>       keep DynamoDB tables in <dir> between runs (default: in memory)
   --db-url <url>     read-model server (default DB_URL, else mysql://root@127.0.0.1:3306/orders)
   --take-over        own a database this runtime did not make (see "The read model's database" below)
@@ -84,8 +88,19 @@ try {
   process.exit(1);
 }
 
-const width = Math.max(...runtime.summary.map(([label]) => label.length));
-console.log(['Order pipeline running locally', ...runtime.summary.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), 'Press Ctrl-C to stop.'].join('\n'));
+// The CLIs (send, query, rebuild-read-model, redrive) find this runtime here, whatever its port.
+const endpointFile = endpointFilePath();
+let found = 'the CLIs find it with --endpoint or AWS_ENDPOINT_URL';
+try {
+  writeEndpointFile({ endpoint: runtime.endpoint, pid: process.pid, bus: runtime.bus.arn, startedAt: new Date().toISOString() }, endpointFile);
+  process.once('exit', () => removeEndpointFile(process.pid, endpointFile));
+  found = `${path.relative(process.cwd(), endpointFile) || endpointFile} (the CLIs find this runtime there)`;
+} catch (error) {
+  console.error(`the endpoint file ${endpointFile} could not be written (${(error as Error).message}); ${found}`);
+}
+const summary: [string, string][] = [...runtime.summary, ['endpoint file', found]];
+const width = Math.max(...summary.map(([label]) => label.length));
+console.log(['Order pipeline running locally', ...summary.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), 'Press Ctrl-C to stop.'].join('\n'));
 
 // No request and no event may take the process down: anything that escapes a
 // handler is logged, and the runtime keeps serving.

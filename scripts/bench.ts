@@ -409,7 +409,8 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'local/main.ts', '--port', '0', '--iam', iam, '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database.name}`],
-    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its endpoint file in the temp folder: the checkout's belongs to the developer's own npm start.
+    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), `order-pipeline-endpoint-${process.pid}.json`) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // A bench that dies must not leave its runtime running.
   const orphan = () => child.kill('SIGKILL');

@@ -12,6 +12,7 @@ import { DetailType, EVENT_SOURCE } from '../config/pipeline';
 import { QUERIES, queryNamed } from '../handlers/queries/registry';
 import { putEntries, resolveTarget, waitForResponse } from '../clients/pipeline-client';
 import { formatTable } from '../clients/table';
+import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,18 +23,21 @@ const { values, positionals } = parseArgs({
     json: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
     'page-token': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
 const [name, ...args] = positionals;
 const query = name === undefined ? undefined : queryNamed(name);
 const usage = [
-  'usage: npm run query -- <query> [arguments] [--all] [--page-token <token>] [--bus <arn>] [--json]',
+  'usage: npm run query -- <query> [arguments] [--all] [--page-token <token>] [--endpoint <url>] [--bus <arn>] [--json]',
   '',
   ...QUERIES.map((candidate) => `  ${[candidate.name, ...candidate.arguments.map((argument) => `<${argument}>`)].join(' ').padEnd(32)} ${candidate.summary}`),
+  '',
+  ENDPOINT_USAGE,
 ].join('\n');
-if (!name || (query && args.length !== query.arguments.length)) {
-  console.error(usage);
-  process.exit(2);
+if (values.help || !name || (query && args.length !== query.arguments.length)) {
+  (values.help ? console.log : console.error)(usage);
+  process.exit(values.help ? 0 : 2);
 }
 
 const target = resolveTarget({ bus: values.bus, endpoint: values.endpoint, logGroup: values['log-group'] });

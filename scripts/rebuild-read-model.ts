@@ -13,8 +13,16 @@
 import { parseArgs } from 'node:util';
 import type { RebuildProgress } from '../handlers/read-model/rebuild';
 import { invokeFunction, operationsTarget } from '../clients/operations';
+import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
-const { values } = parseArgs({ options: { env: { type: 'string' }, endpoint: { type: 'string' }, restart: { type: 'boolean', default: false } } });
+const USAGE = `usage: npm run rebuild-read-model -- [--env <environment>] [--endpoint <url>] [--restart]
+
+Without --env, the local runtime. ${ENDPOINT_USAGE}`;
+const { values } = parseArgs({ options: { env: { type: 'string' }, endpoint: { type: 'string' }, restart: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const target = operationsTarget(values.env, values.endpoint);
 console.log(`rebuilding the read model of ${target.environment}${target.endpoint ? ` (${target.endpoint})` : ''}`);
 
@@ -31,6 +39,6 @@ try {
   console.log('read model rebuilt and swapped in');
 } catch (error) {
   console.error((error as Error).message);
-  console.error('nothing is lost: run the same command again to continue');
+  if (!/^nothing answers at/.test((error as Error).message)) console.error('nothing is lost: run the same command again to continue');
   process.exit(1);
 }

@@ -16,13 +16,21 @@ import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } fro
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
-import { invokeFunction, operationsTarget, type OperationsTarget } from '../clients/operations';
+import { invokeFunction, operationsTarget, reachingTarget, type OperationsTarget } from '../clients/operations';
+import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
+const USAGE = `usage: npm run redrive -- [--env <environment>] [--endpoint <url>] [--queue workflow|projection|all] [--dry-run]
+
+Without --env, the local runtime. ${ENDPOINT_USAGE}`;
 const { values } = parseArgs({
-  options: { env: { type: 'string' }, endpoint: { type: 'string' }, queue: { type: 'string', default: 'all' }, 'dry-run': { type: 'boolean', default: false } },
+  options: { env: { type: 'string' }, endpoint: { type: 'string' }, queue: { type: 'string', default: 'all' }, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!['workflow', 'projection', 'all'].includes(values.queue as string)) {
-  console.error('--queue must be workflow, projection or all');
+  console.error(`--queue must be workflow, projection or all\n${USAGE}`);
   process.exit(2);
 }
 const target = operationsTarget(values.env, values.endpoint);
@@ -134,12 +142,12 @@ let failures = 0;
 try {
   if (values.queue !== 'projection') {
     console.log(`workflow dead-letter queue ${target.names.workflowDeadLetterQueue}:`);
-    const result = await drain(target.names.workflowDeadLetterQueue, redriveWorkflowEvent);
+    const result = await reachingTarget(target, () => drain(target.names.workflowDeadLetterQueue, redriveWorkflowEvent));
     failures += result.failed + result.inFlight;
   }
   if (values.queue !== 'workflow') {
     console.log(`projection on-failure queue ${target.names.projectionFailureQueue}:`);
-    const result = await drain(target.names.projectionFailureQueue, redriveProjectionBatch);
+    const result = await reachingTarget(target, () => drain(target.names.projectionFailureQueue, redriveProjectionBatch));
     failures += result.failed + result.inFlight;
   }
 } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * `npm run send -- <file.json | inline JSON> [--bus <name|arn>] [--wait]`
+ * `npm run send -- <file.json | inline JSON> [--endpoint <url>] [--bus <name|arn>] [--wait]`
  *
  * Puts one event, or an array of them, on the bus: the local runtime's by
  * default, a deployed one with `--bus <arn>` or `AWS_CQRS_EVENTBRIDGE_ARN`
@@ -9,15 +9,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { putEntries, resolveTarget, waitForResponse, type EntryInput } from '../clients/pipeline-client';
+import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { bus: { type: 'string' }, endpoint: { type: 'string' }, wait: { type: 'boolean', default: false } },
+  options: { bus: { type: 'string' }, endpoint: { type: 'string' }, wait: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
 });
+const USAGE = `usage: npm run send -- <file.json | inline JSON> [--endpoint <url>] [--bus <name|arn>] [--wait]
+
+Puts the event (or array of events) on the local runtime's bus, or on a deployed
+bus with --bus <arn> or AWS_CQRS_EVENTBRIDGE_ARN. --wait prints each response.
+${ENDPOINT_USAGE}`;
 const input = positionals[0];
-if (!input) {
-  console.error('usage: npm run send -- <file.json | inline JSON> [--bus <name|arn>] [--wait]');
-  process.exit(2);
+if (values.help || !input) {
+  (values.help ? console.log : console.error)(USAGE);
+  process.exit(values.help ? 0 : 2);
 }
 
 let parsed: unknown;

@@ -47,7 +47,8 @@ async function start(): Promise<{ child: ChildProcess; endpoint: string; bus: st
   const child = spawn(
     process.execPath,
     ['--expose-gc', '--import', 'tsx', 'local/main.ts', '--port', '0', '--data', dataDir, '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database}`],
-    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its endpoint file in the temp folder: the checkout's belongs to the developer's own npm start.
+    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), `order-pipeline-endpoint-${process.pid}.json`) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   process.once('exit', () => child.kill('SIGKILL'));
   let output = '';

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConnection, createPool, type Pool } from 'mysql2/promise';
@@ -14,6 +15,8 @@ export interface RunningLocalRuntime {
   readonly busArn: string;
   readonly stateMachineArn: string;
   readonly database: string;
+  /** The endpoint file it writes (ORDER_PIPELINE_ENDPOINT_FILE): give it to a CLI to find this runtime. */
+  readonly endpointFile: string;
   readonly process: ChildProcess;
   output(): string;
   /**
@@ -28,11 +31,13 @@ export interface RunningLocalRuntime {
 export async function startLocalRuntime(options: { args?: string[]; retryDelayMs?: number | null; dbUrl?: string; env?: NodeJS.ProcessEnv; allowDenials?: boolean } = {}): Promise<RunningLocalRuntime> {
   const url = serverUrl();
   const database = options.dbUrl ? new URL(options.dbUrl).pathname.slice(1) : `test_local_${randomBytes(4).toString('hex')}`;
+  // Each runtime writes its endpoint file of its own: never the checkout's, which a developer's npm start may own.
+  const endpointFile = path.join(tmpdir(), `order-pipeline-endpoint-${randomBytes(6).toString('hex')}.json`);
   const dbUrl = options.dbUrl ?? `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'local/main.ts', '--port', '0', '--db-url', dbUrl, ...(options.retryDelayMs === null ? [] : ['--retry-delay-ms', String(options.retryDelayMs ?? 10)]), ...(options.args ?? [])],
-    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: endpointFile, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -51,6 +56,7 @@ export async function startLocalRuntime(options: { args?: string[]; retryDelayMs
     busArn: field('event bus ARN') as string,
     stateMachineArn: field('state machine') as string,
     database,
+    endpointFile,
     process: child,
     output: () => output,
     async stop() {
@@ -87,7 +93,8 @@ export function readModelPool(runtime: RunningLocalRuntime): Pool {
 
 /** Runs `local/main.ts` with `args` when it is expected to refuse to start: its exit code and output. */
 export async function runLocalRuntimeToExit(args: readonly string[], timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const endpointFile = path.join(tmpdir(), `order-pipeline-endpoint-${randomBytes(6).toString('hex')}.json`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: endpointFile }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
