@@ -2,7 +2,7 @@
  * The stream projection with its real collaborators: Powertools idempotency on
  * dynalite, the read model on the MariaDB/MySQL at DB_URL.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
@@ -325,7 +325,14 @@ describe('metrics', () => {
       return true;
     }) as typeof process.stdout.write;
     process.env.POWERTOOLS_METRICS_NAMESPACE = 'OrderPipeline/test';
-    const project = createProjection({ pool: () => db.pool, persistenceStore: undefined });
+    // The suite turns metrics off (setup-env.ts): a projection of its own, with them on as in Lambda.
+    const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+    delete process.env.POWERTOOLS_METRICS_DISABLED;
+    let project!: ReturnType<typeof createProjection>;
+    await jest.isolateModulesAsync(async () => {
+      project = (await import('../../handlers/read-model/projection')).createProjection({ pool: () => db.pool, persistenceStore: undefined });
+    });
+    process.env.POWERTOOLS_METRICS_DISABLED = disabled;
     const order = buildOrder({ orderId: 'emf-1', items: [{ itemid: 'emf', quantity: 1 }] });
 
     // Act: the same order twice in one batch: one projected, one skipped.
