@@ -12,6 +12,8 @@ export default {
   },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   setupFiles: ['<rootDir>/__tests__/helpers/setup-env.ts'],
+  // Measures what starting a process costs here, for the timeouts of __tests__/helpers/budget.ts.
+  globalSetup: '<rootDir>/__tests__/helpers/global-setup.ts',
   testTimeout: 30_000,
   maxWorkers: 4,
   testSequencer: '<rootDir>/__tests__/helpers/sequencer.cjs',

@@ -9,14 +9,13 @@
 # process it starts (the local runtime, the CLIs) run on it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-npm run --silent build || exit 1
 
 lambda_major=$(grep -oE "LAMBDA_RUNTIME = 'nodejs[0-9]+" config/contract.ts | grep -oE '[0-9]+$')
 if [ -z "$lambda_major" ]; then echo "npm test: LAMBDA_RUNTIME not found in config/contract.ts" >&2; exit 1; fi
-if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$lambda_major" ]; then
-  node_bin=$(npx --yes -p "node@${lambda_major}" node -p 'process.execPath') || { echo "npm test: could not fetch Node ${lambda_major} from npm" >&2; exit 1; }
-  export PATH="$(dirname "$node_bin"):$PATH"
-fi
+# shellcheck source=scripts/node.sh
+source scripts/node.sh --major "$lambda_major" || { echo "npm test: no Node ${lambda_major}" >&2; exit 1; }
+export PATH="$(dirname "$NODE_BIN"):$PATH"
+npm run --silent build || exit 1
 echo "npm test: jest on Node $(node --version) (Lambda runtime nodejs${lambda_major}.x)"
 
 npx tsc --noEmit &
