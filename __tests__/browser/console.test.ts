@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { BROWSER_ARGS, browserExecutable } from '../helpers/browser';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { budget } from '../helpers/budget';
 
 let runtime: RunningLocalRuntime;
 let browser: Browser;
@@ -31,7 +32,7 @@ beforeAll(async () => {
     void dialog.dismiss();
   });
   await page.goto(`${runtime.endpoint}/_local/`);
-}, 60_000);
+}, budget({ runtimeStarts: 1, seconds: 10 }));
 
 afterAll(async () => {
   await browser?.close();

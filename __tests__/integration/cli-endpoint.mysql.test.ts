@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { budget } from '../helpers/budget';
 
 const run = promisify(execFile);
 let runtime: RunningLocalRuntime;
@@ -38,7 +39,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 
 beforeAll(async () => {
   runtime = await startLocalRuntime();
-}, 90_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   await runtime?.stop();
@@ -62,12 +63,12 @@ describe('the CLIs find the runtime', () => {
     expect(queried).toMatchObject({ code: 0, output: expect.stringContaining('itemsSalesReport (queryMessageId') });
     expect(rebuilt).toMatchObject({ code: 0, output: expect.stringContaining(`rebuilding the read model of local (${runtime.endpoint})`) });
     expect(redriven.code).toBe(0);
-  }, 180_000);
+  }, budget({ cliRuns: 4, seconds: 5 }));
 
   it('through AWS_ENDPOINT_URL alone', async () => {
     const queried = await cli(['scripts/query.ts', 'itemsSalesReport'], { AWS_ENDPOINT_URL: runtime.endpoint, ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), 'no-such-endpoint-file.json') });
     expect(queried).toMatchObject({ code: 0, output: expect.stringContaining('itemsSalesReport (queryMessageId') });
-  }, 60_000);
+  }, budget({ cliRuns: 1 }));
 
   it('names what it tried, and how to point elsewhere, when nothing answers', async () => {
     // Prepare
@@ -87,7 +88,7 @@ describe('the CLIs find the runtime', () => {
       expect(failed.output).toContain('Start the local pipeline with npm start');
       expect(failed.output).toContain('AWS_ENDPOINT_URL');
     }
-  }, 90_000);
+  }, budget({ cliRuns: 3 }));
 
   it.each([['scripts/send.ts'], ['scripts/query.ts'], ['scripts/rebuild-read-model.ts'], ['scripts/redrive.ts']])('%s --help lists the ways to find the runtime', async (script) => {
     const { code, output } = await cli([script, '--help']);
@@ -95,7 +96,7 @@ describe('the CLIs find the runtime', () => {
     expect(output).toContain('--endpoint <url>');
     expect(output).toContain('AWS_ENDPOINT_URL');
     expect(output).toContain('.local/endpoint.json');
-  }, 60_000);
+  }, budget({ cliRuns: 1 }));
 });
 
 describe('the runtime', () => {
@@ -104,5 +105,5 @@ describe('the runtime', () => {
     expect(existsSync(second.endpointFile)).toBe(true);
     await second.stop();
     expect(existsSync(second.endpointFile)).toBe(false);
-  }, 90_000);
+  }, budget({ runtimeStarts: 1 }));
 });

@@ -10,6 +10,7 @@ import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cl
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { localEvents, localIdle } from '../../clients/pipeline-client';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { budget } from '../helpers/budget';
 
 let runtime: RunningLocalRuntime;
 const signedAs = (accessKeyId: string) => ({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey: 'local' } });
@@ -20,7 +21,7 @@ const forged = (orderId: string) => entry('orderCommandResponse', { orderid: ord
 beforeAll(async () => {
   // The refused calls are denials on purpose.
   runtime = await startLocalRuntime({ allowDenials: true });
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   await runtime?.stop();

@@ -11,6 +11,7 @@ import { localIdle, putEntries, waitForResponse, type Target } from '../../clien
 import { roleUserName, type DatabaseRole } from '../../handlers/read-model/users';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { serverUrl } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 const url = serverUrl();
 let runtime: RunningLocalRuntime;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   runtime = await startLocalRuntime();
   target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
   secrets = new SecretsManagerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   secrets?.destroy();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,5 +28,5 @@ describe('npm run demo', () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--db-url', url.toString()], { cwd: ROOT, env });
     expect(stdout).toContain('orderCommand createOrder 6102 → orderCommandResponse');
     expect(stdout).toContain('demo OK: every response matches the contract');
-  }, 120_000);
+  }, budget({ runtimeStarts: 1, seconds: 10 }));
 });

@@ -14,6 +14,7 @@ import { createConnection } from 'mysql2/promise';
 import { localIdle } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { serverUrl, dropReadModel } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 const url = serverUrl();
 const database = `test_durable_${randomBytes(4).toString('hex')}`;
@@ -80,5 +81,5 @@ describe('a crash with --data', () => {
     } finally {
       await pool.end();
     }
-  }, 90_000);
+  }, budget({ runtimeStarts: 2, seconds: 20 }));
 });

@@ -13,6 +13,7 @@ import { PrivateDatabase } from '../../local/mysql';
 import { localIdle, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { buildOrder } from '../helpers/factories';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { budget } from '../helpers/budget';
 
 let database: PrivateDatabase;
 let runtime: RunningLocalRuntime;
@@ -29,7 +30,7 @@ beforeAll(async () => {
   events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
   dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
   pool = createPool({ host: '127.0.0.1', port: database.port, user: 'root', database: 'orders', connectionLimit: 2 });
-}, 90_000);
+}, budget({ runtimeStarts: 1, seconds: 10 }));
 
 afterAll(async () => {
   events?.destroy();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitForResponse, type Target } from '../../clients/pipeline-client';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { budget } from '../helpers/budget';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let runtime: RunningLocalRuntime;
@@ -19,7 +20,7 @@ let target: Target;
 beforeAll(async () => {
   runtime = await startLocalRuntime();
   target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   await runtime?.stop();
@@ -158,12 +159,12 @@ describe('start-up errors', () => {
     expect(code).toBe(1);
     expect(output).toContain('DB_URL is not a URL');
     expect(output).not.toContain('pa#ss');
-  }, 30_000);
+  }, budget({ runtimeStarts: 1 }));
 
   it('says in one line what to do when DB_URL does not answer', async () => {
     const { code, output } = await start('mysql://root:secret@127.0.0.1:1/orders');
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toEqual([expect.stringMatching(/^the local pipeline could not start: .*not usable.*point DB_URL/)]);
     expect(output).not.toContain('secret');
-  }, 30_000);
+  }, budget({ runtimeStarts: 1 }));
 });

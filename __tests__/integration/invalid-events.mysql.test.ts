@@ -11,6 +11,7 @@ import type { Pool } from 'mysql2/promise';
 import { localIdle, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { snapshotReadModel } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 interface InvalidCase {
   description: string;
@@ -46,7 +47,7 @@ beforeAll(async () => {
   runtime = await startLocalRuntime();
   events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
   pool = readModelPool(runtime);
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   events?.destroy();

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { localEvents, localIdle, putEntries, waitForResponse, type PipelineEvent, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { serverUrl, dropReadModel } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 let runtime: RunningLocalRuntime;
 let target: Target;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
   events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
   pool = readModelPool(runtime);
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   events?.destroy();
@@ -140,7 +141,7 @@ describe('local runtime', () => {
     });
     expect(stdout).toMatch(/orderDetails 6102 \(queryMessageId [0-9a-f-]+\)/);
     expect(stdout).toMatch(/\| z3333 +\| +6 \| 2022-10-13 +\|/);
-  }, 30_000);
+  }, budget({ cliRuns: 1 }));
 
   it('stores and answers an item id full of SQL metacharacters verbatim, end to end', async () => {
     const itemid = `x'); DROP TABLE orders; -- \\ %_"`;
@@ -363,7 +364,7 @@ describe('local runtime', () => {
       });
       expect(JSON.parse(scan.stdout).Item.orderid.S).toBe(`cli-v${major}`);
     }
-  });
+  }, budget({ awsCliRuns: 8, seconds: 5 }));
 
   it('keeps DynamoDB and the read model across restarts with --data', async () => {
     // Prepare
@@ -400,7 +401,7 @@ describe('local runtime', () => {
     expect(second.output()).not.toContain('cleared');
     expect(response.detail).toMatchObject({ orderid: 'kept-1', commandStatus: 'orderCreated' });
     expect(report.detail.queryResult).toEqual([{ itemid: 'kept', totalordered: 5, lastorderdate: expect.any(String) }]);
-  }, 60_000);
+  }, budget({ runtimeStarts: 2, seconds: 10 }));
 
   it('stops cleanly on Ctrl-C', async () => {
     // Prepare: a runtime of its own, so the shared one keeps serving the other tests.
@@ -413,5 +414,5 @@ describe('local runtime', () => {
     expect(code).toBe(0);
     expect(other.output()).toContain('local pipeline stopped');
     await expect(fetch(`${other.endpoint}/_local/status`)).rejects.toThrow();
-  }, 60_000);
+  }, budget({ runtimeStarts: 1 }));
 });

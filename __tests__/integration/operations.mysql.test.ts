@@ -14,6 +14,7 @@ import type { Pool } from 'mysql2/promise';
 import { SCHEMA_INIT_COMMAND } from '../../stacks/compute-stack';
 import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { budget } from '../helpers/budget';
 
 const run = promisify(execFile);
 let runtime: RunningLocalRuntime;
@@ -25,7 +26,7 @@ beforeAll(async () => {
   runtime = await startLocalRuntime();
   target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
   pool = readModelPool(runtime);
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   await pool?.end();
@@ -78,7 +79,7 @@ describe('redrive', () => {
     expect(result.code).toBe(0);
     expect(await total('redrive-item')).toBe(5);
     expect((await failures())['order-pipeline-local-projection-failures']).toEqual([]);
-  });
+  }, budget({ cliRuns: 1, seconds: 10 }));
 
   it('keeps a message whose redrive still fails', async () => {
     // Prepare
@@ -97,7 +98,7 @@ describe('redrive', () => {
     expect((await failures())['order-pipeline-local-projection-failures']?.length).toBe(1);
     expect((await cli('redrive', '--queue', 'projection')).code).toBe(0);
     expect(await total('still-broken')).toBe(1);
-  });
+  }, budget({ cliRuns: 2, seconds: 5 }));
 
   it('changes nothing on a dry run, so a real redrive right after moves everything', async () => {
     // Prepare
@@ -115,7 +116,7 @@ describe('redrive', () => {
     expect(dry).toMatchObject({ code: 0, output: expect.stringContaining('would redrive') });
     expect(real).toMatchObject({ code: 0, output: expect.stringContaining('redriven') });
     expect(await total('dry-item')).toBe(4);
-  });
+  }, budget({ cliRuns: 2, seconds: 5 }));
 
   it('says so, and exits non-zero, when messages are in flight elsewhere', async () => {
     // Prepare: a message received by someone else (invisible for a while).
@@ -137,7 +138,7 @@ describe('redrive', () => {
     await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: Messages[0]?.ReceiptHandle, VisibilityTimeout: 0 }));
     expect((await cli('redrive', '--queue', 'projection')).code).toBe(0);
     sqs.destroy();
-  });
+  }, budget({ cliRuns: 2, seconds: 5 }));
 
   it('restarts the workflow for events in its dead-letter queue, keeping their id', async () => {
     // Prepare: an event as EventBridge leaves it in the rule's DLQ.
@@ -167,7 +168,7 @@ describe('redrive', () => {
     const response = (await localEvents(runtime.endpoint)).find((candidate) => candidate.detail.commandMessageId === 'dlq-event-1');
     expect(response?.detail).toMatchObject({ orderid: 'dlq-1', commandStatus: 'orderCreated' });
     expect(await total('dlq-item')).toBe(4);
-  });
+  }, budget({ cliRuns: 1, seconds: 5 }));
 });
 
 describe('rebuild-read-model', () => {
@@ -191,7 +192,7 @@ describe('rebuild-read-model', () => {
     const [rebuilt] = await pool.query('SELECT * FROM item_totals ORDER BY item_id');
     expect(rebuilt).toEqual(healthy);
     expect(await total('rebuild-item')).toBe(15);
-  });
+  }, budget({ cliRuns: 2, seconds: 5 }));
 });
 
 /**
@@ -216,5 +217,5 @@ describe('schema trigger', () => {
     // Assess
     expect(ok.stdout).toContain('"alreadyApplied"');
     await expect(failing).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('schema initialisation failed') });
-  });
+  }, budget({ awsCliRuns: 2, seconds: 5 }));
 });

@@ -9,6 +9,7 @@ import type { Pool } from 'mysql2/promise';
 import { putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { AWS_LIMITS } from '../../local/aws-limits';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { budget } from '../helpers/budget';
 
 let runtime: RunningLocalRuntime;
 let target: Target;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
   pool = readModelPool(runtime);
   await pool.query('INSERT INTO item_totals (item_id, total_ordered, last_order_date) VALUES ?', [Array.from({ length: ITEMS }, (_, index) => [itemid(index), index + 1, '2022-10-13'])]);
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   await pool?.end();

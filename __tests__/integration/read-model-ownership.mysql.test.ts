@@ -16,6 +16,7 @@ import { roleUserName } from '../../handlers/read-model/users';
 import { localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { databaseUrl, runLocalRuntimeToExit, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { dropReadModel, serverUrl } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 const run = promisify(execFile);
 const made: string[] = [];
@@ -129,7 +130,7 @@ describe('a database the runtime did not make', () => {
     expect(answer).toMatchObject({ commandStatus: 'orderCreated' });
     expect(runtime.output()).toContain('taken over (--take-over); dropped orders');
     expect((await contents(name)).customers).toEqual(customers);
-  }, 90_000);
+  }, budget({ runtimeStarts: 1, seconds: 5 }));
 
   it("holding another state's read model is refused, naming that state's --data folder", async () => {
     // Prepare: a runtime with --data made and left this read model.
@@ -152,7 +153,7 @@ describe('a database the runtime did not make', () => {
       expect(refused.output).toContain(`Start with --data ${path.resolve(data)} to continue that one`);
     }
     expect(await contents(name)).toEqual(before);
-  }, 120_000);
+  }, budget({ runtimeStarts: 3, seconds: 5 }));
 });
 
 describe('one runtime per read model', () => {
@@ -190,7 +191,7 @@ describe('one runtime per read model', () => {
     expect(await rolePasswords(name)).toEqual(passwords);
     expect((await ask(first, salesQuery)).queryResult).toEqual(report.queryResult);
     expect(await ask(first, command('first-2', 'first-item', 1))).toMatchObject({ commandStatus: 'orderCreated' });
-  }, 180_000);
+  }, budget({ runtimeStarts: 3, cliRuns: 1, seconds: 10 }));
 
   it('frees the read model when its runtime is killed (kill -9): the next start takes it, with its data', async () => {
     // Prepare
@@ -209,5 +210,5 @@ describe('one runtime per read model', () => {
     // Assess
     const report = (await ask(next, salesQuery)).queryResult as { itemid: string; totalordered: number }[];
     expect(report.find((row) => row.itemid === 'killed-item')?.totalordered).toBe(4);
-  }, 120_000);
+  }, budget({ runtimeStarts: 2, seconds: 5 }));
 });

@@ -21,6 +21,7 @@ import { rebuildReadModel, REBUILD_TABLES, RETIRED_TABLES, sourceOf, type Rebuil
 import { READ_MODEL_TABLES } from '../../handlers/read-model/tables';
 import { databaseUrl, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { dropReadModel, serverUrl } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 const run = promisify(execFile);
 const ORDERS_TABLE = resourceNames('local').ordersTable;
@@ -148,7 +149,7 @@ describe('a rebuild resumed after a restart', () => {
     const rebuilt = await readModelState(database);
     expect(source.orderIds).toHaveLength(5);
     expect(rebuilt).toEqual({ ...source, leftovers: [], savedState: 0 });
-  }, 180_000);
+  }, budget({ runtimeStarts: 2, cliRuns: 1, seconds: 10 }));
 
   it('after a restart with --data: it goes on from where it stopped and ends exact, the orders that arrived meanwhile included', async () => {
     // Prepare
@@ -173,7 +174,7 @@ describe('a rebuild resumed after a restart', () => {
     const source = await dynamoState(second);
     expect(source.orderIds).toHaveLength(47);
     expect(await readModelState(database)).toEqual({ ...source, leftovers: [], savedState: 0 });
-  }, 180_000);
+  }, budget({ runtimeStarts: 2, cliRuns: 1, seconds: 10 }));
 });
 
 describe('a rebuild under live traffic', () => {
@@ -271,5 +272,5 @@ describe('a rebuild under live traffic', () => {
     expect(source.orderIds).toHaveLength(4_000);
     expect(await readModelState(database)).toEqual({ ...source, leftovers: [], savedState: 0 });
     console.log(`rebuild under live traffic: ${rebuilds.length} rebuilds; ${answers.length} itemsSalesReport answers and ${samples.length} samples of the read model, none below what came before (${samples[0]?.orders} orders at the first sample, ${samples[samples.length - 1]?.orders} at the last)`);
-  }, 600_000);
+  }, budget({ runtimeStarts: 1, seconds: 60 }));
 });

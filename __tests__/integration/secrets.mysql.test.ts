@@ -9,6 +9,7 @@ import { createConnection } from 'mysql2/promise';
 import { localEvents, localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { serverUrl, dropReadModel } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
 
 const url = serverUrl();
 const admin = () => createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
@@ -26,7 +27,7 @@ beforeAll(async () => {
   await connection.query('GRANT CREATE USER ON *.* TO ?@?', [user, '%']);
   await connection.end();
   runtime = await startLocalRuntime({ dbUrl: `mysql://${user}:${password}@${url.hostname}:${url.port || 3306}/${database}`, args: ['--log-level', 'DEBUG'] });
-}, 60_000);
+}, budget({ runtimeStarts: 1 }));
 
 afterAll(async () => {
   await runtime?.stop();

@@ -12,6 +12,7 @@ import { QUERIES } from '../../handlers/queries/registry';
 import { loadAwsFacts, type AwsFacts } from '../../stacks/aws-facts';
 import { capacityModel, designFromSynth, originalDesign, type Measured } from '../../stacks/capacity';
 import { synthesizeStacks } from '../../stacks/synth-offline';
+import { budget } from '../helpers/budget';
 
 const facts = loadAwsFacts();
 const queryFunctions = Object.fromEntries(QUERIES.map((query) => [query.name, query.functionName]));
@@ -108,12 +109,12 @@ describe('npm run capacity', () => {
     expect(report.prices).toEqual({ source: facts.prices.source, date: facts.prices.date });
     for (const key of ['environment', 'bottleneck', 'stages', 'costPerMillionOrdersUsd', 'components', 'costPerMillionQueriesUsd', 'monthlyFloorUsd', 'prices']) expect(report.original).toHaveProperty(key);
     for (const entry of report.stages) expect(entry).toEqual({ name: expect.any(String), ordersPerSecond: expect.any(Number), assumption: expect.any(String) });
-  }, 60_000);
+  }, budget({ cliRuns: 1, seconds: 5 }));
 
   it('prints the tables without --json', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/capacity.ts', '--env', 'prod'], { env: { ...process.env, NODE_OPTIONS: '' } });
     expect(stdout).toContain('**(bottleneck)**');
     expect(stdout).toContain('cost per million orders');
     expect(stdout).toContain('monthly floor');
-  }, 60_000);
+  }, budget({ cliRuns: 1, seconds: 5 }));
 });

@@ -8,6 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { ENVIRONMENTS } from '../../config/environments';
 import { resource, resources, synthesize } from '../helpers/synth';
+import { budget } from '../helpers/budget';
 
 describe('tearing an environment down', () => {
   it('destroys in the reverse of the dependency order: monitoring, workflow, compute, data, network', () => {
@@ -22,7 +23,7 @@ describe('tearing an environment down', () => {
 
     // Assess
     expect(order.reverse()).toEqual(['order-pipeline-dev-monitoring', 'order-pipeline-dev-workflow', 'order-pipeline-dev-compute', 'order-pipeline-dev-data', 'order-pipeline-dev-network']);
-  });
+  }, budget({ cliRuns: 1, seconds: 5 }));
 
   it('blocks deleting production data until the protection is lifted in config, and keeps a final snapshot either way', () => {
     // Prepare
