@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { ConfigError, ENVIRONMENT_NAMES, ENVIRONMENTS, loadConfig, type EnvironmentName } from '../config/environments';
 import { loadAwsFacts } from '../stacks/aws-facts';
-import { deployNeeds, preflightChecks, type AccountState } from '../stacks/preflight';
+import { deployNeeds, preflightChecks, toolChecks, unreadCall, type AccountState, type DeployTools, type UnreadCall } from '../stacks/preflight';
 import { synthesizeStacks } from '../stacks/synth-offline';
 
 const args = process.argv.slice(2);
@@ -22,19 +22,32 @@ if (!ENVIRONMENT_NAMES.includes(environment)) {
   process.exit(2);
 }
 
-/** Runs one AWS CLI call and parses its JSON; records why when it fails. */
-function aws(unreadable: string[], ...command: string[]): Record<string, unknown> | undefined {
+const config = ENVIRONMENTS[environment];
+// The region the deploy will use: AWS_REGION, else the environment's; every call is made there.
+const region = process.env.AWS_REGION || config.region;
+
+/** Runs one AWS CLI call in the deploy's region and parses its JSON; records why when it fails. */
+function aws(unreadable: UnreadCall[], ...command: string[]): Record<string, unknown> | undefined {
   try {
-    return JSON.parse(execFileSync('aws', [...command, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })) as Record<string, unknown>;
+    return JSON.parse(execFileSync('aws', [...command, '--region', region, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })) as Record<string, unknown>;
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim().split('\n').pop();
-    unreadable.push(`aws ${command.slice(0, 2).join(' ')}: ${stderr}`);
+    const failure = error as { code?: string; stderr?: unknown; message: string };
+    unreadable.push(unreadCall(command, String(failure.stderr ?? failure.message), failure.code));
+    return undefined;
+  }
+}
+
+/** The version a tool prints, or undefined when it is not installed. */
+function toolVersion(command: string, args: readonly string[], parse: (output: string) => string | undefined): string | undefined {
+  try {
+    return parse(execFileSync(command, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, env: { ...process.env, CHECKPOINT_DISABLE: '1' } }));
+  } catch {
     return undefined;
   }
 }
 
 function readAccount(natGateways: number): AccountState {
-  const unreadable: string[] = [];
+  const unreadable: UnreadCall[] = [];
   const lambda = aws(unreadable, 'lambda', 'get-account-settings') as { AccountLimit?: { ConcurrentExecutions?: number; UnreservedConcurrentExecutions?: number } } | undefined;
   const vpcs = aws(unreadable, 'ec2', 'describe-vpcs') as { Vpcs?: unknown[] } | undefined;
   let elasticIps: AccountState['elasticIps'];
@@ -62,7 +75,6 @@ function readAccount(natGateways: number): AccountState {
   };
 }
 
-const config = ENVIRONMENTS[environment];
 let configProblems: readonly string[] = [];
 try {
   loadConfig({ ...process.env, CQRS_ENV: environment });
@@ -70,20 +82,31 @@ try {
   if (!(error instanceof ConfigError)) throw error;
   configProblems = error.problems;
 }
+const tools: DeployTools = {
+  ...(() => {
+    const version = toolVersion('terraform', ['version', '-json'], (output) => (JSON.parse(output) as { terraform_version?: string }).terraform_version);
+    return version ? { terraform: version } : {};
+  })(),
+  ...(() => {
+    const version = toolVersion('aws', ['--version'], (output) => output.trim().split(/\s+/)[0]);
+    return version ? { awsCli: version } : {};
+  })(),
+};
 const needs = deployNeeds(synthesizeStacks(config));
-const account = readAccount(needs.natGateways);
-const checks = preflightChecks(config, needs, account, loadAwsFacts(), configProblems);
+const account = tools.awsCli ? readAccount(needs.natGateways) : { unreadable: ['lambda get-account-settings', 'ec2 describe-vpcs', 'rds describe-account-attributes'].map((call) => unreadCall(call.split(' '), '', 'ENOENT')) };
+const checks = [...toolChecks(tools), ...preflightChecks(config, needs, account, loadAwsFacts(), configProblems, region)];
 const failed = checks.filter((check) => !check.ok);
 
 if (args.includes('--json')) {
   console.log(JSON.stringify({ environment, needs, account, checks, ok: failed.length === 0 }, null, 2));
 } else {
-  console.log(`preflight for ${environment} (${config.region})\n`);
+  console.log(`preflight for ${environment} in ${region}${process.env.AWS_REGION ? ' (AWS_REGION)' : " (the environment's region; AWS_REGION overrides it)"}\n`);
   for (const check of checks) {
-    console.log(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.what}: needs ${check.needs}; the account allows ${check.allows}`);
+    if (check.what === 'configuration') console.log(`FAIL  configuration: ${check.allows}`);
+    else console.log(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.what}: needs ${check.needs}; ${check.what === 'Terraform' || check.what === 'AWS CLI' ? 'found' : 'the account allows'} ${check.allows}`);
     if (check.fix) console.log(`      fix: ${check.fix}`);
   }
-  for (const reason of account.unreadable) console.log(`      (not read: ${reason})`);
+  for (const unread of account.unreadable) if (unread.cause !== 'no-cli') console.log(`      (${unread.call} said: ${unread.message})`);
   console.log(failed.length === 0 ? '\nthe account can take this deploy' : `\n${failed.length} shortfall${failed.length === 1 ? '' : 's'}: fix before cdktf deploy`);
 }
 process.exitCode = failed.length === 0 ? 0 : 1;

@@ -42,12 +42,109 @@ export interface AccountState {
   readonly vpcs?: { readonly used: number };
   readonly dbClusters?: { readonly limit: number; readonly used: number };
   readonly dbInstances?: { readonly limit: number; readonly used: number };
-  /** Why a part could not be read. */
-  readonly unreadable: readonly string[];
+  /** The calls that could not be read, and why. */
+  readonly unreadable: readonly UnreadCall[];
+}
+
+/** Why an AWS CLI call of the preflight failed, as far as its output tells. */
+type UnreadCause = 'no-cli' | 'credentials' | 'region' | 'permission' | 'other';
+
+/** One AWS CLI call that could not be read. */
+export interface UnreadCall {
+  /** `aws lambda get-account-settings`. */
+  readonly call: string;
+  readonly cause: UnreadCause;
+  /** The CLI's own last line, for the record. */
+  readonly message: string;
+}
+
+/** The IAM action each call needs. */
+const CALL_ACTIONS: Readonly<Record<string, string>> = {
+  'lambda get-account-settings': 'lambda:GetAccountSettings',
+  'ec2 describe-vpcs': 'ec2:DescribeVpcs',
+  'ec2 describe-account-attributes': 'ec2:DescribeAccountAttributes',
+  'ec2 describe-addresses': 'ec2:DescribeAddresses',
+  'rds describe-account-attributes': 'rds:DescribeAccountAttributes',
+};
+
+/** Classifies a failed call from what the CLI printed (or the spawn error: ENOENT is a missing CLI). */
+export function unreadCall(command: readonly string[], output: string, spawnCode?: string): UnreadCall {
+  const call = `aws ${command.slice(0, 2).join(' ')}`;
+  const message = output.trim().split('\n').pop() ?? '';
+  if (spawnCode === 'ENOENT') return { call, cause: 'no-cli', message: 'aws: command not found' };
+  const cause: UnreadCause = /Unable to locate credentials|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|security token|AuthFailure|could not be found in the credential|SSO session/i.test(message)
+    ? 'credentials'
+    : /specify a region|Could not connect to the endpoint URL|Invalid endpoint|InvalidRegion|UnknownEndpoint/i.test(message)
+      ? 'region'
+      : /AccessDenied|UnauthorizedOperation|not authorized|Forbidden/i.test(message)
+        ? 'permission'
+        : 'other';
+  return { call, cause, message };
+}
+
+/** What to do about a call that failed, by cause. */
+export function unreadFix(unread: UnreadCall, region: string): string {
+  const action = CALL_ACTIONS[unread.call.replace(/^aws /, '')] ?? 'the call';
+  switch (unread.cause) {
+    case 'no-cli':
+      return 'install the AWS CLI (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html, or apt-get install awscli), then run preflight again';
+    case 'credentials':
+      return `${unread.call} was refused for its credentials: configure credentials for the target account (aws configure, AWS_PROFILE or SSO; aws sts get-caller-identity answers when they work)`;
+    case 'region':
+      return `${unread.call} could not reach ${region}: check AWS_REGION (preflight passes --region ${region} to every call)`;
+    case 'permission':
+      return `the credentials may not call ${action}: allow it to the identity that deploys (the plan and deploy roles of docs/ci-cd.md do)`;
+    default:
+      return `${unread.call} failed: ${unread.message}`;
+  }
+}
+
+/** The tools a deploy runs: the Terraform CLI (cdktf deploys through it) and the AWS CLI (the schema trigger). */
+export interface DeployTools {
+  /** `terraform version -json`'s `terraform_version`, or undefined when Terraform is not installed. */
+  readonly terraform?: string;
+  /** `aws --version`'s first word, or undefined when the AWS CLI is not installed. */
+  readonly awsCli?: string;
+}
+
+/**
+ * The oldest Terraform the stacks work with: the S3 backend's S3-native
+ * locking (`use_lockfile`) is generally available from 1.11 (Terraform
+ * documentation, S3 backend, "State Locking",
+ * https://developer.hashicorp.com/terraform/language/backend/s3#state-locking).
+ */
+export const TERRAFORM_MINIMUM = '1.11.0';
+
+function versionAtLeast(version: string, minimum: string): boolean {
+  const parts = (text: string) => text.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const [have, want] = [parts(version), parts(minimum)];
+  for (let index = 0; index < 3; index++) if ((have[index] ?? 0) !== (want[index] ?? 0)) return (have[index] ?? 0) > (want[index] ?? 0);
+  return true;
+}
+
+/** Whether the tools a deploy runs are installed and new enough. */
+export function toolChecks(tools: DeployTools): PreflightCheck[] {
+  const terraformOk = tools.terraform !== undefined && versionAtLeast(tools.terraform, TERRAFORM_MINIMUM);
+  return [
+    {
+      what: 'Terraform',
+      needs: `${TERRAFORM_MINIMUM} or newer`,
+      allows: tools.terraform ?? 'not installed',
+      ok: terraformOk,
+      ...(terraformOk ? {} : { fix: `install Terraform ${TERRAFORM_MINIMUM} or newer (https://developer.hashicorp.com/terraform/install); without it cdktf deploy fails with "execvp(3) failed"` }),
+    },
+    {
+      what: 'AWS CLI',
+      needs: 'installed (the schema trigger runs aws lambda invoke)',
+      allows: tools.awsCli ?? 'not installed',
+      ok: tools.awsCli !== undefined,
+      ...(tools.awsCli !== undefined ? {} : { fix: 'install the AWS CLI (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)' }),
+    },
+  ];
 }
 
 /** One line of the report. */
-interface PreflightCheck {
+export interface PreflightCheck {
   readonly what: string;
   readonly needs: string;
   readonly allows: string;
@@ -56,14 +153,18 @@ interface PreflightCheck {
   readonly fix?: string;
 }
 
-/** Sets the needs against the account. */
-export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, account: AccountState, facts: AwsFacts, configProblems: readonly string[] = []): PreflightCheck[] {
+/** Sets the needs against the account; a quota the account would not tell is failed with the reason it did not. */
+export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, account: AccountState, facts: AwsFacts, configProblems: readonly string[] = [], region: string = config.region): PreflightCheck[] {
+  const unread = (call: string): { allows: string; fix: string } => {
+    const reason = account.unreadable.find((entry) => entry.call === call) ?? { call, cause: 'other' as const, message: 'no answer' };
+    return { allows: `unknown (${reason.call} failed: ${reason.cause === 'no-cli' ? 'no AWS CLI' : reason.cause})`, fix: unreadFix(reason, region) };
+  };
   const checks: PreflightCheck[] = [];
   const keep = quota(facts, 'lambdaUnreservedMinimum');
   const concurrencyNeeded = needs.reservedConcurrency + keep;
   const reservedBy = needs.functions.filter((fn) => fn.reserved > 0).map((fn) => `${fn.name.replace(/^order-pipeline-[a-z]+-/, '')} ${fn.reserved}`).join(', ');
   if (account.lambdaConcurrency === undefined) {
-    checks.push({ what: 'Lambda concurrency', needs: `${concurrencyNeeded} (reserved ${needs.reservedConcurrency} + ${keep} Lambda keeps unreserved)`, allows: 'not read', ok: false, fix: 'run with credentials for the target account (aws lambda get-account-settings)' });
+    checks.push({ what: 'Lambda concurrency', needs: `${concurrencyNeeded} (reserved ${needs.reservedConcurrency} + ${keep} Lambda keeps unreserved)`, ok: false, ...unread('aws lambda get-account-settings') });
   } else {
     const ok = account.lambdaConcurrency >= concurrencyNeeded;
     checks.push({
@@ -97,9 +198,10 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
     checks.push({
       what: 'Elastic IPs (one per NAT gateway)',
       needs: `${needs.natGateways}`,
-      allows: free === undefined ? 'not read' : `${free} free of ${eips?.limit}`,
       ok: free !== undefined && free >= needs.natGateways,
-      ...(free !== undefined && free >= needs.natGateways ? {} : { fix: `release unused addresses or request more Elastic IPs (default ${quota(facts, 'elasticIpsPerRegion')} per region); or egress: 'vpc-endpoints', which needs none` }),
+      ...(free === undefined
+        ? unread(account.unreadable.some((entry) => entry.call === 'aws ec2 describe-addresses') ? 'aws ec2 describe-addresses' : 'aws ec2 describe-account-attributes')
+        : { allows: `${free} free of ${eips?.limit}`, ...(free >= needs.natGateways ? {} : { fix: `release unused addresses or request more Elastic IPs (default ${quota(facts, 'elasticIpsPerRegion')} per region); or egress: 'vpc-endpoints', which needs none` }) }),
     });
   }
   const vpcLimit = quota(facts, 'vpcsPerRegion');
@@ -107,9 +209,10 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
   checks.push({
     what: 'VPCs',
     needs: `${needs.vpcs}`,
-    allows: vpcsFree === undefined ? 'not read' : `${vpcsFree} free of ${vpcLimit} (the default quota; a raised one allows more)`,
-    ok: vpcsFree === undefined || vpcsFree >= needs.vpcs,
-    ...(vpcsFree !== undefined && vpcsFree < needs.vpcs ? { fix: 'delete an unused VPC or request "VPCs per Region" in Service Quotas' } : {}),
+    ok: vpcsFree !== undefined && vpcsFree >= needs.vpcs,
+    ...(vpcsFree === undefined
+      ? unread('aws ec2 describe-vpcs')
+      : { allows: `${vpcsFree} free of ${vpcLimit} (the default quota; a raised one allows more)`, ...(vpcsFree < needs.vpcs ? { fix: 'delete an unused VPC or request "VPCs per Region" in Service Quotas' } : {}) }),
   });
   checks.push({
     what: 'Interface VPC endpoints (per VPC)',
@@ -125,11 +228,13 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
     checks.push({
       what,
       needs: `${need}`,
-      allows: free === undefined ? 'not read' : `${free} free of ${state?.limit}`,
       ok: free !== undefined && free >= need,
-      ...(free !== undefined && free >= need ? {} : { fix: free === undefined ? 'run with credentials (aws rds describe-account-attributes)' : `request more in Service Quotas (RDS); default ${quota(facts, what.endsWith('clusters') ? 'rdsClusters' : 'rdsInstances')}` }),
+      ...(free === undefined
+        ? unread('aws rds describe-account-attributes')
+        : { allows: `${free} free of ${state?.limit}`, ...(free >= need ? {} : { fix: `request more in Service Quotas (RDS); default ${quota(facts, what.endsWith('clusters') ? 'rdsClusters' : 'rdsInstances')}` }) }),
     });
   }
-  for (const problem of configProblems) checks.push({ what: 'configuration', needs: 'valid', allows: problem, ok: false, fix: problem });
+  // A configuration refusal is its own fix: said once.
+  for (const problem of configProblems) checks.push({ what: 'configuration', needs: 'valid', allows: problem, ok: false });
   return checks;
 }

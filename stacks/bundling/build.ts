@@ -10,7 +10,7 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { DB_CA, LAMBDA_NODE_MAJOR } from '../../config/pipeline';
 import { FunctionName, QUERY_FUNCTION_KEYS, type FunctionKey } from '../catalogue';
@@ -226,14 +226,61 @@ async function filesOf(dir: string, prefix = ''): Promise<ZipEntry[]> {
   return entries;
 }
 
-/** Builds every function (or those in `only`) and returns their bundle sizes. */
+/**
+ * What a build's output depends on: the sources the bundles are made from
+ * (handlers/, config/), how they are bundled (stacks/bundling/, the function
+ * catalogue), the exact packages (package-lock.json), the compiler settings
+ * and the build's options. Equal keys, equal bytes: the bundles are deterministic.
+ */
+const BUILD_INPUTS = ['handlers', 'config', 'stacks/bundling', 'stacks/catalogue.ts', 'package-lock.json', 'tsconfig.json'];
+
+/** Where a full build records its content key and reports. */
+const BUILD_KEY_FILE = '.build-key.json';
+
+async function inputFiles(entry: string): Promise<string[]> {
+  const full = path.join(ROOT, entry);
+  if (!(await stat(full)).isDirectory()) return [entry];
+  const nested = await Promise.all((await readdir(full)).sort().map((name) => inputFiles(path.join(entry, name))));
+  return nested.flat();
+}
+
+/** The content key of a build with `options`. */
+async function buildKey(options: object): Promise<string> {
+  const hash = createHash('sha256').update(JSON.stringify(options));
+  for (const file of (await Promise.all(BUILD_INPUTS.map(inputFiles))).flat()) hash.update(file).update('\0').update(await readFile(path.join(ROOT, file))).update('\0');
+  return hash.digest('hex');
+}
+
+/** The reports of a complete earlier build with the same key, or undefined. */
+async function cachedBuild(root: string, key: string, keys: readonly FunctionKey[]): Promise<BundleReport[] | undefined> {
+  try {
+    const cached = JSON.parse(await readFile(path.join(root, BUILD_KEY_FILE), 'utf8')) as { key: string; reports: BundleReport[] };
+    if (cached.key !== key) return undefined;
+    await Promise.all(keys.map((functionKey) => stat(bundleZip(functionKey, root))));
+    return cached.reports;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds every function (or those in `only`) and returns their bundle sizes.
+ * A full build whose inputs are those of the last one ({@link buildKey})
+ * changes nothing and returns at once (`force` builds anyway).
+ */
 export async function buildHandlers(
-  options: { naive?: boolean; outRoot?: string; only?: readonly FunctionKey[] } = {},
+  options: { naive?: boolean; outRoot?: string; only?: readonly FunctionKey[]; force?: boolean } = {},
 ): Promise<BundleReport[]> {
   const keys = options.only ?? (Object.keys(FunctionName) as FunctionKey[]);
+  const root = options.outRoot ?? DIST;
+  const key = options.only ? undefined : await buildKey({ naive: options.naive === true, root: path.relative(ROOT, root) });
+  if (key && !options.force) {
+    const cached = await cachedBuild(root, key, keys);
+    if (cached) return cached;
+  }
   // A full build starts clean, so no bundle of a renamed or removed function lingers.
-  if (!options.only) await rm(options.outRoot ?? DIST, { recursive: true, force: true });
-  return Promise.all(
+  if (!options.only) await rm(root, { recursive: true, force: true });
+  const reports = await Promise.all(
     keys.map(async (key) => {
       const outdir = bundleDir(key, options.outRoot);
       await rm(outdir, { recursive: true, force: true });
@@ -249,4 +296,6 @@ export async function buildHandlers(
       return { function: FunctionName[key], bytes, entryBytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
     }),
   );
+  if (key) await writeFile(path.join(root, BUILD_KEY_FILE), `${JSON.stringify({ key, reports }, null, 2)}\n`);
+  return reports;
 }
