@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Plans every synthesized stack in dependency order (network → data → compute →
-# workflow) and writes plans/<stack>.json and plans/<stack>.md. A stack whose
+# workflow → monitoring) and writes plans/<stack>.json and plans/<stack>.md. A stack whose
 # upstream has no state yet (a new environment, or an output added by this PR)
 # cannot be planned by Terraform: its comment says which stack to apply first,
 # and every other stack is still planned. Any other failure fails the job.
 set -uo pipefail
+export CHECKPOINT_DISABLE=1  # no HashiCorp checkpoint calls from Terraform
 mkdir -p plans
 order="$(npm run --silent plan-order)" || { echo "could not order the stacks" >&2; exit 1; }
 skipped=""
