@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { orderContentHash, orderToItem } from '../handlers/domain/order';
+import { INITIAL_STATE, orderContentHash, orderToItem } from '../handlers/domain/order';
 import { random, statementCounter } from './support';
 
 const [bundle, batchesArg, sizeArg, prefix] = process.argv.slice(2) as [string, string, string, string];
@@ -27,7 +27,7 @@ function batch(index: number) {
         { itemid: `item-${String(Math.floor(next() * 500)).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
         { itemid: `item-${String(Math.floor(next() * 500)).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
       ];
-      const order = { orderId, orderedAt: new Date(Date.UTC(2021, 0, 1) + Math.floor(next() * 4 * 365) * 86_400_000).toISOString(), items, contentHash: orderContentHash(orderId, items), commandMessageId: randomUUID() };
+      const order = { orderId, orderedAt: new Date(Date.UTC(2021, 0, 1) + Math.floor(next() * 4 * 365) * 86_400_000).toISOString(), items, contentHash: orderContentHash(orderId, items), commandMessageId: randomUUID(), ...INITIAL_STATE };
       const image = orderToItem(order);
       return {
         eventID: randomUUID(),

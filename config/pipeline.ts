@@ -55,8 +55,6 @@ export interface StreamMappingSettings {
   readonly maximumRecordAgeInSeconds: number;
   /** Split a failing batch in two and retry each half. @default true */
   readonly bisectBatchOnFunctionError: boolean;
-  /** Only new orders are projected: orders are immutable in this version. */
-  readonly eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[];
 }
 
 /** Defaults for {@link StreamMappingSettings}. */
@@ -66,12 +64,11 @@ export const DEFAULT_STREAM_MAPPING: StreamMappingSettings = {
   maximumRetryAttempts: 10,
   maximumRecordAgeInSeconds: 21_600,
   bisectBatchOnFunctionError: true,
-  eventNames: ['INSERT'],
 };
 
-/** The event-source-mapping filter that keeps only {@link StreamMappingSettings.eventNames}. */
-export function streamFilterPattern(settings: StreamMappingSettings): Record<string, unknown> {
-  return { eventName: [...settings.eventNames] };
+/** The event-source-mapping filter that keeps only the stream records of these kinds (the command registry's: `STREAM_EVENT_NAMES`). */
+export function streamFilterPattern(eventNames: readonly string[]): Record<string, unknown> {
+  return { eventName: [...eventNames] };
 }
 
 /** Names derived for one environment (`dev`, `prod`, or `local`). */

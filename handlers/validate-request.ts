@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DetailType, PipelineMetric } from '../config/contract';
-import { validateCommand, type CommandValidation } from './domain/command';
+import { validateCommand, type CommandValidation } from './commands/validate-command';
 import type { CommandEnvelope } from './domain/order';
 import { RefusalError, UnsupportedQueryError } from './domain/errors';
 import { queryDetail, queryRefusal, type QueryEnvelope, type QueryFunctionResult, type QueryResponseDetail } from './queries/envelope';

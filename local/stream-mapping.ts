@@ -107,7 +107,6 @@ function mappingSettings(model: TerraformModel, resource: TerraformResource): St
     maximumRetryAttempts: retries < 0 ? Number.MAX_SAFE_INTEGER : retries,
     maximumRecordAgeInSeconds: setting('maximum_record_age_in_seconds', -1),
     bisectBatchOnFunctionError: model.field(resource, 'bisect_batch_on_function_error') === true,
-    eventNames: [],
   };
 }
 

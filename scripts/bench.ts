@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { createPool } from 'mysql2/promise';
 import { DEFAULT_STREAM_MAPPING } from '../config/pipeline';
 import { FUNCTION_ENVIRONMENT, FunctionName, type FunctionKey } from '../stacks/catalogue';
-import { orderContentHash, type Order } from '../handlers/domain/order';
+import { INITIAL_STATE, orderContentHash, type Order } from '../handlers/domain/order';
 import { aggregate, projectOrders } from '../handlers/read-model/read-model-writer';
 import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
 import { buildHandlers, DIST, ROOT } from '../stacks/bundling/build';
@@ -225,7 +225,7 @@ function generateOrders(count: number, prefix: string, seed: number): Order[] {
       { itemid: `item-${String(second).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
     ];
     const orderedAt = new Date(Date.UTC(2021, 0, 1) + Math.floor(next() * 4 * 365 * 86_400_000)).toISOString();
-    return { orderId, orderedAt, items, contentHash: orderContentHash(orderId, items), commandMessageId: randomUUID() };
+    return { orderId, orderedAt, items, contentHash: orderContentHash(orderId, items), commandMessageId: randomUUID(), ...INITIAL_STATE };
   });
 }
 

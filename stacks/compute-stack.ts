@@ -15,6 +15,7 @@ import type { Construct } from 'constructs';
 import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { metricsNamespace, streamFilterPattern, type ResourceNames } from '../config/pipeline';
+import { STREAM_EVENT_NAMES } from '../handlers/commands/registry';
 import { FUNCTION_SETTINGS, type FunctionKey } from './catalogue';
 import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
@@ -194,7 +195,7 @@ export class ComputeStack extends PipelineStack {
       maximumRetryAttempts: mapping.maximumRetryAttempts,
       maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
       functionResponseTypes: ['ReportBatchItemFailures'],
-      filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(mapping)) }] },
+      filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(STREAM_EVENT_NAMES)) }] },
       destinationConfig: { onFailure: { destinationArn: this.failureQueue.arn } },
     });
 

@@ -15,6 +15,7 @@ import type { QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { DetailType, EVENT_SOURCE, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
 import { renderWorkflow } from '../asl/render';
+import { ordersTableActions } from '../handlers/commands/registry';
 import type { EncryptedTable } from './constructs/encrypted-table';
 import { policyDocument } from './constructs/iam';
 import type { NodejsFunction } from './constructs/nodejs-function';
@@ -80,7 +81,7 @@ export class WorkflowStack extends PipelineStack {
       Action: ['lambda:InvokeFunction'],
       Resource: [options.validateRequest.function.arn, ...[...options.queryFunctions.values()].map((fn) => fn.function.arn)],
     });
-    options.ordersTable.grant(stateMachineRole, 'WriteAndReadOrders', ['dynamodb:PutItem', 'dynamodb:GetItem']);
+    options.ordersTable.grant(stateMachineRole, 'WriteAndReadOrders', ordersTableActions());
     stateMachineRole.grant({
       Sid: 'PublishResponses',
       Action: ['events:PutEvents'],

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { orderContentHash, orderToItem, type Order, type OrderLine } from '../../handlers/domain/order';
+import { INITIAL_STATE, orderContentHash, orderToItem, type Order, type OrderLine } from '../../handlers/domain/order';
 
 /** A sample event file from `events/`, in PutEvents entry form. */
 export interface SampleEntry {
@@ -47,6 +47,8 @@ export function buildOrder(overrides: Partial<Omit<Order, 'contentHash'>> = {}):
     items,
     contentHash: orderContentHash(orderId, items),
     commandMessageId: overrides.commandMessageId ?? randomUUID(),
+    status: overrides.status ?? INITIAL_STATE.status,
+    revision: overrides.revision ?? INITIAL_STATE.revision,
   };
 }
 

@@ -9,7 +9,7 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
-import { orderContentHash, type Order } from '../../handlers/domain/order';
+import { INITIAL_STATE, orderContentHash, type Order } from '../../handlers/domain/order';
 import { monthYear } from '../../handlers/queries/monthly-sales-by-item';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
@@ -74,6 +74,7 @@ describe('projection under arbitrary delivery', () => {
           items: shape.lines,
           contentHash: orderContentHash(`p-${run}-${index}`, shape.lines),
           commandMessageId: `m-${index}`,
+          ...INITIAL_STATE,
         }));
         const records = orders.map((order, index) => insertRecord(order, String(1_000_000 + index)));
         const withIdempotency = createProjection({ pool: () => db.pool, persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo.client }) });

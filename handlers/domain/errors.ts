@@ -3,13 +3,15 @@
  * report in `error.code`, so the contract's codes live in one place.
  */
 
-/** Codes of the `error` object in refusal events. */
-type RefusalCode =
-  | 'ValidationError'
-  | 'OrderConflict'
-  | 'UnsupportedCommand'
-  | 'UnsupportedQuery'
-  | 'OrderNotFound';
+/**
+ * Codes of the `error` object in refusal events: the one list. The workflow's
+ * own refusals (`ServiceUnavailable`, written in the ASL) are checked against
+ * it when the workflow is rendered.
+ */
+export const REFUSAL_CODES = ['ValidationError', 'OrderConflict', 'UnsupportedCommand', 'UnsupportedQuery', 'OrderNotFound', 'ServiceUnavailable'] as const;
+
+/** One of {@link REFUSAL_CODES}. */
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 /** The `error` object of `orderRejected` and `queryStatus: 400` responses. */
 export interface RefusalBody {
@@ -98,6 +100,26 @@ export class OrderNotFoundError extends RefusalError {
   constructor(orderId: string, options?: ErrorOptions) {
     super(`order ${echo(orderId)} is not in the read model: it is unknown, or not projected yet (ask again shortly)`, options);
     this.name = 'OrderNotFoundError';
+  }
+}
+
+/** A command names an order the orders table does not hold. */
+export class UnknownOrderError extends RefusalError {
+  readonly code = 'OrderNotFound';
+
+  constructor(orderId: string, options?: ErrorOptions) {
+    super(`order ${echo(orderId)} does not exist; only a created order can be changed`, options);
+    this.name = 'UnknownOrderError';
+  }
+}
+
+/** The stored order changed between a command's conditional write and its read-back: sending the command again settles it. */
+export class OrderChangedError extends RefusalError {
+  readonly code = 'ServiceUnavailable';
+
+  constructor(orderId: string, options?: ErrorOptions) {
+    super(`order ${echo(orderId)} changed while the command ran; sending the command again is safe`, options);
+    this.name = 'OrderChangedError';
   }
 }
 

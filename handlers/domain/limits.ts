@@ -12,6 +12,8 @@ export const Limits = {
   maxItems: 100,
   /** Largest `quantity` of one line. */
   maxQuantity: 1_000_000,
+  /** `cancelOrder`'s optional `reason`: 1–256 characters, the item id's character rules. */
+  reasonMaxLength: 256,
 } as const;
 
 /**
@@ -33,14 +35,19 @@ const LEADING_COMBINING_MARK = /^\p{M}/u;
 
 /** Returns why `value` is not a valid item id, or `undefined` when it is. */
 export function itemIdProblem(value: unknown): string | undefined {
+  return textProblem(value, Limits.itemIdMaxLength);
+}
+
+/** Returns why `value` is not printable text of 1 to `maxLength` characters (code points), or `undefined` when it is. */
+export function textProblem(value: unknown, maxLength: number): string | undefined {
   if (value === undefined || value === null) return 'is required';
   if (typeof value !== 'string') return `must be a string, got ${describeType(value)}`;
   if (value.length === 0) return 'must not be empty';
   if (!value.isWellFormed()) return 'must be well-formed Unicode text';
   // Characters are code points; only a string longer in UTF-16 units can exceed the limit.
-  if (value.length > Limits.itemIdMaxLength) {
+  if (value.length > maxLength) {
     const length = [...value].length;
-    if (length > Limits.itemIdMaxLength) return `must be at most ${Limits.itemIdMaxLength} characters, got ${length}`;
+    if (length > maxLength) return `must be at most ${maxLength} characters, got ${length}`;
   }
   if (INVISIBLE.test(value)) return 'must not contain control or invisible characters';
   if (LEADING_COMBINING_MARK.test(value)) return 'must not start with a combining mark (it has no character to combine with)';

@@ -8,16 +8,23 @@
  * One line validator ({@link validateLines}) serves every inbound conversion,
  * so a line the command side refuses is refused the same way wherever it
  * comes from.
+ *
+ * An order also has a status and a revision: created at revision 1, and each
+ * command that changes it (handlers/commands/) writes the next revision and
+ * its own status. The content (id, lines, hash) never changes.
  */
 import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ORDERS_TABLE_KEY } from '../../config/contract';
-import { MalformedRecordError, UnsupportedCommandError, ValidationError } from './errors';
+import { MalformedRecordError, ValidationError } from './errors';
 import { normaliseEventTime, orderTimeProblem } from './time';
 import { Limits, describeType, itemIdProblem, orderIdProblem, quantityProblem } from './limits';
 
-/** The commands this version supports. */
-const SUPPORTED_COMMANDS = ['createOrder'] as const;
+/** The status and revision every order starts with. */
+export const INITIAL_STATE = { status: 'created', revision: 1 } as const;
+
+/** A status is a short lower-case word (`created`, `cancelled`): it is a DynamoDB attribute and a MySQL column. */
+const STATUS_PATTERN = /^[a-z]{1,16}$/;
 
 /** One line of an order. */
 export interface OrderLine {
@@ -35,6 +42,10 @@ export interface Order {
   readonly contentHash: string;
   /** The `id` of the command event that created the order. */
   readonly commandMessageId: string;
+  /** `created`, or the status the latest command that changed it left (`cancelled`). */
+  readonly status: string;
+  /** 1 when created; each change writes the next. The projection keeps the highest it has seen. */
+  readonly revision: number;
 }
 
 /** The EventBridge envelope fields a command arrives in. */
@@ -47,8 +58,8 @@ export interface CommandEnvelope {
 /** An orders-table item (and a stream record's image), in DynamoDB AttributeValue form. */
 export type OrderItem = Record<string, AttributeValue>;
 
-/** The read model's `orders` row: `[order_id, ordered_at, content_hash, line_count]`. */
-type OrderRow = readonly [orderId: string, orderedAt: string, contentHash: string, lineCount: number];
+/** The read model's `orders` row: `[order_id, ordered_at, content_hash, line_count, status, revision]`. */
+type OrderRow = readonly [orderId: string, orderedAt: string, contentHash: string, lineCount: number, status: string, revision: number];
 
 /** The read model's `order_lines` rows: `[order_id, line_no, item_id, quantity]`, line numbers from 1. */
 export type OrderLineRow = readonly [orderId: string, lineNo: number, itemId: string, quantity: number];
@@ -103,9 +114,9 @@ function validateLines(candidates: readonly LineCandidate[]): { lines: OrderLine
 }
 
 /**
- * Command detail → order. Throws a {@link ValidationError} (or
- * {@link UnsupportedCommandError}) naming every offending field; never throws
- * anything else for bad input.
+ * A `createOrder` command's detail → order (the command's name already
+ * checked). Throws a {@link ValidationError} naming every offending field;
+ * never throws anything else for bad input.
  */
 export function orderFromCommand(envelope: CommandEnvelope): Order {
   const { detail } = envelope;
@@ -113,14 +124,6 @@ export function orderFromCommand(envelope: CommandEnvelope): Order {
     throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
   }
   const fields = detail as Record<string, unknown>;
-  const { command } = fields;
-  if (command === undefined || command === null) throw new ValidationError(['detail.command is required']);
-  if (typeof command !== 'string') {
-    throw new ValidationError([`detail.command must be a string, got ${describeType(command)}`]);
-  }
-  if (!(SUPPORTED_COMMANDS as readonly string[]).includes(command)) {
-    throw new UnsupportedCommandError(command, SUPPORTED_COMMANDS);
-  }
 
   const problems: string[] = [];
   const orderIdIssue = orderIdProblem(fields.orderId);
@@ -148,17 +151,26 @@ export function orderFromCommand(envelope: CommandEnvelope): Order {
     problems.push(...validated.problems);
   }
 
-  const orderedAt = normaliseEventTime(envelope.time);
-  if (orderedAt === undefined) problems.push('time must be an ISO 8601 timestamp');
+  const orderedAt = commandTime(envelope, problems);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const orderId = fields.orderId as string;
+  return { orderId, orderedAt: orderedAt as string, items: lines, contentHash: orderContentHash(orderId, lines), commandMessageId: envelope.id as string, ...INITIAL_STATE };
+}
+
+/**
+ * The command event's `time` (normalised to ISO 8601 UTC) after checking it
+ * and the event's `id`; their problems go to `problems`. Every command reads
+ * its envelope through this.
+ */
+export function commandTime(envelope: CommandEnvelope, problems: string[]): string | undefined {
+  const time = normaliseEventTime(envelope.time);
+  if (time === undefined) problems.push('time must be an ISO 8601 timestamp');
   else {
-    const problem = orderTimeProblem(orderedAt);
+    const problem = orderTimeProblem(time);
     if (problem) problems.push(problem);
   }
   if (typeof envelope.id !== 'string' || envelope.id.length === 0) problems.push('id must be a non-empty string');
-
-  if (problems.length > 0) throw new ValidationError(problems);
-  const orderId = fields.orderId as string;
-  return { orderId, orderedAt: orderedAt as string, items: lines, contentHash: orderContentHash(orderId, lines), commandMessageId: envelope.id as string };
+  return time;
 }
 
 /** Order → orders-table item. */
@@ -169,6 +181,8 @@ export function orderToItem(order: Order): OrderItem {
     items: { L: order.items.map((line) => ({ M: { itemid: { S: line.itemid }, quantity: { N: String(line.quantity) } } })) },
     contentHash: { S: order.contentHash },
     commandMessageId: { S: order.commandMessageId },
+    status: { S: order.status },
+    revision: { N: String(order.revision) },
   };
 }
 
@@ -206,6 +220,12 @@ export function orderFromItem(image: OrderItem): Order {
     lines = validated.lines;
     problems.push(...validated.problems);
   }
+  // Items written before orders had a status are created orders at revision 1.
+  const status = image.status?.S ?? INITIAL_STATE.status;
+  if (!STATUS_PATTERN.test(status)) problems.push(`status must be a lower-case word of 1 to 16 letters, got ${JSON.stringify(status.slice(0, 32))} (S attribute)`);
+  const revisionText = image.revision?.N ?? String(INITIAL_STATE.revision);
+  const revision = Number(revisionText);
+  if (!/^\d{1,9}$/.test(revisionText) || revision < 1) problems.push(`revision must be a positive integer, got ${revisionText.slice(0, 32)} (N attribute)`);
   if (problems.length > 0) throw new MalformedRecordError(problems.join('; '));
 
   const contentHash = image.contentHash?.S;
@@ -213,25 +233,30 @@ export function orderFromItem(image: OrderItem): Order {
   if (contentHash !== undefined && contentHash !== expectedHash) {
     throw new MalformedRecordError(`contentHash does not match the order's items (stored ${contentHash}, computed ${expectedHash})`);
   }
-  return { orderId: orderId as string, orderedAt: orderedAt as string, items: lines, contentHash: expectedHash, commandMessageId: image.commandMessageId?.S ?? '' };
+  return { orderId: orderId as string, orderedAt: orderedAt as string, items: lines, contentHash: expectedHash, commandMessageId: image.commandMessageId?.S ?? '', status, revision };
 }
 
 /** Order → read-model rows: its `orders` row and its `order_lines` rows, in the order sent. */
 export function orderToRows(order: Order): { order: OrderRow; lines: OrderLineRow[] } {
   return {
-    order: [order.orderId, toSqlDateTime(order.orderedAt), order.contentHash, order.items.length],
+    order: [order.orderId, toSqlDateTime(order.orderedAt), order.contentHash, order.items.length, order.status, order.revision],
     lines: order.items.map((line, index): OrderLineRow => [order.orderId, index + 1, line.itemid, line.quantity]),
   };
 }
 
 /** Read-model rows → order (the rebuild's catch-up). `orderedAt` is ISO 8601 UTC. */
-export function orderFromRows(row: { readonly orderId: string; readonly orderedAt: string; readonly contentHash: string }, lines: readonly StoredLine[]): Order {
+export function orderFromRows(
+  row: { readonly orderId: string; readonly orderedAt: string; readonly contentHash: string; readonly status: string; readonly revision: number },
+  lines: readonly StoredLine[],
+): Order {
   return {
     orderId: row.orderId,
     orderedAt: `${row.orderedAt.slice(0, 23)}Z`,
     items: lines.map((line) => ({ itemid: line.item_id, quantity: line.quantity })),
     contentHash: row.contentHash,
     commandMessageId: '',
+    status: row.status,
+    revision: row.revision,
   };
 }
 

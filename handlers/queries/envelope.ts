@@ -22,6 +22,8 @@ export interface QueryResponseDetail {
   /** Fields echoing the request (`queryItemId`, `queryOrderId`). */
   readonly [echo: `query${string}Id`]: string | null | undefined;
   readonly queryStatus: QueryStatus;
+  /** `orderDetails`: `created`, or the status a command left the order in (`cancelled`). */
+  readonly queryOrderStatus?: string;
   readonly queryResult?: readonly unknown[];
   /** Present when more rows remain: ask again with `pageToken` set to it. */
   readonly nextPageToken?: string;

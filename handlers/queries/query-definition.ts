@@ -27,8 +27,13 @@ export interface PageRequest {
   readonly limit: number;
 }
 
-/** A query's answer: its rows (in its own order), or a refusal such as `OrderNotFound`. */
-type QueryOutcome<Row> = { readonly rows: readonly Row[] } | { readonly refusal: RefusalError };
+/** Fields an answer carries beside its rows (`orderDetails`: the order's status). */
+export interface AnswerFields {
+  readonly queryOrderStatus?: string;
+}
+
+/** A query's answer: its rows (in its own order) and fields, or a refusal such as `OrderNotFound`. */
+type QueryOutcome<Row> = { readonly rows: readonly Row[]; readonly fields?: AnswerFields } | { readonly refusal: RefusalError };
 
 /** One query. */
 export interface QueryDefinition<Params = unknown, Row = unknown> {

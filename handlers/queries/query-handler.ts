@@ -86,6 +86,7 @@ export function createQueryHandler<Params, Row>(definition: QueryDefinition<Para
         queryMessageId: messageId(event),
         ...echo,
         queryStatus: 200,
+        ...outcome.fields,
         queryResult: page,
         ...(more && definition.paging ? { nextPageToken: encodePageToken(definition.name, params, definition.paging.key(page[page.length - 1] as Row)) } : {}),
       },

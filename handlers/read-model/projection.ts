@@ -8,15 +8,17 @@ import { ORDERS_TABLE_KEY, PipelineMetric } from '../../config/contract';
 import { OrderConflictError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { readOrderRecord } from '../domain/order-record';
+import { isKnownStatus } from '../commands/registry';
 import { BatchCoalescer, type Seat } from '../shared/coalescer';
 import { logger } from '../shared/logger';
 import { metrics } from '../shared/metrics';
 import { ReadModelWriteError } from './errors';
 import { projectOrders, type ProjectionOutcome } from './read-model-writer';
 
-/** What the idempotency store remembers about a projected order. */
+/** What the idempotency store remembers about a projected order state. */
 interface ProjectionResult {
   readonly orderId: string;
+  readonly revision: number;
   readonly outcome: Exclude<ProjectionOutcome, 'conflict'>;
 }
 
@@ -44,14 +46,16 @@ interface ProjectionDependencies {
 
 /**
  * Builds the stream → read-model record processing. Each record goes through
- * Powertools idempotency keyed by `orderId` (validated by `contentHash`); the
+ * Powertools idempotency keyed by the order and its change (`orderId` and
+ * `revision`: a create and its cancel are two records), validated by
+ * `contentHash`; the
  * records that get through are written together by one constant-statement
  * transaction; a record that fails is reported alone in `batchItemFailures`.
  */
 export function createProjection(dependencies: ProjectionDependencies) {
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'orderId',
+    eventKeyJmesPath: '[orderId, revision]',
     payloadValidationJmesPath: 'contentHash',
     expiresAfterSeconds: dependencies.expiresAfterSeconds ?? 90_000,
   });
@@ -59,7 +63,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
   const project = async (order: Order, seat: Seat<Order, ProjectionOutcome>): Promise<ProjectionResult> => {
     const outcome = await seat.submit(order);
     if (outcome === 'conflict') throw new OrderConflictError(order.orderId);
-    return { orderId: order.orderId, outcome };
+    return { orderId: order.orderId, revision: order.revision, outcome };
   };
   const projectOnce = dependencies.persistenceStore
     ? makeIdempotent(project, { persistenceStore: dependencies.persistenceStore, config: idempotencyConfig })
@@ -91,7 +95,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
       else stats.replayed++;
       // One line per order at DEBUG (checked once per batch: building a log item costs
       // even when it is dropped); the batch summary is the INFO line.
-      if (debug) logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId: order.orderId, sequenceNumber });
+      if (debug) logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId: order.orderId, revision: order.revision, status: order.status, sequenceNumber });
       return result;
     } catch (error) {
       if (error instanceof ReadModelWriteError) stats.writeError ??= { code: error.code, message: error.message };
@@ -100,14 +104,14 @@ export function createProjection(dependencies: ProjectionDependencies) {
     }
   };
 
-  /** One stream record: skipped (orders are immutable), projected, or failed alone (it leaves its seat either way). */
+  /** One stream record: skipped (a REMOVE: no command deletes orders), projected, or failed alone (it leaves its seat either way). */
   const handleRecord = async (record: DynamoDBRecord, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats, debug: boolean) => {
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     try {
-      const intent = readOrderRecord(record);
+      const intent = readOrderRecord(record, isKnownStatus);
       if (intent.kind === 'skip') {
         stats.skipped[intent.eventName] = (stats.skipped[intent.eventName] ?? 0) + 1;
-        logger.info('record skipped: orders are immutable', { orderId: intent.orderId, eventName: intent.eventName, sequenceNumber });
+        logger.info('record skipped: no command makes it', { orderId: intent.orderId, eventName: intent.eventName, sequenceNumber });
         return undefined;
       }
       return await projectRecord(intent.order, seat, stats, debug, sequenceNumber);

@@ -1,5 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { isKnownStatus } from '../commands/registry';
+import { MalformedRecordError } from '../domain/errors';
 import { orderFromItem, orderFromRows, type Order, type StoredLine } from '../domain/order';
 import { compareKeys, projectOrders, writeOrders, type WarnLogger } from './read-model-writer';
 import { BOOKKEEPING_TABLES, READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, REBUILD_SUFFIXES, tablesWithSuffix, type ReadModelTables } from './tables';
@@ -189,7 +191,9 @@ export async function rebuildReadModel(options: {
     const orders: Order[] = [];
     for (const item of page.items) {
       try {
-        orders.push(orderFromItem(item));
+        const order = orderFromItem(item);
+        if (!isKnownStatus(order.status)) throw new MalformedRecordError(`status ${JSON.stringify(order.status)} is not one a command leaves`);
+        orders.push(order);
       } catch (error) {
         malformed++;
         options.logger?.warn('orders-table item skipped by the rebuild', { orderId: item.orderid?.S, error });
@@ -217,6 +221,8 @@ interface LiveOrderRow extends RowDataPacket {
   order_id: string;
   ordered_at: string;
   content_hash: string;
+  status: string;
+  revision: number;
 }
 
 interface LineRow extends RowDataPacket {
@@ -226,16 +232,17 @@ interface LineRow extends RowDataPacket {
 }
 
 /**
- * The orders of `from` projected since shortly before `startedAt` that `to`
- * lacks, with their lines, in key order. Written without table aliases, so
- * it also runs under `LOCK TABLES`.
+ * The orders of `from` projected (created or changed) since shortly before
+ * `startedAt` that `to` lacks or holds at a lower revision, with their lines,
+ * in key order. Written without table aliases, so it also runs under
+ * `LOCK TABLES`.
  */
 async function missingOrders(connection: PoolConnection, from: ReadModelTables, to: ReadModelTables, startedAt: string): Promise<Order[]> {
   const [missing] = await connection.query<LiveOrderRow[]>(
-    `SELECT ??.order_id, DATE_FORMAT(??.ordered_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS ordered_at, ??.content_hash
+    `SELECT ??.order_id, DATE_FORMAT(??.ordered_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS ordered_at, ??.content_hash, ??.status, ??.revision
        FROM ?? LEFT JOIN ?? ON ??.order_id = ??.order_id
-      WHERE ??.order_id IS NULL AND ??.projected_at >= ? - INTERVAL ${CATCH_UP_MARGIN_MINUTES} MINUTE`,
-    [from.orders, from.orders, from.orders, from.orders, to.orders, to.orders, from.orders, to.orders, from.orders, startedAt],
+      WHERE (??.order_id IS NULL OR ??.revision < ??.revision) AND ??.projected_at >= ? - INTERVAL ${CATCH_UP_MARGIN_MINUTES} MINUTE`,
+    [from.orders, from.orders, from.orders, from.orders, from.orders, from.orders, to.orders, to.orders, from.orders, to.orders, to.orders, from.orders, from.orders, startedAt],
   );
   if (missing.length === 0) return [];
   const [lines] = await connection.query<LineRow[]>('SELECT order_id, item_id, quantity FROM ?? WHERE order_id IN (?) ORDER BY order_id, line_no', [
@@ -245,7 +252,7 @@ async function missingOrders(connection: PoolConnection, from: ReadModelTables, 
   const byOrder = new Map<string, StoredLine[]>();
   for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), line]);
   return missing
-    .map((order) => orderFromRows({ orderId: order.order_id, orderedAt: order.ordered_at, contentHash: order.content_hash }, byOrder.get(order.order_id) ?? []))
+    .map((order) => orderFromRows({ orderId: order.order_id, orderedAt: order.ordered_at, contentHash: order.content_hash, status: order.status, revision: Number(order.revision) }, byOrder.get(order.order_id) ?? []))
     .sort((a, b) => compareKeys(a.orderId, b.orderId));
 }
 

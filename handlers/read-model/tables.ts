@@ -8,6 +8,7 @@ export const READ_MODEL_TABLES = {
   orderLines: 'order_lines',
   itemTotals: 'item_totals',
   itemMonthlyTotals: 'item_monthly_totals',
+  itemDailyTotals: 'item_daily_totals',
 } as const;
 
 /** One of the read model's tables. */

@@ -3,9 +3,10 @@
  * do no more than its role needs:
  *
  * - **reader**: `SELECT` on the read model only: the query functions;
- * - **writer**: `SELECT`, `INSERT`, `UPDATE`: the statements the projection
- *   runs (multi-row inserts with `ON DUPLICATE KEY UPDATE`, and the read-back
- *   of which rows it wrote); no `DELETE`, no DDL;
+ * - **writer**: `SELECT`, `INSERT`, `UPDATE`, `DELETE`: the statements the
+ *   projection runs (multi-row inserts with `ON DUPLICATE KEY UPDATE`, the
+ *   read-back of which rows it wrote, and, when an order stops counting, the
+ *   deletion of totals that reach zero); no DDL;
  * - the master user only where DDL is needed: init-schema and the rebuild.
  *
  * init-schema, which holds the master credentials, creates the users with
@@ -22,7 +23,7 @@ export type DatabaseRole = 'reader' | 'writer';
 /** What each role may do on the read-model database. */
 const ROLE_PRIVILEGES: Readonly<Record<DatabaseRole, readonly string[]>> = {
   reader: ['SELECT'],
-  writer: ['SELECT', 'INSERT', 'UPDATE'],
+  writer: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
 };
 
 /**

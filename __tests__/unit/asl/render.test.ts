@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
-import { WORKFLOW_TEMPLATE_PATH, expandQueryRouting, placeholdersOf, queryStateName, renderAsl, renderWorkflow } from '../../../asl/render';
+import { WORKFLOW_TEMPLATE_PATH, checkRefusalCodes, expandCommandRouting, expandQueryRouting, placeholdersOf, queryStateName, renderAsl, renderWorkflow } from '../../../asl/render';
+import { validateCommand } from '../../../handlers/commands/validate-command';
+import { COMMANDS } from '../../../handlers/commands/registry';
 import { QUERIES } from '../../../handlers/queries/registry';
 
 const resources = {
@@ -20,8 +22,6 @@ describe('renderWorkflow', () => {
       'commandResponseDetailType',
       'eventBusName',
       'eventSource',
-      'ordersTableKey',
-      'ordersTableName',
       'queryDetailType',
       'queryFunctionArn',
       'queryResponseDetailType',
@@ -40,6 +40,30 @@ describe('renderWorkflow', () => {
     expect(new Set(retries).size).toBe(1);
     expect(QUERIES.map((query) => definition.States[queryStateName(query.name)]?.Parameters?.FunctionName)).toEqual(QUERIES.map((query) => resources.queryFunctionArns[query.name]));
     expect(definition.States.QueryTask).toBeUndefined();
+  });
+
+  it("routes every command of the registry to its own conditional write, with the module's expressions and nothing else", () => {
+    type State = { Type: string; Resource?: string; Choices?: { Variable: string; StringEquals: string; Next: string }[]; Parameters?: Record<string, unknown>; Catch?: { Next: string }[]; Retry?: unknown };
+    const definition = JSON.parse(renderWorkflow(resources)) as { States: Record<string, State> };
+    expect(definition.States.RouteCommand?.Choices).toEqual(COMMANDS.map((command) => ({ Variable: '$.command', StringEquals: command.name, Next: queryStateName(command.name) })));
+    const create = definition.States.CreateOrder as State;
+    expect(create.Resource).toBe('arn:aws:states:::dynamodb:putItem');
+    expect(create.Parameters).toEqual({ TableName: 'orders', 'Item.$': '$.values', ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'orderid' } });
+    const cancel = definition.States.CancelOrder as State;
+    expect(cancel.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
+    expect(cancel.Parameters).toMatchObject({ Key: { orderid: { 'S.$': '$.orderId' } }, ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#status) OR #status = :created)', 'ExpressionAttributeValues.$': '$.values' });
+    expect(cancel.Catch?.map((c) => c.Next)).toEqual(['CancelOrderReadBack', 'CommandNotStored']);
+    expect(JSON.stringify(cancel.Retry)).toBe(JSON.stringify(create.Retry));
+    expect(definition.States.CommandWrite).toBeUndefined();
+    expect(definition.States.CommandReadBack).toBeUndefined();
+  });
+
+  it('refuses an error code the one list lacks, and a command state that collides with the template', () => {
+    expect(() => checkRefusalCodes('{"error": {"code": "Throttled", "message": "x"}}')).toThrow('error codes missing from REFUSAL_CODES (handlers/domain/errors.ts): Throttled');
+    expect(() => checkRefusalCodes(readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8'))).not.toThrow();
+    const template = readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8');
+    const clash = COMMANDS.map((command) => (command.name === 'cancelOrder' ? { ...command, name: 'routeCommand' } : command));
+    expect(() => expandCommandRouting(template, clash)).toThrow('state RouteCommand of a command collides with a state of the template');
   });
 
   it('refuses a template without the query template state', () => {
@@ -135,5 +159,57 @@ describe('the rendered workflow, run', () => {
         Entries: [expect.objectContaining({ DetailType: 'orderCommandResponse', Detail: { orderid: null, commandStatus: 'orderRejected', commandMessageId: 'c-1', error: { code: 'ServiceUnavailable', message: 'the answer could not be published; sending the command again is safe' } } })],
       }),
     ]);
+  });
+});
+
+describe('the rendered command paths, run', () => {
+  /** Runs one command through the rendered workflow with the table's answers given, and returns what was published. */
+  async function run(detail: Record<string, unknown>, table: { write: 'ok' | 'conditionFailed'; stored?: Record<string, { S: string }> }) {
+    await import('../../../local/polyfills');
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)), { validationOptions: { checkArn: true, checkPaths: true } });
+    const published: unknown[] = [];
+    const writes: unknown[] = [];
+    const event = { id: 'c-1', time: '2022-10-14T08:30:00Z', 'detail-type': 'orderCommand', source: 'orderPipeline', detail };
+    const write = (input: unknown) => {
+      writes.push(input);
+      if (table.write === 'conditionFailed') throw Object.assign(new Error('The conditional request failed'), { name: 'DynamoDB.ConditionalCheckFailedException' });
+      return {};
+    };
+    const readBack = () => (table.stored ? { Item: table.stored } : {});
+    const { result } = machine.run(event, {
+      overrides: {
+        taskResourceLocalHandlers: {
+          ValidateCommand: (input: unknown) => ({ Payload: validateCommand((input as { Payload: never }).Payload) }),
+          CreateOrder: write,
+          CancelOrder: write,
+          CreateOrderReadBack: readBack,
+          CancelOrderReadBack: readBack,
+          PublishCommandResponse: (input: unknown) => {
+            published.push((input as { Entries: { Detail: unknown }[] }).Entries[0]?.Detail);
+            return {};
+          },
+        },
+      },
+    });
+    await result;
+    return { published, writes };
+  }
+  const cancel = { command: 'cancelOrder', orderId: '6102' };
+  const create = { command: 'createOrder', orderId: '6102', items: [{ itemid: 'z3333', quantity: 6 }] };
+  const createdHash = (validateCommand({ id: 'x', time: '2022-10-14T08:30:00Z', detail: create }) as { compare: { contentHash: string } }).compare.contentHash;
+
+  it.each([
+    ['a cancel that wrote', cancel, { write: 'ok' as const }, { commandStatus: 'orderCancelled' }],
+    ['a cancel of an unknown order', cancel, { write: 'conditionFailed' as const }, { commandStatus: 'orderRejected', error: { code: 'OrderNotFound' } }],
+    ['a cancel of a cancelled order', cancel, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, status: { S: 'cancelled' } } }, { commandStatus: 'orderCancelled' }],
+    ['a cancel that lost to a create', cancel, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, status: { S: 'created' } } }, { commandStatus: 'orderRejected', error: { code: 'ServiceUnavailable' } }],
+    ['a create that wrote', create, { write: 'ok' as const }, { commandStatus: 'orderCreated' }],
+    ['a re-delivered create (even of a cancelled order)', create, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: createdHash } } }, { commandStatus: 'orderCreated' }],
+    ['a create with other content', create, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: 'f'.repeat(64) } } }, { commandStatus: 'orderRejected', error: { code: 'OrderConflict' } }],
+  ])('answers %s', async (_, detail, table, answer) => {
+    const { published, writes } = await run(detail, table);
+    expect(writes).toHaveLength(1);
+    expect(published).toEqual([expect.objectContaining({ orderid: '6102', commandMessageId: 'c-1', ...answer, ...(answer.error ? { error: expect.objectContaining(answer.error) } : {}) })]);
   });
 });

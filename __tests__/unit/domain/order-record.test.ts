@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { readOrderRecord } from '../../../handlers/domain/order-record';
+import { isKnownStatus } from '../../../handlers/commands/registry';
+import { readOrderRecord as readWith } from '../../../handlers/domain/order-record';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { buildOrder, insertRecord } from '../../helpers/factories';
+
+const readOrderRecord = (record: DynamoDBRecord) => readWith(record, isKnownStatus);
 
 describe('readOrderRecord', () => {
   it('reads an INSERT record back into the order that was written', () => {
@@ -8,9 +12,19 @@ describe('readOrderRecord', () => {
     expect(readOrderRecord(insertRecord(order))).toEqual({ kind: 'project', order });
   });
 
-  it.each(['MODIFY', 'REMOVE'] as const)('skips %s records: orders are immutable', (eventName) => {
-    const record = { ...insertRecord(buildOrder({ orderId: '7' })), eventName };
-    expect(readOrderRecord(record)).toEqual({ kind: 'skip', eventName, orderId: '7' });
+  it('reads a MODIFY record as the order at its new revision and status', () => {
+    const order = buildOrder({ orderId: '6103', status: 'cancelled', revision: 2 });
+    expect(readOrderRecord({ ...insertRecord(order), eventName: 'MODIFY' })).toEqual({ kind: 'project', order });
+  });
+
+  it('skips REMOVE records: no command deletes an order', () => {
+    const record = { ...insertRecord(buildOrder({ orderId: '7' })), eventName: 'REMOVE' as const };
+    expect(readOrderRecord(record)).toEqual({ kind: 'skip', eventName: 'REMOVE', orderId: '7' });
+  });
+
+  it('refuses a status no command leaves', () => {
+    const record = { ...insertRecord(buildOrder({ orderId: '8', status: 'shipped', revision: 2 })), eventName: 'MODIFY' as const };
+    expect(() => readOrderRecord(record)).toThrow(expect.objectContaining({ name: 'MalformedRecordError', message: 'status "shipped" is not one a command leaves' }));
   });
 
   it('refuses an INSERT without a new image', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { validateCommand } from '../../../handlers/domain/command';
+import { validateCommand } from '../../../handlers/commands/validate-command';
 import { orderContentHash, orderFromCommand, orderFromItem, orderFromRows, orderToItem, orderToRows, toSqlDateTime } from '../../../handlers/domain/order';
 import { buildOrder } from '../../helpers/factories';
 import { envelopeOf, sampleEntry } from '../../helpers/factories';
@@ -25,6 +25,8 @@ describe('orderFromCommand', () => {
         { itemid: 'z4444', quantity: 3 },
       ]),
       commandMessageId: 'command-1',
+      status: 'created',
+      revision: 1,
     });
   });
 
@@ -96,7 +98,7 @@ describe('orderFromCommand', () => {
   });
 
   it('answers UnsupportedCommand for an unknown command', () => {
-    const result = validateCommand(withDetail({ command: 'cancelOrder', orderId: '6102' }));
+    const result = validateCommand(withDetail({ command: 'deleteOrder', orderId: '6102' }));
     expect(result).toEqual({
       valid: false,
       response: {
@@ -105,7 +107,7 @@ describe('orderFromCommand', () => {
         commandMessageId: 'command-1',
         error: {
           code: 'UnsupportedCommand',
-          message: 'command "cancelOrder" is not supported; expected one of createOrder',
+          message: 'command "deleteOrder" is not supported; expected one of createOrder, cancelOrder',
         },
       },
     });
@@ -150,13 +152,30 @@ describe('the order codec', () => {
     // Act
     const rows = orderToRows(order);
     const back = orderFromRows(
-      { orderId: rows.order[0], orderedAt: `${rows.order[1].replace(' ', 'T')}000Z`, contentHash: rows.order[2] },
+      { orderId: rows.order[0], orderedAt: `${rows.order[1].replace(' ', 'T')}000Z`, contentHash: rows.order[2], status: rows.order[4], revision: rows.order[5] },
       rows.lines.map(([, , item_id, quantity]) => ({ item_id, quantity })),
     );
 
     // Assess
-    expect(rows).toEqual({ order: ['codec-2', '2022-10-13 19:00:00.123', order.contentHash, 2], lines: [['codec-2', 1, 'z', 3], ['codec-2', 2, 'a', 1]] });
+    expect(rows).toEqual({ order: ['codec-2', '2022-10-13 19:00:00.123', order.contentHash, 2, 'created', 1], lines: [['codec-2', 1, 'z', 3], ['codec-2', 2, 'a', 1]] });
     expect(back).toEqual({ ...order, commandMessageId: '' });
+  });
+
+  it('round-trips a changed order, and reads an item written before statuses as created at revision 1', () => {
+    const cancelled = buildOrder({ orderId: 'codec-4', status: 'cancelled', revision: 2 });
+    expect(orderFromItem(orderToItem(cancelled))).toEqual(cancelled);
+    const { status: _status, revision: _revision, ...legacy } = orderToItem(buildOrder({ orderId: 'codec-5' }));
+    expect(orderFromItem(legacy)).toMatchObject({ orderId: 'codec-5', status: 'created', revision: 1 });
+  });
+
+  it.each([
+    [{ status: { S: 'Cancelled!' } }, 'status must be a lower-case word of 1 to 16 letters, got "Cancelled!"'],
+    [{ status: { S: '' } }, 'status must be a lower-case word'],
+    [{ revision: { N: '0' } }, 'revision must be a positive integer, got 0'],
+    [{ revision: { N: '1.5' } }, 'revision must be a positive integer, got 1.5'],
+    [{ revision: { N: '99999999999' } }, 'revision must be a positive integer, got 99999999999'],
+  ])('refuses a stored item with %j', (attributes, message) => {
+    expect(() => orderFromItem({ ...orderToItem(buildOrder({ orderId: 'codec-6' })), ...attributes })).toThrow(message);
   });
 
   it('refuses in a stored item what it refuses in a command, with the same line rules', () => {
