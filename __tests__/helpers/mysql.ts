@@ -1,6 +1,6 @@
 import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES, type ReadModelTables } from '../../handlers/read-model/tables';
 import { randomBytes } from 'node:crypto';
-import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
+import { createConnection, createPool, type Connection, type Pool, type PoolConnection } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
 import { roleUserName } from '../../handlers/read-model/users';
 import { connectionOptions, useReadCommitted, type DbSettings } from '../../handlers/shared/db';
@@ -62,11 +62,48 @@ export async function createTestDatabase(prefix: string, options: { migrate?: bo
 
 /** Reads every read-model table, ordered, for before/after comparisons. */
 export async function snapshotReadModel(pool: Pool, tables: ReadModelTables = READ_MODEL_TABLES) {
-  const [orders] = await pool.query('SELECT order_id, ordered_at, content_hash, line_count FROM ?? ORDER BY order_id', [tables.orders]);
+  const [orders] = await pool.query('SELECT order_id, ordered_at, content_hash, line_count, status, revision FROM ?? ORDER BY order_id', [tables.orders]);
   const [lines] = await pool.query('SELECT * FROM ?? ORDER BY order_id, line_no', [tables.orderLines]);
   const [totals] = await pool.query('SELECT * FROM ?? ORDER BY item_id', [tables.itemTotals]);
   const [months] = await pool.query('SELECT * FROM ?? ORDER BY item_id, month_start', [tables.itemMonthlyTotals]);
-  return { orders, lines, totals, months };
+  const [days] = await pool.query('SELECT * FROM ?? ORDER BY item_id, order_date', [tables.itemDailyTotals]);
+  return { orders, lines, totals, months, days };
+}
+
+/** The read model's aggregates as plain rows: `[item, total, last date]`, `[item, month, total]`, `[item, day, total]`, in key order. */
+export async function readAggregates(pool: Pool, tables: ReadModelTables = READ_MODEL_TABLES) {
+  const rows = async (sql: string, table: string) => ((await pool.query(sql, [table]))[0] as Record<string, unknown>[]).map((row) => Object.values(row).map((value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value)));
+  return {
+    items: await rows("SELECT item_id, total_ordered, DATE_FORMAT(last_order_date, '%Y-%m-%d') FROM ?? ORDER BY item_id", tables.itemTotals),
+    months: await rows("SELECT item_id, DATE_FORMAT(month_start, '%Y-%m-%d'), monthly_ordered FROM ?? ORDER BY item_id, month_start", tables.itemMonthlyTotals),
+    days: await rows("SELECT item_id, DATE_FORMAT(order_date, '%Y-%m-%d'), daily_ordered FROM ?? ORDER BY item_id, order_date", tables.itemDailyTotals),
+  };
+}
+
+/**
+ * The aggregates recomputed from scratch from orders in their final states
+ * (what the read model must hold): only orders whose status counts, a total
+ * per item with its latest order date, per month and per day; no zero rows.
+ */
+export function expectedAggregates(orders: readonly { orderedAt: string; status: string; items: readonly { itemid: string; quantity: number }[] }[], counts: (status: string) => boolean) {
+  const items = new Map<string, [string, number, string]>();
+  const months = new Map<string, [string, string, number]>();
+  const days = new Map<string, [string, string, number]>();
+  for (const order of orders) {
+    if (!counts(order.status)) continue;
+    const day = order.orderedAt.slice(0, 10);
+    const month = `${order.orderedAt.slice(0, 7)}-01`;
+    for (const { itemid, quantity } of order.items) {
+      const item = items.get(itemid) ?? [itemid, 0, day];
+      items.set(itemid, [itemid, item[1] + quantity, day > item[2] ? day : item[2]]);
+      const m = months.get(`${itemid}\u0000${month}`) ?? [itemid, month, 0];
+      months.set(`${itemid}\u0000${month}`, [itemid, month, m[2] + quantity]);
+      const d = days.get(`${itemid}\u0000${day}`) ?? [itemid, day, 0];
+      days.set(`${itemid}\u0000${day}`, [itemid, day, d[2] + quantity]);
+    }
+  }
+  const byKey = <T extends unknown[]>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([, row]) => row);
+  return { items: byKey(items), months: byKey(months), days: byKey(days) };
 }
 
 /** Drops a read-model database and the role users init-schema made for it. */
@@ -78,4 +115,28 @@ export async function dropReadModel(admin: Connection, database: string): Promis
 /** Empties the read model's tables (between the runs of a property). */
 export async function truncateReadModel(connection: Connection, tables: ReadModelTables = READ_MODEL_TABLES): Promise<void> {
   for (const key of READ_MODEL_TABLE_KEYS) await connection.query('TRUNCATE TABLE ??', [tables[key]]);
+}
+
+/** A pool whose connections count the statements they send. */
+export function countingPool(pool: Pool): { pool: Pool; statements: () => number } {
+  let count = 0;
+  const proxy = new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== 'getConnection') return Reflect.get(target, property, receiver);
+      return async () => {
+        const connection = await target.getConnection();
+        return new Proxy(connection, {
+          get(inner, name, innerReceiver) {
+            const value = Reflect.get(inner, name, innerReceiver);
+            if (name !== 'query' || typeof value !== 'function') return typeof value === 'function' ? value.bind(inner) : value;
+            return (...args: unknown[]) => {
+              count++;
+              return (value as (...a: unknown[]) => unknown).apply(inner, args);
+            };
+          },
+        }) as PoolConnection;
+      };
+    },
+  });
+  return { pool: proxy, statements: () => count };
 }

@@ -127,13 +127,23 @@ describe('stream projection', () => {
     expect(await totalOf('hc-other')).toBe(1);
   });
 
-  it('counts MODIFY and REMOVE records without projecting them', async () => {
-    const order = buildOrder({ items: [{ itemid: 'immutable', quantity: 1 }] });
-    const modify = { ...insertRecord(order), eventName: 'MODIFY' as const };
-    const remove = { ...insertRecord(order), eventName: 'REMOVE' as const };
-    const response = await createProjection({ pool: () => db.pool, persistenceStore: store() })(streamEvent([modify, remove]), context());
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(await totalOf('immutable')).toBeUndefined();
+  it("projects a cancel's MODIFY through its own idempotency record (orderId and revision), and skips REMOVE", async () => {
+    // Prepare: one store for both records, as deployed: the create's completed record must not swallow the cancel.
+    const order = buildOrder({ items: [{ itemid: 'changing', quantity: 4 }] });
+    const project = createProjection({ pool: () => db.pool, persistenceStore: store() });
+    await project(streamEvent([insertRecord(order)]), context());
+    expect(await totalOf('changing')).toBe(4);
+    const modify = { ...insertRecord({ ...order, status: 'cancelled', revision: 2 }, '9100000001'), eventName: 'MODIFY' as const };
+    const remove = { ...insertRecord(order, '9100000002'), eventName: 'REMOVE' as const };
+
+    // Act: the cancel, then its re-delivery.
+    const first = await project(streamEvent([modify, remove]), context());
+    const again = await project(streamEvent([modify]), context());
+
+    // Assess
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(await totalOf('changing')).toBeUndefined();
   });
 
   it('fails the whole batch, and leaves no completed idempotency record, when MySQL is unreachable', async () => {

@@ -9,11 +9,12 @@ import { projectOrders } from '../../handlers/read-model/read-model-writer';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
 import { REBUILD_TABLES, RETIRED_TABLES, rebuildReadModel, type ScanOrders } from '../../handlers/read-model/rebuild';
-import { READ_MODEL_TABLES } from '../../handlers/read-model/tables';
+import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES } from '../../handlers/read-model/tables';
 import { buildOrder } from '../helpers/factories';
 import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { connectionOptions } from '../../handlers/shared/db';
-import { createTestDatabase, snapshotReadModel, type TestDatabase } from '../helpers/mysql';
+import { createTestDatabase, expectedAggregates, readAggregates, snapshotReadModel, type TestDatabase } from '../helpers/mysql';
+import { statusCounts } from '../../handlers/commands/registry';
 
 let db: TestDatabase;
 /** The orders table's identity, as the rebuild function reads it from DescribeTable. */
@@ -111,7 +112,7 @@ describe('rebuildReadModel', () => {
     const before = await snapshotReadModel(db.pool);
     await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: ordersTable(all, 50).scan, keepGoing: () => false });
     await db.pool.query(
-      `RENAME TABLE ${(['orders', 'orderLines', 'itemTotals', 'itemMonthlyTotals'] as const)
+      `RENAME TABLE ${READ_MODEL_TABLE_KEYS
         .map((key) => `${READ_MODEL_TABLES[key]} TO ${RETIRED_TABLES[key]}, ${REBUILD_TABLES[key]} TO ${READ_MODEL_TABLES[key]}`)
         .join(', ')}`,
     );
@@ -211,4 +212,34 @@ describe('rebuildReadModel', () => {
     expect({ orders: Number(final?.orders), total: Number(final?.total) }).toEqual({ orders: table.length, total: expectedTotal });
     expect(seen.length).toBeGreaterThan(10);
   }, 120_000);
+
+  it('reconciles exactly with an orders table holding cancelled orders, cancels made live during the rebuild included', async () => {
+    // Prepare: a third of the orders cancelled in the table; the live read model lags (it has none of the cancels).
+    const cancel = (order: Order): Order => ({ ...order, status: 'cancelled', revision: 2 });
+    const table = orders.map((order, index) => (index % 3 === 0 ? cancel(order) : order));
+    const db2 = await createTestDatabase('rebuild_cancels');
+    try {
+      await projectOrders(db2.pool, orders);
+      const { scan, items } = ordersTable(table, 10);
+      // Stop half-way; meanwhile the live projection applies two more cancels (one the scan already read as created).
+      let pages = 0;
+      await rebuildReadModel({ pool: db2.pool, source: SOURCE, scan, keepGoing: () => pages++ < 2 });
+      const liveCancels = [table[1] as Order, table[40] as Order].map(cancel);
+      await projectOrders(db2.pool, liveCancels);
+      for (const order of liveCancels) items[orders.findIndex((o) => o.orderId === order.orderId)] = orderToItem(order);
+
+      // Act
+      const progress = await rebuildReadModel({ pool: db2.pool, source: SOURCE, scan });
+
+      // Assess
+      expect(progress.stage).toBe('done');
+      const final = table.map((order) => liveCancels.find((c) => c.orderId === order.orderId) ?? order);
+      expect(final.filter((order) => order.status === 'cancelled')).toHaveLength(17);
+      expect(await readAggregates(db2.pool)).toEqual(expectedAggregates(final, statusCounts));
+      const [statuses] = await db2.pool.query<RowDataPacket[]>('SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status');
+      expect(statuses.map((row) => [row.status, Number(row.n)])).toEqual([['cancelled', 17], ['created', 28]]);
+    } finally {
+      await db2.drop();
+    }
+  });
 });

@@ -170,7 +170,7 @@ describe('the rendered command paths, run', () => {
     const machine = new StateMachine(JSON.parse(renderWorkflow(resources)), { validationOptions: { checkArn: true, checkPaths: true } });
     const published: unknown[] = [];
     const writes: unknown[] = [];
-    const event = { id: 'c-1', time: '2022-10-14T08:30:00Z', 'detail-type': 'orderCommand', source: 'orderPipeline', detail };
+    const event = JSON.parse(JSON.stringify({ id: 'c-1', time: '2022-10-14T08:30:00Z', 'detail-type': 'orderCommand', source: 'orderPipeline', detail })) as { id: string };
     const write = (input: unknown) => {
       writes.push(input);
       if (table.write === 'conditionFailed') throw Object.assign(new Error('The conditional request failed'), { name: 'DynamoDB.ConditionalCheckFailedException' });
@@ -189,7 +189,7 @@ describe('the rendered command paths, run', () => {
             published.push((input as { Entries: { Detail: unknown }[] }).Entries[0]?.Detail);
             return {};
           },
-        },
+        } as never,
       },
     });
     await result;
@@ -197,7 +197,7 @@ describe('the rendered command paths, run', () => {
   }
   const cancel = { command: 'cancelOrder', orderId: '6102' };
   const create = { command: 'createOrder', orderId: '6102', items: [{ itemid: 'z3333', quantity: 6 }] };
-  const createdHash = (validateCommand({ id: 'x', time: '2022-10-14T08:30:00Z', detail: create }) as { compare: { contentHash: string } }).compare.contentHash;
+  const createdHash = (validateCommand({ id: 'x', time: '2022-10-14T08:30:00Z', detail: create }) as unknown as { compare: { contentHash: string } }).compare.contentHash;
 
   it.each([
     ['a cancel that wrote', cancel, { write: 'ok' as const }, { commandStatus: 'orderCancelled' }],
@@ -207,7 +207,7 @@ describe('the rendered command paths, run', () => {
     ['a create that wrote', create, { write: 'ok' as const }, { commandStatus: 'orderCreated' }],
     ['a re-delivered create (even of a cancelled order)', create, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: createdHash } } }, { commandStatus: 'orderCreated' }],
     ['a create with other content', create, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: 'f'.repeat(64) } } }, { commandStatus: 'orderRejected', error: { code: 'OrderConflict' } }],
-  ])('answers %s', async (_, detail, table, answer) => {
+  ] as [string, Record<string, unknown>, { write: 'ok' | 'conditionFailed'; stored?: Record<string, { S: string }> }, { commandStatus: string; error?: { code: string } }][])('answers %s', async (_, detail, table, answer) => {
     const { published, writes } = await run(detail, table);
     expect(writes).toHaveLength(1);
     expect(published).toEqual([expect.objectContaining({ orderid: '6102', commandMessageId: 'c-1', ...answer, ...(answer.error ? { error: expect.objectContaining(answer.error) } : {}) })]);
