@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: starts the local pipeline, sends the original sample
- * (`createOrder` 6102, then both queries), waits for each response, prints
- * them, and exits 0 only if every answer is the one the contract promises.
+ * (`createOrder` 6102, then both queries), then cancels the order and asks
+ * again (the report is empty, `orderDetails` says `cancelled`), waits for
+ * each response, prints them, and exits 0 only if every answer is the one the
+ * contract promises.
  *
  * The demo's read model is a database of its own on the server of `DB_URL`
  * (or `--db-url`; the database named there is never touched), made for the
@@ -71,22 +73,38 @@ try {
   await localIdle(runtime.endpoint);
   console.log(`\nprojected into the read model in ${Math.round(performance.now() - started)} ms\n`);
 
-  for (const [name, expected] of [
-    ['query-items-sales-report', [
-      { itemid: 'z3333', totalordered: 6, lastorderdate: '2022-10-13' },
-      { itemid: 'z4444', totalordered: 3, lastorderdate: '2022-10-13' },
-    ]],
-    ['query-monthly-sales-z3333', [{ monthyear: 'October 2022', monthlyordered: 6 }]],
-  ] as const) {
-    const query = sample(name);
-    const [queryId] = await putEntries(target, [query]);
+  const ask = async (name: string, expected: readonly Record<string, unknown>[], status?: string) => {
+    const [queryId] = await putEntries(target, [sample(name)]);
     const response = await waitForResponse(target, queryId as string);
-    const detail = response.detail as { query: string; queryItemId?: string; queryStatus: number; queryResult?: Record<string, unknown>[] };
-    console.log(`orderQuery ${detail.query}${detail.queryItemId ? ` ${detail.queryItemId}` : ''} → queryStatus ${detail.queryStatus}`);
-    console.log(`${formatTable(detail.queryResult ?? [])}\n`);
+    const detail = response.detail as { query: string; queryItemId?: string; queryOrderId?: string; queryOrderStatus?: string; queryStatus: number; queryResult?: Record<string, unknown>[] };
+    const about = detail.queryItemId ?? detail.queryOrderId;
+    console.log(`orderQuery ${detail.query}${about ? ` ${about}` : ''} → queryStatus ${detail.queryStatus}${detail.queryOrderStatus ? `, order ${detail.queryOrderStatus}` : ''}`);
+    console.log(`${detail.queryResult?.length ? formatTable(detail.queryResult) : '(no rows)'}\n`);
     expect(`${detail.query} status`, detail.queryStatus, 200);
     expect(`${detail.query} rows`, detail.queryResult, expected);
-  }
+    if (status) expect(`${detail.query} order status`, detail.queryOrderStatus, status);
+  };
+  const lines = [
+    { itemid: 'z3333', quantity: 6, orderdate: '2022-10-13' },
+    { itemid: 'z4444', quantity: 3, orderdate: '2022-10-13' },
+  ];
+  await ask('query-items-sales-report', [
+    { itemid: 'z3333', totalordered: 6, lastorderdate: '2022-10-13' },
+    { itemid: 'z4444', totalordered: 3, lastorderdate: '2022-10-13' },
+  ]);
+  await ask('query-monthly-sales-z3333', [{ monthyear: 'October 2022', monthlyordered: 6 }]);
+  await ask('query-order-details-6102', lines, 'created');
+
+  // A change: the cancel is one conditional update; its stream record takes the lines away from every total.
+  const [cancelId] = await putEntries(target, [sample('cancel-order-6102')]);
+  const cancelledAnswer = await waitForResponse(target, cancelId as string);
+  console.log(`orderCommand cancelOrder 6102 → ${cancelledAnswer['detail-type']}`);
+  console.log(formatTable([cancelledAnswer.detail]));
+  expect('cancel response', { orderid: cancelledAnswer.detail.orderid, commandStatus: cancelledAnswer.detail.commandStatus }, { orderid: '6102', commandStatus: 'orderCancelled' });
+  await localIdle(runtime.endpoint);
+  console.log('');
+  await ask('query-items-sales-report', []);
+  await ask('query-order-details-6102', lines, 'cancelled');
 } catch (error) {
   problems.push((error as Error).message);
 } finally {

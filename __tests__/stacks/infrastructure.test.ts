@@ -259,7 +259,7 @@ describe('compute stack', () => {
       maximum_retry_attempts: DEFAULT_STREAM_MAPPING.maximumRetryAttempts,
       maximum_record_age_in_seconds: DEFAULT_STREAM_MAPPING.maximumRecordAgeInSeconds,
       function_response_types: ['ReportBatchItemFailures'],
-      filter_criteria: { filter: [{ pattern: '{"eventName":["INSERT"]}' }] },
+      filter_criteria: { filter: [{ pattern: '{"eventName":["INSERT","MODIFY"]}' }] },
       destination_config: { on_failure: { destination_arn: expect.stringContaining('aws_sqs_queue') } },
     });
   });
@@ -335,10 +335,15 @@ describe('workflow stack', () => {
   it('writes orders with a condition and publishes both response types', () => {
     const { asl } = definition();
     const states = asl.States as Record<string, Record<string, unknown>>;
-    expect(states.PutOrder).toMatchObject({
+    expect(states.CreateOrder).toMatchObject({
       Resource: 'arn:aws:states:::dynamodb:putItem',
       Parameters: expect.objectContaining({ ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'orderid' } }),
-      Catch: expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ReadExistingOrder' })]),
+      Catch: expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'CreateOrderReadBack' })]),
+    });
+    expect(states.CancelOrder).toMatchObject({
+      Resource: 'arn:aws:states:::dynamodb:updateItem',
+      Parameters: expect.objectContaining({ ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#status) OR #status = :created)' }),
+      Catch: expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'CancelOrderReadBack' })]),
     });
     expect(states.PublishCommandResponse?.Parameters).toMatchObject({ Entries: [expect.objectContaining({ DetailType: 'orderCommandResponse', Source: 'orderPipeline' })] });
     expect(states.PublishQueryResponse?.Parameters).toMatchObject({ Entries: [expect.objectContaining({ DetailType: 'orderQueryResponse', Source: 'orderPipeline' })] });
