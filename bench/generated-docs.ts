@@ -10,10 +10,11 @@
  * `npm run docs` rewrites every block; `npm run docs -- --check` (and a test)
  * fails naming each block that is out of date.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { capacityMarkdown, capacitySummary, runCapacityModel, type CapacityRun } from '../stacks/capacity-report';
+import { eventSchemas } from '../stacks/event-schemas';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -99,5 +100,19 @@ export function refreshDocuments(options: { check: boolean; root?: string }): st
     stale.push(...changed.map((name) => `${document}: ${name}`));
     if (!options.check && changed.length > 0) writeFileSync(file, text);
   }
+  // The published event schemas, one file per detail type (stacks/event-schemas.ts).
+  for (const [detailType, schema] of Object.entries(eventSchemas())) {
+    const file = path.join(root, SCHEMAS_DIRECTORY, `${detailType}.schema.json`);
+    const text = `${JSON.stringify(schema, null, 2)}\n`;
+    if ((existsSync(file) ? readFileSync(file, 'utf8') : '') === text) continue;
+    stale.push(`${SCHEMAS_DIRECTORY}/${detailType}.schema.json`);
+    if (!options.check) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, text);
+    }
+  }
   return stale;
 }
+
+/** Where the published event schemas live. */
+export const SCHEMAS_DIRECTORY = 'docs/schemas';

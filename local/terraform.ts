@@ -42,6 +42,8 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
   aws_sns_topic: 'alarm notifications: no alarms locally',
   aws_sns_topic_policy: 'alarm notifications: no alarms locally',
   aws_sns_topic_subscription: 'alarm notifications: no alarms locally',
+  aws_schemas_registry: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
+  aws_schemas_schema: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
 };
 
 /** Data sources the reader answers locally. */

@@ -6,6 +6,8 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { SchemasRegistry } from '@cdktf/provider-aws/lib/schemas-registry';
+import { SchemasSchema } from '@cdktf/provider-aws/lib/schemas-schema';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
@@ -15,6 +17,7 @@ import type { QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { DetailType, EVENT_SOURCE, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
 import { renderWorkflow } from '../asl/render';
+import { asDraft4, eventSchemas } from './event-schemas';
 import { ordersTableActions } from '../handlers/commands/registry';
 import type { EncryptedTable } from './constructs/encrypted-table';
 import { policyDocument } from './constructs/iam';
@@ -54,6 +57,17 @@ export class WorkflowStack extends PipelineStack {
     const { config, names } = options;
 
     this.bus = new CloudwatchEventBus(this, 'bus', { name: names.eventBus });
+    // The published contract, for clients to browse and generate code from (the same documents as docs/schemas).
+    const registry = new SchemasRegistry(this, 'schemas', { name: `${names.prefix}-events`, description: 'The events the order pipeline accepts and emits' });
+    for (const [detailType, schema] of Object.entries(eventSchemas())) {
+      new SchemasSchema(this, `schema-${detailType}`, {
+        name: `${EVENT_SOURCE}@${detailType}`,
+        registryName: registry.name,
+        type: 'JSONSchemaDraft4',
+        content: JSON.stringify(asDraft4(schema)),
+        description: String(schema.description),
+      });
+    }
     new CloudwatchEventArchive(this, 'archive', {
       name: `${names.prefix}-requests`,
       description: 'Commands and queries, for replay after an incident',

@@ -16,6 +16,8 @@ import { orderFromItem } from '../../handlers/domain/order';
 import { budget } from '../helpers/budget';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { expectedAggregates, readAggregates } from '../helpers/mysql';
+import { publishedValidators } from '../helpers/schemas';
+import { localEvents } from '../../clients/pipeline-client';
 
 let runtime: RunningLocalRuntime;
 let target: Target;
@@ -176,4 +178,29 @@ describe('cancelOrder through the local runtime', () => {
     // For the closing note.
     console.log(`random mix: ${entries.length} commands → ${JSON.stringify(counts)}; ${stored.length} orders, ${stored.filter((o) => o.status === 'cancelled').length} cancelled; ${expected.items.length} items agree`);
   }, budget({ seconds: 120 }));
+
+  it('emitted only answers that validate against the published schemas (every answer of this file, each kind included)', async () => {
+    // A few more kinds of answer: each query, a 404, a 400, a refused command.
+    const ask = (detail: Record<string, unknown>): PutEventsRequestEntry => ({ EventBusName: runtime.busName, Source: 'orderPipeline', DetailType: 'orderQuery', Detail: JSON.stringify(detail) });
+    await answers([create('schema-order', [{ itemid: 'schema-item', quantity: 1 }])]);
+    await localIdle(runtime.endpoint);
+    const more = await answers([
+      ask({ query: 'itemsSalesReport' }),
+      ask({ query: 'monthlySalesByItem', itemid: 'schema-item' }),
+      ask({ query: 'orderDetails', orderId: 'schema-order' }),
+      ask({ query: 'orderDetails', orderId: 'no-such-order' }),
+      ask({ query: 'monthlySalesByItem' }),
+      { ...cancel('x'), Detail: JSON.stringify({ command: 'cancelOrder' }) },
+    ]);
+    expect(more.map((answer) => answer?.queryStatus ?? answer?.commandStatus)).toEqual([200, 200, 200, 404, 400, 'orderRejected']);
+
+    const validate = publishedValidators();
+    // What the pipeline emitted: every answer (the requests are the test's own, some invalid on purpose).
+    const emitted = (await localEvents(runtime.endpoint)).filter((event) => event.source === 'orderPipeline' && String(event['detail-type']).endsWith('Response'));
+    const kinds = new Set(emitted.map((event) => event['detail-type']));
+    expect([...kinds].sort()).toEqual(['orderCommandResponse', 'orderQueryResponse']);
+    const invalid = emitted.map((event) => ({ event, problem: validate(event) })).filter(({ problem }) => problem !== undefined);
+    expect(invalid).toEqual([]);
+    console.log(`schemas: ${emitted.length} events validated (${[...kinds].map((kind) => `${kind} ${emitted.filter((e) => e['detail-type'] === kind).length}`).join(', ')})`);
+  }, budget({ seconds: 30 }));
 });

@@ -1,6 +1,6 @@
 import { ORDERS_TABLE_KEY } from '../../config/contract';
 import { OrderChangedError, OrderConflictError, UnknownOrderError } from '../domain/errors';
-import { Limits } from '../domain/limits';
+import { FieldSchema, Limits } from '../domain/limits';
 import { INITIAL_STATE, orderFromCommand, orderToItem } from '../domain/order';
 import { defineCommand } from './command-definition';
 
@@ -22,14 +22,7 @@ export const command = defineCommand({
         type: 'array',
         minItems: 1,
         maxItems: Limits.maxItems,
-        items: {
-          type: 'object',
-          required: ['itemid', 'quantity'],
-          properties: {
-            itemid: { type: 'string', minLength: 1, maxLength: Limits.itemIdMaxLength },
-            quantity: { type: 'integer', minimum: 1, maximum: Limits.maxQuantity },
-          },
-        },
+        items: { type: 'object', required: ['itemid', 'quantity'], properties: { itemid: FieldSchema.itemId, quantity: FieldSchema.quantity } },
       },
     },
   },

@@ -22,6 +22,14 @@ export const Limits = {
  */
 const ORDER_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
+/** JSON Schemas of the fields, from the same limits (the published event schemas use them). */
+export const FieldSchema = {
+  orderId: { type: 'string', minLength: 1, maxLength: Limits.orderIdMaxLength, pattern: ORDER_ID_PATTERN.source },
+  itemId: { type: 'string', minLength: 1, maxLength: Limits.itemIdMaxLength },
+  quantity: { type: 'integer', minimum: 1, maximum: Limits.maxQuantity },
+  date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+} as const;
+
 /** Human-readable form of {@link ORDER_ID_PATTERN} for error messages. */
 const ORDER_ID_ALPHABET = 'A-Z a-z 0-9 _ . : -';
 

@@ -1,6 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
-import { itemIdProblem } from '../domain/limits';
+import { FieldSchema, itemIdProblem } from '../domain/limits';
 import { defineQuery, exactNumber, type PageRequest } from './query-definition';
 
 /** One row of `itemsSalesReport`. */
@@ -41,4 +41,9 @@ export const query = defineQuery({
   run: async (pool, _params, page) => ({ rows: await itemsSalesReport(pool, page) }),
   paging: { key: (row: ItemSalesRow) => row.itemid, valid: (after) => itemIdProblem(after) === undefined },
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
+  schema: {
+    detail: { required: [], properties: {} },
+    row: { type: 'object', required: ['itemid', 'totalordered', 'lastorderdate'], properties: { itemid: FieldSchema.itemId, totalordered: { type: 'integer', minimum: 1 }, lastorderdate: FieldSchema.date } },
+    answer: {},
+  },
 });

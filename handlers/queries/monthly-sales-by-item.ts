@@ -1,6 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ValidationError } from '../domain/errors';
-import { itemIdProblem } from '../domain/limits';
+import { FieldSchema, itemIdProblem } from '../domain/limits';
 import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
 import { defineQuery, echoString, exactNumber, type PageRequest } from './query-definition';
 
@@ -61,4 +61,9 @@ export const query = defineQuery({
   run: async (pool, params, page) => ({ rows: await monthlySalesByItem(pool, params.itemId, page) }),
   paging: { key: (row: MonthlySalesRow) => monthStartOf(row.monthyear), valid: (after) => /^\d{4}-(0[1-9]|1[0-2])-01$/.test(after) },
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
+  schema: {
+    detail: { required: ['itemid'], properties: { itemid: FieldSchema.itemId } },
+    row: { type: 'object', required: ['monthyear', 'monthlyordered'], properties: { monthyear: { type: 'string', pattern: '^[A-Z][a-z]+ \\d{4}$' }, monthlyordered: { type: 'integer', minimum: 1 } } },
+    answer: { queryItemId: { type: 'string' } },
+  },
 });

@@ -1,6 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { OrderNotFoundError, ValidationError } from '../domain/errors';
-import { orderIdProblem } from '../domain/limits';
+import { FieldSchema, orderIdProblem } from '../domain/limits';
 import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
 import { defineQuery, echoString, type PageRequest } from './query-definition';
 
@@ -64,4 +64,9 @@ export const query = defineQuery({
   },
   // No paging: an order has at most 100 lines (the command limit), and one page holds them.
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
+  schema: {
+    detail: { required: ['orderId'], properties: { orderId: FieldSchema.orderId } },
+    row: { type: 'object', required: ['itemid', 'quantity', 'orderdate'], properties: { itemid: FieldSchema.itemId, quantity: FieldSchema.quantity, orderdate: FieldSchema.date } },
+    answer: { queryOrderId: { type: 'string' }, queryOrderStatus: { type: 'string', description: '`created`, or the status the command that last changed it left (`cancelled`)' } },
+  },
 });

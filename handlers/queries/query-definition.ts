@@ -63,6 +63,16 @@ export interface QueryDefinition<Params = unknown, Row = unknown> {
    */
   readonly paging?: QueryPaging<Row>;
   readonly settings: QueryFunctionSettings;
+  /**
+   * JSON Schemas for the published event schemas: the detail's fields beyond
+   * `query` (with which are required), a row of `queryResult`, and the
+   * fields the answer adds (echoes, the order's status).
+   */
+  readonly schema: {
+    readonly detail: { readonly required: readonly string[]; readonly properties: Readonly<Record<string, unknown>> };
+    readonly row: Readonly<Record<string, unknown>>;
+    readonly answer: Readonly<Record<string, unknown>>;
+  };
 }
 
 /** How a query's answer pages. */
