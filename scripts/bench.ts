@@ -34,7 +34,7 @@ const run = promisify(execFile);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
   options: {
-    sections: { type: 'string', default: 'projection,queries,coldstart,local,synth' },
+    sections: { type: 'string', default: 'projection,changes,queries,coldstart,local,synth' },
     'query-sizes': { type: 'string', default: '10000,100000,1000000' },
     'projection-batches': { type: 'string', default: '20' },
     'original-orders': { type: 'string', default: '2000' },
@@ -211,6 +211,39 @@ async function benchProjection(): Promise<void> {
     await raw.drop();
   }
   results.projection = section;
+}
+
+/**
+ * Orders that change: the same writer over the same batches, first as
+ * creates, then as cancels of those orders (every batch takes totals away,
+ * deletes the ones reaching zero and looks up last order dates). Statements
+ * counted through a proxy: the writer's own only.
+ */
+async function benchChanges(): Promise<void> {
+  const database = await createBenchDatabase('proj_changes');
+  const server = benchServer();
+  const counter = await statementCounter(server.host, server.port);
+  const counted = createPool({ host: '127.0.0.1', port: counter.port, user: server.user, password: server.password, database: database.name, connectionLimit: 2, dateStrings: true, timezone: 'Z' });
+  try {
+    const batches = Array.from({ length: projectionBatches }, (_, index) => generateOrders(batchSize, `c${index}`, 300 + index));
+    const run = async (kind: 'creates' | 'cancels') => {
+      const before = counter.statements();
+      const { ms } = await timed(async () => {
+        for (const orders of batches) await projectOrders(counted, kind === 'creates' ? orders : orders.map((order) => ({ ...order, status: 'cancelled', revision: 2 })));
+      });
+      const changes = batches.length * batchSize;
+      return { changes, changesPerSecond: round(changes / (ms / 1000), 0), statementsPer1000Changes: round(((counter.statements() - before) / changes) * 1000, 1), statementsPerBatch: round((counter.statements() - before) / batches.length, 1) };
+    };
+    const creates = await run('creates');
+    const cancels = await run('cancels');
+    const [left] = await database.pool.query('SELECT COUNT(*) AS n FROM item_totals');
+    if (Number((left as { n: number }[])[0]?.n) !== 0) throw new Error('the cancels left totals behind');
+    results.changes = { batchSize, creates, cancels };
+  } finally {
+    await counted.end();
+    await counter.close();
+    await database.drop();
+  }
 }
 
 /** Orders of two lines over 500 items and four years of dates. */
@@ -573,6 +606,14 @@ function targets(): { target: string; measured: string; met: boolean }[] {
   return lines;
 }
 
+/** One run of {@link benchChanges}. */
+interface ChangeRun {
+  changes: number;
+  changesPerSecond: number;
+  statementsPerBatch: number;
+  statementsPer1000Changes: number;
+}
+
 function markdown(): string {
   const out: string[] = [];
   const projection = results.projection as Record<string, { orders: number; ordersPerSecond: number; linesPerSecond: number; statementsPer1000Orders?: number }> | undefined;
@@ -584,6 +625,12 @@ function markdown(): string {
     }
     const writes = (results.projection as { idempotencyStoreWritesPerSecond?: number }).idempotencyStoreWritesPerSecond;
     if (writes) out.push('', `Idempotency store (dynalite) write rate, same SDK and concurrency: ${writes} writes/s; the projection makes 2 per record.`);
+    out.push('');
+  }
+  const changes = results.changes as { batchSize: number; creates: ChangeRun; cancels: ChangeRun } | undefined;
+  if (changes) {
+    out.push(`| orders that change (batches of ${changes.batchSize}) | changes/s | SQL statements / batch | / 1,000 changes |`, '|---|---:|---:|---:|');
+    for (const [label, row] of [['creates', changes.creates], ['cancels of those orders', changes.cancels]] as const) out.push(`| ${label} | ${row.changesPerSecond} | ${row.statementsPerBatch} | ${row.statementsPer1000Changes} |`);
     out.push('');
   }
   const queries = results.queries as Record<string, { p50: number; p99: number }>[] | undefined;
@@ -631,7 +678,7 @@ if (values.render) {
   Object.assign(results, JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>);
 } else {
   // A partial run (--sections) updates its sections of latest.json and keeps the others.
-  const allSections = ['projection', 'queries', 'coldstart', 'local', 'synth'];
+  const allSections = ['projection', 'changes', 'queries', 'coldstart', 'local', 'synth'];
   if (!quick && allSections.some((section) => !sections.has(section)) && existsSync(path.join(outDir, 'latest.json'))) {
     const previous = JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>;
     for (const [key, value] of Object.entries(previous)) if (!(key in results)) results[key] = value;
@@ -640,6 +687,7 @@ if (values.render) {
   await buildHandlers();
   const started = performance.now();
   if (sections.has('projection')) await benchProjection();
+  if (sections.has('changes')) await benchChanges();
   if (sections.has('queries')) await benchQueries();
   if (sections.has('coldstart')) await benchColdStart();
   if (sections.has('local')) await benchLocal();
