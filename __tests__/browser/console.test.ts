@@ -54,11 +54,11 @@ describe('the local console', () => {
     expect(await page.textContent('#orders tbody')).toMatch(/6102\s*z3333\s*6\s*2022-10-13/);
     // The execution, drawn from the definition with its path, and the batch that projected it.
     await command.click();
-    await page.locator('#graph svg g.visited[data-state="PutOrder"]').waitFor({ timeout: 15_000 });
+    await page.locator('#graph svg g.visited[data-state="CreateOrder"]').waitFor({ timeout: 15_000 });
     await page.waitForFunction(() => (document.querySelector('#projection')?.textContent ?? '').includes('projected in a batch'), null, { timeout: 15_000 });
     expect(await page.textContent('#projection')).toMatch(/projected in a batch of \d+ records?.*\d+ ms, \d+ SQL statements/);
-    await page.click('#graph svg g[data-state="PutOrder"]');
-    expect(await page.textContent('#state-io')).toContain('"state": "PutOrder"');
+    await page.click('#graph svg g[data-state="CreateOrder"]');
+    expect(await page.textContent('#state-io')).toContain('"state": "CreateOrder"');
 
     // Queries sent now read the projected totals.
     await page.click('button[data-sample="query-monthly-sales-z3333"]');

@@ -67,12 +67,13 @@ describe('database users per role', () => {
     }
   });
 
-  it('the writer may run what the projection runs, and cannot DELETE or DROP', async () => {
+  it('the writer may run what the projection runs, and cannot DROP or ALTER', async () => {
     const writer = await connectAs('writer');
     try {
       expect(await errnoOf(writer, 'SELECT COUNT(*) FROM orders')).toBe(0);
       expect(await errnoOf(writer, 'DROP TABLE item_totals')).toBe(1142);
-      expect(await errnoOf(writer, 'DELETE FROM item_totals')).toBe(1142);
+      // DELETE of rows: totals reaching zero when an order is cancelled are deleted.
+      expect(await errnoOf(writer, "DELETE FROM item_totals WHERE item_id = 'no-such-item'")).toBe(0);
       expect(await errnoOf(writer, 'ALTER TABLE item_totals ADD COLUMN evil INT')).toBe(1142);
       expect(await errnoOf(writer, `DROP DATABASE \`${runtime.database}\``)).toBe(1044);
     } finally {

@@ -103,6 +103,6 @@ describe('invalid events', () => {
     } finally {
       dynamo.destroy();
     }
-    expect(await snapshotReadModel(pool)).toEqual({ orders: [], lines: [], totals: [], months: [] });
+    expect(await snapshotReadModel(pool)).toEqual({ orders: [], lines: [], totals: [], months: [], days: [] });
   });
 });

@@ -118,6 +118,7 @@ describe('local runtime', () => {
       query: 'orderDetails',
       queryMessageId: expect.any(String),
       queryOrderId: '6102',
+      queryOrderStatus: 'created',
       queryStatus: 200,
       queryResult: [
         { itemid: 'z3333', quantity: 6, orderdate: '2022-10-13' },
