@@ -38,7 +38,6 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     ordersTable: data.ordersTable,
     idempotencyTable: data.idempotencyTable,
     cluster: data.cluster,
-    instance: data.instance,
     dbSecret: data.dbSecret,
     roleSecrets: data.roleSecrets,
     ...(options.distDir ? { distDir: options.distDir } : {}),

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
-import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
 import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
@@ -34,7 +33,6 @@ export interface ComputeStackOptions {
   readonly ordersTable: EncryptedTable;
   readonly idempotencyTable: EncryptedTable;
   readonly cluster: RdsCluster;
-  readonly instance: RdsClusterInstance;
   readonly dbSecret: ManagedSecret;
   /** The secret of each database role (reader for the queries, writer for the projection). */
   readonly roleSecrets: Readonly<Record<DatabaseRole, ManagedSecret>>;
@@ -232,7 +230,12 @@ export class ComputeStack extends PipelineStack {
         migrations: migrationSetHash(),
         code: this.initSchema.bundleHash,
         function: this.initSchema.function.arn,
-        database: options.instance.arn,
+        // The cluster's immutable id, not its name: a cluster replaced or restored from a
+        // snapshot or a point in time keeps its identifier (so its ARN) but gets a new
+        // resource id, and needs the schema and fresh role passwords (its users hold the
+        // passwords of the snapshot's time, the secrets the latest ones).
+        // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html (DbClusterResourceId)
+        database: options.cluster.clusterResourceId,
       },
       provisioners: [
         {

@@ -270,7 +270,7 @@ describe('compute stack', () => {
       migrations: migrationSetHash(),
       code: expect.stringMatching(/^[0-9a-f]{64}$/),
       function: expect.stringContaining('init-schema'),
-      database: expect.stringContaining('read-model-instance'),
+      database: expect.stringContaining('aws_rds_clusterread-modelcluster_resource_id'),
     });
     // What the command does with each answer of the AWS CLI is run in schema-trigger.test.ts.
     expect(init.provisioner).toEqual([

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { ENVIRONMENTS } from '../../config/environments';
 import { installedAwsClis } from '../helpers/aws-cli';
 import { budget } from '../helpers/budget';
-import { resource, synthesize } from '../helpers/synth';
+import { resource, synthesize, type TerraformJson } from '../helpers/synth';
 
 /** What the fake Lambda API answers. */
 type Answer = 'result' | 'function-error' | 'bad-credentials';
@@ -38,11 +38,16 @@ let server: Server;
 let endpoint: string;
 let closedEndpoint: string;
 let trigger: LocalExec;
+let triggers: Record<string, string>;
+let stacks: { compute: TerraformJson; data: TerraformJson };
 let clis: Map<string, string>;
 const work = mkdtempSync(path.join(tmpdir(), 'schema-trigger-'));
 
 beforeAll(async () => {
-  const init = resource(synthesize(ENVIRONMENTS.dev).json.compute, 'null_resource');
+  const synthesized = synthesize(ENVIRONMENTS.dev).json;
+  stacks = { compute: synthesized.compute, data: synthesized.data };
+  const init = resource(synthesized.compute, 'null_resource');
+  triggers = init.triggers as Record<string, string>;
   trigger = (init.provisioner as { 'local-exec': LocalExec }[])[0]?.['local-exec'] as LocalExec;
   functionRegion = trigger.environment.AWS_REGION as string;
   clis = await installedAwsClis();
@@ -215,5 +220,49 @@ describe('the schema trigger command (rendered from the synth, run by the real A
     const run = await runTrigger(null);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('schema initialisation failed: no AWS CLI (aws) on the PATH');
+  });
+});
+
+/**
+ * A value as Terraform evaluates it in the compute stack: each
+ * `${type.name.attribute}` read from `state`, cross-stack references followed
+ * through the data stack's outputs to the attribute they export.
+ */
+function evaluate(value: string, state: (address: string) => string, stack: TerraformJson = stacks.compute): string {
+  return value.replace(/\$\{([^}]+)\}/g, (_, expression: string) => {
+    const remote = /^data\.terraform_remote_state\.[^.]+\.outputs\.(.+)$/.exec(expression);
+    if (remote) {
+      const output = stacks.data.output?.[remote[1] as string];
+      if (!output) throw new Error(`the data stack has no output ${remote[1]}`);
+      return evaluate(String(output.value), state, stacks.data);
+    }
+    const [type, name, attribute, ...rest] = expression.split('.');
+    if (!type?.startsWith('aws_') || !attribute || rest.length > 0) throw new Error(`cannot evaluate \${${expression}}`);
+    if (stack.resource[type]?.[name as string] === undefined) throw new Error(`\${${expression}} names no resource of its stack`);
+    return state(expression);
+  });
+}
+
+const evaluateTriggers = (state: (address: string) => string) => Object.fromEntries(Object.entries(triggers).map(([key, value]) => [key, evaluate(value, state)]));
+
+describe('the schema trigger map', () => {
+  // Every attribute keeps its value across a restore or a replacement, but the cluster's resource id.
+  const cluster = (resourceId: string) => (address: string) => (/^aws_rds_cluster\.[^.]+\.cluster_resource_id$/.test(address) ? resourceId : `value of ${address}`);
+
+  it('changes when the cluster is restored or replaced (a new cluster_resource_id under the same name), and only then', () => {
+    const before = evaluateTriggers(cluster('cluster-ABCDEFGHIJKLMNOPQRSTUVWXY1'));
+    const restored = evaluateTriggers(cluster('cluster-ZYXWVUTSRQPONMLKJIHGFEDCB2'));
+    expect(restored).not.toEqual(before);
+    expect(Object.keys(before).filter((key) => before[key] !== restored[key])).toEqual(['database']);
+    expect(evaluateTriggers(cluster('cluster-ABCDEFGHIJKLMNOPQRSTUVWXY1'))).toEqual(before);
+  });
+
+  it('follows the cluster init-schema connects to', () => {
+    const address = (value: string) => evaluate(value, (attribute) => attribute);
+    const initSchema = resource(stacks.compute, 'aws_lambda_function', (fn) => String(fn.function_name).includes('init-schema'));
+    const host = address((initSchema.environment as { variables: Record<string, string> }).variables.DB_HOST as string);
+    const database = address(triggers.database as string);
+    expect(database).toMatch(/^aws_rds_cluster\.[^.]+\.cluster_resource_id$/);
+    expect(database.split('.').slice(0, 2)).toEqual(host.split('.').slice(0, 2));
   });
 });
