@@ -57,6 +57,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     key: data.key,
     cluster: data.cluster,
     instances: data.instances,
+    ordersTable: data.ordersTable,
     streamMapping: compute.streamMapping,
     functions: compute.functions,
     projection: compute.projectOrders,
