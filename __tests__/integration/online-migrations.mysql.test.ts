@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { orderToItem, type Order } from '../../handlers/domain/order';
-import { MigrationLockWaitError } from '../../handlers/read-model/errors';
+import { MigrationIncompleteError, MigrationLockWaitError } from '../../handlers/read-model/errors';
 import { MIGRATIONS_DIR, loadMigrations, migrate, type StepEvent } from '../../handlers/read-model/migrations';
 import { rebuildReadModel } from '../../handlers/read-model/rebuild';
 import { projectOrders } from '../../handlers/read-model/read-model-writer';
@@ -243,6 +243,22 @@ describe('a migration killed between steps', () => {
     expect(warnings).toEqual(['migration 0900-order-channels step 5 had taken effect before the run that started it stopped']);
     const [[channels]] = await db.pool.query<RowDataPacket[]>('SELECT orders FROM order_channels');
     expect(channels?.orders).toBe(1000);
+  });
+
+  it('stops before a step when its time runs out, and the next run resumes there', async () => {
+    const db = await database();
+    const dir = await migrationsWith(FIVE_STEPS);
+    const connection = await db.connect();
+    let stepsLeft = 2;
+    const stopped = await migrate(connection, await loadMigrations(dir), { keepGoing: () => stepsLeft-- > 0 }).catch((error: unknown) => error);
+    const steps: StepEvent[] = [];
+    const report = await migrate(connection, await loadMigrations(dir), { onStep: (event) => void steps.push(event) });
+    await connection.end();
+
+    expect(stopped).toBeInstanceOf(MigrationIncompleteError);
+    expect((stopped as Error).message).toBe('migration 900 (order-channels) stopped before step 3: not enough time left in this run; run it again, it resumes at step 3');
+    expect(report.applied).toEqual(['0900-order-channels']);
+    expect(steps.filter((event) => event.state === 'done').map((event) => event.step)).toEqual([3, 4, 5]);
   });
 
   it('refuses to resume a migration whose file changed after some of its steps ran', async () => {

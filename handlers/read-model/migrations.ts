@@ -240,11 +240,12 @@ async function runStep(connection: Connection, migration: Migration, current: { 
   const attempts = options.attempts ?? MIGRATION_STEP_ATTEMPTS;
   const event = (state: StepEvent['state']) => options.onStep?.({ migration: label, step, steps: migration.steps.length, state, resumed });
   const record = (state: StepEvent['state']) =>
-    connection.query('INSERT INTO ?? (version, step, checksum, state) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE state = VALUES(state), updated_at = CURRENT_TIMESTAMP(3)', [
+    connection.query('INSERT INTO ?? (version, step, checksum, state) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE state = ?, updated_at = CURRENT_TIMESTAMP(3)', [
       BOOKKEEPING_TABLES.migrationSteps,
       migration.version,
       step,
       migration.checksum,
+      state,
       state,
     ]);
   await event('started');
