@@ -16,6 +16,8 @@ const roleSecrets: Readonly<Record<DatabaseRole, string>> = {
   writer: requireEnv('DB_WRITER_SECRET_ID'),
 };
 const secretsManager = new SecretsManagerClient({});
+/** Time a migration step may need at least: its lock waits and pauses, and a short DDL. */
+const STEP_RESERVE_MS = 120_000;
 
 /** What the deploy-time trigger receives. */
 interface InitSchemaResult extends MigrationReport {
@@ -37,7 +39,13 @@ export const lambdaHandler = async (_event: unknown, context: Context): Promise<
   try {
     await connection.query('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
     await connection.query('USE ??', [database]);
-    const report = await migrate(connection, await loadMigrations());
+    const report = await migrate(connection, await loadMigrations(), {
+      // No step starts with less than this left: a DDL step on a large table builds for minutes.
+      keepGoing: () => context.getRemainingTimeInMillis() > STEP_RESERVE_MS,
+      onStep: (step) => logger.info('migration step', { ...step }),
+      logger,
+    });
+    if (report.awaitingRebuild.length > 0) logger.warn('migrations wait for the rebuild (npm run rebuild-read-model)', { awaitingRebuild: report.awaitingRebuild });
     const users: string[] = [];
     for (const role of Object.keys(roleSecrets) as DatabaseRole[]) {
       // The user's new password first, then the secret: a function that meets the old

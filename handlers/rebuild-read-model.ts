@@ -2,6 +2,7 @@ import { DescribeTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/clie
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { loadMigrations } from './read-model/migrations';
 import { rebuildReadModel, sourceOf, type RebuildProgress } from './read-model/rebuild';
 import { readDbSettings, readModelPool } from './shared/db';
 import { requireEnv } from './shared/env';
@@ -23,6 +24,8 @@ interface RebuildRequest {
  * Rebuilds the read model from the orders table (see `rebuildReadModel`).
  * Works until 30 s of its time are left, then returns its progress; the
  * `npm run rebuild-read-model` CLI invokes it again until `stage` is `done`.
+ * A pending through-rebuild migration is applied to the fresh tables and
+ * recorded with the swap, and the migrations after it then run.
  */
 export const lambdaHandler = async (event: RebuildRequest | null, context: Context): Promise<RebuildProgress> => {
   const { Table: table } = await dynamodb.send(new DescribeTableCommand({ TableName: ordersTable }));
@@ -36,6 +39,7 @@ export const lambdaHandler = async (event: RebuildRequest | null, context: Conte
     keepGoing: () => context.getRemainingTimeInMillis() > 30_000,
     restart: event?.restart === true,
     logger,
+    migrations: await loadMigrations(),
   });
   logger.info('read model rebuild', { ...progress });
   return progress;

@@ -43,6 +43,7 @@ export const readModelService: LocalService = {
           id: identifier,
           cluster_identifier: identifier,
           arn: `arn:aws:rds:${region}:${account}:cluster:${identifier}`,
+          cluster_resource_id: `cluster-${id.slice(0, 26).toUpperCase()}`,
           endpoint: database.host,
           reader_endpoint: database.host,
           port: database.port,

@@ -35,6 +35,7 @@ interface Design {
   readonly interfaceEndpointAzs: number;
   readonly natGateways: number;
   readonly kmsKeys: number;
+  /** Alarm metrics: a metric math alarm is billed per metric it reads (CloudWatch pricing). */
   readonly alarms: number;
   readonly dashboards: number;
   readonly secrets: number;
@@ -151,7 +152,10 @@ export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Reco
       .reduce((total, endpoint) => total + (Array.isArray(endpoint.subnet_ids) ? endpoint.subnet_ids.length : 1), 0),
     natGateways: resourcesOf(stacks, 'aws_nat_gateway').length,
     kmsKeys: resourcesOf(stacks, 'aws_kms_key').length,
-    alarms: resourcesOf(stacks, 'aws_cloudwatch_metric_alarm').length,
+    alarms: resourcesOf(stacks, 'aws_cloudwatch_metric_alarm').reduce(
+      (total, alarm) => total + (Array.isArray(alarm.metric_query) ? (alarm.metric_query as { metric?: unknown }[]).filter((query) => query.metric).length : 1),
+      0,
+    ),
     dashboards: resourcesOf(stacks, 'aws_cloudwatch_dashboard').length,
     // The role secrets, plus the master user secret Aurora manages.
     secrets: resourcesOf(stacks, 'aws_secretsmanager_secret').length + resourcesOf(stacks, 'aws_rds_cluster').filter((rds) => rds.manage_master_user_password === true).length,
@@ -307,7 +311,7 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
     { name: 'VPC interface endpoints', detail: `${design.interfaceEndpointAzs} endpoint-AZs`, usd: design.interfaceEndpointAzs * hours * price(facts, 'vpcInterfaceEndpointHour') },
     { name: 'NAT gateways and their public IPs', detail: `${design.natGateways}`, usd: design.natGateways * hours * (price(facts, 'natGatewayHour') + price(facts, 'publicIpv4Hour')) },
     { name: 'KMS keys', detail: `${design.kmsKeys}`, usd: design.kmsKeys * price(facts, 'kmsKeyMonth') },
-    { name: 'CloudWatch alarms', detail: `${design.alarms}`, usd: design.alarms * price(facts, 'cloudwatchAlarmMonth') },
+    { name: 'CloudWatch alarms', detail: `${design.alarms} alarm metrics`, usd: design.alarms * price(facts, 'cloudwatchAlarmMonth') },
     { name: 'CloudWatch dashboards', detail: `${design.dashboards}`, usd: design.dashboards * price(facts, 'cloudwatchDashboardMonth') },
     { name: 'Secrets Manager secrets', detail: `${design.secrets}`, usd: design.secrets * price(facts, 'secretsManagerSecretMonth') },
   ].map((component) => ({ ...component, usd: cents(component.usd) }));

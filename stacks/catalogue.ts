@@ -15,7 +15,9 @@ const CORE_FUNCTIONS = {
   validateRequest: { name: 'validate-request', timeoutSeconds: 5, memoryMb: 256 },
   // Reserved concurrency: the stream's shards × the parallelization factor, from each environment's config.
   projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 2, databaseConnections: 1 },
-  initSchema: { name: 'init-schema', timeoutSeconds: 120, memoryMb: 512, reservedConcurrency: 1, databaseConnections: 1 },
+  // Lambda's maximum: an index built online on a populated table can take minutes, and a step
+  // waits for its locks a few seconds at a time (migrations.ts); a run out of time resumes.
+  initSchema: { name: 'init-schema', timeoutSeconds: 900, memoryMb: 512, reservedConcurrency: 1, databaseConnections: 1 },
   rebuildReadModel: { name: 'rebuild-read-model', timeoutSeconds: 900, memoryMb: 1024, reservedConcurrency: 1, databaseConnections: 2 },
 } as const;
 
@@ -63,6 +65,17 @@ export const FUNCTION_ENVIRONMENT: Readonly<Record<FunctionKey, readonly string[
   ...(Object.fromEntries(QUERIES.map((query): [string, readonly string[]] => [query.name, DATABASE_ENVIRONMENT])) as Record<QueryName, readonly string[]>),
 };
 
+
+/**
+ * Lambda's maximum timeout: "The maximum allowed value is 900 seconds (15 minutes)."
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+ */
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+for (const [key, settings] of Object.entries(FUNCTION_SETTINGS)) {
+  if (!Number.isInteger(settings.timeoutSeconds) || settings.timeoutSeconds < 1 || settings.timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
+    throw new Error(`function ${key}: timeoutSeconds must be 1 to ${LAMBDA_MAX_TIMEOUT_SECONDS} (Lambda's maximum), got ${settings.timeoutSeconds}`);
+  }
+}
 
 // A function's name follows from its key (resourceNames in config derives it without the registry).
 for (const [key, name] of Object.entries(FunctionName)) {

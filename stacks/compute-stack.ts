@@ -4,7 +4,6 @@ import path from 'node:path';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
-import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
 import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
@@ -35,7 +34,6 @@ export interface ComputeStackOptions {
   readonly ordersTable: EncryptedTable;
   readonly idempotencyTable: EncryptedTable;
   readonly cluster: RdsCluster;
-  readonly instance: RdsClusterInstance;
   readonly dbSecret: ManagedSecret;
   /** The secret of each database role (reader for the queries, writer for the projection). */
   readonly roleSecrets: Readonly<Record<DatabaseRole, ManagedSecret>>;
@@ -44,17 +42,46 @@ export interface ComputeStackOptions {
 }
 
 /**
- * Fails the apply when the schema function reports an error. `aws lambda
- * invoke` exits 0 on a function error, so the response metadata is checked.
+ * The schema trigger's command: invokes init-schema and fails the apply, with
+ * the cause, unless the function ran and returned. `aws lambda invoke` exits 0
+ * on a function error, and what it prints follows the caller's configuration
+ * (`AWS_DEFAULT_OUTPUT`, a profile's `output = text` or `table`), so the
+ * command fixes the shape itself: `--output json` and a `--query` that
+ * reduces the answer to `"<StatusCode>|<FunctionError>"`. Only `"200|null"`
+ * passes; anything else (a function error, an answer it cannot read) fails.
+ * A missing CLI, refused credentials, a function the region does not hold
+ * and an unreachable endpoint each fail with a message naming that cause.
+ * Written without `${`: Terraform would read it as an interpolation.
+ * https://docs.aws.amazon.com/cli/latest/reference/lambda/invoke.html (FunctionError, StatusCode)
+ * https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-output-format.html (--output overrides the configured format)
  */
 export const SCHEMA_INIT_COMMAND = [
   'set -euo pipefail',
-  'response="$(mktemp)"',
-  'metadata="$(aws lambda invoke --function-name "$FUNCTION_NAME" --region "$AWS_REGION" --cli-read-timeout 300 "$response")"',
-  'echo "$metadata"',
+  'fail() { echo "schema initialisation failed: $*" >&2; exit 1; }',
+  'command -v aws >/dev/null 2>&1 || fail "no AWS CLI (aws) on the PATH of the machine running terraform: install AWS CLI v2"',
+  'response="$(mktemp)"; errors="$(mktemp)"',
+  'trap \'rm -f "$response" "$errors"\' EXIT',
+  'if ! outcome="$(aws lambda invoke --function-name "$FUNCTION_NAME" --region "$AWS_REGION" --cli-read-timeout "$READ_TIMEOUT" --output json --query "join(\'|\', [to_string(StatusCode), to_string(FunctionError)])" "$response" 2>"$errors")"; then',
+  '  cause="$(cat "$errors")"',
+  '  case "$cause" in',
+  '    *"Unable to locate credentials"*|*UnrecognizedClient*|*InvalidClientTokenId*|*InvalidSignature*|*SignatureDoesNotMatch*|*ExpiredToken*) hint="the AWS credentials are missing, wrong or expired";;',
+  '    *AccessDenied*) hint="these AWS credentials may not invoke $FUNCTION_NAME (lambda:InvokeFunction)";;',
+  '    *ResourceNotFound*) hint="no function $FUNCTION_NAME in region $AWS_REGION for these credentials: wrong region or account";;',
+  '    *"Could not connect"*|*"endpoint URL"*|*"Connect timeout"*) hint="Lambda in region $AWS_REGION cannot be reached: a wrong region name, or no network";;',
+  '    *) hint="the AWS CLI failed";;',
+  '  esac',
+  '  fail "$hint: $cause"',
+  'fi',
   'cat "$response"; echo',
-  'if grep -q FunctionError <<<"$metadata"; then echo "schema initialisation failed; see the function log group" >&2; exit 1; fi',
+  '[[ "$outcome" == \'"200|null"\' ]] || fail "init-schema reported an error (status|error: $outcome); its log group is /aws/lambda/$FUNCTION_NAME"',
 ].join('\n');
+
+/**
+ * What the CLI waits for the invocation's answer beyond the function's timeout.
+ * The CLI's attempts are 1 (`AWS_MAX_ATTEMPTS`): a read timeout must not invoke
+ * the function a second time.
+ */
+const SCHEMA_INIT_READ_MARGIN_SECONDS = 60;
 
 /** SHA-256 over the migration files (names and contents), the schema trigger's first input. */
 export function migrationSetHash(dir: string = MIGRATIONS_DIR): string {
@@ -204,14 +231,24 @@ export class ComputeStack extends PipelineStack {
         migrations: migrationSetHash(),
         code: this.initSchema.bundleHash,
         function: this.initSchema.function.arn,
-        database: options.instance.arn,
+        // The cluster's immutable id, not its name: a cluster replaced or restored from a
+        // snapshot or a point in time keeps its identifier (so its ARN) but gets a new
+        // resource id, and needs the schema and fresh role passwords (its users hold the
+        // passwords of the snapshot's time, the secrets the latest ones).
+        // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html (DbClusterResourceId)
+        database: options.cluster.clusterResourceId,
       },
       provisioners: [
         {
           type: 'local-exec',
           interpreter: ['/bin/bash', '-c'],
           command: SCHEMA_INIT_COMMAND,
-          environment: { FUNCTION_NAME: this.initSchema.function.functionName, AWS_REGION: config.region },
+          environment: {
+            FUNCTION_NAME: this.initSchema.function.functionName,
+            AWS_REGION: config.region,
+            READ_TIMEOUT: String(this.initSchema.settings.timeoutSeconds + SCHEMA_INIT_READ_MARGIN_SECONDS),
+            AWS_MAX_ATTEMPTS: '1',
+          },
         },
       ],
       dependsOn: [this.initSchema.function],

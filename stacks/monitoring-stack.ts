@@ -15,7 +15,8 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { PipelineMetric, metricsNamespace, type ResourceNames } from '../config/pipeline';
 import { policyDocument } from './constructs/iam';
-import type { NodejsFunction } from './constructs/nodejs-function';
+import type { EncryptedTable } from './constructs/encrypted-table';
+import type { FunctionMetric, NodejsFunction } from './constructs/nodejs-function';
 import { PipelineStack } from './pipeline-stack';
 
 /** Options of {@link MonitoringStack}. */
@@ -26,6 +27,8 @@ export interface MonitoringStackOptions {
   readonly cluster: RdsCluster;
   /** Every instance of the cluster: capacity is alarmed per instance. */
   readonly instances: readonly RdsClusterInstance[];
+  /** The orders table: what its stream must deliver to the projection. */
+  readonly ordersTable: EncryptedTable;
   /** The stream → projection mapping (its event-count metrics). */
   readonly streamMapping: LambdaEventSourceMapping;
   readonly functions: readonly NodejsFunction[];
@@ -183,6 +186,7 @@ export class MonitoringStack extends PipelineStack {
         threshold: 0,
       });
     }
+    this.alarms.push(projectionStoppedAlarm(this, { config, names, topicArn: this.topic.arn, ordersTable: options.ordersTable, projection: options.projection }));
     for (const rule of options.rules) {
       alarm({
         id: `${rule.friendlyUniqueId}-dlq-send-failed`,
@@ -264,4 +268,64 @@ export class MonitoringStack extends PipelineStack {
     new TerraformOutput(this, 'AlarmTopicArn', { value: this.topic.arn, description: 'Subscribe on-call here (email subscriptions come from config)' });
     new TerraformOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
   }
+}
+
+/** The math of {@link projectionStoppedAlarm}: the query ids and the expression over them. */
+const PROJECTION_STOPPED = {
+  ordersId: 'orders_written',
+  invocationsId: 'projections',
+  /**
+   * 1 in a period with orders written and no projection invocation, else 0. Both metrics are
+   * published only when something happens, so FILL makes an absent one 0; a comparison is 1 or 0
+   * and IF picks its value by it (CloudWatch metric math functions and operators:
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
+   */
+  expression: 'IF(FILL(orders_written, 0) > 0 AND FILL(projections, 0) == 0, 1, 0)',
+  /** Of the last three periods, two must breach: an order written in a period's last seconds is projected in the next. */
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+} as const;
+
+/**
+ * A period that holds two batching windows of the stream mapping and a minute for the stream,
+ * at least 5 minutes: a working projection invokes in every period that has orders but, at most,
+ * the one whose orders came in its last seconds.
+ */
+function projectionStoppedPeriod(config: EnvironmentConfig): number {
+  return Math.max(300, Math.ceil((2 * config.stream.maximumBatchingWindowInSeconds + 60) / 60) * 60);
+}
+
+/**
+ * The alarm for a projection that stopped: a disabled stream mapping, an execution role or key
+ * the mapping lost. Lambda publishes `IteratorAge`, `Errors` and `Invocations` only when it
+ * invokes, so none of the other alarms sees it; this one compares the orders written (each a
+ * stream INSERT the mapping must deliver) with the projection's invocations, with metric math.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create-alarm-on-metric-math-expression.html
+ */
+function projectionStoppedAlarm(
+  scope: Construct,
+  options: { config: EnvironmentConfig; names: ResourceNames; topicArn: string; ordersTable: EncryptedTable; projection: NodejsFunction },
+): CloudwatchMetricAlarm {
+  const period = projectionStoppedPeriod(options.config);
+  const metric = (id: string, source: FunctionMetric | ReturnType<EncryptedTable['metricSuccessfulRequests']>) => ({
+    id,
+    returnData: false,
+    metric: { namespace: source.namespace, metricName: source.metricName, dimensions: source.dimensions, stat: source.statistic, period },
+  });
+  return new CloudwatchMetricAlarm(scope, 'projection-stopped', {
+    alarmName: `${options.names.prefix}-projection-stopped`,
+    alarmDescription: `orders were written but the projection was not invoked in ${PROJECTION_STOPPED.datapointsToAlarm} of the last ${PROJECTION_STOPPED.evaluationPeriods} periods of ${period / 60} minutes: the stream mapping is disabled or cannot invoke (its role, the table key); the read model is falling behind`,
+    metricQuery: [
+      { id: 'stopped', expression: PROJECTION_STOPPED.expression, label: 'orders written, projection not invoked', returnData: true },
+      metric(PROJECTION_STOPPED.ordersId, options.ordersTable.metricSuccessfulRequests('PutItem')),
+      metric(PROJECTION_STOPPED.invocationsId, options.projection.metricInvocations()),
+    ],
+    evaluationPeriods: PROJECTION_STOPPED.evaluationPeriods,
+    datapointsToAlarm: PROJECTION_STOPPED.datapointsToAlarm,
+    threshold: 0,
+    comparisonOperator: 'GreaterThanThreshold',
+    treatMissingData: 'notBreaching',
+    alarmActions: [options.topicArn],
+    okActions: [options.topicArn],
+  });
 }

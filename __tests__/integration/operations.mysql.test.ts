@@ -11,10 +11,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'mysql2/promise';
-import { SCHEMA_INIT_COMMAND } from '../../stacks/compute-stack';
+import { ENVIRONMENTS } from '../../config/environments';
 import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { budget } from '../helpers/budget';
+import { resource, synthesize } from '../helpers/synth';
 
 const run = promisify(execFile);
 let runtime: RunningLocalRuntime;
@@ -208,14 +209,19 @@ async function localAwsPath(endpoint: string): Promise<string> {
 }
 
 describe('schema trigger', () => {
-  it('runs the init function with the AWS CLI and fails on a function error', async () => {
-    // Act: the provisioner's exact command, pointed at the local endpoint.
-    const env = { ...process.env, ...awsEnv, PATH: await localAwsPath(runtime.endpoint) };
-    const ok = await run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], { env: { ...env, FUNCTION_NAME: 'order-pipeline-local-init-schema' } });
-    const failing = run('/bin/bash', ['-c', SCHEMA_INIT_COMMAND], { env: { ...env, FUNCTION_NAME: 'order-pipeline-local-project-orders' } });
+  it('runs the init function with the AWS CLI and fails on a function error, even with text output configured', async () => {
+    // Prepare: the provisioner as the local synth renders it, its function name resolved; the CLI pointed at the local endpoint.
+    const exec = (resource(synthesize(ENVIRONMENTS.local).json.compute, 'null_resource').provisioner as { 'local-exec': { command: string; interpreter: string[]; environment: Record<string, string> } }[])[0]?.['local-exec'];
+    if (!exec) throw new Error('the schema trigger has no local-exec provisioner');
+    const [shell, ...flags] = exec.interpreter as [string, ...string[]];
+    const env = { ...process.env, ...awsEnv, ...exec.environment, AWS_DEFAULT_OUTPUT: 'text', PATH: await localAwsPath(runtime.endpoint) };
+
+    // Act
+    const ok = await run(shell, [...flags, exec.command], { env: { ...env, FUNCTION_NAME: 'order-pipeline-local-init-schema' } });
+    const failing = run(shell, [...flags, exec.command], { env: { ...env, FUNCTION_NAME: 'order-pipeline-local-project-orders' } });
 
     // Assess
     expect(ok.stdout).toContain('"alreadyApplied"');
-    await expect(failing).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('schema initialisation failed') });
-  }, budget({ awsCliRuns: 2, seconds: 5 }));
+    await expect(failing).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('schema initialisation failed: init-schema reported an error (status|error: "200|Unhandled")') });
+  }, budget({ awsCliRuns: 2, seconds: 10 }));
 });

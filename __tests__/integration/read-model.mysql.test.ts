@@ -29,7 +29,7 @@ describe('migrations', () => {
     try {
       const migrations = await loadMigrations();
       const report = await migrate(connection, migrations);
-      expect(report).toEqual({ applied: [], alreadyApplied: migrations.map((m) => `${String(m.version).padStart(4, '0')}-${m.name}`) });
+      expect(report).toEqual({ applied: [], alreadyApplied: migrations.map((m) => `${String(m.version).padStart(4, '0')}-${m.name}`), awaitingRebuild: [] });
       expect(report.alreadyApplied[0]).toBe('0001-read-model');
     } finally {
       await connection.end();

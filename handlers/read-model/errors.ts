@@ -8,11 +8,11 @@ class ReadModelError extends Error {
   }
 }
 
-/** An already-applied migration file was edited after it ran. */
+/** An already-applied (or partly applied) migration file was edited after it ran. */
 export class MigrationChecksumError extends ReadModelError {
-  constructor(version: number, name: string, recorded: string, actual: string) {
+  constructor(version: number, name: string, recorded: string, actual: string, partly = false) {
     super(
-      `migration ${version} (${name}) was edited after it was applied: recorded checksum ${recorded}, file checksum ${actual}. ` +
+      `migration ${version} (${name}) was edited after it was ${partly ? 'partly ' : ''}applied: recorded checksum ${recorded}, file checksum ${actual}. ` +
         'Applied migrations are immutable; add a new migration instead.',
     );
     this.name = 'MigrationChecksumError';
@@ -37,10 +37,34 @@ export class MigrationLockError extends ReadModelError {
 
 /** A migration's SQL failed; `cause` holds the server's error. */
 export class MigrationFailedError extends ReadModelError {
-  constructor(version: number, name: string, options?: ErrorOptions) {
+  constructor(version: number, name: string, options?: ErrorOptions & { step?: number }) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
-    super(`migration ${version} (${name}) failed${reason}`, options);
+    super(`migration ${version} (${name})${options?.step === undefined ? '' : ` step ${options.step}`} failed${reason}`, options);
     this.name = 'MigrationFailedError';
+  }
+}
+
+/**
+ * A step could not take its table locks within the lock wait, attempt after
+ * attempt: a long transaction holds the table. Nothing of the step ran; the
+ * next run resumes at this step.
+ */
+export class MigrationLockWaitError extends ReadModelError {
+  constructor(version: number, name: string, step: number, detail: { attempts: number; lockWaitSeconds: number; oldestTransaction?: string }, options?: ErrorOptions) {
+    super(
+      `migration ${version} (${name}) step ${step} waited ${detail.attempts} times ${detail.lockWaitSeconds} s for its table locks and gave up, so the projection never waited longer than that; ` +
+        `${detail.oldestTransaction ? `the oldest open transaction: ${detail.oldestTransaction}; ` : ''}end the long transaction and run it again (it resumes at step ${step})`,
+      options,
+    );
+    this.name = 'MigrationLockWaitError';
+  }
+}
+
+/** The run stopped before a step because its time was running out; the next run resumes there. */
+export class MigrationIncompleteError extends ReadModelError {
+  constructor(version: number, name: string, step: number) {
+    super(`migration ${version} (${name}) stopped before step ${step}: not enough time left in this run; run it again, it resumes at step ${step}`);
+    this.name = 'MigrationIncompleteError';
   }
 }
 

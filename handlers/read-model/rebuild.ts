@@ -3,6 +3,8 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { isKnownStatus } from '../commands/registry';
 import { MalformedRecordError } from '../domain/errors';
 import { orderFromItem, orderFromRows, type Order, type StoredLine } from '../domain/order';
+import { onRebuildTables } from './migration-sql';
+import { completeThroughRebuild, migrationForRebuild, migrationLabel, type Migration, type MigrationReport } from './migrations';
 import { compareKeys, projectOrders, writeOrders, type WarnLogger } from './read-model-writer';
 import { BOOKKEEPING_TABLES, READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, REBUILD_SUFFIXES, tablesWithSuffix, type ReadModelTables } from './tables';
 
@@ -12,6 +14,8 @@ export const REBUILD_TABLES = tablesWithSuffix(REBUILD_SUFFIXES.rebuild);
 export const RETIRED_TABLES = tablesWithSuffix(REBUILD_SUFFIXES.retired);
 
 const STATE_TABLE = BOOKKEEPING_TABLES.rebuildState;
+/** Live table name → its rebuild copy's, for the statements of a through-rebuild migration. */
+const REBUILD_NAMES: Readonly<Record<string, string>> = Object.fromEntries(TABLE_KEYS.map((key) => [READ_MODEL_TABLES[key], REBUILD_TABLES[key]]));
 
 /**
  * How far before the rebuild's start the catch-up looks for orders the live
@@ -59,6 +63,8 @@ export interface RebuildProgress {
   readonly caughtUp: number;
   /** Why a saved rebuild was discarded and this one started over, when it was. */
   readonly restarted?: string;
+  /** When a through-rebuild migration came in with the swap: it, and the migrations applied after it. */
+  readonly migrations?: MigrationReport;
 }
 
 interface StateRow extends RowDataPacket {
@@ -70,6 +76,7 @@ interface StateRow extends RowDataPacket {
   started_at: string;
   source: string;
   generation: string;
+  migration_version: number | null;
 }
 
 async function tableExists(pool: Pool | PoolConnection, name: string): Promise<boolean> {
@@ -87,15 +94,15 @@ async function readGeneration(pool: Pool): Promise<string> {
 
 async function readState(pool: Pool): Promise<StateRow | undefined> {
   const [rows] = await pool.query<StateRow[]>(
-    "SELECT cursor_json, scanned, projected, malformed, caught_up, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at, source, generation FROM ?? WHERE id = 1",
+    "SELECT cursor_json, scanned, projected, malformed, caught_up, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') AS started_at, source, generation, migration_version FROM ?? WHERE id = 1",
     [STATE_TABLE],
   );
   return rows[0];
 }
 
-/** The saved state's table, made if missing; one of an earlier shape (no source, no generation) is dropped. */
+/** The saved state's table, made if missing; one of an earlier shape (no generation, no migration) is dropped. */
 async function prepareStateTable(pool: Pool): Promise<void> {
-  const [columns] = await pool.query<RowDataPacket[]>("SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'generation'", [STATE_TABLE]);
+  const [columns] = await pool.query<RowDataPacket[]>("SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'migration_version'", [STATE_TABLE]);
   if (columns.length === 0) await pool.query('DROP TABLE IF EXISTS ??', [STATE_TABLE]);
   await pool.query(
     `CREATE TABLE IF NOT EXISTS ?? (
@@ -108,6 +115,7 @@ async function prepareStateTable(pool: Pool): Promise<void> {
        started_at  DATETIME(3) NOT NULL,
        source      VARCHAR(2048) NOT NULL,
        generation  CHAR(32) CHARACTER SET ascii NOT NULL,
+       migration_version INT UNSIGNED NULL,
        PRIMARY KEY (id)
      ) ENGINE = InnoDB`,
     [STATE_TABLE],
@@ -115,9 +123,10 @@ async function prepareStateTable(pool: Pool): Promise<void> {
 }
 
 /** Why a saved rebuild cannot be resumed, or undefined when it can. */
-async function staleReason(pool: Pool, state: StateRow, source: string, generation: string): Promise<string | undefined> {
+async function staleReason(pool: Pool, state: StateRow, source: string, generation: string, migration: Migration | undefined): Promise<string | undefined> {
   if (state.source !== source) return `it was started from another orders table (${state.source}; now ${source})`;
   if (state.generation !== generation) return 'the read model was made again since it started';
+  if ((state.migration_version ?? undefined) !== migration?.version) return `the migration to apply through the rebuild changed since it started (${state.migration_version ?? 'none'}; now ${migration ? migrationLabel(migration) : 'none'})`;
   if (!(await tableExists(pool, REBUILD_TABLES.orders))) return 'its tables are gone';
   return undefined;
 }
@@ -157,25 +166,39 @@ export async function rebuildReadModel(options: {
   readonly keepGoing?: () => boolean;
   readonly restart?: boolean;
   readonly logger?: WarnLogger;
+  /**
+   * The migration files: the first not yet applied, when it goes through the rebuild, is applied
+   * to the fresh tables before they are filled and recorded with the swap.
+   */
+  readonly migrations?: readonly Migration[];
 }): Promise<RebuildProgress> {
   const { pool, source } = options;
   await prepareStateTable(pool);
+  const finish = { ...(options.logger ? { logger: options.logger } : {}), ...(options.migrations ? { migrations: options.migrations } : {}) };
 
   // A swap that happened but was not finished: finish it first.
   if (!(await tableExists(pool, REBUILD_TABLES.orders)) && (await tableExists(pool, RETIRED_TABLES.orders))) {
-    return finishSwap(pool, { recover: true, ...(options.logger ? { logger: options.logger } : {}) });
+    return finishSwap(pool, { recover: true, ...finish });
   }
 
   const generation = await readGeneration(pool);
+  const migration = options.migrations ? await migrationForRebuild(pool, options.migrations) : undefined;
   let state = await readState(pool);
-  const restarted = state && !options.restart ? await staleReason(pool, state, source, generation) : undefined;
+  const restarted = state && !options.restart ? await staleReason(pool, state, source, generation, migration) : undefined;
   if (restarted) options.logger?.warn(`the saved rebuild was discarded: ${restarted}; starting over`);
   if (options.restart || !state || restarted) {
     for (const key of TABLE_KEYS) {
       await pool.query('DROP TABLE IF EXISTS ??, ??', [REBUILD_TABLES[key], RETIRED_TABLES[key]]);
       await pool.query('CREATE TABLE ?? LIKE ??', [REBUILD_TABLES[key], READ_MODEL_TABLES[key]]);
     }
-    await pool.query('REPLACE INTO ?? (id, cursor_json, scanned, projected, malformed, caught_up, started_at, source, generation) VALUES (1, NULL, 0, 0, 0, 0, UTC_TIMESTAMP(3), ?, ?)', [STATE_TABLE, source, generation]);
+    // The fresh tables are empty: a change no server makes online is instant here.
+    for (const statement of migration?.steps ?? []) await pool.query(onRebuildTables(statement, REBUILD_NAMES));
+    await pool.query('REPLACE INTO ?? (id, cursor_json, scanned, projected, malformed, caught_up, started_at, source, generation, migration_version) VALUES (1, NULL, 0, 0, 0, 0, UTC_TIMESTAMP(3), ?, ?, ?)', [
+      STATE_TABLE,
+      source,
+      generation,
+      migration?.version ?? null,
+    ]);
     state = (await readState(pool)) as StateRow;
   }
   const withReason = restarted ? { restarted } : {};
@@ -214,7 +237,7 @@ export async function rebuildReadModel(options: {
     const now = (await readState(pool)) as StateRow;
     return { stage: 'swapping', scanned: Number(scanned), projected: Number(projected), malformed: Number(malformed), caughtUp: Number(now.caught_up), ...withReason };
   }
-  return { ...(await finishSwap(pool, { recover: false, ...(options.logger ? { logger: options.logger } : {}) })), ...withReason };
+  return { ...(await finishSwap(pool, { recover: false, ...finish })), ...withReason };
 }
 
 interface LiveOrderRow extends RowDataPacket {
@@ -356,7 +379,7 @@ async function untilWaitingForLock(connection: PoolConnection, connectionId: num
  * that caught up after its swap; copies what the retired tables hold and
  * the new ones lack first.
  */
-async function finishSwap(pool: Pool, options: { recover: boolean; logger?: WarnLogger }): Promise<RebuildProgress> {
+async function finishSwap(pool: Pool, options: { recover: boolean; logger?: WarnLogger; migrations?: readonly Migration[] }): Promise<RebuildProgress> {
   const state = await readState(pool);
   let caughtUp = Number(state?.caught_up ?? 0);
   if (options.recover) {
@@ -364,6 +387,8 @@ async function finishSwap(pool: Pool, options: { recover: boolean; logger?: Warn
     const orders = await missingOrders(connection, RETIRED_TABLES, READ_MODEL_TABLES, state?.started_at ?? '1970-01-01').finally(() => connection.release());
     if (orders.length > 0) caughtUp += (await projectOrders(pool, orders, { ...(options.logger ? { logger: options.logger } : {}) })).filter((outcome) => outcome === 'projected').length;
   }
+  // The swapped-in tables have the migration's shape: record it (before the state that says so goes), then apply the ones after it.
+  const migrations = await completeMigration(pool, state?.migration_version ?? undefined, options);
   for (const key of TABLE_KEYS) await pool.query('DROP TABLE IF EXISTS ??', [RETIRED_TABLES[key]]);
   await pool.query('DELETE FROM ?? WHERE id = 1', [STATE_TABLE]);
   return {
@@ -372,5 +397,19 @@ async function finishSwap(pool: Pool, options: { recover: boolean; logger?: Warn
     projected: Number(state?.projected ?? 0),
     malformed: Number(state?.malformed ?? 0),
     caughtUp,
+    ...(migrations ? { migrations } : {}),
   };
+}
+
+/** Records the through-rebuild migration the swap brought in and applies the migrations after it (on a connection of its own: the migration session's lock waits never reach the pool). */
+async function completeMigration(pool: Pool, version: number | undefined, options: { migrations?: readonly Migration[] }): Promise<MigrationReport | undefined> {
+  if (version === undefined) return undefined;
+  const migration = options.migrations?.find((candidate) => candidate.version === version);
+  if (!migration || !options.migrations) throw new Error(`the rebuild applied migration ${version} to its tables, but its file is not among the migrations this run was given`);
+  const connection = await pool.getConnection();
+  try {
+    return await completeThroughRebuild(connection, migration, options.migrations);
+  } finally {
+    connection.destroy();
+  }
 }

@@ -22,12 +22,13 @@ export const READ_MODEL_TABLE_KEYS = Object.keys(READ_MODEL_TABLES) as ReadModel
 
 /**
  * The read model's bookkeeping tables, each named once: the applied
- * migrations, a rebuild's saved state, and the read model's generation (a
+ * migrations and the steps of those under way, a rebuild's saved state, and the read model's generation (a
  * random id made with the schema, new whenever the read model is created
  * again, so saved work can tell the read model it belongs to).
  */
 export const BOOKKEEPING_TABLES = {
   migrations: 'schema_migrations',
+  migrationSteps: 'schema_migration_steps',
   rebuildState: 'read_model_rebuild',
   generation: 'read_model_generation',
 } as const;

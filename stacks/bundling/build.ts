@@ -63,6 +63,8 @@ export function bundleZip(key: FunctionKey, root: string = DIST): string {
 /** Extra files a function needs next to its bundle. */
 const EXTRA_FILES: Partial<Record<FunctionKey, { from: string; to: string }[]>> = {
   initSchema: [{ from: 'handlers/read-model/migrations', to: 'migrations' }],
+  // A through-rebuild migration is applied by the rebuild to its fresh tables.
+  rebuildReadModel: [{ from: 'handlers/read-model/migrations', to: 'migrations' }],
 };
 
 const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));

@@ -38,6 +38,16 @@ export class EncryptedTable {
     this.table = new DynamodbTable(scope, id, { ...table, serverSideEncryption: { enabled: true, kmsKeyArn: key.arn } });
   }
 
+  /**
+   * Successful requests of one operation on the table (DynamoDB `SuccessfulRequestLatency`, its
+   * `SampleCount`: the number of successful requests). A conditional write whose condition fails
+   * is not a successful request: it counts in `ConditionalCheckFailedRequests`.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
+   */
+  metricSuccessfulRequests(operation: 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'GetItem'): { namespace: string; metricName: string; dimensions: Record<string, string>; statistic: 'SampleCount' } {
+    return { namespace: 'AWS/DynamoDB', metricName: 'SuccessfulRequestLatency', dimensions: { TableName: this.table.name, Operation: operation }, statistic: 'SampleCount' };
+  }
+
   /** Grants item actions on the table (and the key: decrypt, plus encrypt for writes). */
   grant(grantee: Grantee, sid: string, actions: readonly string[]): void {
     grantee.grant({ Sid: sid, Action: actions, Resource: [this.table.arn] });

@@ -31,7 +31,7 @@ export interface NodejsFunctionOptions {
 }
 
 /** A CloudWatch metric of a function, as alarms and dashboards name it. */
-interface FunctionMetric {
+export interface FunctionMetric {
   readonly namespace: string;
   readonly metricName: string;
   readonly dimensions: Record<string, string>;
@@ -136,6 +136,15 @@ export class NodejsFunction extends Construct implements Grantee {
   /** The function's errors (Lambda `Errors`, summed): what an alarm on its failures watches. */
   metricErrors(): FunctionMetric {
     return { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: this.function.functionName }, statistic: 'Sum' };
+  }
+
+  /**
+   * The function's invocations (Lambda `Invocations`, summed): published only when it runs, so a
+   * function nobody invokes has no data point at all.
+   * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+   */
+  metricInvocations(): FunctionMetric {
+    return { namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: this.function.functionName }, statistic: 'Sum' };
   }
 
   /** The function's throttles (Lambda `Throttles`, summed): invocations refused at its reserved concurrency. */
