@@ -39,6 +39,30 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
+/** Where the execution graph's parts are, relative to its box and to each other (CSS pixels, as drawn). */
+async function graphGeometry(target: Page) {
+  return target.evaluate(() => {
+    const within = (inner: DOMRect, outer: DOMRect) => inner.left >= outer.left - 0.5 && inner.right <= outer.right + 0.5 && inner.top >= outer.top - 0.5 && inner.bottom <= outer.bottom + 0.5;
+    const box = document.querySelector('#graph') as HTMLElement;
+    const svg = box.querySelector('svg') as SVGSVGElement;
+    const boxRect = box.getBoundingClientRect();
+    const nodes = Array.from(svg.querySelectorAll('g[data-state]')).map((group) => {
+      const rect = (group.querySelector('rect') as SVGRectElement).getBoundingClientRect();
+      const text = group.querySelector('text') as SVGTextElement;
+      return {
+        state: group.getAttribute('data-state') as string,
+        // What the node shows, all lines together: the whole name, no ellipsis.
+        label: Array.from(text.querySelectorAll('tspan')).map((line) => line.textContent).join(''),
+        labelInside: within(text.getBoundingClientRect(), rect),
+        insideBox: within(rect, boxRect),
+        visited: group.classList.contains('visited'),
+        active: group.classList.contains('active'),
+      };
+    });
+    return { box: { svgInside: within(svg.getBoundingClientRect(), boxRect), scrollsSideways: box.scrollWidth > box.clientWidth }, nodes };
+  });
+}
+
 describe('the local console', () => {
   it('sends the sample order from its button and shows the command, its answer, the projected batch and the totals', async () => {
     // Act
@@ -79,6 +103,41 @@ describe('the local console', () => {
     expect(await page.locator('img').count()).toBe(0);
     expect(problems.filter((problem) => problem.startsWith('dialog'))).toEqual([]);
   }, 60_000);
+
+  it('draws the execution inside its box at desktop and phone widths, the active state in view and every label whole', async () => {
+    // Prepare: the sample order's execution, selected.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.locator('li.item[data-type="orderCommand"]', { hasText: 'createOrder 6102' }).click();
+    await page.locator('#graph svg g.visited[data-state="PublishCommandResponse"]').waitFor({ timeout: 15_000 });
+
+    for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+      // Act
+      await page.setViewportSize(viewport);
+      // Time to draw again at the new width (a drawing that does not fit is caught below, not here).
+      await page
+        .waitForFunction(() => {
+          const box = document.querySelector('#graph');
+          return (box?.querySelector('svg')?.getBoundingClientRect().width ?? Infinity) <= (box?.clientWidth ?? 0);
+        }, null, { timeout: 3_000 })
+        .catch(() => undefined);
+      const graph = await graphGeometry(page);
+
+      // Assess
+      expect({ viewport: viewport.width, ...graph.box }).toEqual({ viewport: viewport.width, svgInside: true, scrollsSideways: false });
+      expect(graph.nodes.length).toBeGreaterThan(10);
+      expect(graph.nodes.filter((node) => !node.insideBox).map((node) => node.state)).toEqual([]);
+      expect(graph.nodes.filter((node) => node.label !== node.state || !node.labelInside).map((node) => `${node.state}: "${node.label}"`)).toEqual([]);
+      expect(graph.nodes.filter((node) => node.visited).map((node) => node.state)).toEqual(expect.arrayContaining(['CheckEnvelope', 'PutOrder', 'OrderCreated', 'PublishCommandResponse']));
+      // The state the execution ended in is marked as such.
+      expect(graph.nodes.filter((node) => node.active).map((node) => node.state)).toEqual(['PublishCommandResponse']);
+      // The active state can be scrolled to: in the page's width, and shown when scrolled to.
+      await page.locator('#graph svg g.active').scrollIntoViewIfNeeded();
+      expect(await page.evaluate(() => {
+        const rect = (document.querySelector('#graph svg g.active rect') as SVGRectElement).getBoundingClientRect();
+        return rect.left >= 0 && rect.right <= window.innerWidth && rect.top >= 0 && rect.bottom <= window.innerHeight;
+      })).toBe(true);
+    }
+  }, 30_000);
 
   it('works at desktop and phone widths with no JavaScript error, and leaves screenshots', async () => {
     mkdirSync('test-results', { recursive: true });
