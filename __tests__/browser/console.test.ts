@@ -68,6 +68,9 @@ describe('the local console', () => {
     // Act
     await page.click('button[data-sample="create-order-6102"]');
 
+    // Assess: the header names the runtime's read model.
+    expect(await page.textContent('#summary')).toMatch(new RegExp(`read model mysql://\\S+/${runtime.database}( |$)`));
+
     // Assess: the command and its answer, linked.
     const command = page.locator('li.item[data-type="orderCommand"]', { hasText: 'createOrder 6102' });
     await command.locator('.answer', { hasText: 'orderCreated' }).waitFor({ timeout: 15_000 });

@@ -470,7 +470,7 @@ function refreshSoon() {
 async function start() {
   const status = await getJson('/_local/status');
   state.busName = status.eventBus.name;
-  $('#summary').textContent = `${status.endpoint} · bus ${status.eventBus.name} · IAM ${status.iam.mode} · read model ${status.readModel}`;
+  $('#summary').textContent = `${status.endpoint} · bus ${status.eventBus.name} · IAM ${status.iam.mode} · read model ${status.readModel.url}`;
   await loadSamples();
   for (const event of await getJson('/_local/events')) addEvent(event);
   refreshSoon();
