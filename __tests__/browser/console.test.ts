@@ -8,7 +8,9 @@
  * desktop and phone widths go to test-results/ (docs/console.png is one of them).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mkdirSync } from 'node:fs';
+import { localClientOptions } from '../../clients/local-client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { BROWSER_ARGS, browserExecutable } from '../helpers/browser';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
@@ -20,7 +22,8 @@ let page: Page;
 const problems: string[] = [];
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime();
+  // The last test is refused on purpose as the client identities: it checks those are the only denials.
+  runtime = await startLocalRuntime({ allowDenials: true });
   browser = await chromium.launch({ executablePath: (await browserExecutable()).path, args: BROWSER_ARGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (message) => {
@@ -152,4 +155,63 @@ describe('the local console', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     expect(problems).toEqual([]);
   }, 30_000);
+  it('shows a client identity refused what its policy leaves out as refused as designed, naming the identity and the action', async () => {
+    // Act: the producer puts a response (it may put commands and queries only), the consumer a command (it may only read answers).
+    const signedAs = (accessKeyId: string) => new EventBridgeClient({ ...localClientOptions(runtime.endpoint), credentials: { accessKeyId, secretAccessKey: 'x' } });
+    const put = async (accessKeyId: string, DetailType: string, detail: unknown) => {
+      const client = signedAs(accessKeyId);
+      try {
+        await client.send(new PutEventsCommand({ Entries: [{ EventBusName: runtime.busName, Source: 'orderPipeline', DetailType, Detail: JSON.stringify(detail) }] }));
+        return 'accepted';
+      } catch (error) {
+        return (error as Error).name;
+      } finally {
+        client.destroy();
+      }
+    };
+    expect(await put('producer', 'orderCommandResponse', { orderid: '6102', commandStatus: 'orderCreated' })).toBe('AccessDeniedException');
+    expect(await put('consumer', 'orderCommand', { command: 'createOrder', orderId: 'c-1', items: [{ itemid: 'z3333', quantity: 1 }] })).toBe('AccessDeniedException');
+
+    // Assess
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const designed = page.locator('#trouble h3[data-denials="designed"]');
+    await designed.waitFor({ timeout: 15_000 });
+    expect(await designed.textContent()).toBe('Refused as designed: 2');
+    expect(await page.textContent('#trouble p[data-principal="producer"]')).toMatch(/^producer \(order-pipeline-local-producer\) may not events:PutEvents \(orderCommandResponse\) on arn:aws:events:\S+:event-bus\/order-pipeline-local-bus$/);
+    expect(await page.textContent('#trouble p[data-principal="consumer"]')).toMatch(/^consumer \(order-pipeline-local-consumer\) may not events:PutEvents \(orderCommand\) on arn:aws:events:/);
+    const trouble = await page.textContent('#trouble');
+    expect(trouble).toContain('nothing to fix');
+    expect(trouble).not.toMatch(/Missing grants|A statement the stacks lack/);
+    // Those two are the run's only denials: nothing of the pipeline was refused.
+    const denials = (await (await fetch(`${runtime.endpoint}/_local/denials`)).json()) as { principal: string }[];
+    expect([...new Set(denials.map((denial) => denial.principal.split('/').pop()))].sort()).toEqual(['order-pipeline-local-consumer', 'order-pipeline-local-producer']);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  it('shows a role of the pipeline refused as a missing grant, naming the role and what acts as it', async () => {
+    // Prepare: a runtime whose stacks lack the rule target's grant to start the workflow.
+    const lacking = await startLocalRuntime({ entry: '__tests__/fixtures/runtime-without-statement.ts', args: ['--without', 'StartWorkflow'], allowDenials: true });
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    other.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await other.goto(`${lacking.endpoint}/_local/`);
+
+      // Act
+      await other.click('button[data-sample="create-order-6102"]');
+
+      // Assess
+      const missing = other.locator('#trouble h3[data-denials="missing"]');
+      await missing.waitFor({ timeout: 30_000 });
+      expect(await missing.textContent()).toMatch(/^Missing grants: \d+$/);
+      const trouble = (await other.textContent('#trouble')) ?? '';
+      expect(trouble).toMatch(/role order-pipeline-local-\S+ \(cloudwatch event target [^)]+\) may not states:StartExecution on arn:aws:states:\S+:stateMachine:order-pipeline-local-workflow: /);
+      expect(trouble).toContain('A statement the stacks lack');
+      expect(trouble).not.toContain('Refused as designed');
+      expect(errors).toEqual([]);
+    } finally {
+      await other.close();
+      await lacking.stop();
+    }
+  }, budget({ runtimeStarts: 1, seconds: 20 }));
 });

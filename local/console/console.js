@@ -419,6 +419,43 @@ async function refreshReadModel() {
   fill($('#orders'), model.orders, ['orderid', 'itemid', 'quantity', 'orderdate']);
 }
 
+/**
+ * IAM denials in two kinds: a client identity (the producer or consumer
+ * policy the stacks export for client teams) refused what its policy leaves
+ * out is that policy at work; a role of the pipeline (or a service under a
+ * resource policy) refused is a grant the stacks lack.
+ */
+function denialParts(denials) {
+  const parts = [];
+  const designed = denials.filter((denial) => denial.who?.kind === 'client');
+  const missing = denials.filter((denial) => denial.who?.kind !== 'client');
+  if (designed.length > 0) {
+    parts.push(el('h3', { text: `Refused as designed: ${designed.length}`, attrs: { 'data-denials': 'designed' } }));
+    for (const denial of designed.slice(-10)) {
+      parts.push(el('p', { className: 'designed', attrs: { 'data-principal': denial.who.accessKeyId } },
+        el('strong', { text: denial.who.accessKeyId }),
+        el('span', { text: ` (${denial.who.policy}) may not ${denial.action}${entryTypes(denial)} on ${denial.resource}` })));
+    }
+    const policies = [...new Map(designed.map((denial) => [denial.who.policy, denial.who])).values()];
+    parts.push(el('p', { className: 'note', text: `Client identities act under the policies the stacks export for client teams (${policies.map((who) => `${who.policy}: ${who.description ?? 'no description'}`).join('; ')}). Refusing what a policy leaves out is what it is for: nothing to fix. Any other access key is the local operator.` }));
+  }
+  if (missing.length > 0) {
+    parts.push(el('h3', { text: `Missing grants: ${missing.length}`, attrs: { 'data-denials': 'missing' } }));
+    for (const denial of missing.slice(-10)) {
+      const who = denial.who?.kind === 'role' ? `role ${denial.who.role}${denial.who.usedBy.length > 0 ? ` (${denial.who.usedBy.join(', ')})` : ''}` : `${denial.who?.service ?? denial.principal} (resource policy)`;
+      parts.push(el('p', { className: 'bad', text: `${who} may not ${denial.action}${entryTypes(denial)} on ${denial.resource}: ${denial.missing}` }));
+    }
+    parts.push(el('p', { className: 'todo', text: 'A statement the stacks lack: add it where the resource grants access (stacks/constructs), synthesize, and restart npm start.' }));
+  }
+  return parts;
+}
+
+/** The detail types of a refused PutEvents (its entries' values, as IAM saw them). */
+function entryTypes(denial) {
+  const types = denial.context?.['events:detail-type'];
+  return types === undefined ? '' : ` (${[].concat(types).join(', ')})`;
+}
+
 async function refreshTrouble() {
   const trouble = await getJson('/_local/trouble');
   const parts = [];
@@ -439,11 +476,7 @@ async function refreshTrouble() {
     parts.push(el('p', { className: 'bad', text: failure.message }));
     parts.push(el('p', { className: 'todo', text: 'Orders are still projected; a crash now replays them (harmlessly). Free disk space or file descriptors under the --data folder: the next poll saves it.' }));
   }
-  if (trouble.denials.length > 0) {
-    parts.push(el('h3', { text: `IAM denials: ${trouble.denials.length}` }));
-    for (const denial of trouble.denials.slice(-10)) parts.push(el('p', { className: 'bad', text: `${denial.principal} may not ${denial.action} on ${denial.resource}: ${denial.missing}` }));
-    parts.push(el('p', { className: 'todo', text: 'A statement the stacks lack: add it where the resource grants access (stacks/constructs), synthesize, and restart npm start.' }));
-  }
+  parts.push(...denialParts(trouble.denials));
   if (trouble.failedExecutions.length > 0) {
     parts.push(el('h3', { text: `Failed executions: ${trouble.failedExecutions.length}` }));
     for (const execution of trouble.failedExecutions.slice(-10)) parts.push(el('p', { text: `${execution.error}: ${execution.cause ?? ''}` }));
