@@ -8,9 +8,14 @@
  * desktop and phone widths go to test-results/ (docs/console.png is one of them).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createPool } from 'mysql2/promise';
 import { localClientOptions } from '../../clients/local-client';
+import { orderToItem } from '../../handlers/domain/order';
+import { buildOrder } from '../helpers/factories';
+import { serverUrl } from '../helpers/mysql';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { BROWSER_ARGS, browserExecutable } from '../helpers/browser';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
@@ -41,6 +46,17 @@ afterAll(async () => {
   await browser?.close();
   await runtime?.stop();
 });
+
+/**
+ * The SQL statements a projected batch takes, as docs/local-runtime.md gives
+ * them ("The console"): for a batch of new orders, and for a batch of one order.
+ */
+const DOCUMENTED = (() => {
+  const docs = readFileSync('docs/local-runtime.md', 'utf8');
+  const found = /\*\*(\d+)\s+statements\s+in\s+1\s+transaction\*\*\s+for\s+a\s+batch\s+of\s+new\s+orders,\s+\*\*(\d+)\*\*\s+for\s+a\s+batch\s+of\s+one\s+order/.exec(docs);
+  if (!found) throw new Error('docs/local-runtime.md no longer gives the statements of a batch in the words this test reads');
+  return { newOrders: Number(found[1]), oneOrder: Number(found[2]) };
+})();
 
 /** Where the execution graph's parts are, relative to its box and to each other (CSS pixels, as drawn). */
 async function graphGeometry(target: Page) {
@@ -86,13 +102,72 @@ describe('the local console', () => {
     await command.click();
     await page.locator('#graph svg g.visited[data-state="PutOrder"]').waitFor({ timeout: 15_000 });
     await page.waitForFunction(() => (document.querySelector('#projection')?.textContent ?? '').includes('projected in a batch'), null, { timeout: 15_000 });
-    expect(await page.textContent('#projection')).toMatch(/projected in a batch of \d+ records?.*\d+ ms, \d+ SQL statements/);
+    // The runtime's first batch: its connection is new, and what it sent to set itself up is shown apart.
+    expect(await page.textContent('#projection')).toMatch(new RegExp(`projected in a batch of 1 record at \\S+: \\d+ ms, ${DOCUMENTED.oneOrder} SQL statements in 1 transaction \\(\\+\\d+ outside it, setting up the connection it opened\\) \\(sequence`));
     await page.click('#graph svg g[data-state="PutOrder"]');
     expect(await page.textContent('#state-io')).toContain('"state": "PutOrder"');
 
     // Queries sent now read the projected totals.
     await page.click('button[data-sample="query-monthly-sales-z3333"]');
     await page.locator('li.item[data-type="orderQuery"] .answer', { hasText: '200, 1 rows' }).waitFor({ timeout: 15_000 });
+  }, 60_000);
+
+  it("counts a batch's own SQL statements, the documented number, while another client hammers the same server", async () => {
+    // Prepare: another client of the same MariaDB server, sending statements all along.
+    const url = serverUrl();
+    const hammer = createPool({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password), connectionLimit: 2 });
+    let hammering = true;
+    let sent = 0;
+    const loops = [0, 1].map(async () => {
+      while (hammering) {
+        await hammer.query('SELECT 1');
+        sent++;
+      }
+    });
+    const dynamo = new DynamoDBClient(localClientOptions(runtime.endpoint));
+    try {
+      while (sent < 200) await new Promise((resolve) => setTimeout(resolve, 10));
+      const batches = async () => (await (await fetch(`${runtime.endpoint}/_local/batches`)).json()) as { size: number; ok: boolean; sql?: { statements: number; inTransaction: number; transactions: number; connections: number } }[];
+      const earlier = (await batches()).length;
+      const before = sent;
+
+      // Act: one order from the page's form, then two orders written to the table at once (one stream batch).
+      await page.fill('input[name="orderId"]', 'busy-1');
+      await page.fill('input[name="itemid"]', 'busy');
+      await page.fill('input[name="quantity"]', '1');
+      await page.click('#order-form button[type="submit"]');
+      const command = page.locator('li.item[data-type="orderCommand"]', { hasText: 'createOrder busy-1' });
+      await command.locator('.answer', { hasText: 'orderCreated' }).waitFor({ timeout: 15_000 });
+      const previous = await page.textContent('#projection');
+      await command.click();
+      // Its own batch, not the one the previous selection showed.
+      await page.waitForFunction((shownBefore) => {
+        const text = document.querySelector('#projection')?.textContent ?? '';
+        return text.includes('projected in a batch') && text !== shownBefore;
+      }, previous, { timeout: 15_000 });
+      const shown = await page.textContent('#projection');
+      await dynamo.send(new BatchWriteItemCommand({ RequestItems: { 'order-pipeline-local-orders': ['busy-2', 'busy-3'].map((orderId) => ({ PutRequest: { Item: orderToItem(buildOrder({ orderId, items: [{ itemid: 'busy', quantity: 1 }] })) } })) } }));
+      let two: Awaited<ReturnType<typeof batches>>[number] | undefined;
+      for (const deadline = Date.now() + 15_000; !two && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) two = (await batches()).slice(earlier).find((batch) => batch.size === 2 && batch.ok);
+
+      // Assess: the one-order batch, as shown and as /_local/batches gives it.
+      expect(shown).toContain(`ms, ${DOCUMENTED.oneOrder} SQL statements in 1 transaction`);
+      const one = (await batches()).slice(earlier).find((batch) => batch.size === 1 && batch.ok);
+      expect(one?.sql).toMatchObject({ inTransaction: DOCUMENTED.oneOrder, transactions: 1 });
+      const outside = (one?.sql?.statements ?? 0) - DOCUMENTED.oneOrder;
+      // Nothing outside the transaction, unless the batch had to open a connection (shown apart).
+      if (one?.sql?.connections === 0) expect(outside).toBe(0);
+      expect(shown).toContain(`ms, ${DOCUMENTED.oneOrder} SQL statements in 1 transaction ${outside > 0 ? `(+${outside} outside it, setting up the connection it opened) ` : ''}(sequence`);
+      // A batch of new orders: the number the README gives.
+      expect(two?.sql).toMatchObject({ inTransaction: DOCUMENTED.newOrders, transactions: 1 });
+      // The other client did send statements while the batches ran.
+      expect(sent - before).toBeGreaterThan(50);
+    } finally {
+      hammering = false;
+      await Promise.all(loops);
+      await hammer.end();
+      dynamo.destroy();
+    }
   }, 60_000);
 
   it('shows an item id that is HTML as text: nothing runs, no dialog opens', async () => {

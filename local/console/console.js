@@ -400,8 +400,23 @@ async function showProjection(id, execution) {
   const batches = await getJson('/_local/batches');
   const batch = batches.find((candidate) => Date.parse(candidate.time) >= execution.startDate && candidate.ok);
   box.replaceChildren(batch
-    ? el('p', { text: `projected in a batch of ${batch.size} record${batch.size === 1 ? '' : 's'} at ${batch.time}: ${batch.durationMs} ms, ${batch.statements ?? '?'} SQL statements (sequence ${batch.firstSequenceNumber}…${batch.lastSequenceNumber})` })
+    ? el('p', { text: `projected in a batch of ${batch.size} record${batch.size === 1 ? '' : 's'} at ${batch.time}: ${batch.durationMs} ms, ${statementsOf(batch.sql)} (sequence ${batch.firstSequenceNumber}…${batch.lastSequenceNumber})` })
     : el('p', { className: 'muted', text: 'not projected yet (the stream is polled four times a second)' }));
+}
+
+/**
+ * The statements the projection's own connections sent for a batch (counted
+ * by the runtime between the function and the server): those of its
+ * transactions, and apart, any sent outside them, such as a new connection's
+ * session settings.
+ */
+function statementsOf(sql) {
+  if (!sql) return 'SQL statements not counted';
+  const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  const inside = sql.transactions > 0 ? `${plural(sql.inTransaction, 'SQL statement')} in ${plural(sql.transactions, 'transaction')}` : plural(sql.statements, 'SQL statement');
+  const outside = sql.statements - sql.inTransaction;
+  if (sql.transactions === 0 || outside === 0) return inside;
+  return `${inside} (+${outside} outside ${sql.transactions === 1 ? 'it' : 'them'}${sql.connections > 0 ? `, setting up ${sql.connections === 1 ? 'the connection' : `the ${sql.connections} connections`} it opened` : ''})`;
 }
 
 // ------------------------------------------------------------------ read model and trouble
