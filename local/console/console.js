@@ -124,12 +124,12 @@ function select(id) {
 
 // ------------------------------------------------------------------ execution graph
 
-/** Every state a state can go to next. */
+/** Every state a state can go to next: the branches a Choice names before its default, the way on before the catches. */
 function transitions(definitionState) {
   const out = [];
-  if (definitionState.Next) out.push(definitionState.Next);
-  if (definitionState.Default) out.push(definitionState.Default);
   for (const choice of definitionState.Choices ?? []) out.push(choice.Next);
+  if (definitionState.Default) out.push(definitionState.Default);
+  if (definitionState.Next) out.push(definitionState.Next);
   for (const handler of definitionState.Catch ?? []) out.push(handler.Next);
   return [...new Set(out)];
 }
@@ -139,7 +139,8 @@ function transitions(definitionState) {
  * state that leads to it (edges back up a cycle left out), so the flow reads
  * downwards and the states every branch ends in sit at the bottom. Within a
  * layer, states keep the order a walk from StartAt meets them (the command
- * branch before the query branch, as the Choices list them).
+ * branch before the query branch, as the Choices list them), until
+ * {@link place} puts each under the states that lead to it.
  */
 function layers(definition) {
   const names = Object.keys(definition.States);
@@ -178,20 +179,9 @@ function layers(definition) {
   }
   const rows = [];
   for (const name of order) (rows[depth.get(name)] ??= []).push(name);
-  // Each layer ordered by where the states leading to it stand (fewer crossings).
-  const rank = new Map();
   const previous = new Map(names.map((name) => [name, []]));
   for (const [name, next] of forward) for (const successor of next) previous.get(successor).push(name);
-  const ordered = rows.filter(Boolean).map((row) => {
-    const keyed = row.map((name, index) => {
-      const ranked = previous.get(name).filter((before) => rank.has(before));
-      return { name, key: ranked.length > 0 ? ranked.reduce((sum, before) => sum + rank.get(before), 0) / ranked.length : index / row.length };
-    });
-    keyed.sort((a, b) => a.key - b.key);
-    keyed.forEach(({ name }, index) => rank.set(name, (index + 0.5) / keyed.length));
-    return keyed.map(({ name }) => name);
-  });
-  return { rows: ordered, previous };
+  return { rows: rows.filter(Boolean), previous };
 }
 
 /** A state name in words (`CompareWithExistingOrder` → Compare, With, Existing, Order), to wrap between them. */
@@ -231,7 +221,7 @@ function wrap(name, width, measure) {
   return best.lines;
 }
 
-const GRAPH = { margin: 8, gapX: 10, gapY: 22, padX: 6, padY: 6, lineHeight: 13, minWidth: 64, maxWidth: 180, maxLines: 3 };
+const GRAPH = { margin: 8, gapX: 10, gapY: 16, padX: 6, padY: 5, lineHeight: 13, minWidth: 64, maxWidth: 180, maxLines: 3 };
 
 /**
  * Where each state goes in a box `boxWidth` pixels wide: as many columns as
@@ -261,16 +251,21 @@ function place(definition, boxWidth, measure) {
   const pitch = nodeWidth + GRAPH.gapX;
   const left = Math.round((boxWidth - (columns * nodeWidth + (columns - 1) * GRAPH.gapX)) / 2);
   const position = new Map();
+  /** Where the states above that lead to a state stand, on average (in columns); undefined when none is placed yet. */
+  const under = (name) => {
+    const above = previous.get(name).map((before) => position.get(before)).filter(Boolean);
+    return above.length > 0 ? above.reduce((sum, point) => sum + (point.x - left) / pitch, 0) / above.length : undefined;
+  };
   let y = GRAPH.margin;
-  for (const row of rows) {
+  for (const layer of rows) {
+    // Ordered by where the states leading to them stand (fewer crossings); the others keep their place in the walk.
+    const keyed = layer.map((name, index) => ({ name, key: under(name) ?? (index * (columns - 1)) / Math.max(1, layer.length - 1) }));
+    const row = keyed.sort((a, b) => a.key - b.key).map(({ name }) => name);
     for (let start = 0; start < row.length; start += columns) {
       const line = row.slice(start, start + columns);
       const height = Math.max(...line.map((name) => labels.get(name).length)) * GRAPH.lineHeight + 2 * GRAPH.padY;
       const centred = (columns - line.length) / 2;
-      const wanted = line.map((name, index) => {
-        const above = previous.get(name).map((before) => position.get(before)).filter(Boolean);
-        return above.length > 0 ? Math.round(above.reduce((sum, point) => sum + (point.x - left) / pitch, 0) / above.length) : Math.round(centred + index);
-      });
+      const wanted = line.map((name, index) => Math.round(under(name) ?? centred + index));
       const slots = [];
       wanted.forEach((slot, index) => slots.push(Math.max(slot, index > 0 ? slots[index - 1] + 1 : 0)));
       for (let index = line.length - 1; index >= 0; index--) slots[index] = Math.min(slots[index], index === line.length - 1 ? columns - 1 : slots[index + 1] - 1);
@@ -399,9 +394,15 @@ async function showProjection(id, execution) {
   }
   const batches = await getJson('/_local/batches');
   const batch = batches.find((candidate) => Date.parse(candidate.time) >= execution.startDate && candidate.ok);
-  box.replaceChildren(batch
-    ? el('p', { text: `projected in a batch of ${batch.size} record${batch.size === 1 ? '' : 's'} at ${batch.time}: ${batch.durationMs} ms, ${statementsOf(batch.sql)} (sequence ${batch.firstSequenceNumber}…${batch.lastSequenceNumber})` })
-    : el('p', { className: 'muted', text: 'not projected yet (the stream is polled four times a second)' }));
+  if (!batch) {
+    box.replaceChildren(el('p', { className: 'muted', text: 'not projected yet (the stream is polled four times a second)' }));
+    return;
+  }
+  box.replaceChildren(
+    el('p', { text: `projected in a batch of ${batch.size} record${batch.size === 1 ? '' : 's'} at ${batch.time}, in ${batch.durationMs} ms` }),
+    el('p', { text: statementsOf(batch.sql), attrs: { 'data-sql': '' } }),
+    el('p', { className: 'muted', text: `stream records ${batch.firstSequenceNumber} to ${batch.lastSequenceNumber}` }),
+  );
 }
 
 /**
@@ -416,7 +417,8 @@ function statementsOf(sql) {
   const inside = sql.transactions > 0 ? `${plural(sql.inTransaction, 'SQL statement')} in ${plural(sql.transactions, 'transaction')}` : plural(sql.statements, 'SQL statement');
   const outside = sql.statements - sql.inTransaction;
   if (sql.transactions === 0 || outside === 0) return inside;
-  return `${inside} (+${outside} outside ${sql.transactions === 1 ? 'it' : 'them'}${sql.connections > 0 ? `, setting up ${sql.connections === 1 ? 'the connection' : `the ${sql.connections} connections`} it opened` : ''})`;
+  const where = sql.connections > 0 ? `to set up the ${sql.connections === 1 ? 'connection' : `${sql.connections} connections`} it opened` : `outside ${sql.transactions === 1 ? 'it' : 'them'}`;
+  return `${inside}, and ${outside} more ${where}`;
 }
 
 // ------------------------------------------------------------------ read model and trouble
