@@ -95,15 +95,21 @@ function executionSummary(execution: ReturnType<LocalStateMachine['executions']>
   };
 }
 
-/** The Trouble panel: the checkpoint, the queues' messages, denials and failed executions. */
+/**
+ * The Trouble panel: the checkpoint, the queues' messages, denials and failed
+ * executions. Each denial says who was refused: a client identity refused what
+ * its policy leaves out (as designed), or a principal of the pipeline refused
+ * a grant the stacks lack.
+ */
 function serveTrouble({ gate, page, use }: Binding): void {
   const mapping = use('mapping');
   const stateMachine = use('stateMachine');
   const sqs = use('sqs');
+  const principals = use('principals');
   page('/_local/trouble', () => ({
     ...(mapping.status().checkpointError ? { checkpointError: mapping.status().checkpointError } : {}),
     queues: [...sqs.queues()].map((queue) => ({ name: queue.name, messages: queue.peek().slice(-50).map((message) => ({ ...message, body: safeJson(message.body) })) })),
-    denials: gate.denials().slice(-100),
+    denials: gate.denials().slice(-100).map((denial) => ({ ...denial, who: principals(denial.principal) })),
     failedExecutions: stateMachine
       .executions()
       .filter((execution) => execution.status === 'FAILED')

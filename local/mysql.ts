@@ -16,11 +16,12 @@ import { claimReadModel, ReadModelLock, runtimeState, type LockHolder } from './
 import { redactCredentials } from './redact';
 import { customerKey } from './secrets';
 import type { LocalService } from './service';
+import { StatementRelay } from './statement-relay';
 import { UnsupportedTerraformError } from './terraform';
 
 declare module './service' {
   interface Parts {
-    /** The runtime's own view of the read model: the console's tables, the mapping's statement counts. */
+    /** The runtime's own view of the read model: the console's tables. */
     inspector: Pool;
   }
 }
@@ -103,7 +104,13 @@ export interface ReadModelServer {
   readonly holder: LockHolder;
   /** Why the lock is not held right now (its server connection was lost), if it is not. */
   readonly lockLost: string | undefined;
-  /** Releases the lock and stops a private instance. */
+  /**
+   * Where the functions reach the server (the cluster's endpoint and port): a
+   * relay that counts each database user's statements. The runtime's own
+   * connections (the lock, the console's reads) go to the server directly.
+   */
+  readonly relay: StatementRelay;
+  /** Releases the lock, closes the relay and stops a private instance. */
   stop(): Promise<void>;
 }
 
@@ -195,22 +202,32 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
   return locked(await startEmbedded(binary, target.database), options.endpoint ?? '', log);
 }
 
-/** The server with its database's lock held; stopping releases it first. */
-async function locked(server: Omit<ReadModelServer, 'holder' | 'lockLost'>, endpoint: string, log: (message: string) => void): Promise<ReadModelServer> {
+/** The server with its database's lock held and its relay listening; stopping closes both first. */
+async function locked(server: Omit<ReadModelServer, 'holder' | 'lockLost' | 'relay'>, endpoint: string, log: (message: string) => void): Promise<ReadModelServer> {
   let lock: ReadModelLock;
+  let relay: StatementRelay;
   try {
     lock = await ReadModelLock.acquire(server, endpoint, log);
   } catch (error) {
     await server.stop();
     throw error;
   }
+  try {
+    relay = await StatementRelay.start(server);
+  } catch (error) {
+    await lock.release();
+    await server.stop();
+    throw error;
+  }
   return {
     ...server,
     holder: lock.holder,
+    relay,
     get lockLost() {
       return lock.lost;
     },
     stop: async () => {
+      await relay.close();
       await lock.release();
       await server.stop();
     },
@@ -318,7 +335,7 @@ export class PrivateDatabase {
   }
 }
 
-async function startEmbedded(binary: string, database: string): Promise<Omit<ReadModelServer, 'holder' | 'lockLost'>> {
+async function startEmbedded(binary: string, database: string): Promise<Omit<ReadModelServer, 'holder' | 'lockLost' | 'relay'>> {
   const server = await PrivateDatabase.create(binary);
   const target: Target = { host: '127.0.0.1', port: server.port, user: 'root', password: '', database };
   try {

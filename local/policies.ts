@@ -7,6 +7,36 @@ import type { PolicyDocument, PolicySet } from './iam';
 import type { LocalService } from './service';
 import type { TerraformModel, TerraformResource } from './terraform';
 
+declare module './service' {
+  interface Parts {
+    /** Who a principal of a denial is: a client identity, a role of the pipeline and what runs as it, or an AWS service. */
+    principals: (principal: string) => PrincipalDescription;
+  }
+}
+
+/**
+ * A principal as the console tells denials apart: a client identity is
+ * refused what its policy does not allow by design; a role of the pipeline
+ * (or a service acting under a resource policy) refused is a grant the
+ * stacks lack.
+ */
+export type PrincipalDescription =
+  | {
+      readonly kind: 'client';
+      /** The access key id that signs as it (`producer`, `consumer`). */
+      readonly accessKeyId: string;
+      /** The managed policy it acts under, and what the stacks say it is for. */
+      readonly policy: string;
+      readonly description?: string;
+    }
+  | {
+      readonly kind: 'role';
+      readonly role: string;
+      /** The resources that act as the role (`lambda function order-pipeline-local-project-orders`). */
+      readonly usedBy: readonly string[];
+    }
+  | { readonly kind: 'service'; readonly service: string };
+
 /**
  * The IAM service: roles, their policies, keys and resource policies become
  * what the gate evaluates (the runtime builds the gate from
@@ -32,8 +62,10 @@ export const iamService: LocalService = {
     aws_sqs_queue_policy: { becomes: 'the resource policy of its queue' },
     aws_cloudwatch_log_resource_policy: { becomes: 'the resource policy of the log groups' },
   },
-  bind({ model, gate, policies, sessions, page, status, summary }) {
-    for (const [accessKey, arn] of clientIdentities(model)) sessions.byAccessKey.set(accessKey, arn);
+  bind({ model, gate, policies, sessions, page, status, summary, provide }) {
+    const clients = clientIdentities(model);
+    for (const [accessKey, client] of clients) sessions.byAccessKey.set(accessKey, client.arn);
+    provide('principals', principalDirectory(model, clients));
     page('/_local/denials', () => gate.denials());
     status('iam', () => ({ mode: gate.mode, evaluations: gate.evaluations, denials: gate.denials().length }));
     summary('IAM', `${{ enforce: 'enforced', warn: 'warn only', off: 'OFF' }[gate.mode]}: ${policies.length} synthesized policies (GET /_local/denials)`);
@@ -92,18 +124,64 @@ function clientArn(model: TerraformModel, policy: TerraformResource): string {
   return `arn:aws:iam::${model.context.account}:user/${model.string(policy, 'name')}`;
 }
 
+/** A client identity: the principal ARN calls signed with its access key id act as, and its policy. */
+interface ClientIdentity {
+  readonly arn: string;
+  readonly policy: string;
+  readonly description?: string;
+}
+
 /**
  * The client identities of the local endpoint: a call signed with the access
  * key id `producer` acts under the synthesized producer policy
- * (`<prefix>-producer`), `consumer` under the consumer policy. Access key id → principal ARN.
+ * (`<prefix>-producer`), `consumer` under the consumer policy. By access key id.
  */
-function clientIdentities(model: TerraformModel): Map<string, string> {
-  const identities = new Map<string, string>();
+function clientIdentities(model: TerraformModel): Map<string, ClientIdentity> {
+  const identities = new Map<string, ClientIdentity>();
   for (const policy of model.resources('aws_iam_policy')) {
-    const role = /-([a-z]+)$/.exec(model.string(policy, 'name'))?.[1];
-    if (role) identities.set(role, clientArn(model, policy));
+    const name = model.string(policy, 'name');
+    const role = /-([a-z]+)$/.exec(name)?.[1];
+    const description = model.field(policy, 'description');
+    if (role) identities.set(role, { arn: clientArn(model, policy), policy: name, ...(typeof description === 'string' ? { description } : {}) });
   }
   return identities;
+}
+
+/**
+ * Describes the principal of a denial from what the stacks define: a client
+ * identity's ARN, a role's ARN with the resources that act as it (those whose
+ * `role` or `role_arn` is that role), or an AWS service.
+ */
+function principalDirectory(model: TerraformModel, clients: ReadonlyMap<string, ClientIdentity>): (principal: string) => PrincipalDescription {
+  const byArn = new Map<string, PrincipalDescription>();
+  for (const [accessKeyId, client] of clients) byArn.set(client.arn, { kind: 'client', accessKeyId, policy: client.policy, ...(client.description ? { description: client.description } : {}) });
+  for (const role of model.resources('aws_iam_role')) {
+    const arn = model.attributes(role).arn as string;
+    const usedBy = model
+      .resources()
+      .filter((resource) => ['role', 'role_arn'].some((field) => resource.body[field] !== undefined && resolvedField(model, resource, field) === arn))
+      .map((resource) => `${resource.type.replace(/^aws_/, '').replace(/_/g, ' ')} ${resourceLabel(model, resource)}`);
+    byArn.set(arn, { kind: 'role', role: model.string(role, 'name'), usedBy });
+  }
+  return (principal) => byArn.get(principal) ?? (principal.startsWith('arn:') ? { kind: 'role', role: principal.split('/').pop() ?? principal, usedBy: [] } : { kind: 'service', service: principal });
+}
+
+/** A field of a resource, resolved; undefined when it cannot be (no match, no label). */
+function resolvedField(model: TerraformModel, resource: TerraformResource, field: string): unknown {
+  try {
+    return model.field(resource, field);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The name a resource is known by in the account, else its Terraform name. */
+function resourceLabel(model: TerraformModel, resource: TerraformResource): string {
+  for (const field of ['function_name', 'name', 'target_id']) {
+    const value = resolvedField(model, resource, field);
+    if (typeof value === 'string') return value;
+  }
+  return resource.name;
 }
 
 /** The gate's view of a list of policies. */

@@ -129,7 +129,7 @@ export class LocalRuntime {
       registry.stops.push(() => database.stop());
       // The stacks, synthesized for the local environment, resolved to local values.
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
-      const context = { region: REGION, account: ACCOUNT, endpoint, database: { host: database.host, port: database.port, name: database.database } };
+      const context = { region: REGION, account: ACCOUNT, endpoint, database: { host: database.relay.host, port: database.relay.port, name: database.database } };
       const model = new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES);
       const policies = synthesizedPolicies(model);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });

@@ -76,6 +76,17 @@ export class LocalSecrets {
     this.#secrets.set(name, { name, arn, created: Date.now(), changed: Date.now(), ...(keyArn ? { keyArn } : {}) });
   }
 
+  /** A secret's current value, parsed (undefined when it has none or is not JSON): the runtime's own diagnostics. */
+  currentValue(id: string): Record<string, unknown> | undefined {
+    const value = this.#lookup(id)?.value;
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The secrets' ARNs. */
   arns(): string[] {
     return [...this.#secrets.values()].map((secret) => secret.arn);

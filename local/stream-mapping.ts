@@ -26,6 +26,7 @@ import type { LocalFunctions } from './functions';
 import { DurableValue } from './journal';
 import type { Binding, LocalService } from './service';
 import type { LocalQueue } from './sqs';
+import type { StatementTally } from './statement-relay';
 import { UnsupportedTerraformError, type TerraformModel, type TerraformResource } from './terraform';
 
 declare module './service' {
@@ -111,18 +112,20 @@ function mappingSettings(model: TerraformModel, resource: TerraformResource): St
 }
 
 /** The mapping's authorization as the function's role, its checkpoint file, statement counts and log. */
-function mappingHooks({ options, use, log }: Binding, source: ReturnType<typeof mappingSource>) {
+function mappingHooks({ options, use, log, database }: Binding, source: ReturnType<typeof mappingSource>) {
   const dynamodb = use('dynamodb');
   const sqs = use('sqs');
-  const inspector = use('inspector');
+  const secrets = use('secrets');
   const role = { kind: 'role', arn: source.roleArn } as const;
   const { dataDir, retryDelayMs } = options;
+  // The function's database user: the one in the secret its environment names (init-schema writes it).
+  const secretId = source.functions.require(source.functionName).environment.DB_SECRET_ID;
   return {
     authorizeRead: (operation: 'ListStreams' | 'DescribeStream' | 'GetShardIterator' | 'GetRecords') => dynamodb.authorizeStream(role, operation, source.streamArn),
     authorizeDestination: () => sqs.authorize(role, 'SendMessage', source.destination.url),
-    statementCounter: async () => {
-      const [rows] = await inspector.query("SHOW GLOBAL STATUS LIKE 'Questions'");
-      return Number((rows as { Value: string }[])[0]?.Value);
+    statementCounter: () => {
+      const user = secretId === undefined ? undefined : secrets.currentValue(secretId)?.username;
+      return typeof user === 'string' ? database.relay.tally(user) : undefined;
     },
     ...(dataDir ? { checkpoint: checkpointIn(dataDir, source.stream.table, source.functionName) } : {}),
     ...(retryDelayMs !== undefined ? { retryDelayMs: () => retryDelayMs } : {}),
@@ -151,8 +154,11 @@ export interface StreamMappingOptions {
   readonly authorizeDestination?: () => Promise<void>;
   /** Where the mapping keeps the sequence number it has processed up to (with `--data`). */
   readonly checkpoint?: { read(): string | undefined; write(sequenceNumber: string): void };
-  /** Reads a statement counter of the read model (the console's SQL statements per batch). */
-  readonly statementCounter?: () => Promise<number>;
+  /**
+   * What the function's database user has sent to the read model so far (the
+   * console's SQL statements per batch: the difference across an invocation).
+   */
+  readonly statementCounter?: () => StatementTally | undefined;
   /** How often an idle shard is polled. @default 250 ms (four times a second, as Lambda polls) */
   readonly pollIntervalMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -180,8 +186,11 @@ interface BatchRecord {
   readonly lastSequenceNumber: string;
   readonly durationMs: number;
   readonly ok: boolean;
-  /** Statements the read model's server counted during the invocation (its global Questions counter, less the two reads). */
-  readonly statements?: number;
+  /**
+   * What the function's database connections sent during the invocation:
+   * statements, those inside transactions, transactions, connections opened.
+   */
+  readonly sql?: StatementTally;
 }
 
 type Failure =
@@ -404,7 +413,7 @@ export class StreamMapping {
       }
       this.#invocations++;
       const started = Date.now();
-      const before = await this.#options.statementCounter?.().catch(() => undefined);
+      const before = this.#options.statementCounter?.();
       let result: Awaited<ReturnType<LocalFunctions['invoke']>>;
       try {
         result = await functions.invoke(functionName, { Records: batch });
@@ -412,9 +421,9 @@ export class StreamMapping {
         // Throttled or gone: the batch is retried like a function error.
         result = { ok: false, error: { errorType: (error as Error).name, errorMessage: (error as Error).message, trace: [] } };
       }
-      const after = before === undefined ? undefined : await this.#options.statementCounter?.().catch(() => undefined);
+      const after = this.#options.statementCounter?.();
       this.#batches.push({
-        ...(before !== undefined && after !== undefined ? { statements: Math.max(0, after - before - 1) } : {}),
+        ...(before !== undefined && after !== undefined ? { sql: difference(after, before) } : {}),
         time: new Date(started).toISOString(),
         size: batch.length,
         firstSequenceNumber: (batch[0] as StreamRecord).dynamodb.SequenceNumber,
@@ -521,4 +530,14 @@ function recordBytes(record: StreamRecord): number {
 function checkpointIn(dataDir: string, table: string, functionName: string): { read(): string | undefined; write(sequenceNumber: string): void } {
   const value = new DurableValue<{ sequenceNumber: string }>(path.join(dataDir, 'streams', `${table}.${functionName}.checkpoint.json`));
   return { read: () => value.read()?.sequenceNumber, write: (sequenceNumber) => value.write({ sequenceNumber }) };
+}
+
+/** What was sent between two tallies. */
+function difference(after: StatementTally, before: StatementTally): StatementTally {
+  return {
+    statements: after.statements - before.statements,
+    inTransaction: after.inTransaction - before.inTransaction,
+    transactions: after.transactions - before.transactions,
+    connections: after.connections - before.connections,
+  };
 }

@@ -27,8 +27,12 @@ export interface RunningLocalRuntime {
   stop(): Promise<number | null>;
 }
 
-/** Starts `local/main.ts` with its own read-model database (dropped on stop); retries every 10 ms unless `retryDelayMs` says otherwise (`null`: as the stacks define them). */
-export async function startLocalRuntime(options: { args?: string[]; retryDelayMs?: number | null; dbUrl?: string; env?: NodeJS.ProcessEnv; allowDenials?: boolean } = {}): Promise<RunningLocalRuntime> {
+/**
+ * Starts `local/main.ts` (or `entry`, a script that takes the same options and prints the same summary)
+ * with its own read-model database (dropped on stop); retries every 10 ms unless `retryDelayMs` says
+ * otherwise (`null`: as the stacks define them).
+ */
+export async function startLocalRuntime(options: { entry?: string; args?: string[]; retryDelayMs?: number | null; dbUrl?: string; env?: NodeJS.ProcessEnv; allowDenials?: boolean } = {}): Promise<RunningLocalRuntime> {
   const url = serverUrl();
   const database = options.dbUrl ? new URL(options.dbUrl).pathname.slice(1) : `test_local_${randomBytes(4).toString('hex')}`;
   // Each runtime writes its endpoint file of its own: never the checkout's, which a developer's npm start may own.
@@ -36,7 +40,7 @@ export async function startLocalRuntime(options: { args?: string[]; retryDelayMs
   const dbUrl = options.dbUrl ?? `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/main.ts', '--port', '0', '--db-url', dbUrl, ...(options.retryDelayMs === null ? [] : ['--retry-delay-ms', String(options.retryDelayMs ?? 10)]), ...(options.args ?? [])],
+    ['--import', 'tsx', options.entry ?? 'local/main.ts', '--port', '0', '--db-url', dbUrl, ...(options.retryDelayMs === null ? [] : ['--retry-delay-ms', String(options.retryDelayMs ?? 10)]), ...(options.args ?? [])],
     { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: endpointFile, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -124,91 +124,243 @@ function select(id) {
 
 // ------------------------------------------------------------------ execution graph
 
-/** Every transition of a state: [next state, kind]. */
+/** Every state a state can go to next: the branches a Choice names before its default, the way on before the catches. */
 function transitions(definitionState) {
   const out = [];
-  if (definitionState.Next) out.push(definitionState.Next);
-  if (definitionState.Default) out.push(definitionState.Default);
   for (const choice of definitionState.Choices ?? []) out.push(choice.Next);
+  if (definitionState.Default) out.push(definitionState.Default);
+  if (definitionState.Next) out.push(definitionState.Next);
   for (const handler of definitionState.Catch ?? []) out.push(handler.Next);
   return [...new Set(out)];
 }
 
-/** States in layers from StartAt (breadth first), for a top-down drawing. */
-function layout(definition) {
-  const level = new Map([[definition.StartAt, 0]]);
-  const queue = [definition.StartAt];
-  while (queue.length > 0) {
-    const name = queue.shift();
+/**
+ * Layers for a top-down drawing: each state one layer below the furthest
+ * state that leads to it (edges back up a cycle left out), so the flow reads
+ * downwards and the states every branch ends in sit at the bottom. Within a
+ * layer, states keep the order a walk from StartAt meets them (the command
+ * branch before the query branch, as the Choices list them), until
+ * {@link place} puts each under the states that lead to it.
+ */
+function layers(definition) {
+  const names = Object.keys(definition.States);
+  const order = [];
+  const onPath = new Set();
+  const seen = new Set();
+  const forward = new Map(names.map((name) => [name, []]));
+  const walk = (name) => {
+    seen.add(name);
+    onPath.add(name);
+    order.push(name);
     for (const next of transitions(definition.States[name] ?? {})) {
-      if (!level.has(next)) {
-        level.set(next, level.get(name) + 1);
-        queue.push(next);
-      }
+      if (!(next in definition.States) || onPath.has(next)) continue;
+      forward.get(name).push(next);
+      if (!seen.has(next)) walk(next);
     }
+    onPath.delete(name);
+  };
+  for (const name of [definition.StartAt, ...names]) if (!seen.has(name) && name in definition.States) walk(name);
+  const depth = new Map(names.map((name) => [name, 0]));
+  // Longest path: relax in an order where every edge points forward (reverse post-order).
+  const finished = [];
+  const visited = new Set();
+  const finish = (name) => {
+    visited.add(name);
+    for (const next of forward.get(name)) if (!visited.has(next)) finish(next);
+    finished.push(name);
+  };
+  for (const name of order) if (!visited.has(name)) finish(name);
+  for (const name of [...finished].reverse()) for (const next of forward.get(name)) depth.set(next, Math.max(depth.get(next), depth.get(name) + 1));
+  // Then each state moves down to just above its nearest next state (a Pass
+  // state that prepares an answer sits beside the others, over the Task that sends it).
+  for (const name of finished) {
+    const next = forward.get(name);
+    if (next.length > 0) depth.set(name, Math.max(depth.get(name), Math.min(...next.map((successor) => depth.get(successor))) - 1));
   }
-  for (const name of Object.keys(definition.States)) if (!level.has(name)) level.set(name, Math.max(...level.values()) + 1);
   const rows = [];
-  for (const [name, depth] of level) (rows[depth] ??= []).push(name);
-  return rows;
+  for (const name of order) (rows[depth.get(name)] ??= []).push(name);
+  const previous = new Map(names.map((name) => [name, []]));
+  for (const [name, next] of forward) for (const successor of next) previous.get(successor).push(name);
+  return { rows: rows.filter(Boolean), previous };
 }
 
-function drawGraph(definition, steps) {
-  const visited = new Map(steps.map((step) => [step.state, step]));
-  const taken = new Set(steps.slice(1).map((step, index) => `${steps[index].state}→${step.state}`));
-  const rows = layout(definition);
-  const width = 150;
-  const height = 30;
-  const gapX = 20;
-  const gapY = 28;
-  const columns = Math.max(...rows.map((row) => row.length));
+/** A state name in words (`CompareWithExistingOrder` → Compare, With, Existing, Order), to wrap between them. */
+function words(name) {
+  return name.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+/g) ?? [name];
+}
+
+/**
+ * The label on as few lines as fit `width` pixels, broken between words and
+ * balanced (the widest line as narrow as it can be); a word wider than
+ * `width` stays whole on a line of its own.
+ */
+function wrap(name, width, measure) {
+  const parts = words(name);
+  let count = 0;
+  let current = '';
+  for (const word of parts) {
+    if (current === '' || measure(current + word) > width) {
+      count++;
+      current = word;
+    } else {
+      current += word;
+    }
+  }
+  let best = null;
+  // Every way to cut the words into `count` lines (names are a few words long).
+  const cut = (from, left, lines) => {
+    if (left === 1) {
+      const all = [...lines, parts.slice(from).join('')];
+      const widest = Math.max(...all.map(measure));
+      if (!best || widest < best.widest) best = { lines: all, widest };
+      return;
+    }
+    for (let end = from + 1; end <= parts.length - left + 1; end++) cut(end, left - 1, [...lines, parts.slice(from, end).join('')]);
+  };
+  cut(0, Math.min(count, parts.length), []);
+  return best.lines;
+}
+
+const GRAPH = { margin: 8, gapX: 10, gapY: 16, padX: 6, padY: 5, lineHeight: 13, minWidth: 64, maxWidth: 180, maxLines: 3 };
+
+/**
+ * Where each state goes in a box `boxWidth` pixels wide: as many columns as
+ * fit with every label whole (wrapped between words on at most three lines);
+ * a layer wider than that continues on the next row. The drawing is never
+ * wider than its box, whatever the screen.
+ */
+function place(definition, boxWidth, measure) {
+  const { rows, previous } = layers(definition);
+  const names = rows.flat();
+  const widest = Math.max(...rows.map((row) => row.length));
+  const usable = boxWidth - 2 * GRAPH.margin;
+  let columns = 1;
+  let nodeWidth = Math.min(GRAPH.maxWidth, usable);
+  for (let candidate = widest; candidate >= 1; candidate--) {
+    const width = Math.min(GRAPH.maxWidth, Math.floor((usable - (candidate - 1) * GRAPH.gapX) / candidate));
+    const inner = width - 2 * GRAPH.padX;
+    const fits = width >= GRAPH.minWidth && names.every((name) => wrap(name, inner, measure).every((line) => measure(line) <= inner) && wrap(name, inner, measure).length <= GRAPH.maxLines);
+    if (fits || candidate === 1) {
+      columns = candidate;
+      nodeWidth = width;
+      break;
+    }
+  }
+  const labels = new Map(names.map((name) => [name, wrap(name, nodeWidth - 2 * GRAPH.padX, measure)]));
+  // A grid of `columns` slots; each state takes the free slot nearest the states that lead to it.
+  const pitch = nodeWidth + GRAPH.gapX;
+  const left = Math.round((boxWidth - (columns * nodeWidth + (columns - 1) * GRAPH.gapX)) / 2);
   const position = new Map();
-  rows.forEach((row, depth) => row.forEach((name, index) => position.set(name, { x: 10 + index * (width + gapX) + ((columns - row.length) * (width + gapX)) / 2, y: 10 + depth * (height + gapY) })));
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('width', String(20 + columns * (width + gapX)));
-  svg.setAttribute('height', String(20 + rows.length * (height + gapY)));
+  /** Where the states above that lead to a state stand, on average (in columns); undefined when none is placed yet. */
+  const under = (name) => {
+    const above = previous.get(name).map((before) => position.get(before)).filter(Boolean);
+    return above.length > 0 ? above.reduce((sum, point) => sum + (point.x - left) / pitch, 0) / above.length : undefined;
+  };
+  let y = GRAPH.margin;
+  for (const layer of rows) {
+    // Ordered by where the states leading to them stand (fewer crossings); the others keep their place in the walk.
+    const keyed = layer.map((name, index) => ({ name, key: under(name) ?? (index * (columns - 1)) / Math.max(1, layer.length - 1) }));
+    const row = keyed.sort((a, b) => a.key - b.key).map(({ name }) => name);
+    for (let start = 0; start < row.length; start += columns) {
+      const line = row.slice(start, start + columns);
+      const height = Math.max(...line.map((name) => labels.get(name).length)) * GRAPH.lineHeight + 2 * GRAPH.padY;
+      const centred = (columns - line.length) / 2;
+      const wanted = line.map((name, index) => Math.round(under(name) ?? centred + index));
+      const slots = [];
+      wanted.forEach((slot, index) => slots.push(Math.max(slot, index > 0 ? slots[index - 1] + 1 : 0)));
+      for (let index = line.length - 1; index >= 0; index--) slots[index] = Math.min(slots[index], index === line.length - 1 ? columns - 1 : slots[index + 1] - 1);
+      line.forEach((name, index) => position.set(name, { x: left + slots[index] * pitch, y, width: nodeWidth, height }));
+      y += height + GRAPH.gapY;
+    }
+  }
+  return { position, labels, width: boxWidth, height: y - GRAPH.gapY + GRAPH.margin };
+}
+
+function svgElement(tag, attributes = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  return node;
+}
+
+/** The last graph drawn, to draw again when its box changes width. */
+let drawn = null;
+
+function drawGraph(definition, steps) {
+  const box = $('#graph');
+  drawn = { definition, steps, width: box.clientWidth };
+  const visited = new Map(steps.map((step) => [step.state, step]));
+  const active = steps.at(-1)?.state;
+  const taken = new Set(steps.slice(1).map((step, index) => `${steps[index].state}→${step.state}`));
+  const svg = svgElement('svg');
+  box.replaceChildren(svg);
+  // Labels are measured in the drawing itself, with the font the page gives it.
+  const probe = svgElement('text');
+  svg.append(probe);
+  const measure = (text) => {
+    probe.textContent = text;
+    return probe.getComputedTextLength();
+  };
+  const { position, labels, width, height } = place(definition, drawn.width, measure);
+  probe.remove();
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('width', String(width));
+  svg.setAttribute('height', String(height));
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `the workflow's states${active ? `; this execution's path ends at ${active}` : ''}`);
+  const edges = [];
   for (const [name, definitionState] of Object.entries(definition.States)) {
     const from = position.get(name);
     for (const next of transitions(definitionState)) {
       const to = position.get(next);
       if (!from || !to) continue;
-      const line = document.createElementNS(SVG, 'line');
-      line.setAttribute('x1', String(from.x + width / 2));
-      line.setAttribute('y1', String(from.y + height));
-      line.setAttribute('x2', String(to.x + width / 2));
-      line.setAttribute('y2', String(to.y));
+      const down = to.y > from.y;
+      const line = svgElement('line', {
+        x1: from.x + from.width / 2,
+        y1: down ? from.y + from.height : from.y,
+        x2: to.x + to.width / 2,
+        y2: down ? to.y : to.y + to.height,
+      });
       if (taken.has(`${name}→${next}`)) line.setAttribute('class', 'taken');
-      svg.append(line);
+      edges.push(line);
     }
   }
+  // The path taken is drawn over the other edges.
+  svg.append(...edges.filter((line) => !line.classList.contains('taken')), ...edges.filter((line) => line.classList.contains('taken')));
   for (const [name, point] of position) {
-    const group = document.createElementNS(SVG, 'g');
     const step = visited.get(name);
-    group.setAttribute('class', step ? (step.error && !step.caught ? 'visited failed' : 'visited') : '');
-    group.setAttribute('data-state', name);
-    const rect = document.createElementNS(SVG, 'rect');
-    rect.setAttribute('x', String(point.x));
-    rect.setAttribute('y', String(point.y));
-    rect.setAttribute('width', String(width));
-    rect.setAttribute('height', String(height));
-    const text = document.createElementNS(SVG, 'text');
-    text.setAttribute('x', String(point.x + 8));
-    text.setAttribute('y', String(point.y + 19));
-    text.textContent = name.length > 22 ? `${name.slice(0, 21)}…` : name;
-    const title = document.createElementNS(SVG, 'title');
-    title.textContent = `${name} (${definition.States[name]?.Type ?? '?'})`;
+    const classes = [step ? 'visited' : '', step?.error && !step.caught ? 'failed' : '', name === active ? 'active' : ''].filter(Boolean);
+    const group = svgElement('g', { class: classes.join(' '), 'data-state': name, tabindex: 0 });
+    const title = svgElement('title');
+    title.textContent = `${name} (${definition.States[name]?.Type ?? '?'})${step ? ', on this path' : ''}`;
+    const rect = svgElement('rect', { x: point.x, y: point.y, width: point.width, height: point.height });
+    const lines = labels.get(name);
+    // Centred in a node a neighbour's longer label made taller.
+    const text = svgElement('text', { x: point.x + point.width / 2, y: point.y + (point.height - lines.length * GRAPH.lineHeight) / 2 + GRAPH.lineHeight - 3, 'text-anchor': 'middle' });
+    lines.forEach((line, index) => {
+      const span = svgElement('tspan', { x: point.x + point.width / 2, dy: index === 0 ? 0 : GRAPH.lineHeight });
+      span.textContent = line;
+      text.append(span);
+    });
     group.append(title, rect, text);
-    group.addEventListener('click', () => {
+    const show = () => {
       const io = $('#state-io');
       io.hidden = false;
       io.textContent = step
         ? JSON.stringify({ state: name, input: step.input, output: step.output, error: step.error, retries: step.retries, caught: step.caught }, null, 2)
         : `${name}: not on this execution's path`;
+    };
+    group.addEventListener('click', show);
+    group.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ') show();
     });
     svg.append(group);
   }
-  $('#graph').replaceChildren(svg);
 }
+
+new ResizeObserver(() => {
+  const box = $('#graph');
+  if (drawn && box.clientWidth > 0 && box.clientWidth !== drawn.width) drawGraph(drawn.definition, drawn.steps);
+}).observe($('#graph'));
 
 async function showExecution(id) {
   $('#execution-hint').hidden = true;
@@ -218,6 +370,7 @@ async function showExecution(id) {
   if (!summary) {
     $('#execution-summary').replaceChildren(el('p', { className: 'muted', text: `no execution yet for ${id}` }));
     $('#graph').replaceChildren();
+    drawn = null;
     return;
   }
   const execution = await getJson(`/_local/execution?id=${encodeURIComponent(summary.executionArn)}`);
@@ -241,9 +394,31 @@ async function showProjection(id, execution) {
   }
   const batches = await getJson('/_local/batches');
   const batch = batches.find((candidate) => Date.parse(candidate.time) >= execution.startDate && candidate.ok);
-  box.replaceChildren(batch
-    ? el('p', { text: `projected in a batch of ${batch.size} record${batch.size === 1 ? '' : 's'} at ${batch.time}: ${batch.durationMs} ms, ${batch.statements ?? '?'} SQL statements (sequence ${batch.firstSequenceNumber}…${batch.lastSequenceNumber})` })
-    : el('p', { className: 'muted', text: 'not projected yet (the stream is polled four times a second)' }));
+  if (!batch) {
+    box.replaceChildren(el('p', { className: 'muted', text: 'not projected yet (the stream is polled four times a second)' }));
+    return;
+  }
+  box.replaceChildren(
+    el('p', { text: `projected in a batch of ${batch.size} record${batch.size === 1 ? '' : 's'} at ${batch.time}, in ${batch.durationMs} ms` }),
+    el('p', { text: statementsOf(batch.sql), attrs: { 'data-sql': '' } }),
+    el('p', { className: 'muted', text: `stream records ${batch.firstSequenceNumber} to ${batch.lastSequenceNumber}` }),
+  );
+}
+
+/**
+ * The statements the projection's own connections sent for a batch (counted
+ * by the runtime between the function and the server): those of its
+ * transactions, and apart, any sent outside them, such as a new connection's
+ * session settings.
+ */
+function statementsOf(sql) {
+  if (!sql) return 'SQL statements not counted';
+  const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  const inside = sql.transactions > 0 ? `${plural(sql.inTransaction, 'SQL statement')} in ${plural(sql.transactions, 'transaction')}` : plural(sql.statements, 'SQL statement');
+  const outside = sql.statements - sql.inTransaction;
+  if (sql.transactions === 0 || outside === 0) return inside;
+  const where = sql.connections > 0 ? `to set up the ${sql.connections === 1 ? 'connection' : `${sql.connections} connections`} it opened` : `outside ${sql.transactions === 1 ? 'it' : 'them'}`;
+  return `${inside}, and ${outside} more ${where}`;
 }
 
 // ------------------------------------------------------------------ read model and trouble
@@ -259,6 +434,43 @@ async function refreshReadModel() {
   fill($('#items'), model.items, ['itemid', 'totalordered', 'lastorderdate']);
   fill($('#months'), model.months.map((row) => ({ ...row, monthyear: `${MONTHS[Number(row.monthstart.slice(5, 7)) - 1]} ${row.monthstart.slice(0, 4)}` })), ['itemid', 'monthyear', 'monthlyordered']);
   fill($('#orders'), model.orders, ['orderid', 'itemid', 'quantity', 'orderdate']);
+}
+
+/**
+ * IAM denials in two kinds: a client identity (the producer or consumer
+ * policy the stacks export for client teams) refused what its policy leaves
+ * out is that policy at work; a role of the pipeline (or a service under a
+ * resource policy) refused is a grant the stacks lack.
+ */
+function denialParts(denials) {
+  const parts = [];
+  const designed = denials.filter((denial) => denial.who?.kind === 'client');
+  const missing = denials.filter((denial) => denial.who?.kind !== 'client');
+  if (designed.length > 0) {
+    parts.push(el('h3', { text: `Refused as designed: ${designed.length}`, attrs: { 'data-denials': 'designed' } }));
+    for (const denial of designed.slice(-10)) {
+      parts.push(el('p', { className: 'designed', attrs: { 'data-principal': denial.who.accessKeyId } },
+        el('strong', { text: denial.who.accessKeyId }),
+        el('span', { text: ` (${denial.who.policy}) may not ${denial.action}${entryTypes(denial)} on ${denial.resource}` })));
+    }
+    const policies = [...new Map(designed.map((denial) => [denial.who.policy, denial.who])).values()];
+    parts.push(el('p', { className: 'note', text: `Client identities act under the policies the stacks export for client teams (${policies.map((who) => `${who.policy}: ${who.description ?? 'no description'}`).join('; ')}). Refusing what a policy leaves out is what it is for: nothing to fix. Any other access key is the local operator.` }));
+  }
+  if (missing.length > 0) {
+    parts.push(el('h3', { text: `Missing grants: ${missing.length}`, attrs: { 'data-denials': 'missing' } }));
+    for (const denial of missing.slice(-10)) {
+      const who = denial.who?.kind === 'role' ? `role ${denial.who.role}${denial.who.usedBy.length > 0 ? ` (${denial.who.usedBy.join(', ')})` : ''}` : `${denial.who?.service ?? denial.principal} (resource policy)`;
+      parts.push(el('p', { className: 'bad', text: `${who} may not ${denial.action}${entryTypes(denial)} on ${denial.resource}: ${denial.missing}` }));
+    }
+    parts.push(el('p', { className: 'todo', text: 'A statement the stacks lack: add it where the resource grants access (stacks/constructs), synthesize, and restart npm start.' }));
+  }
+  return parts;
+}
+
+/** The detail types of a refused PutEvents (its entries' values, as IAM saw them). */
+function entryTypes(denial) {
+  const types = denial.context?.['events:detail-type'];
+  return types === undefined ? '' : ` (${[].concat(types).join(', ')})`;
 }
 
 async function refreshTrouble() {
@@ -281,11 +493,7 @@ async function refreshTrouble() {
     parts.push(el('p', { className: 'bad', text: failure.message }));
     parts.push(el('p', { className: 'todo', text: 'Orders are still projected; a crash now replays them (harmlessly). Free disk space or file descriptors under the --data folder: the next poll saves it.' }));
   }
-  if (trouble.denials.length > 0) {
-    parts.push(el('h3', { text: `IAM denials: ${trouble.denials.length}` }));
-    for (const denial of trouble.denials.slice(-10)) parts.push(el('p', { className: 'bad', text: `${denial.principal} may not ${denial.action} on ${denial.resource}: ${denial.missing}` }));
-    parts.push(el('p', { className: 'todo', text: 'A statement the stacks lack: add it where the resource grants access (stacks/constructs), synthesize, and restart npm start.' }));
-  }
+  parts.push(...denialParts(trouble.denials));
   if (trouble.failedExecutions.length > 0) {
     parts.push(el('h3', { text: `Failed executions: ${trouble.failedExecutions.length}` }));
     for (const execution of trouble.failedExecutions.slice(-10)) parts.push(el('p', { text: `${execution.error}: ${execution.cause ?? ''}` }));
@@ -312,7 +520,7 @@ function refreshSoon() {
 async function start() {
   const status = await getJson('/_local/status');
   state.busName = status.eventBus.name;
-  $('#summary').textContent = `${status.endpoint} · bus ${status.eventBus.name} · IAM ${status.iam.mode} · read model ${status.readModel}`;
+  $('#summary').textContent = `${status.endpoint} · bus ${status.eventBus.name} · IAM ${status.iam.mode} · read model ${status.readModel.url}`;
   await loadSamples();
   for (const event of await getJson('/_local/events')) addEvent(event);
   refreshSoon();
