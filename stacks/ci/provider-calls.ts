@@ -257,7 +257,7 @@ export const PROVIDER_CALLS: Readonly<Record<string, ProviderCalls>> = {
       on('kms:Decrypt', KEY),
     ],
     update: [on('rds:ModifyDBCluster', [regional('rds', 'cluster:{cluster_identifier}'), regional('rds', 'cluster-pg:{db_cluster_parameter_group_name}')]), 'rds:AddTagsToResource', 'rds:RemoveTagsFromResource'],
-    delete: [on('rds:DeleteDBCluster', [regional('rds', 'cluster:{cluster_identifier}'), regional('rds', 'cluster-snapshot:{final_snapshot_identifier}')]), on('secretsmanager:DeleteSecret', regional('secretsmanager', 'secret:rds!cluster-{id}'), 'manage_master_user_password')],
+    delete: ['rds:DeleteDBCluster', on('rds:DeleteDBCluster', [regional('rds', 'cluster:{cluster_identifier}'), regional('rds', 'cluster-snapshot:{final_snapshot_identifier}')], 'final_snapshot_identifier'), on('secretsmanager:DeleteSecret', regional('secretsmanager', 'secret:rds!cluster-{id}'), 'manage_master_user_password')],
   },
   aws_rds_cluster_instance: {
     source: 'rds/cluster_instance.go @0160692: resourceClusterInstanceRead → findDBInstanceByID (DescribeDBInstances), findDBClusterByID of its cluster (DescribeDBClusters), setTagsOut(TagList); CreateDBInstance, then ModifyDBInstance + RebootDBInstance when ca_cert_identifier differs; ModifyDBInstance; DeleteDBInstance',
@@ -341,11 +341,11 @@ export const PROVIDER_CALLS: Readonly<Record<string, ProviderCalls>> = {
     delete: ['sns:SetTopicAttributes'],
   },
   aws_sns_topic_subscription: {
-    source: 'sns/topic_subscription.go @04a2e6e: resourceTopicSubscriptionRead → findSubscriptionAttributesByARN (GetSubscriptionAttributes); Subscribe; SetSubscriptionAttributes; Unsubscribe',
-    arn: regional('sns', '{topic_arn}:{id}'),
+    source: 'sns/topic_subscription.go @04a2e6e: resourceTopicSubscriptionRead → findSubscriptionAttributesByARN (GetSubscriptionAttributes); Subscribe; SetSubscriptionAttributes; Unsubscribe. The IAM resource of these actions is the topic (a subscription ARN is the topic ARN and an id, which the topic pattern matches too)',
+    arn: regional('sns', '{topic_arn}'),
     named: ['topic_arn'],
     read: ['sns:GetSubscriptionAttributes'],
-    create: [on('sns:Subscribe', regional('sns', '{topic_arn}')), 'sns:SetSubscriptionAttributes'],
+    create: ['sns:Subscribe', 'sns:SetSubscriptionAttributes'],
     update: ['sns:SetSubscriptionAttributes'],
     delete: ['sns:Unsubscribe'],
   },
