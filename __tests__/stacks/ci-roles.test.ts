@@ -260,4 +260,19 @@ describe('the bootstrap stack', () => {
     expect(readFileSync('main.ts', 'utf8')).not.toContain('BootstrapStack');
     expect(readFileSync('scripts/bootstrap.sh', 'utf8')).toContain('--output cdktf.bootstrap.out');
   });
+
+  it('is what docs/ci-cd.md documents and the workflows use, with no hand-written policy left in the docs', () => {
+    const doc = readFileSync('docs/ci-cd.md', 'utf8');
+    expect(doc).not.toMatch(/"Action"|"Statement"/);
+    expect(doc).toContain('npm run bootstrap -- deploy');
+    for (const output of Object.keys(bootstrap.output)) expect(doc).toContain(`\`${output}\``);
+    const pr = readFileSync('.github/workflows/pr.yml', 'utf8');
+    const deploy = readFileSync('.github/workflows/deploy.yml', 'utf8');
+    expect(pr).toContain('role-to-assume: ${{ vars.AWS_PLAN_ROLE_ARN }}');
+    expect(deploy).toContain('role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}');
+    for (const workflow of [pr, deploy]) expect(workflow).toContain('TF_STATE_KMS_KEY_ID: ${{ vars.TF_STATE_KMS_KEY_ID }}');
+    // The deploy job is bound to the environment the deploy role trusts, and asks for the session length the role allows.
+    expect(deploy).toMatch(/environment: \$\{\{ vars\.CQRS_ENV \|\| 'dev' \}\}/);
+    expect(deploy).toContain(`role-duration-seconds: ${String(role('deploy-role').max_session_duration)}`);
+  });
 });
