@@ -86,10 +86,13 @@ function bucketNameProblems(name: string): string[] {
 export function validateBootstrapConfig(config: BootstrapConfig): BootstrapConfig {
   const problems: string[] = [];
   const [owner, name, ...rest] = config.repository.split('/');
-  if (rest.length > 0 || !owner || !name || !OWNER.test(owner) || !REPOSITORY.test(name) || name === '.' || name === '..') {
+  if (config.repository === '') {
+    problems.push('BOOTSTRAP_GITHUB_REPOSITORY is not set: the owner/name of the repository whose workflows assume the CI roles, like acme/order-pipeline');
+  } else if (rest.length > 0 || !owner || !name || !OWNER.test(owner) || !REPOSITORY.test(name) || name === '.' || name === '..') {
     problems.push(`BOOTSTRAP_GITHUB_REPOSITORY must be owner/name of a GitHub repository, like acme/order-pipeline, got ${JSON.stringify(config.repository)}`);
   }
-  for (const problem of bucketNameProblems(config.stateBucket)) problems.push(`TF_STATE_BUCKET ${JSON.stringify(config.stateBucket)} ${problem}`);
+  if (config.stateBucket === '') problems.push('TF_STATE_BUCKET is not set: the name of the state bucket to create, like acme-order-pipeline-tfstate');
+  else for (const problem of bucketNameProblems(config.stateBucket)) problems.push(`TF_STATE_BUCKET ${JSON.stringify(config.stateBucket)} ${problem}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(config.stateKeyPrefix)) {
     problems.push(`TF_STATE_KEY_PREFIX must be path segments of letters, digits, '.', '_' and '-' with no leading or trailing '/' and no wildcard, like order-pipeline, got ${JSON.stringify(config.stateKeyPrefix)}`);
   }
@@ -107,11 +110,6 @@ export function validateBootstrapConfig(config: BootstrapConfig): BootstrapConfi
 
 /** The configuration from the environment (see the variables at the top of this file). */
 export function loadBootstrapConfig(env: NodeJS.ProcessEnv = process.env): BootstrapConfig {
-  const missing = [
-    ...(env.BOOTSTRAP_GITHUB_REPOSITORY ? [] : ['BOOTSTRAP_GITHUB_REPOSITORY is not set: the owner/name of the repository whose workflows assume the CI roles, like acme/order-pipeline']),
-    ...(env.TF_STATE_BUCKET ? [] : ['TF_STATE_BUCKET is not set: the name of the state bucket to create, like acme-order-pipeline-tfstate']),
-  ];
-  if (missing.length > 0) throw new BootstrapConfigError(missing);
   const environments = (env.BOOTSTRAP_ENVIRONMENTS ?? DEPLOYED_ENVIRONMENTS.join(','))
     .split(',')
     .map((name) => name.trim())

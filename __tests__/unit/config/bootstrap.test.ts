@@ -28,11 +28,12 @@ describe('the bootstrap configuration', () => {
     });
   });
 
-  it('names both missing variables and what to set them to', () => {
+  it('names both missing variables and what to set them to, with the other problems', () => {
     const found = problems({});
     expect(found).toHaveLength(2);
     expect(found[0]).toMatch(/^BOOTSTRAP_GITHUB_REPOSITORY is not set: .*acme\/order-pipeline/);
     expect(found[1]).toMatch(/^TF_STATE_BUCKET is not set/);
+    expect(problems({ TF_STATE_BUCKET: 'Bad_Bucket' })).toEqual([expect.stringMatching(/^BOOTSTRAP_GITHUB_REPOSITORY is not set/), expect.stringContaining('TF_STATE_BUCKET "Bad_Bucket" must be lowercase letters')]);
   });
 
   it('refuses a repository that is not owner/name', () => {
