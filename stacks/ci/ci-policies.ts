@@ -67,24 +67,31 @@ const sidPart = (text: string) => text.replace(/[^A-Za-z0-9]/g, '');
 
 /** The refresh (plan) or refresh-and-write (deploy) statements for the rows: one per service and resource set. */
 export function providerStatements(rows: readonly ProviderCalls[], role: CiRole, scope: RoleScope): CiStatement[] {
-  const groups = new Map<string, { service: string; resources: string[]; actions: Set<string> }>();
+  const groups = new Map<string, { service: string; resources: string[]; actions: Set<string>; viaService?: string }>();
   for (const row of rows) {
     for (const call of roleCalls(row, role)) {
       const resources = [...new Set((typeof call.on === 'string' ? [call.on] : call.on).map((template) => resourcePattern(row, template, scope)))].sort();
       const service = call.action.split(':')[0] ?? call.action;
-      const key = JSON.stringify([service, resources]);
-      const group = groups.get(key) ?? { service, resources, actions: new Set<string>() };
+      const viaService = call.viaService ? `${call.viaService}.${scope.region}.amazonaws.com` : undefined;
+      const key = JSON.stringify([service, resources, viaService]);
+      const group = groups.get(key) ?? { service, resources, actions: new Set<string>(), ...(viaService ? { viaService } : {}) };
       group.actions.add(call.action);
       groups.set(key, group);
     }
   }
   const counts = new Map<string, number>();
   return [...groups.values()]
-    .sort((a, b) => a.service.localeCompare(b.service) || JSON.stringify(a.resources).localeCompare(JSON.stringify(b.resources)))
+    .sort((a, b) => a.service.localeCompare(b.service) || JSON.stringify(a.resources).localeCompare(JSON.stringify(b.resources)) || (a.viaService ?? '').localeCompare(b.viaService ?? ''))
     .map((group) => {
       const n = (counts.get(group.service) ?? 0) + 1;
       counts.set(group.service, n);
-      return { Sid: `${role === 'plan' ? 'Refresh' : 'Deploy'}${sidPart(group.service)}${n}`, Effect: 'Allow' as const, Action: [...group.actions].sort(), Resource: group.resources };
+      return {
+        Sid: `${role === 'plan' ? 'Refresh' : 'Deploy'}${sidPart(group.service)}${n}`,
+        Effect: 'Allow' as const,
+        Action: [...group.actions].sort(),
+        Resource: group.resources,
+        ...(group.viaService ? { Condition: { StringEquals: { 'kms:ViaService': group.viaService } } } : {}),
+      };
     });
 }
 

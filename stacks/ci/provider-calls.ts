@@ -39,6 +39,10 @@ export interface TargetedCall {
   readonly on: string | readonly string[];
   /** Made only when the resource sets this attribute. */
   readonly when?: string;
+  /** A KMS call a service makes for the caller: allowed only through that service (`kms:ViaService`). */
+  readonly viaService?: string;
+  /** Why a call that is not the provider's own is made (AWS makes it under the caller's identity), with the page that says so. */
+  readonly implied?: string;
 }
 
 /** An IAM action on the row's own ARN, or a {@link TargetedCall}. */
@@ -71,6 +75,13 @@ export const PROJECT_PATTERN = `${APP_NAME}-*`;
 const regional = (service: string, resource: string) => `arn:{partition}:${service}:{region}:{account}:${resource}`;
 const iam = (resource: string) => `arn:{partition}:iam::{account}:${resource}`;
 const on = (action: string, arns: string | readonly string[], when?: string): TargetedCall => ({ action, on: arns, ...(when ? { when } : {}) });
+/**
+ * Lambda returns a function's environment variables, encrypted with a customer
+ * managed key, only to a caller that may decrypt with that key (else the
+ * refresh sees no variables and every plan shows them changed):
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html
+ */
+const lambdaEnvironmentKey: TargetedCall = { action: 'kms:Decrypt', on: regional('kms', 'key/{id}'), when: 'kms_key_arn', viaService: 'lambda', implied: 'https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html' };
 const anywhere = (action: string): TargetedCall => on(action, '*');
 
 const ec2 = (resource: string) => regional('ec2', resource);
@@ -231,11 +242,11 @@ export const PROVIDER_CALLS: Readonly<Record<string, ProviderCalls>> = {
     delete: ['lambda:DeleteEventSourceMapping'],
   },
   aws_lambda_function: {
-    source: 'lambda/function.go @0156d84: resourceFunctionRead → findFunction (GetFunction, tags from it), findLatestFunctionVersionByName (ListVersionsByFunction), GetFunctionCodeSigningConfig (aws partition, zip); CreateFunction, PutFunctionConcurrency; UpdateFunctionConfiguration, UpdateFunctionCode, Put/DeleteFunctionConcurrency, PublishVersion; DeleteFunction. implied: iam:PassRole of the execution role, the VPC checks',
+    source: 'lambda/function.go @0156d84: resourceFunctionRead → findFunction (GetFunction, tags from it), findLatestFunctionVersionByName (ListVersionsByFunction), GetFunctionCodeSigningConfig (aws partition, zip); CreateFunction, PutFunctionConcurrency; UpdateFunctionConfiguration, UpdateFunctionCode, Put/DeleteFunctionConcurrency, PublishVersion; DeleteFunction. implied: iam:PassRole of the execution role, the VPC checks, kms:Decrypt through Lambda to read environment variables under a customer managed key',
     name: 'function_name',
     arn: regional('lambda', 'function:{function_name}'),
     named: ['function_name', 'role'],
-    read: ['lambda:GetFunction', 'lambda:ListVersionsByFunction', 'lambda:GetFunctionCodeSigningConfig'],
+    read: ['lambda:GetFunction', 'lambda:ListVersionsByFunction', 'lambda:GetFunctionCodeSigningConfig', lambdaEnvironmentKey],
     create: ['lambda:CreateFunction', 'lambda:TagResource', 'lambda:PutFunctionConcurrency', passRole('role'), ...lambdaVpcChecks],
     update: ['lambda:UpdateFunctionConfiguration', 'lambda:UpdateFunctionCode', 'lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency', 'lambda:PublishVersion', 'lambda:TagResource', 'lambda:UntagResource', passRole('role'), ...lambdaVpcChecks],
     delete: ['lambda:DeleteFunction'],

@@ -24,6 +24,8 @@ export interface ConcreteCall {
   readonly action: string;
   /** The ARNs the call is authorized on (all must be allowed), or `*`. */
   readonly resources: readonly string[];
+  /** Request context the call carries (`kms:ViaService` for a KMS call a service makes). */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 type Resource = Record<string, unknown>;
@@ -97,10 +99,17 @@ export function concreteCalls(stacks: Stacks, scope: RoleScope, table: Readonly<
       if (!row) continue;
       for (const phase of ['read', 'plan', 'create', 'update', 'delete'] as const) {
         for (const call of (phase === 'plan' ? row.plan : row[phase]) ?? []) {
-          const { action, on, when } = targeted(row, call);
+          const { action, on, when, viaService } = targeted(row, call);
           if (when && attribute(resource, when) === undefined) continue;
           const templates = typeof on === 'string' ? [on] : on;
-          calls.push({ address: `${stack} ${type}.${id}`, type, phase, action, resources: templates.map((template) => fill(template, resource, stack, resolver, scope)) });
+          calls.push({
+            address: `${stack} ${type}.${id}`,
+            type,
+            phase,
+            action,
+            resources: templates.map((template) => fill(template, resource, stack, resolver, scope)),
+            ...(viaService ? { context: { 'kms:ViaService': `${viaService}.${scope.region}.amazonaws.com` } } : {}),
+          });
         }
       }
     }
