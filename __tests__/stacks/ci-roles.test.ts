@@ -18,6 +18,7 @@ import { BOOTSTRAP_NAMES, GITHUB_OIDC, type BootstrapConfig } from '../../config
 import { ENVIRONMENT_NAMES } from '../../config/environments';
 import { IamGate, type PolicyDocument } from '../../local/iam';
 import { BootstrapStack } from '../../stacks/ci/bootstrap-stack';
+import { CALL_ACTIONS } from '../../stacks/preflight';
 import { MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARACTERS } from '../../stacks/ci/ci-policies';
 import { synthesizeEveryEnvironment, synthesizedTypes, uncoveredTypes } from '../../stacks/ci/pipeline-types';
 import { PROVIDER_CALLS, readActions, writeActions, type ProviderCalls } from '../../stacks/ci/provider-calls';
@@ -159,7 +160,7 @@ describe('the CI roles, with the IAM evaluator', () => {
     expect(await decided(without, PLAN_ROLE, secretReads, true)).toEqual(expect.arrayContaining([expect.stringMatching(/^secretsmanager:GetResourcePolicy on arn:aws:secretsmanager:us-east-1:123456789012:secret:order-pipeline-dev-read-model-reader-/)]));
   }, 120_000);
 
-  it('gives the plan role the state (read, no lock, no write) and the deploy role the state and its lock file', async () => {
+  it('gives the plan role the state (read, no lock, no write), the deploy role the state, its lock file and what preflight reads', async () => {
     const objects = `arn:aws:s3:::${CONFIG.stateBucket}/order-pipeline/dev`;
     const viaS3 = { 'kms:ViaService': `s3.${REGION}.amazonaws.com` };
     const allows = (role: string, action: string, resource: string, context?: Record<string, string>) => gate.allows({ principal: { kind: 'role', arn: role }, action, resource, ...(context ? { context } : {}) });
@@ -174,6 +175,7 @@ describe('the CI roles, with the IAM evaluator', () => {
     expect(await allows(DEPLOY_ROLE, 's3:DeleteObject', `${objects}/order-pipeline-dev-data.tfstate`)).toBe(false);
     expect(await allows(DEPLOY_ROLE, 'kms:GenerateDataKey', STATE_KEY_ARN, viaS3)).toBe(true);
     expect(await allows(DEPLOY_ROLE, 's3:GetObject', `arn:aws:s3:::${CONFIG.stateBucket}/order-pipeline-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`)).toBe(false);
+    for (const action of Object.values(CALL_ACTIONS)) expect(`${action} ${String(await allows(DEPLOY_ROLE, action, '*'))}`).toBe(`${action} true`);
     // The deploy role may not touch the roles it runs as.
     expect(await allows(DEPLOY_ROLE, 'iam:PutRolePolicy', DEPLOY_ROLE)).toBe(false);
     expect(await allows(DEPLOY_ROLE, 'iam:CreatePolicyVersion', `arn:aws:iam::${ACCOUNT}:policy/${BOOTSTRAP_NAMES.deployRole}-1`)).toBe(false);
