@@ -3,7 +3,7 @@
  *
  *   CQRS_ENV=dev|staging|prod   environment (default dev)
  *   AWS_REGION                  overrides the environment's region
- *   TF_STATE_BUCKET             S3 state backend (+ TF_STATE_KEY_PREFIX, TF_STATE_REGION): required but for local
+ *   TF_STATE_BUCKET             S3 state backend (+ TF_STATE_KEY_PREFIX, TF_STATE_REGION, TF_STATE_KMS_KEY_ID): required but for local
  *   TF_LOCAL_STATE=1            local state on purpose, to read the Terraform offline (npm run synth)
  *
  * The handler bundles are rebuilt first, so what is synthesized (and deployed)

@@ -32,6 +32,7 @@ const KEY_ADMIN_AND_USE_ACTIONS = [
   'kms:PutKeyPolicy',
   'kms:GetKeyRotationStatus',
   'kms:EnableKeyRotation',
+  'kms:DisableKeyRotation',
   'kms:ListResourceTags',
   'kms:TagResource',
   'kms:UntagResource',

@@ -14,14 +14,21 @@ interface StateBackendSettings {
   readonly keyPrefix?: string;
   /** Bucket region. @default the deployment region */
   readonly region?: string;
+  /**
+   * The KMS key state objects are encrypted with (the bootstrap stack's
+   * `StateKmsKeyArn`). Without it the backend's `encrypt` asks for SSE-S3,
+   * which overrides the bucket's default KMS encryption.
+   */
+  readonly kmsKeyId?: string;
 }
 
-/** Reads `TF_STATE_BUCKET`, `TF_STATE_KEY_PREFIX` and `TF_STATE_REGION`. */
+/** Reads `TF_STATE_BUCKET`, `TF_STATE_KEY_PREFIX`, `TF_STATE_REGION` and `TF_STATE_KMS_KEY_ID`. */
 function stateBackendFromEnv(env: NodeJS.ProcessEnv = process.env): StateBackendSettings {
   return {
     ...(env.TF_STATE_BUCKET ? { bucket: env.TF_STATE_BUCKET } : {}),
     ...(env.TF_STATE_KEY_PREFIX ? { keyPrefix: env.TF_STATE_KEY_PREFIX } : {}),
     ...(env.TF_STATE_REGION ? { region: env.TF_STATE_REGION } : {}),
+    ...(env.TF_STATE_KMS_KEY_ID ? { kmsKeyId: env.TF_STATE_KMS_KEY_ID } : {}),
   };
 }
 
@@ -76,6 +83,7 @@ export class PipelineStack extends TerraformStack {
         key: `${backend.keyPrefix ?? APP_NAME}/${config.environment}/${id}.tfstate`,
         region: backend.region ?? config.region,
         encrypt: true,
+        ...(backend.kmsKeyId ? { kmsKeyId: backend.kmsKeyId } : {}),
       });
       // S3-native locking (Terraform 1.10+), no DynamoDB lock table needed.
       this.addOverride('terraform.backend.s3.use_lockfile', true);

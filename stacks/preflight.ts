@@ -58,8 +58,8 @@ export interface UnreadCall {
   readonly message: string;
 }
 
-/** The IAM action each call needs. */
-const CALL_ACTIONS: Readonly<Record<string, string>> = {
+/** The IAM action each call needs (the deploy role of the CI bootstrap is granted these). */
+export const CALL_ACTIONS: Readonly<Record<string, string>> = {
   'lambda get-account-settings': 'lambda:GetAccountSettings',
   'ec2 describe-vpcs': 'ec2:DescribeVpcs',
   'ec2 describe-account-attributes': 'ec2:DescribeAccountAttributes',

@@ -14,6 +14,7 @@ import { buildPipeline } from './app';
 /** A synthesized stack, as Terraform JSON. */
 export interface StackJson {
   readonly resource?: Record<string, Record<string, Record<string, unknown>>>;
+  readonly data?: Record<string, Record<string, Record<string, unknown>>>;
   readonly output?: Record<string, { value: unknown }>;
 }
 

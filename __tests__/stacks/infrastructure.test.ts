@@ -66,6 +66,12 @@ describe('app', () => {
       }),
     );
   });
+
+  it("encrypts the state with the bootstrap's KMS key when TF_STATE_KMS_KEY_ID is set", () => {
+    const key = 'arn:aws:kms:us-east-1:111122223333:key/0f0e0d0c-0000-4000-8000-000000000000';
+    const s3 = synthesize(ENVIRONMENTS.prod, { TF_STATE_BUCKET: 'acme-tf-state', TF_STATE_KMS_KEY_ID: key });
+    expect(s3.json.data.terraform.backend).toEqual({ s3: expect.objectContaining({ encrypt: true, kms_key_id: key, use_lockfile: true }) });
+  });
 });
 
 describe('network stack', () => {
