@@ -1,3 +1,4 @@
+import { COMMANDS } from '../handlers/commands/registry';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
@@ -272,7 +273,6 @@ export class MonitoringStack extends PipelineStack {
 
 /** The math of {@link projectionStoppedAlarm}: the query ids and the expression over them. */
 const PROJECTION_STOPPED = {
-  ordersId: 'orders_written',
   invocationsId: 'projections',
   /**
    * 1 in a period with orders written and no projection invocation, else 0. Both metrics are
@@ -280,7 +280,7 @@ const PROJECTION_STOPPED = {
    * and IF picks its value by it (CloudWatch metric math functions and operators:
    * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
    */
-  expression: 'IF(FILL(orders_written, 0) > 0 AND FILL(projections, 0) == 0, 1, 0)',
+  expression: (writeIds: readonly string[]) => `IF((${writeIds.map((id) => `FILL(${id}, 0)`).join(' + ')}) > 0 AND FILL(projections, 0) == 0, 1, 0)`,
   /** Of the last three periods, two must breach: an order written in a period's last seconds is projected in the next. */
   evaluationPeriods: 3,
   datapointsToAlarm: 2,
@@ -298,8 +298,8 @@ function projectionStoppedPeriod(config: EnvironmentConfig): number {
 /**
  * The alarm for a projection that stopped: a disabled stream mapping, an execution role or key
  * the mapping lost. Lambda publishes `IteratorAge`, `Errors` and `Invocations` only when it
- * invokes, so none of the other alarms sees it; this one compares the orders written (each a
- * stream INSERT the mapping must deliver) with the projection's invocations, with metric math.
+ * invokes, so none of the other alarms sees it; this one compares the orders written (each
+ * command's conditional write: a stream record the mapping must deliver) with the projection's invocations, with metric math.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create-alarm-on-metric-math-expression.html
  */
 function projectionStoppedAlarm(
@@ -307,6 +307,9 @@ function projectionStoppedAlarm(
   options: { config: EnvironmentConfig; names: ResourceNames; topicArn: string; ordersTable: EncryptedTable; projection: NodejsFunction },
 ): CloudwatchMetricAlarm {
   const period = projectionStoppedPeriod(options.config);
+  // Each command's write makes a stream record the mapping must deliver (creates INSERT, cancels MODIFY).
+  const writes = [...new Set(COMMANDS.map((command) => (command.write.kind === 'put' ? 'PutItem' : 'UpdateItem')))];
+  const writeId = (operation: string) => `writes_${operation.toLowerCase()}`;
   const metric = (id: string, source: FunctionMetric | ReturnType<EncryptedTable['metricSuccessfulRequests']>) => ({
     id,
     returnData: false,
@@ -316,8 +319,8 @@ function projectionStoppedAlarm(
     alarmName: `${options.names.prefix}-projection-stopped`,
     alarmDescription: `orders were written but the projection was not invoked in ${PROJECTION_STOPPED.datapointsToAlarm} of the last ${PROJECTION_STOPPED.evaluationPeriods} periods of ${period / 60} minutes: the stream mapping is disabled or cannot invoke (its role, the table key); the read model is falling behind`,
     metricQuery: [
-      { id: 'stopped', expression: PROJECTION_STOPPED.expression, label: 'orders written, projection not invoked', returnData: true },
-      metric(PROJECTION_STOPPED.ordersId, options.ordersTable.metricSuccessfulRequests('PutItem')),
+      { id: 'stopped', expression: PROJECTION_STOPPED.expression(writes.map(writeId)), label: 'orders written, projection not invoked', returnData: true },
+      ...writes.map((operation) => metric(writeId(operation), options.ordersTable.metricSuccessfulRequests(operation))),
       metric(PROJECTION_STOPPED.invocationsId, options.projection.metricInvocations()),
     ],
     evaluationPeriods: PROJECTION_STOPPED.evaluationPeriods,

@@ -27,10 +27,11 @@ type Role = 'commandsIn' | 'invocations';
  * The series of each metric query by what it measures: successful `PutItem`s on the orders table
  * (each one an INSERT its stream must deliver), the projection function's invocations.
  */
-function sampleData(ids: { ordersTableId: string; projectionId: string }, samples: Record<Role, Series>) {
+function sampleData(ids: { ordersTableId: string; projectionId: string }, samples: Record<Role, Series> & { changesIn?: Series }) {
   return (metric: NonNullable<SynthesizedAlarm['metric_query'][number]['metric']>): Series => {
-    if (metric.namespace === 'AWS/DynamoDB' && metric.metric_name === 'SuccessfulRequestLatency' && metric.stat === 'SampleCount' && metric.dimensions.Operation === 'PutItem' && metric.dimensions.TableName?.includes(`aws_dynamodb_table${ids.ordersTableId}name`)) {
-      return samples.commandsIn;
+    if (metric.namespace === 'AWS/DynamoDB' && metric.metric_name === 'SuccessfulRequestLatency' && metric.stat === 'SampleCount' && (metric.dimensions.Operation === 'PutItem' || metric.dimensions.Operation === 'UpdateItem') && metric.dimensions.TableName?.includes(`aws_dynamodb_table${ids.ordersTableId}name`)) {
+      // Creates (PutItem) carry the commands in; cancels (UpdateItem) none unless given.
+      return metric.dimensions.Operation === 'PutItem' ? samples.commandsIn : (samples.changesIn ?? samples.commandsIn.map(() => null));
     }
     if (metric.namespace === 'AWS/Lambda' && metric.metric_name === 'Invocations' && metric.stat === 'Sum' && metric.dimensions.FunctionName?.includes(`aws_lambda_function${ids.projectionId}function_name`)) {
       return samples.invocations;
@@ -42,9 +43,11 @@ function sampleData(ids: { ordersTableId: string; projectionId: string }, sample
 const none: Series = [null, null, null];
 
 describe('the stopped-projection alarm', () => {
-  it.each(Object.keys(ENVIRONMENTS) as (keyof typeof ENVIRONMENTS)[])('exists in %s, over two metrics of the synthesized resources', (name) => {
+  it.each(Object.keys(ENVIRONMENTS) as (keyof typeof ENVIRONMENTS)[])('exists in %s, over the metrics of the synthesized resources (creates, cancels, invocations)', (name) => {
     const { alarm, ...ids } = stoppedProjectionAlarm(ENVIRONMENTS[name]);
-    expect(alarm.metric_query.filter((query) => query.metric)).toHaveLength(2);
+    expect(alarm.metric_query.filter((query) => query.metric)).toHaveLength(3);
+    // Cancels alone, with the projection stopped, fire it too.
+    expect(alarmFires(alarm, sampleData(ids, { commandsIn: none, changesIn: [1, 1, 1], invocations: none }))).toBe(true);
     // Every metric query resolves to one of the two roles (sampleData throws otherwise).
     expect(alarmFires(alarm, sampleData(ids, { commandsIn: [1, 1, 1], invocations: none }))).toBe(true);
     const periods = alarm.metric_query.flatMap((query) => (query.metric ? [query.metric.period] : []));
@@ -83,13 +86,13 @@ describe('the stopped-projection alarm', () => {
 
   it('is the expression the evaluator models, point by point', () => {
     const expression = alarm.metric_query.find((query) => query.return_data)?.expression as string;
-    const [orders, invocations] = alarm.metric_query.filter((query) => query.metric).map((query) => query.id) as [string, string];
+    const [orders, changes, invocations] = alarm.metric_query.filter((query) => query.metric).map((query) => query.id) as [string, string, string];
     // The evaluator itself: a missing point stays missing through arithmetic, FILL fills it.
     expect(evaluateMetricMath(`${orders} + 1`, { [orders]: [1, null], [invocations]: [null, null] })).toEqual([2, null]);
     expect(evaluateMetricMath(`FILL(${orders}, 0) * 2`, { [orders]: [1, null], [invocations]: [null, null] })).toEqual([2, 0]);
     expect(() => evaluateMetricMath('RATE(x)', { x: [1] })).toThrow('not modelled');
     // The alarm's own expression, with the metrics in either order of its queries.
-    const byRole = (commandsIn: Series, invoked: Series) => (alarm.metric_query.find((query) => query.id === orders)?.metric?.namespace === 'AWS/DynamoDB' ? { [orders]: commandsIn, [invocations]: invoked } : { [orders]: invoked, [invocations]: commandsIn });
+    const byRole = (commandsIn: Series, invoked: Series) => ({ [orders]: commandsIn, [changes]: commandsIn.map(() => null), [invocations]: invoked });
     expect(evaluateMetricMath(expression, byRole([5, 5, null, null], [null, 2, 2, null]))).toEqual([1, 0, 0, 0]);
   });
 
