@@ -83,6 +83,25 @@ describe('stream projection', () => {
     expect(await totalOf('crash-after-commit')).toBe(7);
   });
 
+  it('takes a cancel away once when the function crashed after its commit and the MODIFY is replayed', async () => {
+    // Prepare: a counted order and another of the same item; the cancel's first delivery commits but never completes its idempotency record.
+    const order = buildOrder({ items: [{ itemid: 'crash-cancel', quantity: 7 }] });
+    const other = buildOrder({ orderedAt: '2022-09-01T00:00:00.000Z', items: [{ itemid: 'crash-cancel', quantity: 2 }] });
+    await createProjection({ pool: () => db.pool, persistenceStore: store() })(streamEvent([insertRecord(order), insertRecord(other)]), context());
+    const event = streamEvent([{ ...insertRecord({ ...order, status: 'cancelled', revision: 2 }), eventName: 'MODIFY' as const }]);
+    const crashing = createProjection({ pool: () => db.pool, persistenceStore: new CrashBeforeCompletion({ tableName: TABLE, awsSdkV3Client: dynamo.client }) });
+    await expect(crashing(event, context(200))).rejects.toThrow('All records failed processing');
+    expect(await totalOf('crash-cancel')).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // the in-progress record expires
+
+    // Act: the replay runs again; the read model's stored revision refuses the second subtraction.
+    const replay = await createProjection({ pool: () => db.pool, persistenceStore: store() })(event, context());
+
+    // Assess
+    expect(replay).toEqual({ batchItemFailures: [] });
+    expect((await itemsSalesReport(db.pool)).find((row) => row.itemid === 'crash-cancel')).toEqual({ itemid: 'crash-cancel', totalordered: 2, lastorderdate: '2022-09-01' });
+  });
+
   it('keeps totals exact when the idempotency record is gone (expired) and the batch is replayed', async () => {
     const order = buildOrder({ items: [{ itemid: 'expired-record', quantity: 4 }] });
     const event = streamEvent([insertRecord(order)]);
