@@ -116,7 +116,18 @@ describe('the local console', () => {
     // Queries sent now read the projected totals.
     await page.click('button[data-sample="query-monthly-sales-z3333"]');
     await page.locator('li.item[data-type="orderQuery"] .answer', { hasText: '200, 1 rows' }).waitFor({ timeout: 15_000 });
-  }, 60_000);
+
+    // A change: the cancel in the timeline with its answer, its path through the workflow, the batch that projected it, and the totals gone.
+    await page.click('button[data-sample="cancel-order-6102"]');
+    const cancel = page.locator('li.item[data-type="orderCommand"]', { hasText: 'cancelOrder 6102' });
+    await cancel.locator('.answer', { hasText: 'orderCancelled' }).waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => !/z3333/.test(document.querySelector('#items tbody')?.textContent ?? ''), null, { timeout: 15_000 });
+    await cancel.click();
+    await page.locator('#graph svg g.visited[data-state="CancelOrder"]').waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => (document.querySelector('#projection')?.textContent ?? '').includes('projected in a batch'), null, { timeout: 15_000 });
+    // A one-order cancel: the transaction, the insert that finds it, its read-back, the status change, three subtractions, three deletions, the last dates.
+    expect(await page.textContent('#projection [data-sql]')).toMatch(/^12 SQL statements in 1 transaction/);
+  }, 90_000);
 
   it("counts a batch's own SQL statements, the documented number, while another client hammers the same server", async () => {
     // Prepare: another client of the same MariaDB server, sending statements all along.
