@@ -222,6 +222,14 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
     ...(validates
       ? [
           {
+            // Lambda's request-rate quota: invocations per second at most 10 × concurrency, for a function
+            // and for the account (gettingstarted-limits.html); each order invokes validate-request once,
+            // from the unreserved pool it shares with every unreserved function.
+            name: 'Lambda requests per second',
+            ordersPerSecond: quota(facts, 'lambdaRequestsPerSecondPerConcurrency') * unreserved,
+            assumption: `one validate-request invocation per order; Lambda allows ${quota(facts, 'lambdaRequestsPerSecondPerConcurrency')} requests/s per unit of concurrency, and validate-request draws on the ${unreserved} unreserved`,
+          },
+          {
             name: 'validate-request',
             ordersPerSecond: Math.floor(unreserved / (validateMs / 1000)),
             assumption: `${unreserved} unreserved concurrent executions (account default ${quota(facts, 'lambdaConcurrentExecutions')} less ${reservedTotal} reserved) at ${validateMs} ms each (measured)`,

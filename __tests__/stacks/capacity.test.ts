@@ -45,6 +45,15 @@ describe('the capacity model', () => {
     }
   });
 
+  it("caps validate-request by Lambda's request rate (10 × concurrency), below what its duration alone allows", () => {
+    const report = capacityModel(design(ENVIRONMENTS.prod), measured, facts);
+    const rps = stage(report, 'Lambda requests per second');
+    // 5 ms per call would allow 200 per second per unit of concurrency; Lambda allows 10.
+    expect(rps).toBeLessThan(stage(report, 'validate-request'));
+    expect(rps % 10).toBe(0);
+    expect(rps).toBeLessThanOrEqual(10 * 1000);
+  });
+
   it('names as bottleneck the stage with the lowest figure', () => {
     for (const name of ENVIRONMENT_NAMES) {
       const report = capacityModel(design(ENVIRONMENTS[name]), measured, facts);
