@@ -229,11 +229,14 @@ describe('the local console', () => {
       // The state the execution ended in is marked as such.
       expect(graph.nodes.filter((node) => node.active).map((node) => node.state)).toEqual(['PublishCommandResponse']);
       // The active state can be scrolled to: in the page's width, and shown when scrolled to.
-      await page.locator('#graph svg g.active').scrollIntoViewIfNeeded();
-      expect(await page.evaluate(() => {
-        const rect = (document.querySelector('#graph svg g.active rect') as SVGRectElement).getBoundingClientRect();
+      // The graph is drawn again when the width changes, so the element is looked up afresh on each try.
+      await page.waitForFunction(() => {
+        const active = document.querySelector('#graph svg g.active rect') as SVGRectElement | null;
+        if (!active) return false;
+        active.scrollIntoView({ block: 'center', inline: 'nearest' });
+        const rect = active.getBoundingClientRect();
         return rect.left >= 0 && rect.right <= window.innerWidth && rect.top >= 0 && rect.bottom <= window.innerHeight;
-      })).toBe(true);
+      }, null, { timeout: 10_000 });
     }
   }, 30_000);
 
