@@ -1,4 +1,4 @@
-import { COMMANDS } from '../handlers/commands/registry';
+import { commandWriteOperations } from '../handlers/commands/registry';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
@@ -308,7 +308,7 @@ function projectionStoppedAlarm(
 ): CloudwatchMetricAlarm {
   const period = projectionStoppedPeriod(options.config);
   // Each command's write makes a stream record the mapping must deliver (creates INSERT, cancels MODIFY).
-  const writes = [...new Set(COMMANDS.map((command) => (command.write.kind === 'put' ? 'PutItem' : 'UpdateItem')))];
+  const writes = commandWriteOperations();
   const writeId = (operation: string) => `writes_${operation.toLowerCase()}`;
   const metric = (id: string, source: FunctionMetric | ReturnType<EncryptedTable['metricSuccessfulRequests']>) => ({
     id,

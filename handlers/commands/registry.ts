@@ -36,8 +36,12 @@ export function isKnownStatus(status: string): boolean {
 /** The stream record kinds the projection reads: one per kind of write the commands make. */
 export const STREAM_EVENT_NAMES: readonly ('INSERT' | 'MODIFY')[] = [...new Set(COMMANDS.map((command) => command.leaves.streamEvent))];
 
+/** The DynamoDB operations the commands' writes use (`PutItem`, `UpdateItem`), each once. */
+export function commandWriteOperations(): ('PutItem' | 'UpdateItem')[] {
+  return [...new Set(COMMANDS.map((command) => (command.write.kind === 'put' ? 'PutItem' : 'UpdateItem') as 'PutItem' | 'UpdateItem'))];
+}
+
 /** The DynamoDB actions the workflow needs on the orders table: each command's write, and the read-back. */
 export function ordersTableActions(): string[] {
-  const writes = COMMANDS.map((command) => (command.write.kind === 'put' ? 'dynamodb:PutItem' : 'dynamodb:UpdateItem'));
-  return [...new Set([...writes, 'dynamodb:GetItem'])];
+  return [...commandWriteOperations(), 'GetItem'].map((operation) => `dynamodb:${operation}`);
 }

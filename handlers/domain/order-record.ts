@@ -26,7 +26,12 @@ export function readOrderRecord(record: DynamoDBRecord, isKnownStatus: (status: 
   if (image === undefined) {
     throw new MalformedRecordError(`${eventName} record has no NewImage (is the stream view type NEW_IMAGE or NEW_AND_OLD_IMAGES?)`);
   }
+  return { kind: 'project', order: knownOrderFromItem(image, isKnownStatus) };
+}
+
+/** An orders-table item (or stream image) → order, refusing a status no command leaves; the stream and the rebuild read items through this. */
+export function knownOrderFromItem(image: OrderItem, isKnownStatus: (status: string) => boolean): Order {
   const order = orderFromItem(image);
   if (!isKnownStatus(order.status)) throw new MalformedRecordError(`status ${JSON.stringify(order.status)} is not one a command leaves`);
-  return { kind: 'project', order };
+  return order;
 }

@@ -308,7 +308,7 @@ interface Totals {
 export function aggregate(orders: readonly Order[]): Totals {
   const items = new Map<string, { total: number; last: string }>();
   const months = new Map<string, { itemId: string; month: string; total: number }>();
-  const days = new Map<string, { itemId: string; month: string; total: number }>();
+  const days = new Map<string, { itemId: string; day: string; total: number }>();
   for (const order of orders) {
     const date = order.orderedAt.slice(0, 10);
     const month = `${order.orderedAt.slice(0, 7)}-01`;
@@ -327,7 +327,7 @@ export function aggregate(orders: readonly Order[]): Totals {
       const dayKey = `${date}\u0000${line.itemid}`;
       const daily = days.get(dayKey);
       if (daily) daily.total += line.quantity;
-      else days.set(dayKey, { itemId: line.itemid, month: date, total: line.quantity });
+      else days.set(dayKey, { itemId: line.itemid, day: date, total: line.quantity });
     }
   }
   return {
@@ -338,8 +338,8 @@ export function aggregate(orders: readonly Order[]): Totals {
       .sort((a, b) => compareKeys(a.itemId, b.itemId) || compareKeys(a.month, b.month))
       .map(({ itemId, month, total }) => [itemId, month, total]),
     days: [...days.values()]
-      .sort((a, b) => compareKeys(a.itemId, b.itemId) || compareKeys(a.month, b.month))
-      .map(({ itemId, month, total }) => [itemId, month, total]),
+      .sort((a, b) => compareKeys(a.itemId, b.itemId) || compareKeys(a.day, b.day))
+      .map(({ itemId, day, total }) => [itemId, day, total]),
   };
 }
 

@@ -1,8 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { isKnownStatus } from '../commands/registry';
-import { MalformedRecordError } from '../domain/errors';
-import { orderFromItem, orderFromRows, type Order, type StoredLine } from '../domain/order';
+import { orderFromRows, type Order, type StoredLine } from '../domain/order';
+import { knownOrderFromItem } from '../domain/order-record';
 import { onRebuildTables } from './migration-sql';
 import { completeThroughRebuild, migrationForRebuild, migrationLabel, type Migration, type MigrationReport } from './migrations';
 import { compareKeys, projectOrders, writeOrders, type WarnLogger } from './read-model-writer';
@@ -214,9 +214,7 @@ export async function rebuildReadModel(options: {
     const orders: Order[] = [];
     for (const item of page.items) {
       try {
-        const order = orderFromItem(item);
-        if (!isKnownStatus(order.status)) throw new MalformedRecordError(`status ${JSON.stringify(order.status)} is not one a command leaves`);
-        orders.push(order);
+        orders.push(knownOrderFromItem(item, isKnownStatus));
       } catch (error) {
         malformed++;
         options.logger?.warn('orders-table item skipped by the rebuild', { orderId: item.orderid?.S, error });
