@@ -4,7 +4,12 @@
  * percentiles, and small formatting helpers.
  */
 import { roleUserName } from '../handlers/read-model/users';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
@@ -19,6 +24,67 @@ export function benchServer() {
   return { host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) };
 }
 
+/** How to reach a server: `benchServer()`, or a private one ({@link startTlsServer}). */
+type BenchServer = ReturnType<typeof benchServer>;
+
+/** A MariaDB/MySQL server of the benchmark's own that speaks TLS: its address, its certificate, and `stop()`. */
+export interface TlsServer extends BenchServer {
+  /** The self-signed certificate the server presents (PEM), for clients to trust. */
+  readonly ca: string;
+  readonly version: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway server with TLS on (the machine's server has it off, and
+ * cannot turn it on without a restart): a data directory from
+ * `mariadb-install-db` (or `mysqld --initialize-insecure`), a self-signed
+ * certificate from `openssl`, on a free port. Removed by `stop()`.
+ */
+export async function startTlsServer(): Promise<TlsServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-tls-'));
+  const run = promisify(execFile);
+  const data = path.join(dir, 'data');
+  const user = userInfo().username;
+  try {
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', `--user=${user}`]);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`cannot make a TLS server for the benchmark (needs openssl and mariadb-install-db on PATH): ${(error as Error).message}`);
+  }
+  const port = await new Promise<number>((resolve) => {
+    const probe = createTcpServer().listen(0, '127.0.0.1', () => {
+      const free = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(free));
+    });
+  });
+  const server = spawn('mariadbd', ['--no-defaults', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'sock')}`, `--user=${user}`, `--ssl-cert=${path.join(dir, 'cert.pem')}`, `--ssl-key=${path.join(dir, 'key.pem')}`, '--skip-log-bin', '--innodb-buffer-pool-size=256M'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  server.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const stop = async () => {
+    if (server.exitCode === null) server.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  };
+  const address = { host: '127.0.0.1', port, user: 'root', password: '' };
+  for (const deadline = Date.now() + 60_000; ; ) {
+    try {
+      const connection = await createConnection(address);
+      const [[row]] = (await connection.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
+      await connection.end();
+      return { ...address, ca: await readFile(path.join(dir, 'cert.pem'), 'utf8'), version: row.version, stop };
+    } catch (error) {
+      if (server.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`the benchmark's TLS server did not start: ${(error as Error).message}\n${log.slice(-2_000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /** A database of the benchmark's own, dropped by `drop()`. */
 interface BenchDatabase {
   readonly name: string;
@@ -28,8 +94,7 @@ interface BenchDatabase {
 }
 
 /** Creates `bench_<tag>_<random>`, with the read-model schema unless `schema` is false. */
-export async function createBenchDatabase(tag: string, schema = true): Promise<BenchDatabase> {
-  const server = benchServer();
+export async function createBenchDatabase(tag: string, schema = true, server: BenchServer = benchServer()): Promise<BenchDatabase> {
   const name = `bench_${tag}_${randomBytes(3).toString('hex')}`;
   const admin = await createConnection(server);
   await admin.query('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [name]);

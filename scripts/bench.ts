@@ -3,7 +3,7 @@
  * the raw limit, in the same run, prints a table, and writes
  * bench/results/latest.json and bench/results/query-latency.svg.
  *
- *   --sections projection,queries,coldstart,local,synth   (default: all)
+ *   --sections projection,changes,queries,tls,coldstart,local,synth   (default: all)
  *   --query-sizes 10000,100000,1000000                     order lines per step
  *   --projection-batches 20                                 measured batches of the configured size
  *   --original-orders 2000                                  orders through the original projection
@@ -18,6 +18,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { createPool } from 'mysql2/promise';
+import { connectionOptions, useReadCommitted } from '../handlers/shared/db';
+import { QUERIES } from '../handlers/queries/registry';
+import type { QueryDefinition } from '../handlers/queries/query-definition';
 import { DEFAULT_STREAM_MAPPING } from '../config/pipeline';
 import { FUNCTION_ENVIRONMENT, FunctionName, type FunctionKey } from '../stacks/catalogue';
 import { INITIAL_STATE, orderContentHash, type Order } from '../handlers/domain/order';
@@ -27,14 +30,14 @@ import { buildHandlers, DIST, ROOT } from '../stacks/bundling/build';
 import { startDynalite } from '../local/dynalite';
 import { localClientOptions } from '../clients/local-client';
 import { createOriginalSchema, loadOriginal, originalItemsReport, originalMonthly, projectOriginal } from '../bench/original';
-import { benchServer, createBenchDatabase, median, percentile, random, round, startSecretsEndpoint, statementCounter, timed } from '../bench/support';
+import { benchServer, createBenchDatabase, startTlsServer, median, percentile, random, round, startSecretsEndpoint, statementCounter, timed } from '../bench/support';
 import { queryChart } from '../bench/svg';
 
 const run = promisify(execFile);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
   options: {
-    sections: { type: 'string', default: 'projection,changes,queries,coldstart,local,synth' },
+    sections: { type: 'string', default: 'projection,changes,queries,tls,coldstart,local,synth' },
     'query-sizes': { type: 'string', default: '10000,100000,1000000' },
     'projection-batches': { type: 'string', default: '20' },
     'original-orders': { type: 'string', default: '2000' },
@@ -277,9 +280,12 @@ async function benchQueries(): Promise<void> {
     await connection.end();
     const report = (await import(path.join(DIST, 'items-sales-report', 'index.mjs'))) as { handler: Handler };
     const monthly = (await import(path.join(DIST, 'monthly-sales-by-item', 'index.mjs'))) as { handler: Handler };
+    const details = (await import(path.join(DIST, 'order-details', 'index.mjs'))) as { handler: Handler };
+    const orderIds: string[] = [];
     let loaded = 0;
     for (const size of querySizes) {
       const orders = generateOrders((size - loaded) / 2, `q${size}`, size);
+      for (const order of orders) if (orderIds.length < 100_000 || Math.random() < 0.01) orderIds.push(order.orderId);
       for (let start = 0; start < orders.length; start += 5_000) {
         const chunk = orders.slice(start, start + 5_000);
         await projectOrders(ours.pool, chunk);
@@ -291,15 +297,18 @@ async function benchQueries(): Promise<void> {
       // Both approaches must give the same number of item rows.
       const distinctItems = (await originalItemsReport(theirs.pool)).length;
       const item = () => `item-${String(Math.floor(Math.random() * 500)).padStart(3, '0')}`;
+      const anOrder = () => orderIds[Math.floor(Math.random() * orderIds.length)] as string;
       const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 };
       const step = {
         orderLines: size,
         itemsSalesReport: await latency(200, async () => check(await report.handler({ id: 'q', detail: { query: 'itemsSalesReport' } }, context), distinctItems)),
         monthlySalesByItem: await latency(200, async () => check(await monthly.handler({ id: 'q', detail: { query: 'monthlySalesByItem', itemid: item() } }, context))),
+        // Two lines per generated order: an answer with fewer means the read found the wrong order or none.
+        orderDetails: await latency(200, async () => check(await details.handler({ id: 'q', detail: { query: 'orderDetails', orderId: anOrder() } }, context), 2)),
         originalItemsReport: await latency(iterations, async () => expectRows(await originalItemsReport(theirs.pool), distinctItems)),
         originalMonthly: await latency(iterations, async () => expectRows(await originalMonthly(theirs.pool, item()))),
       };
-      log(`  ${size} lines: report ${step.itemsSalesReport.p50} ms vs ${step.originalItemsReport.p50} ms; monthly ${step.monthlySalesByItem.p50} ms vs ${step.originalMonthly.p50} ms`);
+      log(`  ${size} lines: report ${step.itemsSalesReport.p50} ms vs ${step.originalItemsReport.p50} ms; monthly ${step.monthlySalesByItem.p50} ms vs ${step.originalMonthly.p50} ms; orderDetails ${step.orderDetails.p50} ms`);
       steps.push(step);
     }
   } finally {
@@ -310,6 +319,75 @@ async function benchQueries(): Promise<void> {
     await theirs.drop();
   }
   results.queries = steps;
+}
+
+/**
+ * What TLS adds to each query: the same query definitions (from the registry)
+ * over a plain and a TLS pool, with the handlers' connection options, on a
+ * private server with TLS on. The handlers trust only the RDS certificate
+ * authorities, so this runs the queries' own `run` rather than the bundles.
+ * The answers do not grow with the history (a page of at most 1,000 rows),
+ * so 10,000 lines suffice.
+ */
+async function benchQueryTls(): Promise<void> {
+  log('queries over TLS: a private server with TLS on, plain and TLS pools');
+  const server = await startTlsServer();
+  try {
+    const database = await createBenchDatabase('query_tls', true, { host: server.host, port: server.port, user: server.user, password: server.password });
+    try {
+      const orders = generateOrders(5_000, 'tls', 7);
+      await projectOrders(database.pool, orders);
+      const settings = { host: server.host, port: server.port, database: database.name, tls: false, connectionLimit: 1 };
+      const credentials = { username: server.user, password: server.password };
+      const plain = useReadCommitted(createPool({ ...(await connectionOptions(settings, credentials)), connectionLimit: 1 }));
+      const secure = useReadCommitted(createPool({ ...(await connectionOptions(settings, credentials)), ssl: { ca: server.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, connectionLimit: 1 }));
+      const [[cipher]] = (await secure.query("SHOW SESSION STATUS LIKE 'Ssl_version'")) as unknown as [[{ Value: string }]];
+      if (!cipher.Value) throw new Error('the TLS pool is not encrypted');
+      // Each argument a registered query takes, with a value the data holds.
+      const samples: Record<string, () => string> = {
+        itemid: () => `item-${String(Math.floor(Math.random() * 500)).padStart(3, '0')}`,
+        orderId: () => (orders[Math.floor(Math.random() * orders.length)] as Order).orderId,
+      };
+      const perQuery: Record<string, { plainP50: number; tlsP50: number; overheadMs: number }> = {};
+      try {
+        for (const query of QUERIES) {
+          const detail = () =>
+            Object.fromEntries(
+              query.arguments.map((name) => {
+                const sample = samples[name];
+                if (!sample) throw new Error(`the benchmark has no sample value for ${query.name}'s argument ${name}: add one to benchQueryTls`);
+                return [name, sample()];
+              }),
+            );
+          const run = (pool: typeof plain) => async () => {
+            const outcome = await (query as QueryDefinition).run(pool, (query as QueryDefinition).parse({ query: query.name, ...detail() }), { limit: 1_001 });
+            if (!('rows' in outcome) || outcome.rows.length === 0) throw new Error(`${query.name} answered no rows`);
+          };
+          // Alternated, sample by sample, so neither pool gains from running second (warm caches, a quieter moment).
+          const plainRun = { samples: [] as number[], work: run(plain) };
+          const tlsRun = { samples: [] as number[], work: run(secure) };
+          for (let index = 0; index < 310; index++) {
+            for (const side of index % 2 === 0 ? [plainRun, tlsRun] : [tlsRun, plainRun]) {
+              const { ms } = await timed(side.work);
+              if (index >= 10) side.samples.push(ms);
+            }
+          }
+          const plainP50 = round(median(plainRun.samples), 3);
+          const tlsP50 = round(median(tlsRun.samples), 3);
+          perQuery[query.name] = { plainP50, tlsP50, overheadMs: round(Math.max(0, tlsP50 - plainP50), 3) };
+          log(`  ${query.name}: ${plainP50} ms plain, ${tlsP50} ms over ${cipher.Value}`);
+        }
+      } finally {
+        await plain.end();
+        await secure.end();
+      }
+      results.queryTls = { server: `${server.version}, ${cipher.Value}`, orderLines: orders.length * 2, perQuery };
+    } finally {
+      await database.drop();
+    }
+  } finally {
+    await server.stop();
+  }
 }
 
 type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: { queryResult?: unknown[] } }>;
@@ -425,6 +503,7 @@ interface CapacityInputs {
   readonly logBytes: Record<string, number>;
   /** Median bytes of a command execution's states' input and output: what Step Functions logs at ALL with execution data. */
   readonly workflowLogBytesAllWithData: number;
+  readonly requestEventBytes: number;
 }
 
 async function benchLocal(): Promise<void> {
@@ -546,6 +625,8 @@ async function capacityInputs(endpoint: string, orders: number): Promise<Capacit
     // The whole run's bytes over its orders (the latency orders included: they are orders too).
     logBytes: Object.fromEntries(Object.entries(status.logGroups).map(([name, written]) => [short(name), round(written.bytes / (orders + (quick ? 30 : 100)), 0)])),
     workflowLogBytesAllWithData: round(median(historyBytes), 0),
+    // The rule hands the execution the whole event, as the bus delivers and archives it.
+    requestEventBytes: round(median(executions.map((execution) => Buffer.byteLength(execution.input))), 0),
   };
 }
 
@@ -635,11 +716,18 @@ function markdown(): string {
   }
   const queries = results.queries as Record<string, { p50: number; p99: number }>[] | undefined;
   if (queries) {
-    out.push('| order lines | itemsSalesReport p50 / p99 (ms) | original p50 / p99 | monthlySalesByItem p50 / p99 | original p50 / p99 |', '|---:|---:|---:|---:|---:|');
+    out.push('| order lines | itemsSalesReport p50 / p99 (ms) | original p50 / p99 | monthlySalesByItem p50 / p99 | original p50 / p99 | orderDetails p50 / p99 (no original) |', '|---:|---:|---:|---:|---:|---:|');
     for (const step of queries) {
-      const cell = (key: string) => `${step[key]!.p50} / ${step[key]!.p99}`;
-      out.push(`| ${(step as unknown as { orderLines: number }).orderLines.toLocaleString('en-US')} | ${cell('itemsSalesReport')} | ${cell('originalItemsReport')} | ${cell('monthlySalesByItem')} | ${cell('originalMonthly')} |`);
+      const cell = (key: string) => (step[key] ? `${step[key].p50} / ${step[key].p99}` : 'not run');
+      out.push(`| ${(step as unknown as { orderLines: number }).orderLines.toLocaleString('en-US')} | ${cell('itemsSalesReport')} | ${cell('originalItemsReport')} | ${cell('monthlySalesByItem')} | ${cell('originalMonthly')} | ${cell('orderDetails')} |`);
     }
+    out.push('');
+  }
+  const tls = results.queryTls as { server: string; orderLines: number; perQuery: Record<string, { plainP50: number; tlsP50: number; overheadMs: number }> } | undefined;
+  if (tls) {
+    out.push(`Queries over TLS (a private server, ${tls.server}; ${tls.orderLines.toLocaleString('en-US')} lines; the queries' own code, plain and TLS pools alternated):`, '');
+    out.push('| query | plain p50 (ms) | TLS p50 (ms) | TLS adds (ms) |', '|---|---:|---:|---:|');
+    for (const [query, figures] of Object.entries(tls.perQuery)) out.push(`| ${query} | ${figures.plainP50} | ${figures.tlsP50} | ${figures.overheadMs} |`);
     out.push('');
   }
   const cold = results.coldStart as { function: string; bytes: number; entryBytes: number; zipBytes: number; importMs: number; readyMs: number; naiveBytes: number; naiveImportMs: number }[] | undefined;
@@ -678,7 +766,7 @@ if (values.render) {
   Object.assign(results, JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>);
 } else {
   // A partial run (--sections) updates its sections of latest.json and keeps the others.
-  const allSections = ['projection', 'changes', 'queries', 'coldstart', 'local', 'synth'];
+  const allSections = ['projection', 'changes', 'queries', 'tls', 'coldstart', 'local', 'synth'];
   if (!quick && allSections.some((section) => !sections.has(section)) && existsSync(path.join(outDir, 'latest.json'))) {
     const previous = JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as Record<string, unknown>;
     for (const [key, value] of Object.entries(previous)) if (!(key in results)) results[key] = value;
@@ -689,6 +777,7 @@ if (values.render) {
   if (sections.has('projection')) await benchProjection();
   if (sections.has('changes')) await benchChanges();
   if (sections.has('queries')) await benchQueries();
+  if (sections.has('tls')) await benchQueryTls();
   if (sections.has('coldstart')) await benchColdStart();
   if (sections.has('local')) await benchLocal();
   if (sections.has('synth')) await benchSynth();

@@ -41,8 +41,12 @@ interface Design {
   readonly secrets: number;
   /** DynamoDB writes per order: the order, plus the idempotency record's two (in progress, completed). */
   readonly dynamodbWritesPerOrder: number;
-  /** SQL statements per order (the projection writes a batch in a constant number). */
-  readonly statementsPerOrder: number;
+  /** SQL statements per order, where the design fixes it (the original's CALL per row); ours is measured per batch. */
+  readonly statementsPerOrder?: number;
+  /** The archive's retention in days (0: forever), or undefined without an archive of requests. */
+  readonly archiveRetentionDays: number | undefined;
+  /** X-Ray: whether executions are traced, and which functions trace actively. */
+  readonly tracing: { readonly stateMachine: boolean; readonly functions: readonly string[] };
 }
 
 /** What the model reads from the benchmark. */
@@ -55,11 +59,15 @@ export interface Measured {
   readonly originalWriterOrdersPerSecond: number;
   /** Per query: p50 ms at the largest history measured (and the original's GROUP BY equivalent). */
   readonly queryMs: Readonly<Record<string, number>>;
-  /** Queries the bench does not time, and the measured query whose figure stands in for each. */
-  readonly queryStandIns?: Readonly<Record<string, string>>;
+  /** Per query: what TLS adds to it, ms (the same query over a plain and a TLS connection to one server). */
+  readonly queryTlsMs: Readonly<Record<string, number>>;
   readonly originalQueryMs: Readonly<Record<string, number>>;
   readonly commandExecutionMs: number;
   readonly functionMs: Readonly<Record<string, number>>;
+  /** SQL statements the projection sends for one batch of new orders (bench: changes). */
+  readonly statementsPerCreateBatch: number;
+  /** Bytes of one command or query event as the bus delivers (and archives) it. */
+  readonly requestEventBytes: number;
   /** Bytes per order into the functions' and the responses' log groups. */
   readonly logBytesPerOrder: number;
   readonly workflowLogBytesAllWithData: number;
@@ -124,11 +132,47 @@ const cents = (usd: number) => Math.round(usd * 10_000) / 10_000;
 const sum = (components: readonly Component[]) => components.reduce((total, component) => total + component.usd, 0);
 const lambdaGbSeconds = (memoryMb: number, ms: number) => (memoryMb / 1024) * (Math.max(1, Math.ceil(ms)) / 1000);
 
+/**
+ * The archive of commands and queries for a million requests: the events
+ * processed into it, and their storage over the retention (a month's worth
+ * when kept forever, as the figure is per million, not per month).
+ * Prices: https://aws.amazon.com/eventbridge/pricing/ (Event replay).
+ */
+function archiveCost(design: Design, measured: Measured, facts: AwsFacts): Component {
+  const name = 'EventBridge archive: events archived and stored';
+  if (design.archiveRetentionDays === undefined) return { name, detail: 'no archive', usd: 0 };
+  const gb = (measured.requestEventBytes * 1_000_000) / 1024 ** 3;
+  const months = design.archiveRetentionDays === 0 ? 1 : design.archiveRetentionDays / (ASSUMPTIONS.hoursPerMonth / 24);
+  return {
+    name,
+    detail: `${measured.requestEventBytes} bytes per request event (measured), kept ${design.archiveRetentionDays === 0 ? 'forever (one month counted)' : `${design.archiveRetentionDays} days`}`,
+    usd: gb * price(facts, 'eventbridgeArchiveProcessedGb') + gb * months * price(facts, 'eventbridgeArchiveStorageGbMonth'),
+  };
+}
+
+/**
+ * X-Ray traces recorded for a million requests under the default sampling
+ * rule (a reservoir of one trace a second, then a fixed rate of the rest):
+ * at volume, the fixed rate. The reservoir adds at most one trace a second
+ * (2.6 million a month, less the 100,000 free), whatever the volume.
+ */
+function xrayCost(design: Design, facts: AwsFacts, tracedRequests: number, what: string): Component {
+  const name = 'X-Ray: traces recorded (default sampling)';
+  if (tracedRequests === 0) return { name, detail: 'tracing off', usd: 0 };
+  const rate = quota(facts, 'xrayDefaultSamplingFixedRate');
+  return {
+    name,
+    detail: `${Math.round(tracedRequests).toLocaleString('en-US')} traced requests (${what}) × ${rate * 100}% sampled`,
+    usd: ((tracedRequests * rate) / 1_000_000) * price(facts, 'xrayTracesRecordedPerMillion'),
+  };
+}
+
 /** Reads a design from one environment's synthesized stacks. */
 export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Record<string, StackJson>>, queryFunctions: Readonly<Record<string, string>>): Design {
   const mapping = resourcesOf(stacks, 'aws_lambda_event_source_mapping')[0] ?? {};
   const cluster = resourcesOf(stacks, 'aws_rds_cluster')[0] as { serverlessv2_scaling_configuration?: { min_capacity: number; max_capacity: number } } | undefined;
-  const machine = resourcesOf(stacks, 'aws_sfn_state_machine')[0] as { logging_configuration?: { level: string; include_execution_data: boolean } } | undefined;
+  const machine = resourcesOf(stacks, 'aws_sfn_state_machine')[0] as { logging_configuration?: { level: string; include_execution_data: boolean }; tracing_configuration?: { enabled?: boolean } } | undefined;
+  const archive = resourcesOf(stacks, 'aws_cloudwatch_event_archive')[0];
   const functions = Object.fromEntries(
     resourcesOf(stacks, 'aws_lambda_function').map((fn) => {
       const reserved = Number(fn.reserved_concurrent_executions ?? -1);
@@ -162,7 +206,13 @@ export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Reco
     // The role secrets, plus the master user secret Aurora manages.
     secrets: resourcesOf(stacks, 'aws_secretsmanager_secret').length + resourcesOf(stacks, 'aws_rds_cluster').filter((rds) => rds.manage_master_user_password === true).length,
     dynamodbWritesPerOrder: 1 + (Object.keys(functions).includes('project-orders') ? 2 : 0),
-    statementsPerOrder: 6 / Number(mapping.batch_size ?? 100),
+    archiveRetentionDays: archive === undefined ? undefined : Number(archive.retention_days ?? 0),
+    tracing: {
+      stateMachine: machine?.tracing_configuration?.enabled === true,
+      functions: resourcesOf(stacks, 'aws_lambda_function')
+        .filter((fn) => (fn.tracing_config as { mode?: string } | undefined)?.mode === 'Active')
+        .map((fn) => String(fn.function_name).replace(/^order-pipeline-[a-z]+-/, '')),
+    },
   };
 }
 
@@ -192,12 +242,16 @@ export function originalDesign(ours: Design): Design {
     secrets: 1,
     dynamodbWritesPerOrder: 1,
     statementsPerOrder: 3,
+    // SAM's defaults: no archive, no tracing.
+    archiveRetentionDays: undefined,
+    tracing: { stateMachine: false, functions: [] },
   };
 }
 
 /** Runs the model over one design. */
 export function capacityModel(design: Design, measured: Measured, facts: AwsFacts, original = false): CapacityReport {
   const fnMs = (name: string, fallback: number) => measured.functionMs[name] ?? fallback;
+  const statementsPerOrder = design.statementsPerOrder ?? measured.statementsPerCreateBatch / design.batchSize;
   const reservedTotal = Object.values(design.functions).reduce((total, fn) => total + (fn.reserved ?? 0), 0);
   const unreserved = quota(facts, 'lambdaConcurrentExecutions') - reservedTotal;
   const validates = 'validate-request' in design.functions;
@@ -256,18 +310,24 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
       name: 'Aurora writer',
       // A maximum below the benchmark machine's size scales the measured rate down; above it, no faster is assumed.
       ordersPerSecond: Math.floor((original ? measured.originalWriterOrdersPerSecond : measured.writerOrdersPerSecond) * Math.min(1, design.aurora.maxCapacity / ASSUMPTIONS.benchMachineAcu)),
-      assumption: `the measured rate of the same statements (${design.statementsPerOrder < 1 ? `${Math.round(design.statementsPerOrder * 1000)} per 1,000 orders` : `${design.statementsPerOrder} per order`}) on the benchmark's server (2 vCPU, about ${ASSUMPTIONS.benchMachineAcu} ACU), scaled to the maximum of ${design.aurora.maxCapacity} ACU when smaller, never up`,
+      assumption: `the measured rate of the same statements (${statementsPerOrder < 1 ? `${Math.round(statementsPerOrder * 1000)} per 1,000 orders` : `${statementsPerOrder} per order`}) on the benchmark's server (2 vCPU, about ${ASSUMPTIONS.benchMachineAcu} ACU), scaled to the maximum of ${design.aurora.maxCapacity} ACU when smaller, never up`,
     },
   ];
   const bottleneck = stages.reduce((lowest, stage) => (stage.ordersPerSecond < lowest.ordersPerSecond ? stage : lowest));
 
   // The original has only the queries it shipped (no orderDetails).
   const queries = Object.entries(design.queryFunctions).filter(([query]) => !original || query in measured.originalQueryMs).map(([query, functionName]) => {
-    const ms = (original ? measured.originalQueryMs[query] : measured.queryMs[query]) as number;
+    const handlerMs = original ? measured.originalQueryMs[query] : measured.queryMs[query];
+    const tlsMs = measured.queryTlsMs[query];
+    // A query the stacks deploy but the bench never timed has no rate: say so rather than print NaN.
+    if (handlerMs === undefined || tlsMs === undefined) throw new Error(`the benchmark has no time for the query ${query}: run npm run bench -- --sections queries (its handler must be timed there)`);
+    const ms = Math.round((handlerMs + tlsMs) * 1000) / 1000;
     const concurrency = design.functions[functionName]?.reserved ?? unreserved;
-    const standIn = original ? undefined : measured.queryStandIns?.[query];
-    const basis = standIn ? `not benchmarked: ${standIn}'s measured p50 stands in (both one indexed read)` : 'measured p50 at the largest history benchmarked';
-    return { name: query, perSecond: Math.floor(concurrency / (ms / 1000)), assumption: `${concurrency} concurrent executions × ${ms} ms per answer (${basis}; in-process handler time against a local server without TLS)` };
+    return {
+      name: query,
+      perSecond: Math.floor(concurrency / (ms / 1000)),
+      assumption: `${concurrency} concurrent executions × ${ms} ms per answer (measured p50s: ${handlerMs} ms in-process handler time at the largest history benchmarked, plus ${tlsMs} ms that TLS adds to the same query)`,
+    };
   });
 
   // Cost per million orders.
@@ -301,11 +361,13 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
     },
     { name: 'CloudWatch Logs: ingestion', detail: `${Math.round(measured.logBytesPerOrder + workflowLogBytes)} bytes per order; workflow logs ${design.workflowLogs.level}${design.workflowLogs.includeExecutionData ? ' with execution data' : ''}`, usd: logGb * price(facts, 'cloudwatchLogsIngestionGb') },
     { name: 'SQS: dead-letter and on-failure queues (failures only)', usd: 0 },
+    archiveCost(design, measured, facts),
+    xrayCost(design, facts, (design.tracing.stateMachine ? million : 0) + (design.tracing.functions.includes('project-orders') ? projectionInvocations : 0), 'an execution per order (validate-request in its trace) and a projection invocation per batch'),
     { name: 'NAT gateway data', detail: design.natGateways > 0 ? "the VPC functions' AWS calls, about 4 KB per order" : 'none: VPC endpoints', usd: design.natGateways > 0 ? ((million * 4096) / 1024 ** 3) * price(facts, 'natGatewayDataGb') : 0 },
   ].map((component) => ({ ...component, usd: cents(component.usd) }));
 
   // Cost per million queries: the query event and its answer, an execution, the query function.
-  const queryMs = Object.values(original ? measured.originalQueryMs : measured.queryMs);
+  const queryMs = Object.entries(original ? measured.originalQueryMs : measured.queryMs).map(([query, ms]) => ms + (measured.queryTlsMs[query] ?? 0));
   const meanQueryMs = queryMs.reduce((total, ms) => total + ms, 0) / Math.max(1, queryMs.length);
   const queryMemory = design.functions[Object.values(design.queryFunctions)[0] ?? '']?.memoryMb ?? 128;
   const queryComponents: Component[] = [
@@ -314,6 +376,8 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
     { name: 'Lambda: the query function', usd: price(facts, 'lambdaRequestsPerMillion') + million * lambdaGbSeconds(queryMemory, meanQueryMs + 5) * price(facts, 'lambdaArmGbSecond') },
     { name: 'Aurora: reader time', usd: ((million * (meanQueryMs / 1000) * ASSUMPTIONS.benchMachineAcu) / 3600) * price(facts, 'auroraServerlessV2AcuHour') },
     { name: 'CloudWatch Logs', usd: ((measured.logBytesPerOrder * million) / 1024 ** 3) * price(facts, 'cloudwatchLogsIngestionGb') },
+    archiveCost(design, measured, facts),
+    xrayCost(design, facts, design.tracing.stateMachine ? million : 0, 'an execution per query (its function in the trace)'),
   ].map((component) => ({ ...component, usd: cents(component.usd) }));
 
   // The monthly floor: what runs with no traffic at all.
@@ -348,11 +412,13 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
 export function measuredFromBench(bench: Record<string, unknown>, batchSize: number): Measured {
   type Figures = { ordersPerSecond: number };
   const projection = bench.projection as { idempotencyOff: Figures; original: Figures } | undefined;
-  const queries = bench.queries as { orderLines: number; itemsSalesReport: { p50: number }; monthlySalesByItem: { p50: number }; originalItemsReport: { p50: number }; originalMonthly: { p50: number } }[] | undefined;
-  const local = bench.localPipeline as { enforced?: { perOrder?: { commandExecutionMs: number; functionMs: Record<string, number>; logBytes: Record<string, number>; workflowLogBytesAllWithData: number } } } | undefined;
+  const queries = bench.queries as ({ orderLines: number; originalItemsReport: { p50: number }; originalMonthly: { p50: number } } & Record<string, unknown>)[] | undefined;
+  const local = bench.localPipeline as { enforced?: { perOrder?: { commandExecutionMs: number; functionMs: Record<string, number>; logBytes: Record<string, number>; workflowLogBytesAllWithData: number; requestEventBytes?: number } } } | undefined;
   const perOrder = local?.enforced?.perOrder;
-  if (!projection || !queries?.length || !perOrder) {
-    throw new Error('bench/results/latest.json lacks the projection, queries or per-order figures: run npm run bench (all sections)');
+  const creates = (bench.changes as { creates?: { statementsPerBatch: number } } | undefined)?.creates;
+  const tls = (bench.queryTls as { perQuery?: Record<string, { overheadMs: number }> } | undefined)?.perQuery;
+  if (!projection || !queries?.length || !perOrder?.requestEventBytes || !creates || !tls) {
+    throw new Error('bench/results/latest.json lacks the projection, changes, queries (with TLS) or per-order figures: run npm run bench (all sections)');
   }
   const largest = queries[queries.length - 1] as (typeof queries)[number];
   return {
@@ -360,12 +426,16 @@ export function measuredFromBench(bench: Record<string, unknown>, batchSize: num
     originalRecordSeconds: 1 / projection.original.ordersPerSecond,
     writerOrdersPerSecond: projection.idempotencyOff.ordersPerSecond,
     originalWriterOrdersPerSecond: projection.original.ordersPerSecond,
-    // orderDetails reads one order by key, like the monthly query reads one item's months.
-    queryMs: { itemsSalesReport: largest.itemsSalesReport.p50, monthlySalesByItem: largest.monthlySalesByItem.p50, orderDetails: largest.monthlySalesByItem.p50 },
-    queryStandIns: { orderDetails: 'monthlySalesByItem' },
+    // Every query the bench timed, by its registered name (the original's figures are under original*).
+    queryMs: Object.fromEntries(
+      Object.entries(largest).flatMap(([name, figures]) => (name.startsWith('original') || typeof figures !== 'object' || figures === null || !('p50' in figures) ? [] : [[name, (figures as { p50: number }).p50]])),
+    ),
+    queryTlsMs: Object.fromEntries(Object.entries(tls).map(([query, figures]) => [query, figures.overheadMs])),
     originalQueryMs: { itemsSalesReport: largest.originalItemsReport.p50, monthlySalesByItem: largest.originalMonthly.p50 },
     commandExecutionMs: perOrder.commandExecutionMs,
     functionMs: perOrder.functionMs,
+    statementsPerCreateBatch: creates.statementsPerBatch,
+    requestEventBytes: perOrder.requestEventBytes,
     logBytesPerOrder: Object.values(perOrder.logBytes).reduce((total, bytes) => total + bytes, 0),
     workflowLogBytesAllWithData: perOrder.workflowLogBytesAllWithData,
     source: `bench/results/latest.json of ${String(bench.date ?? 'unknown date')}, at ${largest.orderLines.toLocaleString('en')} order lines`,

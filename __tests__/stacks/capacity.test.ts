@@ -23,9 +23,12 @@ const measured: Measured = {
   writerOrdersPerSecond: 20_000,
   originalWriterOrdersPerSecond: 1_000,
   queryMs: { itemsSalesReport: 2, monthlySalesByItem: 1, orderDetails: 1 },
+  queryTlsMs: { itemsSalesReport: 0.5, monthlySalesByItem: 0.1, orderDetails: 0.1 },
   originalQueryMs: { itemsSalesReport: 4_500, monthlySalesByItem: 600, orderDetails: 1 },
   commandExecutionMs: 40,
   functionMs: { 'validate-request': 5 },
+  statementsPerCreateBatch: 7,
+  requestEventBytes: 600,
   logBytesPerOrder: 1_500,
   workflowLogBytesAllWithData: 6_000,
   source: 'fixed figures for the test',
@@ -96,6 +99,53 @@ describe('the capacity model', () => {
     expect(doubled.monthlyFloorUsd).toBeCloseTo(base.monthlyFloorUsd * 2, 2);
     const { natGatewayHour: _, ...withoutNat } = facts.prices.items;
     expect(() => capacityModel(design(ENVIRONMENTS.prod), measured, { ...facts, prices: { ...facts.prices, items: withoutNat } })).toThrow('config/aws-facts.json has no price natGatewayHour');
+  });
+
+  it('prices X-Ray per traced request at the default sampling rate, and nothing when no resource traces', () => {
+    const traced = design(ENVIRONMENTS.prod);
+    const xray = (report: ReturnType<typeof capacityModel>, list: 'components' | 'queryComponents') => report[list].find((component) => component.name.startsWith('X-Ray'))?.usd as number;
+    const report = capacityModel(traced, measured, facts);
+    // A query is one traced execution: 5% of a million at $5 per million recorded traces.
+    expect(xray(report, 'queryComponents')).toBeCloseTo(0.05 * 5, 4);
+    // An order adds the projection's invocation per batch of its stream.
+    expect(xray(report, 'components')).toBeCloseTo(0.05 * 5 * (1 + 1 / traced.batchSize), 4);
+    const untraced = capacityModel({ ...traced, tracing: { stateMachine: false, functions: [] } }, measured, facts);
+    expect(xray(untraced, 'components')).toBe(0);
+    expect(untraced.costPerMillionOrdersUsd).toBeLessThan(report.costPerMillionOrdersUsd);
+  });
+
+  it('prices the archive from the measured event size and the synthesized retention', () => {
+    const ours = design(ENVIRONMENTS.prod);
+    const archive = (report: ReturnType<typeof capacityModel>) => report.components.find((component) => component.name.startsWith('EventBridge archive'))?.usd as number;
+    const kept = (days: number) => archive(capacityModel({ ...ours, archiveRetentionDays: days }, measured, facts));
+    expect(ours.archiveRetentionDays).toBe(ENVIRONMENTS.prod.archiveRetentionDays);
+    // A million 600-byte events: 0.559 GB archived at $0.10 and stored at $0.023 a GB-month.
+    const gb = (600 * 1_000_000) / 1024 ** 3;
+    expect(kept(365 / 12)).toBeCloseTo(gb * 0.1 + gb * 0.023 * ((365 / 12) / (730 / 24)), 4);
+    expect(kept(365)).toBeGreaterThan(kept(30));
+    expect(archive(capacityModel(ours, { ...measured, requestEventBytes: 1_200 }, facts))).toBeCloseTo(archive(capacityModel(ours, measured, facts)) * 2, 3);
+    expect(archive(capacityModel({ ...ours, archiveRetentionDays: undefined }, measured, facts))).toBe(0);
+  });
+
+  it("counts the projection's statements per order from the measured batch", () => {
+    const ours = design(ENVIRONMENTS.prod);
+    const writer = (statements: number) => capacityModel(ours, { ...measured, statementsPerCreateBatch: statements }, facts).stages.find((candidate) => candidate.name === 'Aurora writer')?.assumption as string;
+    expect(writer(7)).toContain(`${Math.round((7 / ours.batchSize) * 1000)} per 1,000 orders`);
+    expect(writer(12)).toContain(`${Math.round((12 / ours.batchSize) * 1000)} per 1,000 orders`);
+  });
+
+  it("rates each query by its handler time plus what TLS adds to it", () => {
+    const ours = design(ENVIRONMENTS.prod);
+    const rate = (figures: Measured) => capacityModel(ours, figures, facts).queries.find((query) => query.name === 'itemsSalesReport') as { perSecond: number; assumption: string };
+    const concurrency = ours.functions[ours.queryFunctions.itemsSalesReport as string]?.reserved as number;
+    expect(rate(measured).perSecond).toBe(Math.floor(concurrency / ((2 + 0.5) / 1000)));
+    expect(rate({ ...measured, queryTlsMs: { ...measured.queryTlsMs, itemsSalesReport: 2 } }).perSecond).toBe(Math.floor(concurrency / (4 / 1000)));
+    expect(rate(measured).assumption).toContain('plus 0.5 ms that TLS adds');
+  });
+
+  it('refuses to rate a deployed query the benchmark never timed, naming it', () => {
+    const { orderDetails: _, ...withoutDetails } = measured.queryMs;
+    expect(() => capacityModel(design(ENVIRONMENTS.prod), { ...measured, queryMs: withoutDetails }, facts)).toThrow('the benchmark has no time for the query orderDetails');
   });
 
   it('puts the original design through the same model: slower where it invokes per record, dearer per order and per query', () => {

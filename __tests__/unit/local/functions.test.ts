@@ -109,9 +109,10 @@ describe('LocalFunctions', () => {
     define('answers', { handler: 'leaves.answers' });
     const marker = path.join(markers, 'answers');
 
-    // Act: the handler answers and leaves work due in 100 ms...
-    const first = await functions.invoke('answers', { marker, afterMs: 100 });
-    await sleep(600);
+    // Act: the handler answers and leaves work due in 1 s (far longer than the one event-loop
+    // turn the environment takes to freeze, even on a loaded machine)...
+    const first = await functions.invoke('answers', { marker, afterMs: 1_000 });
+    await sleep(1_500);
     const whileFrozen = existsSync(marker);
     // ...which runs when the next invocation thaws the environment, before its handler.
     const next = await functions.invoke('answers', { check: marker });
