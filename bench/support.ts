@@ -10,7 +10,8 @@ import { connect as connectTcp, createServer as createTcpServer, type AddressInf
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../handlers/read-model/migrations';
 import { useReadCommitted } from '../handlers/shared/db';
-import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson } from '../local/aws-protocol';
+import { parseJsonBody, readBody, sendAwsError, sendJson } from '../local/aws-protocol';
+import { AwsError } from '../local/errors';
 import { LocalSecrets } from '../local/secrets';
 
 /** The server the benchmarks use: `DB_URL`, default `mysql://root@127.0.0.1:3306`. */

@@ -10,7 +10,7 @@
  * as a JavaScript string (and the Java `String` of AWS's request validation)
  * counts them.
  */
-import { AwsError } from './aws-protocol';
+import { AwsError } from './errors';
 
 /** The error AWS answers when a request passes a limit. */
 interface LimitError {

@@ -4,23 +4,8 @@
  * `{"__type": ..., "message": ...}` with HTTP 400 (client) or 500 (server).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AwsError } from './errors';
 import type { Principal } from './iam';
-
-/** An error answered to the client in AWS's shape. */
-export class AwsError extends Error {
-  readonly type: string;
-  readonly status: number;
-  /** `x-amzn-query-error` (`<code>;Sender`), which a query-compatible service (SQS) also sends. */
-  readonly queryError: string | undefined;
-
-  constructor(type: string, message: string, status = 400, options: { queryError?: string } = {}) {
-    super(message);
-    this.name = type;
-    this.type = type;
-    this.status = status;
-    this.queryError = options.queryError;
-  }
-}
 
 /** Handles one operation of a service; returns the response body. */
 type OperationHandler = (body: Record<string, unknown>) => Promise<unknown> | unknown;

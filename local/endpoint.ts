@@ -6,8 +6,9 @@
  * before it acts; the endpoint only routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AwsError, parseJsonBody, RawJson, readBody, sendAwsError, sendJson, StaticFile, type JsonService } from './aws-protocol';
-import { AccessDeniedError, type Principal } from './iam';
+import { parseJsonBody, RawJson, readBody, sendAwsError, sendJson, StaticFile, type JsonService } from './aws-protocol';
+import { AccessDeniedError, AwsError } from './errors';
+import type { Principal } from './iam';
 import type { RestHandler } from './service';
 
 /** What the endpoint routes to; the services fill it as they bind. */

@@ -26,9 +26,10 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AWS_LIMITS, exceeded } from './aws-limits';
 import { readBody, sendJson } from './aws-protocol';
-import { AccessDeniedError, type IamGate, type Principal } from './iam';
+import { AccessDeniedError, InvokeError, UnsupportedTerraformError } from './errors';
+import type { IamGate, Principal } from './iam';
 import type { Binding, LocalService } from './service';
-import { UnsupportedTerraformError, type TerraformModel, type TerraformResource } from './terraform';
+import type { TerraformModel, TerraformResource } from './terraform';
 import { extractOnce } from './unzip';
 
 declare module './service' {
@@ -194,17 +195,6 @@ interface FunctionErrorPayload {
   readonly trace: readonly string[];
   /** Messages of the records a batch function failed on (local diagnostics). */
   readonly recordErrors?: readonly string[];
-}
-
-/** Lambda refused the invocation: the function does not exist or is throttled. */
-export class InvokeError extends Error {
-  readonly status: number;
-
-  constructor(name: 'ResourceNotFoundException' | 'TooManyRequestsException', message: string, status: number) {
-    super(message);
-    this.name = name;
-    this.status = status;
-  }
 }
 
 /** Credentials a function's environment gets: they identify its role to the endpoint. */

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getDenialReasons, runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { AccessDeniedError, type Denial } from './errors';
 
 /** Who makes a call. */
 export type Principal =
@@ -32,17 +33,6 @@ export interface IamRequest {
   readonly context?: Readonly<Record<string, string | string[]>>;
 }
 
-/** A refused request, as `/_local/denials` lists it. */
-interface Denial {
-  readonly time: string;
-  readonly principal: string;
-  readonly action: string;
-  readonly resource: string;
-  readonly context: Readonly<Record<string, string | string[]>>;
-  /** What would have had to allow it. */
-  readonly missing: string;
-}
-
 /** A policy document as JSON. */
 export type PolicyDocument = { Version?: string; Statement: unknown[] | unknown };
 
@@ -56,17 +46,6 @@ export interface PolicySet {
   readonly resource: ReadonlyMap<string, PolicyDocument>;
   /** Resource policies that apply to every resource matching a prefix (CloudWatch Logs account-level policies). */
   readonly prefixed: readonly { readonly prefix: string; readonly document: PolicyDocument }[];
-}
-
-/** `AccessDeniedException`, as AWS answers a refused call. */
-export class AccessDeniedError extends Error {
-  readonly denial: Denial;
-
-  constructor(denial: Denial) {
-    super(`User: ${denial.principal} is not authorized to perform: ${denial.action} on resource: ${denial.resource} because ${denial.missing}`);
-    this.name = 'AccessDeniedException';
-    this.denial = denial;
-  }
 }
 
 /**

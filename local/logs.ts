@@ -6,7 +6,8 @@
  * `npm run query -- --bus` does), under the consumer policy when a client
  * signs with the access key id `consumer`.
  */
-import { AwsError, requireString, type JsonService } from './aws-protocol';
+import { requireString, type JsonService } from './aws-protocol';
+import { AwsError } from './errors';
 import type { BusEvent } from './event-bus';
 import type { IamGate, Principal } from './iam';
 import { quoted } from './redact';

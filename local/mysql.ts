@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createConnection, createPool, type Pool } from 'mysql2/promise';
 import { READ_MODEL_DATABASE } from '../config/pipeline';
+import { UnsupportedTerraformError } from './errors';
 import { claimReadModel, ReadModelLock, runtimeState, type LockHolder } from './read-model-owner';
 import { redactCredentials } from './redact';
 import { customerKey } from './secrets';
 import type { LocalService } from './service';
 import { StatementRelay } from './statement-relay';
-import { UnsupportedTerraformError } from './terraform';
 
 declare module './service' {
   interface Parts {

@@ -4,7 +4,8 @@
  * `PutSecretValue` with which init-schema writes the database role secrets.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, requireString, type JsonService } from './aws-protocol';
+import { requireString, type JsonService } from './aws-protocol';
+import { AwsError } from './errors';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { authorizeAll, viaService } from './kms';
 import type { LocalService } from './service';

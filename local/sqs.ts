@@ -5,7 +5,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceRange } from './aws-limits';
-import { AwsError, requireString, type JsonService } from './aws-protocol';
+import { requireString, type JsonService } from './aws-protocol';
+import { AwsError } from './errors';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll, viaService } from './kms';

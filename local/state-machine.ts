@@ -10,11 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength } from './aws-limits';
-import { AwsError, requireString, type JsonService } from './aws-protocol';
+import { requireString, type JsonService } from './aws-protocol';
 import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
-import { InvokeError, type LocalFunctions } from './functions';
-import { AccessDeniedError, type IamGate, type Principal } from './iam';
+import { AccessDeniedError, AwsError, InvokeError, TaskError } from './errors';
+import type { LocalFunctions } from './functions';
+import type { IamGate, Principal } from './iam';
 import { namedResource, type LocalService } from './service';
 
 declare module './service' {
@@ -328,11 +329,11 @@ export class LocalStateMachine {
       result = await this.#options.functions.invoke(FunctionName, Payload ?? {});
     } catch (error) {
       // The names Step Functions gives Lambda's service errors.
-      if (error instanceof AccessDeniedError) throw taskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
-      if (error instanceof InvokeError) throw taskError(`Lambda.${error.name}`, error.message);
+      if (error instanceof AccessDeniedError) throw new TaskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
+      if (error instanceof InvokeError) throw new TaskError(`Lambda.${error.name}`, error.message);
       throw error;
     }
-    if (!result.ok) throw taskError(result.error.errorType, JSON.stringify(result.error));
+    if (!result.ok) throw new TaskError(result.error.errorType, JSON.stringify(result.error));
     return { ExecutedVersion: '$LATEST', Payload: result.payload as Json, StatusCode: 200 };
   }
 
@@ -342,12 +343,12 @@ export class LocalStateMachine {
       await this.#options.dynamodb.authorize(this.#options.principal, operation, input as Record<string, unknown>);
       response = await this.#options.dynamodb.call(operation, input as Record<string, unknown>);
     } catch (error) {
-      if (error instanceof AccessDeniedError) throw taskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`);
-      throw taskError(`DynamoDB.${(error as Error).name}`, (error as Error).message);
+      if (error instanceof AccessDeniedError) throw new TaskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`);
+      throw new TaskError(`DynamoDB.${(error as Error).name}`, (error as Error).message);
     }
     if (response.status !== 200) {
       const type = String(response.body.__type ?? 'AmazonDynamoDBException').split('#').pop();
-      throw taskError(`DynamoDB.${type}`, String(response.body.message ?? response.body.Message ?? ''));
+      throw new TaskError(`DynamoDB.${type}`, String(response.body.message ?? response.body.Message ?? ''));
     }
     return response.body as Json;
   }
@@ -364,10 +365,10 @@ export class LocalStateMachine {
       await this.#options.bus.authorizePut(this.#options.principal, entries.map((entry) => ({ EventBusName: this.#options.bus.arn, ...entry })));
       result = this.#options.bus.putEvents({ Entries: entries });
     } catch (error) {
-      if (error instanceof AccessDeniedError) throw taskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`);
-      throw taskError(`EventBridge.${(error as Error).name}`, (error as Error).message);
+      if (error instanceof AccessDeniedError) throw new TaskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`);
+      throw new TaskError(`EventBridge.${(error as Error).name}`, (error as Error).message);
     }
-    if (result.FailedEntryCount > 0) throw taskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
+    if (result.FailedEntryCount > 0) throw new TaskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
     return result as unknown as Json;
   }
 
@@ -441,13 +442,6 @@ export class LocalStateMachine {
   get definition(): unknown {
     return JSON.parse(this.#options.definition) as unknown;
   }
-}
-
-/** An error Step Functions' Retry and Catch match by name. */
-function taskError(name: string, cause: string): Error {
-  const error = new Error(cause);
-  error.name = name;
-  return error;
 }
 
 function taskStates(definition: StateMachineDefinition): [string, { Resource: string }][] {

@@ -7,12 +7,13 @@
  * group). A target of another service stops the start with its address.
  * Adding a kind of target is one entry in {@link TARGET_SENDERS}.
  */
+import { UnsupportedTerraformError } from './errors';
 import type { BusEvent, Rule } from './event-bus';
 import type { Principal } from './iam';
 import { describeResponse } from './logs';
 import type { Binding, LocalService } from './service';
 import type { LocalQueue } from './sqs';
-import { UnsupportedTerraformError, type TerraformResource } from './terraform';
+import type { TerraformResource } from './terraform';
 
 /** One target, as its sender sees it. */
 interface Target {

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { UnsupportedTerraformError } from './errors';
 import type { ServedType } from './service';
 
 /**
@@ -48,17 +49,6 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
 
 /** Data sources the reader answers locally. */
 const DATA_SOURCES = new Set(['aws_caller_identity', 'aws_partition', 'aws_region', 'aws_availability_zones', 'terraform_remote_state']);
-
-/** A construct the runtime cannot run: the start stops with its address. */
-export class UnsupportedTerraformError extends Error {
-  readonly address: string;
-
-  constructor(address: string, message: string) {
-    super(`${address}: ${message}`);
-    this.name = 'UnsupportedTerraformError';
-    this.address = address;
-  }
-}
 
 /** One resource of one stack. */
 export interface TerraformResource {

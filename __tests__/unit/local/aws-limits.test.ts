@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength, enforceRange, exceeded } from '../../../local/aws-limits';
-import { AwsError } from '../../../local/aws-protocol';
+import { AwsError } from '../../../local/errors';
 
 const LOCAL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../local');
 

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SERVED_TYPES } from '../../../local/services';
-import { readSynthesizedStacks, TerraformModel, UnsupportedTerraformError } from '../../../local/terraform';
+import { UnsupportedTerraformError } from '../../../local/errors';
+import { readSynthesizedStacks, TerraformModel } from '../../../local/terraform';
 
 const context = { region: 'us-east-1', account: '000000000000', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3307, name: 'orders_test' } };
 
