@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
+import { READ_MODEL_TABLES } from '../config/read-model-tables';
 import { StaticFile } from './aws-protocol';
 import type { BusEvent } from './event-bus';
 import type { Binding, LocalService } from './service';

@@ -5,7 +5,8 @@
  * the account). Each service authorizes its own calls through the IAM gate
  * before it acts; the endpoint only routes.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseJsonBody, RawJson, readBody, sendAwsError, sendJson, StaticFile, type JsonService } from './aws-protocol';
 import { AccessDeniedError, AwsError } from './errors';
 import type { Principal } from './iam';
@@ -119,4 +120,21 @@ export async function handleRequest(request: IncomingMessage, response: ServerRe
     const awsError = error instanceof AwsError ? error : new AwsError('InternalFailure', (error as Error).message, 500);
     if (!response.headersSent) sendAwsError(response, awsError);
   }
+}
+
+/** The HTTP endpoint on `host:port` (0: a free port), listening; an error that escapes a request is AWS's `InternalFailure`. */
+export async function listen(router: Router, port: number, host: string): Promise<{ server: Server; endpoint: string }> {
+  const server = createServer((request, response) => {
+    handleRequest(request, response, router).catch((error: unknown) => {
+      if (!response.headersSent) sendAwsError(response, new AwsError('InternalFailure', (error as Error).message, 500));
+      else response.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return { server, endpoint: `http://${address.address}:${address.port}` };
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { eventTimeMillis, isoUtc } from '../handlers/domain/time';
+import { eventTimeMillis, isoUtc } from '../config/time';
 import { AWS_LIMITS, enforceBytes } from './aws-limits';
 import { RawJson, type JsonService } from './aws-protocol';
 import { AwsError } from './errors';
@@ -494,7 +494,7 @@ function clampNumbersAndCheckDepth(value: unknown, limit: number): boolean {
 
 /**
  * `Time` as SDKs send it (epoch seconds) or a strict ISO 8601 date-time, in
- * years 0000-9999 (see handlers/domain/time.ts, where the pipeline decides
+ * years 0000-9999 (see config/time.ts, where the pipeline decides
  * which instants it takes); AWS keeps whole seconds. Anything else, an
  * impossible date such as 2022-02-30 included, is refused, never rolled over.
  */

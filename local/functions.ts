@@ -29,6 +29,7 @@ import { readBody, sendJson } from './aws-protocol';
 import { AccessDeniedError, InvokeError, UnsupportedTerraformError } from './errors';
 import type { IamGate, Principal } from './iam';
 import type { Binding, LocalService } from './service';
+import type { RoleCredentials } from './sessions';
 import type { TerraformModel, TerraformResource } from './terraform';
 import { extractOnce } from './unzip';
 
@@ -195,13 +196,6 @@ interface FunctionErrorPayload {
   readonly trace: readonly string[];
   /** Messages of the records a batch function failed on (local diagnostics). */
   readonly recordErrors?: readonly string[];
-}
-
-/** Credentials a function's environment gets: they identify its role to the endpoint. */
-export interface RoleCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken: string;
 }
 
 /** Options of {@link LocalFunctions}. */

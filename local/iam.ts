@@ -48,6 +48,36 @@ export interface PolicySet {
   readonly prefixed: readonly { readonly prefix: string; readonly document: PolicyDocument }[];
 }
 
+/** One policy the stacks define, with where it comes from (for the mutation test). */
+export interface SynthesizedPolicy {
+  readonly address: string;
+  readonly kind: 'identity' | 'trust' | 'key' | 'queue' | 'logs';
+  /** Role ARN, key ARN or queue ARN; `arn:aws:logs:` for log resource policies. */
+  readonly target: string;
+  readonly document: PolicyDocument;
+}
+
+/** The gate's view of a list of policies. */
+export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
+  const identity = new Map<string, { name: string; document: PolicyDocument }[]>();
+  const trust = new Map<string, PolicyDocument>();
+  const resource = new Map<string, PolicyDocument>();
+  const logs: unknown[] = [];
+  for (const policy of policies) {
+    if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
+    else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
+    else if (policy.kind === 'logs') logs.push(...statements(policy.document));
+    else resource.set(policy.target, { Version: '2012-10-17', Statement: [...statements(resource.get(policy.target)), ...statements(policy.document)] });
+  }
+  return { identity, trust, resource, prefixed: logs.length > 0 ? [{ prefix: 'arn:aws:logs:', document: { Version: '2012-10-17', Statement: logs } }] : [] };
+}
+
+/** The statements of a document, as a list. */
+export function statements(document: PolicyDocument | undefined): unknown[] {
+  if (!document) return [];
+  return Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+}
+
 /**
  * Enforcement mode: `enforce` refuses, `warn` only records and logs, `off`
  * evaluates nothing (the benchmark's baseline).

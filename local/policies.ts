@@ -3,7 +3,7 @@
  * role's trust and inline policies, key policies, queue policies and the
  * CloudWatch Logs resource policies.
  */
-import type { PolicyDocument, PolicySet } from './iam';
+import type { PolicyDocument, SynthesizedPolicy } from './iam';
 import type { LocalService } from './service';
 import type { TerraformModel, TerraformResource } from './terraform';
 
@@ -71,15 +71,6 @@ export const iamService: LocalService = {
     summary('IAM', `${{ enforce: 'enforced', warn: 'warn only', off: 'OFF' }[gate.mode]}: ${policies.length} synthesized policies (GET /_local/denials)`);
   },
 };
-
-/** One policy the stacks define, with where it comes from (for the mutation test). */
-export interface SynthesizedPolicy {
-  readonly address: string;
-  readonly kind: 'identity' | 'trust' | 'key' | 'queue' | 'logs';
-  /** Role ARN, key ARN or queue ARN; `arn:aws:logs:` for log resource policies. */
-  readonly target: string;
-  readonly document: PolicyDocument;
-}
 
 /** Every policy of the synthesized stacks, resolved to local ARNs. */
 export function synthesizedPolicies(model: TerraformModel): SynthesizedPolicy[] {
@@ -182,27 +173,6 @@ function resourceLabel(model: TerraformModel, resource: TerraformResource): stri
     if (typeof value === 'string') return value;
   }
   return resource.name;
-}
-
-/** The gate's view of a list of policies. */
-export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
-  const identity = new Map<string, { name: string; document: PolicyDocument }[]>();
-  const trust = new Map<string, PolicyDocument>();
-  const resource = new Map<string, PolicyDocument>();
-  const logs: unknown[] = [];
-  for (const policy of policies) {
-    if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
-    else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
-    else if (policy.kind === 'logs') logs.push(...statements(policy.document));
-    else resource.set(policy.target, { Version: '2012-10-17', Statement: [...statements(resource.get(policy.target)), ...statements(policy.document)] });
-  }
-  return { identity, trust, resource, prefixed: logs.length > 0 ? [{ prefix: 'arn:aws:logs:', document: { Version: '2012-10-17', Statement: logs } }] : [] };
-}
-
-/** The statements of a document, as a list. */
-export function statements(document: PolicyDocument | undefined): unknown[] {
-  if (!document) return [];
-  return Array.isArray(document.Statement) ? document.Statement : [document.Statement];
 }
 
 function defaultKeyPolicy(account: string): PolicyDocument {

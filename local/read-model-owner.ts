@@ -21,7 +21,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { ReadModelRefusedError } from './errors';
-import { readModelOwnedTables } from '../handlers/read-model/tables';
+import { readModelOwnedTables } from '../config/read-model-tables';
 
 /** The table that records which runtime made the read model. */
 export const OWNER_TABLE = 'local_runtime_owner';

@@ -8,17 +8,14 @@
  * here restates a name, a setting or a pattern the stacks define.
  */
 import './polyfills';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { localRegion } from '../clients/local-client';
-import { sendAwsError } from './aws-protocol';
-import { AwsError } from './errors';
-import { handleRequest, type Router } from './endpoint';
-import { IamGate } from './iam';
-import { openReadModelServer, type ReadModelServer } from './mysql';
-import { policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
+import type { Server } from 'node:http';
+import { localRegion } from '../config/local-endpoint';
+import { listen, type Router } from './endpoint';
+import { IamGate, policySet, type SynthesizedPolicy } from './iam';
+import { openReadModelServer } from './mysql';
+import { synthesizedPolicies } from './policies';
 import { safeLogLine } from './redact';
-import type { Binding, LocalRuntimeOptions, Parts } from './service';
+import type { Binding, LocalRuntimeOptions, Parts, ReadModelServer } from './service';
 import { SERVICES, SERVED_TYPES } from './services';
 import { RoleSessions } from './sessions';
 import { synthesizeLocal } from './synth';
@@ -123,7 +120,7 @@ export class LocalRuntime {
       idles: [],
     };
     // The endpoint comes first: the functions' SDK clients are pointed at it.
-    const { server, endpoint } = await listen(registry.router, options);
+    const { server, endpoint } = await listen(registry.router, options.port ?? 4566, options.host ?? '127.0.0.1');
     registry.stops.push(() => new Promise((resolve) => server.close(resolve)));
     try {
       const database = await openReadModelServer(options.dbUrl, log, { endpoint, ...(options.defaultDbUrl ? { defaultUrl: options.defaultDbUrl } : {}) });
@@ -201,23 +198,6 @@ export class LocalRuntime {
     };
   }
 
-}
-
-/** The HTTP endpoint, listening. */
-async function listen(router: Router, options: LocalRuntimeOptions): Promise<{ server: Server; endpoint: string }> {
-  const server = createServer((request, response) => {
-    handleRequest(request, response, router).catch((error: unknown) => {
-      if (!response.headersSent) sendAwsError(response, new AwsError('InternalFailure', (error as Error).message, 500));
-      else response.destroy();
-    });
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 4566, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  return { server, endpoint: `http://${address.address}:${address.port}` };
 }
 
 /** What each service binds itself with: the core, and the registry it fills. */

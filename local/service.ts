@@ -11,11 +11,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonService } from './aws-protocol';
-import type { IamGate, IamMode, Principal } from './iam';
-import type { ReadModelServer } from './mysql';
-import type { SynthesizedPolicy } from './policies';
+import type { IamGate, IamMode, Principal, SynthesizedPolicy } from './iam';
+import type { LockHolder } from './read-model-owner';
 import type { RoleSessions } from './sessions';
-import type { TerraformModel, TerraformResource } from './terraform';
+import type { StatementRelay } from './statement-relay';
+import type { ServedType, TerraformModel } from './terraform';
+
+export type { ServedType } from './terraform';
 
 /** Options of `LocalRuntime.start`. */
 export interface LocalRuntimeOptions {
@@ -50,18 +52,6 @@ export interface LocalRuntimeOptions {
   readonly log?: (message: string) => void;
 }
 
-/** One Terraform resource type a service serves. */
-export interface ServedType {
-  /** What a resource of this type becomes locally. */
-  readonly becomes: string;
-  /**
-   * The resource's attributes locally (ARN, name, URL), as the AWS provider
-   * names them. `id` is a stable id derived from the address. Without it the
-   * resource has an id and a placeholder ARN, which is all anything refers to.
-   */
-  readonly attributes?: (model: TerraformModel, resource: TerraformResource, id: string) => Record<string, unknown>;
-}
-
 /**
  * The attributes of a resource known by its name (`name`, or `field`): its id
  * and name are the name, its ARN is `arn:aws:<service>:<region>:<account>:<path(name)>`.
@@ -82,6 +72,32 @@ export interface Parts {}
 
 /** A handler of a REST call (Lambda's `Invoke`): the match of the path pattern, and the caller. */
 export type RestHandler = (request: IncomingMessage, response: ServerResponse, match: RegExpExecArray, principal: Principal) => Promise<void>;
+
+/** A reachable read-model server (`mysql.ts` opens it before any service binds: the cluster's attributes resolve to it). */
+export interface ReadModelServer {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  readonly version: string;
+  /** Whether this is a private instance started for this run. */
+  readonly embedded: boolean;
+  /** The URL to show (no password). */
+  readonly displayUrl: string;
+  /** This runtime, as the holder of the database's lock. */
+  readonly holder: LockHolder;
+  /** Why the lock is not held right now (its server connection was lost), if it is not. */
+  readonly lockLost: string | undefined;
+  /**
+   * Where the functions reach the server (the cluster's endpoint and port): a
+   * relay that counts each database user's statements. The runtime's own
+   * connections (the lock, the console's reads) go to the server directly.
+   */
+  readonly relay: StatementRelay;
+  /** Releases the lock, closes the relay and stops a private instance. */
+  stop(): Promise<void>;
+}
 
 /** What a service binds itself with. */
 export interface Binding {

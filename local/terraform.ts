@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UnsupportedTerraformError } from './errors';
-import type { ServedType } from './service';
 
 /**
  * Resource types with no local behaviour, each with the reason. They are read
@@ -46,6 +45,18 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
   aws_schemas_registry: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
   aws_schemas_schema: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
 };
+
+/** One Terraform resource type a service serves. */
+export interface ServedType {
+  /** What a resource of this type becomes locally. */
+  readonly becomes: string;
+  /**
+   * The resource's attributes locally (ARN, name, URL), as the AWS provider
+   * names them. `id` is a stable id derived from the address. Without it the
+   * resource has an id and a placeholder ARN, which is all anything refers to.
+   */
+  readonly attributes?: (model: TerraformModel, resource: TerraformResource, id: string) => Record<string, unknown>;
+}
 
 /** Data sources the reader answers locally. */
 const DATA_SOURCES = new Set(['aws_caller_identity', 'aws_partition', 'aws_region', 'aws_availability_zones', 'terraform_remote_state']);
