@@ -10,7 +10,7 @@ import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READ_MODEL_TABLES } from '../config/read-model-tables';
-import { StaticFile } from './aws-protocol';
+import { StaticFile } from './http';
 import type { BusEvent } from './event-bus';
 import type { Binding, LocalService } from './service';
 import type { LocalStateMachine } from './state-machine';

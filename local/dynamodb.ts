@@ -12,7 +12,7 @@ import path from 'node:path';
 import dynalite from 'dynalite';
 import { isDeepStrictEqual } from 'node:util';
 import { createHash } from 'node:crypto';
-import type { JsonService } from './aws-protocol';
+import { JSON_PROTOCOL, type JsonService } from './protocols/json';
 import { AwsError } from './errors';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
@@ -65,8 +65,8 @@ export const dynamodbService: LocalService = {
       );
       summary('table', `${String(attributes.name)}${keyArn ? ' (customer-managed key)' : ''}`);
     }
-    serve(dynamodb.dynamoService());
-    serve(dynamodb.streamsService());
+    serve(JSON_PROTOCOL, dynamodb.dynamoService());
+    serve(JSON_PROTOCOL, dynamodb.streamsService());
     provide('dynamodb', dynamodb);
     if (options.dataDir) {
       onStart(async () => {

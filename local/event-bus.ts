@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { eventTimeMillis, isoUtc } from '../config/time';
 import { AWS_LIMITS, enforceBytes } from './aws-limits';
-import { RawJson, type JsonService } from './aws-protocol';
+import { RawJson } from './http';
+import { JSON_PROTOCOL, type JsonService } from './protocols/json';
 import { AwsError } from './errors';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { IamGate, IamRequest, Principal } from './iam';
@@ -55,7 +56,7 @@ export const eventBusService: LocalService = {
       onDeliveryError: (rule, event, error) => log(`rule ${rule}: delivery of ${event.id} failed: ${(error as Error).message}`),
       ...(dataDir ? { journal: new Journal<BusEntry>(path.join(dataDir, 'bus', 'deliveries.jsonl')) } : {}),
     });
-    serve(bus.service());
+    serve(JSON_PROTOCOL, bus.service());
     provide('bus', bus);
     page('/_local/events', (url) => {
       // Paged on request (?since=<sequence>&limit=<n>); the next page starts after X-Next-Since.

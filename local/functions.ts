@@ -21,14 +21,14 @@
  *   by its next invocation, or never, if the environment is retired first.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AWS_LIMITS, exceeded } from './aws-limits';
-import { readBody, sendJson } from './aws-protocol';
-import { AccessDeniedError, InvokeError, UnsupportedTerraformError } from './errors';
-import type { IamGate, Principal } from './iam';
-import type { Binding, LocalService } from './service';
+import { AwsError, InvokeError, UnsupportedTerraformError } from './errors';
+import { readBody, sendJson } from './http';
+import type { IamGate } from './iam';
+import { REST_JSON_PROTOCOL } from './protocols/rest-json';
+import type { Binding, Call, LocalService } from './service';
 import type { RoleCredentials } from './sessions';
 import type { TerraformModel, TerraformResource } from './terraform';
 import { extractOnce } from './unzip';
@@ -61,7 +61,7 @@ export const lambdaService: LocalService = {
     },
   },
   bind(binding) {
-    const { model, gate, provide, route, onStop, onIdle, creationCheck, assumeRole } = binding;
+    const { model, gate, provide, serve, onStop, onIdle, creationCheck, assumeRole } = binding;
     const functions = new LocalFunctions(functionsOptions(binding));
     onStop(() => functions.stop());
     for (const fn of model.resources('aws_lambda_function')) {
@@ -77,7 +77,7 @@ export const lambdaService: LocalService = {
       });
       functions.register(definition);
     }
-    route('POST', INVOKE_PATH, (request, response, match, principal) => invokeFunction(request, response, functions, gate, match[1] as string, principal));
+    serve(REST_JSON_PROTOCOL, { method: 'POST', path: INVOKE_PATH, handle: (call, match) => invokeFunction(call, functions, gate, match[1] as string) });
     provide('functions', functions);
     onIdle(async () => {
       await functions.drain();
@@ -119,31 +119,26 @@ function describeFunctions({ status, summary }: Binding, functions: LocalFunctio
   summary('functions', functions.definitions().map((fn) => fn.name).join(', '));
 }
 
-/** Lambda's `Invoke` (REST): what the CLIs and the schema trigger use. */
-async function invokeFunction(request: IncomingMessage, response: ServerResponse, functions: LocalFunctions, gate: IamGate, encodedName: string, principal: Principal): Promise<void> {
-  const refuse = (status: number, type: string, message: string) => {
-    response.setHeader('x-amzn-errortype', type);
-    sendJson(response, status, { Type: 'User', message });
-  };
+/**
+ * Lambda's `Invoke` (REST-JSON): what the CLIs and the schema trigger use.
+ * Refusals (a bad name, a payload past Lambda's limits, a missing or throttled
+ * function, a denial) are thrown and answered by the protocol.
+ */
+async function invokeFunction({ request, response, principal }: Call, functions: LocalFunctions, gate: IamGate, encodedName: string): Promise<void> {
   let name: string;
   try {
     name = decodeURIComponent(encodedName);
-  } catch {
-    refuse(400, 'ValidationException', 'the function name in the path is not valid percent-encoding');
-    return;
+  } catch (error) {
+    throw new AwsError('ValidationException', 'the function name in the path is not valid percent-encoding', 400, { cause: error });
   }
   const raw = await readBody(request);
   const tooLarge = exceeded(request.headers['x-amz-invocation-type'] === 'Event' ? AWS_LIMITS.lambdaAsyncPayload : AWS_LIMITS.lambdaSyncPayload, raw.length);
-  if (tooLarge) {
-    refuse(tooLarge.status, tooLarge.type, tooLarge.message);
-    return;
-  }
+  if (tooLarge) throw tooLarge;
   let payload: unknown = {};
   try {
     payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};
-  } catch {
-    sendJson(response, 400, { Type: 'User', message: 'Could not parse request body into json' });
-    return;
+  } catch (error) {
+    throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json', 400, { cause: error });
   }
   try {
     const definition = functions.require(name);
@@ -158,9 +153,8 @@ async function invokeFunction(request: IncomingMessage, response: ServerResponse
     if (!result.ok) response.setHeader('x-amz-function-error', 'Unhandled');
     sendJson(response, 200, result.ok ? result.payload : result.error);
   } catch (error) {
-    if (error instanceof InvokeError) refuse(error.status, error.name, error.message);
-    else if (error instanceof AccessDeniedError) refuse(403, error.name, error.message);
-    else throw error;
+    if (error instanceof InvokeError) throw new AwsError(error.name, error.message, error.status, { cause: error });
+    throw error;
   }
 }
 

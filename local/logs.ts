@@ -6,7 +6,7 @@
  * `npm run query -- --bus` does), under the consumer policy when a client
  * signs with the access key id `consumer`.
  */
-import { requireString, type JsonService } from './aws-protocol';
+import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
 import { AwsError } from './errors';
 import type { BusEvent } from './event-bus';
 import type { IamGate, Principal } from './iam';
@@ -56,7 +56,7 @@ export const logsService: LocalService = {
       const keyArn = model.field(group, 'kms_key_id') as string | undefined;
       logs.groups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [], times: [], written: { lines: 0, bytes: 0 } });
     }
-    serve(logs.service(region, account));
+    serve(JSON_PROTOCOL, logs.service(region, account));
     provide('logs', logs);
     status('logGroups', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.written])));
     page('/_local/logs', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.lines.slice(-200)])));

@@ -10,7 +10,7 @@
 import './polyfills';
 import type { Server } from 'node:http';
 import { localRegion } from '../config/local-endpoint';
-import { listen, type Router } from './endpoint';
+import { listen, Router } from './endpoint';
 import { IamGate, policySet, type SynthesizedPolicy } from './iam';
 import { openReadModelServer } from './mysql';
 import { synthesizedPolicies } from './policies';
@@ -111,7 +111,7 @@ export class LocalRuntime {
     const sessions = new RoleSessions();
     const registry: Registry = {
       parts: {},
-      router: { services: new Map(), routes: [], pages: new Map(), streams: new Map(), principals: sessions.byAccessKey },
+      router: new Router(sessions.byAccessKey),
       statuses: [],
       summary: [],
       creationChecks: [],
@@ -214,8 +214,7 @@ function bindingFor(core: Core, registry: Registry): Binding {
       if (parts[part] !== undefined) throw new Error(`${String(part)} is provided twice`);
       parts[part] = value;
     },
-    serve: (service) => router.services.set(service.targetPrefix, service),
-    route: (method, path, handler) => router.routes.push({ method, path, handler }),
+    serve: (protocol, api) => router.serve(protocol, api),
     page: (path, handler) => router.pages.set(path, handler),
     stream: (path, handler) => router.streams.set(path, handler),
     status: (key, value) => registry.statuses.push([key, value]),

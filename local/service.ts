@@ -1,16 +1,17 @@
 /**
- * What a local service is. Each `local/<service>.ts` exports one
+ * What a local service is, and the types the services share (this module
+ * imports no service). Each `local/<service>.ts` exports one
  * {@link LocalService}: the Terraform resource types it serves (with the
  * attributes a resource of each type has locally), and a `bind` that builds
  * the service from the Terraform model and plugs it into the runtime through
- * a {@link Binding}: its API on the endpoint (with its own authorization
- * through the IAM gate), its `/_local/*` pages, its part of the status, and
- * what it shares with the services bound after it ({@link Parts}).
+ * a {@link Binding}: its API on the endpoint, in the {@link Protocol} its AWS
+ * service speaks (with its own authorization through the IAM gate), its
+ * `/_local/*` pages, its part of the status, and what it shares with the
+ * services bound after it ({@link Parts}).
  *
  * `services.ts` lists them in binding order; `runtime.ts` binds them in turn.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JsonService } from './aws-protocol';
 import type { IamGate, IamMode, Principal, SynthesizedPolicy } from './iam';
 import type { LockHolder } from './read-model-owner';
 import type { RoleSessions } from './sessions';
@@ -70,8 +71,29 @@ export function namedResource(service: string, path: (name: string) => string, f
  */
 export interface Parts {}
 
-/** A handler of a REST call (Lambda's `Invoke`): the match of the path pattern, and the caller. */
-export type RestHandler = (request: IncomingMessage, response: ServerResponse, match: RegExpExecArray, principal: Principal) => Promise<void>;
+/** One request to the endpoint, and who makes it (from the access key id it is signed with). */
+export interface Call {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly url: URL;
+  readonly principal: Principal;
+}
+
+/**
+ * An AWS wire protocol (`local/protocols/`): which requests are in it, and
+ * how a call of one of the APIs served with it is read, authorized through
+ * the API, answered, and refused, all in the protocol's own shapes. `Api` is
+ * what a service gives to be served with it.
+ */
+export interface Protocol<Api> {
+  readonly name: string;
+  /**
+   * Serves `call` when it is in this protocol and answers it among `apis`
+   * (errors included, in the protocol's shape); resolves false, having read
+   * and written nothing, when the request is not this protocol's.
+   */
+  serve(call: Call, apis: readonly Api[]): Promise<boolean>;
+}
 
 /** A reachable read-model server (`mysql.ts` opens it before any service binds: the cluster's attributes resolve to it). */
 export interface ReadModelServer {
@@ -121,10 +143,8 @@ export interface Binding {
   /** A part a service earlier in the list provided. */
   use<K extends keyof Parts>(part: K): Parts[K];
   provide<K extends keyof Parts>(part: K, value: Parts[K]): void;
-  /** Serves a JSON-protocol API (`X-Amz-Target: <prefix>.<Operation>`). */
-  serve(service: JsonService): void;
-  /** Serves a REST call (`POST /2015-03-31/functions/<name>/invocations`). */
-  route(method: string, path: RegExp, handler: RestHandler): void;
+  /** Serves an API on the endpoint with the protocol its AWS service speaks (`JSON_PROTOCOL`, `REST_JSON_PROTOCOL`, `QUERY_PROTOCOL`). */
+  serve<Api>(protocol: Protocol<Api>, api: Api): void;
   /** A `GET /_local/…` page answered with JSON (or a file). */
   page(path: string, handler: (url: URL) => unknown): void;
   /** A long-lived `GET` (server-sent events). */

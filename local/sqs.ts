@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceRange } from './aws-limits';
-import { requireString, type JsonService } from './aws-protocol';
+import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
 import { AwsError } from './errors';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
@@ -35,7 +35,7 @@ export const sqsService: LocalService = {
   bind({ model, region, account, endpoint, gate, options, serve, provide, page, status }) {
     const sqs = new LocalSqs({ endpoint, region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     for (const queue of model.resources('aws_sqs_queue')) sqs.create(model.attributes(queue).name as string, model.field(queue, 'kms_master_key_id') as string | undefined);
-    serve(sqs.service());
+    serve(JSON_PROTOCOL, sqs.service());
     provide('sqs', sqs);
     const queues = () => [...sqs.queues()];
     status('queues', () => Object.fromEntries(queues().map((queue) => [queue.name, { url: queue.url, messages: queue.size }])));

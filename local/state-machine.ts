@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength } from './aws-limits';
-import { requireString, type JsonService } from './aws-protocol';
+import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
 import type { LocalDynamoDB } from './dynamodb';
 import type { EventBus } from './event-bus';
 import { AccessDeniedError, AwsError, InvokeError, TaskError } from './errors';
@@ -55,7 +55,7 @@ export const stateMachineService: LocalService = {
       gate,
       ...(options.retryDelayMs !== undefined ? { retryIntervalMs: options.retryDelayMs } : {}),
     });
-    serve(stateMachine.service());
+    serve(JSON_PROTOCOL, stateMachine.service());
     provide('stateMachine', stateMachine);
     page('/_local/executions', () => stateMachine.executions());
     status('stateMachine', () => stateMachine.arn);

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handleRequest, type Router } from '../../local/endpoint';
+import { handleRequest, Router } from '../../local/endpoint';
 import type { Binding, LocalService, Parts } from '../../local/service';
 
 /** A running test endpoint. */
@@ -27,9 +27,9 @@ export const clientOptions = (endpoint: TestEndpoint) => ({
   disableHostPrefix: true,
 });
 
-/** Starts an endpoint with an empty router. */
-export async function startTestEndpoint(): Promise<TestEndpoint> {
-  const router: Router = { services: new Map(), routes: [], pages: new Map(), streams: new Map(), principals: new Map() };
+/** Starts an endpoint with an empty router; `principals`: access key id → the role ARN its calls act as (any other key is the account). */
+export async function startTestEndpoint(principals: ReadonlyMap<string, string> = new Map()): Promise<TestEndpoint> {
+  const router = new Router(principals);
   const server = createServer((request, response) => {
     handleRequest(request, response, router).catch(() => response.destroy());
   });
@@ -65,8 +65,7 @@ export async function bindForTest(service: LocalService, endpoint: TestEndpoint,
     log: ignored,
     use: (part: keyof Parts) => parts[part] ?? provided[part],
     provide: (part: keyof Parts, value: unknown) => Object.assign(provided, { [part]: value }),
-    serve: (json: Parameters<Binding['serve']>[0]) => endpoint.router.services.set(json.targetPrefix, json),
-    route: (method: string, path: RegExp, handler: Parameters<Binding['route']>[2]) => endpoint.router.routes.push({ method, path, handler }),
+    serve: (protocol: Parameters<Binding['serve']>[0], api: unknown) => endpoint.router.serve(protocol, api),
     page: ignored,
     stream: ignored,
     status: ignored,

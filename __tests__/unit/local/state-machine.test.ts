@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import '../../../local/polyfills';
 import { LocalStateMachine } from '../../../local/state-machine';
+import { JSON_PROTOCOL } from '../../../local/protocols/json';
 
 /** A machine of one Pass state: no service is called, so none is needed. */
 function passMachine(options: { keepExecutionBytes?: number; keepExecutions?: number } = {}) {
@@ -131,7 +132,7 @@ describe('Step Functions limits (AWS_LIMITS)', () => {
     const { clientOptions, startTestEndpoint } = await import('../../helpers/endpoint');
     const endpoint = await startTestEndpoint();
     const machine = passMachine();
-    endpoint.router.services.set('AWSStepFunctions', machine.service());
+    endpoint.router.serve(JSON_PROTOCOL, machine.service());
     const client = new SFNClient(clientOptions(endpoint));
     try {
       // Act
