@@ -42,34 +42,52 @@ export interface PolicySet {
   readonly identity: ReadonlyMap<string, readonly { readonly name: string; readonly document: PolicyDocument }[]>;
   /** Trust policies, by role ARN. */
   readonly trust: ReadonlyMap<string, PolicyDocument>;
-  /** Resource policies by resource ARN: key policies, queue policies. */
+  /** Resource policies by resource ARN: key policies, queue policies, topic policies. */
   readonly resource: ReadonlyMap<string, PolicyDocument>;
   /** Resource policies that apply to every resource matching a prefix (CloudWatch Logs account-level policies). */
   readonly prefixed: readonly { readonly prefix: string; readonly document: PolicyDocument }[];
 }
 
-/** One policy the stacks define, with where it comes from (for the mutation test). */
+/**
+ * One policy the stacks define, with where it comes from (the mutation test
+ * removes its statements one by one). Each service gives the policies of its
+ * own resources (`LocalService.policies`); the gate evaluates them all.
+ */
 export interface SynthesizedPolicy {
+  /** The Terraform address it was read from. */
   readonly address: string;
-  readonly kind: 'identity' | 'trust' | 'key' | 'queue' | 'logs';
-  /** Role ARN, key ARN or queue ARN; `arn:aws:logs:` for log resource policies. */
+  /**
+   * How the gate applies it: an identity policy of the role or client
+   * identity `target`; the trust policy of the role `target`; the resource
+   * policy of the resource `target` (a key, a queue, a topic); or the
+   * resource policy of every resource whose ARN starts with `target` (the
+   * CloudWatch Logs account-level policies, `arn:aws:logs:`).
+   */
+  readonly kind: 'identity' | 'trust' | 'resource' | 'prefix';
   readonly target: string;
   readonly document: PolicyDocument;
 }
 
-/** The gate's view of a list of policies. */
+/** A policy document from the JSON text of a Terraform field, or an error naming the address. */
+export function parsePolicy(address: string, text: unknown): PolicyDocument {
+  if (typeof text !== 'string') throw new Error(`${address}: the policy is not a JSON string`);
+  return JSON.parse(text) as PolicyDocument;
+}
+
+/** The gate's view of a list of policies (the statements of several policies of one target, merged). */
 export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
   const identity = new Map<string, { name: string; document: PolicyDocument }[]>();
   const trust = new Map<string, PolicyDocument>();
   const resource = new Map<string, PolicyDocument>();
-  const logs: unknown[] = [];
+  const prefixed = new Map<string, unknown[]>();
+  const merged = (earlier: PolicyDocument | undefined, document: PolicyDocument): PolicyDocument => ({ Version: '2012-10-17', Statement: [...statements(earlier), ...statements(document)] });
   for (const policy of policies) {
     if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
     else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
-    else if (policy.kind === 'logs') logs.push(...statements(policy.document));
-    else resource.set(policy.target, { Version: '2012-10-17', Statement: [...statements(resource.get(policy.target)), ...statements(policy.document)] });
+    else if (policy.kind === 'prefix') prefixed.set(policy.target, [...(prefixed.get(policy.target) ?? []), ...statements(policy.document)]);
+    else resource.set(policy.target, merged(resource.get(policy.target), policy.document));
   }
-  return { identity, trust, resource, prefixed: logs.length > 0 ? [{ prefix: 'arn:aws:logs:', document: { Version: '2012-10-17', Statement: logs } }] : [] };
+  return { identity, trust, resource, prefixed: [...prefixed].map(([prefix, found]) => ({ prefix, document: { Version: '2012-10-17', Statement: found } })) };
 }
 
 /** The statements of a document, as a list. */

@@ -9,7 +9,7 @@
 import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
 import { AwsError } from './errors';
 import type { BusEvent } from './event-bus';
-import type { IamGate, Principal } from './iam';
+import { parsePolicy, type IamGate, type Principal } from './iam';
 import { quoted } from './redact';
 import { namedResource, type LocalService } from './service';
 
@@ -48,7 +48,11 @@ export const logsService: LocalService = {
       becomes: 'an in-memory log group',
       attributes: namedResource('logs', (name) => `log-group:${name}`),
     },
+    aws_cloudwatch_log_resource_policy: { becomes: 'the resource policy of the log groups' },
   },
+  // Account-level: a log resource policy applies to every log group its statements name.
+  policies: (model) =>
+    model.resources('aws_cloudwatch_log_resource_policy').map((policy) => ({ address: policy.address, kind: 'prefix', target: 'arn:aws:logs:', document: parsePolicy(policy.address, model.field(policy, 'policy_document')) })),
   bind({ model, region, account, gate, serve, provide, page, status }) {
     const logs = new LocalLogs(gate);
     for (const group of model.resources('aws_cloudwatch_log_group')) {

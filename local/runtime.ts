@@ -13,7 +13,6 @@ import { localRegion } from '../config/local-endpoint';
 import { listen, Router } from './endpoint';
 import { IamGate, policySet, type SynthesizedPolicy } from './iam';
 import { openReadModelServer } from './mysql';
-import { synthesizedPolicies } from './policies';
 import { safeLogLine } from './redact';
 import type { Binding, LocalRuntimeOptions, Parts, ReadModelServer } from './service';
 import { SERVICES, SERVED_TYPES } from './services';
@@ -129,7 +128,7 @@ export class LocalRuntime {
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
       const context = { region: REGION, account: ACCOUNT, endpoint, database: { host: database.relay.host, port: database.relay.port, name: database.database } };
       const model = new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES);
-      const policies = synthesizedPolicies(model);
+      const policies = SERVICES.flatMap((service) => service.policies?.(model) ?? []);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
       const core: Core = { model, region: REGION, account: ACCOUNT, endpoint, gate, policies, sessions, database, options, log };
       const binding = bindingFor(core, registry);

@@ -169,5 +169,11 @@ export interface Binding {
 export interface LocalService {
   readonly name: string;
   readonly serves: Readonly<Record<string, ServedType>>;
+  /**
+   * The synthesized policies this service owns (its resources' policies: a
+   * queue's, a topic's, the log groups'; IAM's roles and keys), read before
+   * any service binds: the IAM gate evaluates every service's.
+   */
+  readonly policies?: (model: TerraformModel) => SynthesizedPolicy[];
   bind(binding: Binding): Promise<void> | void;
 }
