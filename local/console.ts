@@ -11,8 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READ_MODEL_TABLES } from '../config/read-model-tables';
 import { StaticFile } from './http';
-import type { BusEvent } from './event-bus';
-import type { Binding, LocalService } from './service';
+import type { Binding, BusEvent, LocalService } from './service';
 import type { LocalStateMachine } from './state-machine';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

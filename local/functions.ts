@@ -24,9 +24,9 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AWS_LIMITS, exceeded } from './aws-limits';
-import { AwsError, InvokeError, UnsupportedTerraformError } from './errors';
+import { AccessDeniedError, AwsError, InvokeError, TaskError, UnsupportedTerraformError } from './errors';
 import { readBody, sendJson } from './http';
-import type { IamGate } from './iam';
+import type { IamGate, Principal } from './iam';
 import { REST_JSON_PROTOCOL } from './protocols/rest-json';
 import type { Binding, Call, LocalService } from './service';
 import type { RoleCredentials } from './sessions';
@@ -45,7 +45,9 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 /**
  * The Lambda service: each `aws_lambda_function` runs from its zip with its
  * role's session; its log lines go to its log group as the role writes
- * them; `Invoke` is served on the endpoint under the caller's policies.
+ * them; `Invoke` is served on the endpoint, and to the workflow's
+ * `lambda:invoke` Tasks, under the caller's policies: the one place
+ * `lambda:InvokeFunction` is checked.
  */
 export const lambdaService: LocalService = {
   name: 'lambda',
@@ -61,7 +63,7 @@ export const lambdaService: LocalService = {
     },
   },
   bind(binding) {
-    const { model, gate, provide, serve, onStop, onIdle, creationCheck, assumeRole } = binding;
+    const { model, gate, provide, serve, integrate, onStop, onIdle, creationCheck, assumeRole } = binding;
     const functions = new LocalFunctions(functionsOptions(binding));
     onStop(() => functions.stop());
     for (const fn of model.resources('aws_lambda_function')) {
@@ -79,6 +81,7 @@ export const lambdaService: LocalService = {
     }
     serve(REST_JSON_PROTOCOL, { method: 'POST', path: INVOKE_PATH, handle: (call, match) => invokeFunction(call, functions, gate, match[1] as string) });
     provide('functions', functions);
+    integrate('lambda', { task: (action, principal) => (action === 'invoke' ? (input) => invokeTask(functions, gate, principal, input) : undefined) });
     onIdle(async () => {
       await functions.drain();
       return true;
@@ -156,6 +159,22 @@ async function invokeFunction({ request, response, principal }: Call, functions:
     if (error instanceof InvokeError) throw new AwsError(error.name, error.message, error.status, { cause: error });
     throw error;
   }
+}
+
+/** The workflow's `lambda:invoke` Task: `InvokeFunction` as the execution role, failures named as Step Functions names Lambda's. */
+async function invokeTask(functions: LocalFunctions, gate: IamGate, principal: Principal, input: unknown): Promise<unknown> {
+  const { FunctionName, Payload } = input as { FunctionName: string; Payload?: unknown };
+  let result;
+  try {
+    await gate.authorize({ principal, action: 'lambda:InvokeFunction', resource: functions.find(FunctionName)?.arn ?? FunctionName });
+    result = await functions.invoke(FunctionName, Payload ?? {});
+  } catch (error) {
+    if (error instanceof AccessDeniedError) throw new TaskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`, { cause: error });
+    if (error instanceof InvokeError) throw new TaskError(`Lambda.${error.name}`, error.message, { cause: error });
+    throw error;
+  }
+  if (!result.ok) throw new TaskError(result.error.errorType, JSON.stringify(result.error));
+  return { ExecutedVersion: '$LATEST', Payload: result.payload, StatusCode: 200 };
 }
 
 /** One local function, from its synthesized `aws_lambda_function`. */

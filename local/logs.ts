@@ -7,11 +7,10 @@
  * signs with the access key id `consumer`.
  */
 import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
-import { AwsError } from './errors';
-import type { BusEvent } from './event-bus';
+import { AwsError, UnsupportedTerraformError } from './errors';
 import { parsePolicy, type IamGate, type Principal } from './iam';
 import { quoted } from './redact';
-import { namedResource, type LocalService } from './service';
+import { EVENTBRIDGE, namedResource, type BusEvent, type Integration, type LocalService } from './service';
 
 declare module './service' {
   interface Parts {
@@ -53,7 +52,7 @@ export const logsService: LocalService = {
   // Account-level: a log resource policy applies to every log group its statements name.
   policies: (model) =>
     model.resources('aws_cloudwatch_log_resource_policy').map((policy) => ({ address: policy.address, kind: 'prefix', target: 'arn:aws:logs:', document: parsePolicy(policy.address, model.field(policy, 'policy_document')) })),
-  bind({ model, region, account, gate, serve, provide, page, status }) {
+  bind({ model, region, account, gate, log, serve, provide, integrate, page, status }) {
     const logs = new LocalLogs(gate);
     for (const group of model.resources('aws_cloudwatch_log_group')) {
       const attributes = model.attributes(group);
@@ -62,6 +61,7 @@ export const logsService: LocalService = {
     }
     serve(JSON_PROTOCOL, logs.service(region, account));
     provide('logs', logs);
+    integrate('logs', ruleTarget(logs, account, log));
     status('logGroups', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.written])));
     page('/_local/logs', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.lines.slice(-200)])));
   },
@@ -131,8 +131,26 @@ function logsApi(groups: ReadonlyMap<string, LocalLogGroup>, authorize: JsonServ
   };
 }
 
+/** A log group as a rule's target: EventBridge writes the rule's events to it with the logs resource policy. */
+function ruleTarget(logs: LocalLogs, account: string, log: (message: string) => void): Integration {
+  return {
+    target: ({ resource, arn, ruleName, ruleArn }) => {
+      const group = logs.byArn(arn);
+      if (!group) throw new UnsupportedTerraformError(resource.address, `log group ${arn} is not defined in the stacks`);
+      return async (event) => {
+        // EventBridge creates the stream without a source ARN in the request context, then puts the events with it.
+        await logs.write(EVENTBRIDGE, group, ruleName, JSON.stringify(event), {
+          create: { 'aws:SourceAccount': account },
+          put: { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': account },
+        });
+        log(describeResponse(event));
+      };
+    },
+  };
+}
+
 /** A response event as a runtime log line (user values quoted). */
-export function describeResponse(event: BusEvent): string {
+function describeResponse(event: BusEvent): string {
   const detail = event.detail as Record<string, unknown>;
   if ('commandStatus' in detail) {
     const error = detail.error as { code?: string } | undefined;

@@ -14,7 +14,7 @@ import { listen, Router } from './endpoint';
 import { IamGate, policySet, type SynthesizedPolicy } from './iam';
 import { openReadModelServer } from './mysql';
 import { safeLogLine } from './redact';
-import type { Binding, LocalRuntimeOptions, Parts, ReadModelServer } from './service';
+import type { Binding, Integration, LocalRuntimeOptions, Parts, ReadModelServer } from './service';
 import { SERVICES, SERVED_TYPES } from './services';
 import { RoleSessions } from './sessions';
 import { synthesizeLocal } from './synth';
@@ -31,6 +31,8 @@ type Core = Pick<Binding, 'model' | 'region' | 'account' | 'endpoint' | 'gate' |
 /** What the services registered as they bound. */
 interface Registry {
   readonly parts: Partial<Parts>;
+  /** The one dispatch map of rule targets and workflow Tasks, by service. */
+  readonly integrations: Map<string, Integration>;
   readonly router: Router;
   readonly statuses: [string, () => unknown][];
   readonly summary: [string, string][];
@@ -110,6 +112,7 @@ export class LocalRuntime {
     const sessions = new RoleSessions();
     const registry: Registry = {
       parts: {},
+      integrations: new Map(),
       router: new Router(sessions.byAccessKey),
       statuses: [],
       summary: [],
@@ -214,6 +217,11 @@ function bindingFor(core: Core, registry: Registry): Binding {
       parts[part] = value;
     },
     serve: (protocol, api) => router.serve(protocol, api),
+    integrate: (service, integration) => {
+      if (registry.integrations.has(service)) throw new Error(`the integration of ${service} is registered twice`);
+      registry.integrations.set(service, integration);
+    },
+    integrations: registry.integrations,
     page: (path, handler) => router.pages.set(path, handler),
     stream: (path, handler) => router.streams.set(path, handler),
     status: (key, value) => registry.statuses.push([key, value]),

@@ -16,7 +16,7 @@ import type { IamGate, IamMode, Principal, SynthesizedPolicy } from './iam';
 import type { LockHolder } from './read-model-owner';
 import type { RoleSessions } from './sessions';
 import type { StatementRelay } from './statement-relay';
-import type { ServedType, TerraformModel } from './terraform';
+import type { ServedType, TerraformModel, TerraformResource } from './terraform';
 
 export type { ServedType } from './terraform';
 
@@ -121,6 +121,59 @@ export interface ReadModelServer {
   stop(): Promise<void>;
 }
 
+/** The EventBridge envelope delivered to targets. */
+export interface BusEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: Record<string, unknown>;
+}
+
+/** A JSON value a workflow Task takes and returns. */
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+
+/** EventBridge, as the principal of what it does under a resource policy (a log group's, a queue's, a topic's). */
+export const EVENTBRIDGE: Principal = { kind: 'service', service: 'events.amazonaws.com' };
+
+/** An `aws_cloudwatch_event_target`, as the integration of its ARN's service sees it. */
+export interface RuleTarget {
+  readonly resource: TerraformResource;
+  /** The ARN of what the rule delivers to. */
+  readonly arn: string;
+  readonly ruleName: string;
+  readonly ruleArn: string;
+}
+
+/**
+ * How a service is called by another on AWS's side, under the principal AWS
+ * uses: as an EventBridge rule's target, as a workflow's Task. One map holds
+ * them ({@link Binding.integrate}), keyed by the service in the ARN of what is
+ * called (`arn:aws:<service>:…`; a Task's `arn:aws:states:::<service>:<action>`),
+ * and each service registers its own, with its own authorization and the
+ * error names its caller reads.
+ */
+export interface Integration {
+  /**
+   * The delivery of a rule's events to `target.arn`, as EventBridge makes it;
+   * built once per target at start (a resource the stacks do not define stops
+   * the start). A rejection is a failed delivery: the rule retries, then
+   * dead-letters.
+   */
+  readonly target?: (target: RuleTarget) => (event: BusEvent) => Promise<void>;
+  /**
+   * The handler of the Task `arn:aws:states:::<service>:<action>`, called as
+   * `principal` (the execution role), or undefined when the action is not
+   * served. It fails with a `TaskError` named as Step Functions names the
+   * failure, which the definition's Retry and Catch match.
+   */
+  readonly task?: (action: string, principal: Principal) => TaskHandler | undefined;
+}
+
 /** What a service binds itself with. */
 export interface Binding {
   readonly model: TerraformModel;
@@ -145,6 +198,10 @@ export interface Binding {
   provide<K extends keyof Parts>(part: K, value: Parts[K]): void;
   /** Serves an API on the endpoint with the protocol its AWS service speaks (`JSON_PROTOCOL`, `REST_JSON_PROTOCOL`, `QUERY_PROTOCOL`). */
   serve<Api>(protocol: Protocol<Api>, api: Api): void;
+  /** Registers how other services call this one (rule targets, workflow Tasks), under the service name of its ARNs (`lambda`, `states`). */
+  integrate(service: string, integration: Integration): void;
+  /** The integrations registered so far, by service: the one map rule targets and workflow Tasks dispatch through. */
+  readonly integrations: ReadonlyMap<string, Integration>;
   /** A `GET /_local/…` page answered with JSON (or a file). */
   page(path: string, handler: (url: URL) => unknown): void;
   /** A long-lived `GET` (server-sent events). */

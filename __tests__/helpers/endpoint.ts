@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleRequest, Router } from '../../local/endpoint';
-import type { Binding, LocalService, Parts } from '../../local/service';
+import type { Binding, Integration, LocalService, Parts } from '../../local/service';
 
 /** A running test endpoint. */
 export interface TestEndpoint {
@@ -46,14 +46,23 @@ export async function startTestEndpoint(principals: ReadonlyMap<string, string> 
   };
 }
 
+/** What a service bound for a test provided, and the integrations it registered. */
+export interface BoundForTest {
+  readonly provided: Partial<Parts>;
+  readonly integrations: ReadonlyMap<string, Integration>;
+}
+
 /**
  * Binds one service into the endpoint's router as the runtime would, with an
- * empty Terraform model: what it serves and routes lands in the router, what
- * it provides is returned; `parts` stands in for what earlier services provide.
- * Hooks a test does not need (status, summary, start, stop, idle) are dropped.
+ * empty Terraform model unless `core` gives one (and the IAM gate, the
+ * region, ...): what it serves lands in the router, what it provides and the
+ * integrations it registers are returned; `parts` stands in for what earlier
+ * services provide. Hooks a test does not need (status, summary, start,
+ * stop, idle) are dropped.
  */
-export async function bindForTest(service: LocalService, endpoint: TestEndpoint, parts: Partial<Parts> = {}): Promise<Partial<Parts>> {
+export async function bindForTest(service: LocalService, endpoint: TestEndpoint, parts: Partial<Parts> = {}, core: Partial<Binding> = {}): Promise<BoundForTest> {
   const provided: Partial<Parts> = {};
+  const integrations = new Map<string, Integration>();
   const ignored = () => undefined;
   const binding = {
     model: { resources: () => [] },
@@ -66,6 +75,8 @@ export async function bindForTest(service: LocalService, endpoint: TestEndpoint,
     use: (part: keyof Parts) => parts[part] ?? provided[part],
     provide: (part: keyof Parts, value: unknown) => Object.assign(provided, { [part]: value }),
     serve: (protocol: Parameters<Binding['serve']>[0], api: unknown) => endpoint.router.serve(protocol, api),
+    integrate: (name: string, integration: Integration) => integrations.set(name, integration),
+    integrations,
     page: ignored,
     stream: ignored,
     status: ignored,
@@ -75,7 +86,8 @@ export async function bindForTest(service: LocalService, endpoint: TestEndpoint,
     onStart: ignored,
     onStop: ignored,
     onIdle: ignored,
+    ...core,
   } as unknown as Binding;
   await service.bind(binding);
-  return provided;
+  return { provided, integrations };
 }
