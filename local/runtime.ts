@@ -2,19 +2,22 @@
  * The whole pipeline on one machine, behind an AWS-compatible endpoint, built
  * from the synthesized Terraform of the `local` environment. The runtime
  * opens the endpoint and the read model's server, reads the stacks
- * (`terraform.ts`), builds the IAM gate from their policies (`iam.ts`), and
- * binds the services of `services.ts` in turn: each one serves the Terraform
- * types it declares, and authorizes its own calls through the gate. Nothing
- * here restates a name, a setting or a pattern the stacks define.
+ * (`terraform.ts`), builds the IAM gate (`iam.ts`) from the policies each
+ * service owns, and binds the services of `services.ts` in turn
+ * (`binding.ts`): each one serves the Terraform types it declares, serves its
+ * API in its protocol, registers its integrations, and authorizes its own
+ * calls through the gate. Nothing here restates a name, a setting or a
+ * pattern the stacks define, nor knows a service or a protocol.
  */
 import './polyfills';
 import type { Server } from 'node:http';
 import { localRegion } from '../config/local-endpoint';
+import { bindingFor, newRegistry, type Core, type Registry } from './binding';
 import { listen, Router } from './endpoint';
 import { IamGate, policySet, type SynthesizedPolicy } from './iam';
 import { openReadModelServer } from './mysql';
 import { safeLogLine } from './redact';
-import type { Binding, Integration, LocalRuntimeOptions, Parts, ReadModelServer } from './service';
+import type { Binding, LocalRuntimeOptions, ReadModelServer } from './service';
 import { SERVICES, SERVED_TYPES } from './services';
 import { RoleSessions } from './sessions';
 import { synthesizeLocal } from './synth';
@@ -24,23 +27,6 @@ export type { LocalRuntimeOptions } from './service';
 
 const REGION = localRegion();
 const ACCOUNT = '000000000000';
-
-/** What the runtime gives every service. */
-type Core = Pick<Binding, 'model' | 'region' | 'account' | 'endpoint' | 'gate' | 'policies' | 'sessions' | 'database' | 'options' | 'log'>;
-
-/** What the services registered as they bound. */
-interface Registry {
-  readonly parts: Partial<Parts>;
-  /** The one dispatch map of rule targets and workflow Tasks, by service. */
-  readonly integrations: Map<string, Integration>;
-  readonly router: Router;
-  readonly statuses: [string, () => unknown][];
-  readonly summary: [string, string][];
-  readonly creationChecks: (() => Promise<void>)[];
-  readonly starts: (() => Promise<void> | void)[];
-  readonly stops: (() => Promise<unknown>)[];
-  readonly idles: ((remainingMs: number) => Promise<boolean>)[];
-}
 
 /** A running local pipeline. */
 export class LocalRuntime {
@@ -53,7 +39,8 @@ export class LocalRuntime {
   readonly #registry: Registry;
   readonly #server: Server;
   readonly #log: (message: string) => void;
-  readonly #use: Binding['use'];
+  /** A part a service provided (`bus`, `functions`, `stateMachine`, ...): what scripts and tests reach the services through. */
+  readonly use: Binding['use'];
   #stopped = false;
 
   private constructor(core: Core, server: Server, registry: Registry, use: Binding['use']) {
@@ -65,29 +52,7 @@ export class LocalRuntime {
     this.#log = core.log;
     this.#server = server;
     this.#registry = registry;
-    this.#use = use;
-  }
-
-  get bus(): Parts['bus'] {
-    return this.#use('bus');
-  }
-  get dynamodb(): Parts['dynamodb'] {
-    return this.#use('dynamodb');
-  }
-  get stateMachine(): Parts['stateMachine'] {
-    return this.#use('stateMachine');
-  }
-  get mapping(): Parts['mapping'] {
-    return this.#use('mapping');
-  }
-  get functions(): Parts['functions'] {
-    return this.#use('functions');
-  }
-  get sqs(): Parts['sqs'] {
-    return this.#use('sqs');
-  }
-  get logGroups(): Parts['logs']['groups'] {
-    return this.#use('logs').groups;
+    this.use = use;
   }
 
   /** What `npm start` prints about the resources. */
@@ -110,17 +75,7 @@ export class LocalRuntime {
     // Every message, whatever it quotes, is redacted and escaped at the one sink.
     const log = (message: string) => sink(safeLogLine(message));
     const sessions = new RoleSessions();
-    const registry: Registry = {
-      parts: {},
-      integrations: new Map(),
-      router: new Router(sessions.byAccessKey),
-      statuses: [],
-      summary: [],
-      creationChecks: [],
-      starts: [],
-      stops: [],
-      idles: [],
-    };
+    const registry = newRegistry(new Router(sessions.byAccessKey));
     // The endpoint comes first: the functions' SDK clients are pointed at it.
     const { server, endpoint } = await listen(registry.router, options.port ?? 4566, options.host ?? '127.0.0.1');
     registry.stops.push(() => new Promise((resolve) => server.close(resolve)));
@@ -199,38 +154,4 @@ export class LocalRuntime {
       memory: { heapUsedMb: Math.round(memory.heapUsed / 1024 / 1024), rssMb: Math.round(memory.rss / 1024 / 1024) },
     };
   }
-
-}
-
-/** What each service binds itself with: the core, and the registry it fills. */
-function bindingFor(core: Core, registry: Registry): Binding {
-  const { router, parts } = registry;
-  return {
-    ...core,
-    use: (part) => {
-      const value = parts[part];
-      if (value === undefined) throw new Error(`${String(part)} is used before a service provides it: a service that uses it comes after the one that provides it in local/services.ts`);
-      return value as Parts[typeof part];
-    },
-    provide: (part, value) => {
-      if (parts[part] !== undefined) throw new Error(`${String(part)} is provided twice`);
-      parts[part] = value;
-    },
-    serve: (protocol, api) => router.serve(protocol, api),
-    integrate: (service, integration) => {
-      if (registry.integrations.has(service)) throw new Error(`the integration of ${service} is registered twice`);
-      registry.integrations.set(service, integration);
-    },
-    integrations: registry.integrations,
-    page: (path, handler) => router.pages.set(path, handler),
-    stream: (path, handler) => router.streams.set(path, handler),
-    status: (key, value) => registry.statuses.push([key, value]),
-    summary: (label, value) => registry.summary.push([label, value]),
-    creationCheck: (check) => registry.creationChecks.push(check),
-    assumeRole: (service, roleArn, context = {}) =>
-      core.gate.authorize({ principal: { kind: 'service', service }, action: 'sts:AssumeRole', resource: roleArn, context: { 'aws:SourceAccount': core.account, ...context } }),
-    onStart: (hook) => registry.starts.push(hook),
-    onStop: (cleanup) => registry.stops.push(cleanup),
-    onIdle: (settled) => registry.idles.push(settled),
-  };
 }
