@@ -18,7 +18,7 @@ import { IamGate, policySet, type SynthesizedPolicy } from './iam';
 import { openReadModelServer } from './mysql';
 import { safeLogLine } from './redact';
 import type { Binding, LocalRuntimeOptions, ReadModelServer } from './service';
-import { SERVICES, SERVED_TYPES } from './services';
+import { LOCAL_TYPES, SERVICES } from './services';
 import { RoleSessions } from './sessions';
 import { synthesizeLocal } from './synth';
 import { readSynthesizedStacks, TerraformModel } from './terraform';
@@ -85,7 +85,7 @@ export class LocalRuntime {
       // The stacks, synthesized for the local environment, resolved to local values.
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
       const context = { region: REGION, account: ACCOUNT, endpoint, database: { host: database.relay.host, port: database.relay.port, name: database.database } };
-      const model = new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES);
+      const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
       const policies = SERVICES.flatMap((service) => service.policies?.(model) ?? []);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
       const core: Core = { model, region: REGION, account: ACCOUNT, endpoint, gate, policies, sessions, database, options, log };
