@@ -33,8 +33,8 @@ export interface QueryApi {
   readonly version: string;
   /** The namespace of its XML answers. */
   readonly xmlNamespace: string;
-  /** Each action's handler: its parameters in, the content of `<ActionResult>` out (undefined: no result element). */
-  readonly operations: Readonly<Record<string, (params: QueryParams) => Promise<XmlValue> | XmlValue>>;
+  /** Each action's handler, once the caller is authorized: its parameters and caller in, the content of `<ActionResult>` out (undefined: no result element). */
+  readonly operations: Readonly<Record<string, (params: QueryParams, caller: Principal) => Promise<XmlValue> | XmlValue>>;
   /** The IAM requests AWS evaluates for a call of a role or client identity; a denial throws `AccessDeniedError`. */
   readonly authorize: (principal: Principal, operation: string, params: QueryParams) => Promise<void>;
   /** The code and HTTP status the API answers a denied call with (SNS: `AuthorizationError`, 403). */
@@ -61,7 +61,7 @@ export const QUERY_PROTOCOL: Protocol<QueryApi> = {
       const operation = api && Object.hasOwn(api.operations, action) ? api.operations[action] : undefined;
       if (!api || !operation) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`);
       if (principal.kind !== 'account') await api.authorize(principal, action, params);
-      const result = await operation(params);
+      const result = await operation(params, principal);
       sendXml(response, 200, { [`${action}Response`]: { ...(result === undefined ? {} : { [`${action}Result`]: result }), ResponseMetadata: { RequestId: randomUUID() } } }, api.xmlNamespace);
     } catch (error) {
       if (response.headersSent) throw error;

@@ -26,7 +26,7 @@ function echoApi(signingName: string, version: string, gate: IamGate): QueryApi 
     accessDenied: { code: 'AuthorizationError', status: 403 },
     authorize: (principal, operation) => gate.authorize({ principal, action: `${signingName}:${operation}`, resource: '*' }),
     operations: {
-      Echo: (params) => ({ Value: requireParam(params, 'Value'), Api: signingName, Items: [params['Items.member.1'], params['Items.member.2']], Attributes: new XmlMap({ k: 'v & w' }) }),
+      Echo: (params, caller) => ({ Value: requireParam(params, 'Value'), Api: signingName, Caller: caller.kind, Items: [params['Items.member.1'], params['Items.member.2']], Attributes: new XmlMap({ k: 'v & w' }) }),
       Nothing: () => undefined,
       Refuse: () => {
         throw new AwsError('NotFound', 'Topic does not exist', 404);
@@ -65,7 +65,7 @@ describe('the query protocol', () => {
     // Assess
     expect({ status: answer.status, type: answer.type }).toEqual({ status: 200, type: 'text/xml' });
     expect(answer.body).toContain('<EchoResponse xmlns="https://beta.example/doc/2099-01-01/"><EchoResult>');
-    expect(answer.body).toContain('<Value>a&lt;b&gt;&amp;&quot;c&quot;</Value><Api>beta</Api><Items><member>x</member><member>y</member></Items>');
+    expect(answer.body).toContain('<Value>a&lt;b&gt;&amp;&quot;c&quot;</Value><Api>beta</Api><Caller>account</Caller><Items><member>x</member><member>y</member></Items>');
     expect(answer.body).toContain('<Attributes><entry><key>k</key><value>v &amp; w</value></entry></Attributes></EchoResult>');
     expect(answer.body).toMatch(/<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/EchoResponse>$/);
   });
