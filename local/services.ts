@@ -16,6 +16,7 @@ import { iamService } from './policies';
 import { schemaTriggerService } from './schema-trigger';
 import { secretsService } from './secrets';
 import type { LocalService, ServedType } from './service';
+import { snsService } from './sns';
 import { sqsService } from './sqs';
 import { stateMachineService } from './state-machine';
 import { streamMappingService } from './stream-mapping';
@@ -28,6 +29,7 @@ export const SERVICES: readonly LocalService[] = [
   readModelService,
   sqsService,
   logsService,
+  snsService,
   lambdaService,
   // Start hooks run in this order too: the schema exists before the bus resumes deliveries and the mapping polls.
   schemaTriggerService,
@@ -62,9 +64,6 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
   aws_cloudwatch_event_archive: 'no replay locally',
   aws_cloudwatch_metric_alarm: 'no CloudWatch metrics locally',
   aws_cloudwatch_dashboard: 'no CloudWatch metrics locally',
-  aws_sns_topic: 'alarm notifications: no alarms locally',
-  aws_sns_topic_policy: 'alarm notifications: no alarms locally',
-  aws_sns_topic_subscription: 'alarm notifications: no alarms locally',
   aws_schemas_registry: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
   aws_schemas_schema: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
 };
