@@ -15,7 +15,9 @@ import { connect as connectTcp, createServer as createTcpServer, type AddressInf
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../handlers/read-model/migrations';
 import { useReadCommitted } from '../handlers/shared/db';
-import { AwsError, parseJsonBody, readBody, sendAwsError, sendJson } from '../local/aws-protocol';
+import { readBody, sendJson } from '../local/http';
+import { parseJsonBody, sendJsonError } from '../local/protocols/json';
+import { AwsError } from '../local/errors';
 import { LocalSecrets } from '../local/secrets';
 
 /** The server the benchmarks use: `DB_URL`, default `mysql://root@127.0.0.1:3306`. */
@@ -188,7 +190,7 @@ export async function startSecretsEndpoint(secretName: string, value: Record<str
         if (!handler) throw new AwsError('UnknownOperationException', target);
         sendJson(response, 200, await handler(parseJsonBody(await readBody(request))), 'application/x-amz-json-1.1');
       } catch (error) {
-        sendAwsError(response, error instanceof AwsError ? error : new AwsError('InternalFailure', (error as Error).message, 500));
+        sendJsonError(response, error instanceof AwsError ? error : new AwsError('InternalFailure', (error as Error).message, 500));
       }
     })();
   });

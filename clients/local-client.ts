@@ -5,10 +5,7 @@
  * the region defaults as the runtime's does, and placeholder keys are used
  * when none are configured (real keys are never needed, nor sent anywhere else).
  */
-/** The local runtime's region: `AWS_REGION`, `AWS_DEFAULT_REGION`, else us-east-1. */
-export function localRegion(): string {
-  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-}
+import { localRegion } from '../config/local-endpoint';
 
 /** Options for an SDK client of the local runtime at `endpoint`. */
 export function localClientOptions(endpoint: string): { endpoint: string; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {

@@ -15,6 +15,11 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The local runtime's region, which its CLIs' clients use too: `AWS_REGION`, `AWS_DEFAULT_REGION`, else us-east-1. */
+export function localRegion(): string {
+  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+}
+
 /** `npm start`'s endpoint when no port is given. */
 export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
 

@@ -10,7 +10,7 @@
  * as a JavaScript string (and the Java `String` of AWS's request validation)
  * counts them.
  */
-import { AwsError } from './aws-protocol';
+import { AwsError } from './errors';
 
 /** The error AWS answers when a request passes a limit. */
 interface LimitError {
@@ -85,6 +85,8 @@ const STEP_FUNCTIONS_QUOTAS = 'https://docs.aws.amazon.com/step-functions/latest
 const START_EXECUTION = 'https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html';
 const SQS_SEND_MESSAGE = 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html';
 const LAMBDA_INVOKE = 'https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html';
+const SNS_PUBLISH = 'https://docs.aws.amazon.com/sns/latest/api/API_Publish.html';
+const SNS_CREATE_TOPIC = 'https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html';
 
 /** A value quoted in a message: at most 64 code units, as every refusal of the project quotes. */
 function quoted(value: string): string {
@@ -296,6 +298,52 @@ export const AWS_LIMITS = {
     error: { code: 'ValidationException', status: 400 },
     message: (bytes, { max }) => `Total size of the entries in the request is over the limit. (The entries are ${bytes} bytes; the limit is ${max}.)`,
     documentation: ['https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html', 'https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html'],
+  },
+  /**
+   * Publish's `Message`: "With the exception of SMS, messages must be UTF-8
+   * encoded strings and at most 256 KB in size (262,144 bytes, not 262,144
+   * characters)"; the message attributes count toward it too (name, data type
+   * and value: the SNS developer guide's message attributes page). SNS answers
+   * `InvalidParameter` ("Invalid parameter: Message too long"), HTTP 400.
+   */
+  snsMessageSize: {
+    kind: 'bytes',
+    service: 'SNS',
+    operations: ['Publish'],
+    parameter: 'Message, with its MessageAttributes',
+    max: 256 * 1024,
+    error: { code: 'InvalidParameter', status: 400 },
+    message: (bytes, { max }) => `Invalid parameter: Message too long (the message and its attributes are ${bytes} bytes; the limit is ${max})`,
+    documentation: [SNS_PUBLISH, 'https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html'],
+  },
+  /**
+   * CreateTopic's `Name`: "Topic names must be made up of only uppercase and
+   * lowercase ASCII letters, numbers, underscores, and hyphens, and must be
+   * between 1 and 256 characters long" (a FIFO topic's `.fifo` suffix aside:
+   * the local SNS serves standard topics only). SNS answers
+   * `InvalidParameter`, "Invalid parameter: Topic Name", HTTP 400.
+   */
+  snsTopicNameLength: {
+    kind: 'length',
+    service: 'SNS',
+    operations: ['CreateTopic'],
+    parameter: 'Name',
+    min: 1,
+    max: 256,
+    error: { code: 'InvalidParameter', status: 400 },
+    message: (name, { min, max }) => `Invalid parameter: Topic Name (${name.length} characters; a name has ${min} to ${max})`,
+    documentation: [SNS_CREATE_TOPIC],
+  },
+  /** CreateTopic's `Name`: ASCII letters, digits, `_` and `-` only (see {@link snsTopicNameLength}). */
+  snsTopicNameCharacters: {
+    kind: 'characters',
+    service: 'SNS',
+    operations: ['CreateTopic'],
+    parameter: 'Name',
+    allowed: (codePoint) => /^[A-Za-z0-9_-]$/.test(String.fromCodePoint(codePoint)),
+    error: { code: 'InvalidParameter', status: 400 },
+    message: (name, codePoint, index) => `Invalid parameter: Topic Name ('${quoted(name)}': U+${codePoint.toString(16).toUpperCase().padStart(4, '0')} at position ${index} is not an ASCII letter, digit, _ or -)`,
+    documentation: [SNS_CREATE_TOPIC],
   },
 } as const satisfies Record<string, AwsLimit>;
 

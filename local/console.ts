@@ -9,10 +9,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
-import { StaticFile } from './aws-protocol';
-import type { BusEvent } from './event-bus';
-import type { Binding, LocalService } from './service';
+import { READ_MODEL_TABLES } from '../config/read-model-tables';
+import { StaticFile } from './http';
+import type { Binding, BusEvent, LocalService } from './service';
 import type { LocalStateMachine } from './state-machine';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

@@ -12,11 +12,12 @@ import path from 'node:path';
 import dynalite from 'dynalite';
 import { isDeepStrictEqual } from 'node:util';
 import { createHash } from 'node:crypto';
-import { AwsError, type JsonService } from './aws-protocol';
+import { JSON_PROTOCOL, type JsonService } from './protocols/json';
+import { AccessDeniedError, AwsError, TaskError } from './errors';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll, viaService } from './kms';
-import type { LocalService } from './service';
+import type { Integration, LocalService } from './service';
 
 declare module './service' {
   interface Parts {
@@ -42,7 +43,7 @@ export const dynamodbService: LocalService = {
       },
     },
   },
-  async bind({ model, region, account, gate, options, log, serve, provide, summary, onStart, onStop }) {
+  async bind({ model, region, account, gate, options, log, serve, provide, integrate, summary, onStart, onStop }) {
     const dynamodb = new LocalDynamoDB({ region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     await dynamodb.start();
     onStop(() => dynamodb.stop());
@@ -64,9 +65,10 @@ export const dynamodbService: LocalService = {
       );
       summary('table', `${String(attributes.name)}${keyArn ? ' (customer-managed key)' : ''}`);
     }
-    serve(dynamodb.dynamoService());
-    serve(dynamodb.streamsService());
+    serve(JSON_PROTOCOL, dynamodb.dynamoService());
+    serve(JSON_PROTOCOL, dynamodb.streamsService());
     provide('dynamodb', dynamodb);
+    integrate('dynamodb', workflowTasks(dynamodb));
     if (options.dataDir) {
       onStart(async () => {
         for (const recovered of await dynamodb.recoverStreams()) {
@@ -76,6 +78,32 @@ export const dynamodbService: LocalService = {
     }
   },
 };
+
+/**
+ * The workflow's `dynamodb:<operation>` Tasks (`putItem`, `updateItem`, ...):
+ * the operation as the execution role, on the table and its key; failures
+ * named as Step Functions names DynamoDB's (`DynamoDB.ConditionalCheckFailedException`).
+ */
+function workflowTasks(dynamodb: LocalDynamoDB): Integration {
+  return {
+    task: (action, principal) => async (input) => {
+      const operation = action.charAt(0).toUpperCase() + action.slice(1);
+      let response;
+      try {
+        await dynamodb.authorize(principal, operation, input as Record<string, unknown>);
+        response = await dynamodb.call(operation, input as Record<string, unknown>);
+      } catch (error) {
+        if (error instanceof AccessDeniedError) throw new TaskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`, { cause: error });
+        throw new TaskError(`DynamoDB.${(error as Error).name}`, (error as Error).message, { cause: error });
+      }
+      if (response.status !== 200) {
+        const type = String(response.body.__type ?? 'AmazonDynamoDBException').split('#').pop();
+        throw new TaskError(`DynamoDB.${type}`, String(response.body.message ?? response.body.Message ?? ''));
+      }
+      return response.body;
+    },
+  };
+}
 
 /** A DynamoDB table as Terraform defines it: what authorization needs. */
 interface TableResource {

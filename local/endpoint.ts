@@ -1,27 +1,40 @@
 /**
- * The local endpoint's request handling: the AWS JSON protocol
- * (`X-Amz-Target`), REST calls (Lambda's `Invoke`), the `/_local/*` pages,
- * and who the caller is (a function's role session, a client identity, or
- * the account). Each service authorizes its own calls through the IAM gate
- * before it acts; the endpoint only routes.
+ * The local endpoint's request handling: the `/_local/*` pages, then each
+ * protocol the services serve APIs with (`local/protocols/`: the AWS JSON
+ * protocol, REST-JSON, query), and who the caller is (a function's role
+ * session, a client identity, or the account). The endpoint knows no
+ * protocol and no service: each protocol recognises its requests, and each
+ * API authorizes its own calls through the IAM gate before it acts.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AwsError, parseJsonBody, RawJson, readBody, sendAwsError, sendJson, StaticFile, type JsonService } from './aws-protocol';
-import { AccessDeniedError, type Principal } from './iam';
-import type { RestHandler } from './service';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RawJson, sendJson, StaticFile } from './http';
+import type { Principal } from './iam';
+import type { Protocol } from './service';
 
 /** What the endpoint routes to; the services fill it as they bind. */
-export interface Router {
-  /** JSON-protocol services, by `X-Amz-Target` prefix. */
-  readonly services: Map<string, JsonService>;
-  /** REST calls, tried in order. */
-  readonly routes: { readonly method: string; readonly path: RegExp; readonly handler: RestHandler }[];
+export class Router {
+  /** The APIs served with each protocol, protocols in the order they were first served with. */
+  readonly #protocols = new Map<Protocol<unknown>, unknown[]>();
   /** `GET` pages, by path. */
-  readonly pages: Map<string, (url: URL) => unknown>;
+  readonly pages = new Map<string, (url: URL) => unknown>();
   /** Long-lived `GET` endpoints (server-sent events), by path. */
-  readonly streams: Map<string, (request: IncomingMessage, response: ServerResponse) => void>;
-  /** Access key id → the ARN of the role (or client identity) it signs for. */
-  readonly principals: ReadonlyMap<string, string>;
+  readonly streams = new Map<string, (request: IncomingMessage, response: ServerResponse) => void>();
+
+  /** `principals`: access key id → the ARN of the role (or client identity) it signs for. */
+  constructor(readonly principals: ReadonlyMap<string, string>) {}
+
+  /** Serves `api` with `protocol`. */
+  serve<Api>(protocol: Protocol<Api>, api: Api): void {
+    const apis = this.#protocols.get(protocol as Protocol<unknown>) ?? [];
+    apis.push(api);
+    this.#protocols.set(protocol as Protocol<unknown>, apis);
+  }
+
+  /** The protocols, each with the APIs served with it. */
+  protocols(): IterableIterator<[Protocol<unknown>, readonly unknown[]]> {
+    return this.#protocols.entries();
+  }
 }
 
 /** The caller, from the SigV4 `Authorization` header: a function's role, a client identity (`producer`, `consumer`), or the account. */
@@ -47,41 +60,17 @@ async function sendPage(response: ServerResponse, handler: (url: URL) => unknown
   }
 }
 
-/** A JSON-protocol call: the service authorizes it, then serves it. */
-async function callService(request: IncomingMessage, response: ServerResponse, router: Router, target: string): Promise<void> {
-  const dot = target.lastIndexOf('.');
-  const prefix = target.slice(0, dot);
-  const operation = target.slice(dot + 1);
-  const service = router.services.get(prefix);
-  // AWS operation names are PascalCase words; anything else is no operation of any service.
-  if (!service || !/^[A-Z][A-Za-z0-9]{0,63}$/.test(operation)) {
-    sendAwsError(response, new AwsError('UnknownOperationException', `${target} is not served by the local runtime`));
+/** A failure no protocol answered: AWS's `InternalFailure`, in the JSON shape every SDK reads. */
+function sendInternalFailure(response: ServerResponse, error: unknown): void {
+  if (response.headersSent) {
+    response.destroy();
     return;
   }
-  const body = parseJsonBody(await readBody(request));
-  const principal = principalOf(request, router);
-  try {
-    if (principal.kind !== 'account') await service.authorize(principal, operation, body);
-  } catch (error) {
-    if (error instanceof AccessDeniedError) {
-      sendAwsError(response, new AwsError('AccessDeniedException', error.message), service.jsonVersion);
-      return;
-    }
-    throw error;
-  }
-  // Only an own operation: 'constructor', 'toString' or '__proto__' are not operations of any service.
-  const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
-  if (handler) {
-    sendJson(response, 200, await handler(body), `application/x-amz-json-${service.jsonVersion}`);
-  } else if (service.dispatch) {
-    const result = await service.dispatch(operation, body);
-    sendJson(response, result.status, result.body, `application/x-amz-json-${service.jsonVersion}`);
-  } else {
-    sendAwsError(response, new AwsError('UnknownOperationException', `${operation} is not supported by the local ${prefix}`), service.jsonVersion);
-  }
+  response.setHeader('x-amzn-errortype', 'InternalFailure');
+  sendJson(response, 500, { __type: 'InternalFailure', message: (error as Error).message });
 }
 
-/** Answers one request; an unexpected error becomes AWS's `InternalFailure`. */
+/** Answers one request: a page, or the call of the first protocol that recognises it. */
 export async function handleRequest(request: IncomingMessage, response: ServerResponse, router: Router): Promise<void> {
   let url: URL;
   try {
@@ -91,13 +80,6 @@ export async function handleRequest(request: IncomingMessage, response: ServerRe
     return;
   }
   try {
-    for (const route of router.routes) {
-      const match = request.method === route.method ? route.path.exec(url.pathname) : null;
-      if (match) {
-        await route.handler(request, response, match, principalOf(request, router));
-        return;
-      }
-    }
     const stream = request.method === 'GET' ? router.streams.get(url.pathname) : undefined;
     if (stream) {
       stream(request, response);
@@ -108,14 +90,26 @@ export async function handleRequest(request: IncomingMessage, response: ServerRe
       await sendPage(response, page, url);
       return;
     }
-    const target = request.headers['x-amz-target'];
-    if (request.method !== 'POST' || typeof target !== 'string') {
-      sendJson(response, 404, { message: `not found: ${request.method} ${url.pathname}; AWS API calls are POST with an X-Amz-Target header` });
-      return;
-    }
-    await callService(request, response, router, target);
+    const call = { request, response, url, principal: principalOf(request, router) };
+    for (const [protocol, apis] of router.protocols()) if (await protocol.serve(call, apis)) return;
+    sendJson(response, 404, {
+      message: `not found: ${request.method} ${url.pathname}; AWS API calls are POST with an X-Amz-Target header, a form-encoded Action, or the REST path of a served API`,
+    });
   } catch (error) {
-    const awsError = error instanceof AwsError ? error : new AwsError('InternalFailure', (error as Error).message, 500);
-    if (!response.headersSent) sendAwsError(response, awsError);
+    sendInternalFailure(response, error);
   }
+}
+
+/** The HTTP endpoint on `host:port` (0: a free port), listening; an error that escapes a request is AWS's `InternalFailure`. */
+export async function listen(router: Router, port: number, host: string): Promise<{ server: Server; endpoint: string }> {
+  const server = createServer((request, response) => {
+    handleRequest(request, response, router).catch((error: unknown) => sendInternalFailure(response, error));
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return { server, endpoint: `http://${address.address}:${address.port}` };
 }

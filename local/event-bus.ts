@@ -5,14 +5,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { eventTimeMillis, isoUtc } from '../handlers/domain/time';
+import { eventTimeMillis, isoUtc } from '../config/time';
 import { AWS_LIMITS, enforceBytes } from './aws-limits';
-import { AwsError, RawJson, type JsonService } from './aws-protocol';
+import { RawJson } from './http';
+import { JSON_PROTOCOL, type JsonService } from './protocols/json';
+import { AccessDeniedError, AwsError, TaskError } from './errors';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll } from './kms';
-import { namedResource, type LocalService } from './service';
+import { namedResource, type BusEvent, type Integration, type LocalService } from './service';
 
 declare module './service' {
   interface Parts {
@@ -43,7 +45,7 @@ export const eventBusService: LocalService = {
       },
     },
   },
-  bind({ model, region, account, endpoint, gate, options, log, serve, provide, page, status, summary, onStart, onIdle }) {
+  bind({ model, region, account, endpoint, gate, options, log, serve, provide, integrate, page, status, summary, onStart, onIdle }) {
     const { retryDelayMs, dataDir } = options;
     const bus = new EventBus({
       name: model.attributes(model.only('aws_cloudwatch_event_bus')).name as string,
@@ -54,8 +56,9 @@ export const eventBusService: LocalService = {
       onDeliveryError: (rule, event, error) => log(`rule ${rule}: delivery of ${event.id} failed: ${(error as Error).message}`),
       ...(dataDir ? { journal: new Journal<BusEntry>(path.join(dataDir, 'bus', 'deliveries.jsonl')) } : {}),
     });
-    serve(bus.service());
+    serve(JSON_PROTOCOL, bus.service());
     provide('bus', bus);
+    integrate('events', workflowTasks(bus));
     page('/_local/events', (url) => {
       // Paged on request (?since=<sequence>&limit=<n>); the next page starts after X-Next-Since.
       const since = Number(url.searchParams.get('since') ?? 0);
@@ -81,21 +84,39 @@ export const eventBusService: LocalService = {
   },
 };
 
+/**
+ * The workflow's `events:putEvents` Task: one `PutEvents` call as the
+ * execution role, authorized as a client's is (once, with every entry's
+ * values); failures named as Step Functions names EventBridge's
+ * (`EventBridge.FailedEntry` when an entry fails).
+ */
+function workflowTasks(bus: EventBus): Integration {
+  return {
+    task: (action, principal) =>
+      action !== 'putEvents'
+        ? undefined
+        : async (input) => {
+            const entries = ((input as { Entries?: Record<string, unknown>[] }).Entries ?? []).map((entry) => ({
+              ...entry,
+              // Step Functions serialises a JSON Detail for the API call.
+              Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+            }));
+            let result;
+            try {
+              await bus.authorizePut(principal, entries.map((entry) => ({ EventBusName: bus.arn, ...entry })));
+              result = bus.putEvents({ Entries: entries });
+            } catch (error) {
+              if (error instanceof AccessDeniedError) throw new TaskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`, { cause: error });
+              throw new TaskError(`EventBridge.${(error as Error).name}`, (error as Error).message, { cause: error });
+            }
+            if (result.FailedEntryCount > 0) throw new TaskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
+            return result;
+          },
+  };
+}
+
 /** A bus journal line: a delivery owed to a rule, or its completion (delivered or dead-lettered). */
 export type BusEntry = { readonly op: 'pending'; readonly rule: string; readonly event: BusEvent } | { readonly op: 'done'; readonly rule: string; readonly id: string };
-
-/** The EventBridge envelope delivered to targets. */
-export interface BusEvent {
-  readonly version: '0';
-  readonly id: string;
-  readonly 'detail-type': string;
-  readonly source: string;
-  readonly account: string;
-  readonly time: string;
-  readonly region: string;
-  readonly resources: readonly string[];
-  readonly detail: Record<string, unknown>;
-}
 
 /** Something a rule delivers to; throwing means the delivery failed. */
 type RuleTarget = (event: BusEvent) => Promise<void>;
@@ -493,7 +514,7 @@ function clampNumbersAndCheckDepth(value: unknown, limit: number): boolean {
 
 /**
  * `Time` as SDKs send it (epoch seconds) or a strict ISO 8601 date-time, in
- * years 0000-9999 (see handlers/domain/time.ts, where the pipeline decides
+ * years 0000-9999 (see config/time.ts, where the pipeline decides
  * which instants it takes); AWS keeps whole seconds. Anything else, an
  * impossible date such as 2022-02-30 included, is refused, never rolled over.
  */

@@ -7,13 +7,7 @@
  * the local bus rules and the stream mapping's filter criteria.
  */
 
-/** A pattern that EventBridge would refuse with InvalidEventPatternException. */
-export class InvalidEventPatternError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidEventPatternError';
-  }
-}
+import { InvalidEventPatternError } from './errors';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

@@ -21,14 +21,16 @@
  *   by its next invocation, or never, if the environment is retired first.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AWS_LIMITS, exceeded } from './aws-limits';
-import { readBody, sendJson } from './aws-protocol';
-import { AccessDeniedError, type IamGate, type Principal } from './iam';
-import type { Binding, LocalService } from './service';
-import { UnsupportedTerraformError, type TerraformModel, type TerraformResource } from './terraform';
+import { AccessDeniedError, AwsError, InvokeError, TaskError, UnsupportedTerraformError } from './errors';
+import { readBody, sendJson } from './http';
+import type { IamGate, Principal } from './iam';
+import { REST_JSON_PROTOCOL } from './protocols/rest-json';
+import type { Binding, Call, LocalService } from './service';
+import type { RoleCredentials } from './sessions';
+import type { TerraformModel, TerraformResource } from './terraform';
 import { extractOnce } from './unzip';
 
 declare module './service' {
@@ -43,7 +45,9 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 /**
  * The Lambda service: each `aws_lambda_function` runs from its zip with its
  * role's session; its log lines go to its log group as the role writes
- * them; `Invoke` is served on the endpoint under the caller's policies.
+ * them; `Invoke` is served on the endpoint, and to the workflow's
+ * `lambda:invoke` Tasks, under the caller's policies: the one place
+ * `lambda:InvokeFunction` is checked.
  */
 export const lambdaService: LocalService = {
   name: 'lambda',
@@ -59,7 +63,7 @@ export const lambdaService: LocalService = {
     },
   },
   bind(binding) {
-    const { model, gate, provide, route, onStop, onIdle, creationCheck, assumeRole } = binding;
+    const { model, gate, provide, serve, integrate, onStop, onIdle, creationCheck, assumeRole } = binding;
     const functions = new LocalFunctions(functionsOptions(binding));
     onStop(() => functions.stop());
     for (const fn of model.resources('aws_lambda_function')) {
@@ -75,8 +79,9 @@ export const lambdaService: LocalService = {
       });
       functions.register(definition);
     }
-    route('POST', INVOKE_PATH, (request, response, match, principal) => invokeFunction(request, response, functions, gate, match[1] as string, principal));
+    serve(REST_JSON_PROTOCOL, { method: 'POST', path: INVOKE_PATH, handle: (call, match) => invokeFunction(call, functions, gate, match[1] as string) });
     provide('functions', functions);
+    integrate('lambda', { task: (action, principal) => (action === 'invoke' ? (input) => invokeTask(functions, gate, principal, input) : undefined) });
     onIdle(async () => {
       await functions.drain();
       return true;
@@ -117,31 +122,26 @@ function describeFunctions({ status, summary }: Binding, functions: LocalFunctio
   summary('functions', functions.definitions().map((fn) => fn.name).join(', '));
 }
 
-/** Lambda's `Invoke` (REST): what the CLIs and the schema trigger use. */
-async function invokeFunction(request: IncomingMessage, response: ServerResponse, functions: LocalFunctions, gate: IamGate, encodedName: string, principal: Principal): Promise<void> {
-  const refuse = (status: number, type: string, message: string) => {
-    response.setHeader('x-amzn-errortype', type);
-    sendJson(response, status, { Type: 'User', message });
-  };
+/**
+ * Lambda's `Invoke` (REST-JSON): what the CLIs and the schema trigger use.
+ * Refusals (a bad name, a payload past Lambda's limits, a missing or throttled
+ * function, a denial) are thrown and answered by the protocol.
+ */
+async function invokeFunction({ request, response, principal }: Call, functions: LocalFunctions, gate: IamGate, encodedName: string): Promise<void> {
   let name: string;
   try {
     name = decodeURIComponent(encodedName);
-  } catch {
-    refuse(400, 'ValidationException', 'the function name in the path is not valid percent-encoding');
-    return;
+  } catch (error) {
+    throw new AwsError('ValidationException', 'the function name in the path is not valid percent-encoding', 400, { cause: error });
   }
   const raw = await readBody(request);
   const tooLarge = exceeded(request.headers['x-amz-invocation-type'] === 'Event' ? AWS_LIMITS.lambdaAsyncPayload : AWS_LIMITS.lambdaSyncPayload, raw.length);
-  if (tooLarge) {
-    refuse(tooLarge.status, tooLarge.type, tooLarge.message);
-    return;
-  }
+  if (tooLarge) throw tooLarge;
   let payload: unknown = {};
   try {
     payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};
-  } catch {
-    sendJson(response, 400, { Type: 'User', message: 'Could not parse request body into json' });
-    return;
+  } catch (error) {
+    throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json', 400, { cause: error });
   }
   try {
     const definition = functions.require(name);
@@ -156,10 +156,25 @@ async function invokeFunction(request: IncomingMessage, response: ServerResponse
     if (!result.ok) response.setHeader('x-amz-function-error', 'Unhandled');
     sendJson(response, 200, result.ok ? result.payload : result.error);
   } catch (error) {
-    if (error instanceof InvokeError) refuse(error.status, error.name, error.message);
-    else if (error instanceof AccessDeniedError) refuse(403, error.name, error.message);
-    else throw error;
+    if (error instanceof InvokeError) throw new AwsError(error.name, error.message, error.status, { cause: error });
+    throw error;
   }
+}
+
+/** The workflow's `lambda:invoke` Task: `InvokeFunction` as the execution role, failures named as Step Functions names Lambda's. */
+async function invokeTask(functions: LocalFunctions, gate: IamGate, principal: Principal, input: unknown): Promise<unknown> {
+  const { FunctionName, Payload } = input as { FunctionName: string; Payload?: unknown };
+  let result;
+  try {
+    await gate.authorize({ principal, action: 'lambda:InvokeFunction', resource: functions.find(FunctionName)?.arn ?? FunctionName });
+    result = await functions.invoke(FunctionName, Payload ?? {});
+  } catch (error) {
+    if (error instanceof AccessDeniedError) throw new TaskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`, { cause: error });
+    if (error instanceof InvokeError) throw new TaskError(`Lambda.${error.name}`, error.message, { cause: error });
+    throw error;
+  }
+  if (!result.ok) throw new TaskError(result.error.errorType, JSON.stringify(result.error));
+  return { ExecutedVersion: '$LATEST', Payload: result.payload, StatusCode: 200 };
 }
 
 /** One local function, from its synthesized `aws_lambda_function`. */
@@ -194,24 +209,6 @@ interface FunctionErrorPayload {
   readonly trace: readonly string[];
   /** Messages of the records a batch function failed on (local diagnostics). */
   readonly recordErrors?: readonly string[];
-}
-
-/** Lambda refused the invocation: the function does not exist or is throttled. */
-export class InvokeError extends Error {
-  readonly status: number;
-
-  constructor(name: 'ResourceNotFoundException' | 'TooManyRequestsException', message: string, status: number) {
-    super(message);
-    this.name = name;
-    this.status = status;
-  }
-}
-
-/** Credentials a function's environment gets: they identify its role to the endpoint. */
-export interface RoleCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken: string;
 }
 
 /** Options of {@link LocalFunctions}. */

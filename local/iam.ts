@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getDenialReasons, runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { AccessDeniedError, type Denial } from './errors';
 
 /** Who makes a call. */
 export type Principal =
@@ -32,17 +33,6 @@ export interface IamRequest {
   readonly context?: Readonly<Record<string, string | string[]>>;
 }
 
-/** A refused request, as `/_local/denials` lists it. */
-interface Denial {
-  readonly time: string;
-  readonly principal: string;
-  readonly action: string;
-  readonly resource: string;
-  readonly context: Readonly<Record<string, string | string[]>>;
-  /** What would have had to allow it. */
-  readonly missing: string;
-}
-
 /** A policy document as JSON. */
 export type PolicyDocument = { Version?: string; Statement: unknown[] | unknown };
 
@@ -52,21 +42,58 @@ export interface PolicySet {
   readonly identity: ReadonlyMap<string, readonly { readonly name: string; readonly document: PolicyDocument }[]>;
   /** Trust policies, by role ARN. */
   readonly trust: ReadonlyMap<string, PolicyDocument>;
-  /** Resource policies by resource ARN: key policies, queue policies. */
+  /** Resource policies by resource ARN: key policies, queue policies, topic policies. */
   readonly resource: ReadonlyMap<string, PolicyDocument>;
   /** Resource policies that apply to every resource matching a prefix (CloudWatch Logs account-level policies). */
   readonly prefixed: readonly { readonly prefix: string; readonly document: PolicyDocument }[];
 }
 
-/** `AccessDeniedException`, as AWS answers a refused call. */
-export class AccessDeniedError extends Error {
-  readonly denial: Denial;
+/**
+ * One policy the stacks define, with where it comes from (the mutation test
+ * removes its statements one by one). Each service gives the policies of its
+ * own resources (`LocalService.policies`); the gate evaluates them all.
+ */
+export interface SynthesizedPolicy {
+  /** The Terraform address it was read from. */
+  readonly address: string;
+  /**
+   * How the gate applies it: an identity policy of the role or client
+   * identity `target`; the trust policy of the role `target`; the resource
+   * policy of the resource `target` (a key, a queue, a topic); or the
+   * resource policy of every resource whose ARN starts with `target` (the
+   * CloudWatch Logs account-level policies, `arn:aws:logs:`).
+   */
+  readonly kind: 'identity' | 'trust' | 'resource' | 'prefix';
+  readonly target: string;
+  readonly document: PolicyDocument;
+}
 
-  constructor(denial: Denial) {
-    super(`User: ${denial.principal} is not authorized to perform: ${denial.action} on resource: ${denial.resource} because ${denial.missing}`);
-    this.name = 'AccessDeniedException';
-    this.denial = denial;
+/** A policy document from the JSON text of a Terraform field, or an error naming the address. */
+export function parsePolicy(address: string, text: unknown): PolicyDocument {
+  if (typeof text !== 'string') throw new Error(`${address}: the policy is not a JSON string`);
+  return JSON.parse(text) as PolicyDocument;
+}
+
+/** The gate's view of a list of policies (the statements of several policies of one target, merged). */
+export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
+  const identity = new Map<string, { name: string; document: PolicyDocument }[]>();
+  const trust = new Map<string, PolicyDocument>();
+  const resource = new Map<string, PolicyDocument>();
+  const prefixed = new Map<string, unknown[]>();
+  const merged = (earlier: PolicyDocument | undefined, document: PolicyDocument): PolicyDocument => ({ Version: '2012-10-17', Statement: [...statements(earlier), ...statements(document)] });
+  for (const policy of policies) {
+    if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
+    else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
+    else if (policy.kind === 'prefix') prefixed.set(policy.target, [...(prefixed.get(policy.target) ?? []), ...statements(policy.document)]);
+    else resource.set(policy.target, merged(resource.get(policy.target), policy.document));
   }
+  return { identity, trust, resource, prefixed: [...prefixed].map(([prefix, found]) => ({ prefix, document: { Version: '2012-10-17', Statement: found } })) };
+}
+
+/** The statements of a document, as a list. */
+export function statements(document: PolicyDocument | undefined): unknown[] {
+  if (!document) return [];
+  return Array.isArray(document.Statement) ? document.Statement : [document.Statement];
 }
 
 /**

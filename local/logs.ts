@@ -6,11 +6,11 @@
  * `npm run query -- --bus` does), under the consumer policy when a client
  * signs with the access key id `consumer`.
  */
-import { AwsError, requireString, type JsonService } from './aws-protocol';
-import type { BusEvent } from './event-bus';
-import type { IamGate, Principal } from './iam';
+import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { AwsError, UnsupportedTerraformError } from './errors';
+import { parsePolicy, type IamGate, type Principal } from './iam';
 import { quoted } from './redact';
-import { namedResource, type LocalService } from './service';
+import { EVENTBRIDGE, namedResource, type BusEvent, type Integration, type LocalService } from './service';
 
 declare module './service' {
   interface Parts {
@@ -47,16 +47,21 @@ export const logsService: LocalService = {
       becomes: 'an in-memory log group',
       attributes: namedResource('logs', (name) => `log-group:${name}`),
     },
+    aws_cloudwatch_log_resource_policy: { becomes: 'the resource policy of the log groups' },
   },
-  bind({ model, region, account, gate, serve, provide, page, status }) {
+  // Account-level: a log resource policy applies to every log group its statements name.
+  policies: (model) =>
+    model.resources('aws_cloudwatch_log_resource_policy').map((policy) => ({ address: policy.address, kind: 'prefix', target: 'arn:aws:logs:', document: parsePolicy(policy.address, model.field(policy, 'policy_document')) })),
+  bind({ model, region, account, gate, log, serve, provide, integrate, page, status }) {
     const logs = new LocalLogs(gate);
     for (const group of model.resources('aws_cloudwatch_log_group')) {
       const attributes = model.attributes(group);
       const keyArn = model.field(group, 'kms_key_id') as string | undefined;
       logs.groups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [], times: [], written: { lines: 0, bytes: 0 } });
     }
-    serve(logs.service(region, account));
+    serve(JSON_PROTOCOL, logs.service(region, account));
     provide('logs', logs);
+    integrate('logs', ruleTarget(logs, account, log));
     status('logGroups', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.written])));
     page('/_local/logs', () => Object.fromEntries([...logs.groups.values()].map((group) => [group.name, group.lines.slice(-200)])));
   },
@@ -126,8 +131,26 @@ function logsApi(groups: ReadonlyMap<string, LocalLogGroup>, authorize: JsonServ
   };
 }
 
+/** A log group as a rule's target: EventBridge writes the rule's events to it with the logs resource policy. */
+function ruleTarget(logs: LocalLogs, account: string, log: (message: string) => void): Integration {
+  return {
+    target: ({ resource, arn, ruleName, ruleArn }) => {
+      const group = logs.byArn(arn);
+      if (!group) throw new UnsupportedTerraformError(resource.address, `log group ${arn} is not defined in the stacks`);
+      return async (event) => {
+        // EventBridge creates the stream without a source ARN in the request context, then puts the events with it.
+        await logs.write(EVENTBRIDGE, group, ruleName, JSON.stringify(event), {
+          create: { 'aws:SourceAccount': account },
+          put: { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': account },
+        });
+        log(describeResponse(event));
+      };
+    },
+  };
+}
+
 /** A response event as a runtime log line (user values quoted). */
-export function describeResponse(event: BusEvent): string {
+function describeResponse(event: BusEvent): string {
   const detail = event.detail as Record<string, unknown>;
   if ('commandStatus' in detail) {
     const error = detail.error as { code?: string } | undefined;

@@ -92,7 +92,7 @@ try {
 const endpointFile = endpointFilePath();
 let found = 'the CLIs find it with --endpoint or AWS_ENDPOINT_URL';
 try {
-  writeEndpointFile({ endpoint: runtime.endpoint, pid: process.pid, bus: runtime.bus.arn, startedAt: new Date().toISOString() }, endpointFile);
+  writeEndpointFile({ endpoint: runtime.endpoint, pid: process.pid, bus: runtime.use('bus').arn, startedAt: new Date().toISOString() }, endpointFile);
   process.once('exit', () => removeEndpointFile(process.pid, endpointFile));
   found = `${path.relative(process.cwd(), endpointFile) || endpointFile} (the CLIs find this runtime there)`;
 } catch (error) {

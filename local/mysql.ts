@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createConnection, createPool, type Pool } from 'mysql2/promise';
 import { READ_MODEL_DATABASE } from '../config/pipeline';
-import { claimReadModel, ReadModelLock, runtimeState, type LockHolder } from './read-model-owner';
+import { UnsupportedTerraformError } from './errors';
+import { claimReadModel, ReadModelLock, runtimeState } from './read-model-owner';
 import { redactCredentials } from './redact';
 import { customerKey } from './secrets';
-import type { LocalService } from './service';
+import type { LocalService, ReadModelServer } from './service';
 import { StatementRelay } from './statement-relay';
-import { UnsupportedTerraformError } from './terraform';
 
 declare module './service' {
   interface Parts {
@@ -87,32 +87,6 @@ export const readModelService: LocalService = {
 
 /** The default `DB_URL`. */
 const DEFAULT_DB_URL = `mysql://root@127.0.0.1:3306/${READ_MODEL_DATABASE}`;
-
-/** A reachable read-model server. */
-export interface ReadModelServer {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
-  readonly database: string;
-  readonly version: string;
-  /** Whether this is a private instance started for this run. */
-  readonly embedded: boolean;
-  /** The URL to show (no password). */
-  readonly displayUrl: string;
-  /** This runtime, as the holder of the database's lock. */
-  readonly holder: LockHolder;
-  /** Why the lock is not held right now (its server connection was lost), if it is not. */
-  readonly lockLost: string | undefined;
-  /**
-   * Where the functions reach the server (the cluster's endpoint and port): a
-   * relay that counts each database user's statements. The runtime's own
-   * connections (the lock, the console's reads) go to the server directly.
-   */
-  readonly relay: StatementRelay;
-  /** Releases the lock, closes the relay and stops a private instance. */
-  stop(): Promise<void>;
-}
 
 interface Target {
   host: string;

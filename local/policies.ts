@@ -3,7 +3,7 @@
  * role's trust and inline policies, key policies, queue policies and the
  * CloudWatch Logs resource policies.
  */
-import type { PolicyDocument, PolicySet } from './iam';
+import { parsePolicy, type PolicyDocument, type SynthesizedPolicy } from './iam';
 import type { LocalService } from './service';
 import type { TerraformModel, TerraformResource } from './terraform';
 
@@ -38,10 +38,11 @@ export type PrincipalDescription =
   | { readonly kind: 'service'; readonly service: string };
 
 /**
- * The IAM service: roles, their policies, keys and resource policies become
- * what the gate evaluates (the runtime builds the gate from
- * {@link synthesizedPolicies} before any service binds); this binds the
- * client identities and the gate's pages.
+ * The IAM service: roles, their policies, the client identities' managed
+ * policies and the key policies are what it gives the gate (each other
+ * service gives its own resources' policies; the runtime builds the gate
+ * from them all before any service binds); this binds the client
+ * identities and the gate's pages.
  */
 export const iamService: LocalService = {
   name: 'iam',
@@ -59,9 +60,8 @@ export const iamService: LocalService = {
     },
     aws_iam_role_policy: { becomes: 'the identity policy of its role' },
     aws_iam_policy: { becomes: 'a client identity: calls signed with access key id producer or consumer act under it' },
-    aws_sqs_queue_policy: { becomes: 'the resource policy of its queue' },
-    aws_cloudwatch_log_resource_policy: { becomes: 'the resource policy of the log groups' },
   },
+  policies: iamPolicies,
   bind({ model, gate, policies, sessions, page, status, summary, provide }) {
     const clients = clientIdentities(model);
     for (const [accessKey, client] of clients) sessions.byAccessKey.set(accessKey, client.arn);
@@ -72,49 +72,27 @@ export const iamService: LocalService = {
   },
 };
 
-/** One policy the stacks define, with where it comes from (for the mutation test). */
-export interface SynthesizedPolicy {
-  readonly address: string;
-  readonly kind: 'identity' | 'trust' | 'key' | 'queue' | 'logs';
-  /** Role ARN, key ARN or queue ARN; `arn:aws:logs:` for log resource policies. */
-  readonly target: string;
-  readonly document: PolicyDocument;
-}
-
-/** Every policy of the synthesized stacks, resolved to local ARNs. */
-export function synthesizedPolicies(model: TerraformModel): SynthesizedPolicy[] {
+/** The policies IAM holds: each role's trust and inline policies, the client identities' managed policies, and the key policies. */
+function iamPolicies(model: TerraformModel): SynthesizedPolicy[] {
   const policies: SynthesizedPolicy[] = [];
-  const parse = (address: string, text: unknown): PolicyDocument => {
-    if (typeof text !== 'string') throw new Error(`${address}: the policy is not a JSON string`);
-    return JSON.parse(text) as PolicyDocument;
-  };
   for (const role of model.resources('aws_iam_role')) {
-    policies.push({ address: role.address, kind: 'trust', target: model.attributes(role).arn as string, document: parse(role.address, model.field(role, 'assume_role_policy')) });
+    policies.push({ address: role.address, kind: 'trust', target: model.attributes(role).arn as string, document: parsePolicy(role.address, model.field(role, 'assume_role_policy')) });
   }
   for (const policy of model.resources('aws_iam_role_policy')) {
     const roleName = model.string(policy, 'role');
     const role = model.findBy('aws_iam_role', 'name', roleName);
     if (!role) throw new Error(`${policy.address}: role ${roleName} is not defined in the stacks`);
-    policies.push({ address: policy.address, kind: 'identity', target: model.attributes(role).arn as string, document: parse(policy.address, model.field(policy, 'policy')) });
+    policies.push({ address: policy.address, kind: 'identity', target: model.attributes(role).arn as string, document: parsePolicy(policy.address, model.field(policy, 'policy')) });
   }
   // Managed policies for client teams: each is the identity of a local client (see clientIdentities).
   for (const policy of model.resources('aws_iam_policy')) {
-    policies.push({ address: policy.address, kind: 'identity', target: clientArn(model, policy), document: parse(policy.address, model.field(policy, 'policy')) });
+    policies.push({ address: policy.address, kind: 'identity', target: clientArn(model, policy), document: parsePolicy(policy.address, model.field(policy, 'policy')) });
   }
   for (const key of model.resources('aws_kms_key')) {
     const text = model.field(key, 'policy');
     // A key created without a policy gets AWS's default: the account delegates to IAM.
-    const document = text === undefined ? defaultKeyPolicy(model.context.account) : parse(key.address, text);
-    policies.push({ address: key.address, kind: 'key', target: model.attributes(key).arn as string, document });
-  }
-  for (const queuePolicy of model.resources('aws_sqs_queue_policy')) {
-    const url = model.string(queuePolicy, 'queue_url');
-    const queue = model.findBy('aws_sqs_queue', 'url', url);
-    if (!queue) throw new Error(`${queuePolicy.address}: queue ${url} is not defined in the stacks`);
-    policies.push({ address: queuePolicy.address, kind: 'queue', target: model.attributes(queue).arn as string, document: parse(queuePolicy.address, model.field(queuePolicy, 'policy')) });
-  }
-  for (const logsPolicy of model.resources('aws_cloudwatch_log_resource_policy')) {
-    policies.push({ address: logsPolicy.address, kind: 'logs', target: 'arn:aws:logs:', document: parse(logsPolicy.address, model.field(logsPolicy, 'policy_document')) });
+    const document = text === undefined ? defaultKeyPolicy(model.context.account) : parsePolicy(key.address, text);
+    policies.push({ address: key.address, kind: 'resource', target: model.attributes(key).arn as string, document });
   }
   return policies;
 }
@@ -182,27 +160,6 @@ function resourceLabel(model: TerraformModel, resource: TerraformResource): stri
     if (typeof value === 'string') return value;
   }
   return resource.name;
-}
-
-/** The gate's view of a list of policies. */
-export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
-  const identity = new Map<string, { name: string; document: PolicyDocument }[]>();
-  const trust = new Map<string, PolicyDocument>();
-  const resource = new Map<string, PolicyDocument>();
-  const logs: unknown[] = [];
-  for (const policy of policies) {
-    if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
-    else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
-    else if (policy.kind === 'logs') logs.push(...statements(policy.document));
-    else resource.set(policy.target, { Version: '2012-10-17', Statement: [...statements(resource.get(policy.target)), ...statements(policy.document)] });
-  }
-  return { identity, trust, resource, prefixed: logs.length > 0 ? [{ prefix: 'arn:aws:logs:', document: { Version: '2012-10-17', Statement: logs } }] : [] };
-}
-
-/** The statements of a document, as a list. */
-export function statements(document: PolicyDocument | undefined): unknown[] {
-  if (!document) return [];
-  return Array.isArray(document.Statement) ? document.Statement : [document.Statement];
 }
 
 function defaultKeyPolicy(account: string): PolicyDocument {

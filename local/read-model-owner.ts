@@ -20,7 +20,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { readModelOwnedTables } from '../handlers/read-model/tables';
+import { ReadModelRefusedError } from './errors';
+import { readModelOwnedTables } from '../config/read-model-tables';
 
 /** The table that records which runtime made the read model. */
 export const OWNER_TABLE = 'local_runtime_owner';
@@ -44,14 +45,6 @@ export interface LockHolder {
   readonly connectionId: number;
   /** When it took the lock (UTC, ISO 8601). */
   readonly since: string;
-}
-
-/** A start refused to protect a database: its message names the database and the way out. */
-export class ReadModelRefusedError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ReadModelRefusedError';
-  }
 }
 
 /**

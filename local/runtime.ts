@@ -2,23 +2,23 @@
  * The whole pipeline on one machine, behind an AWS-compatible endpoint, built
  * from the synthesized Terraform of the `local` environment. The runtime
  * opens the endpoint and the read model's server, reads the stacks
- * (`terraform.ts`), builds the IAM gate from their policies (`iam.ts`), and
- * binds the services of `services.ts` in turn: each one serves the Terraform
- * types it declares, and authorizes its own calls through the gate. Nothing
- * here restates a name, a setting or a pattern the stacks define.
+ * (`terraform.ts`), builds the IAM gate (`iam.ts`) from the policies each
+ * service owns, and binds the services of `services.ts` in turn
+ * (`binding.ts`): each one serves the Terraform types it declares, serves its
+ * API in its protocol, registers its integrations, and authorizes its own
+ * calls through the gate. Nothing here restates a name, a setting or a
+ * pattern the stacks define, nor knows a service or a protocol.
  */
 import './polyfills';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { localRegion } from '../clients/local-client';
-import { AwsError, sendAwsError } from './aws-protocol';
-import { handleRequest, type Router } from './endpoint';
-import { IamGate } from './iam';
-import { openReadModelServer, type ReadModelServer } from './mysql';
-import { policySet, synthesizedPolicies, type SynthesizedPolicy } from './policies';
+import type { Server } from 'node:http';
+import { localRegion } from '../config/local-endpoint';
+import { bindingFor, newRegistry, type Core, type Registry } from './binding';
+import { listen, Router } from './endpoint';
+import { IamGate, policySet, type SynthesizedPolicy } from './iam';
+import { openReadModelServer } from './mysql';
 import { safeLogLine } from './redact';
-import type { Binding, LocalRuntimeOptions, Parts } from './service';
-import { SERVICES, SERVED_TYPES } from './services';
+import type { Binding, LocalRuntimeOptions, ReadModelServer } from './service';
+import { LOCAL_TYPES, SERVICES } from './services';
 import { RoleSessions } from './sessions';
 import { synthesizeLocal } from './synth';
 import { readSynthesizedStacks, TerraformModel } from './terraform';
@@ -27,21 +27,6 @@ export type { LocalRuntimeOptions } from './service';
 
 const REGION = localRegion();
 const ACCOUNT = '000000000000';
-
-/** What the runtime gives every service. */
-type Core = Pick<Binding, 'model' | 'region' | 'account' | 'endpoint' | 'gate' | 'policies' | 'sessions' | 'database' | 'options' | 'log'>;
-
-/** What the services registered as they bound. */
-interface Registry {
-  readonly parts: Partial<Parts>;
-  readonly router: Router;
-  readonly statuses: [string, () => unknown][];
-  readonly summary: [string, string][];
-  readonly creationChecks: (() => Promise<void>)[];
-  readonly starts: (() => Promise<void> | void)[];
-  readonly stops: (() => Promise<unknown>)[];
-  readonly idles: ((remainingMs: number) => Promise<boolean>)[];
-}
 
 /** A running local pipeline. */
 export class LocalRuntime {
@@ -54,7 +39,8 @@ export class LocalRuntime {
   readonly #registry: Registry;
   readonly #server: Server;
   readonly #log: (message: string) => void;
-  readonly #use: Binding['use'];
+  /** A part a service provided (`bus`, `functions`, `stateMachine`, ...): what scripts and tests reach the services through. */
+  readonly use: Binding['use'];
   #stopped = false;
 
   private constructor(core: Core, server: Server, registry: Registry, use: Binding['use']) {
@@ -66,29 +52,7 @@ export class LocalRuntime {
     this.#log = core.log;
     this.#server = server;
     this.#registry = registry;
-    this.#use = use;
-  }
-
-  get bus(): Parts['bus'] {
-    return this.#use('bus');
-  }
-  get dynamodb(): Parts['dynamodb'] {
-    return this.#use('dynamodb');
-  }
-  get stateMachine(): Parts['stateMachine'] {
-    return this.#use('stateMachine');
-  }
-  get mapping(): Parts['mapping'] {
-    return this.#use('mapping');
-  }
-  get functions(): Parts['functions'] {
-    return this.#use('functions');
-  }
-  get sqs(): Parts['sqs'] {
-    return this.#use('sqs');
-  }
-  get logGroups(): Parts['logs']['groups'] {
-    return this.#use('logs').groups;
+    this.use = use;
   }
 
   /** What `npm start` prints about the resources. */
@@ -111,18 +75,9 @@ export class LocalRuntime {
     // Every message, whatever it quotes, is redacted and escaped at the one sink.
     const log = (message: string) => sink(safeLogLine(message));
     const sessions = new RoleSessions();
-    const registry: Registry = {
-      parts: {},
-      router: { services: new Map(), routes: [], pages: new Map(), streams: new Map(), principals: sessions.byAccessKey },
-      statuses: [],
-      summary: [],
-      creationChecks: [],
-      starts: [],
-      stops: [],
-      idles: [],
-    };
+    const registry = newRegistry(new Router(sessions.byAccessKey));
     // The endpoint comes first: the functions' SDK clients are pointed at it.
-    const { server, endpoint } = await listen(registry.router, options);
+    const { server, endpoint } = await listen(registry.router, options.port ?? 4566, options.host ?? '127.0.0.1');
     registry.stops.push(() => new Promise((resolve) => server.close(resolve)));
     try {
       const database = await openReadModelServer(options.dbUrl, log, { endpoint, ...(options.defaultDbUrl ? { defaultUrl: options.defaultDbUrl } : {}) });
@@ -130,8 +85,8 @@ export class LocalRuntime {
       // The stacks, synthesized for the local environment, resolved to local values.
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
       const context = { region: REGION, account: ACCOUNT, endpoint, database: { host: database.relay.host, port: database.relay.port, name: database.database } };
-      const model = new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES);
-      const policies = synthesizedPolicies(model);
+      const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
+      const policies = SERVICES.flatMap((service) => service.policies?.(model) ?? []);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
       const core: Core = { model, region: REGION, account: ACCOUNT, endpoint, gate, policies, sessions, database, options, log };
       const binding = bindingFor(core, registry);
@@ -199,51 +154,4 @@ export class LocalRuntime {
       memory: { heapUsedMb: Math.round(memory.heapUsed / 1024 / 1024), rssMb: Math.round(memory.rss / 1024 / 1024) },
     };
   }
-
-}
-
-/** The HTTP endpoint, listening. */
-async function listen(router: Router, options: LocalRuntimeOptions): Promise<{ server: Server; endpoint: string }> {
-  const server = createServer((request, response) => {
-    handleRequest(request, response, router).catch((error: unknown) => {
-      if (!response.headersSent) sendAwsError(response, new AwsError('InternalFailure', (error as Error).message, 500));
-      else response.destroy();
-    });
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 4566, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  return { server, endpoint: `http://${address.address}:${address.port}` };
-}
-
-/** What each service binds itself with: the core, and the registry it fills. */
-function bindingFor(core: Core, registry: Registry): Binding {
-  const { router, parts } = registry;
-  return {
-    ...core,
-    use: (part) => {
-      const value = parts[part];
-      if (value === undefined) throw new Error(`${String(part)} is used before a service provides it: a service that uses it comes after the one that provides it in local/services.ts`);
-      return value as Parts[typeof part];
-    },
-    provide: (part, value) => {
-      if (parts[part] !== undefined) throw new Error(`${String(part)} is provided twice`);
-      parts[part] = value;
-    },
-    serve: (service) => router.services.set(service.targetPrefix, service),
-    route: (method, path, handler) => router.routes.push({ method, path, handler }),
-    page: (path, handler) => router.pages.set(path, handler),
-    stream: (path, handler) => router.streams.set(path, handler),
-    status: (key, value) => registry.statuses.push([key, value]),
-    summary: (label, value) => registry.summary.push([label, value]),
-    creationCheck: (check) => registry.creationChecks.push(check),
-    assumeRole: (service, roleArn, context = {}) =>
-      core.gate.authorize({ principal: { kind: 'service', service }, action: 'sts:AssumeRole', resource: roleArn, context: { 'aws:SourceAccount': core.account, ...context } }),
-    onStart: (hook) => registry.starts.push(hook),
-    onStop: (cleanup) => registry.stops.push(cleanup),
-    onIdle: (settled) => registry.idles.push(settled),
-  };
 }

@@ -4,8 +4,8 @@
  * same function gets the same payload through the endpoint's Lambda API, once
  * every service is bound; a failure stops the start.
  */
+import { UnsupportedTerraformError } from './errors';
 import type { LocalService } from './service';
-import { UnsupportedTerraformError } from './terraform';
 
 export const schemaTriggerService: LocalService = {
   name: 'schema-trigger',

@@ -4,7 +4,8 @@
  * `PutSecretValue` with which init-schema writes the database role secrets.
  */
 import { randomUUID } from 'node:crypto';
-import { AwsError, requireString, type JsonService } from './aws-protocol';
+import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { AwsError } from './errors';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { authorizeAll, viaService } from './kms';
 import type { LocalService } from './service';
@@ -35,7 +36,7 @@ export const secretsService: LocalService = {
       const attributes = model.attributes(secret);
       secrets.create(attributes.name as string, attributes.arn as string, customerKey(model.field(secret, 'kms_key_id')));
     }
-    serve(secrets.service());
+    serve(JSON_PROTOCOL, secrets.service());
     provide('secrets', secrets);
     status('secrets', () => secrets.arns());
   },

@@ -1,21 +1,24 @@
 /**
- * What a local service is. Each `local/<service>.ts` exports one
+ * What a local service is, and the types the services share (this module
+ * imports no service). Each `local/<service>.ts` exports one
  * {@link LocalService}: the Terraform resource types it serves (with the
  * attributes a resource of each type has locally), and a `bind` that builds
  * the service from the Terraform model and plugs it into the runtime through
- * a {@link Binding}: its API on the endpoint (with its own authorization
- * through the IAM gate), its `/_local/*` pages, its part of the status, and
- * what it shares with the services bound after it ({@link Parts}).
+ * a {@link Binding}: its API on the endpoint, in the {@link Protocol} its AWS
+ * service speaks (with its own authorization through the IAM gate), its
+ * `/_local/*` pages, its part of the status, and what it shares with the
+ * services bound after it ({@link Parts}).
  *
  * `services.ts` lists them in binding order; `runtime.ts` binds them in turn.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JsonService } from './aws-protocol';
-import type { IamGate, IamMode, Principal } from './iam';
-import type { ReadModelServer } from './mysql';
-import type { SynthesizedPolicy } from './policies';
+import type { IamGate, IamMode, Principal, SynthesizedPolicy } from './iam';
+import type { LockHolder } from './read-model-owner';
 import type { RoleSessions } from './sessions';
-import type { TerraformModel, TerraformResource } from './terraform';
+import type { StatementRelay } from './statement-relay';
+import type { ServedType, TerraformModel, TerraformResource } from './terraform';
+
+export type { ServedType } from './terraform';
 
 /** Options of `LocalRuntime.start`. */
 export interface LocalRuntimeOptions {
@@ -50,18 +53,6 @@ export interface LocalRuntimeOptions {
   readonly log?: (message: string) => void;
 }
 
-/** One Terraform resource type a service serves. */
-export interface ServedType {
-  /** What a resource of this type becomes locally. */
-  readonly becomes: string;
-  /**
-   * The resource's attributes locally (ARN, name, URL), as the AWS provider
-   * names them. `id` is a stable id derived from the address. Without it the
-   * resource has an id and a placeholder ARN, which is all anything refers to.
-   */
-  readonly attributes?: (model: TerraformModel, resource: TerraformResource, id: string) => Record<string, unknown>;
-}
-
 /**
  * The attributes of a resource known by its name (`name`, or `field`): its id
  * and name are the name, its ARN is `arn:aws:<service>:<region>:<account>:<path(name)>`.
@@ -80,8 +71,108 @@ export function namedResource(service: string, path: (name: string) => string, f
  */
 export interface Parts {}
 
-/** A handler of a REST call (Lambda's `Invoke`): the match of the path pattern, and the caller. */
-export type RestHandler = (request: IncomingMessage, response: ServerResponse, match: RegExpExecArray, principal: Principal) => Promise<void>;
+/** One request to the endpoint, and who makes it (from the access key id it is signed with). */
+export interface Call {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly url: URL;
+  readonly principal: Principal;
+}
+
+/**
+ * An AWS wire protocol (`local/protocols/`): which requests are in it, and
+ * how a call of one of the APIs served with it is read, authorized through
+ * the API, answered, and refused, all in the protocol's own shapes. `Api` is
+ * what a service gives to be served with it.
+ */
+export interface Protocol<Api> {
+  readonly name: string;
+  /**
+   * Serves `call` when it is in this protocol and answers it among `apis`
+   * (errors included, in the protocol's shape); resolves false, having read
+   * and written nothing, when the request is not this protocol's.
+   */
+  serve(call: Call, apis: readonly Api[]): Promise<boolean>;
+}
+
+/** A reachable read-model server (`mysql.ts` opens it before any service binds: the cluster's attributes resolve to it). */
+export interface ReadModelServer {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  readonly version: string;
+  /** Whether this is a private instance started for this run. */
+  readonly embedded: boolean;
+  /** The URL to show (no password). */
+  readonly displayUrl: string;
+  /** This runtime, as the holder of the database's lock. */
+  readonly holder: LockHolder;
+  /** Why the lock is not held right now (its server connection was lost), if it is not. */
+  readonly lockLost: string | undefined;
+  /**
+   * Where the functions reach the server (the cluster's endpoint and port): a
+   * relay that counts each database user's statements. The runtime's own
+   * connections (the lock, the console's reads) go to the server directly.
+   */
+  readonly relay: StatementRelay;
+  /** Releases the lock, closes the relay and stops a private instance. */
+  stop(): Promise<void>;
+}
+
+/** The EventBridge envelope delivered to targets. */
+export interface BusEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: Record<string, unknown>;
+}
+
+/** A JSON value a workflow Task takes and returns. */
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+
+/** EventBridge, as the principal of what it does under a resource policy (a log group's, a queue's, a topic's). */
+export const EVENTBRIDGE: Principal = { kind: 'service', service: 'events.amazonaws.com' };
+
+/** An `aws_cloudwatch_event_target`, as the integration of its ARN's service sees it. */
+export interface RuleTarget {
+  readonly resource: TerraformResource;
+  /** The ARN of what the rule delivers to. */
+  readonly arn: string;
+  readonly ruleName: string;
+  readonly ruleArn: string;
+}
+
+/**
+ * How a service is called by another on AWS's side, under the principal AWS
+ * uses: as an EventBridge rule's target, as a workflow's Task. One map holds
+ * them ({@link Binding.integrate}), keyed by the service in the ARN of what is
+ * called (`arn:aws:<service>:…`; a Task's `arn:aws:states:::<service>:<action>`),
+ * and each service registers its own, with its own authorization and the
+ * error names its caller reads.
+ */
+export interface Integration {
+  /**
+   * The delivery of a rule's events to `target.arn`, as EventBridge makes it;
+   * built once per target at start (a resource the stacks do not define stops
+   * the start). A rejection is a failed delivery: the rule retries, then
+   * dead-letters.
+   */
+  readonly target?: (target: RuleTarget) => (event: BusEvent) => Promise<void>;
+  /**
+   * The handler of the Task `arn:aws:states:::<service>:<action>`, called as
+   * `principal` (the execution role), or undefined when the action is not
+   * served. It fails with a `TaskError` named as Step Functions names the
+   * failure, which the definition's Retry and Catch match.
+   */
+  readonly task?: (action: string, principal: Principal) => TaskHandler | undefined;
+}
 
 /** What a service binds itself with. */
 export interface Binding {
@@ -105,10 +196,12 @@ export interface Binding {
   /** A part a service earlier in the list provided. */
   use<K extends keyof Parts>(part: K): Parts[K];
   provide<K extends keyof Parts>(part: K, value: Parts[K]): void;
-  /** Serves a JSON-protocol API (`X-Amz-Target: <prefix>.<Operation>`). */
-  serve(service: JsonService): void;
-  /** Serves a REST call (`POST /2015-03-31/functions/<name>/invocations`). */
-  route(method: string, path: RegExp, handler: RestHandler): void;
+  /** Serves an API on the endpoint with the protocol its AWS service speaks (`JSON_PROTOCOL`, `REST_JSON_PROTOCOL`, `QUERY_PROTOCOL`). */
+  serve<Api>(protocol: Protocol<Api>, api: Api): void;
+  /** Registers how other services call this one (rule targets, workflow Tasks), under the service name of its ARNs (`lambda`, `states`). */
+  integrate(service: string, integration: Integration): void;
+  /** The integrations registered so far, by service: the one map rule targets and workflow Tasks dispatch through. */
+  readonly integrations: ReadonlyMap<string, Integration>;
   /** A `GET /_local/…` page answered with JSON (or a file). */
   page(path: string, handler: (url: URL) => unknown): void;
   /** A long-lived `GET` (server-sent events). */
@@ -133,5 +226,11 @@ export interface Binding {
 export interface LocalService {
   readonly name: string;
   readonly serves: Readonly<Record<string, ServedType>>;
+  /**
+   * The synthesized policies this service owns (its resources' policies: a
+   * queue's, a topic's, the log groups'; IAM's roles and keys), read before
+   * any service binds: the IAM gate evaluates every service's.
+   */
+  readonly policies?: (model: TerraformModel) => SynthesizedPolicy[];
   bind(binding: Binding): Promise<void> | void;
 }

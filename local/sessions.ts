@@ -3,7 +3,13 @@
  * credentials whose access key id identifies the role to the endpoint.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { RoleCredentials } from './functions';
+
+/** Credentials a function's environment gets: they identify its role to the endpoint. */
+export interface RoleCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+}
 
 /** The access key id of a role's sessions: it is what identifies the role to the endpoint. */
 export function roleAccessKeyId(roleArn: string): string {

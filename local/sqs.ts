@@ -5,8 +5,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceRange } from './aws-limits';
-import { AwsError, requireString, type JsonService } from './aws-protocol';
-import type { IamGate, IamRequest, Principal } from './iam';
+import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { AwsError, UnsupportedTerraformError } from './errors';
+import { parsePolicy, type IamGate, type IamRequest, type Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll, viaService } from './kms';
 import type { LocalService } from './service';
@@ -17,7 +18,7 @@ declare module './service' {
   }
 }
 
-/** The SQS service: each `aws_sqs_queue` is a local queue (kept in the data folder), authorized with its policy and key. */
+/** The SQS service: each `aws_sqs_queue` is a local queue (kept in the data folder), authorized with its queue policy and key. */
 export const sqsService: LocalService = {
   name: 'sqs',
   serves: {
@@ -30,11 +31,19 @@ export const sqsService: LocalService = {
         return { id: url, name, url, arn: `arn:aws:sqs:${region}:${account}:${name}` };
       },
     },
+    aws_sqs_queue_policy: { becomes: 'the resource policy of its queue' },
   },
+  policies: (model) =>
+    model.resources('aws_sqs_queue_policy').map((queuePolicy) => {
+      const url = model.string(queuePolicy, 'queue_url');
+      const queue = model.findBy('aws_sqs_queue', 'url', url);
+      if (!queue) throw new UnsupportedTerraformError(queuePolicy.address, `queue ${url} is not defined in the stacks`);
+      return { address: queuePolicy.address, kind: 'resource', target: model.attributes(queue).arn as string, document: parsePolicy(queuePolicy.address, model.field(queuePolicy, 'policy')) };
+    }),
   bind({ model, region, account, endpoint, gate, options, serve, provide, page, status }) {
     const sqs = new LocalSqs({ endpoint, region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     for (const queue of model.resources('aws_sqs_queue')) sqs.create(model.attributes(queue).name as string, model.field(queue, 'kms_master_key_id') as string | undefined);
-    serve(sqs.service());
+    serve(JSON_PROTOCOL, sqs.service());
     provide('sqs', sqs);
     const queues = () => [...sqs.queues()];
     status('queues', () => Object.fromEntries(queues().map((queue) => [queue.name, { url: queue.url, messages: queue.size }])));

@@ -1,21 +1,23 @@
 /**
  * The workflow, run by aws-local-stepfunctions from the same ASL file the
- * stacks deploy. Each Task state is bound by its `Resource` to the local
- * service it names: `lambda:invoke` to the local functions,
- * `dynamodb:<operation>` to the local DynamoDB (streams included), and
- * `events:putEvents` to the local bus. Errors carry the names Step Functions
- * gives them (`DynamoDB.ConditionalCheckFailedException`, `EventBridge.FailedEntry`, ...),
- * so Retry and Catch behave as in the cloud.
+ * stacks deploy. Each Task state is bound by its `Resource`
+ * (`arn:aws:states:::<service>:<action>`) to the integration that service
+ * registered (`Binding.integrations`, the one map rule targets use too):
+ * `lambda:invoke` (local/functions.ts), `dynamodb:<operation>`
+ * (local/dynamodb.ts), `events:putEvents` (local/event-bus.ts), each
+ * authorized by its service as the execution role. Errors carry the names Step
+ * Functions gives them (`DynamoDB.ConditionalCheckFailedException`,
+ * `EventBridge.FailedEntry`, ...), so Retry and Catch behave as in the cloud.
+ * The machine is also a rule target (`states`): the rule's role starts its
+ * executions.
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength } from './aws-limits';
-import { AwsError, requireString, type JsonService } from './aws-protocol';
-import type { LocalDynamoDB } from './dynamodb';
-import type { EventBus } from './event-bus';
-import { InvokeError, type LocalFunctions } from './functions';
-import { AccessDeniedError, type IamGate, type Principal } from './iam';
-import { namedResource, type LocalService } from './service';
+import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { AwsError, UnsupportedTerraformError } from './errors';
+import type { IamGate, Principal } from './iam';
+import { namedResource, type Binding, type Integration, type LocalService, type TaskHandler } from './service';
 
 declare module './service' {
   interface Parts {
@@ -37,7 +39,8 @@ export const stateMachineService: LocalService = {
       attributes: namedResource('states', (name) => `stateMachine:${name}`),
     },
   },
-  bind({ model, region, account, gate, options, use, provide, serve, page, status, summary, creationCheck, assumeRole, onIdle }) {
+  bind(binding) {
+    const { model, region, account, gate, options, integrations, integrate, provide, serve, page, status, summary, creationCheck, assumeRole, onIdle } = binding;
     const machine = model.only('aws_sfn_state_machine');
     const arn = model.attributes(machine).arn as string;
     const role = model.string(machine, 'role_arn');
@@ -47,15 +50,14 @@ export const stateMachineService: LocalService = {
       definition: model.string(machine, 'definition'),
       region,
       account,
-      functions: use('functions'),
-      dynamodb: use('dynamodb'),
-      bus: use('bus'),
+      integrations,
       principal: { kind: 'role', arn: role },
       gate,
       ...(options.retryDelayMs !== undefined ? { retryIntervalMs: options.retryDelayMs } : {}),
     });
-    serve(stateMachine.service());
+    serve(JSON_PROTOCOL, stateMachine.service());
     provide('stateMachine', stateMachine);
+    integrate('states', ruleTarget(binding, stateMachine));
     page('/_local/executions', () => stateMachine.executions());
     status('stateMachine', () => stateMachine.arn);
     status('executions', () => stateMachine.kept);
@@ -69,8 +71,22 @@ export const stateMachineService: LocalService = {
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer T> ? T : never;
 
+/** A state machine as a rule's target: the rule's role is assumed, may start executions, and the execution runs to its end. */
+function ruleTarget({ model, gate, assumeRole }: Binding, stateMachine: LocalStateMachine): Integration {
+  return {
+    target: ({ resource, arn, ruleArn }) => {
+      if (arn !== stateMachine.arn) throw new UnsupportedTerraformError(resource.address, `state machine ${arn} is not defined in the stacks`);
+      const roleArn = model.string(resource, 'role_arn');
+      return async (event) => {
+        await assumeRole('events.amazonaws.com', roleArn, { 'aws:SourceArn': ruleArn });
+        await gate.authorize({ principal: { kind: 'role', arn: roleArn }, action: 'states:StartExecution', resource: stateMachine.arn });
+        await stateMachine.runExecution(JSON.stringify(event));
+      };
+    },
+  };
+}
+
 type Json = Parameters<StateMachine['run']>[0];
-type TaskHandler = (input: Json) => Promise<Json>;
 
 /** A finished or running execution. */
 interface Execution {
@@ -125,12 +141,11 @@ export interface LocalStateMachineOptions {
   readonly definition: string;
   readonly region: string;
   readonly account: string;
-  readonly functions: LocalFunctions;
-  readonly dynamodb: LocalDynamoDB;
-  readonly bus: EventBus;
-  /** The execution role's session: every service integration is authorized as it. */
+  /** The services' integrations, by service: each Task state is bound to the one its Resource names. */
+  readonly integrations: ReadonlyMap<string, Integration>;
+  /** The execution role's session: every Task calls its service as it. */
   readonly principal: Principal;
-  /** Authorizes the Lambda integration and the API's callers. */
+  /** Authorizes the API's callers. */
   readonly gate: IamGate;
   /** Overrides Retry intervals (ms) for every state; tests set 0. */
   readonly retryIntervalMs?: number;
@@ -145,7 +160,7 @@ export class LocalStateMachine {
   readonly arn: string;
   readonly #options: LocalStateMachineOptions;
   readonly #machine: StateMachine;
-  readonly #tasks: Record<string, TaskHandler>;
+  readonly #tasks: Record<string, (input: Json) => Promise<Json>>;
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<unknown>>();
   readonly #retryOverrides: Record<string, number> | undefined;
@@ -159,7 +174,7 @@ export class LocalStateMachine {
     const definition = JSON.parse(options.definition) as StateMachineDefinition;
     this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
     this.#tasks = {};
-    for (const [stateName, state] of taskStates(definition)) this.#tasks[stateName] = this.#bind(stateName, state.Resource);
+    for (const [stateName, state] of taskStates(definition)) this.#tasks[stateName] = this.#bind(stateName, state.Resource) as (input: Json) => Promise<Json>;
     this.#retryOverrides =
       options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(this.#tasks).map((name) => [name, options.retryIntervalMs as number]));
   }
@@ -298,77 +313,14 @@ export class LocalStateMachine {
     }
   }
 
-  /** Binds one Task state to the local service its Resource names, through the integration of that service. */
+  /** Binds one Task state to the integration of the service its Resource names, called as the execution role. */
   #bind(stateName: string, resource: string): TaskHandler {
     const match = /^arn:aws:states:::([a-z]+):([A-Za-z]+)$/.exec(resource);
     if (!match) throw new Error(`state ${stateName}: resource ${resource} is not supported locally (only optimized request-response integrations are)`);
     const [, service, action] = match as unknown as [string, string, string];
-    const integration = Object.hasOwn(this.#integrations, service) ? this.#integrations[service]?.(action) : undefined;
-    if (!integration) throw new Error(`state ${stateName}: integration ${service}:${action} is not supported locally`);
-    return integration;
-  }
-
-  /** The optimized integrations, by the service of the Task's Resource ARN: each returns the handler of an action, or undefined. */
-  readonly #integrations: Readonly<Record<string, (action: string) => TaskHandler | undefined>> = {
-    lambda: (action) => (action === 'invoke' ? (input) => this.#invokeLambda(input) : undefined),
-    dynamodb: (action) => (input) => this.#callDynamo(action.charAt(0).toUpperCase() + action.slice(1), input),
-    events: (action) => (action === 'putEvents' ? (input) => this.#putEvents(input) : undefined),
-  };
-
-  async #invokeLambda(input: Json): Promise<Json> {
-    const { FunctionName, Payload } = input as { FunctionName: string; Payload?: Json };
-    const definition = this.#options.functions.find(FunctionName);
-    let result;
-    try {
-      await this.#options.gate.authorize({
-        principal: this.#options.principal,
-        action: 'lambda:InvokeFunction',
-        resource: definition?.arn ?? FunctionName,
-      });
-      result = await this.#options.functions.invoke(FunctionName, Payload ?? {});
-    } catch (error) {
-      // The names Step Functions gives Lambda's service errors.
-      if (error instanceof AccessDeniedError) throw taskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
-      if (error instanceof InvokeError) throw taskError(`Lambda.${error.name}`, error.message);
-      throw error;
-    }
-    if (!result.ok) throw taskError(result.error.errorType, JSON.stringify(result.error));
-    return { ExecutedVersion: '$LATEST', Payload: result.payload as Json, StatusCode: 200 };
-  }
-
-  async #callDynamo(operation: string, input: Json): Promise<Json> {
-    let response;
-    try {
-      await this.#options.dynamodb.authorize(this.#options.principal, operation, input as Record<string, unknown>);
-      response = await this.#options.dynamodb.call(operation, input as Record<string, unknown>);
-    } catch (error) {
-      if (error instanceof AccessDeniedError) throw taskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`);
-      throw taskError(`DynamoDB.${(error as Error).name}`, (error as Error).message);
-    }
-    if (response.status !== 200) {
-      const type = String(response.body.__type ?? 'AmazonDynamoDBException').split('#').pop();
-      throw taskError(`DynamoDB.${type}`, String(response.body.message ?? response.body.Message ?? ''));
-    }
-    return response.body as Json;
-  }
-
-  async #putEvents(input: Json): Promise<Json> {
-    const entries = ((input as { Entries?: Record<string, unknown>[] }).Entries ?? []).map((entry) => ({
-      ...entry,
-      // Step Functions serialises a JSON Detail for the API call.
-      Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
-    }));
-    let result;
-    try {
-      // The workflow's call is authorized as a client's is: once, with every entry's values.
-      await this.#options.bus.authorizePut(this.#options.principal, entries.map((entry) => ({ EventBusName: this.#options.bus.arn, ...entry })));
-      result = this.#options.bus.putEvents({ Entries: entries });
-    } catch (error) {
-      if (error instanceof AccessDeniedError) throw taskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`);
-      throw taskError(`EventBridge.${(error as Error).name}`, (error as Error).message);
-    }
-    if (result.FailedEntryCount > 0) throw taskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
-    return result as unknown as Json;
+    const handler = this.#options.integrations.get(service)?.task?.(action, this.#options.principal);
+    if (!handler) throw new Error(`state ${stateName}: integration ${service}:${action} is not supported locally`);
+    return handler;
   }
 
   #execution(arn: unknown): Execution {
@@ -441,13 +393,6 @@ export class LocalStateMachine {
   get definition(): unknown {
     return JSON.parse(this.#options.definition) as unknown;
   }
-}
-
-/** An error Step Functions' Retry and Catch match by name. */
-function taskError(name: string, cause: string): Error {
-  const error = new Error(cause);
-  error.name = name;
-  return error;
 }
 
 function taskStates(definition: StateMachineDefinition): [string, { Resource: string }][] {

@@ -21,13 +21,14 @@ import path from 'node:path';
 import type { StreamMappingSettings } from '../config/pipeline';
 import { AWS_LIMITS } from './aws-limits';
 import type { StreamRecord, TableStream } from './dynamodb';
+import { UnsupportedTerraformError } from './errors';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { LocalFunctions } from './functions';
 import { DurableValue } from './journal';
 import type { Binding, LocalService } from './service';
 import type { LocalQueue } from './sqs';
 import type { StatementTally } from './statement-relay';
-import { UnsupportedTerraformError, type TerraformModel, type TerraformResource } from './terraform';
+import type { TerraformModel, TerraformResource } from './terraform';
 
 declare module './service' {
   interface Parts {

@@ -4,61 +4,31 @@
  * outputs and data sources become the ARNs, names and URLs of the local
  * services, so the runtime builds exactly what `terraform apply` would create.
  *
- * Every resource type is either served by a local service (each declares
- * its types and their local attributes, see `service.ts`) or declared to
- * have no local behaviour ({@link NO_LOCAL_BEHAVIOUR}); anything
+ * Every resource type is one the runtime knows (`LOCAL_TYPES` of
+ * `services.ts`: served by a local service, each declaring its types and
+ * their local attributes, or declared to have no local behaviour); anything
  * else, and any expression this reader does not understand, stops the start
  * with its address. Nothing is skipped silently.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ServedType } from './service';
+import { UnsupportedTerraformError } from './errors';
 
-/**
- * Resource types with no local behaviour, each with the reason. They are read
- * (their references resolve to placeholder ids) but nothing runs for them.
- */
-export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
-  aws_vpc: 'networking: everything runs on loopback',
-  aws_subnet: 'networking: everything runs on loopback',
-  aws_route_table: 'networking: everything runs on loopback',
-  aws_route_table_association: 'networking: everything runs on loopback',
-  aws_route: 'networking: everything runs on loopback',
-  aws_internet_gateway: 'networking: everything runs on loopback',
-  aws_nat_gateway: 'networking: everything runs on loopback',
-  aws_eip: 'networking: everything runs on loopback',
-  aws_security_group: 'networking: everything runs on loopback',
-  aws_vpc_security_group_ingress_rule: 'networking: everything runs on loopback',
-  aws_vpc_security_group_egress_rule: 'networking: everything runs on loopback',
-  aws_vpc_endpoint: 'networking: the SDKs reach the local endpoint directly',
-  aws_db_subnet_group: 'the database is DB_URL',
-  aws_rds_cluster_parameter_group: 'the database is DB_URL',
-  aws_rds_cluster_instance: 'the database is DB_URL',
-  aws_kms_alias: 'nothing calls the key by its alias',
-  aws_cloudwatch_event_archive: 'no replay locally',
-  aws_cloudwatch_metric_alarm: 'no CloudWatch metrics locally',
-  aws_cloudwatch_dashboard: 'no CloudWatch metrics locally',
-  aws_sns_topic: 'alarm notifications: no alarms locally',
-  aws_sns_topic_policy: 'alarm notifications: no alarms locally',
-  aws_sns_topic_subscription: 'alarm notifications: no alarms locally',
-  aws_schemas_registry: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
-  aws_schemas_schema: 'documentation for clients: the same schemas are in docs/schemas, and the suite validates every event against them',
-};
+/** One Terraform resource type a service serves. */
+export interface ServedType {
+  /** What a resource of this type becomes locally. */
+  readonly becomes: string;
+  /**
+   * The resource's attributes locally (ARN, name, URL), as the AWS provider
+   * names them. `id` is a stable id derived from the address. Without it the
+   * resource has an id and a placeholder ARN, which is all anything refers to.
+   */
+  readonly attributes?: (model: TerraformModel, resource: TerraformResource, id: string) => Record<string, unknown>;
+}
 
 /** Data sources the reader answers locally. */
 const DATA_SOURCES = new Set(['aws_caller_identity', 'aws_partition', 'aws_region', 'aws_availability_zones', 'terraform_remote_state']);
-
-/** A construct the runtime cannot run: the start stops with its address. */
-export class UnsupportedTerraformError extends Error {
-  readonly address: string;
-
-  constructor(address: string, message: string) {
-    super(`${address}: ${message}`);
-    this.name = 'UnsupportedTerraformError';
-    this.address = address;
-  }
-}
 
 /** One resource of one stack. */
 export interface TerraformResource {
@@ -100,19 +70,19 @@ export function readSynthesizedStacks(outdir: string): Map<string, { dir: string
 /** The synthesized stacks, resolved to local values. */
 export class TerraformModel {
   readonly context: LocalContext;
-  readonly #served: Readonly<Record<string, ServedType>>;
+  readonly #types: Readonly<Record<string, ServedType>>;
   readonly #stacks: Map<string, { dir: string; json: StackJson }>;
   readonly #attributes = new Map<string, Record<string, unknown>>();
   readonly #resolving = new Set<string>();
 
-  /** `served`: the resource types the local services serve (`SERVED_TYPES` of `services.ts`). */
-  constructor(stacks: Map<string, { dir: string; json: StackJson }>, context: LocalContext, served: Readonly<Record<string, ServedType>>) {
+  /** `types`: the resource types the runtime knows, served or without local behaviour (`LOCAL_TYPES` of `services.ts`). */
+  constructor(stacks: Map<string, { dir: string; json: StackJson }>, context: LocalContext, types: Readonly<Record<string, ServedType>>) {
     this.#stacks = stacks;
     this.context = context;
-    this.#served = served;
+    this.#types = types;
     const problems: string[] = [];
     for (const resource of this.resources()) {
-      if (!(resource.type in served) && !(resource.type in NO_LOCAL_BEHAVIOUR)) {
+      if (!Object.hasOwn(types, resource.type)) {
         problems.push(`${resource.address}: resource type ${resource.type} has no local behaviour: no service in local/services.ts serves it, and it is not declared in NO_LOCAL_BEHAVIOUR`);
       }
     }
@@ -198,7 +168,7 @@ export class TerraformModel {
     this.#resolving.add(resource.address);
     try {
       const id = localId(resource.address);
-      const attributes = this.#served[resource.type]?.attributes?.(this, resource, id) ?? {
+      const attributes = (Object.hasOwn(this.#types, resource.type) ? this.#types[resource.type]?.attributes?.(this, resource, id) : undefined) ?? {
         // Resources with no local behaviour, and served ones nothing refers to by
         // attribute: an id is all anything refers to.
         id: `${resource.type.replace(/^aws_/, '')}-${id.slice(0, 8)}`,

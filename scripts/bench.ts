@@ -25,7 +25,7 @@ import { DEFAULT_STREAM_MAPPING } from '../config/pipeline';
 import { FUNCTION_ENVIRONMENT, FunctionName, type FunctionKey } from '../stacks/catalogue';
 import { INITIAL_STATE, orderContentHash, type Order } from '../handlers/domain/order';
 import { aggregate, projectOrders } from '../handlers/read-model/read-model-writer';
-import { READ_MODEL_TABLES } from '../handlers/read-model/tables';
+import { READ_MODEL_TABLES } from '../config/read-model-tables';
 import { buildHandlers, DIST, ROOT } from '../stacks/bundling/build';
 import { startDynalite } from '../local/dynalite';
 import { localClientOptions } from '../clients/local-client';

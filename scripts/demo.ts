@@ -51,14 +51,14 @@ try {
 const interrupted = () => void runtime.stop().then(dropDemoDatabase).finally(() => process.exit(130));
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
-const target: Target = { kind: 'local', bus: runtime.bus.arn, endpoint: runtime.endpoint };
+const target: Target = { kind: 'local', bus: runtime.use('bus').arn, endpoint: runtime.endpoint };
 const problems: string[] = [];
 const expect = (what: string, actual: unknown, expected: unknown) => {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 };
 
 try {
-  console.log(`local pipeline at ${runtime.endpoint}, bus ${runtime.bus.arn}`);
+  console.log(`local pipeline at ${runtime.endpoint}, bus ${runtime.use('bus').arn}`);
   console.log(`read model ${runtime.database.displayUrl}: the demo's own database, dropped at the end\n`);
 
   const command = sample('create-order-6102');

@@ -12,7 +12,7 @@
  * non-zero, rather than silently skipped. Stream records older
  * than the stream's 24 h retention cannot be read back: rebuild the read model.
  */
-import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient, ExpiredIteratorException, GetRecordsCommand, GetShardIteratorCommand, ResourceNotFoundException, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
@@ -121,9 +121,8 @@ async function redriveProjectionBatch(message: Message): Promise<string> {
       ShardIterator = ShardIterator ? page.NextShardIterator : undefined;
     }
   } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'TrimmedDataAccessException' || name === 'ExpiredIteratorException' || name === 'ResourceNotFoundException') {
-      throw new Error(`the batch's stream records are no longer readable (${name}); run npm run rebuild-read-model`);
+    if (error instanceof TrimmedDataAccessException || error instanceof ExpiredIteratorException || error instanceof ResourceNotFoundException) {
+      throw new Error(`the batch's stream records are no longer readable (${error.name}); run npm run rebuild-read-model`, { cause: error });
     }
     throw error;
   } finally {

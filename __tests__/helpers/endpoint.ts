@@ -6,8 +6,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { handleRequest, type Router } from '../../local/endpoint';
-import type { Binding, LocalService, Parts } from '../../local/service';
+import { handleRequest, Router } from '../../local/endpoint';
+import type { Binding, Integration, LocalService, Parts } from '../../local/service';
 
 /** A running test endpoint. */
 export interface TestEndpoint {
@@ -27,9 +27,9 @@ export const clientOptions = (endpoint: TestEndpoint) => ({
   disableHostPrefix: true,
 });
 
-/** Starts an endpoint with an empty router. */
-export async function startTestEndpoint(): Promise<TestEndpoint> {
-  const router: Router = { services: new Map(), routes: [], pages: new Map(), streams: new Map(), principals: new Map() };
+/** Starts an endpoint with an empty router; `principals`: access key id → the role ARN its calls act as (any other key is the account). */
+export async function startTestEndpoint(principals: ReadonlyMap<string, string> = new Map()): Promise<TestEndpoint> {
+  const router = new Router(principals);
   const server = createServer((request, response) => {
     handleRequest(request, response, router).catch(() => response.destroy());
   });
@@ -46,14 +46,23 @@ export async function startTestEndpoint(): Promise<TestEndpoint> {
   };
 }
 
+/** What a service bound for a test provided, and the integrations it registered. */
+export interface BoundForTest {
+  readonly provided: Partial<Parts>;
+  readonly integrations: ReadonlyMap<string, Integration>;
+}
+
 /**
  * Binds one service into the endpoint's router as the runtime would, with an
- * empty Terraform model: what it serves and routes lands in the router, what
- * it provides is returned; `parts` stands in for what earlier services provide.
- * Hooks a test does not need (status, summary, start, stop, idle) are dropped.
+ * empty Terraform model unless `core` gives one (and the IAM gate, the
+ * region, ...): what it serves lands in the router, what it provides and the
+ * integrations it registers are returned; `parts` stands in for what earlier
+ * services provide. Hooks a test does not need (status, summary, start,
+ * stop, idle) are dropped.
  */
-export async function bindForTest(service: LocalService, endpoint: TestEndpoint, parts: Partial<Parts> = {}): Promise<Partial<Parts>> {
+export async function bindForTest(service: LocalService, endpoint: TestEndpoint, parts: Partial<Parts> = {}, core: Partial<Binding> = {}): Promise<BoundForTest> {
   const provided: Partial<Parts> = {};
+  const integrations = new Map<string, Integration>();
   const ignored = () => undefined;
   const binding = {
     model: { resources: () => [] },
@@ -65,8 +74,9 @@ export async function bindForTest(service: LocalService, endpoint: TestEndpoint,
     log: ignored,
     use: (part: keyof Parts) => parts[part] ?? provided[part],
     provide: (part: keyof Parts, value: unknown) => Object.assign(provided, { [part]: value }),
-    serve: (json: Parameters<Binding['serve']>[0]) => endpoint.router.services.set(json.targetPrefix, json),
-    route: (method: string, path: RegExp, handler: Parameters<Binding['route']>[2]) => endpoint.router.routes.push({ method, path, handler }),
+    serve: (protocol: Parameters<Binding['serve']>[0], api: unknown) => endpoint.router.serve(protocol, api),
+    integrate: (name: string, integration: Integration) => integrations.set(name, integration),
+    integrations,
     page: ignored,
     stream: ignored,
     status: ignored,
@@ -76,7 +86,8 @@ export async function bindForTest(service: LocalService, endpoint: TestEndpoint,
     onStart: ignored,
     onStop: ignored,
     onIdle: ignored,
+    ...core,
   } as unknown as Binding;
   await service.bind(binding);
-  return provided;
+  return { provided, integrations };
 }

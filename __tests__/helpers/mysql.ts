@@ -1,4 +1,4 @@
-import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES, type ReadModelTables } from '../../handlers/read-model/tables';
+import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Connection, type Pool, type PoolConnection } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'mysql2/promise';
 import { ENVIRONMENTS } from '../../config/environments';
 import { localIdle, localEvents, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
@@ -140,6 +140,28 @@ describe('redrive', () => {
     expect((await cli('redrive', '--queue', 'projection')).code).toBe(0);
     sqs.destroy();
   }, budget({ cliRuns: 2, seconds: 5 }));
+
+  it('keeps a failed batch whose stream records are no longer readable, and says to rebuild', async () => {
+    // Prepare: the on-failure record of a batch on a stream that no longer exists (a table replaced since).
+    const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-projection-failures' }));
+    const streamArn = 'arn:aws:dynamodb:us-east-1:000000000000:table/gone/stream/2020-01-01T00:00:00.000';
+    const batch = { shardId: 'shardId-00000001-00000000000000000001', startSequenceNumber: '1', endSequenceNumber: '2', batchSize: 1, streamArn };
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ requestContext: { condition: 'RetryAttemptsExhausted' }, DDBStreamBatchInfo: batch }) }));
+
+    // Act
+    const result = await cli('redrive', '--queue', 'projection');
+
+    // Assess: the SDK's ResourceNotFoundException, told apart by its class.
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("the batch's stream records are no longer readable (ResourceNotFoundException); run npm run rebuild-read-model");
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+    const kept = Messages.filter((message) => (JSON.parse(message.Body as string) as { DDBStreamBatchInfo?: { streamArn: string } }).DDBStreamBatchInfo?.streamArn === streamArn);
+    expect(kept).toHaveLength(1);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: kept[0]?.ReceiptHandle }));
+    for (const other of Messages.filter((message) => !kept.includes(message))) await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: other.ReceiptHandle, VisibilityTimeout: 0 }));
+    sqs.destroy();
+  }, budget({ cliRuns: 1, seconds: 5 }));
 
   it('restarts the workflow for events in its dead-letter queue, keeping their id', async () => {
     // Prepare: an event as EventBridge leaves it in the rule's DLQ.

@@ -112,19 +112,35 @@ describe('stream projection', () => {
     expect(await totalOf('expired-record')).toBe(4);
   });
 
-  it('reports exactly the malformed record and projects the rest', async () => {
+  it('reports exactly the malformed record, logs it as malformed (matched by its class), and projects the rest', async () => {
     // Prepare
     const good = [buildOrder({ items: [{ itemid: 'partial', quantity: 1 }] }), buildOrder({ items: [{ itemid: 'partial', quantity: 2 }] })];
-    const bad = insertRecord(buildOrder({ items: [{ itemid: 'partial', quantity: 100 }] }), '9000000001');
+    const badOrder = buildOrder({ items: [{ itemid: 'partial', quantity: 100 }] });
+    const bad = insertRecord(badOrder, '9000000001');
     (bad.dynamodb!.NewImage as Record<string, unknown>).items = { L: [{ M: { itemid: { S: 'partial' }, quantity: { S: 'lots' } } }] };
     const event = streamEvent([insertRecord(good[0]!), bad, insertRecord(good[1]!)]);
+    const lines: string[] = [];
+    const capture = (chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    const logged = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    logger.setLogLevel('ERROR');
 
     // Act
-    const response = await createProjection({ pool: () => db.pool, persistenceStore: store() })(event, context());
+    let response;
+    try {
+      response = await createProjection({ pool: () => db.pool, persistenceStore: store() })(event, context());
+    } finally {
+      logger.setLogLevel('SILENT');
+      for (const spy of logged) spy.mockRestore();
+    }
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '9000000001' }] });
     expect(await totalOf('partial')).toBe(3);
+    const malformed = lines.flatMap((line) => line.split('\n')).filter((line) => line.includes('"malformed record"')).map((line) => JSON.parse(line) as { orderId?: string; sequenceNumber?: string });
+    expect(malformed).toEqual([expect.objectContaining({ orderId: badOrder.orderId, sequenceNumber: '9000000001' })]);
   });
 
   it('fails a conflicting order alone and leaves the stored order untouched', async () => {

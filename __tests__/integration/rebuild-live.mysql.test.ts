@@ -18,7 +18,7 @@ import { localIdle, putEntries, type EntryInput, type PipelineEvent, type Target
 import { resourceNames } from '../../config/pipeline';
 import { orderFromItem } from '../../handlers/domain/order';
 import { rebuildReadModel, REBUILD_TABLES, RETIRED_TABLES, sourceOf, type RebuildProgress } from '../../handlers/read-model/rebuild';
-import { READ_MODEL_TABLES } from '../../handlers/read-model/tables';
+import { READ_MODEL_TABLES } from '../../config/read-model-tables';
 import { databaseUrl, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { dropReadModel, serverUrl } from '../helpers/mysql';
 import { budget } from '../helpers/budget';

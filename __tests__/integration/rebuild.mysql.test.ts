@@ -9,7 +9,7 @@ import { projectOrders } from '../../handlers/read-model/read-model-writer';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
 import { REBUILD_TABLES, RETIRED_TABLES, rebuildReadModel, type ScanOrders } from '../../handlers/read-model/rebuild';
-import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES } from '../../handlers/read-model/tables';
+import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES } from '../../config/read-model-tables';
 import { buildOrder } from '../helpers/factories';
 import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { connectionOptions } from '../../handlers/shared/db';

@@ -2,6 +2,7 @@
  * Errors of the order domain. Each carries the `code` that refusal events
  * report in `error.code`, so the contract's codes live in one place.
  */
+import { PipelineError } from '../shared/errors';
 
 /**
  * Codes of the `error` object in refusal events: the one list. The workflow's
@@ -37,7 +38,7 @@ export function echo(value: string): string {
 }
 
 /** Base class of every refusal the pipeline answers to a client. */
-export abstract class RefusalError extends Error {
+export abstract class RefusalError extends PipelineError {
   abstract readonly code: RefusalCode;
   /** The `queryStatus` a query refused with this error answers. @default 400 */
   readonly status: number = 400;
@@ -124,7 +125,7 @@ export class OrderChangedError extends RefusalError {
 }
 
 /** A stream record that cannot be projected; the message names every problem. Not a refusal: nobody is waiting for an answer. */
-export class MalformedRecordError extends Error {
+export class MalformedRecordError extends PipelineError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'MalformedRecordError';

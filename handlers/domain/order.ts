@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ORDERS_TABLE_KEY } from '../../config/contract';
 import { MalformedRecordError, ValidationError } from './errors';
-import { normaliseEventTime, orderTimeProblem } from './time';
+import { normaliseEventTime, orderTimeProblem } from '../../config/time';
 import { Limits, describeType, itemIdProblem, orderIdProblem, quantityProblem } from './limits';
 
 /** The status and revision every order starts with. */

@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
+import { READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 import { FieldSchema, itemIdProblem } from '../domain/limits';
 import { defineQuery, exactNumber, type PageRequest } from './query-definition';
 

@@ -1,7 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ValidationError } from '../domain/errors';
 import { FieldSchema, itemIdProblem } from '../domain/limits';
-import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
+import { READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 import { defineQuery, echoString, exactNumber, type PageRequest } from './query-definition';
 
 const MONTHS = [

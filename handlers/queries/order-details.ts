@@ -1,7 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { OrderNotFoundError, ValidationError } from '../domain/errors';
 import { FieldSchema, orderIdProblem } from '../domain/limits';
-import { READ_MODEL_TABLES, type ReadModelTables } from '../read-model/tables';
+import { READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 import { defineQuery, echoString, type PageRequest } from './query-definition';
 
 /** One row of `orderDetails`: one order line, in the order it was sent. */

@@ -1,7 +1,8 @@
 /** Errors of the read model: schema migrations and projection. */
+import { PipelineError } from '../shared/errors';
 
 /** Base class of read-model errors. */
-class ReadModelError extends Error {
+export class ReadModelError extends PipelineError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'ReadModelError';
@@ -10,10 +11,11 @@ class ReadModelError extends Error {
 
 /** An already-applied (or partly applied) migration file was edited after it ran. */
 export class MigrationChecksumError extends ReadModelError {
-  constructor(version: number, name: string, recorded: string, actual: string, partly = false) {
+  constructor(version: number, name: string, recorded: string, actual: string, partly = false, options?: ErrorOptions) {
     super(
       `migration ${version} (${name}) was edited after it was ${partly ? 'partly ' : ''}applied: recorded checksum ${recorded}, file checksum ${actual}. ` +
         'Applied migrations are immutable; add a new migration instead.',
+      options,
     );
     this.name = 'MigrationChecksumError';
   }
@@ -21,16 +23,16 @@ export class MigrationChecksumError extends ReadModelError {
 
 /** The migration files themselves are inconsistent (bad name, duplicate version). */
 export class MigrationSetError extends ReadModelError {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'MigrationSetError';
   }
 }
 
 /** Another runner held the migration lock for longer than we waited. */
 export class MigrationLockError extends ReadModelError {
-  constructor(lockName: string, seconds: number) {
-    super(`could not take the migration lock ${JSON.stringify(lockName)} within ${seconds} s; is another deploy running?`);
+  constructor(lockName: string, seconds: number, options?: ErrorOptions) {
+    super(`could not take the migration lock ${JSON.stringify(lockName)} within ${seconds} s; is another deploy running?`, options);
     this.name = 'MigrationLockError';
   }
 }
@@ -62,8 +64,8 @@ export class MigrationLockWaitError extends ReadModelError {
 
 /** The run stopped before a step because its time was running out; the next run resumes there. */
 export class MigrationIncompleteError extends ReadModelError {
-  constructor(version: number, name: string, step: number) {
-    super(`migration ${version} (${name}) stopped before step ${step}: not enough time left in this run; run it again, it resumes at step ${step}`);
+  constructor(version: number, name: string, step: number, options?: ErrorOptions) {
+    super(`migration ${version} (${name}) stopped before step ${step}: not enough time left in this run; run it again, it resumes at step ${step}`, options);
     this.name = 'MigrationIncompleteError';
   }
 }
@@ -71,17 +73,19 @@ export class MigrationIncompleteError extends ReadModelError {
 /**
  * The read model refused a write. Carries the server's code and message only:
  * never the SQL text or its parameters (a batch's INSERT can be megabytes of
- * customer data). `errno` and `fatal` are kept for the retry decisions.
+ * customer data), which is why the server's error is read, not kept as the
+ * `cause` (a logger that prints causes would print the SQL). `errno` and
+ * `fatal` are kept for the retry decisions.
  */
 export class ReadModelWriteError extends ReadModelError {
   readonly code: string | undefined;
   readonly errno: number | undefined;
   readonly fatal: boolean;
 
-  constructor(error: unknown) {
+  constructor(error: unknown, options?: ErrorOptions) {
     const source = error as { code?: string; errno?: number; fatal?: boolean; message?: string };
     const message = String(source.message ?? error).slice(0, 300);
-    super(`the read model refused the write: ${source.code ?? 'error'}: ${message}`);
+    super(`the read model refused the write: ${source.code ?? 'error'}: ${message}`, options);
     this.name = 'ReadModelWriteError';
     this.code = source.code;
     this.errno = source.errno;

@@ -25,7 +25,7 @@
  * the read model's tables; the rebuild applies them to its fresh tables
  * before filling them, and the swap brings them in (see `rebuild.ts`).
  */
-import { READ_MODEL_TABLES } from './tables';
+import { READ_MODEL_TABLES } from '../../config/read-model-tables';
 
 /** The directive, on a line of its own before the first statement, that sends a migration through the rebuild. */
 export const THROUGH_REBUILD_DIRECTIVE = '-- migration: through-rebuild';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { MigrationChecksumError, MigrationFailedError, MigrationIncompleteError, MigrationLockError, MigrationLockWaitError, MigrationSetError } from './errors';
 import { goesThroughRebuild, onlineProblem, splitStatements, stepKind, throughRebuildProblem } from './migration-sql';
-import { BOOKKEEPING_TABLES } from './tables';
+import { BOOKKEEPING_TABLES } from '../../config/read-model-tables';
 
 /** One versioned SQL migration file, `NNNN-name.sql`. */
 export interface Migration {

@@ -5,7 +5,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import type { Pool } from 'mysql2/promise';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ORDERS_TABLE_KEY, PipelineMetric } from '../../config/contract';
-import { OrderConflictError } from '../domain/errors';
+import { MalformedRecordError, OrderConflictError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { readOrderRecord } from '../domain/order-record';
 import { isKnownStatus } from '../commands/registry';
@@ -116,7 +116,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
       }
       return await projectRecord(intent.order, seat, stats, debug, sequenceNumber);
     } catch (error) {
-      if ((error as Error).name === 'MalformedRecordError') {
+      if (error instanceof MalformedRecordError) {
         logger.error('malformed record', { orderId: recordOrderId(record), sequenceNumber, error: describeError(error) });
       }
       throw error;

@@ -3,7 +3,7 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import { statusCounts } from '../commands/registry';
 import { orderToRows, type Order } from '../domain/order';
 import { ReadModelWriteError } from './errors';
-import { READ_MODEL_TABLES, type ReadModelTables } from './tables';
+import { READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 
 
 /** `UTC_TIMESTAMP(3)` as a value of a multi-row insert (mysql2 writes an object's `toSqlString` as SQL). */

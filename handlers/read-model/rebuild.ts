@@ -6,7 +6,7 @@ import { knownOrderFromItem } from '../domain/order-record';
 import { onRebuildTables } from './migration-sql';
 import { completeThroughRebuild, migrationForRebuild, migrationLabel, type Migration, type MigrationReport } from './migrations';
 import { compareKeys, projectOrders, writeOrders, type WarnLogger } from './read-model-writer';
-import { BOOKKEEPING_TABLES, READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, REBUILD_SUFFIXES, tablesWithSuffix, type ReadModelTables } from './tables';
+import { BOOKKEEPING_TABLES, READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, REBUILD_SUFFIXES, tablesWithSuffix, type ReadModelTables } from '../../config/read-model-tables';
 
 /** Rebuilt tables are filled beside the live ones under this suffix. */
 export const REBUILD_TABLES = tablesWithSuffix(REBUILD_SUFFIXES.rebuild);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength, enforceRange, exceeded } from '../../../local/aws-limits';
-import { AwsError } from '../../../local/aws-protocol';
+import { AwsError } from '../../../local/errors';
 
 const LOCAL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../local');
 
@@ -44,6 +44,9 @@ describe('the table of AWS limits', () => {
       lambdaAsyncPayload: [undefined, 1_048_576],
       streamBatchPayload: [undefined, 6_291_456],
       putEventsEntries: [undefined, 262_144],
+      snsMessageSize: [undefined, 262_144],
+      snsTopicNameLength: [1, 256],
+      snsTopicNameCharacters: 'characters',
     });
   });
 
@@ -62,6 +65,8 @@ describe('the table of AWS limits', () => {
     expect(refused).toMatchObject({ type: 'InvalidName', status: 400 });
     expect(refused?.message).toContain('U+0020 at position 4 is not allowed');
     expect(thrown(() => enforceCharacters(AWS_LIMITS.sqsMessageBodyCharacters, '😀\ud83d'))?.message).toContain("'#xD83D'");
+    expect(thrown(() => enforceCharacters(AWS_LIMITS.snsTopicNameCharacters, 'order-pipeline_local-alarms2'))).toBeUndefined();
+    expect(thrown(() => enforceCharacters(AWS_LIMITS.snsTopicNameCharacters, 'alarms.fifo'))).toMatchObject({ type: 'InvalidParameter', status: 400, message: expect.stringContaining('U+002E at position 6') });
   });
 
   it('is the only place in local/ that states a number of the table', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EventBus, type BusEntry } from '../../../local/event-bus';
 import { Journal } from '../../../local/journal';
+import { JSON_PROTOCOL } from '../../../local/protocols/json';
 
 const entry = (index: number, padding = 0) => ({ EventBusName: 'bus', Source: 'test', DetailType: 'thing', Detail: JSON.stringify({ index, padding: 'x'.repeat(padding) }) });
 
@@ -73,7 +74,7 @@ describe('PutEvents total entry size (AWS_LIMITS.putEventsEntries)', () => {
     const { clientOptions, startTestEndpoint } = await import('../../helpers/endpoint');
     const endpoint = await startTestEndpoint();
     const bus = new EventBus({ name: 'bus', region: 'us-east-1', account: '000000000000' });
-    endpoint.router.services.set('AWSEvents', bus.service());
+    endpoint.router.serve(JSON_PROTOCOL, bus.service());
     const client = new EventBridgeClient(clientOptions(endpoint));
     try {
       // Act

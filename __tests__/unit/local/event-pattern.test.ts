@@ -3,7 +3,8 @@
  * User Guide ("Event patterns", "Content filtering in event patterns").
  */
 import { describe, expect, it } from '@jest/globals';
-import { InvalidEventPatternError, matchesPattern, validatePattern } from '../../../local/event-pattern';
+import { InvalidEventPatternError } from '../../../local/errors';
+import { matchesPattern, validatePattern } from '../../../local/event-pattern';
 import { RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN } from '../../../config/pipeline';
 
 const ec2Event = {

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InvokeError, LocalFunctions, type LocalFunctionDefinition } from '../../../local/functions';
+import { InvokeError } from '../../../local/errors';
+import { LocalFunctions, type LocalFunctionDefinition } from '../../../local/functions';
 
 const codeDir = mkdtempSync(path.join(tmpdir(), 'local-fn-'));
 writeFileSync(

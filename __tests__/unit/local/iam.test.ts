@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { AccessDeniedError, IamGate, type PolicySet } from '../../../local/iam';
+import { AccessDeniedError } from '../../../local/errors';
+import { IamGate, type PolicySet } from '../../../local/iam';
 
 const account = '000000000000';
 const role = `arn:aws:iam::${account}:role/fn-role`;

@@ -20,7 +20,7 @@ let client: LambdaClient;
 beforeAll(async () => {
   endpoint = await startTestEndpoint();
   // The Lambda service bound as the runtime binds it: its Invoke route lands on the test endpoint.
-  const provided = await bindForTest(lambdaService, endpoint, { logs: { groups: new Map() } as never });
+  const { provided } = await bindForTest(lambdaService, endpoint, { logs: { groups: new Map() } as never });
   functions = provided.functions as LocalFunctions;
   const codeDir = mkdtempSync(path.join(tmpdir(), 'lambda-invoke-'));
   writeFileSync(path.join(codeDir, 'index.mjs'), 'export const handler = async (event) => ({ received: JSON.stringify(event).length });');

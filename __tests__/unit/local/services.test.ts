@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { LocalService } from '../../../local/service';
-import { SERVED_TYPES, SERVICES, servedTypes } from '../../../local/services';
-import { NO_LOCAL_BEHAVIOUR } from '../../../local/terraform';
+import { LOCAL_TYPES, NO_LOCAL_BEHAVIOUR, SERVED_TYPES, SERVICES, servedTypes } from '../../../local/services';
 
 const service = (name: string, ...types: string[]): LocalService => ({ name, serves: Object.fromEntries(types.map((type) => [type, { becomes: name }])), bind: () => undefined });
 
@@ -15,6 +14,7 @@ describe('the local services list', () => {
     expect(new Set(claimed).size).toBe(claimed.length);
     expect(Object.keys(SERVED_TYPES).sort()).toEqual([...claimed].sort());
     expect(claimed.filter((type) => type in NO_LOCAL_BEHAVIOUR)).toEqual([]);
+    expect(Object.keys(LOCAL_TYPES).sort()).toEqual([...claimed, ...Object.keys(NO_LOCAL_BEHAVIOUR)].sort());
     expect(new Set(SERVICES.map((entry) => entry.name)).size).toBe(SERVICES.length);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InvalidMessageContents, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LocalSqs } from '../../../local/sqs';
 import { clientOptions, startTestEndpoint, type TestEndpoint } from '../../helpers/endpoint';
+import { JSON_PROTOCOL } from '../../../local/protocols/json';
 
 let endpoint: TestEndpoint;
 let client: SQSClient;
@@ -15,7 +16,7 @@ beforeAll(async () => {
   endpoint = await startTestEndpoint();
   const sqs = new LocalSqs({ endpoint: endpoint.url, region: 'us-east-1', account: '000000000000' });
   queueUrl = sqs.create('limits').url;
-  endpoint.router.services.set('AmazonSQS', sqs.service());
+  endpoint.router.serve(JSON_PROTOCOL, sqs.service());
   client = new SQSClient(clientOptions(endpoint));
 });
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import '../../../local/polyfills';
+import { TaskError } from '../../../local/errors';
+import type { Integration } from '../../../local/service';
 import { LocalStateMachine } from '../../../local/state-machine';
+import { JSON_PROTOCOL } from '../../../local/protocols/json';
 
 /** A machine of one Pass state: no service is called, so none is needed. */
 function passMachine(options: { keepExecutionBytes?: number; keepExecutions?: number } = {}) {
@@ -9,9 +12,7 @@ function passMachine(options: { keepExecutionBytes?: number; keepExecutions?: nu
     definition: JSON.stringify({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }),
     region: 'us-east-1',
     account: '000000000000',
-    functions: {} as never,
-    dynamodb: {} as never,
-    bus: {} as never,
+    integrations: new Map(),
     principal: { kind: 'account' },
     gate: {} as never,
     ...options,
@@ -20,7 +21,58 @@ function passMachine(options: { keepExecutionBytes?: number; keepExecutions?: nu
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
+/** A machine of one Task whose Resource is `resource`, caught into a Pass state that keeps the error; the integrations given. */
+function taskMachine(resource: string, integrations: ReadonlyMap<string, Integration>) {
+  return new LocalStateMachine({
+    name: 'm',
+    definition: JSON.stringify({
+      StartAt: 'T',
+      States: {
+        T: { Type: 'Task', Resource: resource, Catch: [{ ErrorEquals: ['Probe.Refused'], ResultPath: '$.caught', Next: 'Caught' }], End: true },
+        Caught: { Type: 'Pass', End: true },
+      },
+    }),
+    region: 'us-east-1',
+    account: '000000000000',
+    integrations,
+    principal: { kind: 'role', arn: 'arn:aws:iam::000000000000:role/workflow' },
+    gate: {} as never,
+  });
+}
+
 describe('the local state machine', () => {
+  it('binds each Task to the integration of the service its Resource names, called as the execution role, and a TaskError reaches Catch by its name', async () => {
+    // Prepare: one service's integration, as a service registers it; it records who called which action.
+    const calls: string[] = [];
+    const probe: Integration = {
+      task: (action, principal) =>
+        action === 'echo' || action === 'refuse'
+          ? async (input) => {
+              calls.push(`${action} as ${principal.kind === 'role' ? principal.arn : principal.kind}`);
+              if (action === 'refuse') throw new TaskError('Probe.Refused', 'refused on purpose');
+              return { echoed: input };
+            }
+          : undefined,
+    };
+    const integrations = new Map([['probe', probe]]);
+
+    // Act
+    const echoed = await taskMachine('arn:aws:states:::probe:echo', integrations).startSyncExecution('{"n":1}');
+    const refused = await taskMachine('arn:aws:states:::probe:refuse', integrations).startSyncExecution('{"n":2}');
+
+    // Assess
+    expect(calls).toEqual(['echo as arn:aws:iam::000000000000:role/workflow', 'refuse as arn:aws:iam::000000000000:role/workflow']);
+    expect(JSON.parse(echoed.output ?? '{}')).toEqual({ echoed: { n: 1 } });
+    expect(JSON.parse(refused.output ?? '{}')).toEqual({ n: 2, caught: { Error: 'Probe.Refused', Cause: 'refused on purpose' } });
+  });
+
+  it('refuses to build a machine whose Task names a service or action no integration serves', () => {
+    const probe: Integration = { task: (action) => (action === 'echo' ? async (input) => input : undefined) };
+    expect(() => taskMachine('arn:aws:states:::sns:publish', new Map([['probe', probe]]))).toThrow('state T: integration sns:publish is not supported locally');
+    expect(() => taskMachine('arn:aws:states:::probe:other', new Map([['probe', probe]]))).toThrow('state T: integration probe:other is not supported locally');
+    expect(() => taskMachine('arn:aws:states:::probe:echo', new Map([['probe', { target: () => async () => undefined }]]))).toThrow('integration probe:echo is not supported locally');
+  });
+
   it('keeps executions within a byte cap, dropping the oldest, and counts what it dropped', async () => {
     const machine = passMachine({ keepExecutionBytes: 1024 * 1024 });
     const input = JSON.stringify({ padding: 'x'.repeat(100 * 1024) });
@@ -131,7 +183,7 @@ describe('Step Functions limits (AWS_LIMITS)', () => {
     const { clientOptions, startTestEndpoint } = await import('../../helpers/endpoint');
     const endpoint = await startTestEndpoint();
     const machine = passMachine();
-    endpoint.router.services.set('AWSStepFunctions', machine.service());
+    endpoint.router.serve(JSON_PROTOCOL, machine.service());
     const client = new SFNClient(clientOptions(endpoint));
     try {
       // Act

@@ -2,8 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SERVED_TYPES } from '../../../local/services';
-import { readSynthesizedStacks, TerraformModel, UnsupportedTerraformError } from '../../../local/terraform';
+import { LOCAL_TYPES, SERVED_TYPES } from '../../../local/services';
+import { UnsupportedTerraformError } from '../../../local/errors';
+import { readSynthesizedStacks, TerraformModel } from '../../../local/terraform';
 
 const context = { region: 'us-east-1', account: '000000000000', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3307, name: 'orders_test' } };
 
@@ -54,7 +55,7 @@ describe('TerraformModel', () => {
     });
 
     // Act
-    const model = new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES);
+    const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
     const fn = model.only('aws_lambda_function');
 
     // Assess
@@ -70,14 +71,14 @@ describe('TerraformModel', () => {
 
   it('stops at a resource type that has no local behaviour and is not declared, naming its address', () => {
     const outdir = synthesized({ data: { resource: { ...data.resource, aws_s3_bucket: { archive: { bucket: 'b' } } } } });
-    expect(() => new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES)).toThrow(UnsupportedTerraformError);
-    expect(() => new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES)).toThrow('data/aws_s3_bucket.archive: resource type aws_s3_bucket has no local behaviour');
+    expect(() => new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES)).toThrow(UnsupportedTerraformError);
+    expect(() => new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES)).toThrow('data/aws_s3_bucket.archive: resource type aws_s3_bucket has no local behaviour');
   });
 
   it('stops at an expression it does not understand, naming where it is', () => {
     // Prepare
     const outdir = synthesized({ data: { resource: { ...data.resource, aws_sqs_queue: { q: { name: '${upper(aws_kms_key.key.id)}' }, r: { name: '${aws_kms_key.key.id == "x" ? "a" : "b"}' } } } } });
-    const model = new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES);
+    const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
 
     // Act and assess
     expect(() => model.attributes(model.resource('data', 'aws_sqs_queue', 'q'))).toThrow('data/aws_sqs_queue.q.name: function upper() is not understood by the local runtime');
@@ -88,7 +89,7 @@ describe('TerraformModel', () => {
   it('reads the real local stacks: every resource is served or declared, every field of the served ones resolves', async () => {
     // Prepare
     const { synthesizeLocal } = await import('../../../local/synth');
-    const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), context, SERVED_TYPES);
+    const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), context, LOCAL_TYPES);
 
     // Act
     const served = model.resources().filter((resource) => resource.type in SERVED_TYPES);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { eventTimeMillis, normaliseEventTime, orderTimeProblem, parseIsoDateTime } from '../../../handlers/domain/time';
+import { eventTimeMillis, normaliseEventTime, orderTimeProblem, parseIsoDateTime } from '../../../config/time';
 import { EventBus } from '../../../local/event-bus';
 
 const bus = () => new EventBus({ name: 'b', region: 'us-east-1', account: '000000000000' });

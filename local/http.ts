@@ -1,0 +1,46 @@
+/**
+ * What every protocol of the local endpoint, and its `/_local/*` pages, write
+ * and read over HTTP: bounded request bodies, JSON answers, files, and JSON
+ * kept as text.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AwsError } from './errors';
+
+/** Reads a request body, refusing anything over `limit` bytes. */
+export async function readBody(request: IncomingMessage, limit = 16 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new AwsError('RequestEntityTooLargeException', `request body is over ${limit} bytes`, 413);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Writes a JSON response. */
+export function sendJson(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  const payload = Buffer.from(JSON.stringify(body));
+  response.writeHead(status, {
+    'content-type': contentType,
+    'content-length': payload.length,
+    'x-amzn-requestid': crypto.randomUUID(),
+  });
+  response.end(payload);
+}
+
+/** A file served as it is (the console's page and scripts). */
+export class StaticFile {
+  constructor(
+    readonly content: Buffer,
+    readonly contentType: string,
+  ) {}
+}
+
+/** A response body that is already JSON text. */
+export class RawJson {
+  constructor(
+    readonly json: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
