@@ -63,7 +63,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     projection: compute.projectOrders,
     queryFunctions: [...compute.queryFunctions.values()],
     stateMachine: workflow.stateMachine,
-    rules: [workflow.workflowRule, workflow.responsesRule],
+    ruleTargets: workflow.ruleTargets,
     busName: names.eventBus,
     deadLetterQueues: [compute.failureQueue, workflow.deadLetterQueue],
   });

@@ -25,6 +25,12 @@ import type { NodejsFunction } from './constructs/nodejs-function';
 import { ServiceRole } from './constructs/role';
 import { PipelineStack } from './pipeline-stack';
 
+/** A rule and the target it delivers to. */
+export interface RuleTarget {
+  readonly rule: CloudwatchEventRule;
+  readonly target: CloudwatchEventTarget;
+}
+
 /** Options of {@link WorkflowStack}. */
 export interface WorkflowStackOptions {
   readonly config: EnvironmentConfig;
@@ -51,6 +57,8 @@ export class WorkflowStack extends PipelineStack {
   readonly responsesLogGroup: CloudwatchLogGroup;
   readonly workflowRule: CloudwatchEventRule;
   readonly responsesRule: CloudwatchEventRule;
+  /** Each rule with its target: monitoring alarms on what each target really has (a dead-letter queue or not). */
+  readonly ruleTargets: readonly RuleTarget[];
 
   constructor(scope: Construct, id: string, options: WorkflowStackOptions) {
     super(scope, id, options.config);
@@ -163,7 +171,7 @@ export class WorkflowStack extends PipelineStack {
       trustConditions: { StringEquals: { 'aws:SourceAccount': this.accountId }, ArnEquals: { 'aws:SourceArn': this.workflowRule.arn } },
     });
     targetRole.grant({ Sid: 'StartWorkflow', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] });
-    new CloudwatchEventTarget(this, 'workflow-target', {
+    const workflowTarget = new CloudwatchEventTarget(this, 'workflow-target', {
       rule: this.workflowRule.name,
       eventBusName: this.bus.name,
       targetId: 'workflow',
@@ -208,12 +216,16 @@ export class WorkflowStack extends PipelineStack {
         },
       ]),
     });
-    new CloudwatchEventTarget(this, 'responses-target', {
+    const responsesTarget = new CloudwatchEventTarget(this, 'responses-target', {
       rule: this.responsesRule.name,
       eventBusName: this.bus.name,
       targetId: 'responses-log-group',
       arn: this.responsesLogGroup.arn,
     });
+    this.ruleTargets = [
+      { rule: this.workflowRule, target: workflowTarget },
+      { rule: this.responsesRule, target: responsesTarget },
+    ];
 
     // What client teams attach: producers may put only commands and queries,
     // so nobody outside the workflow can forge a response; consumers read the answers.

@@ -75,7 +75,8 @@ describe('alarms', () => {
     for (const metric of ['FailedInvokeEventCount', 'DroppedEventCount']) {
       expect(alarmOn(metric)).toEqual([expect.objectContaining({ namespace: 'AWS/Lambda', statistic: 'Sum', threshold: 0, dimensions: { EventSourceMappingUUID: expect.stringMatching(/aws_lambda_event_source_mapping.*uuid/) } })]);
     }
-    expect(alarmOn('InvocationsFailedToBeSentToDlq').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toHaveLength(2);
+    // Only the workflow rule's target has a dead-letter queue (the responses target has none).
+    expect(alarmOn('InvocationsFailedToBeSentToDlq').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toEqual([expect.stringMatching(/aws_cloudwatch_event_ruleworkflow-rulename/)]);
     expect(alarmOn('ExecutionThrottled')).toEqual([expect.objectContaining({ namespace: 'AWS/States', threshold: 0 })]);
   });
 
