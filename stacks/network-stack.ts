@@ -25,6 +25,9 @@ import { PipelineStack } from './pipeline-stack';
  */
 const INTERFACE_ENDPOINT_SERVICES = ['secretsmanager'] as const;
 
+/** The filter of the zones data source that keeps Availability Zones and leaves out Local and Wavelength Zones. */
+export const AVAILABILITY_ZONES_ONLY = { name: 'opt-in-status', values: ['opt-in-not-required'] } as const;
+
 /** Options of {@link NetworkStack}. */
 export interface NetworkStackOptions {
   readonly config: EnvironmentConfig;
@@ -46,7 +49,13 @@ export class NetworkStack extends PipelineStack {
   constructor(scope: Construct, id: string, options: NetworkStackOptions) {
     super(scope, id, options.config);
     const { config, names } = options;
-    const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available' });
+    // Availability Zones only: a region's opted-in Local Zones and Wavelength Zones are listed too, and
+    // sort first (`us-east-1-atl-2a` < `us-east-1a`), so the first subnets (and Aurora) would land there.
+    // Availability Zones always have opt-in status `opt-in-not-required`; Local and Wavelength Zones
+    // `opted-in` or `not-opted-in`.
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AvailabilityZone.html (OptInStatus)
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html (filter opt-in-status)
+    const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available', filter: [{ name: AVAILABILITY_ZONES_ONLY.name, values: [...AVAILABILITY_ZONES_ONLY.values] }] });
 
     this.vpc = new Vpc(this, 'vpc', {
       cidrBlock: config.vpcCidr,
