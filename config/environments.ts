@@ -3,6 +3,7 @@
  * `main.ts` picks the environment from `CQRS_ENV` (default `dev`); a few fields
  * can be overridden from the environment for a one-off deployment.
  */
+import { windowProblems } from './maintenance-windows';
 import { DEFAULT_STREAM_MAPPING, type StreamMappingSettings } from './pipeline';
 
 /**
@@ -48,6 +49,15 @@ export interface EnvironmentConfig {
      * connections and auto-pause.
      */
     readonly waitTimeoutSeconds: number;
+    /**
+     * The weekly window in which RDS may patch the cluster and its instances
+     * (`ddd:hh24:mi-ddd:hh24:mi`, UTC, at least 30 minutes): an engine patch
+     * restarts them, so pick the quietest half hour. Without it AWS picks one
+     * at random. Checked by `maintenance-windows.ts`.
+     */
+    readonly maintenanceWindow: string;
+    /** The daily window of the automated backup (`hh24:mi-hh24:mi`, UTC, at least 30 minutes, apart from the maintenance window). */
+    readonly backupWindow: string;
   };
   /** Alarm thresholds and where alarms go. */
   readonly alarms: {
@@ -115,7 +125,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   dev: {
     ...shared,
     environment: 'dev',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300, maintenanceWindow: 'sun:04:00-sun:04:30', backupWindow: '03:00-03:30' },
     logRetentionDays: 14,
     deletionProtection: false,
     finalSnapshot: false,
@@ -124,7 +134,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     ...shared,
     environment: 'staging',
     vpcCidr: '10.41.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600, maintenanceWindow: 'sat:04:00-sat:04:30', backupWindow: '03:00-03:30' },
     logRetentionDays: 30,
     workflowLogs: { level: 'ERROR', includeExecutionData: false },
     deletionProtection: true,
@@ -135,7 +145,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     environment: 'prod',
     azCount: 3,
     vpcCidr: '10.42.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600, maintenanceWindow: 'sun:04:00-sun:05:00', backupWindow: '02:00-03:00' },
     logRetentionDays: 365,
     // A year of every order's content in CloudWatch would be personal data kept and paid for: failures only, without data.
     workflowLogs: { level: 'ERROR', includeExecutionData: false },
@@ -146,7 +156,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   local: {
     ...shared,
     environment: 'local',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300, maintenanceWindow: 'sun:04:00-sun:04:30', backupWindow: '03:00-03:30' },
     logRetentionDays: 1,
     deletionProtection: false,
     finalSnapshot: false,
@@ -214,6 +224,7 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   if (!Number.isInteger(aurora.waitTimeoutSeconds) || aurora.waitTimeoutSeconds < 60 || aurora.waitTimeoutSeconds > 28_800) {
     problems.push(`aurora.waitTimeoutSeconds must be 60 to 28800, got ${aurora.waitTimeoutSeconds}`);
   }
+  problems.push(...windowProblems(aurora.maintenanceWindow, aurora.backupWindow));
   const { alarms } = config;
   if (!(alarms.capacityRatio > 0 && alarms.capacityRatio <= 1)) problems.push(`alarms.capacityRatio must be above 0 and at most 1, got ${alarms.capacityRatio}`);
   for (const field of ['iteratorAgeSeconds', 'functionErrors', 'functionThrottles', 'executionsFailed'] as const) {

@@ -197,6 +197,9 @@ export class DataStack extends PipelineStack {
         ...(config.aurora.minCapacity === 0 ? { secondsUntilAutoPause: 3600 } : {}),
       },
       backupRetentionPeriod: config.aurora.backupRetentionDays,
+      // Both windows from config (validated there), in UTC; without them RDS picks each at random.
+      preferredBackupWindow: config.aurora.backupWindow,
+      preferredMaintenanceWindow: config.aurora.maintenanceWindow,
       copyTagsToSnapshot: true,
       deletionProtection: config.deletionProtection,
       skipFinalSnapshot: !config.finalSnapshot,
@@ -222,6 +225,8 @@ export class DataStack extends PipelineStack {
         caCertIdentifier: DB_CA.identifier,
         dbSubnetGroupName: subnetGroup.name,
         autoMinorVersionUpgrade: true,
+        // An instance has a maintenance window of its own (its patches, minor versions): the cluster's.
+        preferredMaintenanceWindow: config.aurora.maintenanceWindow,
         lifecycle: { ignoreChanges: ['engine_version'] },
       }),
     );

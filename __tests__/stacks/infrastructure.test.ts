@@ -195,6 +195,15 @@ describe('data stack', () => {
     expect(resources(app.json.data, 'aws_rds_cluster_instance')).toHaveLength(1);
   });
 
+  it('gives the cluster and every instance the maintenance window of config, and the cluster its backup window', () => {
+    const prod = synthesize(ENVIRONMENTS.prod);
+    for (const [stacks, config] of [[app, ENVIRONMENTS.dev], [prod, ENVIRONMENTS.prod]] as const) {
+      expect(resource(stacks.json.data, 'aws_rds_cluster')).toMatchObject({ preferred_maintenance_window: config.aurora.maintenanceWindow, preferred_backup_window: config.aurora.backupWindow });
+      const instances = resources(stacks.json.data, 'aws_rds_cluster_instance');
+      expect(instances.map((instance) => instance.preferred_maintenance_window)).toEqual(instances.map(() => config.aurora.maintenanceWindow));
+    }
+  });
+
   it('drops a failing stream record while it can still be redriven from the stream, and logs no order content in prod', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
     for (const stacks of [app, prod]) {
