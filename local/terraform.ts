@@ -78,6 +78,8 @@ interface LocalContext {
   readonly endpoint: string;
   /** The read model behind `aws_rds_cluster`. */
   readonly database: { readonly host: string; readonly port: number; readonly name: string };
+  /** The clock of `timestamp()` (the time of the apply). @default the current time */
+  readonly now?: () => Date;
 }
 
 interface StackJson {
@@ -260,6 +262,12 @@ export class TerraformModel {
         const file = JSON.parse(args) as string;
         return createHash('sha256').update(readFileSync(path.join(this.stackDir(stack), file))).digest('base64');
       }
+      if (name === 'timestamp' && args.trim() === '') return (this.context.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      if (name === 'formatdate') {
+        const [spec, time] = splitArguments(args).map((argument) => (argument.startsWith('"') ? (JSON.parse(argument) as string) : this.#evaluate(stack, argument, where)));
+        if (typeof spec !== 'string' || typeof time !== 'string' || Number.isNaN(Date.parse(time))) throw new UnsupportedTerraformError(where, `formatdate() needs a format and an RFC 3339 time (in \${${expression}})`);
+        return formatDate(spec, new Date(time), where);
+      }
       if (name === 'element') {
         // element(list, index): the index wraps around the list (Terraform's element function).
         const [list, index] = splitArguments(args).map((argument) => (/^\d+$/.test(argument) ? Number(argument) : this.#evaluate(stack, argument, where)));
@@ -370,14 +378,42 @@ function availabilityZones(region: string, args: Record<string, unknown>, where:
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/**
+ * Terraform's `formatdate` for the numeric tokens (`YYYY`, `MM`, `DD`, `hh`,
+ * `mm`, `ss`) and quoted literals, in UTC as Terraform's timestamps are; any
+ * other letter stops the start (https://developer.hashicorp.com/terraform/language/functions/formatdate).
+ */
+function formatDate(spec: string, time: Date, where: string): string {
+  const pad = (value: number, width: number) => String(value).padStart(width, '0');
+  const tokens: Readonly<Record<string, string>> = {
+    YYYY: pad(time.getUTCFullYear(), 4),
+    MM: pad(time.getUTCMonth() + 1, 2),
+    DD: pad(time.getUTCDate(), 2),
+    hh: pad(time.getUTCHours(), 2),
+    mm: pad(time.getUTCMinutes(), 2),
+    ss: pad(time.getUTCSeconds(), 2),
+  };
+  return spec.replace(/'[^']*'|([A-Za-z])\1*/g, (token) => {
+    if (token.startsWith("'")) return token.slice(1, -1);
+    const value = tokens[token];
+    if (value === undefined) throw new UnsupportedTerraformError(where, `formatdate() token ${token} is not understood by the local runtime`);
+    return value;
+  });
+}
+
 /** The arguments of a function call, split at the top-level commas. */
 function splitArguments(text: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let start = 0;
+  let quoted = false;
   for (let index = 0; index < text.length; index++) {
     const char = text[index];
-    if (char === '(' || char === '[' || char === '{') depth++;
+    if (quoted) {
+      if (char === '\\') index++;
+      else if (char === '"') quoted = false;
+    } else if (char === '"') quoted = true;
+    else if (char === '(' || char === '[' || char === '{') depth++;
     else if (char === ')' || char === ']' || char === '}') depth--;
     else if (char === ',' && depth === 0) {
       parts.push(text.slice(start, index).trim());

@@ -217,7 +217,7 @@ describe('data stack', () => {
 
   it('protects production data from deletion', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
-    expect(prod.text.data).toHaveResourceWithProperties(RdsCluster, { deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: 'order-pipeline-prod-read-model-final' });
+    expect(prod.text.data).toHaveResourceWithProperties(RdsCluster, { deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: 'order-pipeline-prod-read-model-final-${formatdate("YYYYMMDDhhmmss", timestamp())}' });
     expect(prod.text.data).toHaveResourceWithProperties(DynamodbTable, { name: 'order-pipeline-prod-orders', deletion_protection_enabled: true });
   });
 });
