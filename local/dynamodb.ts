@@ -16,6 +16,7 @@ import { AwsError, type JsonService } from './aws-protocol';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll, viaService } from './kms';
+import { dynamodbEndpointsByRole } from './policies';
 import type { LocalService } from './service';
 
 declare module './service' {
@@ -43,7 +44,14 @@ export const dynamodbService: LocalService = {
     },
   },
   async bind({ model, region, account, gate, options, log, serve, provide, summary, onStart, onStop }) {
-    const dynamodb = new LocalDynamoDB({ region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+    const endpoints = dynamodbEndpointsByRole(model);
+    const dynamodb = new LocalDynamoDB({
+      region,
+      account,
+      gate,
+      endpointFor: (principal) => (principal.kind === 'role' ? endpoints.get(principal.arn) : undefined),
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    });
     await dynamodb.start();
     onStop(() => dynamodb.stop());
     for (const table of model.resources('aws_dynamodb_table')) {
@@ -180,6 +188,8 @@ export interface LocalDynamoDBOptions {
   readonly dataDir?: string;
   /** Authorizes the calls of roles and client identities; without it, {@link LocalDynamoDB.authorize} refuses. */
   readonly gate?: IamGate;
+  /** The VPC endpoint a caller reaches DynamoDB through (a function in the VPC), whose policy its calls must pass too. */
+  readonly endpointFor?: (principal: Principal) => string | undefined;
 }
 
 /** The result of one forwarded call. */
@@ -293,10 +303,13 @@ export class LocalDynamoDB {
     if (typeof body.TableName === 'string') names.add(body.TableName);
     if (body.RequestItems && typeof body.RequestItems === 'object') for (const name of Object.keys(body.RequestItems)) names.add(name);
     const requests: IamRequest[] = [];
-    if (names.size === 0) requests.push({ principal, action: `dynamodb:${operation}`, resource: '*' });
+    // The DynamoDB call goes through the caller's endpoint; the KMS calls DynamoDB makes for it do not.
+    const endpoint = this.#options.endpointFor?.(principal);
+    const via = endpoint !== undefined ? { viaEndpoint: endpoint } : {};
+    if (names.size === 0) requests.push({ principal, action: `dynamodb:${operation}`, resource: '*', ...via });
     for (const name of names) {
       const table = this.#declared.find((candidate) => candidate.name === name || candidate.arn === name);
-      requests.push({ principal, action: `dynamodb:${operation}`, resource: table?.arn ?? `arn:aws:dynamodb:${region}:${account}:table/${name}` });
+      requests.push({ principal, action: `dynamodb:${operation}`, resource: table?.arn ?? (name.startsWith('arn:') ? name : `arn:aws:dynamodb:${region}:${account}:table/${name}`), ...via });
       if (table?.keyArn && !DYNAMODB_CONTROL.has(operation)) requests.push(...viaService(principal, table.keyArn, 'dynamodb', region, account, DYNAMODB_WRITES.has(operation)));
     }
     return authorizeAll(this.#options.gate, requests);

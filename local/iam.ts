@@ -30,6 +30,12 @@ export interface IamRequest {
   readonly resource: string;
   /** Request context keys (`kms:ViaService`, `aws:SourceArn`, `events:detail-type`, ...). */
   readonly context?: Readonly<Record<string, string | string[]>>;
+  /**
+   * The VPC endpoint the call goes through (its id), when the caller runs in
+   * a VPC whose route reaches the service through one: its policy must allow
+   * the call too, and the request carries `aws:SourceVpce`.
+   */
+  readonly viaEndpoint?: string;
 }
 
 /** A refused request, as `/_local/denials` lists it. */
@@ -56,6 +62,8 @@ export interface PolicySet {
   readonly resource: ReadonlyMap<string, PolicyDocument>;
   /** Resource policies that apply to every resource matching a prefix (CloudWatch Logs account-level policies). */
   readonly prefixed: readonly { readonly prefix: string; readonly document: PolicyDocument }[];
+  /** VPC endpoint policies, by endpoint id (an endpoint without one allows everything, as AWS's default policy does). */
+  readonly endpoints?: ReadonlyMap<string, PolicyDocument>;
 }
 
 /** `AccessDeniedException`, as AWS answers a refused call. */
@@ -154,7 +162,8 @@ export class IamGate {
     if (request.principal.kind === 'account' || this.mode === 'off') return;
     const identity = request.principal.kind === 'role' ? this.#policies.identity.get(request.principal.arn) : undefined;
     const resourcePolicy = this.#resourcePolicy(request.action, request.resource, request.principal);
-    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}, this.#fingerprint(identity), this.#fingerprint(resourcePolicy)]);
+    const endpointPolicy = request.viaEndpoint === undefined ? undefined : this.#policies.endpoints?.get(request.viaEndpoint);
+    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}, request.viaEndpoint ?? '', this.#fingerprint(identity), this.#fingerprint(resourcePolicy), this.#fingerprint(endpointPolicy)]);
     let decision = this.#cache.get(key);
     if (!decision) {
       decision = this.#evaluate(request);
@@ -167,7 +176,7 @@ export class IamGate {
       principal: request.principal.kind === 'role' ? request.principal.arn : request.principal.service,
       action: request.action,
       resource: request.resource,
-      context: request.context ?? {},
+      context: { ...(request.context ?? {}), ...(request.viaEndpoint !== undefined ? { 'aws:SourceVpce': request.viaEndpoint } : {}) },
       missing,
     };
     this.#denials.push(denial);
@@ -191,16 +200,22 @@ export class IamGate {
     const { principal, action, resource } = request;
     const identity = principal.kind === 'role' ? (this.#policies.identity.get(principal.arn) ?? []) : [];
     const resourcePolicy = this.#resourcePolicy(action, resource, principal);
+    const endpointPolicy = request.viaEndpoint === undefined ? undefined : this.#policies.endpoints?.get(request.viaEndpoint);
     const simulation: Simulation = {
       identityPolicies: identity.map((policy) => ({ name: policy.name, policy: policy.document })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(resourcePolicy ? { resourcePolicy } : {}),
+      ...(endpointPolicy ? { vpcEndpointPolicies: [{ name: `endpoint ${request.viaEndpoint}`, policy: endpointPolicy }] } : {}),
       request: {
         action,
         principal: principal.kind === 'role' ? principal.arn : (principal as { service: string }).service,
         resource: { accountId: this.#account, resource },
-        contextVariables: { ...(principal.kind === 'role' ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': this.#account } : {}), ...request.context },
+        contextVariables: {
+          ...(principal.kind === 'role' ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': this.#account } : {}),
+          ...(request.viaEndpoint !== undefined ? { 'aws:SourceVpce': request.viaEndpoint } : {}),
+          ...request.context,
+        },
       },
     } as Simulation;
     const result = await runSimulation(simulation, {});
@@ -213,7 +228,8 @@ export class IamGate {
       return `${reason.denialType.toLowerCase()} deny by the ${reason.policyType} policy${named ? ` ${named}` : ''}`;
     });
     const where = principal.kind === 'role' ? `no statement of ${principal.arn}'s policies` : `no statement of the resource policy for ${(principal as { service: string }).service}`;
-    return `${where} allows it${resourcePolicy && action.startsWith('kms:') ? ' together with the key policy' : ''} (${explained.join('; ') || result.overallResult})`;
+    const endpoint = endpointPolicy ? ` and the policy of VPC endpoint ${request.viaEndpoint}` : '';
+    return `${where}${endpoint} allows it${resourcePolicy && action.startsWith('kms:') ? ' together with the key policy' : ''} (${explained.join('; ') || result.overallResult})`;
   }
 
   #resourcePolicy(action: string, resource: string, principal: Principal): PolicyDocument | undefined {

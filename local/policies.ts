@@ -75,8 +75,8 @@ export const iamService: LocalService = {
 /** One policy the stacks define, with where it comes from (for the mutation test). */
 export interface SynthesizedPolicy {
   readonly address: string;
-  readonly kind: 'identity' | 'trust' | 'key' | 'queue' | 'logs';
-  /** Role ARN, key ARN or queue ARN; `arn:aws:logs:` for log resource policies. */
+  readonly kind: 'identity' | 'trust' | 'key' | 'queue' | 'logs' | 'endpoint';
+  /** Role ARN, key ARN or queue ARN; `arn:aws:logs:` for log resource policies; the endpoint's id for an endpoint policy. */
   readonly target: string;
   readonly document: PolicyDocument;
 }
@@ -112,6 +112,11 @@ export function synthesizedPolicies(model: TerraformModel): SynthesizedPolicy[] 
     const queue = model.findBy('aws_sqs_queue', 'url', url);
     if (!queue) throw new Error(`${queuePolicy.address}: queue ${url} is not defined in the stacks`);
     policies.push({ address: queuePolicy.address, kind: 'queue', target: model.attributes(queue).arn as string, document: parse(queuePolicy.address, model.field(queuePolicy, 'policy')) });
+  }
+  // VPC endpoint policies: the calls of a function whose subnets route to the endpoint must pass them too.
+  for (const endpoint of model.resources('aws_vpc_endpoint')) {
+    const text = model.field(endpoint, 'policy');
+    if (text !== undefined) policies.push({ address: endpoint.address, kind: 'endpoint', target: model.attributes(endpoint).id as string, document: parse(endpoint.address, text) });
   }
   for (const logsPolicy of model.resources('aws_cloudwatch_log_resource_policy')) {
     policies.push({ address: logsPolicy.address, kind: 'logs', target: 'arn:aws:logs:', document: parse(logsPolicy.address, model.field(logsPolicy, 'policy_document')) });
@@ -190,13 +195,15 @@ export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
   const trust = new Map<string, PolicyDocument>();
   const resource = new Map<string, PolicyDocument>();
   const logs: unknown[] = [];
+  const endpoints = new Map<string, PolicyDocument>();
   for (const policy of policies) {
     if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
     else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
+    else if (policy.kind === 'endpoint') endpoints.set(policy.target, policy.document);
     else if (policy.kind === 'logs') logs.push(...statements(policy.document));
     else resource.set(policy.target, { Version: '2012-10-17', Statement: [...statements(resource.get(policy.target)), ...statements(policy.document)] });
   }
-  return { identity, trust, resource, prefixed: logs.length > 0 ? [{ prefix: 'arn:aws:logs:', document: { Version: '2012-10-17', Statement: logs } }] : [] };
+  return { identity, trust, resource, endpoints, prefixed: logs.length > 0 ? [{ prefix: 'arn:aws:logs:', document: { Version: '2012-10-17', Statement: logs } }] : [] };
 }
 
 /** The statements of a document, as a list. */
@@ -207,4 +214,30 @@ export function statements(document: PolicyDocument | undefined): unknown[] {
 
 function defaultKeyPolicy(account: string): PolicyDocument {
   return { Version: '2012-10-17', Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }] };
+}
+
+/**
+ * Which VPC endpoint each role's DynamoDB calls go through: a function whose
+ * subnets' route tables have a route to a DynamoDB gateway endpoint reaches
+ * DynamoDB through it (https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html),
+ * so its calls must pass that endpoint's policy. By role ARN (each function has a role of its own).
+ */
+export function dynamodbEndpointsByRole(model: TerraformModel): Map<string, string> {
+  const byRouteTable = new Map<string, string>();
+  for (const endpoint of model.resources('aws_vpc_endpoint')) {
+    if (model.field(endpoint, 'vpc_endpoint_type') !== 'Gateway' || !String(model.field(endpoint, 'service_name')).endsWith('.dynamodb')) continue;
+    for (const table of (model.field(endpoint, 'route_table_ids') as string[] | undefined) ?? []) byRouteTable.set(table, model.attributes(endpoint).id as string);
+  }
+  const bySubnet = new Map<string, string>();
+  for (const association of model.resources('aws_route_table_association')) {
+    const endpoint = byRouteTable.get(model.string(association, 'route_table_id'));
+    if (endpoint !== undefined) bySubnet.set(model.string(association, 'subnet_id'), endpoint);
+  }
+  const byRole = new Map<string, string>();
+  for (const fn of model.resources('aws_lambda_function')) {
+    const subnets = (model.field(fn, 'vpc_config', 'subnet_ids') as string[] | undefined) ?? [];
+    const endpoint = subnets.map((subnet) => bySubnet.get(subnet)).find((found) => found !== undefined);
+    if (endpoint !== undefined) byRole.set(model.string(fn, 'role'), endpoint);
+  }
+  return byRole;
 }

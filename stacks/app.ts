@@ -34,6 +34,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     names,
     privateSubnets: network.privateSubnets,
     lambdaSecurityGroup: network.lambdaSecurityGroup,
+    dynamodbEndpoint: network.dynamodbEndpoint,
     key: data.key,
     ordersTable: data.ordersTable,
     idempotencyTable: data.idempotencyTable,

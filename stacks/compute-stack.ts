@@ -20,6 +20,7 @@ import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { DatabaseRole } from '../handlers/read-model/users';
 import type { EncryptedTable } from './constructs/encrypted-table';
+import type { DynamodbPath } from './constructs/gateway-endpoint';
 import type { ManagedSecret } from './constructs/managed-secret';
 import { NodejsFunction } from './constructs/nodejs-function';
 import { PipelineStack } from './pipeline-stack';
@@ -30,6 +31,8 @@ export interface ComputeStackOptions {
   readonly names: ResourceNames;
   readonly privateSubnets: readonly Subnet[];
   readonly lambdaSecurityGroup: SecurityGroup;
+  /** The VPC's DynamoDB gateway endpoint, when egress goes through endpoints: the in-VPC functions' table grants shape its policy. */
+  readonly dynamodbEndpoint?: DynamodbPath | undefined;
   readonly key: KmsKey;
   readonly ordersTable: EncryptedTable;
   readonly idempotencyTable: EncryptedTable;
@@ -119,7 +122,7 @@ export class ComputeStack extends PipelineStack {
     super(scope, id, options.config);
     new NullProvider(this, 'null');
     const { config, names } = options;
-    const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id] };
+    const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id], dynamodbEndpoint: options.dynamodbEndpoint };
     const common = {
       logRetentionDays: config.logRetentionDays,
       kmsKeyArn: options.key.arn,

@@ -15,6 +15,7 @@ import { Fn } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import type { ResourceNames } from '../config/pipeline';
+import { DynamodbGatewayEndpoint } from './constructs/gateway-endpoint';
 import { PipelineStack } from './pipeline-stack';
 
 /**
@@ -45,6 +46,11 @@ export class NetworkStack extends PipelineStack {
   readonly privateSubnets: Subnet[];
   readonly lambdaSecurityGroup: SecurityGroup;
   readonly databaseSecurityGroup: SecurityGroup;
+  /**
+   * The DynamoDB gateway endpoint (egress `vpc-endpoints`): the in-VPC
+   * functions' table grants shape its policy. Absent with NAT gateways.
+   */
+  dynamodbEndpoint: DynamodbGatewayEndpoint | undefined;
 
   constructor(scope: Construct, id: string, options: NetworkStackOptions) {
     super(scope, id, options.config);
@@ -150,16 +156,17 @@ export class NetworkStack extends PipelineStack {
         tags: { Name: `${names.prefix}-${service}` },
       });
     }
-    const dynamodb = new VpcEndpoint(this, 'endpoint-dynamodb', {
+    this.dynamodbEndpoint = new DynamodbGatewayEndpoint(this, 'endpoint-dynamodb', {
       vpcId: this.vpc.id,
-      serviceName: `com.amazonaws.${config.region}.dynamodb`,
-      vpcEndpointType: 'Gateway',
+      region: config.region,
+      partition: this.partition,
+      accountId: this.accountId,
       routeTableIds: routeTables.map((table) => table.id),
       tags: { Name: `${names.prefix}-dynamodb` },
     });
     new VpcSecurityGroupEgressRule(this, 'lambda-to-dynamodb', {
       securityGroupId: this.lambdaSecurityGroup.id,
-      prefixListId: dynamodb.prefixListId,
+      prefixListId: this.dynamodbEndpoint.endpoint.prefixListId,
       ipProtocol: 'tcp',
       fromPort: 443,
       toPort: 443,
