@@ -144,6 +144,8 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'validateRequest',
       functionName: names.function('validateRequest'),
+      // Every command goes through it: reserved, a flood neither starves it nor takes the account's concurrency.
+      reservedConcurrency: config.intake.validateRequestConcurrency,
       environment: { SUPPORTED_QUERIES: QUERIES.map((query) => query.name).join(',') },
     });
     this.projectOrders = new NodejsFunction(this, 'project-orders', {

@@ -163,6 +163,10 @@ export class DataStack extends PipelineStack {
       attribute: [{ name: ORDERS_TABLE_KEY, type: 'S' }],
       streamEnabled: true,
       streamViewType: ORDERS_STREAM_VIEW_TYPE,
+      // Writes past the cap are throttled (ThrottlingException): a producer's flood cannot run the
+      // table, its stream and the projection past what config allows.
+      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode-max-throughput.html
+      onDemandThroughput: { maxWriteRequestUnits: config.intake.ordersMaxWriteRequestUnits },
       pointInTimeRecovery: { enabled: true },
       deletionProtectionEnabled: config.deletionProtection,
     });

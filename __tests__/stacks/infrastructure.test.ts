@@ -130,6 +130,15 @@ describe('data stack', () => {
     });
   });
 
+  it("caps the orders table's writes and reserves validate-request's concurrency, each environment from its config", () => {
+    for (const config of [ENVIRONMENTS.dev, ENVIRONMENTS.prod]) {
+      const stacks = config === ENVIRONMENTS.dev ? app : synthesize(config);
+      expect(resource(stacks.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled === true).on_demand_throughput).toEqual({ max_write_request_units: config.intake.ordersMaxWriteRequestUnits });
+      expect(resource(stacks.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled !== true).on_demand_throughput).toBeUndefined();
+      expect(resource(stacks.json.compute, 'aws_lambda_function', (fn) => String(fn.function_name).endsWith('-validate-request')).reserved_concurrent_executions).toBe(config.intake.validateRequestConcurrency);
+    }
+  });
+
   it('keeps idempotency records with a TTL on expiration', () => {
     expect(app.text.data).toHaveResourceWithProperties(DynamodbTable, {
       name: 'order-pipeline-dev-idempotency',
