@@ -202,20 +202,20 @@ export class IamGate {
     const resourcePolicy = this.#resourcePolicy(action, resource, principal);
     const endpointPolicy = request.viaEndpoint === undefined ? undefined : this.#policies.endpoints?.get(request.viaEndpoint);
     const simulation: Simulation = {
-      identityPolicies: identity.map((policy) => ({ name: policy.name, policy: policy.document })),
+      identityPolicies: identity.map((policy) => ({ name: policy.name, policy: spellEncryptionContext(policy.document) })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      ...(resourcePolicy ? { resourcePolicy } : {}),
-      ...(endpointPolicy ? { vpcEndpointPolicies: [{ name: `endpoint ${request.viaEndpoint}`, policy: endpointPolicy }] } : {}),
+      ...(resourcePolicy ? { resourcePolicy: spellEncryptionContext(resourcePolicy) } : {}),
+      ...(endpointPolicy ? { vpcEndpointPolicies: [{ name: `endpoint ${request.viaEndpoint}`, policy: spellEncryptionContext(endpointPolicy) }] } : {}),
       request: {
         action,
         principal: principal.kind === 'role' ? principal.arn : (principal as { service: string }).service,
         resource: { accountId: this.#account, resource },
-        contextVariables: {
+        contextVariables: spellContextKeys({
           ...(principal.kind === 'role' ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': this.#account } : {}),
           ...(request.viaEndpoint !== undefined ? { 'aws:SourceVpce': request.viaEndpoint } : {}),
           ...request.context,
-        },
+        }),
       },
     } as Simulation;
     const result = await runSimulation(simulation, {});
@@ -242,4 +242,35 @@ export class IamGate {
     if (action.startsWith('kms:') || principal.kind === 'service') return { Version: '2012-10-17', Statement: [] };
     return undefined;
   }
+}
+
+/**
+ * `kms:EncryptionContext:<key>` (a condition key whose variable part follows a
+ * colon) as the evaluator can match it. iam-simulate 0.1.173 recognizes a
+ * variable condition key in a request only when its variable follows a `/`
+ * (`aws:ResourceTag/<tag>`), so it drops `kms:EncryptionContext:<key>` from
+ * every request and a condition on it never matches. The gate spells it
+ * `aws:ResourceTag/kms:EncryptionContext:<key>` on both sides, in the policies
+ * and in the request: a String key the evaluator compares the same way.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context
+ */
+const ENCRYPTION_CONTEXT_KEY = /^kms:encryptioncontext:(?!keys$)/i;
+const ENCRYPTION_CONTEXT_SPELLING = 'aws:ResourceTag/';
+
+function spellContextKeys<T>(values: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [ENCRYPTION_CONTEXT_KEY.test(key) ? `${ENCRYPTION_CONTEXT_SPELLING}${key}` : key, value]));
+}
+
+/** A policy document with each `kms:EncryptionContext:<key>` condition key spelled as {@link spellContextKeys} spells it. */
+export function spellEncryptionContext(document: PolicyDocument): PolicyDocument {
+  const list = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  if (!JSON.stringify(list).toLowerCase().includes('kms:encryptioncontext:')) return document;
+  return {
+    ...document,
+    Statement: list.map((statement) => {
+      const condition = (statement as { Condition?: Record<string, Record<string, unknown>> }).Condition;
+      if (!condition) return statement;
+      return { ...(statement as object), Condition: Object.fromEntries(Object.entries(condition).map(([operator, keys]) => [operator, spellContextKeys(keys)])) };
+    }),
+  };
 }

@@ -66,7 +66,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     stateMachine: workflow.stateMachine,
     ruleTargets: workflow.ruleTargets,
     busName: names.eventBus,
-    deadLetterQueues: [compute.failureQueue, workflow.deadLetterQueue],
+    deadLetterQueues: [compute.failureQueue, workflow.deadLetterQueue, workflow.busDeadLetterQueue],
   });
   return { network, data, compute, workflow, monitoring };
 }

@@ -117,7 +117,7 @@ export class DataStack extends PipelineStack {
     const logGroupArn = (pattern: string) => `arn:${this.partition}:logs:${config.region}:${this.accountId}:log-group:${pattern}`;
 
     this.key = new KmsKey(this, 'key', {
-      description: `${names.prefix}: orders, idempotency records, read model, logs`,
+      description: `${names.prefix}: orders, idempotency records, read model, the bus and its archive, the workflow, logs`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
       policy: policyDocument([
@@ -133,6 +133,40 @@ export class DataStack extends PipelineStack {
           Principal: { Service: 'cloudwatch.amazonaws.com' },
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
           Resource: ['*'],
+        },
+        // The bus and its archive are encrypted with this key; EventBridge uses it as its own service
+        // principal, only for this bus (the encryption context it sets) and this account.
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-cmkey.html (encryption context)
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html (kms:ReEncrypt* for archives)
+        {
+          Sid: 'EventBridgeDescribesKey',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['kms:DescribeKey'],
+          Resource: ['*'],
+        },
+        {
+          Sid: 'EventBridgeEncryptsPipelineBus',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+          Resource: ['*'],
+          Condition: {
+            StringEquals: {
+              'kms:EncryptionContext:aws:events:event-bus:arn': `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`,
+              'aws:SourceAccount': this.accountId,
+            },
+          },
+        },
+        // The state machine is encrypted with this key and logs to a log group: Step Functions uses the
+        // key with its execution role (whose policy grants it), and CloudWatch Logs' delivery service
+        // decrypts what it delivers.
+        // https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html
+        {
+          Sid: 'LogDeliveryForEncryptedWorkflow',
+          Principal: { Service: 'delivery.logs.amazonaws.com' },
+          Action: ['kms:Decrypt'],
+          Resource: ['*'],
+          Condition: { StringEquals: { 'aws:SourceAccount': this.accountId } },
         },
         {
           Sid: 'CloudWatchLogsForPipelineLogGroups',

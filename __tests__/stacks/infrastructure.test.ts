@@ -384,7 +384,7 @@ describe('workflow stack', () => {
 
   it('exports exactly the documented outputs, none of them secret', () => {
     expect(Object.keys(app.json.workflow.output ?? {}).filter((name) => !name.startsWith('cross-stack-output-')).sort()).toEqual(
-      ['ConsumerPolicyArn', 'EventBridgeARN', 'EventBusName', 'OrdersTableName', 'ProducerPolicyArn', 'ProjectionFailureQueueUrl', 'ResponsesLogGroup', 'StateMachineArn', 'WorkflowDeadLetterQueueUrl'].sort(),
+      ['BusDeadLetterQueueUrl', 'ConsumerPolicyArn', 'EventBridgeARN', 'EventBusName', 'OrdersTableName', 'ProducerPolicyArn', 'ProjectionFailureQueueUrl', 'ResponsesLogGroup', 'StateMachineArn', 'WorkflowDeadLetterQueueUrl'].sort(),
     );
   });
 });

@@ -29,12 +29,15 @@ describe('alarms', () => {
     }
   });
 
-  it('watch both dead-letter queues for any message', () => {
+  it('watch every dead-letter queue for any message: the projection\'s, the workflow rule\'s and the bus\'s', () => {
     const depth = alarmOn('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => [alarm.namespace, alarm.threshold, alarm.statistic])).toEqual([
       ['AWS/SQS', 0, 'Maximum'],
       ['AWS/SQS', 0, 'Maximum'],
+      ['AWS/SQS', 0, 'Maximum'],
     ]);
+    const queues = depth.map((alarm) => String((alarm.dimensions as Record<string, string>).QueueName).replace(/^.*aws_sqs_queue(.+)name\}$/, '$1')).sort();
+    expect(queues).toEqual(['bus-dlq', 'projection-failures', 'workflow-dlq']);
   });
 
   it('watch the projection lag with the configured threshold', () => {
