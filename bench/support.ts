@@ -3,7 +3,7 @@
  * statement counter, a Secrets Manager endpoint for the bundled handlers,
  * percentiles, and small formatting helpers.
  */
-import { roleUserName } from '../handlers/read-model/users';
+import { allRoleUserNames } from '../handlers/read-model/users';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
@@ -51,7 +51,7 @@ export async function createBenchDatabase(tag: string, schema = true): Promise<B
       const cleanup = await createConnection(server);
       await cleanup.query('DROP DATABASE IF EXISTS ??', [name]);
       // The role users init-schema made for it (a local pipeline run).
-      for (const role of ['reader', 'writer'] as const) await cleanup.query('DROP USER IF EXISTS ?@?', [roleUserName(role, name), '%']);
+      for (const user of allRoleUserNames(name)) await cleanup.query('DROP USER IF EXISTS ?@?', [user, '%']);
       await cleanup.end();
     },
   };

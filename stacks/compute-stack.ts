@@ -187,12 +187,15 @@ export class ComputeStack extends PipelineStack {
     options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan', 'dynamodb:DescribeTable']);
 
     const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
-    // Each function may read only its own role's secret; only init-schema writes the role secrets.
+    // Each function may read only its own role's secret; only init-schema writes the role secrets (and reads them, to rotate).
     for (const fn of this.queryFunctions.values()) options.roleSecrets.reader.grantRead(fn);
     options.roleSecrets.writer.grantRead(this.projectOrders);
     for (const fn of [this.initSchema, this.rebuildReadModel]) options.dbSecret.grantRead(fn);
     options.roleSecrets.reader.grantWrite(this.initSchema, 'WriteReaderSecret');
     options.roleSecrets.writer.grantWrite(this.initSchema, 'WriteWriterSecret');
+    // A rotation reads which of the role's two users the secret names, to renew the other one.
+    options.roleSecrets.reader.grantRead(this.initSchema, 'ReadReaderSecret');
+    options.roleSecrets.writer.grantRead(this.initSchema, 'ReadWriterSecret');
     // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
     this.connectionBudget = connectionBudget(
       config,
