@@ -3,7 +3,7 @@
  * statement counter, a Secrets Manager endpoint for the bundled handlers,
  * percentiles, and small formatting helpers.
  */
-import { roleUserName } from '../handlers/read-model/users';
+import { allRoleUserNames } from '../handlers/read-model/users';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -118,7 +118,7 @@ export async function createBenchDatabase(tag: string, schema = true, server: Be
       const cleanup = await createConnection(server);
       await cleanup.query('DROP DATABASE IF EXISTS ??', [name]);
       // The role users init-schema made for it (a local pipeline run).
-      for (const role of ['reader', 'writer'] as const) await cleanup.query('DROP USER IF EXISTS ?@?', [roleUserName(role, name), '%']);
+      for (const user of allRoleUserNames(name)) await cleanup.query('DROP USER IF EXISTS ?@?', [user, '%']);
       await cleanup.end();
     },
   };

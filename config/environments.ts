@@ -3,6 +3,7 @@
  * `main.ts` picks the environment from `CQRS_ENV` (default `dev`); a few fields
  * can be overridden from the environment for a one-off deployment.
  */
+import { windowProblems } from './maintenance-windows';
 import { DEFAULT_STREAM_MAPPING, type StreamMappingSettings } from './pipeline';
 
 /**
@@ -48,6 +49,15 @@ export interface EnvironmentConfig {
      * connections and auto-pause.
      */
     readonly waitTimeoutSeconds: number;
+    /**
+     * The weekly window in which RDS may patch the cluster and its instances
+     * (`ddd:hh24:mi-ddd:hh24:mi`, UTC, at least 30 minutes): an engine patch
+     * restarts them, so pick the quietest half hour. Without it AWS picks one
+     * at random. Checked by `maintenance-windows.ts`.
+     */
+    readonly maintenanceWindow: string;
+    /** The daily window of the automated backup (`hh24:mi-hh24:mi`, UTC, at least 30 minutes, apart from the maintenance window). */
+    readonly backupWindow: string;
   };
   /** Alarm thresholds and where alarms go. */
   readonly alarms: {
@@ -78,6 +88,24 @@ export interface EnvironmentConfig {
    * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html (parallelization factor, 1 to 10)
    */
   readonly projection: { readonly expectedShards: number; readonly parallelizationFactor: number };
+  /**
+   * What a producer's flood can take, so it cannot starve the rest of the
+   * pipeline or the account: the orders table's on-demand write cap
+   * (DynamoDB throttles writes past it, the workflow retries them and, past
+   * its retries, answers `ServiceUnavailable`), and validate-request's
+   * reserved concurrency (every command goes through it: reserved, it always
+   * has that much, and never more, whatever else the account runs). Lambda
+   * serves at most 10 requests per second per unit of concurrency, so
+   * validation keeps up with the table's cap when 10 × concurrency ≥ the cap.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode-max-throughput.html
+   * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (10 requests per second per concurrency)
+   */
+  readonly intake: {
+    /** The orders table's `on_demand_throughput.max_write_request_units` (write request units per second). */
+    readonly ordersMaxWriteRequestUnits: number;
+    /** validate-request's reserved concurrency (its request rate is at most 10 × this). */
+    readonly validateRequestConcurrency: number;
+  };
   /** CloudWatch Logs retention of every log group, in days. */
   readonly logRetentionDays: number;
   /**
@@ -115,8 +143,9 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   dev: {
     ...shared,
     environment: 'dev',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300, maintenanceWindow: 'sun:04:00-sun:04:30', backupWindow: '03:00-03:30' },
     logRetentionDays: 14,
+    intake: { ordersMaxWriteRequestUnits: 100, validateRequestConcurrency: 10 },
     deletionProtection: false,
     finalSnapshot: false,
   },
@@ -124,8 +153,9 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     ...shared,
     environment: 'staging',
     vpcCidr: '10.41.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600, maintenanceWindow: 'sat:04:00-sat:04:30', backupWindow: '03:00-03:30' },
     logRetentionDays: 30,
+    intake: { ordersMaxWriteRequestUnits: 1_000, validateRequestConcurrency: 100 },
     workflowLogs: { level: 'ERROR', includeExecutionData: false },
     deletionProtection: true,
     finalSnapshot: true,
@@ -135,8 +165,11 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     environment: 'prod',
     azCount: 3,
     vpcCidr: '10.42.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600, maintenanceWindow: 'sun:04:00-sun:05:00', backupWindow: '02:00-03:00' },
     logRetentionDays: 365,
+    // A quarter above what the projection drains (4 shards × 1,000 writes/s): a burst waits in the
+    // stream (the lag alarm sees it), a flood past it is throttled.
+    intake: { ordersMaxWriteRequestUnits: 5_000, validateRequestConcurrency: 500 },
     // A year of every order's content in CloudWatch would be personal data kept and paid for: failures only, without data.
     workflowLogs: { level: 'ERROR', includeExecutionData: false },
     deletionProtection: true,
@@ -146,8 +179,9 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   local: {
     ...shared,
     environment: 'local',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300 },
+    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300, maintenanceWindow: 'sun:04:00-sun:04:30', backupWindow: '03:00-03:30' },
     logRetentionDays: 1,
+    intake: { ordersMaxWriteRequestUnits: 1_000, validateRequestConcurrency: 100 },
     deletionProtection: false,
     finalSnapshot: false,
     archiveRetentionDays: 1,
@@ -164,6 +198,17 @@ export const STREAM_RETENTION_SECONDS = 24 * 3600;
 const REDRIVE_WINDOW_SECONDS = 12 * 3600;
 
 /** The retention values CloudWatch Logs accepts. */
+/**
+ * DynamoDB's default per-table throughput quota for on-demand tables (write request units per
+ * second); a write cap above it would never bind (config/aws-facts.json holds the same figure for
+ * the capacity model, and a test keeps the two equal).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+ */
+export const DYNAMODB_TABLE_WRITE_QUOTA = 40_000;
+
+/** Requests per second Lambda serves per unit of a function's concurrency (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). */
+export const LAMBDA_REQUESTS_PER_CONCURRENCY = 10;
+
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 /** A configuration that cannot be deployed; `problems` names every field. */
@@ -214,6 +259,7 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   if (!Number.isInteger(aurora.waitTimeoutSeconds) || aurora.waitTimeoutSeconds < 60 || aurora.waitTimeoutSeconds > 28_800) {
     problems.push(`aurora.waitTimeoutSeconds must be 60 to 28800, got ${aurora.waitTimeoutSeconds}`);
   }
+  problems.push(...windowProblems(aurora.maintenanceWindow, aurora.backupWindow));
   const { alarms } = config;
   if (!(alarms.capacityRatio > 0 && alarms.capacityRatio <= 1)) problems.push(`alarms.capacityRatio must be above 0 and at most 1, got ${alarms.capacityRatio}`);
   for (const field of ['iteratorAgeSeconds', 'functionErrors', 'functionThrottles', 'executionsFailed'] as const) {
@@ -248,6 +294,17 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   }
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(config.logRetentionDays)) {
     problems.push(`logRetentionDays must be one of CloudWatch's values (${LOG_RETENTION_DAYS.join(', ')}), got ${config.logRetentionDays}`);
+  }
+  const { intake } = config;
+  if (!Number.isInteger(intake.ordersMaxWriteRequestUnits) || intake.ordersMaxWriteRequestUnits < 1 || intake.ordersMaxWriteRequestUnits > DYNAMODB_TABLE_WRITE_QUOTA) {
+    problems.push(`intake.ordersMaxWriteRequestUnits must be a whole number of write request units per second, 1 to ${DYNAMODB_TABLE_WRITE_QUOTA} (DynamoDB's per-table quota), got ${intake.ordersMaxWriteRequestUnits}`);
+  }
+  if (!Number.isInteger(intake.validateRequestConcurrency) || intake.validateRequestConcurrency < 1) {
+    problems.push(`intake.validateRequestConcurrency must be a whole number, 1 or more, got ${intake.validateRequestConcurrency}`);
+  } else if (intake.validateRequestConcurrency * LAMBDA_REQUESTS_PER_CONCURRENCY < intake.ordersMaxWriteRequestUnits) {
+    problems.push(
+      `intake.validateRequestConcurrency ${intake.validateRequestConcurrency} serves at most ${intake.validateRequestConcurrency * LAMBDA_REQUESTS_PER_CONCURRENCY} commands/s (Lambda's ${LAMBDA_REQUESTS_PER_CONCURRENCY} requests per second per unit of concurrency), below the orders table's write cap of ${intake.ordersMaxWriteRequestUnits}: raise it to at least ${Math.ceil(intake.ordersMaxWriteRequestUnits / LAMBDA_REQUESTS_PER_CONCURRENCY)}`,
+    );
   }
   if (!Number.isInteger(config.archiveRetentionDays) || config.archiveRetentionDays < 1) {
     problems.push(`archiveRetentionDays must be a positive number of days, got ${config.archiveRetentionDays}`);

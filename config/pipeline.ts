@@ -83,6 +83,8 @@ export interface ResourceNames {
   readonly responsesLogGroup: string;
   readonly projectionFailureQueue: string;
   readonly workflowDeadLetterQueue: string;
+  /** The bus's own dead-letter queue: events it could not encrypt or decrypt with its key. */
+  readonly busDeadLetterQueue: string;
   readonly dbSecret: string;
   /** A function's name: the app prefix, then the key in kebab case (`projectOrders` → `…-project-orders`). */
   function(key: string): string;
@@ -102,6 +104,7 @@ export function resourceNames(environment: string): ResourceNames {
     responsesLogGroup: `/aws/events/${prefix}-responses`,
     projectionFailureQueue: `${prefix}-projection-failures`,
     workflowDeadLetterQueue: `${prefix}-workflow-dlq`,
+    busDeadLetterQueue: `${prefix}-bus-dlq`,
     dbSecret: `${prefix}-read-model`,
     function: (key) => `${prefix}-${kebabCase(key)}`,
   };

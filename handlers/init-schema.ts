@@ -1,9 +1,9 @@
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { loadMigrations, migrate, type MigrationReport } from './read-model/migrations';
-import { provisionRoleUser, type DatabaseRole } from './read-model/users';
+import { rotateRoleUser, type DatabaseRole } from './read-model/users';
 import { connect, readDbSettings, withRotatingCredentials } from './shared/db';
 import { requireEnv } from './shared/env';
 import { logger } from './shared/logger';
@@ -19,18 +19,42 @@ const secretsManager = new SecretsManagerClient({});
 /** Time a migration step may need at least: its lock waits and pauses, and a short DDL. */
 const STEP_RESERVE_MS = 120_000;
 
+/**
+ * The user a role's secret names now, or undefined when the secret has no
+ * value yet (the first deploy: Terraform creates it empty) or holds none.
+ * Only the user name is read out of it; the password is never kept.
+ */
+async function currentUser(secretId: string): Promise<string | undefined> {
+  let text: string | undefined;
+  try {
+    text = (await secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+    throw new Error(`reading the role secret ${secretId} failed: ${(error as Error).name}`, { cause: error });
+  }
+  try {
+    const username = (JSON.parse(text ?? '') as { username?: unknown }).username;
+    return typeof username === 'string' ? username : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the deploy-time trigger receives. */
 interface InitSchemaResult extends MigrationReport {
   readonly database: string;
-  /** The role users (re)created, with new passwords now in their secrets. */
+  /** The role users now in service, with new passwords in their secrets (each role's other user was left as it was). */
   readonly users: readonly string[];
 }
 
 /**
  * Creates the read-model database if missing, applies the pending
- * migrations, then (re)creates the reader and writer users with new random
- * passwords and writes each into its role's secret. Any failure is thrown, so
- * the invocation reports a function error and the deploy stops.
+ * migrations, then rotates each role: its other user (`users.ts`, alternating
+ * users) gets a new random password and the role's privileges, and the role's
+ * secret is written to name it. The user the secret named before keeps working
+ * untouched, so no function's connection or cached secret is refused by a
+ * rotation. Any failure is thrown, so the invocation reports a function error
+ * and the deploy stops. Invoking the function rotates (docs/operations.md).
  */
 export const lambdaHandler = async (_event: unknown, context: Context): Promise<InitSchemaResult> => {
   const database = settings.database;
@@ -48,9 +72,9 @@ export const lambdaHandler = async (_event: unknown, context: Context): Promise<
     if (report.awaitingRebuild.length > 0) logger.warn('migrations wait for the rebuild (npm run rebuild-read-model)', { awaitingRebuild: report.awaitingRebuild });
     const users: string[] = [];
     for (const role of Object.keys(roleSecrets) as DatabaseRole[]) {
-      // The user's new password first, then the secret: a function that meets the old
-      // password refused reads the secret again (and is retried until it holds the new one).
-      const credentials = await provisionRoleUser(connection, role, database);
+      // The other user ready first (password, privileges), then the secret names it: whoever
+      // reads the new secret can connect, and whoever holds the old one still can.
+      const credentials = await rotateRoleUser(connection, role, database, await currentUser(roleSecrets[role]));
       await secretsManager.send(new PutSecretValueCommand({ SecretId: roleSecrets[role], SecretString: JSON.stringify(credentials) }));
       users.push(credentials.username);
     }

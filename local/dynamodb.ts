@@ -17,7 +17,9 @@ import { AccessDeniedError, AwsError, TaskError } from './errors';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll, viaService } from './kms';
+import { dynamodbEndpointsByRole } from './policies';
 import type { Integration, LocalService } from './service';
+import type { TerraformModel, TerraformResource } from './terraform';
 
 declare module './service' {
   interface Parts {
@@ -44,26 +46,20 @@ export const dynamodbService: LocalService = {
     },
   },
   async bind({ model, region, account, gate, options, log, serve, provide, integrate, summary, onStart, onStop }) {
-    const dynamodb = new LocalDynamoDB({ region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+    const endpoints = dynamodbEndpointsByRole(model);
+    const dynamodb = new LocalDynamoDB({
+      region,
+      account,
+      gate,
+      endpointFor: (principal) => (principal.kind === 'role' ? endpoints.get(principal.arn) : undefined),
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    });
     await dynamodb.start();
     onStop(() => dynamodb.stop());
     for (const table of model.resources('aws_dynamodb_table')) {
-      const attributes = model.attributes(table);
-      const hashKey = model.string(table, 'hash_key');
-      const rangeKey = model.field(table, 'range_key') as string | undefined;
-      const streamed = model.field(table, 'stream_enabled') === true;
-      const keyArn = model.field(table, 'server_side_encryption', 'kms_key_arn') as string | undefined;
-      await dynamodb.declareTable(
-        { name: attributes.name as string, arn: attributes.arn as string, ...(streamed ? { streamArn: attributes.stream_arn as string } : {}), ...(keyArn ? { keyArn } : {}) },
-        {
-          TableName: attributes.name,
-          KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: 'RANGE' }] : [])],
-          AttributeDefinitions: ((model.field(table, 'attribute') as { name: string; type: string }[]) ?? []).map((item) => ({ AttributeName: item.name, AttributeType: item.type })),
-          BillingMode: 'PAY_PER_REQUEST',
-          ...(streamed ? { StreamSpecification: { StreamEnabled: true, StreamViewType: model.string(table, 'stream_view_type'), StreamLabel: attributes.stream_label } } : {}),
-        },
-      );
-      summary('table', `${String(attributes.name)}${keyArn ? ' (customer-managed key)' : ''}`);
+      const { resource, definition } = tableFromModel(model, table);
+      await dynamodb.declareTable(resource, definition);
+      summary('table', `${resource.name}${resource.keyArn ? ' (customer-managed key)' : ''}${resource.maxWriteRequestUnits !== undefined ? `, writes capped at ${resource.maxWriteRequestUnits} WRU/s` : ''}`);
     }
     serve(JSON_PROTOCOL, dynamodb.dynamoService());
     serve(JSON_PROTOCOL, dynamodb.streamsService());
@@ -84,7 +80,7 @@ export const dynamodbService: LocalService = {
  * the operation as the execution role, on the table and its key; failures
  * named as Step Functions names DynamoDB's (`DynamoDB.ConditionalCheckFailedException`).
  */
-function workflowTasks(dynamodb: LocalDynamoDB): Integration {
+export function workflowTasks(dynamodb: LocalDynamoDB): Integration {
   return {
     task: (action, principal) => async (input) => {
       const operation = action.charAt(0).toUpperCase() + action.slice(1);
@@ -105,13 +101,82 @@ function workflowTasks(dynamodb: LocalDynamoDB): Integration {
   };
 }
 
-/** A DynamoDB table as Terraform defines it: what authorization needs. */
-interface TableResource {
+/** A DynamoDB table as Terraform defines it: what authorization and the write cap need. */
+export interface TableResource {
   readonly name: string;
   readonly arn: string;
   readonly streamArn?: string;
   /** Customer-managed key, when the table is encrypted with one. */
   readonly keyArn?: string;
+  /** The on-demand maximum write throughput (`on_demand_throughput.max_write_request_units`), write request units per second. */
+  readonly maxWriteRequestUnits?: number;
+}
+
+/** A synthesized `aws_dynamodb_table`: what the local table is (keys, stream, key, write cap) and its CreateTable request. */
+export function tableFromModel(model: TerraformModel, table: TerraformResource): { resource: TableResource; definition: Record<string, unknown> } {
+  const attributes = model.attributes(table);
+  const hashKey = model.string(table, 'hash_key');
+  const rangeKey = model.field(table, 'range_key') as string | undefined;
+  const streamed = model.field(table, 'stream_enabled') === true;
+  const keyArn = model.field(table, 'server_side_encryption', 'kms_key_arn') as string | undefined;
+  const cap = model.field(table, 'on_demand_throughput', 'max_write_request_units') as number | undefined;
+  return {
+    resource: {
+      name: attributes.name as string,
+      arn: attributes.arn as string,
+      ...(streamed ? { streamArn: attributes.stream_arn as string } : {}),
+      ...(keyArn ? { keyArn } : {}),
+      // -1 removes a cap (UpdateTable's OnDemandThroughput).
+      ...(cap !== undefined && cap > 0 ? { maxWriteRequestUnits: cap } : {}),
+    },
+    definition: {
+      TableName: attributes.name,
+      KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: 'RANGE' }] : [])],
+      AttributeDefinitions: ((model.field(table, 'attribute') as { name: string; type: string }[]) ?? []).map((item) => ({ AttributeName: item.name, AttributeType: item.type })),
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(streamed ? { StreamSpecification: { StreamEnabled: true, StreamViewType: model.string(table, 'stream_view_type'), StreamLabel: attributes.stream_label } } : {}),
+    },
+  };
+}
+
+/**
+ * An item's size as DynamoDB counts it for capacity: each attribute's name
+ * (UTF-8 bytes) and value: a string its UTF-8 bytes, a number about one byte
+ * per two significant digits plus one, binary its bytes, a Boolean or null one
+ * byte, a list or map 3 bytes plus its elements and one byte each, a set the
+ * sum of its members.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+ */
+export function itemSizeBytes(item: AttributeMap): number {
+  const value = (attribute: Record<string, unknown>): number => {
+    const [type, content] = Object.entries(attribute)[0] ?? ['NULL', true];
+    switch (type) {
+      case 'S':
+        return Buffer.byteLength(String(content), 'utf8');
+      case 'N':
+        return Math.ceil(String(content).replace(/^[-+]?0*|\.|e.*$/gi, '').replace(/0+$/, '').length / 2) + 1;
+      case 'B':
+        return Buffer.from(String(content), 'base64').length;
+      case 'SS':
+        return (content as string[]).reduce((total, member) => total + Buffer.byteLength(member, 'utf8'), 0);
+      case 'NS':
+        return (content as string[]).reduce((total, member) => total + value({ N: member }), 0);
+      case 'BS':
+        return (content as string[]).reduce((total, member) => total + Buffer.from(member, 'base64').length, 0);
+      case 'L':
+        return 3 + (content as Record<string, unknown>[]).reduce((total, element) => total + 1 + value(element), 0);
+      case 'M':
+        return 3 + Object.entries(content as Record<string, Record<string, unknown>>).reduce((total, [name, element]) => total + 1 + Buffer.byteLength(name, 'utf8') + value(element), 0);
+      default:
+        return 1;
+    }
+  };
+  return Object.entries(item).reduce((total, [name, attribute]) => total + Buffer.byteLength(name, 'utf8') + value(attribute as Record<string, unknown>), 0);
+}
+
+/** Write request units of one item write: one per KB of the item, at least one. */
+function writeUnits(item: AttributeMap | undefined): number {
+  return item === undefined ? 1 : Math.max(1, Math.ceil(itemSizeBytes(item) / 1024));
 }
 
 /** DynamoDB operations that write (DynamoDB then encrypts with the table key). */
@@ -208,6 +273,10 @@ export interface LocalDynamoDBOptions {
   readonly dataDir?: string;
   /** Authorizes the calls of roles and client identities; without it, {@link LocalDynamoDB.authorize} refuses. */
   readonly gate?: IamGate;
+  /** The VPC endpoint a caller reaches DynamoDB through (a function in the VPC), whose policy its calls must pass too. */
+  readonly endpointFor?: (principal: Principal) => string | undefined;
+  /** The clock of the write caps (ms). @default Date.now */
+  readonly now?: () => number;
 }
 
 /** The result of one forwarded call. */
@@ -228,6 +297,8 @@ export class LocalDynamoDB {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #journals = new Map<string, Journal<StreamEntry>>();
   readonly #declared: TableResource[] = [];
+  /** The writes of the last second on each capped table, by table name. */
+  readonly #writeWindows = new Map<string, { at: number; units: number }[]>();
   /** Tables that did not exist before this start (the read model derived from one starts empty too). */
   readonly created = new Set<string>();
   #sequence = 0n;
@@ -263,7 +334,7 @@ export class LocalDynamoDB {
 
   /** Calls an operation as a client would; the workflow's DynamoDB integrations use this. */
   async call(operation: string, body: Record<string, unknown>): Promise<DynamoResult> {
-    if (WRITE_OPERATIONS.has(operation)) return this.#write(operation, body);
+    if (WRITE_OPERATIONS.has(operation)) return this.#throttled(operation, body) ?? this.#write(operation, body);
     switch (operation) {
       case 'CreateTable':
         return this.#createTable(body);
@@ -283,6 +354,50 @@ export class LocalDynamoDB {
       default:
         return this.#forward(operation, body);
     }
+  }
+
+  /**
+   * The throttle of a write that would take a capped table past its maximum
+   * write throughput over the last second, as DynamoDB answers it
+   * (`ThrottlingException`, reason `TableWriteMaxOnDemandThroughputExceeded`,
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-diagnosing-workflow.html),
+   * or undefined, with the write's units counted. A put costs its item's size
+   * in KB; an update or a delete one unit (the floor: the stored item's size
+   * is not read for it). A batch is throttled whole.
+   */
+  #throttled(operation: string, body: Record<string, unknown>): DynamoResult | undefined {
+    const units = new Map<string, number>();
+    const add = (table: string, count: number) => units.set(table, (units.get(table) ?? 0) + count);
+    if (operation === 'BatchWriteItem') {
+      for (const [table, requests] of Object.entries((body.RequestItems as Record<string, { PutRequest?: { Item?: AttributeMap } }[]> | undefined) ?? {})) {
+        for (const request of Array.isArray(requests) ? requests : []) add(table, request.PutRequest ? writeUnits(request.PutRequest.Item) : 1);
+      }
+    } else add(String(body.TableName), operation === 'PutItem' ? writeUnits(body.Item as AttributeMap | undefined) : 1);
+    const now = this.#options.now?.() ?? Date.now();
+    const capped = [...units].flatMap(([name, count]) => {
+      const table = this.#declared.find((candidate) => candidate.name === name || candidate.arn === name);
+      return table?.maxWriteRequestUnits !== undefined ? [{ table, count, window: this.#recentWrites(table.name, now) }] : [];
+    });
+    const over = capped.find(({ table, count, window }) => window.reduce((total, write) => total + write.units, 0) + count > (table.maxWriteRequestUnits as number));
+    if (over) {
+      return {
+        status: 400,
+        body: {
+          __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
+          message: `Throughput exceeds the maximum OnDemandThroughput configured on table ${over.table.name} (${over.table.maxWriteRequestUnits} write request units per second)`,
+          ThrottlingReasons: [{ reason: 'TableWriteMaxOnDemandThroughputExceeded', resource: over.table.arn }],
+        },
+      };
+    }
+    for (const { count, window } of capped) window.push({ at: now, units: count });
+    return undefined;
+  }
+
+  /** The writes of the last second on a capped table (older ones are let go). */
+  #recentWrites(table: string, now: number): { at: number; units: number }[] {
+    const window = (this.#writeWindows.get(table) ?? []).filter((write) => write.at > now - 1_000);
+    this.#writeWindows.set(table, window);
+    return window;
   }
 
   /** Creates a table unless it exists (the pipeline's tables, at startup); true when it was created. */
@@ -321,10 +436,13 @@ export class LocalDynamoDB {
     if (typeof body.TableName === 'string') names.add(body.TableName);
     if (body.RequestItems && typeof body.RequestItems === 'object') for (const name of Object.keys(body.RequestItems)) names.add(name);
     const requests: IamRequest[] = [];
-    if (names.size === 0) requests.push({ principal, action: `dynamodb:${operation}`, resource: '*' });
+    // The DynamoDB call goes through the caller's endpoint; the KMS calls DynamoDB makes for it do not.
+    const endpoint = this.#options.endpointFor?.(principal);
+    const via = endpoint !== undefined ? { viaEndpoint: endpoint } : {};
+    if (names.size === 0) requests.push({ principal, action: `dynamodb:${operation}`, resource: '*', ...via });
     for (const name of names) {
       const table = this.#declared.find((candidate) => candidate.name === name || candidate.arn === name);
-      requests.push({ principal, action: `dynamodb:${operation}`, resource: table?.arn ?? `arn:aws:dynamodb:${region}:${account}:table/${name}` });
+      requests.push({ principal, action: `dynamodb:${operation}`, resource: table?.arn ?? (name.startsWith('arn:') ? name : `arn:aws:dynamodb:${region}:${account}:table/${name}`), ...via });
       if (table?.keyArn && !DYNAMODB_CONTROL.has(operation)) requests.push(...viaService(principal, table.keyArn, 'dynamodb', region, account, DYNAMODB_WRITES.has(operation)));
     }
     return authorizeAll(this.#options.gate, requests);

@@ -14,7 +14,9 @@ import { matchesPattern, validatePattern } from './event-pattern';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
 import { authorizeAll } from './kms';
-import { namedResource, type BusEvent, type Integration, type LocalService } from './service';
+import { namedResource, type BusEvent, type Integration, type LocalService, type Parts } from './service';
+import type { LocalQueue } from './sqs';
+import { UnsupportedTerraformError } from './errors';
 
 declare module './service' {
   interface Parts {
@@ -45,13 +47,22 @@ export const eventBusService: LocalService = {
       },
     },
   },
-  bind({ model, region, account, endpoint, gate, options, log, serve, provide, integrate, page, status, summary, onStart, onIdle }) {
+  bind({ model, region, account, endpoint, gate, options, log, use, serve, provide, integrate, page, status, summary, onStart, onIdle }) {
     const { retryDelayMs, dataDir } = options;
+    const resource = model.only('aws_cloudwatch_event_bus');
+    const keyArn = model.field(resource, 'kms_key_identifier') as string | undefined;
+    const deadLetterArn = model.field(resource, 'dead_letter_config', 'arn') as string | undefined;
+    const deadLetterQueue = deadLetterArn ? use('sqs').byArn(deadLetterArn) : undefined;
+    if (deadLetterArn && !deadLetterQueue) throw new UnsupportedTerraformError(resource.address, `dead-letter queue ${deadLetterArn} is not defined in the stacks`);
+    const busName = model.attributes(resource).name as string;
+    const busArn = model.attributes(resource).arn as string;
     const bus = new EventBus({
-      name: model.attributes(model.only('aws_cloudwatch_event_bus')).name as string,
+      name: busName,
       region,
       account,
       gate,
+      ...(keyArn ? { encryption: { keyArn } } : {}),
+      ...(deadLetterQueue ? { deadLetter: busDeadLetter(use('sqs'), deadLetterQueue, busArn, account, log) } : {}),
       ...(retryDelayMs !== undefined ? { retryDelayMs: () => retryDelayMs } : {}),
       onDeliveryError: (rule, event, error) => log(`rule ${rule}: delivery of ${event.id} failed: ${(error as Error).message}`),
       ...(dataDir ? { journal: new Journal<BusEntry>(path.join(dataDir, 'bus', 'deliveries.jsonl')) } : {}),
@@ -112,6 +123,20 @@ function workflowTasks(bus: EventBus): Integration {
             if (result.FailedEntryCount > 0) throw new TaskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
             return result;
           },
+  };
+}
+
+/** The bus's dead-letter queue, as EventBridge sends to it (the queue policy decides). */
+function busDeadLetter(sqs: Parts['sqs'], queue: LocalQueue, busArn: string, account: string, log: (message: string) => void): NonNullable<EventBusOptions['deadLetter']> {
+  return async (event, error) => {
+    try {
+      await sqs.authorize({ kind: 'service', service: 'events.amazonaws.com' }, 'SendMessage', queue.url, { 'aws:SourceArn': busArn, 'aws:SourceAccount': account });
+    } catch (denied) {
+      log(`bus: event ${event.id} is lost: its key refused it and the bus dead-letter queue refused it too: ${(denied as Error).message}`);
+      return;
+    }
+    queue.send(JSON.stringify(event));
+    log(`bus: event ${event.id} sent to ${queue.name}: the bus could not encrypt it with its key: ${(error as Error).message}`);
   };
 }
 
@@ -186,6 +211,27 @@ export interface EventBusOptions {
   readonly journalCompactBytes?: number;
   /** Authorizes `PutEvents` of roles and client identities; without it, {@link EventBus.authorizePut} refuses. */
   readonly gate?: IamGate;
+  /**
+   * The bus's customer managed key: EventBridge uses it, as its own service
+   * principal under the key policy, to encrypt each event it stores and to
+   * decrypt it for pattern matching. An event it cannot encrypt is not
+   * delivered: it goes to {@link deadLetter} (the bus's dead-letter queue).
+   */
+  readonly encryption?: { readonly keyArn: string };
+  /** The bus's dead-letter queue: events that met a non-retriable encryption error. */
+  readonly deadLetter?: (event: BusEvent, error: unknown) => Promise<void>;
+}
+
+/**
+ * The KMS requests EventBridge makes for an event on a bus encrypted with a
+ * customer managed key: a data key to encrypt it, and a decrypt for pattern
+ * matching, as the service principal, with the bus's ARN as encryption context.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-cmkey.html
+ */
+export function busKeyRequests(keyArn: string, busArn: string, account: string): IamRequest[] {
+  const principal: Principal = { kind: 'service', service: 'events.amazonaws.com' };
+  const context = { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn, 'aws:SourceAccount': account, 'aws:SourceArn': busArn };
+  return ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({ principal, action, resource: keyArn, context }));
 }
 
 /** A kept event and its serialised form. */
@@ -324,6 +370,8 @@ export class EventBus {
     if (entry.EventBusName === undefined || entry.EventBusName === 'default') return { EventId: event.id };
     this.#keep(event);
     for (const listener of this.#listeners) listener(event);
+    // Stored under the bus key before any rule sees it; deliveries wait for it, and none happens when it fails.
+    const sealed = this.#seal(event);
     const matching = this.#rules.filter((rule) => matchesPattern(rule.pattern, event));
     // Journaled before PutEvents answers: an accepted event is never lost.
     if (this.#options.journal) {
@@ -333,8 +381,33 @@ export class EventBus {
         this.#owedBytes += bytes;
       }
     }
-    for (const rule of matching) this.#track(this.#deliverOnce(rule, event));
+    for (const rule of matching) this.#track(this.#deliverOnce(rule, event, sealed));
+    if (matching.length === 0) this.#track(sealed.then(() => undefined));
     return { EventId: event.id };
+  }
+
+  /**
+   * Encrypts an event with the bus key, as EventBridge does once it accepted
+   * it: resolves true, or false when EventBridge may not use the key (the event
+   * then goes to the bus's dead-letter queue, or is lost without one).
+   */
+  async #seal(event: BusEvent): Promise<boolean> {
+    const encryption = this.#options.encryption;
+    if (!encryption) return true;
+    // Asynchronous, as in the cloud: PutEvents has answered before.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      await authorizeAll(this.#options.gate, busKeyRequests(encryption.keyArn, this.arn, this.#options.account));
+      return true;
+    } catch (error) {
+      try {
+        if (this.#options.deadLetter) await this.#options.deadLetter(event, error);
+        else this.#options.onDeliveryError?.('(bus encryption)', event, error);
+      } catch (deadLetterError) {
+        this.#options.onDeliveryError?.('(bus encryption)', event, deadLetterError);
+      }
+      return false;
+    }
   }
 
   #keep(event: BusEvent): void {
@@ -384,8 +457,8 @@ export class EventBus {
     return resumed;
   }
 
-  async #deliverOnce(rule: Rule, event: BusEvent): Promise<void> {
-    await this.#deliver(rule, event);
+  async #deliverOnce(rule: Rule, event: BusEvent, sealed: Promise<boolean> = Promise.resolve(true)): Promise<void> {
+    if (await sealed) await this.#deliver(rule, event);
     const journal = this.#options.journal;
     if (!journal) return;
     journal.append({ op: 'done', rule: rule.name, id: event.id });

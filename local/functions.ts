@@ -3,9 +3,12 @@
  * worker thread of its own that imports the handler from the function's
  * deployment zip, sees only the function's synthesized environment plus what
  * Lambda sets (region, function name, memory, the role's credentials, and the
- * endpoint the SDKs call), and runs one invocation at a time. Reserved
- * concurrency caps the environments, and an invocation past the cap is
- * throttled (`TooManyRequestsException`).
+ * endpoint the SDKs call), and runs one invocation at a time. An invocation
+ * past the function's reserved concurrency is throttled
+ * (`TooManyRequestsException`; an asynchronous one is retried for up to 6
+ * hours, as Lambda does); the environments a function runs at once are also
+ * bounded on this machine (`maxEnvironments`), and invocations within the
+ * reservation wait for one.
  *
  * Timeouts, as Lambda has them (developer guide, "Understanding the Lambda
  * execution environment lifecycle",
@@ -97,6 +100,8 @@ function functionsOptions({ region, endpoint, sessions, options, use, log }: Bin
     region,
     endpoint,
     credentials: (roleArn) => sessions.for(roleArn),
+    ...(options.retryDelayMs !== undefined ? { asyncRetryDelayMs: () => options.retryDelayMs as number } : {}),
+    onAsyncDropped: (fn, reason) => log(`${fn.name}: an asynchronous invocation was dropped: ${reason}`),
     ...(options.functionLogLevel ? { applicationLogLevel: options.functionLogLevel } : {}),
     // Lambda writes the function's logs with its execution role; a refused write is dropped.
     onLog: (fn, line) => {
@@ -147,7 +152,8 @@ async function invokeFunction({ request, response, principal }: Call, functions:
     const definition = functions.require(name);
     if (principal.kind !== 'account') await gate.authorize({ principal, action: 'lambda:InvokeFunction', resource: definition.arn });
     if (request.headers['x-amz-invocation-type'] === 'Event') {
-      functions.invoke(name, payload).catch(() => undefined);
+      // Queued, as Lambda queues it: a throttled invocation is retried, not lost.
+      functions.invokeAsync(name, payload);
       response.writeHead(202).end();
       return;
     }
@@ -223,8 +229,16 @@ export interface LocalFunctionsOptions {
    * set as `AWS_LAMBDA_LOG_LEVEL`, which Powertools honours.
    */
   readonly applicationLogLevel?: string;
-  /** Environments per unreserved function at most; further invocations wait. @default 8 */
+  /**
+   * Execution environments (worker threads) per function at most; further
+   * invocations wait for one. A function with reserved concurrency is still
+   * throttled only past its reservation, counting those that wait. @default 8
+   */
   readonly maxEnvironments?: number;
+  /** Delay before retry `n` (1-based) of a throttled asynchronous invocation. @default {@link ASYNC_THROTTLE_RETRY} */
+  readonly asyncRetryDelayMs?: (attempt: number) => number;
+  /** Told when a throttled asynchronous invocation is given up (past Lambda's 6 hours) or the runtime stops first. */
+  readonly onAsyncDropped?: (fn: LocalFunctionDefinition, reason: string) => void;
 }
 
 /** The value of an environment's gate that lets its thread run (the sandbox sets 0, frozen, after each result). */
@@ -241,9 +255,21 @@ interface Environment {
 
 interface Pool {
   readonly idle: Environment[];
+  /** Invocations running in an environment. */
   busy: number;
+  /** Invocations taken (running, or waiting for an environment): what counts against reserved concurrency. */
+  admitted: number;
   readonly waiting: (() => void)[];
 }
+
+/**
+ * How long Lambda keeps retrying an asynchronous invocation it throttled, and
+ * the backoff between tries (1 second, doubling, at most 5 minutes): "For
+ * throttling errors (429) and system errors (500-series), Lambda returns the
+ * event to the queue and attempts to run the function again for up to 6 hours",
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ */
+export const ASYNC_THROTTLE_RETRY = { maximumEventAgeMs: 6 * 3600 * 1000, firstDelayMs: 1_000, maximumDelayMs: 5 * 60 * 1000 } as const;
 
 /** The local Lambda service. */
 export class LocalFunctions {
@@ -265,7 +291,7 @@ export class LocalFunctions {
 
   register(definition: LocalFunctionDefinition): void {
     this.#definitions.set(definition.name, definition);
-    this.#pools.set(definition.name, { idle: [], busy: 0, waiting: [] });
+    this.#pools.set(definition.name, { idle: [], busy: 0, admitted: 0, waiting: [] });
   }
 
   /** The registered functions. */
@@ -344,6 +370,38 @@ export class LocalFunctions {
     }
   }
 
+  /**
+   * Invokes a function asynchronously (`InvocationType: Event`), as Lambda
+   * does: the call returns at once; a throttled invocation is tried again
+   * with backoff (1 s doubling to 5 minutes) for up to 6 hours. Throws only
+   * {@link InvokeError} `ResourceNotFoundException`, at once.
+   */
+  invokeAsync(nameOrArn: string, event: unknown): void {
+    const definition = this.require(nameOrArn);
+    const run = this.#retryThrottled(definition, event);
+    this.#inFlight.add(run);
+    void run.finally(() => this.#inFlight.delete(run));
+  }
+
+  async #retryThrottled(definition: LocalFunctionDefinition, event: unknown): Promise<void> {
+    const started = Date.now();
+    const delay = this.#options.asyncRetryDelayMs ?? ((attempt: number) => Math.min(ASYNC_THROTTLE_RETRY.firstDelayMs * 2 ** (attempt - 1), ASYNC_THROTTLE_RETRY.maximumDelayMs));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.invoke(definition.name, event);
+        return;
+      } catch (error) {
+        if (!(error instanceof InvokeError && error.name === 'TooManyRequestsException')) return;
+        const wait = delay(attempt);
+        if (this.#stopped || Date.now() - started + wait > ASYNC_THROTTLE_RETRY.maximumEventAgeMs) {
+          this.#options.onAsyncDropped?.(definition, this.#stopped ? 'the runtime stopped' : `still throttled after ${attempt} tries in 6 hours`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
   #recordDuration(name: string, ms: number): void {
     const samples = this.#durations.get(name) ?? [];
     samples.push(ms);
@@ -370,13 +428,19 @@ export class LocalFunctions {
 
   async #run(definition: LocalFunctionDefinition, event: unknown): Promise<InvocationResult> {
     const pool = this.#pools.get(definition.name) as Pool;
-    const limit = definition.reservedConcurrency ?? this.#options.maxEnvironments ?? 8;
-    if (definition.reservedConcurrency === 0) throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} has reserved concurrency 0`, 429);
-    while (pool.busy >= limit) {
-      if (definition.reservedConcurrency !== undefined) {
-        throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} is at its reserved concurrency (${limit})`, 429);
-      }
-      await new Promise<void>((resolve) => pool.waiting.push(resolve));
+    const reserved = definition.reservedConcurrency;
+    if (reserved === 0) throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} has reserved concurrency 0`, 429);
+    // Lambda throttles past the reservation; the threads this machine runs are bounded apart from it.
+    if (reserved !== undefined && pool.admitted >= reserved) {
+      throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} is at its reserved concurrency (${reserved})`, 429);
+    }
+    pool.admitted++;
+    const threads = Math.min(reserved ?? Number.POSITIVE_INFINITY, this.#options.maxEnvironments ?? 8);
+    try {
+      while (pool.busy >= threads) await new Promise<void>((resolve) => pool.waiting.push(resolve));
+    } catch (error) {
+      pool.admitted--;
+      throw error;
     }
     pool.busy++;
     let environment = pool.idle.pop();
@@ -397,6 +461,7 @@ export class LocalFunctions {
       return result;
     } finally {
       pool.busy--;
+      pool.admitted--;
       pool.waiting.shift()?.();
     }
   }

@@ -31,6 +31,12 @@ export interface IamRequest {
   readonly resource: string;
   /** Request context keys (`kms:ViaService`, `aws:SourceArn`, `events:detail-type`, ...). */
   readonly context?: Readonly<Record<string, string | string[]>>;
+  /**
+   * The VPC endpoint the call goes through (its id), when the caller runs in
+   * a VPC whose route reaches the service through one: its policy must allow
+   * the call too, and the request carries `aws:SourceVpce`.
+   */
+  readonly viaEndpoint?: string;
 }
 
 /** A policy document as JSON. */
@@ -46,6 +52,8 @@ export interface PolicySet {
   readonly resource: ReadonlyMap<string, PolicyDocument>;
   /** Resource policies that apply to every resource matching a prefix (CloudWatch Logs account-level policies). */
   readonly prefixed: readonly { readonly prefix: string; readonly document: PolicyDocument }[];
+  /** VPC endpoint policies, by endpoint id (an endpoint without one allows everything, as AWS's default policy does). */
+  readonly endpoints?: ReadonlyMap<string, PolicyDocument>;
 }
 
 /**
@@ -61,9 +69,10 @@ export interface SynthesizedPolicy {
    * identity `target`; the trust policy of the role `target`; the resource
    * policy of the resource `target` (a key, a queue, a topic); or the
    * resource policy of every resource whose ARN starts with `target` (the
-   * CloudWatch Logs account-level policies, `arn:aws:logs:`).
+   * CloudWatch Logs account-level policies, `arn:aws:logs:`); or the policy
+   * of the VPC endpoint whose id is `target`.
    */
-  readonly kind: 'identity' | 'trust' | 'resource' | 'prefix';
+  readonly kind: 'identity' | 'trust' | 'resource' | 'prefix' | 'endpoint';
   readonly target: string;
   readonly document: PolicyDocument;
 }
@@ -80,14 +89,16 @@ export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
   const trust = new Map<string, PolicyDocument>();
   const resource = new Map<string, PolicyDocument>();
   const prefixed = new Map<string, unknown[]>();
+  const endpoints = new Map<string, PolicyDocument>();
   const merged = (earlier: PolicyDocument | undefined, document: PolicyDocument): PolicyDocument => ({ Version: '2012-10-17', Statement: [...statements(earlier), ...statements(document)] });
   for (const policy of policies) {
     if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
     else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
     else if (policy.kind === 'prefix') prefixed.set(policy.target, [...(prefixed.get(policy.target) ?? []), ...statements(policy.document)]);
+    else if (policy.kind === 'endpoint') endpoints.set(policy.target, policy.document);
     else resource.set(policy.target, merged(resource.get(policy.target), policy.document));
   }
-  return { identity, trust, resource, prefixed: [...prefixed].map(([prefix, found]) => ({ prefix, document: { Version: '2012-10-17', Statement: found } })) };
+  return { identity, trust, resource, endpoints, prefixed: [...prefixed].map(([prefix, found]) => ({ prefix, document: { Version: '2012-10-17', Statement: found } })) };
 }
 
 /** The statements of a document, as a list. */
@@ -181,7 +192,8 @@ export class IamGate {
     if (request.principal.kind === 'account' || this.mode === 'off') return;
     const identity = request.principal.kind === 'role' ? this.#policies.identity.get(request.principal.arn) : undefined;
     const resourcePolicy = this.#resourcePolicy(request.action, request.resource, request.principal);
-    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}, this.#fingerprint(identity), this.#fingerprint(resourcePolicy)]);
+    const endpointPolicy = request.viaEndpoint === undefined ? undefined : this.#policies.endpoints?.get(request.viaEndpoint);
+    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}, request.viaEndpoint ?? '', this.#fingerprint(identity), this.#fingerprint(resourcePolicy), this.#fingerprint(endpointPolicy)]);
     let decision = this.#cache.get(key);
     if (!decision) {
       decision = this.#evaluate(request);
@@ -194,7 +206,7 @@ export class IamGate {
       principal: request.principal.kind === 'role' ? request.principal.arn : request.principal.service,
       action: request.action,
       resource: request.resource,
-      context: request.context ?? {},
+      context: { ...(request.context ?? {}), ...(request.viaEndpoint !== undefined ? { 'aws:SourceVpce': request.viaEndpoint } : {}) },
       missing,
     };
     this.#denials.push(denial);
@@ -218,16 +230,22 @@ export class IamGate {
     const { principal, action, resource } = request;
     const identity = principal.kind === 'role' ? (this.#policies.identity.get(principal.arn) ?? []) : [];
     const resourcePolicy = this.#resourcePolicy(action, resource, principal);
+    const endpointPolicy = request.viaEndpoint === undefined ? undefined : this.#policies.endpoints?.get(request.viaEndpoint);
     const simulation: Simulation = {
-      identityPolicies: identity.map((policy) => ({ name: policy.name, policy: policy.document })),
+      identityPolicies: identity.map((policy) => ({ name: policy.name, policy: spellEncryptionContext(policy.document) })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      ...(resourcePolicy ? { resourcePolicy } : {}),
+      ...(resourcePolicy ? { resourcePolicy: spellEncryptionContext(resourcePolicy) } : {}),
+      ...(endpointPolicy ? { vpcEndpointPolicies: [{ name: `endpoint ${request.viaEndpoint}`, policy: spellEncryptionContext(endpointPolicy) }] } : {}),
       request: {
         action,
         principal: principal.kind === 'role' ? principal.arn : (principal as { service: string }).service,
         resource: { accountId: this.#account, resource },
-        contextVariables: { ...(principal.kind === 'role' ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': this.#account } : {}), ...request.context },
+        contextVariables: spellContextKeys({
+          ...(principal.kind === 'role' ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': this.#account } : {}),
+          ...(request.viaEndpoint !== undefined ? { 'aws:SourceVpce': request.viaEndpoint } : {}),
+          ...request.context,
+        }),
       },
     } as Simulation;
     const result = await runSimulation(simulation, {});
@@ -240,7 +258,8 @@ export class IamGate {
       return `${reason.denialType.toLowerCase()} deny by the ${reason.policyType} policy${named ? ` ${named}` : ''}`;
     });
     const where = principal.kind === 'role' ? `no statement of ${principal.arn}'s policies` : `no statement of the resource policy for ${(principal as { service: string }).service}`;
-    return `${where} allows it${resourcePolicy && action.startsWith('kms:') ? ' together with the key policy' : ''} (${explained.join('; ') || result.overallResult})`;
+    const endpoint = endpointPolicy ? ` and the policy of VPC endpoint ${request.viaEndpoint}` : '';
+    return `${where}${endpoint} allows it${resourcePolicy && action.startsWith('kms:') ? ' together with the key policy' : ''} (${explained.join('; ') || result.overallResult})`;
   }
 
   #resourcePolicy(action: string, resource: string, principal: Principal): PolicyDocument | undefined {
@@ -253,4 +272,35 @@ export class IamGate {
     if (action.startsWith('kms:') || principal.kind === 'service') return { Version: '2012-10-17', Statement: [] };
     return undefined;
   }
+}
+
+/**
+ * `kms:EncryptionContext:<key>` (a condition key whose variable part follows a
+ * colon) as the evaluator can match it. iam-simulate 0.1.173 recognizes a
+ * variable condition key in a request only when its variable follows a `/`
+ * (`aws:ResourceTag/<tag>`), so it drops `kms:EncryptionContext:<key>` from
+ * every request and a condition on it never matches. The gate spells it
+ * `aws:ResourceTag/kms:EncryptionContext:<key>` on both sides, in the policies
+ * and in the request: a String key the evaluator compares the same way.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context
+ */
+const ENCRYPTION_CONTEXT_KEY = /^kms:encryptioncontext:(?!keys$)/i;
+const ENCRYPTION_CONTEXT_SPELLING = 'aws:ResourceTag/';
+
+function spellContextKeys<T>(values: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [ENCRYPTION_CONTEXT_KEY.test(key) ? `${ENCRYPTION_CONTEXT_SPELLING}${key}` : key, value]));
+}
+
+/** A policy document with each `kms:EncryptionContext:<key>` condition key spelled as {@link spellContextKeys} spells it. */
+export function spellEncryptionContext(document: PolicyDocument): PolicyDocument {
+  const list = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  if (!JSON.stringify(list).toLowerCase().includes('kms:encryptioncontext:')) return document;
+  return {
+    ...document,
+    Statement: list.map((statement) => {
+      const condition = (statement as { Condition?: Record<string, Record<string, unknown>> }).Condition;
+      if (!condition) return statement;
+      return { ...(statement as object), Condition: Object.fromEntries(Object.entries(condition).map(([operator, keys]) => [operator, spellContextKeys(keys)])) };
+    }),
+  };
 }

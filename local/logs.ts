@@ -36,9 +36,8 @@ export interface LocalLogGroup {
 /**
  * The CloudWatch Logs service: each `aws_cloudwatch_log_group` keeps its
  * latest lines. CloudWatch Logs' own use of a group's key (the key policy's
- * statement for the logs service principal) is not checked: it is
- * conditioned on `kms:EncryptionContext:aws:logs:arn`, a key the IAM
- * evaluator ignores.
+ * statement for the logs service principal) is not checked: it happens when
+ * CloudWatch Logs stores the lines, and the lines are kept in memory here.
  */
 export const logsService: LocalService = {
   name: 'logs',

@@ -94,7 +94,39 @@ function iamPolicies(model: TerraformModel): SynthesizedPolicy[] {
     const document = text === undefined ? defaultKeyPolicy(model.context.account) : parsePolicy(key.address, text);
     policies.push({ address: key.address, kind: 'resource', target: model.attributes(key).arn as string, document });
   }
+  // VPC endpoint policies (no service of their own: networking has no local behaviour):
+  // the calls of a function whose subnets route to the endpoint must pass them too.
+  for (const endpoint of model.resources('aws_vpc_endpoint')) {
+    const text = model.field(endpoint, 'policy');
+    if (text !== undefined) policies.push({ address: endpoint.address, kind: 'endpoint', target: model.attributes(endpoint).id as string, document: parsePolicy(endpoint.address, text) });
+  }
   return policies;
+}
+
+/**
+ * Which VPC endpoint each role's DynamoDB calls go through: a function whose
+ * subnets' route tables have a route to a DynamoDB gateway endpoint reaches
+ * DynamoDB through it (https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html),
+ * so its calls must pass that endpoint's policy. By role ARN (each function has a role of its own).
+ */
+export function dynamodbEndpointsByRole(model: TerraformModel): Map<string, string> {
+  const byRouteTable = new Map<string, string>();
+  for (const endpoint of model.resources('aws_vpc_endpoint')) {
+    if (model.field(endpoint, 'vpc_endpoint_type') !== 'Gateway' || !String(model.field(endpoint, 'service_name')).endsWith('.dynamodb')) continue;
+    for (const table of (model.field(endpoint, 'route_table_ids') as string[] | undefined) ?? []) byRouteTable.set(table, model.attributes(endpoint).id as string);
+  }
+  const bySubnet = new Map<string, string>();
+  for (const association of model.resources('aws_route_table_association')) {
+    const endpoint = byRouteTable.get(model.string(association, 'route_table_id'));
+    if (endpoint !== undefined) bySubnet.set(model.string(association, 'subnet_id'), endpoint);
+  }
+  const byRole = new Map<string, string>();
+  for (const fn of model.resources('aws_lambda_function')) {
+    const subnets = (model.field(fn, 'vpc_config', 'subnet_ids') as string[] | undefined) ?? [];
+    const endpoint = subnets.map((subnet) => bySubnet.get(subnet)).find((found) => found !== undefined);
+    if (endpoint !== undefined) byRole.set(model.string(fn, 'role'), endpoint);
+  }
+  return byRole;
 }
 
 /** The local identity that acts under a managed policy: a user named after the policy. */

@@ -18,7 +18,7 @@ import { IamGate, policySet, type SynthesizedPolicy } from './iam';
 import { openReadModelServer } from './mysql';
 import { safeLogLine } from './redact';
 import type { Binding, LocalRuntimeOptions, ReadModelServer } from './service';
-import { LOCAL_TYPES, SERVICES } from './services';
+import { LOCAL_TYPES, SERVICES, synthesizedPolicies } from './services';
 import { RoleSessions } from './sessions';
 import { synthesizeLocal } from './synth';
 import { readSynthesizedStacks, TerraformModel } from './terraform';
@@ -86,7 +86,7 @@ export class LocalRuntime {
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
       const context = { region: REGION, account: ACCOUNT, endpoint, database: { host: database.relay.host, port: database.relay.port, name: database.database } };
       const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
-      const policies = SERVICES.flatMap((service) => service.policies?.(model) ?? []);
+      const policies = synthesizedPolicies(model);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
       const core: Core = { model, region: REGION, account: ACCOUNT, endpoint, gate, policies, sessions, database, options, log };
       const binding = bindingFor(core, registry);

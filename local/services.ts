@@ -15,7 +15,9 @@ import { readModelService } from './mysql';
 import { iamService } from './policies';
 import { schemaTriggerService } from './schema-trigger';
 import { secretsService } from './secrets';
+import type { SynthesizedPolicy } from './iam';
 import type { LocalService, ServedType } from './service';
+import type { TerraformModel } from './terraform';
 import { snsService } from './sns';
 import { sqsService } from './sqs';
 import { stateMachineService } from './state-machine';
@@ -56,7 +58,7 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
   aws_security_group: 'networking: everything runs on loopback',
   aws_vpc_security_group_ingress_rule: 'networking: everything runs on loopback',
   aws_vpc_security_group_egress_rule: 'networking: everything runs on loopback',
-  aws_vpc_endpoint: 'networking: the SDKs reach the local endpoint directly',
+  aws_vpc_endpoint: "networking: the SDKs reach the local endpoint directly; a DynamoDB gateway endpoint's policy is enforced on the calls of the functions whose subnets route to it (policies.ts)",
   aws_db_subnet_group: 'the database is DB_URL',
   aws_rds_cluster_parameter_group: 'the database is DB_URL',
   aws_rds_cluster_instance: 'the database is DB_URL',
@@ -89,4 +91,9 @@ export function servedTypes(services: readonly LocalService[]): Record<string, S
     }
   }
   return served;
+}
+
+/** Every policy the stacks define, as the services that own them read them (what the IAM gate is built from). */
+export function synthesizedPolicies(model: TerraformModel, services: readonly LocalService[] = SERVICES): SynthesizedPolicy[] {
+  return services.flatMap((service) => service.policies?.(model) ?? []);
 }

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength } from './aws-limits';
 import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
-import { AwsError, UnsupportedTerraformError } from './errors';
+import { AccessDeniedError, AwsError, UnsupportedTerraformError } from './errors';
 import type { IamGate, Principal } from './iam';
 import { namedResource, type Binding, type Integration, type LocalService, type TaskHandler } from './service';
 
@@ -45,9 +45,11 @@ export const stateMachineService: LocalService = {
     const arn = model.attributes(machine).arn as string;
     const role = model.string(machine, 'role_arn');
     creationCheck(() => assumeRole('states.amazonaws.com', role, { 'aws:SourceArn': arn }));
+    const keyArn = model.field(machine, 'encryption_configuration', 'type') === 'CUSTOMER_MANAGED_KMS_KEY' ? (model.field(machine, 'encryption_configuration', 'kms_key_id') as string | undefined) : undefined;
     const stateMachine = new LocalStateMachine({
       name: model.attributes(machine).name as string,
       definition: model.string(machine, 'definition'),
+      ...(keyArn ? { encryption: { keyArn } } : {}),
       region,
       account,
       integrations,
@@ -87,6 +89,9 @@ function ruleTarget({ model, gate, assumeRole }: Binding, stateMachine: LocalSta
 }
 
 type Json = Parameters<StateMachine['run']>[0];
+
+/** The encryption context key Step Functions sets on the KMS calls for a state machine's data (the stacks condition the execution role's grant on it). */
+const STATE_MACHINE_KEY_CONTEXT = 'kms:EncryptionContext:aws:states:stateMachineArn';
 
 /** A finished or running execution. */
 interface Execution {
@@ -149,6 +154,12 @@ export interface LocalStateMachineOptions {
   readonly gate: IamGate;
   /** Overrides Retry intervals (ms) for every state; tests set 0. */
   readonly retryIntervalMs?: number;
+  /**
+   * The state machine's customer managed key: each execution's data is
+   * encrypted with it, by Step Functions with the execution role's
+   * permissions, so an execution starts only when that role may use the key.
+   */
+  readonly encryption?: { readonly keyArn: string };
   /** Executions kept for DescribeExecution. @default 10000 */
   readonly keepExecutions?: number;
   /** Bytes of executions kept (inputs, outputs, paths). @default {@link DEFAULT_KEPT_EXECUTION_BYTES} */
@@ -184,6 +195,32 @@ export class LocalStateMachine {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
+  /**
+   * What Step Functions asks of KMS, with the execution role, to keep an
+   * execution's data under the state machine's key: a data key, and a decrypt,
+   * with the state machine's ARN as encryption context. Refused, the execution
+   * does not start: `KmsAccessDeniedException`, as StartExecution answers.
+   * https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html (KmsAccessDeniedException)
+   */
+  async #sealExecution(): Promise<void> {
+    const encryption = this.#options.encryption;
+    if (!encryption) return;
+    const context = { [STATE_MACHINE_KEY_CONTEXT]: this.arn, 'kms:ViaService': `states.${this.#options.region}.amazonaws.com`, 'kms:CallerAccount': this.#options.account };
+    try {
+      for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) await this.#options.gate.authorize({ principal: this.#options.principal, action, resource: encryption.keyArn, context });
+    } catch (error) {
+      if (error instanceof AccessDeniedError) throw new AwsError('KmsAccessDeniedException', `Either your KMS key policy or API caller does not have the required permissions: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** Starts an execution in the background, as `StartExecution` does, once its data can be encrypted. */
+  async startExecutionEncrypted(input: string, name?: string): Promise<Execution> {
+    await this.#sealExecution();
+    return this.startExecution(input, name);
+  }
+
   /** Starts an execution in the background, as `StartExecution` does for the EventBridge target. */
   startExecution(input: string, name: string = randomUUID()): Execution {
     const execution = this.#newExecution(input, name);
@@ -199,6 +236,7 @@ export class LocalStateMachine {
    * short by a crash is delivered again after a restart (commands are idempotent).
    */
   async runExecution(input: string, name: string = randomUUID()): Promise<Execution> {
+    await this.#sealExecution();
     const execution = this.#newExecution(input, name);
     const run = this.#execute(execution);
     this.#running.add(run);
@@ -341,9 +379,9 @@ export class LocalStateMachine {
       jsonVersion: '1.0',
       authorize: (principal, operation, body) => this.#options.gate.authorize({ principal, action: `states:${operation}`, resource: String(body.stateMachineArn ?? body.executionArn ?? '*') }),
       operations: {
-        StartExecution: (body) => {
+        StartExecution: async (body) => {
           this.#checkMachine(requireString(body, 'stateMachineArn'));
-          const execution = this.startExecution(String(body.input ?? '{}'), typeof body.name === 'string' ? body.name : undefined);
+          const execution = await this.startExecutionEncrypted(String(body.input ?? '{}'), typeof body.name === 'string' ? body.name : undefined);
           return { executionArn: execution.executionArn, startDate: seconds(execution.startDate) };
         },
         StartSyncExecution: async (body) => {

@@ -48,6 +48,8 @@ interface LocalContext {
   readonly endpoint: string;
   /** The read model behind `aws_rds_cluster`. */
   readonly database: { readonly host: string; readonly port: number; readonly name: string };
+  /** The clock of `timestamp()` (the time of the apply). @default the current time */
+  readonly now?: () => Date;
 }
 
 interface StackJson {
@@ -230,6 +232,18 @@ export class TerraformModel {
         const file = JSON.parse(args) as string;
         return createHash('sha256').update(readFileSync(path.join(this.stackDir(stack), file))).digest('base64');
       }
+      if (name === 'timestamp' && args.trim() === '') return (this.context.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      if (name === 'formatdate') {
+        const [spec, time] = splitArguments(args).map((argument) => (argument.startsWith('"') ? (JSON.parse(argument) as string) : this.#evaluate(stack, argument, where)));
+        if (typeof spec !== 'string' || typeof time !== 'string' || Number.isNaN(Date.parse(time))) throw new UnsupportedTerraformError(where, `formatdate() needs a format and an RFC 3339 time (in \${${expression}})`);
+        return formatDate(spec, new Date(time), where);
+      }
+      if (name === 'element') {
+        // element(list, index): the index wraps around the list (Terraform's element function).
+        const [list, index] = splitArguments(args).map((argument) => (/^\d+$/.test(argument) ? Number(argument) : this.#evaluate(stack, argument, where)));
+        if (!Array.isArray(list) || list.length === 0 || typeof index !== 'number') throw new UnsupportedTerraformError(where, `element() needs a non-empty list and an index (in \${${expression}})`);
+        return list[index % list.length];
+      }
       throw new UnsupportedTerraformError(where, `function ${name}() is not understood by the local runtime (in \${${expression}})`);
     }
     const segments = referencePath(expression);
@@ -242,7 +256,8 @@ export class TerraformModel {
         if (!output) throw new UnsupportedTerraformError(where, `stack ${upstream} has no output ${rest[1]}`);
         return walk(this.resolve(upstream, output.value, `${upstream}/output.${rest[1]}`), rest.slice(2), where);
       }
-      return walk(this.#dataSource(String(type), where), rest, where);
+      const body = this.#require(stack).json.data?.[String(type)]?.[String(name)] ?? {};
+      return walk(this.#dataSource(String(type), this.resolve(stack, body, `${stack}/data.${String(type)}.${String(name)}`) as Record<string, unknown>, where), rest, where);
     }
     const [type, name, ...rest] = segments;
     const resource = this.resource(stack, String(type), String(name));
@@ -253,7 +268,7 @@ export class TerraformModel {
     return walk(attributes, rest, where);
   }
 
-  #dataSource(type: string, where: string): Record<string, unknown> {
+  #dataSource(type: string, args: Record<string, unknown>, where: string): Record<string, unknown> {
     const { region, account } = this.context;
     switch (type) {
       case 'aws_caller_identity':
@@ -262,12 +277,121 @@ export class TerraformModel {
         return { partition: 'aws', dns_suffix: 'amazonaws.com', id: 'aws' };
       case 'aws_region':
         return { name: region, region, id: region };
-      case 'aws_availability_zones':
-        return { names: ['a', 'b', 'c'].map((zone) => `${region}${zone}`), id: region };
+      case 'aws_availability_zones': {
+        const zones = availabilityZones(region, args, where);
+        return { names: zones.map((zone) => zone.name), zone_ids: zones.map((zone) => zone.id), id: region };
+      }
       default:
         throw new UnsupportedTerraformError(where, `data source ${type} is not understood by the local runtime`);
     }
   }
+}
+
+/** One zone of the local region, as `DescribeAvailabilityZones` describes it. */
+interface LocalZone {
+  readonly name: string;
+  readonly id: string;
+  readonly 'zone-type': 'availability-zone' | 'local-zone' | 'wavelength-zone';
+  readonly 'opt-in-status': 'opt-in-not-required' | 'opted-in' | 'not-opted-in';
+  readonly state: 'available';
+  readonly 'group-name': string;
+}
+
+/**
+ * The zones of the local region: three Availability Zones, and a Local Zone
+ * and a Wavelength Zone the account has opted in to, as a region with them
+ * answers. Availability Zones always have opt-in status `opt-in-not-required`;
+ * Local and Wavelength Zones `opted-in` or `not-opted-in`
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AvailabilityZone.html).
+ */
+function regionZones(region: string): LocalZone[] {
+  const zone = (name: string, id: string, type: LocalZone['zone-type'], group: string): LocalZone => ({
+    name,
+    id,
+    'zone-type': type,
+    'opt-in-status': type === 'availability-zone' ? 'opt-in-not-required' : 'opted-in',
+    state: 'available',
+    'group-name': group,
+  });
+  return [
+    ...['a', 'b', 'c'].map((letter, index) => zone(`${region}${letter}`, `local-az${index + 1}`, 'availability-zone', region)),
+    zone(`${region}-loc-1a`, 'local-loc1-az1', 'local-zone', `${region}-loc-1`),
+    zone(`${region}-wl1-loc-wlz-1`, 'local-wl1-loc-wlz1', 'wavelength-zone', `${region}-wl1`),
+  ];
+}
+
+/** The filters of `DescribeAvailabilityZones` the local region answers (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html). */
+const ZONE_FILTERS = new Set(['state', 'opt-in-status', 'zone-type', 'zone-name', 'zone-id', 'group-name']);
+
+/**
+ * The `aws_availability_zones` data source over the local region, as the
+ * provider reads it: `state` and each `filter` (values of one filter are
+ * alternatives, filters all apply), `exclude_names`, sorted by name (the
+ * provider sorts them, so a Local Zone, `us-east-1-loc-1a`, comes before
+ * `us-east-1a`). Not-opted-in zones only with `all_availability_zones`.
+ */
+function availabilityZones(region: string, args: Record<string, unknown>, where: string): LocalZone[] {
+  const filters: { name: string; values: string[] }[] = [];
+  if (typeof args.state === 'string') filters.push({ name: 'state', values: [args.state] });
+  for (const filter of (args.filter as { name?: unknown; values?: unknown }[] | undefined) ?? []) {
+    if (typeof filter.name !== 'string' || !ZONE_FILTERS.has(filter.name) || !Array.isArray(filter.values)) {
+      throw new UnsupportedTerraformError(where, `availability-zone filter ${JSON.stringify(filter)} is not understood by the local runtime (filters: ${[...ZONE_FILTERS].join(', ')})`);
+    }
+    filters.push({ name: filter.name, values: filter.values.map(String) });
+  }
+  const excluded = new Set(((args.exclude_names as unknown[] | undefined) ?? []).map(String));
+  const field = (zone: LocalZone, name: string) => (name === 'zone-name' ? zone.name : name === 'zone-id' ? zone.id : zone[name as keyof LocalZone]);
+  return regionZones(region)
+    .filter((zone) => args.all_availability_zones === true || zone['opt-in-status'] !== 'not-opted-in')
+    .filter((zone) => filters.every((filter) => filter.values.includes(field(zone, filter.name))))
+    .filter((zone) => !excluded.has(zone.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Terraform's `formatdate` for the numeric tokens (`YYYY`, `MM`, `DD`, `hh`,
+ * `mm`, `ss`) and quoted literals, in UTC as Terraform's timestamps are; any
+ * other letter stops the start (https://developer.hashicorp.com/terraform/language/functions/formatdate).
+ */
+function formatDate(spec: string, time: Date, where: string): string {
+  const pad = (value: number, width: number) => String(value).padStart(width, '0');
+  const tokens: Readonly<Record<string, string>> = {
+    YYYY: pad(time.getUTCFullYear(), 4),
+    MM: pad(time.getUTCMonth() + 1, 2),
+    DD: pad(time.getUTCDate(), 2),
+    hh: pad(time.getUTCHours(), 2),
+    mm: pad(time.getUTCMinutes(), 2),
+    ss: pad(time.getUTCSeconds(), 2),
+  };
+  return spec.replace(/'[^']*'|([A-Za-z])\1*/g, (token) => {
+    if (token.startsWith("'")) return token.slice(1, -1);
+    const value = tokens[token];
+    if (value === undefined) throw new UnsupportedTerraformError(where, `formatdate() token ${token} is not understood by the local runtime`);
+    return value;
+  });
+}
+
+/** The arguments of a function call, split at the top-level commas. */
+function splitArguments(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  let quoted = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (quoted) {
+      if (char === '\\') index++;
+      else if (char === '"') quoted = false;
+    } else if (char === '"') quoted = true;
+    else if (char === '(' || char === '[' || char === '{') depth++;
+    else if (char === ')' || char === ']' || char === '}') depth--;
+    else if (char === ',' && depth === 0) {
+      parts.push(text.slice(start, index).trim());
+      start = index + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts.filter((part) => part !== '');
 }
 
 /** The index of the `}` closing an expression that starts at `from`. */

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createConnection } from 'mysql2/promise';
-import { roleUserName } from '../handlers/read-model/users';
+import { allRoleUserNames } from '../handlers/read-model/users';
 import { redactCredentials } from '../local/redact';
 import { LocalRuntime } from '../local/runtime';
 import { localIdle, putEntries, waitForResponse, type EntryInput, type Target } from '../clients/pipeline-client';
@@ -34,7 +34,7 @@ async function dropDemoDatabase(): Promise<void> {
   const connection = await createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username || 'root'), password: decodeURIComponent(server.password) }).catch(() => undefined);
   if (!connection) return;
   await connection.query('DROP DATABASE IF EXISTS ??', [database]).catch(() => undefined);
-  for (const role of ['reader', 'writer'] as const) await connection.query('DROP USER IF EXISTS ?@?', [roleUserName(role, database), '%']).catch(() => undefined);
+  for (const user of allRoleUserNames(database)) await connection.query('DROP USER IF EXISTS ?@?', [user, '%']).catch(() => undefined);
   await connection.end().catch(() => undefined);
 }
 

@@ -1,10 +1,14 @@
 /**
- * `npm run redrive [-- --env dev] [--queue workflow|projection|all] [--dry-run]`
+ * `npm run redrive [-- --env dev] [--queue workflow|projection|bus|all] [--dry-run]`
  *
  * Re-delivers what the dead-letter queues hold, after the cause is fixed:
  * - workflow DLQ (events the bus could not deliver): each event starts the
  *   workflow again with its original id, so its response answers the original
  *   message; commands are idempotent.
+ * - bus DLQ (events the bus could not encrypt with its key: a key disabled,
+ *   its policy changed): each event is put on the bus again, from its source,
+ *   detail type, time and detail. EventBridge gives it a new id, so its answer
+ *   carries the new id (the order id in it still says which command it is).
  * - projection on-failure queue (batch metadata): the batch's records are read
  *   back from the orders stream and given to the projection again (idempotent).
  * A message is deleted only once its redrive succeeded; a dry run changes
@@ -13,13 +17,14 @@
  * than the stream's 24 h retention cannot be read back: rebuild the read model.
  */
 import { DynamoDBStreamsClient, ExpiredIteratorException, GetRecordsCommand, GetShardIteratorCommand, ResourceNotFoundException, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { invokeFunction, operationsTarget, reachingTarget, type OperationsTarget } from '../clients/operations';
 import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
-const USAGE = `usage: npm run redrive -- [--env <environment>] [--endpoint <url>] [--queue workflow|projection|all] [--dry-run]
+const USAGE = `usage: npm run redrive -- [--env <environment>] [--endpoint <url>] [--queue workflow|projection|bus|all] [--dry-run]
 
 Without --env, the local runtime. ${ENDPOINT_USAGE}`;
 const { values } = parseArgs({
@@ -29,8 +34,8 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-if (!['workflow', 'projection', 'all'].includes(values.queue as string)) {
-  console.error(`--queue must be workflow, projection or all\n${USAGE}`);
+if (!['workflow', 'projection', 'bus', 'all'].includes(values.queue as string)) {
+  console.error(`--queue must be workflow, projection, bus or all\n${USAGE}`);
   process.exit(2);
 }
 const target = operationsTarget(values.env, values.endpoint);
@@ -93,6 +98,24 @@ async function redriveWorkflowEvent(message: Message): Promise<string> {
   return `${event['detail-type']} ${event.id}`;
 }
 
+async function redriveBusEvent(message: Message): Promise<string> {
+  const event = JSON.parse(message.Body as string) as { id: string; source: string; 'detail-type': string; time: string; resources?: string[]; detail: unknown };
+  if (typeof event.source !== 'string' || typeof event['detail-type'] !== 'string' || event.detail === undefined) throw new Error('not an EventBridge event');
+  if (!dryRun) {
+    const events = new EventBridgeClient(target.clientOptions);
+    try {
+      const { FailedEntryCount, Entries = [] } = await events.send(
+        new PutEventsCommand({ Entries: [{ EventBusName: target.names.eventBus, Source: event.source, DetailType: event['detail-type'], Time: new Date(event.time), Resources: event.resources ?? [], Detail: JSON.stringify(event.detail) }] }),
+      );
+      if (FailedEntryCount) throw new Error(`the bus refused it again: ${Entries[0]?.ErrorCode}: ${Entries[0]?.ErrorMessage}`);
+      return `${event['detail-type']} ${event.id}, put again as ${Entries[0]?.EventId}`;
+    } finally {
+      events.destroy();
+    }
+  }
+  return `${event['detail-type']} ${event.id}`;
+}
+
 function stateMachineArnOf(where: OperationsTarget): string {
   if (!where.endpoint) throw new Error('the message has no TARGET_ARN attribute; redrive it with the state machine ARN from the StateMachineArn output');
   return `arn:aws:states:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:stateMachine:${where.names.stateMachine}`;
@@ -139,12 +162,17 @@ async function redriveProjectionBatch(message: Message): Promise<string> {
 
 let failures = 0;
 try {
-  if (values.queue !== 'projection') {
+  if (values.queue === 'workflow' || values.queue === 'all') {
     console.log(`workflow dead-letter queue ${target.names.workflowDeadLetterQueue}:`);
     const result = await reachingTarget(target, () => drain(target.names.workflowDeadLetterQueue, redriveWorkflowEvent));
     failures += result.failed + result.inFlight;
   }
-  if (values.queue !== 'workflow') {
+  if (values.queue === 'bus' || values.queue === 'all') {
+    console.log(`bus dead-letter queue ${target.names.busDeadLetterQueue}:`);
+    const result = await reachingTarget(target, () => drain(target.names.busDeadLetterQueue, redriveBusEvent));
+    failures += result.failed + result.inFlight;
+  }
+  if (values.queue === 'projection' || values.queue === 'all') {
     console.log(`projection on-failure queue ${target.names.projectionFailureQueue}:`);
     const result = await reachingTarget(target, () => drain(target.names.projectionFailureQueue, redriveProjectionBatch));
     failures += result.failed + result.inFlight;

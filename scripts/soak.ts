@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { createConnection } from 'mysql2/promise';
 import { localClientOptions } from '../clients/local-client';
-import { roleUserName } from '../handlers/read-model/users';
+import { allRoleUserNames } from '../handlers/read-model/users';
 import { benchServer, round } from '../bench/support';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,7 +112,7 @@ await stop(second.child);
 
 const admin = await createConnection({ host: server.host, port: server.port, user: server.user, password: server.password });
 await admin.query('DROP DATABASE IF EXISTS ??', [database]);
-for (const role of ['reader', 'writer'] as const) await admin.query('DROP USER IF EXISTS ?@?', [roleUserName(role, database), '%']);
+for (const user of allRoleUserNames(database)) await admin.query('DROP USER IF EXISTS ?@?', [user, '%']);
 await admin.end();
 rmSync(dataDir, { recursive: true, force: true });
 

@@ -34,6 +34,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     names,
     privateSubnets: network.privateSubnets,
     lambdaSecurityGroup: network.lambdaSecurityGroup,
+    dynamodbEndpoint: network.dynamodbEndpoint,
     key: data.key,
     ordersTable: data.ordersTable,
     idempotencyTable: data.idempotencyTable,
@@ -63,9 +64,9 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     projection: compute.projectOrders,
     queryFunctions: [...compute.queryFunctions.values()],
     stateMachine: workflow.stateMachine,
-    rules: [workflow.workflowRule, workflow.responsesRule],
+    ruleTargets: workflow.ruleTargets,
     busName: names.eventBus,
-    deadLetterQueues: [compute.failureQueue, workflow.deadLetterQueue],
+    deadLetterQueues: [compute.failureQueue, workflow.deadLetterQueue, workflow.busDeadLetterQueue],
   });
   return { network, data, compute, workflow, monitoring };
 }

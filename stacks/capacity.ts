@@ -47,6 +47,8 @@ interface Design {
   readonly archiveRetentionDays: number | undefined;
   /** X-Ray: whether executions are traced, and which functions trace actively. */
   readonly tracing: { readonly stateMachine: boolean; readonly functions: readonly string[] };
+  /** The orders table's on-demand write cap (WRU/s), when it has one. */
+  readonly ordersMaxWriteRequestUnits?: number;
 }
 
 /** What the model reads from the benchmark. */
@@ -173,6 +175,8 @@ export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Reco
   const cluster = resourcesOf(stacks, 'aws_rds_cluster')[0] as { serverlessv2_scaling_configuration?: { min_capacity: number; max_capacity: number } } | undefined;
   const machine = resourcesOf(stacks, 'aws_sfn_state_machine')[0] as { logging_configuration?: { level: string; include_execution_data: boolean }; tracing_configuration?: { enabled?: boolean } } | undefined;
   const archive = resourcesOf(stacks, 'aws_cloudwatch_event_archive')[0];
+  const ordersTable = resourcesOf(stacks, 'aws_dynamodb_table').find((table) => table.stream_enabled === true) as { on_demand_throughput?: { max_write_request_units?: number } } | undefined;
+  const writeCap = ordersTable?.on_demand_throughput?.max_write_request_units;
   const functions = Object.fromEntries(
     resourcesOf(stacks, 'aws_lambda_function').map((fn) => {
       const reserved = Number(fn.reserved_concurrent_executions ?? -1);
@@ -213,6 +217,7 @@ export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Reco
         .filter((fn) => (fn.tracing_config as { mode?: string } | undefined)?.mode === 'Active')
         .map((fn) => String(fn.function_name).replace(/^order-pipeline-[a-z]+-/, '')),
     },
+    ...(writeCap !== undefined ? { ordersMaxWriteRequestUnits: Number(writeCap) } : {}),
   };
 }
 
@@ -225,8 +230,9 @@ export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Reco
  */
 export function originalDesign(ours: Design): Design {
   const fn = { memoryMb: 128 };
+  const { ordersMaxWriteRequestUnits: _, ...uncapped } = ours;
   return {
-    ...ours,
+    ...uncapped,
     name: 'original',
     batchSize: 1,
     batchingWindowSeconds: 0,
@@ -256,6 +262,12 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
   const unreserved = quota(facts, 'lambdaConcurrentExecutions') - reservedTotal;
   const validates = 'validate-request' in design.functions;
   const validateMs = validates ? fnMs('validate-request', measured.commandExecutionMs) : 0;
+  // validate-request's own reservation when it has one; else the unreserved pool it shares.
+  const validateReserved = design.functions['validate-request']?.reserved;
+  const validateConcurrency = validateReserved ?? unreserved;
+  const validatePool = validateReserved !== undefined ? `its reserved concurrency of ${validateReserved}` : `the ${unreserved} unreserved (account default ${quota(facts, 'lambdaConcurrentExecutions')} less ${reservedTotal} reserved)`;
+  const tableQuota = quota(facts, 'dynamodbTableWriteUnitsPerSecond');
+  const writeCap = design.ordersMaxWriteRequestUnits;
   const projection = design.functions['project-orders'];
   const projectionConcurrency = Math.min(design.expectedShards * design.parallelizationFactor, projection?.reserved ?? Number.POSITIVE_INFINITY);
   const batchSeconds = original
@@ -280,22 +292,25 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
           {
             // Lambda's request-rate quota: invocations per second at most 10 × concurrency, for a function
             // and for the account (gettingstarted-limits.html); each order invokes validate-request once,
-            // from the unreserved pool it shares with every unreserved function.
+            // within its reserved concurrency (or the unreserved pool, without one).
             name: 'Lambda requests per second',
-            ordersPerSecond: quota(facts, 'lambdaRequestsPerSecondPerConcurrency') * unreserved,
-            assumption: `one validate-request invocation per order; Lambda allows ${quota(facts, 'lambdaRequestsPerSecondPerConcurrency')} requests/s per unit of concurrency, and validate-request draws on the ${unreserved} unreserved`,
+            ordersPerSecond: quota(facts, 'lambdaRequestsPerSecondPerConcurrency') * validateConcurrency,
+            assumption: `one validate-request invocation per order; Lambda allows ${quota(facts, 'lambdaRequestsPerSecondPerConcurrency')} requests/s per unit of concurrency, and validate-request has ${validatePool}`,
           },
           {
             name: 'validate-request',
-            ordersPerSecond: Math.floor(unreserved / (validateMs / 1000)),
-            assumption: `${unreserved} unreserved concurrent executions (account default ${quota(facts, 'lambdaConcurrentExecutions')} less ${reservedTotal} reserved) at ${validateMs} ms each (measured)`,
+            ordersPerSecond: Math.floor(validateConcurrency / (validateMs / 1000)),
+            assumption: `${validatePool} at ${validateMs} ms each (measured)`,
           },
         ]
       : []),
     {
       name: 'orders table write',
-      ordersPerSecond: quota(facts, 'dynamodbTableWriteUnitsPerSecond'),
-      assumption: `one write unit per order (items under 1 KB), ${quota(facts, 'dynamodbTableWriteUnitsPerSecond')} WRU/s per on-demand table; a new table starts lower and grows with traffic`,
+      ordersPerSecond: Math.min(writeCap ?? tableQuota, tableQuota),
+      assumption:
+        writeCap !== undefined
+          ? `one write unit per order (items under 1 KB); the table's on-demand write cap of ${writeCap} WRU/s (config intake.ordersMaxWriteRequestUnits; writes past it are throttled), under the ${tableQuota} WRU/s per-table quota`
+          : `one write unit per order (items under 1 KB), ${tableQuota} WRU/s per on-demand table; a new table starts lower and grows with traffic`,
     },
     {
       name: 'stream → projection',

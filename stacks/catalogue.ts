@@ -12,6 +12,7 @@ import { QUERIES, type QueryName } from '../handlers/queries/registry';
  * app name. Query functions come from the query registry, one per query.
  */
 const CORE_FUNCTIONS = {
+  // Reserved concurrency from each environment's config (intake.validateRequestConcurrency).
   validateRequest: { name: 'validate-request', timeoutSeconds: 5, memoryMb: 256 },
   // Reserved concurrency: the stream's shards × the parallelization factor, from each environment's config.
   projectOrders: { name: 'project-orders', timeoutSeconds: 60, memoryMb: 1024, reservedConcurrency: 2, databaseConnections: 1 },

@@ -20,6 +20,7 @@ import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { DatabaseRole } from '../handlers/read-model/users';
 import type { EncryptedTable } from './constructs/encrypted-table';
+import type { DynamodbPath } from './constructs/gateway-endpoint';
 import type { ManagedSecret } from './constructs/managed-secret';
 import { NodejsFunction } from './constructs/nodejs-function';
 import { PipelineStack } from './pipeline-stack';
@@ -30,6 +31,8 @@ export interface ComputeStackOptions {
   readonly names: ResourceNames;
   readonly privateSubnets: readonly Subnet[];
   readonly lambdaSecurityGroup: SecurityGroup;
+  /** The VPC's DynamoDB gateway endpoint, when egress goes through endpoints: the in-VPC functions' table grants shape its policy. */
+  readonly dynamodbEndpoint?: DynamodbPath | undefined;
   readonly key: KmsKey;
   readonly ordersTable: EncryptedTable;
   readonly idempotencyTable: EncryptedTable;
@@ -119,7 +122,7 @@ export class ComputeStack extends PipelineStack {
     super(scope, id, options.config);
     new NullProvider(this, 'null');
     const { config, names } = options;
-    const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id] };
+    const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id], dynamodbEndpoint: options.dynamodbEndpoint };
     const common = {
       logRetentionDays: config.logRetentionDays,
       kmsKeyArn: options.key.arn,
@@ -141,6 +144,8 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'validateRequest',
       functionName: names.function('validateRequest'),
+      // Every command goes through it: reserved, a flood neither starves it nor takes the account's concurrency.
+      reservedConcurrency: config.intake.validateRequestConcurrency,
       environment: { SUPPORTED_QUERIES: QUERIES.map((query) => query.name).join(',') },
     });
     this.projectOrders = new NodejsFunction(this, 'project-orders', {
@@ -182,12 +187,15 @@ export class ComputeStack extends PipelineStack {
     options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan', 'dynamodb:DescribeTable']);
 
     const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
-    // Each function may read only its own role's secret; only init-schema writes the role secrets.
+    // Each function may read only its own role's secret; only init-schema writes the role secrets (and reads them, to rotate).
     for (const fn of this.queryFunctions.values()) options.roleSecrets.reader.grantRead(fn);
     options.roleSecrets.writer.grantRead(this.projectOrders);
     for (const fn of [this.initSchema, this.rebuildReadModel]) options.dbSecret.grantRead(fn);
     options.roleSecrets.reader.grantWrite(this.initSchema, 'WriteReaderSecret');
     options.roleSecrets.writer.grantWrite(this.initSchema, 'WriteWriterSecret');
+    // A rotation reads which of the role's two users the secret names, to renew the other one.
+    options.roleSecrets.reader.grantRead(this.initSchema, 'ReadReaderSecret');
+    options.roleSecrets.writer.grantRead(this.initSchema, 'ReadWriterSecret');
     // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
     this.connectionBudget = connectionBudget(
       config,

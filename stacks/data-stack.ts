@@ -7,6 +7,7 @@ import { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance
 import { RdsClusterParameterGroup } from '@cdktf/provider-aws/lib/rds-cluster-parameter-group';
 import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Fn } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { DB_CA, IDEMPOTENCY_TABLE, ORDERS_STREAM_VIEW_TYPE, ORDERS_TABLE_KEY, READ_MODEL_DATABASE, type ResourceNames } from '../config/pipeline';
@@ -23,6 +24,37 @@ export interface DataStackOptions {
   readonly names: ResourceNames;
   readonly privateSubnets: readonly Subnet[];
   readonly databaseSecurityGroup: SecurityGroup;
+}
+
+/** How the creation time is written into the final snapshot's name (Terraform `formatdate`: 14 digits, UTC). */
+export const FINAL_SNAPSHOT_TIME_FORMAT = 'YYYYMMDDhhmmss';
+
+/**
+ * The name of the snapshot RDS takes when the cluster is destroyed: the
+ * cluster's identifier, `-final-`, and the time the cluster was created
+ * (Terraform's `timestamp()`, kept by `ignore_changes`). A static name would
+ * collide on the second destroy of a re-created environment: the first
+ * destroy's snapshot still holds it, and the destroy fails.
+ */
+export function finalSnapshotIdentifier(clusterIdentifier: string): string {
+  return `${clusterIdentifier}-final-${Fn.formatdate(FINAL_SNAPSHOT_TIME_FORMAT, Fn.timestamp())}`;
+}
+
+/**
+ * What is wrong with a final snapshot identifier, as RDS constrains it
+ * (DeleteDBCluster, `FinalDBSnapshotIdentifier`: 1 to 255 letters, digits or
+ * hyphens, a letter first, no two hyphens in a row, no hyphen at the end:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBCluster.html).
+ * Empty when it is valid.
+ */
+export function snapshotIdentifierProblems(identifier: string): string[] {
+  const problems: string[] = [];
+  if (identifier.length < 1 || identifier.length > 255) problems.push(`must be 1 to 255 characters, has ${identifier.length}`);
+  if (!/^[A-Za-z0-9-]*$/.test(identifier)) problems.push('may hold only letters, digits and hyphens');
+  if (!/^[A-Za-z]/.test(identifier)) problems.push('must start with a letter');
+  if (identifier.includes('--')) problems.push('must not hold two hyphens in a row');
+  if (identifier.endsWith('-')) problems.push('must not end with a hyphen');
+  return problems;
 }
 
 /** The actions the account keeps on its key, delegated to IAM policies (no `kms:*`). */
@@ -85,7 +117,7 @@ export class DataStack extends PipelineStack {
     const logGroupArn = (pattern: string) => `arn:${this.partition}:logs:${config.region}:${this.accountId}:log-group:${pattern}`;
 
     this.key = new KmsKey(this, 'key', {
-      description: `${names.prefix}: orders, idempotency records, read model, logs`,
+      description: `${names.prefix}: orders, idempotency records, read model, the bus and its archive, the workflow, logs`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
       policy: policyDocument([
@@ -101,6 +133,40 @@ export class DataStack extends PipelineStack {
           Principal: { Service: 'cloudwatch.amazonaws.com' },
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
           Resource: ['*'],
+        },
+        // The bus and its archive are encrypted with this key; EventBridge uses it as its own service
+        // principal, only for this bus (the encryption context it sets) and this account.
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-cmkey.html (encryption context)
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html (kms:ReEncrypt* for archives)
+        {
+          Sid: 'EventBridgeDescribesKey',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['kms:DescribeKey'],
+          Resource: ['*'],
+        },
+        {
+          Sid: 'EventBridgeEncryptsPipelineBus',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+          Resource: ['*'],
+          Condition: {
+            StringEquals: {
+              'kms:EncryptionContext:aws:events:event-bus:arn': `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`,
+              'aws:SourceAccount': this.accountId,
+            },
+          },
+        },
+        // The state machine is encrypted with this key and logs to a log group: Step Functions uses the
+        // key with its execution role (whose policy grants it), and CloudWatch Logs' delivery service
+        // decrypts what it delivers.
+        // https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html
+        {
+          Sid: 'LogDeliveryForEncryptedWorkflow',
+          Principal: { Service: 'delivery.logs.amazonaws.com' },
+          Action: ['kms:Decrypt'],
+          Resource: ['*'],
+          Condition: { StringEquals: { 'aws:SourceAccount': this.accountId } },
         },
         {
           Sid: 'CloudWatchLogsForPipelineLogGroups',
@@ -131,6 +197,10 @@ export class DataStack extends PipelineStack {
       attribute: [{ name: ORDERS_TABLE_KEY, type: 'S' }],
       streamEnabled: true,
       streamViewType: ORDERS_STREAM_VIEW_TYPE,
+      // Writes past the cap are throttled (ThrottlingException): a producer's flood cannot run the
+      // table, its stream and the projection past what config allows.
+      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode-max-throughput.html
+      onDemandThroughput: { maxWriteRequestUnits: config.intake.ordersMaxWriteRequestUnits },
       pointInTimeRecovery: { enabled: true },
       deletionProtectionEnabled: config.deletionProtection,
     });
@@ -167,6 +237,9 @@ export class DataStack extends PipelineStack {
     });
 
     const clusterIdentifier = `${names.prefix}-read-model`;
+    // The name the final snapshot gets, with the 14 digits its creation time adds, must be one RDS accepts.
+    const snapshotProblems = snapshotIdentifierProblems(`${clusterIdentifier}-final-${'0'.repeat(FINAL_SNAPSHOT_TIME_FORMAT.length)}`);
+    if (config.finalSnapshot && snapshotProblems.length > 0) throw new Error(`the final snapshot identifier of ${clusterIdentifier} ${snapshotProblems.join('; ')}`);
     const exportedLogs = ['error', 'slowquery'];
     const dbLogGroups = exportedLogs.map(
       (log) =>
@@ -197,16 +270,21 @@ export class DataStack extends PipelineStack {
         ...(config.aurora.minCapacity === 0 ? { secondsUntilAutoPause: 3600 } : {}),
       },
       backupRetentionPeriod: config.aurora.backupRetentionDays,
+      // Both windows from config (validated there), in UTC; without them RDS picks each at random.
+      preferredBackupWindow: config.aurora.backupWindow,
+      preferredMaintenanceWindow: config.aurora.maintenanceWindow,
       copyTagsToSnapshot: true,
       deletionProtection: config.deletionProtection,
       skipFinalSnapshot: !config.finalSnapshot,
-      ...(config.finalSnapshot ? { finalSnapshotIdentifier: `${clusterIdentifier}-final` } : {}),
+      ...(config.finalSnapshot ? { finalSnapshotIdentifier: finalSnapshotIdentifier(clusterIdentifier) } : {}),
       enabledCloudwatchLogsExports: exportedLogs,
       dependsOn: dbLogGroups,
       // AWS applies minor versions itself (auto_minor_version_upgrade): the
       // configured version is the floor at creation, and a later plan must not
-      // propose the downgrade RDS would refuse.
-      lifecycle: { ignoreChanges: ['engine_version'] },
+      // propose the downgrade RDS would refuse. The final snapshot's name is
+      // fixed when the cluster is created (its timestamp), not re-evaluated by
+      // every plan.
+      lifecycle: { ignoreChanges: ['engine_version', ...(config.finalSnapshot ? ['final_snapshot_identifier'] : [])] },
     });
     this.instances = Array.from({ length: config.aurora.instances }, (_, index) =>
       new RdsClusterInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, {
@@ -222,6 +300,8 @@ export class DataStack extends PipelineStack {
         caCertIdentifier: DB_CA.identifier,
         dbSubnetGroupName: subnetGroup.name,
         autoMinorVersionUpgrade: true,
+        // An instance has a maintenance window of its own (its patches, minor versions): the cluster's.
+        preferredMaintenanceWindow: config.aurora.maintenanceWindow,
         lifecycle: { ignoreChanges: ['engine_version'] },
       }),
     );

@@ -10,7 +10,6 @@ import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import type { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
-import type { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
@@ -18,6 +17,7 @@ import { PipelineMetric, metricsNamespace, type ResourceNames } from '../config/
 import { policyDocument } from './constructs/iam';
 import type { EncryptedTable } from './constructs/encrypted-table';
 import type { FunctionMetric, NodejsFunction } from './constructs/nodejs-function';
+import type { RuleTarget } from './workflow-stack';
 import { PipelineStack } from './pipeline-stack';
 
 /** Options of {@link MonitoringStack}. */
@@ -36,7 +36,8 @@ export interface MonitoringStackOptions {
   readonly projection: NodejsFunction;
   readonly queryFunctions: readonly NodejsFunction[];
   readonly stateMachine: SfnStateMachine;
-  readonly rules: readonly CloudwatchEventRule[];
+  /** The bus's rules with their targets (the workflow rule's first: the dashboard counts its matches). */
+  readonly ruleTargets: readonly RuleTarget[];
   readonly busName: string;
   readonly deadLetterQueues: readonly SqsQueue[];
 }
@@ -188,16 +189,21 @@ export class MonitoringStack extends PipelineStack {
       });
     }
     this.alarms.push(projectionStoppedAlarm(this, { config, names, topicArn: this.topic.arn, ordersTable: options.ordersTable, projection: options.projection }));
-    for (const rule of options.rules) {
-      alarm({
-        id: `${rule.friendlyUniqueId}-dlq-send-failed`,
-        description: `the rule ${rule.name} could not put a failed event on its dead-letter queue: the event is lost (queue policy or key problem)`,
-        namespace: 'AWS/Events',
-        metricName: 'InvocationsFailedToBeSentToDlq',
-        dimensions: { RuleName: rule.name, EventBusName: options.busName },
-        statistic: 'Sum',
-        threshold: 0,
-      });
+    for (const { rule, target } of options.ruleTargets) {
+      // Only a target with a dead-letter queue can fail to send to one (the responses target has none:
+      // a failed delivery to its log group shows in FailedInvocations).
+      // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html (InvocationsFailedToBeSentToDlq)
+      if (target.deadLetterConfigInput?.arn !== undefined) {
+        alarm({
+          id: `${rule.friendlyUniqueId}-dlq-send-failed`,
+          description: `the rule ${rule.name} could not put a failed event on its dead-letter queue: the event is lost (queue policy or key problem)`,
+          namespace: 'AWS/Events',
+          metricName: 'InvocationsFailedToBeSentToDlq',
+          dimensions: { RuleName: rule.name, EventBusName: options.busName },
+          statistic: 'Sum',
+          threshold: 0,
+        });
+      }
       alarm({
         id: `${rule.friendlyUniqueId}-failed-invocations`,
         description: `the rule ${rule.name} could not deliver to its target (role, target or quota problem)`,
@@ -235,7 +241,7 @@ export class MonitoringStack extends PipelineStack {
       dashboardName: names.prefix,
       dashboardBody: JSON.stringify({
         widgets: [
-          widget('Commands in (workflow rule matches)', [['AWS/Events', 'MatchedEvents', 'RuleName', options.rules[0]?.name ?? '', 'EventBusName', options.busName]]),
+          widget('Commands in (workflow rule matches)', [['AWS/Events', 'MatchedEvents', 'RuleName', options.ruleTargets[0]?.rule.name ?? '', 'EventBusName', options.busName]]),
           widget('Command answers by status', [
             [namespace, PipelineMetric.commandsAccepted, 'service', 'order-pipeline'],
             [{ expression: `SEARCH('{${namespace},errorCode,service} MetricName="${PipelineMetric.commandsRefused}"', 'Sum', 300)`, label: 'refused by code' }],

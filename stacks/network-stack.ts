@@ -15,6 +15,7 @@ import { Fn } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import type { ResourceNames } from '../config/pipeline';
+import { DynamodbGatewayEndpoint } from './constructs/gateway-endpoint';
 import { PipelineStack } from './pipeline-stack';
 
 /**
@@ -24,6 +25,9 @@ import { PipelineStack } from './pipeline-stack';
  * them calls EventBridge, so it has no endpoint.
  */
 const INTERFACE_ENDPOINT_SERVICES = ['secretsmanager'] as const;
+
+/** The filter of the zones data source that keeps Availability Zones and leaves out Local and Wavelength Zones. */
+export const AVAILABILITY_ZONES_ONLY = { name: 'opt-in-status', values: ['opt-in-not-required'] } as const;
 
 /** Options of {@link NetworkStack}. */
 export interface NetworkStackOptions {
@@ -42,11 +46,22 @@ export class NetworkStack extends PipelineStack {
   readonly privateSubnets: Subnet[];
   readonly lambdaSecurityGroup: SecurityGroup;
   readonly databaseSecurityGroup: SecurityGroup;
+  /**
+   * The DynamoDB gateway endpoint (egress `vpc-endpoints`): the in-VPC
+   * functions' table grants shape its policy. Absent with NAT gateways.
+   */
+  dynamodbEndpoint: DynamodbGatewayEndpoint | undefined;
 
   constructor(scope: Construct, id: string, options: NetworkStackOptions) {
     super(scope, id, options.config);
     const { config, names } = options;
-    const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available' });
+    // Availability Zones only: a region's opted-in Local Zones and Wavelength Zones are listed too, and
+    // sort first (`us-east-1-atl-2a` < `us-east-1a`), so the first subnets (and Aurora) would land there.
+    // Availability Zones always have opt-in status `opt-in-not-required`; Local and Wavelength Zones
+    // `opted-in` or `not-opted-in`.
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AvailabilityZone.html (OptInStatus)
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html (filter opt-in-status)
+    const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available', filter: [{ name: AVAILABILITY_ZONES_ONLY.name, values: [...AVAILABILITY_ZONES_ONLY.values] }] });
 
     this.vpc = new Vpc(this, 'vpc', {
       cidrBlock: config.vpcCidr,
@@ -141,16 +156,17 @@ export class NetworkStack extends PipelineStack {
         tags: { Name: `${names.prefix}-${service}` },
       });
     }
-    const dynamodb = new VpcEndpoint(this, 'endpoint-dynamodb', {
+    this.dynamodbEndpoint = new DynamodbGatewayEndpoint(this, 'endpoint-dynamodb', {
       vpcId: this.vpc.id,
-      serviceName: `com.amazonaws.${config.region}.dynamodb`,
-      vpcEndpointType: 'Gateway',
+      region: config.region,
+      partition: this.partition,
+      accountId: this.accountId,
       routeTableIds: routeTables.map((table) => table.id),
       tags: { Name: `${names.prefix}-dynamodb` },
     });
     new VpcSecurityGroupEgressRule(this, 'lambda-to-dynamodb', {
       securityGroupId: this.lambdaSecurityGroup.id,
-      prefixListId: dynamodb.prefixListId,
+      prefixListId: this.dynamodbEndpoint.endpoint.prefixListId,
       ipProtocol: 'tcp',
       fromPort: 443,
       toPort: 443,

@@ -20,10 +20,19 @@ import { renderWorkflow } from '../asl/render';
 import { asDraft4, eventSchemas } from './event-schemas';
 import { ordersTableActions } from '../handlers/commands/registry';
 import type { EncryptedTable } from './constructs/encrypted-table';
-import { policyDocument } from './constructs/iam';
+import { keyArnOf, policyDocument } from './constructs/iam';
 import type { NodejsFunction } from './constructs/nodejs-function';
 import { ServiceRole } from './constructs/role';
 import { PipelineStack } from './pipeline-stack';
+
+/** The encryption context key Step Functions sets on the KMS calls for a state machine's data. */
+export const STATE_MACHINE_ENCRYPTION_CONTEXT = 'kms:EncryptionContext:aws:states:stateMachineArn';
+
+/** A rule and the target it delivers to. */
+export interface RuleTarget {
+  readonly rule: CloudwatchEventRule;
+  readonly target: CloudwatchEventTarget;
+}
 
 /** Options of {@link WorkflowStack}. */
 export interface WorkflowStackOptions {
@@ -48,15 +57,45 @@ export class WorkflowStack extends PipelineStack {
   readonly bus: CloudwatchEventBus;
   readonly stateMachine: SfnStateMachine;
   readonly deadLetterQueue: SqsQueue;
+  /** The bus's dead-letter queue: events it could not encrypt or decrypt. */
+  readonly busDeadLetterQueue: SqsQueue;
   readonly responsesLogGroup: CloudwatchLogGroup;
   readonly workflowRule: CloudwatchEventRule;
   readonly responsesRule: CloudwatchEventRule;
+  /** Each rule with its target: monitoring alarms on what each target really has (a dead-letter queue or not). */
+  readonly ruleTargets: readonly RuleTarget[];
 
   constructor(scope: Construct, id: string, options: WorkflowStackOptions) {
     super(scope, id, options.config);
     const { config, names } = options;
 
-    this.bus = new CloudwatchEventBus(this, 'bus', { name: names.eventBus });
+    // Events the bus cannot encrypt or decrypt with its key (a key disabled, a key policy changed)
+    // go to the bus's own dead-letter queue instead of being lost.
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-dlq.html
+    this.busDeadLetterQueue = new SqsQueue(this, 'bus-dlq', {
+      name: names.busDeadLetterQueue,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: 14 * 24 * 3600,
+    });
+    this.bus = new CloudwatchEventBus(this, 'bus', {
+      name: names.eventBus,
+      // Commands carry customers' orders: the bus stores them under the project key, not an AWS-owned one.
+      kmsKeyIdentifier: options.key.arn,
+      deadLetterConfig: { arn: this.busDeadLetterQueue.arn },
+    });
+    const busArn = `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`;
+    new SqsQueuePolicy(this, 'bus-dlq-policy', {
+      queueUrl: this.busDeadLetterQueue.url,
+      policy: policyDocument([
+        {
+          Sid: 'BusDeadLetters',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: ['sqs:SendMessage'],
+          Resource: [this.busDeadLetterQueue.arn],
+          Condition: { ArnEquals: { 'aws:SourceArn': busArn } },
+        },
+      ]),
+    });
     // The published contract, for clients to browse and generate code from (the same documents as docs/schemas).
     const registry = new SchemasRegistry(this, 'schemas', { name: `${names.prefix}-events`, description: 'The events the order pipeline accepts and emits' });
     for (const [detailType, schema] of Object.entries(eventSchemas())) {
@@ -74,6 +113,7 @@ export class WorkflowStack extends PipelineStack {
       eventSourceArn: this.bus.arn,
       eventPattern: JSON.stringify(WORKFLOW_RULE_PATTERN),
       retentionDays: config.archiveRetentionDays,
+      kmsKeyIdentifier: options.key.arn,
     });
 
     const stateMachineLogs = new CloudwatchLogGroup(this, 'workflow-logs', {
@@ -118,6 +158,24 @@ export class WorkflowStack extends PipelineStack {
       Resource: ['*'],
     });
     stateMachineRole.grant({ Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], Resource: ['*'] });
+    // The definition and every execution's data are encrypted with the project key, which Step
+    // Functions uses with this role: only for this state machine (the encryption context it sets),
+    // and, for the execution logs it delivers, for this account's log groups.
+    // https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html
+    stateMachineRole.grant({
+      Sid: 'WorkflowDataKey',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: [keyArnOf(options.key)],
+      Condition: { StringEquals: { [STATE_MACHINE_ENCRYPTION_CONTEXT]: stateMachineArn } },
+    });
+    if (config.workflowLogs.level !== 'OFF') {
+      stateMachineRole.grant({
+        Sid: 'WorkflowLogsDataKey',
+        Action: ['kms:GenerateDataKey'],
+        Resource: [keyArnOf(options.key)],
+        Condition: { StringEquals: { 'kms:EncryptionContext:SourceArn': `arn:${this.partition}:logs:${config.region}:${this.accountId}:*` } },
+      });
+    }
     this.stateMachine = new SfnStateMachine(this, 'workflow', {
       name: names.stateMachine,
       type: 'EXPRESS',
@@ -130,6 +188,9 @@ export class WorkflowStack extends PipelineStack {
       }),
       loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: config.workflowLogs.includeExecutionData, level: config.workflowLogs.level },
       tracingConfiguration: { enabled: true },
+      // Step Functions asks KMS for a new data key at most this often (60 to 900 s; its default is 300).
+      // https://docs.aws.amazon.com/step-functions/latest/apireference/API_EncryptionConfiguration.html
+      encryptionConfiguration: { type: 'CUSTOMER_MANAGED_KMS_KEY', kmsKeyId: options.key.arn, kmsDataKeyReusePeriodSeconds: 300 },
       dependsOn: [stateMachineRole.policy],
     });
 
@@ -163,7 +224,7 @@ export class WorkflowStack extends PipelineStack {
       trustConditions: { StringEquals: { 'aws:SourceAccount': this.accountId }, ArnEquals: { 'aws:SourceArn': this.workflowRule.arn } },
     });
     targetRole.grant({ Sid: 'StartWorkflow', Action: ['states:StartExecution'], Resource: [this.stateMachine.arn] });
-    new CloudwatchEventTarget(this, 'workflow-target', {
+    const workflowTarget = new CloudwatchEventTarget(this, 'workflow-target', {
       rule: this.workflowRule.name,
       eventBusName: this.bus.name,
       targetId: 'workflow',
@@ -208,12 +269,16 @@ export class WorkflowStack extends PipelineStack {
         },
       ]),
     });
-    new CloudwatchEventTarget(this, 'responses-target', {
+    const responsesTarget = new CloudwatchEventTarget(this, 'responses-target', {
       rule: this.responsesRule.name,
       eventBusName: this.bus.name,
       targetId: 'responses-log-group',
       arn: this.responsesLogGroup.arn,
     });
+    this.ruleTargets = [
+      { rule: this.workflowRule, target: workflowTarget },
+      { rule: this.responsesRule, target: responsesTarget },
+    ];
 
     // What client teams attach: producers may put only commands and queries,
     // so nobody outside the workflow can forge a response; consumers read the answers.
@@ -248,6 +313,7 @@ export class WorkflowStack extends PipelineStack {
     new TerraformOutput(this, 'StateMachineArn', { value: this.stateMachine.arn });
     new TerraformOutput(this, 'ResponsesLogGroup', { value: this.responsesLogGroup.name, description: 'Every response, for npm run query against the cloud' });
     new TerraformOutput(this, 'WorkflowDeadLetterQueueUrl', { value: this.deadLetterQueue.url });
+    new TerraformOutput(this, 'BusDeadLetterQueueUrl', { value: this.busDeadLetterQueue.url, description: 'Events the bus could not encrypt or decrypt with its key' });
     new TerraformOutput(this, 'ProjectionFailureQueueUrl', { value: options.projectionFailureQueueUrl });
   }
 }

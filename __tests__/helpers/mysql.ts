@@ -2,7 +2,7 @@ import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES, type ReadModelTables } from '
 import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Connection, type Pool, type PoolConnection } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
-import { roleUserName } from '../../handlers/read-model/users';
+import { allRoleUserNames } from '../../handlers/read-model/users';
 import { connectionOptions, useReadCommitted, type DbSettings } from '../../handlers/shared/db';
 
 /** The server tests use: `DB_URL`, default `mysql://root@127.0.0.1:3306`. */
@@ -109,7 +109,7 @@ export function expectedAggregates(orders: readonly { orderedAt: string; status:
 /** Drops a read-model database and the role users init-schema made for it. */
 export async function dropReadModel(admin: Connection, database: string): Promise<void> {
   await admin.query('DROP DATABASE IF EXISTS ??', [database]);
-  for (const role of ['reader', 'writer'] as const) await admin.query('DROP USER IF EXISTS ?@?', [roleUserName(role, database), '%']);
+  for (const user of allRoleUserNames(database)) await admin.query('DROP USER IF EXISTS ?@?', [user, '%']);
 }
 
 /** Empties the read model's tables (between the runs of a property). */

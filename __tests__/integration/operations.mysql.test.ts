@@ -194,6 +194,38 @@ describe('redrive', () => {
   }, budget({ cliRuns: 1, seconds: 5 }));
 });
 
+describe('redrive of the bus dead-letter queue', () => {
+  it('puts an event the bus could not encrypt back on the bus: the command is answered and written once', async () => {
+    // Prepare: an event as EventBridge leaves it in the bus's DLQ when its key refused it.
+    const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const event = {
+      version: '0',
+      id: 'bus-dlq-event-1',
+      'detail-type': 'orderCommand',
+      source: 'orderPipeline',
+      account: '000000000000',
+      time: '2024-05-05T10:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: { command: 'createOrder', orderId: 'bus-dlq-1', items: [{ itemid: 'bus-dlq-item', quantity: 6 }] },
+    };
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-bus-dlq' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
+    sqs.destroy();
+
+    // Act
+    const result = await cli('redrive', '--queue', 'bus');
+    await localIdle(runtime.endpoint);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.output).toMatch(/redriven: orderCommand bus-dlq-event-1, put again as [0-9a-f-]{36}/);
+    const response = (await localEvents(runtime.endpoint)).find((candidate) => candidate.detail.orderid === 'bus-dlq-1');
+    expect(response?.detail).toMatchObject({ commandStatus: 'orderCreated' });
+    expect(await total('bus-dlq-item')).toBe(6);
+  }, budget({ cliRuns: 1, seconds: 5 }));
+});
+
 describe('rebuild-read-model', () => {
   it('restores exact totals from the orders table, and running it twice changes nothing', async () => {
     // Prepare

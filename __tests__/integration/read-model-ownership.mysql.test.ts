@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { roleUserName } from '../../handlers/read-model/users';
+import { allRoleUserNames } from '../../handlers/read-model/users';
 import { localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { databaseUrl, runLocalRuntimeToExit, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
 import { dropReadModel, serverUrl } from '../helpers/mysql';
@@ -73,7 +73,7 @@ async function ask(runtime: RunningLocalRuntime, entry: Parameters<typeof putEnt
 async function rolePasswords(name: string): Promise<unknown[]> {
   const connection = await admin();
   try {
-    const users = (['reader', 'writer'] as const).map((role) => roleUserName(role, name));
+    const users = allRoleUserNames(name);
     return (await connection.query<RowDataPacket[]>('SELECT User, authentication_string FROM mysql.user WHERE User IN (?) ORDER BY User', [users]))[0];
   } finally {
     await connection.end();
@@ -182,7 +182,7 @@ describe('one runtime per read model', () => {
     expect(demoDatabase).toBeDefined();
     const connection = await admin();
     const [left] = await connection.query<RowDataPacket[]>('SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?', [demoDatabase]);
-    const [demoUsers] = await connection.query<RowDataPacket[]>('SELECT User FROM mysql.user WHERE User IN (?)', [[roleUserName('reader', demoDatabase as string), roleUserName('writer', demoDatabase as string)]]);
+    const [demoUsers] = await connection.query<RowDataPacket[]>('SELECT User FROM mysql.user WHERE User IN (?)', [allRoleUserNames(demoDatabase as string)]);
     await connection.end();
     expect(left).toEqual([]);
     expect(demoUsers).toEqual([]);

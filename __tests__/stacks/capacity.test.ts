@@ -57,6 +57,21 @@ describe('the capacity model', () => {
     expect(rps).toBeLessThanOrEqual(10 * 1000);
   });
 
+  it("takes the intake from the synth: validate-request's reserved concurrency and the orders table's write cap", () => {
+    const config = ENVIRONMENTS.prod;
+    const report = capacityModel(design(config), measured, facts);
+    const raised = capacityModel(design({ ...config, intake: { ordersMaxWriteRequestUnits: 8_000, validateRequestConcurrency: 800 } }), measured, facts);
+    const original = capacityModel(originalDesign(design(config)), measured, facts, true);
+
+    expect(stage(report, 'Lambda requests per second')).toBe(10 * config.intake.validateRequestConcurrency);
+    expect(stage(report, 'validate-request')).toBe(Math.floor(config.intake.validateRequestConcurrency / (5 / 1000)));
+    expect(stage(report, 'orders table write')).toBe(config.intake.ordersMaxWriteRequestUnits);
+    expect(stage(raised, 'Lambda requests per second')).toBe(8_000);
+    expect(stage(raised, 'orders table write')).toBe(8_000);
+    // The original's table had no cap: the per-table quota bounds it.
+    expect(stage(original, 'orders table write')).toBe(facts.quotas.items.dynamodbTableWriteUnitsPerSecond?.value);
+  });
+
   it('names as bottleneck the stage with the lowest figure', () => {
     for (const name of ENVIRONMENT_NAMES) {
       const report = capacityModel(design(ENVIRONMENTS[name]), measured, facts);

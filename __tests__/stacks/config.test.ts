@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, ENVIRONMENTS, loadConfig, validateConfig } from '../../config/environments';
+import { ConfigError, DYNAMODB_TABLE_WRITE_QUOTA, ENVIRONMENTS, LAMBDA_REQUESTS_PER_CONCURRENCY, loadConfig, validateConfig } from '../../config/environments';
+import { loadAwsFacts } from '../../stacks/aws-facts';
 
 describe('environment configuration', () => {
   it('accepts every shipped environment, staging and prod once they have an alarm subscriber', () => {
@@ -35,7 +36,7 @@ describe('environment configuration', () => {
       region: 'mars',
       azCount: 1,
       egress: 'carrier-pigeon',
-      aurora: { engineVersion: '5.7.mysql_aurora.2.11.2', minCapacity: 8, maxCapacity: 4, backupRetentionDays: 0, tls: 'off', instances: 3, longQueryTimeSeconds: 0, waitTimeoutSeconds: 5 },
+      aurora: { engineVersion: '5.7.mysql_aurora.2.11.2', minCapacity: 8, maxCapacity: 4, backupRetentionDays: 0, tls: 'off', instances: 3, longQueryTimeSeconds: 0, waitTimeoutSeconds: 5, maintenanceWindow: 'Sunday 4am', backupWindow: '03:00-03:10' },
       alarms: { ...ENVIRONMENTS.dev.alarms, capacityRatio: 2, emails: ['not-an-address'] },
       stream: { ...ENVIRONMENTS.dev.stream, batchSize: 20_000, maximumBatchingWindowInSeconds: -1 },
       logRetentionDays: 10,
@@ -59,6 +60,8 @@ describe('environment configuration', () => {
         'aurora.instances must be 1 to azCount (1), one per availability zone, got 3',
         'aurora.longQueryTimeSeconds must be above 0 and at most 3600, got 0',
         'aurora.waitTimeoutSeconds must be 60 to 28800, got 5',
+        'aurora.maintenanceWindow must be ddd:hh24:mi-ddd:hh24:mi in UTC with days mon, tue, wed, thu, fri, sat, sun (lower case), e.g. sun:04:00-sun:04:30, got "Sunday 4am"',
+        'aurora.backupWindow must be at least 30 minutes long, got 10 (03:00-03:10)',
         'alarms.capacityRatio must be above 0 and at most 1, got 2',
         'alarms.emails: "not-an-address" is not an email address',
         'aurora.backupRetentionDays must be 1 to 35, got 0',
@@ -67,6 +70,19 @@ describe('environment configuration', () => {
         expect.stringMatching(/^logRetentionDays must be one of CloudWatch's values .* got 10$/),
       ]);
     }
+  });
+
+  it("refuses a write cap past DynamoDB's per-table quota, and a validate-request concurrency that cannot keep up with the cap", () => {
+    const withIntake = (ordersMaxWriteRequestUnits: number, validateRequestConcurrency: number) => () => validateConfig({ ...ENVIRONMENTS.dev, intake: { ordersMaxWriteRequestUnits, validateRequestConcurrency } });
+    expect(withIntake(100, 10)).not.toThrow();
+    expect(withIntake(40_000, 4_000)).not.toThrow();
+    expect(withIntake(0, 10)).toThrow('intake.ordersMaxWriteRequestUnits must be a whole number of write request units per second, 1 to 40000');
+    expect(withIntake(40_001, 5_000)).toThrow("1 to 40000 (DynamoDB's per-table quota), got 40001");
+    expect(withIntake(100, 0)).toThrow('intake.validateRequestConcurrency must be a whole number, 1 or more, got 0');
+    expect(withIntake(1_000, 99)).toThrow("intake.validateRequestConcurrency 99 serves at most 990 commands/s (Lambda's 10 requests per second per unit of concurrency), below the orders table's write cap of 1000: raise it to at least 100");
+    // The same quota as the capacity model's data file.
+    expect(DYNAMODB_TABLE_WRITE_QUOTA).toBe(loadAwsFacts().quotas.items.dynamodbTableWriteUnitsPerSecond?.value);
+    expect(LAMBDA_REQUESTS_PER_CONCURRENCY).toBe(loadAwsFacts().quotas.items.lambdaRequestsPerSecondPerConcurrency?.value);
   });
 
   it('refuses an unknown environment name with the allowed ones', () => {

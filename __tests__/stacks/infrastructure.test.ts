@@ -130,6 +130,15 @@ describe('data stack', () => {
     });
   });
 
+  it("caps the orders table's writes and reserves validate-request's concurrency, each environment from its config", () => {
+    for (const config of [ENVIRONMENTS.dev, ENVIRONMENTS.prod]) {
+      const stacks = config === ENVIRONMENTS.dev ? app : synthesize(config);
+      expect(resource(stacks.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled === true).on_demand_throughput).toEqual({ max_write_request_units: config.intake.ordersMaxWriteRequestUnits });
+      expect(resource(stacks.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled !== true).on_demand_throughput).toBeUndefined();
+      expect(resource(stacks.json.compute, 'aws_lambda_function', (fn) => String(fn.function_name).endsWith('-validate-request')).reserved_concurrent_executions).toBe(config.intake.validateRequestConcurrency);
+    }
+  });
+
   it('keeps idempotency records with a TTL on expiration', () => {
     expect(app.text.data).toHaveResourceWithProperties(DynamodbTable, {
       name: 'order-pipeline-dev-idempotency',
@@ -195,6 +204,15 @@ describe('data stack', () => {
     expect(resources(app.json.data, 'aws_rds_cluster_instance')).toHaveLength(1);
   });
 
+  it('gives the cluster and every instance the maintenance window of config, and the cluster its backup window', () => {
+    const prod = synthesize(ENVIRONMENTS.prod);
+    for (const [stacks, config] of [[app, ENVIRONMENTS.dev], [prod, ENVIRONMENTS.prod]] as const) {
+      expect(resource(stacks.json.data, 'aws_rds_cluster')).toMatchObject({ preferred_maintenance_window: config.aurora.maintenanceWindow, preferred_backup_window: config.aurora.backupWindow });
+      const instances = resources(stacks.json.data, 'aws_rds_cluster_instance');
+      expect(instances.map((instance) => instance.preferred_maintenance_window)).toEqual(instances.map(() => config.aurora.maintenanceWindow));
+    }
+  });
+
   it('drops a failing stream record while it can still be redriven from the stream, and logs no order content in prod', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
     for (const stacks of [app, prod]) {
@@ -208,7 +226,7 @@ describe('data stack', () => {
 
   it('protects production data from deletion', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
-    expect(prod.text.data).toHaveResourceWithProperties(RdsCluster, { deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: 'order-pipeline-prod-read-model-final' });
+    expect(prod.text.data).toHaveResourceWithProperties(RdsCluster, { deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: 'order-pipeline-prod-read-model-final-${formatdate("YYYYMMDDhhmmss", timestamp())}' });
     expect(prod.text.data).toHaveResourceWithProperties(DynamodbTable, { name: 'order-pipeline-prod-orders', deletion_protection_enabled: true });
   });
 });
@@ -366,7 +384,7 @@ describe('workflow stack', () => {
 
   it('exports exactly the documented outputs, none of them secret', () => {
     expect(Object.keys(app.json.workflow.output ?? {}).filter((name) => !name.startsWith('cross-stack-output-')).sort()).toEqual(
-      ['ConsumerPolicyArn', 'EventBridgeARN', 'EventBusName', 'OrdersTableName', 'ProducerPolicyArn', 'ProjectionFailureQueueUrl', 'ResponsesLogGroup', 'StateMachineArn', 'WorkflowDeadLetterQueueUrl'].sort(),
+      ['BusDeadLetterQueueUrl', 'ConsumerPolicyArn', 'EventBridgeARN', 'EventBusName', 'OrdersTableName', 'ProducerPolicyArn', 'ProjectionFailureQueueUrl', 'ResponsesLogGroup', 'StateMachineArn', 'WorkflowDeadLetterQueueUrl'].sort(),
     );
   });
 });

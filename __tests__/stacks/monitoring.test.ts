@@ -29,12 +29,15 @@ describe('alarms', () => {
     }
   });
 
-  it('watch both dead-letter queues for any message', () => {
+  it('watch every dead-letter queue for any message: the projection\'s, the workflow rule\'s and the bus\'s', () => {
     const depth = alarmOn('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => [alarm.namespace, alarm.threshold, alarm.statistic])).toEqual([
       ['AWS/SQS', 0, 'Maximum'],
       ['AWS/SQS', 0, 'Maximum'],
+      ['AWS/SQS', 0, 'Maximum'],
     ]);
+    const queues = depth.map((alarm) => String((alarm.dimensions as Record<string, string>).QueueName).replace(/^.*aws_sqs_queue(.+)name\}$/, '$1')).sort();
+    expect(queues).toEqual(['bus-dlq', 'projection-failures', 'workflow-dlq']);
   });
 
   it('watch the projection lag with the configured threshold', () => {
@@ -75,7 +78,8 @@ describe('alarms', () => {
     for (const metric of ['FailedInvokeEventCount', 'DroppedEventCount']) {
       expect(alarmOn(metric)).toEqual([expect.objectContaining({ namespace: 'AWS/Lambda', statistic: 'Sum', threshold: 0, dimensions: { EventSourceMappingUUID: expect.stringMatching(/aws_lambda_event_source_mapping.*uuid/) } })]);
     }
-    expect(alarmOn('InvocationsFailedToBeSentToDlq').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toHaveLength(2);
+    // Only the workflow rule's target has a dead-letter queue (the responses target has none).
+    expect(alarmOn('InvocationsFailedToBeSentToDlq').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toEqual([expect.stringMatching(/aws_cloudwatch_event_ruleworkflow-rulename/)]);
     expect(alarmOn('ExecutionThrottled')).toEqual([expect.objectContaining({ namespace: 'AWS/States', threshold: 0 })]);
   });
 

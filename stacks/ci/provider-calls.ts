@@ -94,6 +94,22 @@ const lambdaVpcChecks = ['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'e
 const lingeringEnis = [anywhere('ec2:DescribeNetworkInterfaces'), on('ec2:DetachNetworkInterface', [ec2('network-interface/{id}'), ec2('instance/{id}')]), on('ec2:DeleteNetworkInterface', ec2('network-interface/{id}'))];
 const ec2Tags = (arn: string) => [on('ec2:CreateTags', arn), on('ec2:DeleteTags', arn)];
 
+/**
+ * DescribeStateMachine returns the definition of a state machine encrypted
+ * with a customer managed key only to a caller that may decrypt with it
+ * ("callers must have kms:Decrypt permission to decrypt the definition"), and
+ * the provider's refresh reads the definition.
+ */
+const DESCRIBE_ENCRYPTED_DEFINITION = 'https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachine.html (includedData)';
+/** Creating or updating a state machine under a customer managed key: Step Functions checks the key and encrypts the definition with it for the caller. */
+const ENCRYPTED_STATE_MACHINE = 'https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html';
+const stateMachineKey = (action: string, implied: string): TargetedCall => ({ action, on: KEY, when: 'encryption_configuration', viaService: 'states', implied });
+const STATE_MACHINE_KEY_WRITES = [
+  { action: 'kms:DescribeKey', on: KEY, when: 'encryption_configuration', implied: ENCRYPTED_STATE_MACHINE },
+  stateMachineKey('kms:GenerateDataKey', ENCRYPTED_STATE_MACHINE),
+  stateMachineKey('kms:Decrypt', ENCRYPTED_STATE_MACHINE),
+] as const satisfies readonly TargetedCall[];
+
 /** Resource types (`aws_...`) and data sources (`data.aws_...`) → their calls. */
 export const PROVIDER_CALLS: Readonly<Record<string, ProviderCalls>> = {
   aws_cloudwatch_dashboard: {
@@ -323,14 +339,15 @@ export const PROVIDER_CALLS: Readonly<Record<string, ProviderCalls>> = {
     delete: [...lingeringEnis, 'ec2:DeleteSecurityGroup'],
   },
   aws_sfn_state_machine: {
-    source: 'sfn/state_machine.go @01f4311: resourceStateMachineRead → findStateMachineByARN (DescribeStateMachine), ListStateMachineVersions, no setTagsOut → ListTagsForResource; CustomizeDiff stateMachineDefinitionValidate (ValidateStateMachineDefinition when the definition changes, at plan); UpdateStateMachine; DeleteStateMachine. implied: iam:PassRole of role_arn',
+    source:
+      'sfn/state_machine.go @01f4311: resourceStateMachineRead → findStateMachineByARN (DescribeStateMachine), ListStateMachineVersions, no setTagsOut → ListTagsForResource; CustomizeDiff stateMachineDefinitionValidate (ValidateStateMachineDefinition when the definition changes, at plan); UpdateStateMachine; DeleteStateMachine. implied: iam:PassRole of role_arn; with encryption_configuration, the definition is kept under the customer managed key, so reading it back needs kms:Decrypt and writing it a data key, both through Step Functions',
     name: 'name',
     arn: regional('states', 'stateMachine:{name}'),
     named: ['name', 'role_arn'],
-    read: ['states:DescribeStateMachine', 'states:ListStateMachineVersions', 'states:ListTagsForResource'],
+    read: ['states:DescribeStateMachine', 'states:ListStateMachineVersions', 'states:ListTagsForResource', stateMachineKey('kms:Decrypt', DESCRIBE_ENCRYPTED_DEFINITION)],
     plan: [anywhere('states:ValidateStateMachineDefinition')],
-    create: ['states:CreateStateMachine', 'states:TagResource', passRole('role_arn')],
-    update: ['states:UpdateStateMachine', 'states:TagResource', 'states:UntagResource', passRole('role_arn')],
+    create: ['states:CreateStateMachine', 'states:TagResource', passRole('role_arn'), ...STATE_MACHINE_KEY_WRITES],
+    update: ['states:UpdateStateMachine', 'states:TagResource', 'states:UntagResource', passRole('role_arn'), ...STATE_MACHINE_KEY_WRITES],
     delete: ['states:DeleteStateMachine'],
   },
   aws_schemas_registry: {

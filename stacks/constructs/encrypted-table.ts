@@ -28,11 +28,14 @@ const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', '
 export class EncryptedTable {
   readonly table: DynamodbTable;
   readonly key: KmsKey;
+  /** The table's name, as configured (a plain string, not a reference: an endpoint policy in another stack names it). */
+  readonly name: string;
   readonly #region: string;
 
   constructor(scope: Construct, id: string, options: EncryptedTableOptions) {
     const { key, region, ...table } = options;
     this.key = key;
+    this.name = options.name;
     this.#region = region;
     // Created in the caller's scope, so the Terraform address stays `aws_dynamodb_table.<id>`.
     this.table = new DynamodbTable(scope, id, { ...table, serverSideEncryption: { enabled: true, kmsKeyArn: key.arn } });
@@ -51,6 +54,8 @@ export class EncryptedTable {
   /** Grants item actions on the table (and the key: decrypt, plus encrypt for writes). */
   grant(grantee: Grantee, sid: string, actions: readonly string[]): void {
     grantee.grant({ Sid: sid, Action: actions, Resource: [this.table.arn] });
+    // A grantee in the VPC reaches the table through the gateway endpoint: its policy must let the same through.
+    grantee.dynamodbPath?.allowTableAccess(this.name, actions);
     this.#grantKey(grantee, sid, actions.some((action) => WRITE_ACTIONS.has(action)));
   }
 

@@ -9,7 +9,7 @@ import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 export interface PolicyStatement {
   readonly Sid?: string;
   readonly Effect?: 'Allow' | 'Deny';
-  readonly Principal?: Record<string, string | string[]>;
+  readonly Principal?: Record<string, string | string[]> | '*';
   readonly Action: readonly string[];
   readonly Resource: readonly string[];
   readonly Condition?: Record<string, Record<string, string | string[] | boolean>>;

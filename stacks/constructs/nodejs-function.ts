@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_RUNTIME, SERVICE_NAME } from '../../config/pipeline';
 import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, type FunctionKey, type FunctionSettings } from '../catalogue';
 import { bundleZip } from '../bundling/build';
+import type { DynamodbPath } from './gateway-endpoint';
 import type { PolicyStatement } from './iam';
 import { ServiceRole, type Grantee } from './role';
 
@@ -21,7 +22,12 @@ export interface NodejsFunctionOptions {
   /** Encrypts the log group and the environment variables. */
   readonly kmsKeyArn: string;
   /** Runs the function in these private subnets with these security groups. */
-  readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
+  readonly vpc?: {
+    readonly subnetIds: string[];
+    readonly securityGroupIds: string[];
+    /** The gateway endpoint the function reaches DynamoDB through (egress `vpc-endpoints`). */
+    readonly dynamodbEndpoint?: DynamodbPath | undefined;
+  };
   /** Overrides the catalogue's reserved concurrency (the projection's follows the stream's shards, from config). */
   readonly reservedConcurrency?: number;
   /** Where the bundles are. @default dist/ */
@@ -54,12 +60,14 @@ export class NodejsFunction extends Construct implements Grantee {
   readonly asset: TerraformAsset;
   /** SHA-256 of the deployment zip, known at synth time. */
   readonly bundleHash: string;
+  readonly dynamodbPath: DynamodbPath | undefined;
 
   constructor(scope: Construct, id: string, options: NodejsFunctionOptions) {
     super(scope, id);
     this.key = options.key;
     this.settings = { ...FUNCTION_SETTINGS[options.key], ...(options.reservedConcurrency !== undefined ? { reservedConcurrency: options.reservedConcurrency } : {}) };
     this.environment = options.environment;
+    this.dynamodbPath = options.vpc?.dynamodbEndpoint;
     const expected = FUNCTION_ENVIRONMENT[options.key];
     const missing = expected.filter((name) => !(name in options.environment));
     const extra = Object.keys(options.environment).filter((name) => !expected.includes(name));

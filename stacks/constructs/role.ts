@@ -2,12 +2,15 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Lazy } from 'cdktf';
 import type { Construct } from 'constructs';
+import type { DynamodbPath } from './gateway-endpoint';
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from './iam';
 
 /** Anything that can be given permissions: a role, or a function through its role. */
 export interface Grantee {
   /** Adds a statement to the grantee's own policy. */
   grant(statement: PolicyStatement): void;
+  /** The VPC endpoint the grantee reaches DynamoDB through, whose policy a table grant widens too; none outside a VPC. */
+  readonly dynamodbPath?: DynamodbPath | undefined;
 }
 
 /** Options of {@link ServiceRole}. */

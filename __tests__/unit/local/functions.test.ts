@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvokeError } from '../../../local/errors';
-import { LocalFunctions, type LocalFunctionDefinition } from '../../../local/functions';
+import { ASYNC_THROTTLE_RETRY, LocalFunctions, type LocalFunctionDefinition } from '../../../local/functions';
 
 const codeDir = mkdtempSync(path.join(tmpdir(), 'local-fn-'));
 writeFileSync(
@@ -41,6 +41,16 @@ writeFileSync(
    export const wrapped = middy(hangs, { timeoutEarlyInMillis: 500 });`,
 );
 const markers = mkdtempSync(path.join(tmpdir(), 'local-fn-markers-'));
+// Writes, as it runs, the time it ran.
+writeFileSync(
+  path.join(codeDir, 'marks.mjs'),
+  `import { writeFileSync } from 'node:fs';
+   export const handler = async (event) => {
+     if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
+     if (event.marker) writeFileSync(event.marker, String(Date.now()));
+     return 'marked';
+   };`,
+);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const logs: string[] = [];
@@ -174,6 +184,64 @@ describe('LocalFunctions', () => {
     await expect(second).rejects.toBeInstanceOf(InvokeError);
     await expect(second).rejects.toThrow('reserved concurrency (1)');
     await expect(first).resolves.toEqual(expect.objectContaining({ ok: true }));
+  });
+
+  it('admits invocations up to the reservation even past the environments this machine runs: those wait, the next is throttled', async () => {
+    // Prepare: 2 threads at most, a reservation of 3.
+    const bounded = new LocalFunctions({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }), maxEnvironments: 2 });
+    bounded.register({ ...define('wide', { reservedConcurrency: 3 }) });
+    try {
+      // Act
+      const admitted = [0, 1, 2].map(() => bounded.invoke('wide', { sleepMs: 400 }));
+      const past = bounded.invoke('wide', {});
+
+      // Assess
+      await expect(past).rejects.toThrow('Rate Exceeded. Function wide is at its reserved concurrency (3)');
+      expect((await Promise.all(admitted)).map((result) => result.ok)).toEqual([true, true, true]);
+      expect(bounded.coldStarts).toBe(2);
+      expect((await bounded.invoke('wide', {})).ok).toBe(true);
+    } finally {
+      await bounded.stop();
+    }
+  });
+
+  it('retries a throttled asynchronous invocation until the function has room, as Lambda does', async () => {
+    // Prepare
+    const marker = path.join(markers, 'async-done');
+    const retrying = new LocalFunctions({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }), asyncRetryDelayMs: () => 50 });
+    retrying.register({ ...define('single', { reservedConcurrency: 1, handler: 'marks.handler' }) });
+    try {
+      // Act: the one slot is taken when the asynchronous invocation arrives.
+      const busy = retrying.invoke('single', { sleepMs: 400 });
+      retrying.invokeAsync('single', { marker });
+      const busyEnded = await busy.then(() => Date.now());
+      await retrying.drain();
+
+      // Assess: it was throttled at least once, then ran, after the slot was free.
+      expect(retrying.invocations).toBeGreaterThanOrEqual(3);
+      expect(existsSync(marker)).toBe(true);
+      expect(Number(readFileSync(marker, 'utf8'))).toBeGreaterThanOrEqual(busyEnded - 5);
+    } finally {
+      await retrying.stop();
+    }
+  });
+
+  it('drops a throttled asynchronous invocation once Lambda would have given up (6 hours), saying so', async () => {
+    // Prepare: the next try would come after the 6 hours.
+    const dropped: string[] = [];
+    const late = new LocalFunctions({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }), asyncRetryDelayMs: () => ASYNC_THROTTLE_RETRY.maximumEventAgeMs + 1, onAsyncDropped: (fn, reason) => dropped.push(`${fn.name}: ${reason}`) });
+    late.register({ ...define('closed', { reservedConcurrency: 0 }) });
+    try {
+      // Act
+      late.invokeAsync('closed', {});
+      await late.drain();
+
+      // Assess
+      expect(dropped).toEqual(['closed: still throttled after 1 tries in 6 hours']);
+      expect(() => late.invokeAsync('nope', {})).toThrow('Function not found: nope');
+    } finally {
+      await late.stop();
+    }
   });
 
   it('reports a function error and survives an environment that exits', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import '../../../local/polyfills';
 import { TaskError } from '../../../local/errors';
 import type { Integration } from '../../../local/service';
+import { LocalDynamoDB, workflowTasks } from '../../../local/dynamodb';
+import { budget } from '../../helpers/budget';
 import { LocalStateMachine } from '../../../local/state-machine';
 import { JSON_PROTOCOL } from '../../../local/protocols/json';
 
@@ -38,6 +40,35 @@ function taskMachine(resource: string, integrations: ReadonlyMap<string, Integra
     principal: { kind: 'role', arn: 'arn:aws:iam::000000000000:role/workflow' },
     gate: {} as never,
   });
+}
+
+/** A machine of one dynamodb:putItem Task on a local table capped at one write request unit a second. */
+async function cappedPutMachine(retry: boolean): Promise<{ machine: LocalStateMachine; dynamodb: LocalDynamoDB }> {
+  const dynamodb = new LocalDynamoDB({ region: 'us-east-1', account: '000000000000' });
+  await dynamodb.start();
+  await dynamodb.declareTable(
+    { name: 'orders', arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/orders', maxWriteRequestUnits: 1 },
+    { TableName: 'orders', KeySchema: [{ AttributeName: 'orderid', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'orderid', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' },
+  );
+  const put = {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::dynamodb:putItem',
+    Parameters: { TableName: 'orders', Item: { orderid: { 'S.$': '$.id' } } },
+    // The retry of the pipeline's CommandWrite state (asl/order-pipeline.asl.json) names the same error.
+    ...(retry ? { Retry: [{ ErrorEquals: ['DynamoDB.ThrottlingException'], IntervalSeconds: 1, MaxAttempts: 3 }] } : {}),
+    End: true,
+  };
+  const machine = new LocalStateMachine({
+    name: 'capped',
+    definition: JSON.stringify({ StartAt: 'Put', States: { Put: put } }),
+    region: 'us-east-1',
+    account: '000000000000',
+    integrations: new Map([['dynamodb', workflowTasks(dynamodb)]]),
+    principal: { kind: 'account' },
+    gate: {} as never,
+    retryIntervalMs: 1_100,
+  });
+  return { machine, dynamodb };
 }
 
 describe('the local state machine', () => {
@@ -85,6 +116,31 @@ describe('the local state machine', () => {
     expect(kept.executions + kept.dropped).toBe(50);
     expect(machine.executions()).toHaveLength(kept.executions);
   });
+
+  it('sees a write past the table cap as DynamoDB.ThrottlingException, which its Retry takes: the write lands a second later', async () => {
+    for (const retry of [true, false]) {
+      // Prepare
+      const { machine, dynamodb } = await cappedPutMachine(retry);
+      try {
+        // Act: two writes in the same second on a table capped at one unit a second.
+        const first = await machine.startSyncExecution(JSON.stringify({ id: 'a' }));
+        const second = await machine.startSyncExecution(JSON.stringify({ id: 'b' }));
+
+        // Assess
+        expect(first.status).toBe('SUCCEEDED');
+        if (retry) {
+          expect(second.status).toBe('SUCCEEDED');
+          expect(machine.execution(second.executionArn)?.history?.[0]?.retries).toBeGreaterThanOrEqual(1);
+          expect((await dynamodb.call('GetItem', { TableName: 'orders', Key: { orderid: { S: 'b' } } })).body.Item).toEqual({ orderid: { S: 'b' } });
+        } else {
+          expect(second).toMatchObject({ status: 'FAILED', error: 'DynamoDB.ThrottlingException' });
+          expect(second.cause).toContain('maximum OnDemandThroughput');
+        }
+      } finally {
+        await dynamodb.stop();
+      }
+    }
+  }, budget({ seconds: 5 }));
 
   it('refuses an input nested 10,000 deep at once, and a deep but allowed one ends: nothing stays running', async () => {
     const machine = passMachine();

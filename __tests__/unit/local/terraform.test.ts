@@ -86,6 +86,23 @@ describe('TerraformModel', () => {
     expect(() => model.resolve('data', '${aws_kms_key.nope.arn}', 'somewhere')).toThrow('data/aws_kms_key.nope: is referenced but not defined');
   });
 
+  it('answers aws_availability_zones as the provider reads it: state and filters applied, sorted by name, an unknown filter refused', () => {
+    // Prepare: the local region has opted-in Local and Wavelength Zones, which sort before its Availability Zones.
+    const zones = (args: Record<string, unknown>) => ({ data: { resource: {}, data: { aws_availability_zones: { zones: args } }, output: { names: { value: '${data.aws_availability_zones.zones.names}' }, first: { value: '${element(data.aws_availability_zones.zones.names, 3)}' } } } });
+    const model = (args: Record<string, unknown>) => new TerraformModel(readSynthesizedStacks(synthesized(zones(args))), context, SERVED_TYPES);
+
+    // Act
+    const all = model({ state: 'available' }).outputs('data');
+    const filtered = model({ state: 'available', filter: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] }).outputs('data');
+    const byType = model({ filter: [{ name: 'zone-type', values: ['local-zone', 'wavelength-zone'] }], exclude_names: ['us-east-1-wl1-loc-wlz-1'] }).outputs('data');
+
+    // Assess
+    expect(all).toEqual({ names: ['us-east-1-loc-1a', 'us-east-1-wl1-loc-wlz-1', 'us-east-1a', 'us-east-1b', 'us-east-1c'], first: 'us-east-1b' });
+    expect(filtered).toEqual({ names: ['us-east-1a', 'us-east-1b', 'us-east-1c'], first: 'us-east-1a' });
+    expect(byType.names).toEqual(['us-east-1-loc-1a']);
+    expect(() => model({ filter: [{ name: 'network-border-group', values: ['x'] }] }).outputs('data')).toThrow('availability-zone filter {"name":"network-border-group","values":["x"]} is not understood by the local runtime');
+  });
+
   it('reads the real local stacks: every resource is served or declared, every field of the served ones resolves', async () => {
     // Prepare
     const { synthesizeLocal } = await import('../../../local/synth');
