@@ -15,9 +15,7 @@ import { readModelService } from './mysql';
 import { iamService } from './policies';
 import { schemaTriggerService } from './schema-trigger';
 import { secretsService } from './secrets';
-import type { SynthesizedPolicy } from './iam';
 import type { LocalService, ServedType } from './service';
-import type { TerraformModel } from './terraform';
 import { snsService } from './sns';
 import { sqsService } from './sqs';
 import { stateMachineService } from './state-machine';
@@ -91,9 +89,4 @@ export function servedTypes(services: readonly LocalService[]): Record<string, S
     }
   }
   return served;
-}
-
-/** Every policy the stacks define, as the services that own them read them (what the IAM gate is built from). */
-export function synthesizedPolicies(model: TerraformModel, services: readonly LocalService[] = SERVICES): SynthesizedPolicy[] {
-  return services.flatMap((service) => service.policies?.(model) ?? []);
 }

@@ -82,7 +82,7 @@ describe('faults', () => {
     await localIdle(runtime.endpoint);
 
     // Assess: the batches did fail while the server was down, and were retried.
-    expect(runtime.output()).toMatch(/stream batch failed .*ECONNREFUSED|stream batch failed .*connect/);
+    expect(runtime.output()).toMatch(/stream batch failed .*(ECONNREFUSED|ECONNRESET|connect|PROTOCOL_CONNECTION_LOST)/);
     expect(await readModel('while-down')).toEqual({ total: 210, orders: 20 });
     expect(await failures()).toEqual([]);
   }, 60_000);

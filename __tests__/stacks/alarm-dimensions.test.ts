@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS } from '../../config/environments';
-import { SERVED_TYPES } from '../../local/services';
+import { LOCAL_TYPES } from '../../local/services';
 import { readSynthesizedStacks, TerraformModel, type TerraformResource } from '../../local/terraform';
 import { budget } from '../helpers/budget';
 import { synthesize } from '../helpers/synth';
@@ -76,7 +76,7 @@ function problems(model: TerraformModel, watched: WatchedMetric): string[] {
 function modelOf(environment: (typeof ENVIRONMENT_NAMES)[number]): TerraformModel {
   const config = ENVIRONMENTS[environment];
   const app = synthesize({ ...config, alarms: { ...config.alarms, emails: ['oncall@example.com'] } });
-  return new TerraformModel(readSynthesizedStacks(app.outdir), context, SERVED_TYPES);
+  return new TerraformModel(readSynthesizedStacks(app.outdir), context, LOCAL_TYPES);
 }
 
 describe('every alarm', () => {

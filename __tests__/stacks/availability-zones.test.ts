@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS } from '../../config/environments';
-import { SERVED_TYPES } from '../../local/services';
+import { LOCAL_TYPES } from '../../local/services';
 import { readSynthesizedStacks, TerraformModel } from '../../local/terraform';
 import { AVAILABILITY_ZONES_ONLY } from '../../stacks/network-stack';
 import { budget } from '../helpers/budget';
@@ -28,7 +28,7 @@ function synthesized(environment: (typeof ENVIRONMENT_NAMES)[number]): string {
 
 /** Where each subnet and each Aurora instance is placed, as Terraform resolves it. */
 function placements(outdir: string): Record<string, string> {
-  const model = new TerraformModel(readSynthesizedStacks(outdir), context, SERVED_TYPES);
+  const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
   return Object.fromEntries([...model.resources('aws_subnet'), ...model.resources('aws_rds_cluster_instance')].map((resource) => [resource.address, model.string(resource, 'availability_zone')]));
 }
 

@@ -13,8 +13,8 @@ import { resourceNames } from '../../config/pipeline';
 import { IamGate, type IamRequest, type PolicyDocument, type PolicySet } from '../../local/iam';
 import { policySet, statements } from '../../local/iam';
 import { dynamodbEndpointsByRole } from '../../local/policies';
-import { synthesizedPolicies } from '../../local/services';
-import { SERVED_TYPES } from '../../local/services';
+import { LOCAL_TYPES } from '../../local/services';
+import { synthesizedPolicies } from '../../local/synthesized-policies';
 import { readSynthesizedStacks, TerraformModel } from '../../local/terraform';
 import { synthesize } from '../helpers/synth';
 
@@ -32,7 +32,7 @@ let gate: IamGate;
 
 beforeAll(() => {
   const app = synthesize(ENVIRONMENTS.dev);
-  const model = new TerraformModel(readSynthesizedStacks(app.outdir), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, SERVED_TYPES);
+  const model = new TerraformModel(readSynthesizedStacks(app.outdir), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
   const base = policySet(synthesizedPolicies(model));
   const broad: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:Query'], Resource: '*' }] };
   policies = { ...base, identity: new Map([...base.identity, [BROAD_ROLE, [{ name: 'broad', document: broad }]]]) };

@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { ENVIRONMENTS } from '../../config/environments';
-import { SERVED_TYPES } from '../../local/services';
+import { LOCAL_TYPES } from '../../local/services';
 import { readSynthesizedStacks, TerraformModel } from '../../local/terraform';
 import { snapshotIdentifierProblems } from '../../stacks/data-stack';
 import { resource, resources, synthesize } from '../helpers/synth';
@@ -15,7 +15,7 @@ import { budget } from '../helpers/budget';
 
 /** The final snapshot's name as Terraform renders it when the cluster is created at `time`. */
 function finalSnapshotAt(outdir: string, time: string): string {
-  const model = new TerraformModel(readSynthesizedStacks(outdir), { region: 'us-east-1', account: '123456789012', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' }, now: () => new Date(time) }, SERVED_TYPES);
+  const model = new TerraformModel(readSynthesizedStacks(outdir), { region: 'us-east-1', account: '123456789012', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' }, now: () => new Date(time) }, LOCAL_TYPES);
   return model.string(model.only('aws_rds_cluster'), 'final_snapshot_identifier');
 }
 

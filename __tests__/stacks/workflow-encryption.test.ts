@@ -13,8 +13,8 @@ import { ENVIRONMENTS } from '../../config/environments';
 import { resourceNames } from '../../config/pipeline';
 import { IamGate, type IamRequest, type Principal } from '../../local/iam';
 import { policySet } from '../../local/iam';
-import { synthesizedPolicies } from '../../local/services';
-import { SERVED_TYPES } from '../../local/services';
+import { LOCAL_TYPES } from '../../local/services';
+import { synthesizedPolicies } from '../../local/synthesized-policies';
 import { readSynthesizedStacks, TerraformModel } from '../../local/terraform';
 import { resource, synthesize, type SynthesizedApp } from '../helpers/synth';
 
@@ -31,7 +31,7 @@ let keyArn: string;
 
 beforeAll(() => {
   app = synthesize(ENVIRONMENTS.dev);
-  model = new TerraformModel(readSynthesizedStacks(app.outdir), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, SERVED_TYPES);
+  model = new TerraformModel(readSynthesizedStacks(app.outdir), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
   gate = new IamGate({ account: ACCOUNT, mode: 'enforce', policies: policySet(synthesizedPolicies(model)) });
   keyArn = model.attributes(model.only('aws_kms_key')).arn as string;
 });

@@ -112,9 +112,9 @@ describe('LocalDynamoDB write caps (on-demand maximum throughput)', () => {
   it('reads the cap of each table from the synthesized stacks', async () => {
     const { synthesizeLocal } = await import('../../../local/synth');
     const { readSynthesizedStacks, TerraformModel } = await import('../../../local/terraform');
-    const { SERVED_TYPES } = await import('../../../local/services');
+    const { LOCAL_TYPES } = await import('../../../local/services');
     const { ENVIRONMENTS } = await import('../../../config/environments');
-    const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), { region: 'us-east-1', account: '000000000000', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, SERVED_TYPES);
+    const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), { region: 'us-east-1', account: '000000000000', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
     const caps = Object.fromEntries(model.resources('aws_dynamodb_table').map((resource) => tableFromModel(model, resource).resource).map((resource) => [resource.name, resource.maxWriteRequestUnits]));
     expect(caps).toEqual({ 'order-pipeline-local-orders': ENVIRONMENTS.local.intake.ordersMaxWriteRequestUnits, 'order-pipeline-local-idempotency': undefined });
   }, budget({ seconds: 20 }));

@@ -14,8 +14,8 @@ import { EventBus } from '../../../local/event-bus';
 import type { BusEvent } from '../../../local/service';
 import { IamGate } from '../../../local/iam';
 import { policySet, statements, type SynthesizedPolicy } from '../../../local/iam';
-import { synthesizedPolicies } from '../../../local/services';
-import { SERVED_TYPES } from '../../../local/services';
+import { LOCAL_TYPES } from '../../../local/services';
+import { synthesizedPolicies } from '../../../local/synthesized-policies';
 import { LocalStateMachine } from '../../../local/state-machine';
 import { readSynthesizedStacks, TerraformModel } from '../../../local/terraform';
 import { budget } from '../../helpers/budget';
@@ -29,7 +29,7 @@ let workflowRole: string;
 
 beforeAll(async () => {
   const { synthesizeLocal } = await import('../../../local/synth');
-  const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, SERVED_TYPES);
+  const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
   policies = synthesizedPolicies(model);
   keyArn = model.string(model.only('aws_cloudwatch_event_bus'), 'kms_key_identifier');
   workflowRole = model.string(model.only('aws_sfn_state_machine'), 'role_arn');
