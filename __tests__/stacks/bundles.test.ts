@@ -37,6 +37,23 @@ describe('the bundles', () => {
     }
   }, 60_000);
 
+  it.each(Object.keys(FunctionName) as FunctionKey[])('of %s load no SDK client and no mysql2 while their module loads', async (key) => {
+    await built;
+    // The sources of index.mjs and of every chunk it imports statically (what `import` of the function loads before the handler exists).
+    const dir = bundleDir(key, outRoot);
+    const loaded = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      const code = readFileSync(path.join(dir, file), 'utf8');
+      for (const match of code.matchAll(/(?:\bfrom|\bimport)\s*"\.\/(?:chunks\/)?([^"]+\.mjs)"/g)) visit(path.join('chunks', path.basename(match[1] as string)));
+    };
+    visit('index.mjs');
+    const sources = [...loaded].flatMap((file) => (JSON.parse(readFileSync(path.join(dir, `${file}.map`), 'utf8')) as { sources: string[] }).sources);
+    expect({ function: key, loadsSdkClients: sources.filter((source) => /node_modules\/(@aws-sdk\/client-|@smithy\/)/.test(source)) }).toEqual({ function: key, loadsSdkClients: [] });
+    expect({ function: key, loadsMysql2: sources.filter((source) => source.includes('node_modules/mysql2/')) }).toEqual({ function: key, loadsMysql2: [] });
+  }, 60_000);
+
   it('keep validate-request free of any SQL and of the query registry', async () => {
     await built;
     const code = javascriptOf('validateRequest');

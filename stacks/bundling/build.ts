@@ -182,6 +182,60 @@ const environmentCredentialsOnly = replaceModule('environment-credentials', /^@a
   export const credentialsWillNeedRefresh = (credentials) => credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300000;
   export const credentialsTreatedAsExpired = credentialsWillNeedRefresh;`);
 
+/**
+ * The SDK client packages the functions load on first need
+ * (lazy-sdk-client.ts), and the exports of each that the bundles use: with
+ * the SDK core they pull in, they were two thirds of a bundle's entry, parsed
+ * and run before the handler was ready although the first call (at the
+ * earliest the secret's prefetch) comes after. Each package's listed exports
+ * go to one chunk, loaded when a client is constructed; an import of a name
+ * not listed here fails the build ("No matching export"): add it here.
+ */
+const LAZY_CLIENT_EXPORTS: Readonly<Record<string, readonly string[]>> = {
+  // @middy/secrets-manager (Get, Describe for rotation dates), init-schema (Put).
+  '@aws-sdk/client-secrets-manager': ['SecretsManagerClient', 'GetSecretValueCommand', 'DescribeSecretCommand', 'PutSecretValueCommand'],
+  // Powertools' idempotency store (Get, Put, Update, Delete, the conditional failure), the rebuild (Describe, Scan).
+  '@aws-sdk/client-dynamodb': ['DynamoDBClient', 'GetItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'ConditionalCheckFailedException', 'DescribeTableCommand', 'ScanCommand'],
+};
+const LAZY_NAMESPACE = 'lazy-sdk-client';
+/** `lazy-sdk-exports:<package>`: the listed exports of the real package. */
+const LAZY_EXPORTS = 'lazy-sdk-exports';
+const LAZY_RUNTIME = path.join(ROOT, 'stacks', 'bundling', 'lazy-sdk-client.ts');
+
+/** The stand-in module of a client package: its listed client classes, commands and exceptions (lazy-sdk-client.ts). */
+function lazyClientModule(name: string): string {
+  const lines = [
+    `import { lazyClient, lazyCommand, lazyException, lazyPackage } from ${JSON.stringify(LAZY_RUNTIME)};`,
+    `const pkg = lazyPackage(${JSON.stringify(name)}, () => import(${JSON.stringify(`${LAZY_EXPORTS}:${name}`)}));`,
+  ];
+  for (const key of LAZY_CLIENT_EXPORTS[name] ?? []) {
+    if (key.endsWith('Command')) lines.push(`export const ${key} = lazyCommand(${JSON.stringify(key)});`);
+    else if (key.endsWith('Client')) lines.push(`export const ${key} = lazyClient(pkg, ${JSON.stringify(key)});`);
+    else if (key.endsWith('Exception')) lines.push(`export const ${key} = lazyException(pkg, ${JSON.stringify(key)});`);
+    else throw new Error(`${name}: ${key} is neither a client, a command nor an exception; a stand-in cannot take its place`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Whatever imports a package of {@link LAZY_CLIENT_EXPORTS} gets its
+ * stand-in; the stand-in's `import()` is of the real package's listed exports.
+ */
+const lazySdkClients: Plugin = {
+  name: 'lazy-sdk-clients',
+  setup(pluginBuild) {
+    const filter = new RegExp(`^(${Object.keys(LAZY_CLIENT_EXPORTS).map((name) => name.replace(/[/-]/g, '\\$&')).join('|')})$`);
+    pluginBuild.onResolve({ filter }, (args) => (args.namespace === LAZY_EXPORTS ? undefined : { path: args.path, namespace: LAZY_NAMESPACE }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: LAZY_NAMESPACE }, (args) => ({ loader: 'js', contents: lazyClientModule(args.path), resolveDir: ROOT }));
+    pluginBuild.onResolve({ filter: new RegExp(`^${LAZY_EXPORTS}:`) }, (args) => ({ path: args.path.slice(LAZY_EXPORTS.length + 1), namespace: LAZY_EXPORTS }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: LAZY_EXPORTS }, (args) => ({
+      loader: 'js',
+      contents: `export { ${(LAZY_CLIENT_EXPORTS[args.path] ?? []).join(', ')} } from ${JSON.stringify(args.path)};`,
+      resolveDir: ROOT,
+    }));
+  },
+};
+
 /** esbuild options of one function's bundle. */
 export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outRoot?: string } = {}): BuildOptions {
   return {
@@ -209,7 +263,7 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     preserveSymlinks: true,
     // ESM output: CommonJS dependencies (mysql2) still need `require` for Node built-ins.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: options.naive ? [queryEntries] : [queryEntries, utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
+    plugins: options.naive ? [queryEntries] : [queryEntries, lazySdkClients, utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
   };
 }
 
