@@ -22,7 +22,10 @@ interface StandInClient {
 
 /** The stand-ins of one fresh package (as one bundle has them). */
 function standIns(): { pkg: LazyPackage; Client: new (config: object) => StandInClient; Put: new (input: object) => object; Get: new (input: object) => object; Conflict: new () => object } {
-  const pkg = lazyPackage('@aws-sdk/client-dynamodb', () => import('@aws-sdk/client-dynamodb'));
+  const pkg = lazyPackage('@aws-sdk/client-dynamodb');
+  // As a bundle has it: each importer's part of the package behind its own import().
+  pkg.add(async () => ({ DynamoDBClient: dynamodb.DynamoDBClient, ConditionalCheckFailedException: dynamodb.ConditionalCheckFailedException }));
+  pkg.add(async () => ({ PutItemCommand: dynamodb.PutItemCommand, GetItemCommand: dynamodb.GetItemCommand }));
   return {
     pkg,
     Client: lazyClient(pkg, 'DynamoDBClient') as unknown as new (config: object) => StandInClient,

@@ -184,55 +184,89 @@ const environmentCredentialsOnly = replaceModule('environment-credentials', /^@a
 
 /**
  * The SDK client packages the functions load on first need
- * (lazy-sdk-client.ts), and the exports of each that the bundles use: with
- * the SDK core they pull in, they were two thirds of a bundle's entry, parsed
- * and run before the handler was ready although the first call (at the
- * earliest the secret's prefetch) comes after. Each package's listed exports
- * go to one chunk, loaded when a client is constructed; an import of a name
- * not listed here fails the build ("No matching export"): add it here.
+ * (lazy-sdk-client.ts): with the SDK core they pull in, they were two thirds
+ * of a bundle's entry, parsed and run before the handler was ready although
+ * the first call (at the earliest the secret's prefetch) comes after.
  */
-const LAZY_CLIENT_EXPORTS: Readonly<Record<string, readonly string[]>> = {
-  // @middy/secrets-manager (Get, Describe for rotation dates), init-schema (Put).
-  '@aws-sdk/client-secrets-manager': ['SecretsManagerClient', 'GetSecretValueCommand', 'DescribeSecretCommand', 'PutSecretValueCommand'],
-  // Powertools' idempotency store (Get, Put, Update, Delete, the conditional failure), the rebuild (Describe, Scan).
-  '@aws-sdk/client-dynamodb': ['DynamoDBClient', 'GetItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'ConditionalCheckFailedException', 'DescribeTableCommand', 'ScanCommand'],
-};
-const LAZY_NAMESPACE = 'lazy-sdk-client';
-/** `lazy-sdk-exports:<package>`: the listed exports of the real package. */
-const LAZY_EXPORTS = 'lazy-sdk-exports';
+const LAZY_CLIENT_PACKAGES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-dynamodb'];
 const LAZY_RUNTIME = path.join(ROOT, 'stacks', 'bundling', 'lazy-sdk-client.ts');
+/** `lazy-sdk-client:<package>/<names, -separated>`: the stand-ins of the names one importer imports. */
+const LAZY_STAND_INS = 'lazy-sdk-client';
+/** `lazy-sdk-package:<package>`: the package's one {@link lazyPackage} in a bundle, which its stand-in modules share. */
+const LAZY_PACKAGE = 'lazy-sdk-package';
+/** `lazy-sdk-exports:<package>/<names>`: those names of the real package (a chunk, named after them). */
+const LAZY_EXPORTS = 'lazy-sdk-exports';
 
-/** The stand-in module of a client package: its listed client classes, commands and exceptions (lazy-sdk-client.ts). */
-function lazyClientModule(name: string): string {
+/**
+ * The names `importer` imports from `name` (`import { A, B as C } from '...'`).
+ * Anything else (a namespace or default import, `require`) fails the build:
+ * a stand-in module needs the names.
+ */
+function importedNames(importer: string, source: string, name: string): string[] {
+  const quoted = name.replace(/[/-]/g, '\\$&');
+  const statements = [...source.matchAll(new RegExp(`\\b(?:import|export)\\s*(type\\s+)?([^;]*?)\\s*from\\s*['"]${quoted}['"]`, 'g'))];
+  const names = new Set<string>();
+  for (const [, typeOnly, clause] of statements) {
+    if (typeOnly) continue;
+    const braces = /^\{([^}]*)\}$/.exec((clause ?? '').trim());
+    if (!braces) throw new Error(`${importer} imports ${name} as "${clause}"; a lazily loaded client package can only be imported by name (import { X } from '${name}')`);
+    for (const part of (braces[1] ?? '').split(',')) {
+      const imported = part.trim().replace(/^type\s+.*$/, '').split(/\s+as\s+/)[0]?.trim();
+      if (imported) names.add(imported);
+    }
+  }
+  if (names.size === 0) throw new Error(`${importer} imports ${name}, but no import { ... } from '${name}' was found in it`);
+  return [...names].sort();
+}
+
+/** The stand-in module of `names` of a client package: clients, commands and exceptions (lazy-sdk-client.ts). */
+function standInModule(name: string, names: readonly string[]): string {
   const lines = [
-    `import { lazyClient, lazyCommand, lazyException, lazyPackage } from ${JSON.stringify(LAZY_RUNTIME)};`,
-    `const pkg = lazyPackage(${JSON.stringify(name)}, () => import(${JSON.stringify(`${LAZY_EXPORTS}:${name}`)}));`,
+    `import { lazyClient, lazyCommand, lazyException } from ${JSON.stringify(LAZY_RUNTIME)};`,
+    `import { pkg } from ${JSON.stringify(`${LAZY_PACKAGE}:${name}`)};`,
+    `pkg.add(() => import(${JSON.stringify(`${LAZY_EXPORTS}:${name}/${names.join('-')}`)}));`,
   ];
-  for (const key of LAZY_CLIENT_EXPORTS[name] ?? []) {
+  for (const key of names) {
     if (key.endsWith('Command')) lines.push(`export const ${key} = lazyCommand(${JSON.stringify(key)});`);
     else if (key.endsWith('Client')) lines.push(`export const ${key} = lazyClient(pkg, ${JSON.stringify(key)});`);
     else if (key.endsWith('Exception')) lines.push(`export const ${key} = lazyException(pkg, ${JSON.stringify(key)});`);
-    else throw new Error(`${name}: ${key} is neither a client, a command nor an exception; a stand-in cannot take its place`);
+    else throw new Error(`${name}: ${key} is neither a client, a command nor an exception, which a stand-in cannot take the place of`);
   }
   return lines.join('\n');
 }
 
 /**
- * Whatever imports a package of {@link LAZY_CLIENT_EXPORTS} gets its
- * stand-in; the stand-in's `import()` is of the real package's listed exports.
+ * Whatever imports a package of {@link LAZY_CLIENT_PACKAGES} gets stand-ins
+ * for the names it imports; their `import()` is of those names of the real
+ * package, so the rest of the package is left out as before.
  */
 const lazySdkClients: Plugin = {
   name: 'lazy-sdk-clients',
   setup(pluginBuild) {
-    const filter = new RegExp(`^(${Object.keys(LAZY_CLIENT_EXPORTS).map((name) => name.replace(/[/-]/g, '\\$&')).join('|')})$`);
-    pluginBuild.onResolve({ filter }, (args) => (args.namespace === LAZY_EXPORTS ? undefined : { path: args.path, namespace: LAZY_NAMESPACE }));
-    pluginBuild.onLoad({ filter: /.*/, namespace: LAZY_NAMESPACE }, (args) => ({ loader: 'js', contents: lazyClientModule(args.path), resolveDir: ROOT }));
-    pluginBuild.onResolve({ filter: new RegExp(`^${LAZY_EXPORTS}:`) }, (args) => ({ path: args.path.slice(LAZY_EXPORTS.length + 1), namespace: LAZY_EXPORTS }));
-    pluginBuild.onLoad({ filter: /.*/, namespace: LAZY_EXPORTS }, (args) => ({
+    const filter = new RegExp(`^(${LAZY_CLIENT_PACKAGES.map((name) => name.replace(/[/-]/g, '\\$&')).join('|')})$`);
+    pluginBuild.onResolve({ filter }, async (args) => {
+      if (args.namespace === LAZY_EXPORTS) return undefined;
+      const source = await readFile(args.importer, 'utf8');
+      return { path: `${args.path}/${importedNames(path.relative(ROOT, args.importer), source, args.path).join('-')}`, namespace: LAZY_STAND_INS };
+    });
+    pluginBuild.onResolve({ filter: new RegExp(`^(${LAZY_PACKAGE}|${LAZY_EXPORTS}):`) }, (args) => {
+      const [namespace, ...rest] = args.path.split(':');
+      return { path: rest.join(':'), namespace: namespace as string };
+    });
+    const split = (modulePath: string) => ({ name: path.posix.dirname(modulePath), names: path.posix.basename(modulePath).split('-') });
+    pluginBuild.onLoad({ filter: /.*/, namespace: LAZY_STAND_INS }, (args) => {
+      const { name, names } = split(args.path);
+      return { loader: 'js', contents: standInModule(name, names), resolveDir: ROOT };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: LAZY_PACKAGE }, (args) => ({
       loader: 'js',
-      contents: `export { ${(LAZY_CLIENT_EXPORTS[args.path] ?? []).join(', ')} } from ${JSON.stringify(args.path)};`,
+      contents: `import { lazyPackage } from ${JSON.stringify(LAZY_RUNTIME)};\nexport const pkg = lazyPackage(${JSON.stringify(args.path)});`,
       resolveDir: ROOT,
     }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: LAZY_EXPORTS }, (args) => {
+      const { name, names } = split(args.path);
+      return { loader: 'js', contents: `export { ${names.join(', ')} } from ${JSON.stringify(name)};`, resolveDir: ROOT };
+    });
   },
 };
 

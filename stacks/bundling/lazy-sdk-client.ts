@@ -4,9 +4,9 @@
  * Bundled into the functions in place of `@aws-sdk/client-*` packages by the
  * bundler (`lazySdkClients` in build.ts): whatever imports such a package
  * (the secrets middleware, Powertools' idempotency store, a handler) gets
- * these stand-ins, and what the bundle uses of the package (the exports the
- * bundler lists for it, with the SDK core they pull in: most of a bundle)
- * goes to a chunk that is not even parsed while the function's module loads. A client starts loading it when it is
+ * these stand-ins, and what it uses of the package (the names it imports,
+ * with the SDK core they pull in: most of a bundle) goes to a chunk that is
+ * not even parsed while the function's module loads. A client starts loading it when it is
  * constructed, in the background; its first `send` waits for it and from then
  * on every call goes to the real client, with the real command.
  *
@@ -30,27 +30,41 @@ interface RealClient {
   destroy(): void;
 }
 
-/** One client package, loaded once, on first need. */
+/** One client package: the exports the bundle uses of it, loaded on first need. */
 export interface LazyPackage {
   /** The package's name, for messages. */
   readonly name: string;
-  /** Loads the package (once). */
+  /**
+   * Adds a part of the package: the exports one importer uses, behind a
+   * dynamic `import()` (which the bundler makes a chunk of).
+   */
+  add(part: () => Promise<ClientModule>): void;
+  /** Loads every part added so far (each once) and returns the exports loaded. */
   load(): Promise<ClientModule>;
-  /** The loaded package, or undefined while it is not loaded. */
+  /** The exports loaded so far, or undefined before the first part is. */
   readonly loaded: ClientModule | undefined;
 }
 
-/** A package loaded by `importer` (a dynamic `import()`, which the bundler makes a chunk of). */
-export function lazyPackage(name: string, importer: () => Promise<ClientModule>): LazyPackage {
-  let loading: Promise<ClientModule> | undefined;
-  let loaded: ClientModule | undefined;
+/** A client package whose parts its importers' stand-in modules add. */
+export function lazyPackage(name: string): LazyPackage {
+  const parts: (() => Promise<ClientModule>)[] = [];
+  const loading = new Map<() => Promise<ClientModule>, Promise<ClientModule>>();
+  let loaded: Record<string, unknown> | undefined;
   return {
     name,
-    load: () =>
-      (loading ??= importer().then((module) => {
-        loaded = module;
-        return module;
-      })),
+    add: (part) => void parts.push(part),
+    load: async () => {
+      const modules = await Promise.all(
+        parts.map((part) => {
+          let promise = loading.get(part);
+          if (!promise) loading.set(part, (promise = part()));
+          return promise;
+        }),
+      );
+      const exports: Record<string, unknown> = Object.assign(loaded ?? {}, ...modules);
+      loaded = exports;
+      return exports;
+    },
     get loaded() {
       return loaded;
     },
@@ -133,7 +147,8 @@ export function lazyClient(pkg: LazyPackage, name: string) {
 
     async send(command: unknown, ...rest: unknown[]): Promise<unknown> {
       const client = await this.#connect();
-      return client.send(realCommand(pkg, pkg.loaded as ClientModule, command), ...rest);
+      // Another importer's part (its commands) may have been added since the client was made.
+      return client.send(realCommand(pkg, await pkg.load(), command), ...rest);
     }
 
     destroy(): void {
