@@ -9,11 +9,11 @@
  * used while every file it
  * was made from (the sources it bundles, the compiler, tsconfig.json,
  * package-lock.json) has the content it had; otherwise it is compiled again
- * first, with the TypeScript loader, in a child process.
+ * first, by stacks/bundling/compiled-app.ts (itself compiled by esbuild's
+ * transform: it imports nothing but Node and esbuild).
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,8 +50,19 @@ function current() {
 }
 
 if (!current()) {
-  const compile = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'compile-app.ts'), entry, outDir], { cwd: root, stdio: 'inherit' });
-  if (compile.status !== 0) process.exit(compile.status ?? 1);
+  // The compiler (TypeScript, Node and esbuild only) through esbuild's transform: no loader, no second process.
+  const { transform } = await import('esbuild');
+  const compilerSource = path.join(root, 'stacks', 'bundling', 'compiled-app.ts');
+  const { code } = await transform(readFileSync(compilerSource, 'utf8'), { loader: 'ts', format: 'esm', sourcefile: compilerSource });
+  const compiler = path.join(path.dirname(outDir), `compiler.${process.pid}.mjs`);
+  mkdirSync(path.dirname(compiler), { recursive: true });
+  writeFileSync(compiler, code);
+  try {
+    const { compileApp } = await import(pathToFileURL(compiler).href);
+    await compileApp(root, entry, outDir);
+  } finally {
+    rmSync(compiler, { force: true });
+  }
 }
 
 // Stack traces name the TypeScript sources; the packages' own maps are not read (nothing here needs them).

@@ -5,7 +5,8 @@
  * file and sits in front of every `require` of cdktf and the provider
  * bindings (about half of a synth's CPU time). `scripts/compiled.mjs` runs
  * the compiled module, compiling it again only when one of its inputs
- * changed.
+ * changed. It imports nothing but Node and esbuild: the launcher compiles
+ * this file alone (esbuild's transform) to run it, with no TypeScript loader.
  *
  * The project's sources are bundled; packages stay where they are (external,
  * by their resolved file, so Node loads exactly what the loader did). Each
@@ -18,7 +19,6 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, transform, type Plugin } from 'esbuild';
-import { ROOT } from './build';
 
 /** What `scripts/compiled.mjs` checks before it runs a compiled entry point. */
 export interface CompiledInputs {
@@ -39,7 +39,7 @@ const sha256 = (data: Buffer): string => createHash('sha256').update(data).diges
  * cannot quietly resolve something relative to the bundle.
  */
 const UNSUPPORTED_IMPORT_META = '__import_meta_beyond_url__';
-const ownImportMetaUrl: Plugin = {
+const ownImportMetaUrl = (root: string): Plugin => ({
   name: 'own-import-meta-url',
   setup(pluginBuild) {
     pluginBuild.onLoad({ filter: /\.ts$/ }, async (args) => {
@@ -51,12 +51,12 @@ const ownImportMetaUrl: Plugin = {
         define: { 'import.meta.url': JSON.stringify(pathToFileURL(args.path).href), 'import.meta': UNSUPPORTED_IMPORT_META },
       });
       if (code.includes(UNSUPPORTED_IMPORT_META)) {
-        throw new Error(`${path.relative(ROOT, args.path)} uses import.meta beyond import.meta.url, which the compiled app does not provide`);
+        throw new Error(`${path.relative(root, args.path)} uses import.meta beyond import.meta.url, which the compiled app does not provide`);
       }
       return { contents: code, loader: 'js' };
     });
   },
-};
+});
 
 /**
  * Packages stay external, imported by the file Node's own resolution picks
@@ -77,17 +77,17 @@ const packagesByResolvedFile: Plugin = {
 };
 
 /**
- * Compiles `entry` into `outDir/app.mjs` (with its source map) and writes
+ * Compiles `entry` (relative to the repository `root`) into `outDir/app.mjs` (with its source map) and writes
  * `outDir/inputs.json` ({@link CompiledInputs}) last, each through a
  * temporary file, so a concurrent run reads either the old files or the new.
  */
-export async function compileApp(entry: string, outDir: string): Promise<CompiledInputs> {
+export async function compileApp(root: string, entry: string, outDir: string): Promise<CompiledInputs> {
   await mkdir(outDir, { recursive: true });
   const suffix = `.${process.pid}.tmp`;
   const outfile = path.join(outDir, 'app.mjs');
   const result = await build({
-    absWorkingDir: ROOT,
-    entryPoints: [path.resolve(ROOT, entry)],
+    absWorkingDir: root,
+    entryPoints: [path.resolve(root, entry)],
     outfile: outfile + suffix,
     bundle: true,
     platform: 'node',
@@ -99,12 +99,12 @@ export async function compileApp(entry: string, outDir: string): Promise<Compile
     sourcesContent: false,
     metafile: true,
     logLevel: 'warning',
-    plugins: [packagesByResolvedFile, ownImportMetaUrl],
+    plugins: [packagesByResolvedFile, ownImportMetaUrl(root)],
   });
   const sources = Object.keys(result.metafile.inputs).filter((input) => !input.includes(':'));
   const files: Record<string, string> = {};
-  for (const file of [...new Set([...sources, ...COMPILER_INPUTS])].sort()) files[file] = sha256(await readFile(path.join(ROOT, file)));
-  const inputs: CompiledInputs = { entry: path.relative(ROOT, path.resolve(ROOT, entry)), files };
+  for (const file of [...new Set([...sources, ...COMPILER_INPUTS])].sort()) files[file] = sha256(await readFile(path.join(root, file)));
+  const inputs: CompiledInputs = { entry: path.relative(root, path.resolve(root, entry)), files };
   // The source map is named after the file it maps: rename both, and point the module at the final name.
   const code = (await readFile(outfile + suffix, 'utf8')).replace(`//# sourceMappingURL=${path.basename(outfile + suffix)}.map`, `//# sourceMappingURL=${path.basename(outfile)}.map`);
   await writeFile(outfile + suffix, code);
