@@ -5,12 +5,12 @@
  * bundle carried every query: validate-request held the orderDetails join.)
  */
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QUERIES } from '../../handlers/queries/registry';
 import { FunctionName, type FunctionKey } from '../../stacks/catalogue';
-import { buildHandlers, bundleDir } from '../../stacks/bundling/build';
+import { buildHandlers, bundleDir, bundleZip } from '../../stacks/bundling/build';
 
 /** A fragment of SQL only each query's module holds. */
 const QUERY_SQL: Readonly<Record<string, string>> = {
@@ -52,6 +52,25 @@ describe('the bundles', () => {
     const sources = [...loaded].flatMap((file) => (JSON.parse(readFileSync(path.join(dir, `${file}.map`), 'utf8')) as { sources: string[] }).sources);
     expect({ function: key, loadsSdkClients: sources.filter((source) => /node_modules\/(@aws-sdk\/client-|@smithy\/)/.test(source)) }).toEqual({ function: key, loadsSdkClients: [] });
     expect({ function: key, loadsMysql2: sources.filter((source) => source.includes('node_modules/mysql2/')) }).toEqual({ function: key, loadsMysql2: [] });
+  }, 60_000);
+
+  it('are rebuilt only where something they are made from changed, to the same bytes', async () => {
+    const reports = await built;
+    const keys = Object.keys(FunctionName) as FunctionKey[];
+    const zipOf = (key: FunctionKey) => ({ bytes: readFileSync(bundleZip(key, outRoot)), modified: statSync(bundleZip(key, outRoot)).mtimeMs });
+    const before = Object.fromEntries(keys.map((key) => [key, zipOf(key)]));
+
+    // Nothing changed: nothing is rebuilt. One zip gone: that function alone is rebuilt.
+    const again = await buildHandlers({ outRoot });
+    const unchanged = keys.filter((key) => zipOf(key).modified === before[key]?.modified);
+    rmSync(bundleZip('orderDetails', outRoot));
+    await buildHandlers({ outRoot });
+    const rebuilt = keys.filter((key) => zipOf(key).modified !== before[key]?.modified);
+
+    expect(again).toEqual(reports);
+    expect(unchanged).toEqual(keys);
+    expect(rebuilt).toEqual(['orderDetails']);
+    expect(zipOf('orderDetails').bytes.equals(before.orderDetails?.bytes as Buffer)).toBe(true);
   }, 60_000);
 
   it('keep validate-request free of any SQL and of the query registry', async () => {

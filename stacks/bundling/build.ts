@@ -9,7 +9,7 @@
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { DB_CA, LAMBDA_NODE_MAJOR } from '../../config/pipeline';
@@ -324,15 +324,23 @@ async function filesOf(dir: string, prefix = ''): Promise<ZipEntry[]> {
 }
 
 /**
- * What a build's output depends on: the sources the bundles are made from
- * (handlers/, config/), how they are bundled (stacks/bundling/, the function
- * catalogue), the exact packages (package-lock.json), the compiler settings
- * and the build's options. Equal keys, equal bytes: the bundles are deterministic.
+ * What every bundle's output depends on besides its own sources: how the
+ * bundles are made (stacks/bundling/, the function catalogue and the query
+ * registry it reads, config/), the exact packages (package-lock.json) and
+ * the compiler settings.
  */
-const BUILD_INPUTS = ['handlers', 'config', 'stacks/bundling', 'stacks/catalogue.ts', 'package-lock.json', 'tsconfig.json'];
+const COMMON_INPUTS = ['stacks/bundling', 'stacks/catalogue.ts', 'handlers/queries/registry.ts', 'config', 'package-lock.json', 'tsconfig.json'];
 
-/** Where a full build records its content key and reports. */
+/** Where a build records each bundle's content key, inputs and report. */
 const BUILD_KEY_FILE = '.build-key.json';
+
+/** What the build records of one bundle. */
+interface BuiltBundle {
+  readonly key: string;
+  /** The project's source files esbuild read for it (from its metafile), relative to the root. */
+  readonly sources: readonly string[];
+  readonly report: BundleReport;
+}
 
 async function inputFiles(entry: string): Promise<string[]> {
   const full = path.join(ROOT, entry);
@@ -341,62 +349,71 @@ async function inputFiles(entry: string): Promise<string[]> {
   return nested.flat();
 }
 
-/** The content key of a build with `options`. */
-async function buildKey(options: object): Promise<string> {
-  const hash = createHash('sha256').update(JSON.stringify(options));
-  for (const file of (await Promise.all(BUILD_INPUTS.map(inputFiles))).flat()) hash.update(file).update('\0').update(await readFile(path.join(ROOT, file))).update('\0');
+/**
+ * The content key of one function's bundle: the build's options, the common
+ * inputs, the extra files it ships, and the sources it was made from. A
+ * source that starts to be imported is imported by one that changed, so the
+ * recorded sources are enough.
+ */
+async function bundleKey(functionKey: FunctionKey, options: object, sources: readonly string[]): Promise<string> {
+  const hash = createHash('sha256').update(JSON.stringify({ ...options, function: functionKey }));
+  const extras = (EXTRA_FILES[functionKey] ?? []).map((extra) => extra.from);
+  const files = [...new Set((await Promise.all([...COMMON_INPUTS, ...extras].map(inputFiles))).flat().concat(sources))].sort();
+  for (const file of files) {
+    const content = await readFile(path.join(ROOT, file)).catch(() => undefined);
+    hash.update(file).update('\0').update(content ?? '(missing)').update('\0');
+  }
   return hash.digest('hex');
 }
 
-/** The reports of a complete earlier build with the same key, or undefined. */
-async function cachedBuild(root: string, key: string, keys: readonly FunctionKey[]): Promise<BundleReport[] | undefined> {
-  try {
-    const cached = JSON.parse(await readFile(path.join(root, BUILD_KEY_FILE), 'utf8')) as { key: string; reports: BundleReport[] };
-    if (cached.key !== key) return undefined;
-    await Promise.all(keys.map((functionKey) => stat(bundleZip(functionKey, root))));
-    return cached.reports;
-  } catch {
-    return undefined;
-  }
+/** The project sources in a build's metafile (not packages, not generated modules), relative to the root. */
+function projectSources(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs)
+    .filter((input) => !input.includes(':') && !input.split(/[\\/]/).includes('node_modules'))
+    .map((input) => path.relative(ROOT, path.resolve(input)))
+    .sort();
 }
 
 /**
- * Builds every function (or those in `only`) and returns their bundle sizes.
- * A full build whose inputs are those of the last one ({@link buildKey})
- * changes nothing and returns at once (`force` builds anyway).
+ * Builds every function's bundle whose content key ({@link bundleKey})
+ * differs from the one recorded for it (`force`: all of them), keeps the
+ * others as they are, and returns every bundle's size. Editing one query's
+ * module rebuilds that query's function only.
  */
-export async function buildHandlers(
-  options: { naive?: boolean; outRoot?: string; only?: readonly FunctionKey[]; force?: boolean } = {},
-): Promise<BundleReport[]> {
-  const keys = options.only ?? (Object.keys(FunctionName) as FunctionKey[]);
+export async function buildHandlers(options: { naive?: boolean; outRoot?: string; force?: boolean } = {}): Promise<BundleReport[]> {
+  const keys = Object.keys(FunctionName) as FunctionKey[];
   const root = options.outRoot ?? DIST;
-  const key = options.only ? undefined : await buildKey({ naive: options.naive === true, root: path.relative(ROOT, root) });
-  if (key && !options.force) {
-    const cached = await cachedBuild(root, key, keys);
-    if (cached) return cached;
-  }
-  // A full build starts clean, so no bundle of a renamed or removed function lingers
-  // (the compiled tools in dist/.compiled are scripts/compiled.mjs's, and stay).
-  if (!options.only) {
-    const entries = await readdir(root).catch(() => [] as string[]);
-    await Promise.all(entries.filter((name) => name !== COMPILED_APPS).map((name) => rm(path.join(root, name), { recursive: true, force: true })));
-  }
-  const reports = await Promise.all(
-    keys.map(async (key) => {
-      const outdir = bundleDir(key, options.outRoot);
+  const keyOptions = { naive: options.naive === true, root: path.relative(ROOT, root) };
+  const recorded = await readFile(path.join(root, BUILD_KEY_FILE), 'utf8')
+    .then((text) => (JSON.parse(text) as { bundles?: Record<string, BuiltBundle> }).bundles ?? {})
+    .catch(() => ({}) as Record<string, BuiltBundle>);
+  // Nothing else lingers: a renamed or removed function's bundle goes (dist/.compiled is scripts/compiled.mjs's).
+  const kept = new Set([COMPILED_APPS, BUILD_KEY_FILE, ...keys.flatMap((functionKey) => [FunctionName[functionKey], `${FunctionName[functionKey]}.zip`])]);
+  const entries = await readdir(root).catch(() => [] as string[]);
+  await Promise.all(entries.filter((name) => !kept.has(name)).map((name) => rm(path.join(root, name), { recursive: true, force: true })));
+
+  const bundles = await Promise.all(
+    keys.map(async (functionKey): Promise<[FunctionKey, BuiltBundle]> => {
+      const earlier = recorded[functionKey];
+      if (!options.force && earlier && (await stat(bundleZip(functionKey, root)).catch(() => undefined)) && (await bundleKey(functionKey, keyOptions, earlier.sources)) === earlier.key) {
+        return [functionKey, earlier];
+      }
+      const outdir = bundleDir(functionKey, root);
       await rm(outdir, { recursive: true, force: true });
       await mkdir(outdir, { recursive: true });
-      await build(bundleOptions(key, options));
-      for (const extra of EXTRA_FILES[key] ?? []) {
+      const { metafile } = await build(bundleOptions(functionKey, options));
+      for (const extra of EXTRA_FILES[functionKey] ?? []) {
         await cp(path.join(ROOT, extra.from), path.join(outdir, extra.to), { recursive: true });
       }
       const files = await filesOf(outdir);
       const archive = await zip(files);
-      await writeFile(bundleZip(key, options.outRoot), archive);
+      await writeFile(bundleZip(functionKey, root), archive);
       const bytes = files.filter((file) => file.name.endsWith('.mjs')).reduce((total, file) => total + file.data.length, 0);
-      return { function: FunctionName[key], bytes, entryBytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
+      const report = { function: FunctionName[functionKey], bytes, entryBytes: (await stat(path.join(outdir, 'index.mjs'))).size, zipBytes: archive.length };
+      const sources = projectSources(metafile as Metafile);
+      return [functionKey, { key: await bundleKey(functionKey, keyOptions, sources), sources, report }];
     }),
   );
-  if (key) await writeFile(path.join(root, BUILD_KEY_FILE), `${JSON.stringify({ key, reports }, null, 2)}\n`);
-  return reports;
+  await writeFile(path.join(root, BUILD_KEY_FILE), `${JSON.stringify({ bundles: Object.fromEntries(bundles) }, null, 2)}\n`);
+  return bundles.map(([, bundle]) => bundle.report);
 }
