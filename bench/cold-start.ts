@@ -71,8 +71,7 @@ async function backgroundChunks(item: ImportCase, settleMs = 400): Promise<strin
     await import(${JSON.stringify(pathToFileURL(item.bundle).href)});
     const imported = parsed.length;
     while (performance.now() - last < ${settleMs}) await new Promise((resolve) => setTimeout(resolve, 50));
-    process.stdout.write(JSON.stringify(parsed.slice(imported)));
-    process.exit(0);`;
+    process.stdout.write(JSON.stringify(parsed.slice(imported)), () => process.exit(0));`;
   const { stdout } = await run(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { env: item.env, maxBuffer: 16 * 1024 * 1024 });
   const dir = path.dirname(item.bundle);
   return (JSON.parse(stdout) as string[]).map((url) => fileURLToPath(url)).filter((file) => file.startsWith(dir + path.sep)).map((file) => path.relative(dir, file));
@@ -89,8 +88,8 @@ function importScript(bundle: string, background: readonly string[], profile: bo
     ${background.map((chunk) => `await import(${JSON.stringify(pathToFileURL(path.join(dir, chunk)).href)});`).join('\n')}
     const readyMs = performance.now() - started; const readyCpu = process.cpuUsage(cpu);
     const profile = ${profile ? "(await session.post('Profiler.stop')).profile" : 'undefined'};
-    process.stdout.write(JSON.stringify({ importMs, readyMs, importCpuMs: (importCpu.user + importCpu.system) / 1000, readyCpuMs: (readyCpu.user + readyCpu.system) / 1000, profile }));
-    process.exit(0);`;
+    // Exits once the output is written (a profile is megabytes; process.exit would cut it short).
+    process.stdout.write(JSON.stringify({ importMs, readyMs, importCpuMs: (importCpu.user + importCpu.system) / 1000, readyCpuMs: (readyCpu.user + readyCpu.system) / 1000, profile }), () => process.exit(0));`;
 }
 
 interface RunResult {

@@ -6,9 +6,11 @@
  * (the secrets middleware, Powertools' idempotency store, a handler) gets
  * these stand-ins, and what it uses of the package (the names it imports,
  * with the SDK core they pull in: most of a bundle) goes to a chunk that is
- * not even parsed while the function's module loads. A client starts loading it when it is
- * constructed, in the background; its first `send` waits for it and from then
- * on every call goes to the real client, with the real command.
+ * not even parsed while the function's module loads. A client loads it at its
+ * first `send` (the secrets middleware's prefetch), or else right after the
+ * code that constructed it has run (before the first invocation, in
+ * practice); from then on every call goes to the real client, with the real
+ * command.
  *
  * What the stand-ins support is what their importers use: `send`, `destroy`,
  * `config`, and a middleware stack that records `add`, `addRelativeTo` and
