@@ -5,9 +5,11 @@
  * bundle carried every query: validate-request held the orderDetails join.)
  */
 import { describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { QUERIES } from '../../handlers/queries/registry';
 import { FunctionName, type FunctionKey } from '../../stacks/catalogue';
 import { buildHandlers, bundleDir, bundleZip } from '../../stacks/bundling/build';
@@ -71,6 +73,18 @@ describe('the bundles', () => {
     expect(unchanged).toEqual(keys);
     expect(rebuilt).toEqual(['orderDetails']);
     expect(zipOf('orderDetails').bytes.equals(before.orderDetails?.bytes as Buffer)).toBe(true);
+  }, 60_000);
+
+  it('refuse, naming the module, a mysql2 path the functions never take (here a pool cluster)', async () => {
+    await built;
+    const chunks = path.join(bundleDir('itemsSalesReport', outRoot), 'chunks');
+    const mysql2 = readdirSync(chunks).find((file) => /^promise-.*\.mjs$/.test(file)) as string;
+    const attempt = (call: string) =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', `const mysql = (await import(${JSON.stringify(pathToFileURL(path.join(chunks, mysql2)).href)})).default; try { ${call}; console.log('no error'); } catch (error) { console.log(error.message); }`], { encoding: 'utf8' }).trim();
+
+    expect(attempt('mysql.createPoolCluster({})')).toMatch(/^mysql2\/lib\/create_pool_cluster\.js is not bundled: the functions send text queries only/);
+    // What they do use is there: a pool, and client-side escaping for text queries.
+    expect(attempt("mysql.createPool({ host: '127.0.0.1', port: 9 }); console.log(mysql.format('SELECT ?', ['x']))")).toBe("SELECT 'x'\nno error");
   }, 60_000);
 
   it('keep validate-request free of any SQL and of the query registry', async () => {

@@ -155,6 +155,26 @@ const compactMysqlErrors: Plugin = {
 const asciiIsProperty = replaceModule('ascii-is-property', /^is-property$/, () =>
   "module.exports = (name) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name);");
 
+// mysql2 paths the functions never take: prepared statements (they send text
+// queries only, values escaped client-side), pool clusters, and the server and
+// replication (binlog) protocols. mysql2 requires them all when it loads, so
+// each is bundled as a function that throws, naming itself, if anything calls it.
+const UNUSED_MYSQL2 = /mysql2[\\/]lib[\\/](commands[\\/](server_handshake|execute|prepare|close_statement|register_slave|binlog_dump)|packets[\\/](binlog_dump|register_slave|execute|prepare_statement|prepared_statement_header|binary_row|binlog_query_statusvars)|pool_cluster|create_pool_cluster|promise[\\/]pool_cluster)\.js$/;
+const unusedMysql2Paths: Plugin = {
+  name: 'unused-mysql2-paths',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: UNUSED_MYSQL2 }, (args) => {
+      const module = args.path.slice(args.path.lastIndexOf(`${path.sep}mysql2${path.sep}`) + 1).split(path.sep).join('/');
+      return { loader: 'js', contents: `module.exports = require('unused-mysql2-path')(${JSON.stringify(module)});`, resolveDir: ROOT };
+    });
+    pluginBuild.onResolve({ filter: /^unused-mysql2-path$/ }, (args) => ({ path: args.path, namespace: 'unused-mysql2-path' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'unused-mysql2-path' }, () => ({
+      loader: 'js',
+      contents: `module.exports = (module) => function notBundled() { throw new Error(module + ' is not bundled: the functions send text queries only (no prepared statements), use no pool cluster and neither the server nor the binlog protocol'); };`,
+    }));
+  },
+};
+
 // Code the SDK only reaches through dynamic imports that never run here: the
 // browser user-agent parser, and event streams (neither DynamoDB nor Secrets
 // Manager has an event-stream operation). Chunk splitting would ship them.
@@ -297,7 +317,7 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     preserveSymlinks: true,
     // ESM output: CommonJS dependencies (mysql2) still need `require` for Node built-ins.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: options.naive ? [queryEntries] : [queryEntries, lazySdkClients, utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
+    plugins: options.naive ? [queryEntries] : [queryEntries, lazySdkClients, utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, unusedMysql2Paths, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
   };
 }
 
