@@ -305,6 +305,7 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     // The Node of the Lambda runtime: nothing is down-levelled that it runs natively.
     target: `node${LAMBDA_NODE_MAJOR}`,
     format: 'esm',
+    // keepNames stays off: every error class sets its own name (a minified class name is never read).
     minify: true,
     sourcemap: true,
     sourcesContent: false,
