@@ -8,6 +8,10 @@
 # npm once (`npx -p node@24`, cached in ~/.npm) and its path remembered in
 # node_modules/.cache, so later runs start it directly.
 #
+# `bash scripts/node.sh --compiled <entry.ts> [args]` runs the entry point
+# compiled once into plain JavaScript (scripts/compiled.mjs) instead of through
+# the TypeScript loader: what `npm run synth` and the cdktf app command do.
+#
 # `source scripts/node.sh --major <n>` instead exports NODE_BIN for a Node of
 # exactly that major (npm test uses it for the Lambda runtime's Node).
 set -uo pipefail
@@ -47,4 +51,8 @@ node_bin=$(supported_node "$MINIMUM_NODE_MAJOR" at-least) || exit 1
 cd "$root" || exit 1
 # The project's own scripts never ask HashiCorp's checkpoint service (CDKTF and Terraform would, at every run).
 export CHECKPOINT_DISABLE=1
+if [ "${1:-}" = "--compiled" ]; then
+  shift
+  exec "$node_bin" "$root/scripts/compiled.mjs" "$@"
+fi
 exec "$node_bin" --import tsx "$@"

@@ -130,6 +130,20 @@ describe('the shape of the code', () => {
     expect(imports('local/service.ts').filter((file) => services.includes(file))).toEqual([]);
   });
 
+  it('imports provider bindings by their resource, never a provider package whole (its barrel loads every binding: synth ~8× slower)', () => {
+    const barrels = [...SOURCE_DIRS, '__tests__']
+      .flatMap(sourceFiles)
+      .concat(['main.ts', 'bootstrap.ts'])
+      .flatMap((file) =>
+        parse(file)
+          .statements.filter((statement): statement is ts.ImportDeclaration | ts.ExportDeclaration => ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement))
+          .map((statement) => statement.moduleSpecifier)
+          .filter((specifier): specifier is ts.StringLiteral => specifier !== undefined && ts.isStringLiteral(specifier) && /^@(cdktf|cdktn)\/provider-[a-z0-9-]+(\/lib)?\/?$/.test(specifier.text))
+          .map((specifier) => `${file}: ${specifier.text}`),
+      );
+    expect(barrels).toEqual([]);
+  });
+
   it('keeps the local runtime a short loop over its services, and no function in local/ over 80 lines', () => {
     expect(readFileSync(path.join(ROOT, 'local/runtime.ts'), 'utf8').split('\n').length).toBeLessThanOrEqual(250);
     expect(files.filter((file) => file.startsWith('local/')).flatMap((file) => longFunctions(file, 80))).toEqual([]);

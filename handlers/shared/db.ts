@@ -4,16 +4,24 @@ import { optionalEnv, requireEnv } from './env';
 import type { Context } from 'aws-lambda';
 import { dbCredentials, refreshDbSecret, type DbCredentials } from './secrets';
 
+let mysqlModule: Promise<typeof import('mysql2/promise')> | undefined;
+
 /**
- * mysql2 (about a third of a bundle's import time) loads in the background from
- * the moment the function starts, while the secret is being fetched; the first
- * `getPool` awaits it. Both waits overlap instead of adding up.
+ * mysql2 (a chunk of its own, the largest part of a bundle) loads once the
+ * function's module has loaded, not while it loads: `import()` compiles a
+ * module at once, so importing it during init would put it before the
+ * secret's prefetch and into the init phase. Loaded right after, it is
+ * compiled while the secret is being fetched; the first `getPool` awaits it
+ * (or loads it, whichever comes first).
  */
-const mysql = import('mysql2/promise').then(
-  // A CommonJS module: its API is the default export once bundled, named exports under Node.
-  (module) => ((module as unknown as { default?: unknown }).default ?? module) as typeof import('mysql2/promise'),
-);
-mysql.catch(() => undefined); // surfaced by the first getPool/connect instead
+function mysql(): Promise<typeof import('mysql2/promise')> {
+  return (mysqlModule ??= import('mysql2/promise').then(
+    // A CommonJS module: its API is the default export once bundled, named exports under Node.
+    (module) => ((module as unknown as { default?: unknown }).default ?? module) as typeof import('mysql2/promise'),
+  ));
+}
+// A failure is surfaced by the first getPool/connect.
+setImmediate(() => mysql().catch(() => undefined));
 
 /** Where the read model lives; credentials come separately, from the secret. */
 export interface DbSettings {
@@ -81,7 +89,7 @@ async function poolOptions(settings: DbSettings, credentials: DbCredentials): Pr
 
 /** Opens one connection (schema migrations, maintenance). */
 export async function connect(settings: DbSettings, credentials: DbCredentials, extra: ConnectionOptions = {}): Promise<Connection> {
-  const { createConnection } = await mysql;
+  const { createConnection } = await mysql();
   const connection = await createConnection({ ...(await connectionOptions(settings, credentials)), ...extra });
   for (const statement of SESSION_SETUP) await connection.query(statement);
   return connection;
@@ -117,7 +125,7 @@ const isCurrent = (credentials: DbCredentials): boolean =>
  */
 async function getPool(settings: DbSettings, credentials: DbCredentials): Promise<Pool> {
   if (isCurrent(credentials)) return (current as { pool: Pool }).pool;
-  const { createPool } = await mysql;
+  const { createPool } = await mysql();
   const options = await poolOptions(settings, credentials);
   // Another invocation may have created the pool while this one awaited.
   if (isCurrent(credentials)) return (current as { pool: Pool }).pool;
