@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCE_DIRS = ['config', 'handlers', 'stacks', 'local', 'clients', 'scripts', 'bench', 'asl'];
+const SOURCE_DIRS = ['config', 'handlers', 'stacks', 'analysis', 'local', 'clients', 'scripts', 'bench', 'asl'];
 
 function sourceFiles(dir: string): string[] {
   const full = path.join(ROOT, dir);
@@ -111,16 +111,27 @@ describe('the shape of the code', () => {
     expect(found).toEqual([['local/sample.ts', 'local/terraform.ts', 'local/sample.ts']]);
   });
 
-  it('keeps config at the bottom: nothing in config/ imports handlers/, stacks/, local/ or clients/', () => {
-    expect(crossings(graph, 'config', ['handlers', 'stacks', 'local', 'clients'])).toEqual([]);
+  it('keeps config at the bottom: nothing in config/ imports handlers/, stacks/, analysis/, local/ or clients/', () => {
+    expect(crossings(graph, 'config', ['handlers', 'stacks', 'analysis', 'local', 'clients'])).toEqual([]);
   });
 
-  it('keeps handlers/ free of stacks/, local/ and clients/', () => {
-    expect(crossings(graph, 'handlers', ['stacks', 'local', 'clients'])).toEqual([]);
+  it('keeps stacks/ to synthesizing: nothing in stacks/ imports analysis/, local/, clients/, scripts/ or bench/', () => {
+    expect(files.filter((file) => file.startsWith('analysis/')).length).toBeGreaterThan(3);
+    expect(crossings(graph, 'stacks', ['analysis', 'local', 'clients', 'scripts', 'bench'])).toEqual([]);
+  });
+
+  it('keeps analysis/ beside the stacks: it reads what they synthesize and is read only by the CLIs, the bench and tests', () => {
+    expect(crossings(graph, 'analysis', ['local', 'clients', 'scripts', 'bench'])).toEqual([]);
+    const readers = ['config', 'handlers', 'stacks', 'local', 'clients', 'asl'];
+    expect(readers.flatMap((layer) => crossings(graph, layer, ['analysis']))).toEqual([]);
+  });
+
+  it('keeps handlers/ free of stacks/, analysis/, local/ and clients/', () => {
+    expect(crossings(graph, 'handlers', ['stacks', 'analysis', 'local', 'clients'])).toEqual([]);
   });
 
   it('keeps local/ free of handlers/ and clients/: what both need sits in config/', () => {
-    expect(crossings(graph, 'local', ['handlers', 'clients', 'scripts', 'bench'])).toEqual([]);
+    expect(crossings(graph, 'local', ['handlers', 'clients', 'analysis', 'scripts', 'bench'])).toEqual([]);
   });
 
   it("keeps local/service.ts, the services' shared types, free of every service module", () => {
