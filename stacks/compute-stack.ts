@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
 import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
@@ -14,15 +12,17 @@ import type { Construct } from 'constructs';
 import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { metricsNamespace, streamFilterPattern, type ResourceNames } from '../config/pipeline';
-import { STREAM_EVENT_NAMES } from '../handlers/commands/registry';
+import { STREAM_EVENT_NAMES, commandWriteOperations } from '../handlers/commands/registry';
 import { FUNCTION_SETTINGS, type FunctionKey } from './catalogue';
 import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { DatabaseRole } from '../handlers/read-model/users';
-import type { EncryptedTable } from './constructs/encrypted-table';
+import { DeadLetterQueue } from './constructs/dead-letter-queue';
 import type { DynamodbPath } from './constructs/gateway-endpoint';
 import type { ManagedSecret } from './constructs/managed-secret';
 import { NodejsFunction } from './constructs/nodejs-function';
+import type { IdempotencyTable, OrdersTable } from './constructs/pipeline-tables';
+import { StreamMapping } from './constructs/stream-mapping';
 import { PipelineStack } from './pipeline-stack';
 
 /** Options of {@link ComputeStack}. */
@@ -34,8 +34,8 @@ export interface ComputeStackOptions {
   /** The VPC's DynamoDB gateway endpoint, when egress goes through endpoints: the in-VPC functions' table grants shape its policy. */
   readonly dynamodbEndpoint?: DynamodbPath | undefined;
   readonly key: KmsKey;
-  readonly ordersTable: EncryptedTable;
-  readonly idempotencyTable: EncryptedTable;
+  readonly ordersTable: OrdersTable;
+  readonly idempotencyTable: IdempotencyTable;
   readonly cluster: RdsCluster;
   readonly dbSecret: ManagedSecret;
   /** The secret of each database role (reader for the queries, writer for the projection). */
@@ -108,8 +108,8 @@ export class ComputeStack extends PipelineStack {
   readonly queryFunctions: ReadonlyMap<QueryName, NodejsFunction>;
   readonly initSchema: NodejsFunction;
   readonly rebuildReadModel: NodejsFunction;
-  readonly failureQueue: SqsQueue;
-  readonly streamMapping: LambdaEventSourceMapping;
+  readonly failureQueue: DeadLetterQueue;
+  readonly streamMapping: StreamMapping;
   readonly schemaInit: NullResource;
   /** Every function of the stack, found from its constructs: monitoring alarms on each, so a new one cannot be forgotten. */
   get functions(): NodejsFunction[] {
@@ -184,7 +184,7 @@ export class ComputeStack extends PipelineStack {
       environment: { ...database(options.cluster.endpoint, 'rebuildReadModel', options.dbSecret), ORDERS_TABLE: options.ordersTable.table.name },
       vpc,
     });
-    options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan', 'dynamodb:DescribeTable']);
+    options.ordersTable.grantScanOrders(this.rebuildReadModel);
 
     const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
     // Each function may read only its own role's secret; only init-schema writes the role secrets (and reads them, to rotate).
@@ -207,19 +207,17 @@ export class ComputeStack extends PipelineStack {
       })),
     );
 
-    this.failureQueue = new SqsQueue(this, 'projection-failures', {
-      name: names.projectionFailureQueue,
-      sqsManagedSseEnabled: true,
-      messageRetentionSeconds: 14 * 24 * 3600,
-    });
-    options.idempotencyTable.grant(this.projectOrders, 'IdempotencyRecords', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
-    options.ordersTable.grantStreamRead(this.projectOrders, 'ReadOrdersStream');
-    this.projectOrders.grant({ Sid: 'OnFailureDestination', Action: ['sqs:SendMessage'], Resource: [this.failureQueue.arn] });
+    this.failureQueue = new DeadLetterQueue(this, 'projection-failures', { name: names.projectionFailureQueue });
+    options.idempotencyTable.grantIdempotencyRecords(this.projectOrders);
 
     const mapping = config.stream;
-    this.streamMapping = new LambdaEventSourceMapping(this, 'orders-stream', {
-      eventSourceArn: options.ordersTable.table.streamArn,
-      functionName: this.projectOrders.function.arn,
+    // Grants the projection the stream (and its key) and the on-failure queue.
+    this.streamMapping = new StreamMapping(this, 'orders-stream', {
+      table: options.ordersTable,
+      function: this.projectOrders,
+      onFailure: this.failureQueue,
+      writeOperations: commandWriteOperations(),
+      alarmPrefix: 'projection',
       startingPosition: 'TRIM_HORIZON',
       batchSize: mapping.batchSize,
       maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
@@ -231,7 +229,6 @@ export class ComputeStack extends PipelineStack {
       maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
       functionResponseTypes: ['ReportBatchItemFailures'],
       filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(STREAM_EVENT_NAMES)) }] },
-      destinationConfig: { onFailure: { destinationArn: this.failureQueue.arn } },
     });
 
     this.schemaInit = new NullResource(this, 'schema-init', {

@@ -3,7 +3,7 @@ import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
-import { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
+import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
 import { RdsClusterParameterGroup } from '@cdktf/provider-aws/lib/rds-cluster-parameter-group';
 import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
@@ -11,7 +11,8 @@ import { Fn } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { DB_CA, IDEMPOTENCY_TABLE, ORDERS_STREAM_VIEW_TYPE, ORDERS_TABLE_KEY, READ_MODEL_DATABASE, type ResourceNames } from '../config/pipeline';
-import { EncryptedTable } from './constructs/encrypted-table';
+import { IdempotencyTable, OrdersTable } from './constructs/pipeline-tables';
+import { ReadModelInstance } from './constructs/read-model-instance';
 import { policyDocument } from './constructs/iam';
 import { ManagedSecret } from './constructs/managed-secret';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
@@ -96,8 +97,8 @@ const KEY_ADMIN_AND_USE_ACTIONS = [
  */
 export class DataStack extends PipelineStack {
   readonly key: KmsKey;
-  readonly ordersTable: EncryptedTable;
-  readonly idempotencyTable: EncryptedTable;
+  readonly ordersTable: OrdersTable;
+  readonly idempotencyTable: IdempotencyTable;
   readonly cluster: RdsCluster;
   /** The writer (first) instance. */
   readonly instance: RdsClusterInstance;
@@ -188,7 +189,7 @@ export class DataStack extends PipelineStack {
     });
     new KmsAlias(this, 'key-alias', { name: `alias/${names.prefix}`, targetKeyId: this.key.keyId });
 
-    this.ordersTable = new EncryptedTable(this, 'orders', {
+    this.ordersTable = new OrdersTable(this, 'orders', {
       key: this.key,
       region: config.region,
       name: names.ordersTable,
@@ -205,7 +206,7 @@ export class DataStack extends PipelineStack {
       deletionProtectionEnabled: config.deletionProtection,
     });
 
-    this.idempotencyTable = new EncryptedTable(this, 'idempotency', {
+    this.idempotencyTable = new IdempotencyTable(this, 'idempotency', {
       key: this.key,
       region: config.region,
       name: names.idempotencyTable,
@@ -287,7 +288,7 @@ export class DataStack extends PipelineStack {
       lifecycle: { ignoreChanges: ['engine_version', ...(config.finalSnapshot ? ['final_snapshot_identifier'] : [])] },
     });
     this.instances = Array.from({ length: config.aurora.instances }, (_, index) =>
-      new RdsClusterInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, {
+      new ReadModelInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, index + 1, {
         identifier: `${clusterIdentifier}-${index + 1}`,
         clusterIdentifier: this.cluster.id,
         instanceClass: 'db.serverless',
