@@ -118,8 +118,11 @@ export class ComputeStack extends PipelineStack {
   /** What the functions that reach Aurora may hold at most, against its limit. */
   readonly connectionBudget: ConnectionBudget;
 
+  readonly #ordersTable: OrdersTable;
+
   constructor(scope: Construct, id: string, options: ComputeStackOptions) {
     super(scope, id, options.config);
+    this.#ordersTable = options.ordersTable;
     new NullProvider(this, 'null');
     const { config, names } = options;
     const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id], dynamodbEndpoint: options.dynamodbEndpoint };
@@ -186,34 +189,22 @@ export class ComputeStack extends PipelineStack {
     });
     options.ordersTable.grantScanOrders(this.rebuildReadModel);
 
-    const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
-    // Each function may read only its own role's secret; only init-schema writes the role secrets (and reads them, to rotate).
-    for (const fn of this.queryFunctions.values()) options.roleSecrets.reader.grantRead(fn);
-    options.roleSecrets.writer.grantRead(this.projectOrders);
-    for (const fn of [this.initSchema, this.rebuildReadModel]) options.dbSecret.grantRead(fn);
-    options.roleSecrets.reader.grantWrite(this.initSchema, 'WriteReaderSecret');
-    options.roleSecrets.writer.grantWrite(this.initSchema, 'WriteWriterSecret');
-    // A rotation reads which of the role's two users the secret names, to renew the other one.
-    options.roleSecrets.reader.grantRead(this.initSchema, 'ReadReaderSecret');
-    options.roleSecrets.writer.grantRead(this.initSchema, 'ReadWriterSecret');
-    // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
-    this.connectionBudget = connectionBudget(
-      config,
-      databaseUsers.map((fn) => ({
-        function: fn.key,
-        reservedConcurrency: fn.settings.reservedConcurrency,
-        poolSize: Number(fn.environment.DB_CONNECTION_LIMIT),
-        endpoint: (fn.key as string) in QUERY_NAMES ? 'reader' : 'writer',
-      })),
-    );
+    this.connectionBudget = this.#grantDatabaseAccess(options);
 
     this.failureQueue = new DeadLetterQueue(this, 'projection-failures', { name: names.projectionFailureQueue });
     options.idempotencyTable.grantIdempotencyRecords(this.projectOrders);
 
+    this.streamMapping = this.#projectionFeed(config);
+
+    this.schemaInit = this.#schemaTrigger(config, options.cluster);
+  }
+
+  /** The orders stream feeding the projection (batching, retries, bisect, partial batch responses, the on-failure queue). */
+  #projectionFeed(config: EnvironmentConfig): StreamMapping {
     const mapping = config.stream;
     // Grants the projection the stream (and its key) and the on-failure queue.
-    this.streamMapping = new StreamMapping(this, 'orders-stream', {
-      table: options.ordersTable,
+    return new StreamMapping(this, 'orders-stream', {
+      table: this.#ordersTable,
       function: this.projectOrders,
       onFailure: this.failureQueue,
       writeOperations: commandWriteOperations(),
@@ -230,8 +221,36 @@ export class ComputeStack extends PipelineStack {
       functionResponseTypes: ['ReportBatchItemFailures'],
       filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(STREAM_EVENT_NAMES)) }] },
     });
+  }
 
-    this.schemaInit = new NullResource(this, 'schema-init', {
+  /** Each function reads only its own role's secret; init-schema writes the role secrets. Fails the synth when the connection budget does not fit. */
+  #grantDatabaseAccess(options: ComputeStackOptions): ConnectionBudget {
+    const { config } = options;
+    const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
+    // Each function may read only its own role's secret; only init-schema writes the role secrets (and reads them, to rotate).
+    for (const fn of this.queryFunctions.values()) options.roleSecrets.reader.grantRead(fn);
+    options.roleSecrets.writer.grantRead(this.projectOrders);
+    for (const fn of [this.initSchema, this.rebuildReadModel]) options.dbSecret.grantRead(fn);
+    options.roleSecrets.reader.grantWrite(this.initSchema, 'WriteReaderSecret');
+    options.roleSecrets.writer.grantWrite(this.initSchema, 'WriteWriterSecret');
+    // A rotation reads which of the role's two users the secret names, to renew the other one.
+    options.roleSecrets.reader.grantRead(this.initSchema, 'ReadReaderSecret');
+    options.roleSecrets.writer.grantRead(this.initSchema, 'ReadWriterSecret');
+    // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
+    return connectionBudget(
+      config,
+      databaseUsers.map((fn) => ({
+        function: fn.key,
+        reservedConcurrency: fn.settings.reservedConcurrency,
+        poolSize: Number(fn.environment.DB_CONNECTION_LIMIT),
+        endpoint: (fn.key as string) in QUERY_NAMES ? 'reader' : 'writer',
+      })),
+    );
+  }
+
+  /** Runs init-schema at apply time whenever the migrations, its code, or the cluster change. */
+  #schemaTrigger(config: EnvironmentConfig, cluster: RdsCluster): NullResource {
+    return new NullResource(this, 'schema-init', {
       triggers: {
         migrations: migrationSetHash(),
         code: this.initSchema.bundleHash,
@@ -241,7 +260,7 @@ export class ComputeStack extends PipelineStack {
         // resource id, and needs the schema and fresh role passwords (its users hold the
         // passwords of the snapshot's time, the secrets the latest ones).
         // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html (DbClusterResourceId)
-        database: options.cluster.clusterResourceId,
+        database: cluster.clusterResourceId,
       },
       provisioners: [
         {

@@ -82,6 +82,25 @@ function longFunctions(file: string, limit: number): string[] {
   return long;
 }
 
+/** Constructors of stack classes (a class extending a `...Stack`) longer than `limit` lines, as `file:line Class (n lines)`. */
+function longStackConstructors(file: string, limit: number, text?: string): string[] {
+  const source = parse(file, text);
+  const long: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isClassDeclaration(node) && node.heritageClauses?.some((clause) => clause.types.some((type) => /Stack$/.test(type.expression.getText())))) {
+      for (const member of node.members) {
+        if (!ts.isConstructorDeclaration(member) || !member.body) continue;
+        const start = source.getLineAndCharacterOfPosition(member.getStart()).line;
+        const lines = source.getLineAndCharacterOfPosition(member.getEnd()).line - start + 1;
+        if (lines > limit) long.push(`${file}:${start + 1} ${node.name?.getText() ?? '<class>'} (${lines} lines)`);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return long;
+}
+
 /** The imports of files under `from` that land under one of `forbidden`, as `file → target`. */
 function crossings(graph: Map<string, string[]>, from: string, forbidden: readonly string[]): string[] {
   return [...graph]
@@ -139,6 +158,23 @@ describe('the shape of the code', () => {
     const services = imports('local/services.ts').filter((file) => file !== 'local/service.ts');
     expect(services.length).toBeGreaterThan(10);
     expect(imports('local/service.ts').filter((file) => services.includes(file))).toEqual([]);
+  });
+
+  it('keeps every stack constructor at 80 lines or fewer: a stack reads as the list of what it holds', () => {
+    const stacks = files.filter((file) => file.startsWith('stacks/') && file.endsWith('-stack.ts'));
+    expect(stacks.length).toBeGreaterThanOrEqual(6);
+    expect(stacks.flatMap((file) => longStackConstructors(file, 80))).toEqual([]);
+  });
+
+  it('finds a stack constructor over 80 lines', () => {
+    // Prepare: a stack whose constructor holds 81 lines.
+    const text = `class LongStack extends PipelineStack {\n  constructor() {\n${'    statement();\n'.repeat(79)}  }\n}\n`;
+
+    // Act
+    const found = longStackConstructors('stacks/long-stack.ts', 80, text);
+
+    // Assess
+    expect(found).toEqual(['stacks/long-stack.ts:2 LongStack (81 lines)']);
   });
 
   it('keeps the local runtime a short loop over its services, and no function in local/ over 80 lines', () => {
