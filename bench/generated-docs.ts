@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { capacityMarkdown, capacitySummary, runCapacityModel, type CapacityRun } from '../stacks/capacity-report';
+import { capacityMarkdown, capacitySummary, runCapacityModel, type CapacityRun } from '../analysis/capacity-report';
 import { eventSchemas } from '../stacks/event-schemas';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,10 +1,10 @@
 /**
  * `npm run capacity -- --env <env> [--json]`: where the pipeline saturates on
  * AWS and what a million orders cost, from the environment's synthesized
- * stacks, the last benchmark and config/aws-facts.json (see stacks/capacity.ts).
+ * stacks, the last benchmark and config/aws-facts.json (see analysis/capacity.ts).
  */
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../config/environments';
-import { capacityMarkdown, runCapacityModel } from '../stacks/capacity-report';
+import { capacityMarkdown, runCapacityModel } from '../analysis/capacity-report';
 
 const args = process.argv.slice(2);
 const environment = (args.includes('--env') ? args[args.indexOf('--env') + 1] : process.env.CQRS_ENV ?? 'dev') as EnvironmentName;

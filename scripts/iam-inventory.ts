@@ -1,6 +1,6 @@
 /**
  * `npm run iam-inventory`: writes docs/least-privilege.md, every role's
- * actions and resources in every environment (see stacks/iam-inventory.ts).
+ * actions and resources in every environment (see analysis/iam-inventory.ts).
  *
  *   npm run iam-inventory            write the file
  *   npm run iam-inventory -- --check exit 1 when the file is out of date
@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthesizeInventory } from '../stacks/iam-inventory-synth';
+import { synthesizeInventory } from '../analysis/iam-inventory-synth';
 
 const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/least-privilege.md');
 const markdown = synthesizeInventory();

@@ -11,8 +11,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { ConfigError, ENVIRONMENT_NAMES, ENVIRONMENTS, loadConfig, type EnvironmentName } from '../config/environments';
-import { loadAwsFacts } from '../stacks/aws-facts';
-import { deployNeeds, preflightChecks, toolChecks, unreadCall, type AccountState, type DeployTools, type UnreadCall } from '../stacks/preflight';
+import { loadAwsFacts } from '../analysis/aws-facts';
+import { deployNeeds, preflightChecks, toolChecks, unreadCall, type AccountState, type DeployTools, type UnreadCall } from '../analysis/preflight';
 import { synthesizeStacks } from '../stacks/synth-offline';
 
 const args = process.argv.slice(2);

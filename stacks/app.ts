@@ -56,17 +56,11 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     config,
     names,
     key: data.key,
+    watch: [data, compute, workflow],
     cluster: data.cluster,
-    instances: data.instances,
-    ordersTable: data.ordersTable,
-    streamMapping: compute.streamMapping,
-    functions: compute.functions,
     projection: compute.projectOrders,
     queryFunctions: [...compute.queryFunctions.values()],
-    stateMachine: workflow.stateMachine,
-    ruleTargets: workflow.ruleTargets,
-    busName: names.eventBus,
-    deadLetterQueues: [compute.failureQueue, workflow.deadLetterQueue, workflow.busDeadLetterQueue],
+    intakeRule: workflow.workflowRule,
   });
   return { network, data, compute, workflow, monitoring };
 }

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import type { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
 import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
@@ -14,15 +12,17 @@ import type { Construct } from 'constructs';
 import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { metricsNamespace, streamFilterPattern, type ResourceNames } from '../config/pipeline';
-import { STREAM_EVENT_NAMES } from '../handlers/commands/registry';
+import { STREAM_EVENT_NAMES, commandWriteOperations } from '../handlers/commands/registry';
 import { FUNCTION_SETTINGS, type FunctionKey } from './catalogue';
 import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { DatabaseRole } from '../handlers/read-model/users';
-import type { EncryptedTable } from './constructs/encrypted-table';
+import { DeadLetterQueue } from './constructs/dead-letter-queue';
 import type { DynamodbPath } from './constructs/gateway-endpoint';
 import type { ManagedSecret } from './constructs/managed-secret';
 import { NodejsFunction } from './constructs/nodejs-function';
+import type { IdempotencyTable, OrdersTable } from './constructs/pipeline-tables';
+import { StreamMapping } from './constructs/stream-mapping';
 import { PipelineStack } from './pipeline-stack';
 
 /** Options of {@link ComputeStack}. */
@@ -34,8 +34,8 @@ export interface ComputeStackOptions {
   /** The VPC's DynamoDB gateway endpoint, when egress goes through endpoints: the in-VPC functions' table grants shape its policy. */
   readonly dynamodbEndpoint?: DynamodbPath | undefined;
   readonly key: KmsKey;
-  readonly ordersTable: EncryptedTable;
-  readonly idempotencyTable: EncryptedTable;
+  readonly ordersTable: OrdersTable;
+  readonly idempotencyTable: IdempotencyTable;
   readonly cluster: RdsCluster;
   readonly dbSecret: ManagedSecret;
   /** The secret of each database role (reader for the queries, writer for the projection). */
@@ -108,8 +108,8 @@ export class ComputeStack extends PipelineStack {
   readonly queryFunctions: ReadonlyMap<QueryName, NodejsFunction>;
   readonly initSchema: NodejsFunction;
   readonly rebuildReadModel: NodejsFunction;
-  readonly failureQueue: SqsQueue;
-  readonly streamMapping: LambdaEventSourceMapping;
+  readonly failureQueue: DeadLetterQueue;
+  readonly streamMapping: StreamMapping;
   readonly schemaInit: NullResource;
   /** Every function of the stack, found from its constructs: monitoring alarms on each, so a new one cannot be forgotten. */
   get functions(): NodejsFunction[] {
@@ -118,8 +118,11 @@ export class ComputeStack extends PipelineStack {
   /** What the functions that reach Aurora may hold at most, against its limit. */
   readonly connectionBudget: ConnectionBudget;
 
+  readonly #ordersTable: OrdersTable;
+
   constructor(scope: Construct, id: string, options: ComputeStackOptions) {
     super(scope, id, options.config);
+    this.#ordersTable = options.ordersTable;
     new NullProvider(this, 'null');
     const { config, names } = options;
     const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id], dynamodbEndpoint: options.dynamodbEndpoint };
@@ -184,42 +187,28 @@ export class ComputeStack extends PipelineStack {
       environment: { ...database(options.cluster.endpoint, 'rebuildReadModel', options.dbSecret), ORDERS_TABLE: options.ordersTable.table.name },
       vpc,
     });
-    options.ordersTable.grant(this.rebuildReadModel, 'ScanOrders', ['dynamodb:Scan', 'dynamodb:DescribeTable']);
+    options.ordersTable.grantScanOrders(this.rebuildReadModel);
 
-    const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
-    // Each function may read only its own role's secret; only init-schema writes the role secrets (and reads them, to rotate).
-    for (const fn of this.queryFunctions.values()) options.roleSecrets.reader.grantRead(fn);
-    options.roleSecrets.writer.grantRead(this.projectOrders);
-    for (const fn of [this.initSchema, this.rebuildReadModel]) options.dbSecret.grantRead(fn);
-    options.roleSecrets.reader.grantWrite(this.initSchema, 'WriteReaderSecret');
-    options.roleSecrets.writer.grantWrite(this.initSchema, 'WriteWriterSecret');
-    // A rotation reads which of the role's two users the secret names, to renew the other one.
-    options.roleSecrets.reader.grantRead(this.initSchema, 'ReadReaderSecret');
-    options.roleSecrets.writer.grantRead(this.initSchema, 'ReadWriterSecret');
-    // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
-    this.connectionBudget = connectionBudget(
-      config,
-      databaseUsers.map((fn) => ({
-        function: fn.key,
-        reservedConcurrency: fn.settings.reservedConcurrency,
-        poolSize: Number(fn.environment.DB_CONNECTION_LIMIT),
-        endpoint: (fn.key as string) in QUERY_NAMES ? 'reader' : 'writer',
-      })),
-    );
+    this.connectionBudget = this.#grantDatabaseAccess(options);
 
-    this.failureQueue = new SqsQueue(this, 'projection-failures', {
-      name: names.projectionFailureQueue,
-      sqsManagedSseEnabled: true,
-      messageRetentionSeconds: 14 * 24 * 3600,
-    });
-    options.idempotencyTable.grant(this.projectOrders, 'IdempotencyRecords', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
-    options.ordersTable.grantStreamRead(this.projectOrders, 'ReadOrdersStream');
-    this.projectOrders.grant({ Sid: 'OnFailureDestination', Action: ['sqs:SendMessage'], Resource: [this.failureQueue.arn] });
+    this.failureQueue = new DeadLetterQueue(this, 'projection-failures', { name: names.projectionFailureQueue });
+    options.idempotencyTable.grantIdempotencyRecords(this.projectOrders);
 
+    this.streamMapping = this.#projectionFeed(config);
+
+    this.schemaInit = this.#schemaTrigger(config, options.cluster);
+  }
+
+  /** The orders stream feeding the projection (batching, retries, bisect, partial batch responses, the on-failure queue). */
+  #projectionFeed(config: EnvironmentConfig): StreamMapping {
     const mapping = config.stream;
-    this.streamMapping = new LambdaEventSourceMapping(this, 'orders-stream', {
-      eventSourceArn: options.ordersTable.table.streamArn,
-      functionName: this.projectOrders.function.arn,
+    // Grants the projection the stream (and its key) and the on-failure queue.
+    return new StreamMapping(this, 'orders-stream', {
+      table: this.#ordersTable,
+      function: this.projectOrders,
+      onFailure: this.failureQueue,
+      writeOperations: commandWriteOperations(),
+      alarmPrefix: 'projection',
       startingPosition: 'TRIM_HORIZON',
       batchSize: mapping.batchSize,
       maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
@@ -231,10 +220,37 @@ export class ComputeStack extends PipelineStack {
       maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
       functionResponseTypes: ['ReportBatchItemFailures'],
       filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(STREAM_EVENT_NAMES)) }] },
-      destinationConfig: { onFailure: { destinationArn: this.failureQueue.arn } },
     });
+  }
 
-    this.schemaInit = new NullResource(this, 'schema-init', {
+  /** Each function reads only its own role's secret; init-schema writes the role secrets. Fails the synth when the connection budget does not fit. */
+  #grantDatabaseAccess(options: ComputeStackOptions): ConnectionBudget {
+    const { config } = options;
+    const databaseUsers = [this.projectOrders, ...this.queryFunctions.values(), this.initSchema, this.rebuildReadModel];
+    // Each function may read only its own role's secret; only init-schema writes the role secrets (and reads them, to rotate).
+    for (const fn of this.queryFunctions.values()) options.roleSecrets.reader.grantRead(fn);
+    options.roleSecrets.writer.grantRead(this.projectOrders);
+    for (const fn of [this.initSchema, this.rebuildReadModel]) options.dbSecret.grantRead(fn);
+    options.roleSecrets.reader.grantWrite(this.initSchema, 'WriteReaderSecret');
+    options.roleSecrets.writer.grantWrite(this.initSchema, 'WriteWriterSecret');
+    // A rotation reads which of the role's two users the secret names, to renew the other one.
+    options.roleSecrets.reader.grantRead(this.initSchema, 'ReadReaderSecret');
+    options.roleSecrets.writer.grantRead(this.initSchema, 'ReadWriterSecret');
+    // Fails the synth, with the numbers, when the functions could hold more connections than Aurora allows.
+    return connectionBudget(
+      config,
+      databaseUsers.map((fn) => ({
+        function: fn.key,
+        reservedConcurrency: fn.settings.reservedConcurrency,
+        poolSize: Number(fn.environment.DB_CONNECTION_LIMIT),
+        endpoint: (fn.key as string) in QUERY_NAMES ? 'reader' : 'writer',
+      })),
+    );
+  }
+
+  /** Runs init-schema at apply time whenever the migrations, its code, or the cluster change. */
+  #schemaTrigger(config: EnvironmentConfig, cluster: RdsCluster): NullResource {
+    return new NullResource(this, 'schema-init', {
       triggers: {
         migrations: migrationSetHash(),
         code: this.initSchema.bundleHash,
@@ -244,7 +260,7 @@ export class ComputeStack extends PipelineStack {
         // resource id, and needs the schema and fresh role passwords (its users hold the
         // passwords of the snapshot's time, the secrets the latest ones).
         // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html (DbClusterResourceId)
-        database: options.cluster.clusterResourceId,
+        database: cluster.clusterResourceId,
       },
       provisioners: [
         {

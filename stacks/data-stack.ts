@@ -3,7 +3,7 @@ import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { RdsCluster } from '@cdktf/provider-aws/lib/rds-cluster';
-import { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
+import type { RdsClusterInstance } from '@cdktf/provider-aws/lib/rds-cluster-instance';
 import { RdsClusterParameterGroup } from '@cdktf/provider-aws/lib/rds-cluster-parameter-group';
 import type { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
@@ -11,8 +11,9 @@ import { Fn } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { DB_CA, IDEMPOTENCY_TABLE, ORDERS_STREAM_VIEW_TYPE, ORDERS_TABLE_KEY, READ_MODEL_DATABASE, type ResourceNames } from '../config/pipeline';
-import { EncryptedTable } from './constructs/encrypted-table';
-import { policyDocument } from './constructs/iam';
+import { IdempotencyTable, OrdersTable } from './constructs/pipeline-tables';
+import { ReadModelInstance } from './constructs/read-model-instance';
+import { policyDocument, type PolicyStatement } from './constructs/iam';
 import { ManagedSecret } from './constructs/managed-secret';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import type { DatabaseRole } from '../handlers/read-model/users';
@@ -96,8 +97,8 @@ const KEY_ADMIN_AND_USE_ACTIONS = [
  */
 export class DataStack extends PipelineStack {
   readonly key: KmsKey;
-  readonly ordersTable: EncryptedTable;
-  readonly idempotencyTable: EncryptedTable;
+  readonly ordersTable: OrdersTable;
+  readonly idempotencyTable: IdempotencyTable;
   readonly cluster: RdsCluster;
   /** The writer (first) instance. */
   readonly instance: RdsClusterInstance;
@@ -114,81 +115,15 @@ export class DataStack extends PipelineStack {
   constructor(scope: Construct, id: string, options: DataStackOptions) {
     super(scope, id, options.config);
     const { config, names } = options;
-    const logGroupArn = (pattern: string) => `arn:${this.partition}:logs:${config.region}:${this.accountId}:log-group:${pattern}`;
-
     this.key = new KmsKey(this, 'key', {
       description: `${names.prefix}: orders, idempotency records, read model, the bus and its archive, the workflow, logs`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-      policy: policyDocument([
-        {
-          Sid: 'AccountDelegatesToIam',
-          Principal: { AWS: `arn:${this.partition}:iam::${this.accountId}:root` },
-          Action: KEY_ADMIN_AND_USE_ACTIONS,
-          Resource: ['*'],
-        },
-        {
-          // The alarm topic is encrypted with this key; CloudWatch must be able to publish to it (SNS developer guide).
-          Sid: 'CloudWatchAlarmsUseTopicKey',
-          Principal: { Service: 'cloudwatch.amazonaws.com' },
-          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          Resource: ['*'],
-        },
-        // The bus and its archive are encrypted with this key; EventBridge uses it as its own service
-        // principal, only for this bus (the encryption context it sets) and this account.
-        // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html
-        // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-cmkey.html (encryption context)
-        // https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html (kms:ReEncrypt* for archives)
-        {
-          Sid: 'EventBridgeDescribesKey',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: ['kms:DescribeKey'],
-          Resource: ['*'],
-        },
-        {
-          Sid: 'EventBridgeEncryptsPipelineBus',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
-          Resource: ['*'],
-          Condition: {
-            StringEquals: {
-              'kms:EncryptionContext:aws:events:event-bus:arn': `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`,
-              'aws:SourceAccount': this.accountId,
-            },
-          },
-        },
-        // The state machine is encrypted with this key and logs to a log group: Step Functions uses the
-        // key with its execution role (whose policy grants it), and CloudWatch Logs' delivery service
-        // decrypts what it delivers.
-        // https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html
-        {
-          Sid: 'LogDeliveryForEncryptedWorkflow',
-          Principal: { Service: 'delivery.logs.amazonaws.com' },
-          Action: ['kms:Decrypt'],
-          Resource: ['*'],
-          Condition: { StringEquals: { 'aws:SourceAccount': this.accountId } },
-        },
-        {
-          Sid: 'CloudWatchLogsForPipelineLogGroups',
-          Principal: { Service: `logs.${config.region}.amazonaws.com` },
-          Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
-          Resource: ['*'],
-          Condition: {
-            ArnLike: {
-              'kms:EncryptionContext:aws:logs:arn': [
-                logGroupArn(`/aws/lambda/${names.prefix}-*`),
-                logGroupArn(`/aws/vendedlogs/states/${names.prefix}-*`),
-                logGroupArn(`/aws/events/${names.prefix}-*`),
-                logGroupArn(`/aws/rds/cluster/${names.prefix}-*`),
-              ],
-            },
-          },
-        },
-      ]),
+      policy: policyDocument(this.#keyStatements(config, names)),
     });
     new KmsAlias(this, 'key-alias', { name: `alias/${names.prefix}`, targetKeyId: this.key.keyId });
 
-    this.ordersTable = new EncryptedTable(this, 'orders', {
+    this.ordersTable = new OrdersTable(this, 'orders', {
       key: this.key,
       region: config.region,
       name: names.ordersTable,
@@ -205,7 +140,7 @@ export class DataStack extends PipelineStack {
       deletionProtectionEnabled: config.deletionProtection,
     });
 
-    this.idempotencyTable = new EncryptedTable(this, 'idempotency', {
+    this.idempotencyTable = new IdempotencyTable(this, 'idempotency', {
       key: this.key,
       region: config.region,
       name: names.idempotencyTable,
@@ -215,6 +150,98 @@ export class DataStack extends PipelineStack {
       ttl: { attributeName: IDEMPOTENCY_TABLE.ttlAttribute, enabled: true },
     });
 
+    const { cluster, instances } = this.#readModel(options);
+    this.cluster = cluster;
+    this.instances = instances;
+    this.instance = this.instances[0] as RdsClusterInstance;
+    this.dbSecret = new ManagedSecret(this.cluster.masterUserSecret.get(0).secretArn, this.key, config.region);
+    const roleSecret = (role: DatabaseRole, purpose: string) =>
+      new ManagedSecret(
+        new SecretsmanagerSecret(this, `${role}-secret`, {
+          name: `${names.dbSecret}-${role}`,
+          description: `Read-model credentials of the ${role} user (${purpose}); written by init-schema`,
+          kmsKeyId: this.key.arn,
+          recoveryWindowInDays: config.deletionProtection ? 30 : 0,
+        }).arn,
+        this.key,
+        config.region,
+      );
+    this.roleSecrets = { reader: roleSecret('reader', 'SELECT only: the query functions'), writer: roleSecret('writer', 'SELECT, INSERT, UPDATE: the projection') };
+  }
+
+  /** The key policy: the account delegates to IAM; the services that encrypt with the key on their own behalf, each for this pipeline only. */
+  #keyStatements(config: EnvironmentConfig, names: ResourceNames): PolicyStatement[] {
+    const logGroupArn = (pattern: string) => `arn:${this.partition}:logs:${config.region}:${this.accountId}:log-group:${pattern}`;
+    return [
+      {
+        Sid: 'AccountDelegatesToIam',
+        Principal: { AWS: `arn:${this.partition}:iam::${this.accountId}:root` },
+        Action: KEY_ADMIN_AND_USE_ACTIONS,
+        Resource: ['*'],
+      },
+      {
+        // The alarm topic is encrypted with this key; CloudWatch must be able to publish to it (SNS developer guide).
+        Sid: 'CloudWatchAlarmsUseTopicKey',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: ['*'],
+      },
+      // The bus and its archive are encrypted with this key; EventBridge uses it as its own service
+      // principal, only for this bus (the encryption context it sets) and this account.
+      // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html
+      // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-cmkey.html (encryption context)
+      // https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html (kms:ReEncrypt* for archives)
+      {
+        Sid: 'EventBridgeDescribesKey',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:DescribeKey'],
+        Resource: ['*'],
+      },
+      {
+        Sid: 'EventBridgeEncryptsPipelineBus',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+        Resource: ['*'],
+        Condition: {
+          StringEquals: {
+            'kms:EncryptionContext:aws:events:event-bus:arn': `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`,
+            'aws:SourceAccount': this.accountId,
+          },
+        },
+      },
+      // The state machine is encrypted with this key and logs to a log group: Step Functions uses the
+      // key with its execution role (whose policy grants it), and CloudWatch Logs' delivery service
+      // decrypts what it delivers.
+      // https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html
+      {
+        Sid: 'LogDeliveryForEncryptedWorkflow',
+        Principal: { Service: 'delivery.logs.amazonaws.com' },
+        Action: ['kms:Decrypt'],
+        Resource: ['*'],
+        Condition: { StringEquals: { 'aws:SourceAccount': this.accountId } },
+      },
+      {
+        Sid: 'CloudWatchLogsForPipelineLogGroups',
+        Principal: { Service: `logs.${config.region}.amazonaws.com` },
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+        Resource: ['*'],
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': [
+              logGroupArn(`/aws/lambda/${names.prefix}-*`),
+              logGroupArn(`/aws/vendedlogs/states/${names.prefix}-*`),
+              logGroupArn(`/aws/events/${names.prefix}-*`),
+              logGroupArn(`/aws/rds/cluster/${names.prefix}-*`),
+            ],
+          },
+        },
+      },
+    ];
+  }
+
+  /** Aurora Serverless v2 MySQL: subnets, parameters (TLS only), exported logs, the cluster and one instance per availability zone. */
+  #readModel(options: DataStackOptions): { cluster: RdsCluster; instances: RdsClusterInstance[] } {
+    const { config, names } = options;
     const subnetGroup = new DbSubnetGroup(this, 'db-subnets', {
       name: `${names.prefix}-read-model`,
       description: 'Private subnets of the read model',
@@ -249,7 +276,7 @@ export class DataStack extends PipelineStack {
           kmsKeyId: this.key.arn,
         }),
     );
-    this.cluster = new RdsCluster(this, 'read-model', {
+    const cluster = new RdsCluster(this, 'read-model', {
       clusterIdentifier,
       engine: 'aurora-mysql',
       engineMode: 'provisioned',
@@ -286,10 +313,10 @@ export class DataStack extends PipelineStack {
       // every plan.
       lifecycle: { ignoreChanges: ['engine_version', ...(config.finalSnapshot ? ['final_snapshot_identifier'] : [])] },
     });
-    this.instances = Array.from({ length: config.aurora.instances }, (_, index) =>
-      new RdsClusterInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, {
+    const instances = Array.from({ length: config.aurora.instances }, (_, index) =>
+      new ReadModelInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, index + 1, {
         identifier: `${clusterIdentifier}-${index + 1}`,
-        clusterIdentifier: this.cluster.id,
+        clusterIdentifier: cluster.id,
         instanceClass: 'db.serverless',
         engine: 'aurora-mysql',
         engineVersion: config.aurora.engineVersion,
@@ -305,19 +332,6 @@ export class DataStack extends PipelineStack {
         lifecycle: { ignoreChanges: ['engine_version'] },
       }),
     );
-    this.instance = this.instances[0] as RdsClusterInstance;
-    this.dbSecret = new ManagedSecret(this.cluster.masterUserSecret.get(0).secretArn, this.key, config.region);
-    const roleSecret = (role: DatabaseRole, purpose: string) =>
-      new ManagedSecret(
-        new SecretsmanagerSecret(this, `${role}-secret`, {
-          name: `${names.dbSecret}-${role}`,
-          description: `Read-model credentials of the ${role} user (${purpose}); written by init-schema`,
-          kmsKeyId: this.key.arn,
-          recoveryWindowInDays: config.deletionProtection ? 30 : 0,
-        }).arn,
-        this.key,
-        config.region,
-      );
-    this.roleSecrets = { reader: roleSecret('reader', 'SELECT only: the query functions'), writer: roleSecret('writer', 'SELECT, INSERT, UPDATE: the projection') };
+    return { cluster, instances };
   }
 }

@@ -18,7 +18,7 @@ import { BOOTSTRAP_NAMES, GITHUB_OIDC, type BootstrapConfig } from '../../config
 import { ENVIRONMENT_NAMES } from '../../config/environments';
 import { IamGate, type PolicyDocument } from '../../local/iam';
 import { BootstrapStack } from '../../stacks/ci/bootstrap-stack';
-import { CALL_ACTIONS } from '../../stacks/preflight';
+import { CALL_ACTIONS } from '../../stacks/ci/preflight-calls';
 import { MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARACTERS } from '../../stacks/ci/ci-policies';
 import { synthesizeEveryEnvironment, synthesizedTypes, uncoveredTypes } from '../../stacks/ci/pipeline-types';
 import { PROVIDER_CALLS, readActions, writeActions, type ProviderCalls } from '../../stacks/ci/provider-calls';

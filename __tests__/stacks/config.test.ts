@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, DYNAMODB_TABLE_WRITE_QUOTA, ENVIRONMENTS, LAMBDA_REQUESTS_PER_CONCURRENCY, loadConfig, validateConfig } from '../../config/environments';
-import { loadAwsFacts } from '../../stacks/aws-facts';
+import { loadAwsFacts } from '../../analysis/aws-facts';
 
 describe('environment configuration', () => {
   it('accepts every shipped environment, staging and prod once they have an alarm subscriber', () => {

@@ -7,8 +7,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { ENVIRONMENT_NAMES } from '../../config/environments';
-import { iamInventory, inventoryMarkdown } from '../../stacks/iam-inventory';
-import { synthesizeInventoryRows } from '../../stacks/iam-inventory-synth';
+import { iamInventory, inventoryMarkdown } from '../../analysis/iam-inventory';
+import { synthesizeInventoryRows } from '../../analysis/iam-inventory-synth';
 
 const inventory = synthesizeInventoryRows();
 

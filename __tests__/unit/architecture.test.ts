@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCE_DIRS = ['config', 'handlers', 'stacks', 'local', 'clients', 'scripts', 'bench', 'asl'];
+const SOURCE_DIRS = ['config', 'handlers', 'stacks', 'analysis', 'local', 'clients', 'scripts', 'bench', 'asl'];
 
 function sourceFiles(dir: string): string[] {
   const full = path.join(ROOT, dir);
@@ -82,6 +82,25 @@ function longFunctions(file: string, limit: number): string[] {
   return long;
 }
 
+/** Constructors of stack classes (a class extending a `...Stack`) longer than `limit` lines, as `file:line Class (n lines)`. */
+function longStackConstructors(file: string, limit: number, text?: string): string[] {
+  const source = parse(file, text);
+  const long: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isClassDeclaration(node) && node.heritageClauses?.some((clause) => clause.types.some((type) => /Stack$/.test(type.expression.getText())))) {
+      for (const member of node.members) {
+        if (!ts.isConstructorDeclaration(member) || !member.body) continue;
+        const start = source.getLineAndCharacterOfPosition(member.getStart()).line;
+        const lines = source.getLineAndCharacterOfPosition(member.getEnd()).line - start + 1;
+        if (lines > limit) long.push(`${file}:${start + 1} ${node.name?.getText() ?? '<class>'} (${lines} lines)`);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return long;
+}
+
 /** The imports of files under `from` that land under one of `forbidden`, as `file → target`. */
 function crossings(graph: Map<string, string[]>, from: string, forbidden: readonly string[]): string[] {
   return [...graph]
@@ -111,16 +130,27 @@ describe('the shape of the code', () => {
     expect(found).toEqual([['local/sample.ts', 'local/terraform.ts', 'local/sample.ts']]);
   });
 
-  it('keeps config at the bottom: nothing in config/ imports handlers/, stacks/, local/ or clients/', () => {
-    expect(crossings(graph, 'config', ['handlers', 'stacks', 'local', 'clients'])).toEqual([]);
+  it('keeps config at the bottom: nothing in config/ imports handlers/, stacks/, analysis/, local/ or clients/', () => {
+    expect(crossings(graph, 'config', ['handlers', 'stacks', 'analysis', 'local', 'clients'])).toEqual([]);
   });
 
-  it('keeps handlers/ free of stacks/, local/ and clients/', () => {
-    expect(crossings(graph, 'handlers', ['stacks', 'local', 'clients'])).toEqual([]);
+  it('keeps stacks/ to synthesizing: nothing in stacks/ imports analysis/, local/, clients/, scripts/ or bench/', () => {
+    expect(files.filter((file) => file.startsWith('analysis/')).length).toBeGreaterThan(3);
+    expect(crossings(graph, 'stacks', ['analysis', 'local', 'clients', 'scripts', 'bench'])).toEqual([]);
+  });
+
+  it('keeps analysis/ beside the stacks: it reads what they synthesize and is read only by the CLIs, the bench and tests', () => {
+    expect(crossings(graph, 'analysis', ['local', 'clients', 'scripts', 'bench'])).toEqual([]);
+    const readers = ['config', 'handlers', 'stacks', 'local', 'clients', 'asl'];
+    expect(readers.flatMap((layer) => crossings(graph, layer, ['analysis']))).toEqual([]);
+  });
+
+  it('keeps handlers/ free of stacks/, analysis/, local/ and clients/', () => {
+    expect(crossings(graph, 'handlers', ['stacks', 'analysis', 'local', 'clients'])).toEqual([]);
   });
 
   it('keeps local/ free of handlers/ and clients/: what both need sits in config/', () => {
-    expect(crossings(graph, 'local', ['handlers', 'clients', 'scripts', 'bench'])).toEqual([]);
+    expect(crossings(graph, 'local', ['handlers', 'clients', 'analysis', 'scripts', 'bench'])).toEqual([]);
   });
 
   it("keeps local/service.ts, the services' shared types, free of every service module", () => {
@@ -142,6 +172,23 @@ describe('the shape of the code', () => {
           .map((specifier) => `${file}: ${specifier.text}`),
       );
     expect(barrels).toEqual([]);
+  });
+
+  it('keeps every stack constructor at 80 lines or fewer: a stack reads as the list of what it holds', () => {
+    const stacks = files.filter((file) => file.startsWith('stacks/') && file.endsWith('-stack.ts'));
+    expect(stacks.length).toBeGreaterThanOrEqual(6);
+    expect(stacks.flatMap((file) => longStackConstructors(file, 80))).toEqual([]);
+  });
+
+  it('finds a stack constructor over 80 lines', () => {
+    // Prepare: a stack whose constructor holds 81 lines.
+    const text = `class LongStack extends PipelineStack {\n  constructor() {\n${'    statement();\n'.repeat(79)}  }\n}\n`;
+
+    // Act
+    const found = longStackConstructors('stacks/long-stack.ts', 80, text);
+
+    // Assess
+    expect(found).toEqual(['stacks/long-stack.ts:2 LongStack (81 lines)']);
   });
 
   it('keeps the local runtime a short loop over its services, and no function in local/ over 80 lines', () => {

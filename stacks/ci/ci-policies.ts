@@ -7,7 +7,7 @@
  * holds a name, the account and region where AWS generates the identifier,
  * and `*` only where the table says the action takes no resource.
  */
-import { CALL_ACTIONS } from '../preflight';
+import { CALL_ACTIONS } from './preflight-calls';
 import { PROJECT_PATTERN, WRITE_PHASES, targeted, type ProviderCalls, type TargetedCall } from './provider-calls';
 
 /** One statement of a CI role's policy. */

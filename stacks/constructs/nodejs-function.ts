@@ -9,6 +9,7 @@ import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, type FunctionKey, type Functio
 import { bundleZip } from '../bundling/build';
 import type { DynamodbPath } from './gateway-endpoint';
 import type { PolicyStatement } from './iam';
+import type { AlarmSink, Alarmed, Metric } from './alarms';
 import { ServiceRole, type Grantee } from './role';
 
 
@@ -37,19 +38,14 @@ export interface NodejsFunctionOptions {
 }
 
 /** A CloudWatch metric of a function, as alarms and dashboards name it. */
-export interface FunctionMetric {
-  readonly namespace: string;
-  readonly metricName: string;
-  readonly dimensions: Record<string, string>;
-  readonly statistic: 'Sum' | 'Maximum';
-}
+export type FunctionMetric = Metric & { readonly statistic: 'Sum' | 'Maximum' };
 
 /**
  * One Lambda function from its esbuild bundle: the asset, `nodejs24.x` on
  * arm64, a log group with retention (JSON logs), X-Ray tracing, source maps,
  * VPC placement, and a role of its own whose policy grows through {@link grant}.
  */
-export class NodejsFunction extends Construct implements Grantee {
+export class NodejsFunction extends Construct implements Grantee, Alarmed {
   readonly key: FunctionKey;
   readonly settings: FunctionSettings;
   /** The variables the function reads (before the runtime's own). */
@@ -140,7 +136,6 @@ export class NodejsFunction extends Construct implements Grantee {
     });
   }
 
-  /** Adds a statement to the function's own policy. */
   /** The function's errors (Lambda `Errors`, summed): what an alarm on its failures watches. */
   metricErrors(): FunctionMetric {
     return { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: this.function.functionName }, statistic: 'Sum' };
@@ -160,7 +155,28 @@ export class NodejsFunction extends Construct implements Grantee {
     return { namespace: 'AWS/Lambda', metricName: 'Throttles', dimensions: { FunctionName: this.function.functionName }, statistic: 'Sum' };
   }
 
+  /** The age of the last record a stream mapping gave the function (Lambda `IteratorAge`, maximum, ms). */
+  metricIteratorAge(): FunctionMetric {
+    return { namespace: 'AWS/Lambda', metricName: 'IteratorAge', dimensions: { FunctionName: this.function.functionName }, statistic: 'Maximum' };
+  }
+
+  /** Adds a statement to the function's own policy. */
   grant(statement: PolicyStatement): void {
     this.role.grant(statement);
+  }
+
+  /** Errors above the environment's threshold; throttling that lasts. */
+  addAlarms(sink: AlarmSink): void {
+    const { alarms } = sink.config;
+    sink.alarm({ id: `${this.node.id}-errors`, description: `${this.node.id} failed (errors per 5 minutes above ${alarms.functionErrors})`, ...this.metricErrors(), threshold: alarms.functionErrors });
+    // A throttled stream batch or workflow task is retried, so a burst of throttles is
+    // back-pressure; throttling that lasts 15 minutes means the concurrency is too low.
+    sink.alarm({
+      id: `${this.node.id}-throttles`,
+      description: `${this.node.id} has been throttled at its reserved concurrency for 15 minutes: raise it (for project-orders, projection.expectedShards) within the connection budget`,
+      ...this.metricThrottles(),
+      threshold: alarms.functionThrottles,
+      periods: 3,
+    });
   }
 }

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ENVIRONMENTS } from '../../../config/environments';
-import { loadAwsFacts } from '../../../stacks/aws-facts';
-import { deployNeeds, preflightChecks } from '../../../stacks/preflight';
+import { loadAwsFacts } from '../../../analysis/aws-facts';
+import { deployNeeds, preflightChecks } from '../../../analysis/preflight';
 import { synthesizeStacks } from '../../../stacks/synth-offline';
 import { budget } from '../../helpers/budget';
 

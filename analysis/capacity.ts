@@ -17,7 +17,7 @@
  */
 import type { EnvironmentConfig } from '../config/environments';
 import { price, quota, type AwsFacts } from './aws-facts';
-import { resourcesOf, type StackJson } from './synth-offline';
+import { resourcesOf, type StackJson } from '../stacks/synth-offline';
 
 /** What the model reads from a design: the synthesized stacks plus the shard assumption. */
 interface Design {

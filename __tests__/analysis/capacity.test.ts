@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS } from '../../config/environments';
 import type { EnvironmentConfig } from '../../config/environments';
 import { QUERIES } from '../../handlers/queries/registry';
-import { loadAwsFacts, type AwsFacts } from '../../stacks/aws-facts';
-import { capacityModel, designFromSynth, originalDesign, type Measured } from '../../stacks/capacity';
+import { loadAwsFacts, type AwsFacts } from '../../analysis/aws-facts';
+import { capacityModel, designFromSynth, originalDesign, type Measured } from '../../analysis/capacity';
 import { synthesizeStacks } from '../../stacks/synth-offline';
 import { budget } from '../helpers/budget';
 

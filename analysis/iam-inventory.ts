@@ -6,7 +6,7 @@
  * writes it to docs/least-privilege.md for reviewers; a test keeps that file
  * current and fails on a wildcard action or an unexplained `*` resource.
  */
-import { WILDCARD_RESOURCE_ALLOWLIST } from './constructs/iam';
+import { WILDCARD_RESOURCE_ALLOWLIST } from '../stacks/constructs/iam';
 
 /** One statement of one identity's policy. */
 export interface InventoryRow {

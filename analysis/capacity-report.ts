@@ -8,7 +8,7 @@ import { ENVIRONMENTS, type EnvironmentName } from '../config/environments';
 import { QUERIES } from '../handlers/queries/registry';
 import { loadAwsFacts, type AwsFacts } from './aws-facts';
 import { capacityModel, designFromSynth, measuredFromBench, originalDesign, type CapacityReport } from './capacity';
-import { synthesizeStacks } from './synth-offline';
+import { synthesizeStacks } from '../stacks/synth-offline';
 
 /** The model of an environment and of the original design under the same inputs. */
 export interface CapacityRun {

@@ -1,7 +1,7 @@
 /** Synthesizes every environment (offline) and renders the IAM inventory. */
 import { ENVIRONMENTS, ENVIRONMENT_NAMES } from '../config/environments';
 import { iamInventory, inventoryMarkdown, type InventoryRow } from './iam-inventory';
-import { synthesizeStacks } from './synth-offline';
+import { synthesizeStacks } from '../stacks/synth-offline';
 
 /** Every environment's inventory, synthesized now. */
 export function synthesizeInventoryRows(): Record<string, InventoryRow[]> {

@@ -5,7 +5,8 @@
  */
 import type { EnvironmentConfig } from '../config/environments';
 import { quota, type AwsFacts } from './aws-facts';
-import { resourcesOf, type StackJson } from './synth-offline';
+import { CALL_ACTIONS } from '../stacks/ci/preflight-calls';
+import { resourcesOf, type StackJson } from '../stacks/synth-offline';
 
 /** What the stacks create that an account quota bounds. */
 interface DeployNeeds {
@@ -57,15 +58,6 @@ export interface UnreadCall {
   /** The CLI's own last line, for the record. */
   readonly message: string;
 }
-
-/** The IAM action each call needs (the deploy role of the CI bootstrap is granted these). */
-export const CALL_ACTIONS: Readonly<Record<string, string>> = {
-  'lambda get-account-settings': 'lambda:GetAccountSettings',
-  'ec2 describe-vpcs': 'ec2:DescribeVpcs',
-  'ec2 describe-account-attributes': 'ec2:DescribeAccountAttributes',
-  'ec2 describe-addresses': 'ec2:DescribeAddresses',
-  'rds describe-account-attributes': 'rds:DescribeAccountAttributes',
-};
 
 /** Classifies a failed call from what the CLI printed (or the spawn error: ENOENT is a missing CLI). */
 export function unreadCall(command: readonly string[], output: string, spawnCode?: string): UnreadCall {
