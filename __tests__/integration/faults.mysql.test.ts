@@ -25,7 +25,7 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 beforeAll(async () => {
   database = await PrivateDatabase.create();
-  runtime = await startLocalRuntime({ dbUrl: `mysql://root@127.0.0.1:${database.port}/orders`, retryDelayMs: 300 });
+  runtime = await startLocalRuntime({ dbUrl: `mysql://root@127.0.0.1:${database.port}/orders`, retryDelayMs: 1_500 });
   target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
   events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
   dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
@@ -70,14 +70,16 @@ describe('faults', () => {
     // Prepare
     await database.stop();
 
-    // Act: 20 orders while the read model's server is down...
+    // Act: a query that cannot be answered gets a 503 that names it, never silence...
+    const [queryId] = await put([{ EventBusName: runtime.busName, Source: 'orderPipeline', DetailType: 'orderQuery', Time: new Date(), Detail: JSON.stringify({ query: 'monthlySalesByItem', itemid: 'while-down' }) }]);
+    expect((await waitForResponse(target, queryId as string, 30_000)).detail).toMatchObject({ query: 'monthlySalesByItem', queryStatus: 503, error: { code: 'ServiceUnavailable' } });
+    // ...20 orders arrive while the read model's server is down...
     const ids = await put(Array.from({ length: 10 }, (_, index) => entry(`down-${index}`, 'while-down', index + 1)));
     ids.push(...(await put(Array.from({ length: 10 }, (_, index) => entry(`down-${index + 10}`, 'while-down', index + 11)))));
     for (const id of ids) expect((await waitForResponse(target, id)).detail.commandStatus).toBe('orderCreated');
-    // ...a query that cannot be answered gets a 503 that names it, never silence...
-    const [queryId] = await put([{ EventBusName: runtime.busName, Source: 'orderPipeline', DetailType: 'orderQuery', Time: new Date(), Detail: JSON.stringify({ query: 'monthlySalesByItem', itemid: 'while-down' }) }]);
-    expect((await waitForResponse(target, queryId as string, 30_000)).detail).toMatchObject({ query: 'monthlySalesByItem', queryStatus: 503, error: { code: 'ServiceUnavailable' } });
-    // ...and back before the mapping's retries run out.
+    // ...their batch fails at least once (so the retry path is what is tested)...
+    while (!/stream batch failed/.test(runtime.output())) await new Promise((resolve) => setTimeout(resolve, 50));
+    // ...and the server is back before the mapping's retries run out (its synthesized attempts, 1.5 s apart: 12 s or more).
     await database.start();
     await localIdle(runtime.endpoint);
 

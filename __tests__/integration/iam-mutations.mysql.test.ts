@@ -10,6 +10,7 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { budget } from '../helpers/budget';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,16 +24,18 @@ interface MutationRun {
 }
 
 let run: MutationRun;
+// One runtime, then a scenario per statement: 72 s on a quiet machine.
+const MUTATION_RUN_MS = budget({ runtimeStarts: 1, seconds: 75 });
 
 beforeAll(async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '__tests__/fixtures/iam-mutation-run.ts'], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '' },
     maxBuffer: 16 * 1024 * 1024,
-    timeout: 280_000,
+    timeout: MUTATION_RUN_MS,
   });
   run = JSON.parse(stdout.trim().split('\n').pop() as string) as MutationRun;
-}, 300_000);
+}, MUTATION_RUN_MS + 10_000);
 
 describe('the synthesized IAM, by behaviour', () => {
   it('lets the whole scenario through with zero denials', () => {
