@@ -90,11 +90,20 @@ export async function localEvents(endpoint: string): Promise<PipelineEvent[]> {
   return (await response.json()) as PipelineEvent[];
 }
 
-/** Waits until the local runtime has nothing in flight (stream projected, executions done). */
-export async function localIdle(endpoint: string): Promise<void> {
-  const response = await fetch(`${endpoint}/_local/idle`);
-  const body = (await response.json()) as { idle: boolean };
-  if (!body.idle) throw new Error('the local pipeline did not become idle');
+/**
+ * Waits until the local runtime has nothing in flight (stream projected,
+ * executions done), asking again while the runtime answers "not yet" (each
+ * answer waits up to a minute), for up to `timeoutMs`: a busy machine may
+ * take longer than one answer's wait to drain a large batch.
+ */
+export async function localIdle(endpoint: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${endpoint}/_local/idle`);
+    const body = (await response.json()) as { idle: boolean };
+    if (body.idle) return;
+    if (Date.now() >= deadline) throw new Error(`the local pipeline did not become idle within ${Math.round(timeoutMs / 1000)} s`);
+  }
 }
 
 /** Waits for the response event that answers the event `id` (command or query). */
