@@ -5,10 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { ENVIRONMENTS, type EnvironmentName } from '../config/environments';
-import { QUERIES } from '../handlers/queries/registry';
 import { loadAwsFacts, type AwsFacts } from './aws-facts';
 import { capacityModel, designFromSynth, measuredFromBench, originalDesign, type CapacityReport } from './capacity';
+import type { PipelineOptions } from '../stacks/app';
 import { synthesizeStacks } from '../stacks/synth-offline';
+import { REGISTRY } from '../handlers/registry';
 
 /** The model of an environment and of the original design under the same inputs. */
 export interface CapacityRun {
@@ -18,13 +19,22 @@ export interface CapacityRun {
   readonly original: CapacityReport;
 }
 
-/** Runs the model: the environment's synthesized stacks, the last benchmark, config/aws-facts.json. */
-export function runCapacityModel(environment: EnvironmentName): CapacityRun {
+/**
+ * Runs the model: the environment's synthesized stacks (with the project's
+ * registry and bundles unless `options` says otherwise), a benchmark's
+ * results (the last one's, bench/results/latest.json), config/aws-facts.json.
+ */
+export function runCapacityModel(environment: EnvironmentName, options: PipelineOptions = {}, bench: Record<string, unknown> = lastBenchmark()): CapacityRun {
   const facts = loadAwsFacts();
-  const design = designFromSynth(ENVIRONMENTS[environment], synthesizeStacks(ENVIRONMENTS[environment]), Object.fromEntries(QUERIES.map((query) => [query.name, query.functionName])));
-  const bench = JSON.parse(readFileSync(new URL('../bench/results/latest.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const queries = (options.registry ?? REGISTRY).queries;
+  const design = designFromSynth(ENVIRONMENTS[environment], synthesizeStacks(ENVIRONMENTS[environment], options), Object.fromEntries(queries.map((query) => [query.name, query.functionName])));
   const measured = measuredFromBench(bench, design.batchSize);
   return { environment, facts, report: capacityModel(design, measured, facts), original: capacityModel(originalDesign(design), measured, facts, true) };
+}
+
+/** The last benchmark's results (bench/results/latest.json). */
+export function lastBenchmark(): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL('../bench/results/latest.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 }
 
 export const usd = (value: number) => `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;

@@ -3,7 +3,8 @@ import { DetailType, EVENT_SOURCE, ORDERS_TABLE_KEY } from '../config/pipeline';
 import type { CommandAnswer, CommandDefinition, StoredOrderTest } from '../handlers/commands/command-definition';
 import { COMMANDS } from '../handlers/commands/registry';
 import { REFUSAL_CODES } from '../handlers/domain/errors';
-import { QUERIES, type QueryName } from '../handlers/queries/registry';
+import { QUERIES } from '../handlers/queries/registry';
+import { REGISTRY, type Registry } from '../handlers/registry';
 
 /** The workflow definition template, `${camelCase}` placeholders included. */
 export const WORKFLOW_TEMPLATE_PATH = new URL('./order-pipeline.asl.json', import.meta.url);
@@ -14,7 +15,7 @@ interface WorkflowResources {
   readonly ordersTableName: string;
   readonly validateRequestFunctionArn: string;
   /** Each query's function, by query name. */
-  readonly queryFunctionArns: Readonly<Record<QueryName, string>>;
+  readonly queryFunctionArns: Readonly<Record<string, string>>;
 }
 
 /** The Choice state that routes queries, and the Task state every query's state is made from. */
@@ -162,11 +163,15 @@ export function checkRefusalCodes(template: string): void {
   if (unknown.length > 0) throw new Error(`the workflow writes error codes missing from REFUSAL_CODES (handlers/domain/errors.ts): ${[...new Set(unknown)].join(', ')}`);
 }
 
-/** Renders the order workflow for one set of resources; constants come from the shared config, routing from the command and query registries. */
-export function renderWorkflow(resources: WorkflowResources, template: string = readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8')): string {
+/**
+ * Renders the order workflow for one set of resources; constants come from
+ * the shared config, routing from the command and query registries (every
+ * query of `registry` needs its function in `resources`).
+ */
+export function renderWorkflow(resources: WorkflowResources, registry: Registry = REGISTRY, template: string = readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8')): string {
   const { queryFunctionArns, ...rest } = resources;
   checkRefusalCodes(template);
-  return renderAsl(expandCommandRouting(expandQueryRouting(template)), {
+  return renderAsl(expandCommandRouting(expandQueryRouting(template, registry.queries), registry.commands), {
     ...rest,
     ...Object.fromEntries(Object.entries(queryFunctionArns).map(([name, arn]) => [`${name}FunctionArn`, arn])),
     eventSource: EVENT_SOURCE,

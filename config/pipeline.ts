@@ -66,7 +66,7 @@ export const DEFAULT_STREAM_MAPPING: StreamMappingSettings = {
   bisectBatchOnFunctionError: true,
 };
 
-/** The event-source-mapping filter that keeps only the stream records of these kinds (the command registry's: `STREAM_EVENT_NAMES`). */
+/** The event-source-mapping filter that keeps only the stream records of these kinds (the command registry's: `streamEventNames()`). */
 export function streamFilterPattern(eventNames: readonly string[]): Record<string, unknown> {
   return { eventName: [...eventNames] };
 }

@@ -22,7 +22,6 @@ import { parseArgs } from 'node:util';
 import { createPool } from 'mysql2/promise';
 import { connectionOptions, useReadCommitted } from '../handlers/shared/db';
 import { QUERIES } from '../handlers/queries/registry';
-import type { QueryDefinition } from '../handlers/queries/query-definition';
 import { DEFAULT_STREAM_MAPPING } from '../config/pipeline';
 import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, FunctionName, type FunctionKey } from '../stacks/catalogue';
 import { INITIAL_STATE, orderContentHash, type Order } from '../handlers/domain/order';
@@ -36,6 +35,7 @@ import { benchServer, createBenchDatabase, startTlsServer, median, percentile, r
 import { queryChart } from '../bench/svg';
 import { load, profileImport, timeImports, type ImportCase, type ProfileEntry } from '../bench/cold-start';
 import { timeSynth, type SynthTiming } from '../bench/synth';
+import { argumentSamples, benchItemId, queryBenchPlan } from '../bench/query-plan';
 
 const run = promisify(execFile);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -257,16 +257,19 @@ async function benchChanges(): Promise<void> {
   }
 }
 
-/** Orders of two lines over 500 items and four years of dates. */
+/** The items the generated orders use. */
+const BENCH_ITEMS = 500;
+
+/** Orders of two lines over {@link BENCH_ITEMS} items and four years of dates. */
 function generateOrders(count: number, prefix: string, seed: number): Order[] {
   const next = random(seed);
   return Array.from({ length: count }, (_, index) => {
     const orderId = `${prefix}-${index}`;
-    const first = Math.floor(next() * 500);
-    const second = (first + 1 + Math.floor(next() * 499)) % 500;
+    const first = Math.floor(next() * BENCH_ITEMS);
+    const second = (first + 1 + Math.floor(next() * (BENCH_ITEMS - 1))) % BENCH_ITEMS;
     const items = [
-      { itemid: `item-${String(first).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
-      { itemid: `item-${String(second).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
+      { itemid: benchItemId(first), quantity: 1 + Math.floor(next() * 5) },
+      { itemid: benchItemId(second), quantity: 1 + Math.floor(next() * 5) },
     ];
     const orderedAt = new Date(Date.UTC(2021, 0, 1) + Math.floor(next() * 4 * 365 * 86_400_000)).toISOString();
     return { orderId, orderedAt, items, contentHash: orderContentHash(orderId, items), commandMessageId: randomUUID(), ...INITIAL_STATE };
@@ -274,8 +277,16 @@ function generateOrders(count: number, prefix: string, seed: number): Order[] {
 }
 
 // ---------------------------------------------------------------- queries
+/** The original sample's query beside each of ours it answers the same question as (it had no orderDetails). */
+const ORIGINAL_QUERIES: Readonly<Record<string, string>> = { itemsSalesReport: 'originalItemsReport', monthlySalesByItem: 'originalMonthly' };
+
+/**
+ * Every registered query's bundled handler, timed in-process at each history
+ * size, beside the original's GROUP BY queries. The queries and their
+ * arguments come from the registry (bench/query-plan.ts).
+ */
 async function benchQueries(): Promise<void> {
-  log(`queries: ${querySizes.join(', ')} order lines, 500 items, 4 years`);
+  log(`queries: ${querySizes.join(', ')} order lines, ${BENCH_ITEMS} items, 4 years`);
   const ours = await createBenchDatabase('query_new');
   const theirs = await createBenchDatabase('query_orig', false);
   const { env, secrets } = await functionEnvironment(ours.name, undefined);
@@ -286,10 +297,10 @@ async function benchQueries(): Promise<void> {
     const connection = await theirs.connect();
     await createOriginalSchema(connection);
     await connection.end();
-    const report = (await import(path.join(DIST, 'items-sales-report', 'index.mjs'))) as { handler: Handler };
-    const monthly = (await import(path.join(DIST, 'monthly-sales-by-item', 'index.mjs'))) as { handler: Handler };
-    const details = (await import(path.join(DIST, 'order-details', 'index.mjs'))) as { handler: Handler };
     const orderIds: string[] = [];
+    const plan = queryBenchPlan(QUERIES, argumentSamples({ itemCount: BENCH_ITEMS, orderIds }));
+    const handlers = new Map<string, Handler>();
+    for (const { query } of plan) handlers.set(query.name, ((await import(path.join(DIST, query.functionName, 'index.mjs'))) as { handler: Handler }).handler);
     let loaded = 0;
     for (const size of querySizes) {
       const orders = generateOrders((size - loaded) / 2, `q${size}`, size);
@@ -302,21 +313,21 @@ async function benchQueries(): Promise<void> {
       loaded = size;
       await theirs.pool.query('ANALYZE TABLE orders, orderitems');
       const iterations = size >= 1_000_000 ? 15 : size >= 100_000 ? 40 : 100;
-      // Both approaches must give the same number of item rows.
+      // Both approaches must give the same number of item rows; two lines per generated order:
+      // an answer with fewer means the read found the wrong order or none.
       const distinctItems = (await originalItemsReport(theirs.pool)).length;
-      const item = () => `item-${String(Math.floor(Math.random() * 500)).padStart(3, '0')}`;
-      const anOrder = () => orderIds[Math.floor(Math.random() * orderIds.length)] as string;
+      const expectedRows: Readonly<Record<string, number>> = { itemsSalesReport: distinctItems, orderDetails: 2 };
+      const item = () => benchItemId(Math.floor(Math.random() * BENCH_ITEMS));
       const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10_000 };
-      const step = {
-        orderLines: size,
-        itemsSalesReport: await latency(200, async () => check(await report.handler({ id: 'q', detail: { query: 'itemsSalesReport' } }, context), distinctItems)),
-        monthlySalesByItem: await latency(200, async () => check(await monthly.handler({ id: 'q', detail: { query: 'monthlySalesByItem', itemid: item() } }, context))),
-        // Two lines per generated order: an answer with fewer means the read found the wrong order or none.
-        orderDetails: await latency(200, async () => check(await details.handler({ id: 'q', detail: { query: 'orderDetails', orderId: anOrder() } }, context), 2)),
-        originalItemsReport: await latency(iterations, async () => expectRows(await originalItemsReport(theirs.pool), distinctItems)),
-        originalMonthly: await latency(iterations, async () => expectRows(await originalMonthly(theirs.pool, item()))),
-      };
-      log(`  ${size} lines: report ${step.itemsSalesReport.p50} ms vs ${step.originalItemsReport.p50} ms; monthly ${step.monthlySalesByItem.p50} ms vs ${step.originalMonthly.p50} ms; orderDetails ${step.orderDetails.p50} ms`);
+      const step: Record<string, unknown> = { orderLines: size };
+      for (const { query, detail } of plan) {
+        const handler = handlers.get(query.name) as Handler;
+        step[query.name] = await latency(200, async () => check(await handler({ id: 'q', detail: detail() }, context), expectedRows[query.name]));
+      }
+      step.originalItemsReport = await latency(iterations, async () => expectRows(await originalItemsReport(theirs.pool), distinctItems));
+      step.originalMonthly = await latency(iterations, async () => expectRows(await originalMonthly(theirs.pool, item())));
+      const p50 = (key: string) => (step[key] as { p50: number }).p50;
+      log(`  ${size} lines: ${plan.map(({ query }) => `${query.name} ${p50(query.name)} ms${ORIGINAL_QUERIES[query.name] ? ` vs ${p50(ORIGINAL_QUERIES[query.name] as string)} ms` : ''}`).join('; ')}`);
       steps.push(step);
     }
   } finally {
@@ -352,23 +363,12 @@ async function benchQueryTls(): Promise<void> {
       const [[cipher]] = (await secure.query("SHOW SESSION STATUS LIKE 'Ssl_version'")) as unknown as [[{ Value: string }]];
       if (!cipher.Value) throw new Error('the TLS pool is not encrypted');
       // Each argument a registered query takes, with a value the data holds.
-      const samples: Record<string, () => string> = {
-        itemid: () => `item-${String(Math.floor(Math.random() * 500)).padStart(3, '0')}`,
-        orderId: () => (orders[Math.floor(Math.random() * orders.length)] as Order).orderId,
-      };
+      const plan = queryBenchPlan(QUERIES, argumentSamples({ itemCount: BENCH_ITEMS, orderIds: orders.map((order) => order.orderId) }));
       const perQuery: Record<string, { plainP50: number; tlsP50: number; overheadMs: number }> = {};
       try {
-        for (const query of QUERIES) {
-          const detail = () =>
-            Object.fromEntries(
-              query.arguments.map((name) => {
-                const sample = samples[name];
-                if (!sample) throw new Error(`the benchmark has no sample value for ${query.name}'s argument ${name}: add one to benchQueryTls`);
-                return [name, sample()];
-              }),
-            );
+        for (const { query, detail } of plan) {
           const run = (pool: typeof plain) => async () => {
-            const outcome = await (query as QueryDefinition).run(pool, (query as QueryDefinition).parse({ query: query.name, ...detail() }), { limit: 1_001 });
+            const outcome = await query.run(pool, query.parse(detail()), { limit: 1_001 });
             if (!('rows' in outcome) || outcome.rows.length === 0) throw new Error(`${query.name} answered no rows`);
           };
           // Alternated, sample by sample, so neither pool gains from running second (warm caches, a quieter moment).
@@ -787,10 +787,15 @@ function markdown(): string {
   }
   const queries = results.queries as Record<string, { p50: number; p99: number }>[] | undefined;
   if (queries) {
-    out.push('| order lines | itemsSalesReport p50 / p99 (ms) | original p50 / p99 | monthlySalesByItem p50 / p99 | original p50 / p99 | orderDetails p50 / p99 (no original) |', '|---:|---:|---:|---:|---:|---:|');
+    // A column per registered query, the original's beside the queries it had.
+    const columns = QUERIES.flatMap((query): [string, string][] => {
+      const original = ORIGINAL_QUERIES[query.name];
+      return original ? [[query.name, `${query.name} p50 / p99 (ms)`], [original, 'original p50 / p99']] : [[query.name, `${query.name} p50 / p99 (no original)`]];
+    });
+    out.push(`| order lines | ${columns.map(([, title]) => title).join(' | ')} |`, `|---:|${columns.map(() => '---:').join('|')}|`);
     for (const step of queries) {
       const cell = (key: string) => (step[key] ? `${step[key].p50} / ${step[key].p99}` : 'not run');
-      out.push(`| ${(step as unknown as { orderLines: number }).orderLines.toLocaleString('en-US')} | ${cell('itemsSalesReport')} | ${cell('originalItemsReport')} | ${cell('monthlySalesByItem')} | ${cell('originalMonthly')} | ${cell('orderDetails')} |`);
+      out.push(`| ${(step as unknown as { orderLines: number }).orderLines.toLocaleString('en-US')} | ${columns.map(([key]) => cell(key)).join(' | ')} |`);
     }
     out.push('');
   }

@@ -1,6 +1,7 @@
 import type { App } from 'cdktf';
 import type { EnvironmentConfig } from '../config/environments';
 import { resourceNames } from '../config/pipeline';
+import type { Registry } from '../handlers/registry';
 import { ComputeStack } from './compute-stack';
 import { DataStack } from './data-stack';
 import { MonitoringStack } from './monitoring-stack';
@@ -16,11 +17,20 @@ export interface PipelineStacks {
   readonly monitoring: MonitoringStack;
 }
 
+/** Options of {@link buildPipeline}. */
+export interface PipelineOptions {
+  /** Where the handler bundles are. @default dist/ */
+  readonly distDir?: string;
+  /** The commands and queries to deploy. @default the project's registry (a test passes one with extra members) */
+  readonly registry?: Registry;
+}
+
 /**
  * Builds one environment's stacks, wired through their typed fields (never
  * through names): network → data → compute → workflow → monitoring.
  */
-export function buildPipeline(app: App, config: EnvironmentConfig, options: { distDir?: string } = {}): PipelineStacks {
+export function buildPipeline(app: App, config: EnvironmentConfig, options: PipelineOptions = {}): PipelineStacks {
+  const registry = options.registry ? { registry: options.registry } : {};
   const names = resourceNames(config.environment);
   const network = new NetworkStack(app, `${names.prefix}-network`, { config, names });
   const data = new DataStack(app, `${names.prefix}-data`, {
@@ -42,6 +52,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     dbSecret: data.dbSecret,
     roleSecrets: data.roleSecrets,
     ...(options.distDir ? { distDir: options.distDir } : {}),
+    ...registry,
   });
   const workflow = new WorkflowStack(app, `${names.prefix}-workflow`, {
     config,
@@ -51,6 +62,7 @@ export function buildPipeline(app: App, config: EnvironmentConfig, options: { di
     validateRequest: compute.validateRequest,
     queryFunctions: compute.queryFunctions,
     projectionFailureQueueUrl: compute.failureQueue.url,
+    ...registry,
   });
   const monitoring = new MonitoringStack(app, `${names.prefix}-monitoring`, {
     config,

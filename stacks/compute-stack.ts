@@ -9,11 +9,11 @@ import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Token } from 'cdktf';
 import type { Construct } from 'constructs';
-import { QUERIES, type QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { metricsNamespace, streamFilterPattern, type ResourceNames } from '../config/pipeline';
-import { STREAM_EVENT_NAMES, commandWriteOperations } from '../handlers/commands/registry';
-import { FUNCTION_SETTINGS, type FunctionKey } from './catalogue';
+import { commandWriteOperations, streamEventNames } from '../handlers/commands/registry';
+import { REGISTRY, type Registry } from '../handlers/registry';
+import { functionCatalogue } from './catalogue';
 import { connectionBudget, type ConnectionBudget } from './connection-budget';
 import { MIGRATIONS_DIR } from '../handlers/read-model/migrations';
 import type { DatabaseRole } from '../handlers/read-model/users';
@@ -42,6 +42,8 @@ export interface ComputeStackOptions {
   readonly roleSecrets: Readonly<Record<DatabaseRole, ManagedSecret>>;
   /** Where the handler bundles are. @default dist/ */
   readonly distDir?: string;
+  /** The queries (one function each) and commands (the stream filter). @default the project's registry */
+  readonly registry?: Registry;
 }
 
 /**
@@ -105,7 +107,7 @@ export class ComputeStack extends PipelineStack {
   readonly validateRequest: NodejsFunction;
   readonly projectOrders: NodejsFunction;
   /** One function per query of the registry, by query name. */
-  readonly queryFunctions: ReadonlyMap<QueryName, NodejsFunction>;
+  readonly queryFunctions: ReadonlyMap<string, NodejsFunction>;
   readonly initSchema: NodejsFunction;
   readonly rebuildReadModel: NodejsFunction;
   readonly failureQueue: DeadLetterQueue;
@@ -125,22 +127,24 @@ export class ComputeStack extends PipelineStack {
     this.#ordersTable = options.ordersTable;
     new NullProvider(this, 'null');
     const { config, names } = options;
+    const registry = options.registry ?? REGISTRY;
     const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id], dynamodbEndpoint: options.dynamodbEndpoint };
     const common = {
       logRetentionDays: config.logRetentionDays,
       kmsKeyArn: options.key.arn,
       metricsNamespace: metricsNamespace(config.environment),
+      catalogue: functionCatalogue(registry.queries),
       ...(options.distDir ? { distDir: options.distDir } : {}),
     };
     // Host, port and database come from the cluster's attributes, so the local
     // runtime resolves them to DB_URL exactly as Terraform resolves them on AWS.
-    const database = (host: string, key: FunctionKey, secret: ManagedSecret) => ({
+    const database = (host: string, key: string, secret: ManagedSecret) => ({
       DB_SECRET_ID: secret.arn,
       DB_HOST: host,
       DB_PORT: Token.asString(options.cluster.port),
       DB_NAME: options.cluster.databaseName,
       DB_TLS: config.aurora.tls,
-      DB_CONNECTION_LIMIT: String(FUNCTION_SETTINGS[key].databaseConnections ?? 1),
+      DB_CONNECTION_LIMIT: String(common.catalogue.settings[key]?.databaseConnections ?? 1),
     });
 
     this.validateRequest = new NodejsFunction(this, 'validate-request', {
@@ -149,7 +153,7 @@ export class ComputeStack extends PipelineStack {
       functionName: names.function('validateRequest'),
       // Every command goes through it: reserved, a flood neither starves it nor takes the account's concurrency.
       reservedConcurrency: config.intake.validateRequestConcurrency,
-      environment: { SUPPORTED_QUERIES: QUERIES.map((query) => query.name).join(',') },
+      environment: { SUPPORTED_QUERIES: registry.queries.map((query) => query.name).join(',') },
     });
     this.projectOrders = new NodejsFunction(this, 'project-orders', {
       ...common,
@@ -161,7 +165,7 @@ export class ComputeStack extends PipelineStack {
     });
     // Queries read the reader endpoint: they never need the writer.
     this.queryFunctions = new Map(
-      QUERIES.map((query) => [
+      registry.queries.map((query) => [
         query.name,
         new NodejsFunction(this, query.functionName, {
           ...common,
@@ -194,20 +198,20 @@ export class ComputeStack extends PipelineStack {
     this.failureQueue = new DeadLetterQueue(this, 'projection-failures', { name: names.projectionFailureQueue });
     options.idempotencyTable.grantIdempotencyRecords(this.projectOrders);
 
-    this.streamMapping = this.#projectionFeed(config);
+    this.streamMapping = this.#projectionFeed(config, registry.commands);
 
     this.schemaInit = this.#schemaTrigger(config, options.cluster);
   }
 
   /** The orders stream feeding the projection (batching, retries, bisect, partial batch responses, the on-failure queue). */
-  #projectionFeed(config: EnvironmentConfig): StreamMapping {
+  #projectionFeed(config: EnvironmentConfig, commands: Registry['commands']): StreamMapping {
     const mapping = config.stream;
     // Grants the projection the stream (and its key) and the on-failure queue.
     return new StreamMapping(this, 'orders-stream', {
       table: this.#ordersTable,
       function: this.projectOrders,
       onFailure: this.failureQueue,
-      writeOperations: commandWriteOperations(),
+      writeOperations: commandWriteOperations(commands),
       alarmPrefix: 'projection',
       startingPosition: 'TRIM_HORIZON',
       batchSize: mapping.batchSize,
@@ -219,7 +223,7 @@ export class ComputeStack extends PipelineStack {
       maximumRetryAttempts: mapping.maximumRetryAttempts,
       maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
       functionResponseTypes: ['ReportBatchItemFailures'],
-      filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(STREAM_EVENT_NAMES)) }] },
+      filterCriteria: { filter: [{ pattern: JSON.stringify(streamFilterPattern(streamEventNames(commands))) }] },
     });
   }
 
@@ -243,7 +247,7 @@ export class ComputeStack extends PipelineStack {
         function: fn.key,
         reservedConcurrency: fn.settings.reservedConcurrency,
         poolSize: Number(fn.environment.DB_CONNECTION_LIMIT),
-        endpoint: (fn.key as string) in QUERY_NAMES ? 'reader' : 'writer',
+        endpoint: this.queryFunctions.has(fn.key) ? 'reader' : 'writer',
       })),
     );
   }
@@ -279,8 +283,6 @@ export class ComputeStack extends PipelineStack {
     });
   }
 }
-
-const QUERY_NAMES: Readonly<Record<string, true>> = Object.fromEntries(QUERIES.map((query) => [query.name, true]));
 
 /** The projection's reserved concurrency: one invocation per stream shard, times the parallelization factor. */
 export function projectionConcurrency(config: EnvironmentConfig): number {

@@ -10,10 +10,9 @@
  * {@link DRAFT4_KEYWORDS}), so only `$schema` differs.
  */
 import { DetailType, EVENT_SOURCE } from '../config/contract';
-import { COMMANDS } from '../handlers/commands/registry';
 import { REFUSAL_CODES } from '../handlers/domain/errors';
 import { FieldSchema } from '../handlers/domain/limits';
-import { QUERIES } from '../handlers/queries/registry';
+import { REGISTRY, type Registry } from '../handlers/registry';
 
 type Schema = Record<string, unknown>;
 
@@ -38,35 +37,35 @@ function event(detailType: string, title: string, description: string, detail: S
   };
 }
 
-/** Every schema, by detail type. */
-export function eventSchemas(): Record<string, Schema> {
-  const commands = COMMANDS.map((command) => ({
+/** Every schema, by detail type, for the commands and queries of `registry`. */
+export function eventSchemas(registry: Registry = REGISTRY): Record<string, Schema> {
+  const commands = registry.commands.map((command) => ({
     title: command.name,
     description: command.summary,
     type: 'object',
     required: ['command', ...command.detailSchema.required],
     properties: { command: { type: 'string', enum: [command.name] }, orderId: FieldSchema.orderId, ...command.detailSchema.properties },
   }));
-  const queries = QUERIES.map((query) => ({
+  const queries = registry.queries.map((query) => ({
     title: query.name,
     description: query.summary,
     type: 'object',
     required: ['query', ...query.schema.detail.required],
     properties: { query: { type: 'string', enum: [query.name] }, ...query.schema.detail.properties, ...(query.paging ? { pageToken: { type: 'string' } } : {}) },
   }));
-  const answers = QUERIES.map((query) => ({
+  const answers = registry.queries.map((query) => ({
     title: `${query.name}, answered`,
     type: 'object',
     required: ['query', 'queryMessageId', 'queryStatus', 'queryResult'],
     properties: { query: { type: 'string', enum: [query.name] }, queryMessageId: { type: 'string' }, queryStatus: { type: 'integer', enum: [200] }, queryResult: { type: 'array', items: query.schema.row }, ...query.schema.answer, ...(query.paging ? { nextPageToken: { type: 'string' } } : {}) },
   }));
-  const echoes = Object.assign({}, ...QUERIES.map((query) => query.schema.answer)) as Schema;
+  const echoes = Object.assign({}, ...registry.queries.map((query) => query.schema.answer)) as Schema;
   return {
     [DetailType.command]: event(DetailType.command, 'orderCommand', 'A command: one of the registry\'s (handlers/commands/registry.ts).', { oneOf: commands }),
     [DetailType.query]: event(DetailType.query, 'orderQuery', 'A query: one of the registry\'s (handlers/queries/registry.ts).', { oneOf: queries }),
     [DetailType.commandResponse]: event(DetailType.commandResponse, 'orderCommandResponse', "A command's answer: its success status, or orderRejected with the error.", {
       oneOf: [
-        { title: 'accepted', type: 'object', required: ['orderid', 'commandStatus', 'commandMessageId'], properties: { orderid: { type: 'string' }, commandStatus: { type: 'string', enum: COMMANDS.map((command) => command.acceptedStatus) }, commandMessageId: { type: 'string' } } },
+        { title: 'accepted', type: 'object', required: ['orderid', 'commandStatus', 'commandMessageId'], properties: { orderid: { type: 'string' }, commandStatus: { type: 'string', enum: registry.commands.map((command) => command.acceptedStatus) }, commandMessageId: { type: 'string' } } },
         { title: 'rejected', type: 'object', required: ['orderid', 'commandStatus', 'commandMessageId', 'error'], properties: { orderid: nullable('string'), commandStatus: { type: 'string', enum: ['orderRejected'] }, commandMessageId: nullable('string'), error: refusal } },
       ],
     }),

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'cdktf';
 import type { EnvironmentConfig } from '../config/environments';
-import { buildPipeline } from './app';
+import { buildPipeline, type PipelineOptions } from './app';
 
 /** A synthesized stack, as Terraform JSON. */
 export interface StackJson {
@@ -18,14 +18,17 @@ export interface StackJson {
   readonly output?: Record<string, { value: unknown }>;
 }
 
-/** Stack name → its `cdk.tf.json`, for one environment (local state: nothing is deployed). */
-export function synthesizeStacks(config: EnvironmentConfig): Record<string, StackJson> {
+/**
+ * Stack name → its `cdk.tf.json`, for one environment (local state: nothing
+ * is deployed), with the project's registry and bundles unless `options` says otherwise.
+ */
+export function synthesizeStacks(config: EnvironmentConfig, options: PipelineOptions = {}): Record<string, StackJson> {
   const saved = process.env.TF_LOCAL_STATE;
   process.env.TF_LOCAL_STATE = '1';
   const outdir = mkdtempSync(path.join(tmpdir(), 'synth-'));
   try {
     const app = new App({ outdir });
-    buildPipeline(app, config);
+    buildPipeline(app, config, options);
     app.synth();
     return Object.fromEntries(readdirSync(path.join(outdir, 'stacks')).map((stack) => [stack, JSON.parse(readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as StackJson]));
   } finally {

@@ -7,11 +7,11 @@ import { SchemasRegistry } from '@cdktf/provider-aws/lib/schemas-registry';
 import { SchemasSchema } from '@cdktf/provider-aws/lib/schemas-schema';
 import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { QueryName } from '../handlers/queries/registry';
 import type { EnvironmentConfig } from '../config/environments';
 import { DetailType, EVENT_SOURCE, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
 import { renderWorkflow } from '../asl/render';
 import { asDraft4, eventSchemas } from './event-schemas';
+import { REGISTRY, type Registry } from '../handlers/registry';
 import { BusRule } from './constructs/bus-rule';
 import { DeadLetterQueue } from './constructs/dead-letter-queue';
 import { EventBus } from './constructs/event-bus';
@@ -33,9 +33,11 @@ export interface WorkflowStackOptions {
   readonly ordersTable: OrdersTable;
   readonly validateRequest: NodejsFunction;
   /** The query functions, by query name. */
-  readonly queryFunctions: ReadonlyMap<QueryName, NodejsFunction>;
+  readonly queryFunctions: ReadonlyMap<string, NodejsFunction>;
   /** The projection's on-failure queue URL, for the outputs. */
   readonly projectionFailureQueueUrl: string;
+  /** The commands and queries the workflow routes and the schemas publish. @default the project's registry */
+  readonly registry?: Registry;
 }
 
 /**
@@ -66,7 +68,7 @@ export class WorkflowStack extends PipelineStack {
     // Commands carry customers' orders: the bus stores them under the project key, not an AWS-owned one.
     this.bus = new EventBus(this, 'bus', { name: names.eventBus, kmsKeyIdentifier: options.key.arn, deadLetterConfig: { arn: this.busDeadLetterQueue.arn } });
     this.busDeadLetterQueue.allowSendFrom('events.amazonaws.com', `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`, 'BusDeadLetters');
-    this.#schemas(names);
+    this.#schemas(names, options.registry ?? REGISTRY);
     new CloudwatchEventArchive(this, 'archive', {
       name: `${names.prefix}-requests`,
       description: 'Commands and queries, for replay after an incident',
@@ -98,9 +100,9 @@ export class WorkflowStack extends PipelineStack {
   }
 
   /** The published contract, for clients to browse and generate code from (the same documents as docs/schemas). */
-  #schemas(names: ResourceNames): void {
+  #schemas(names: ResourceNames, members: Registry): void {
     const registry = new SchemasRegistry(this, 'schemas', { name: `${names.prefix}-events`, description: 'The events the order pipeline accepts and emits' });
-    for (const [detailType, schema] of Object.entries(eventSchemas())) {
+    for (const [detailType, schema] of Object.entries(eventSchemas(members))) {
       new SchemasSchema(this, `schema-${detailType}`, {
         name: `${EVENT_SOURCE}@${detailType}`,
         registryName: registry.name,
@@ -128,8 +130,8 @@ export class WorkflowStack extends PipelineStack {
         eventBusName: this.bus.name,
         ordersTableName: options.ordersTable.table.name,
         validateRequestFunctionArn: options.validateRequest.function.arn,
-        queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, fn.function.arn])) as Record<QueryName, string>,
-      }),
+        queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, fn.function.arn])),
+      }, options.registry ?? REGISTRY),
       loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: config.workflowLogs.includeExecutionData, level: config.workflowLogs.level },
       tracingConfiguration: { enabled: true },
       // Step Functions asks KMS for a new data key at most this often (60 to 900 s; its default is 300).
@@ -157,7 +159,7 @@ export class WorkflowStack extends PipelineStack {
       Action: ['lambda:InvokeFunction'],
       Resource: [options.validateRequest.function.arn, ...[...options.queryFunctions.values()].map((fn) => fn.function.arn)],
     });
-    options.ordersTable.grantWriteOrders(role);
+    options.ordersTable.grantWriteOrders(role, (options.registry ?? REGISTRY).commands);
     // Only answers: the workflow can never publish a command or a query.
     this.bus.grantPut(role, 'PublishResponses', [DetailType.commandResponse, DetailType.queryResponse]);
     role.grant({

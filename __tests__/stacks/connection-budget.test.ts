@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ENVIRONMENTS } from '../../config/environments';
 import { ConnectionBudgetError, MAX_CONNECTIONS_BY_MAX_ACU, OPERATOR_CONNECTIONS, RECYCLED_SANDBOX_FACTOR, connectionBudget, maxConnectionsFor } from '../../stacks/connection-budget';
+import { QUERY_FUNCTION_KEYS } from '../../stacks/catalogue';
 import { synthesize } from '../helpers/synth';
 
 describe('the connection budget', () => {
@@ -18,7 +19,7 @@ describe('the connection budget', () => {
     // Assess
     for (const instance of budget.instances) expect(instance.total + OPERATOR_CONNECTIONS).toBeLessThanOrEqual(instance.limit);
     const users = budget.instances.flatMap((instance) => instance.users.map((user) => user.function)).sort();
-    expect(users).toEqual(['initSchema', 'itemsSalesReport', 'monthlySalesByItem', 'orderDetails', 'projectOrders', 'rebuildReadModel']);
+    expect(users).toEqual(['initSchema', 'projectOrders', 'rebuildReadModel', ...QUERY_FUNCTION_KEYS].sort());
     for (const instance of budget.instances) for (const user of instance.users) expect(user.connections).toBe((user.reservedConcurrency as number) * user.poolSize * RECYCLED_SANDBOX_FACTOR);
   });
 
@@ -27,7 +28,7 @@ describe('the connection budget', () => {
     const dev = synthesize(ENVIRONMENTS.dev).stacks.compute.connectionBudget;
     expect(prod.instances.map((instance) => [instance.instance, instance.users.map((user) => user.function).sort()])).toEqual([
       ['writer', ['initSchema', 'projectOrders', 'rebuildReadModel']],
-      ['reader', ['itemsSalesReport', 'monthlySalesByItem', 'orderDetails']],
+      ['reader', [...QUERY_FUNCTION_KEYS].sort()],
     ]);
     expect(prod.instances[0]?.limit).toBe(2_000);
     expect(dev.instances.map((instance) => instance.instance)).toEqual(['writer']);

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ENVIRONMENT_NAMES } from '../../config/environments';
 import { iamInventory, inventoryMarkdown } from '../../analysis/iam-inventory';
 import { synthesizeInventoryRows } from '../../analysis/iam-inventory-synth';
+import { FunctionName } from '../../stacks/catalogue';
 
 const inventory = synthesizeInventoryRows();
 
@@ -23,7 +24,7 @@ describe('the least-privilege inventory', () => {
           'consumer (managed, for client teams)',
           'producer (managed, for client teams)',
           'workflow-role',
-          ...['validate-request', 'project-orders', 'init-schema', 'rebuild-read-model', 'items-sales-report', 'monthly-sales-by-item', 'order-details'].map((fn) => `${fn}-role`),
+          ...Object.values(FunctionName).map((fn) => `${fn}-role`),
         ]),
       );
     }

@@ -5,6 +5,7 @@
  * the projection's statuses and the published schemas follow from this list.
  */
 import { command as cancelOrder } from './cancel-order';
+import type { CommandDefinition } from './command-definition';
 import { command as createOrder } from './create-order';
 
 /** Every command, in the order refusal messages list them. */
@@ -34,14 +35,16 @@ export function isKnownStatus(status: string): boolean {
 }
 
 /** The stream record kinds the projection reads: one per kind of write the commands make. */
-export const STREAM_EVENT_NAMES: readonly ('INSERT' | 'MODIFY')[] = [...new Set(COMMANDS.map((command) => command.leaves.streamEvent))];
+export function streamEventNames(commands: readonly CommandDefinition[] = COMMANDS): ('INSERT' | 'MODIFY')[] {
+  return [...new Set(commands.map((command) => command.leaves.streamEvent))];
+}
 
 /** The DynamoDB operations the commands' writes use (`PutItem`, `UpdateItem`), each once. */
-export function commandWriteOperations(): ('PutItem' | 'UpdateItem')[] {
-  return [...new Set(COMMANDS.map((command) => (command.write.kind === 'put' ? 'PutItem' : 'UpdateItem') as 'PutItem' | 'UpdateItem'))];
+export function commandWriteOperations(commands: readonly CommandDefinition[] = COMMANDS): ('PutItem' | 'UpdateItem')[] {
+  return [...new Set(commands.map((command) => (command.write.kind === 'put' ? 'PutItem' : 'UpdateItem') as 'PutItem' | 'UpdateItem'))];
 }
 
 /** The DynamoDB actions the workflow needs on the orders table: each command's write, and the read-back. */
-export function ordersTableActions(): string[] {
-  return [...commandWriteOperations(), 'GetItem'].map((operation) => `dynamodb:${operation}`);
+export function ordersTableActions(commands: readonly CommandDefinition[] = COMMANDS): string[] {
+  return [...commandWriteOperations(commands), 'GetItem'].map((operation) => `dynamodb:${operation}`);
 }

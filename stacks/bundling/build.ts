@@ -60,7 +60,12 @@ export function bundleDir(key: FunctionKey, root: string = DIST): string {
 
 /** The deterministic zip of a function's bundle folder (the Lambda asset). */
 export function bundleZip(key: FunctionKey, root: string = DIST): string {
-  return path.join(root, `${FunctionName[key]}.zip`);
+  return zipOfFunction(FunctionName[key], root);
+}
+
+/** The zip of the function of this logical name (kebab-case), for a catalogue other than the project's. */
+export function zipOfFunction(name: string, root: string = DIST): string {
+  return path.join(root, `${name}.zip`);
 }
 
 /** Extra files a function needs next to its bundle. */

@@ -5,8 +5,8 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { LAMBDA_RUNTIME, SERVICE_NAME } from '../../config/pipeline';
-import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, type FunctionKey, type FunctionSettings } from '../catalogue';
-import { bundleZip } from '../bundling/build';
+import { CATALOGUE, type FunctionCatalogue, type FunctionSettings } from '../catalogue';
+import { zipOfFunction } from '../bundling/build';
 import type { DynamodbPath } from './gateway-endpoint';
 import type { PolicyStatement } from './iam';
 import type { AlarmSink, Alarmed, Metric } from './alarms';
@@ -15,7 +15,10 @@ import { ServiceRole, type Grantee } from './role';
 
 /** Options of {@link NodejsFunction}. */
 export interface NodejsFunctionOptions {
-  readonly key: FunctionKey;
+  /** The function's key in {@link catalogue}: a core function's, or a query's name. */
+  readonly key: string;
+  /** Where the function's settings, environment and bundle name come from. @default the project's catalogue */
+  readonly catalogue?: FunctionCatalogue;
   readonly functionName: string;
   /** Variables the function reads; checked against the shared config's list. */
   readonly environment: Readonly<Record<string, string>>;
@@ -46,7 +49,7 @@ export type FunctionMetric = Metric & { readonly statistic: 'Sum' | 'Maximum' };
  * VPC placement, and a role of its own whose policy grows through {@link grant}.
  */
 export class NodejsFunction extends Construct implements Grantee, Alarmed {
-  readonly key: FunctionKey;
+  readonly key: string;
   readonly settings: FunctionSettings;
   /** The variables the function reads (before the runtime's own). */
   readonly environment: Readonly<Record<string, string>>;
@@ -61,10 +64,12 @@ export class NodejsFunction extends Construct implements Grantee, Alarmed {
   constructor(scope: Construct, id: string, options: NodejsFunctionOptions) {
     super(scope, id);
     this.key = options.key;
-    this.settings = { ...FUNCTION_SETTINGS[options.key], ...(options.reservedConcurrency !== undefined ? { reservedConcurrency: options.reservedConcurrency } : {}) };
+    const catalogue: FunctionCatalogue = options.catalogue ?? CATALOGUE;
+    const [catalogued, expected, bundleName] = [catalogue.settings[options.key], catalogue.environment[options.key], catalogue.names[options.key]];
+    if (!catalogued || !expected || !bundleName) throw new Error(`function ${options.functionName}: no function ${options.key} in the catalogue (${Object.keys(catalogue.names).join(', ')})`);
+    this.settings = { ...catalogued, ...(options.reservedConcurrency !== undefined ? { reservedConcurrency: options.reservedConcurrency } : {}) };
     this.environment = options.environment;
     this.dynamodbPath = options.vpc?.dynamodbEndpoint;
-    const expected = FUNCTION_ENVIRONMENT[options.key];
     const missing = expected.filter((name) => !(name in options.environment));
     const extra = Object.keys(options.environment).filter((name) => !expected.includes(name));
     if (missing.length > 0 || extra.length > 0) {
@@ -72,7 +77,7 @@ export class NodejsFunction extends Construct implements Grantee, Alarmed {
     }
 
     // The build writes a deterministic zip: same code, same hash, no plan noise.
-    const archive = bundleZip(options.key, options.distDir);
+    const archive = zipOfFunction(bundleName, options.distDir);
     let bytes: Buffer;
     try {
       bytes = readFileSync(archive);

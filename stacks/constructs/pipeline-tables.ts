@@ -1,4 +1,5 @@
 import { ordersTableActions } from '../../handlers/commands/registry';
+import type { CommandDefinition } from '../../handlers/commands/command-definition';
 import { EncryptedTable } from './encrypted-table';
 import type { Grantee } from './role';
 
@@ -9,8 +10,8 @@ import type { Grantee } from './role';
  */
 export class OrdersTable extends EncryptedTable {
   /** Each command's conditional write and the read-back: what the workflow does (actions from the command registry). */
-  grantWriteOrders(grantee: Grantee): void {
-    this.grant(grantee, 'WriteAndReadOrders', ordersTableActions());
+  grantWriteOrders(grantee: Grantee, commands?: readonly CommandDefinition[]): void {
+    this.grant(grantee, 'WriteAndReadOrders', ordersTableActions(commands));
   }
 
   /** Reads every order: what a rebuild of the read model does. */
