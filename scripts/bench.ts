@@ -599,13 +599,21 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
         }
       }),
     );
-    while ((await status()).eventBus.kept.total - baseline < localCommands * 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    // A command unanswered or an order never projected is a defect the bench names, not a wait without end.
+    const waitFor = async (what: string, done: () => Promise<boolean>) => {
+      const deadline = Date.now() + 120_000;
+      while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`local pipeline (IAM ${iam}): ${what} within 120 s:\n${output.slice(-2_000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await waitFor(`not every one of ${localCommands} commands was answered`, async () => (await status()).eventBus.kept.total - baseline >= localCommands * 2);
     const answered = performance.now() - started;
     const projectedCount = async () => {
       const [rows] = await database.pool.query("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'tp-%'");
       return Number((rows as { n: number }[])[0]?.n);
     };
-    while ((await projectedCount()) < localCommands) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(`not every one of ${localCommands} orders reached the read model`, async () => (await projectedCount()) >= localCommands);
     const projectedMs = performance.now() - started;
     events.destroy();
     const perOrder = iam === 'enforce' ? await capacityInputs(endpoint, localCommands) : undefined;
