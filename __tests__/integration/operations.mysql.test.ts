@@ -62,6 +62,25 @@ async function failures(): Promise<Record<string, unknown[]>> {
   return (await (await fetch(`${runtime.endpoint}/_local/failures`)).json()) as Record<string, unknown[]>;
 }
 
+/** Leaves a createOrder command event in a dead-letter queue, as EventBridge leaves one there. */
+async function leaveInDeadLetterQueue(queueName: string, id: string, order: { orderId: string; itemid: string; quantity: number }): Promise<void> {
+  const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const event = {
+    version: '0',
+    id,
+    'detail-type': 'orderCommand',
+    source: 'orderPipeline',
+    account: '000000000000',
+    time: '2024-05-05T10:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { command: 'createOrder', orderId: order.orderId, items: [{ itemid: order.itemid, quantity: order.quantity }] },
+  };
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
+  sqs.destroy();
+}
+
 describe('redrive', () => {
   it('re-projects batches from the on-failure queue once the cause is fixed', async () => {
     // Prepare: the read model is broken (a table renamed away), so every retry fails.
@@ -165,21 +184,7 @@ describe('redrive', () => {
 
   it('restarts the workflow for events in its dead-letter queue, keeping their id', async () => {
     // Prepare: an event as EventBridge leaves it in the rule's DLQ.
-    const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const event = {
-      version: '0',
-      id: 'dlq-event-1',
-      'detail-type': 'orderCommand',
-      source: 'orderPipeline',
-      account: '000000000000',
-      time: '2024-05-05T10:00:00Z',
-      region: 'us-east-1',
-      resources: [],
-      detail: { command: 'createOrder', orderId: 'dlq-1', items: [{ itemid: 'dlq-item', quantity: 4 }] },
-    };
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-workflow-dlq' }));
-    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
-    sqs.destroy();
+    await leaveInDeadLetterQueue('order-pipeline-local-workflow-dlq', 'dlq-event-1', { orderId: 'dlq-1', itemid: 'dlq-item', quantity: 4 });
 
     // Act
     const result = await cli('redrive', '--queue', 'workflow');
@@ -197,21 +202,7 @@ describe('redrive', () => {
 describe('redrive of the bus dead-letter queue', () => {
   it('puts an event the bus could not encrypt back on the bus: the command is answered and written once', async () => {
     // Prepare: an event as EventBridge leaves it in the bus's DLQ when its key refused it.
-    const sqs = new SQSClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const event = {
-      version: '0',
-      id: 'bus-dlq-event-1',
-      'detail-type': 'orderCommand',
-      source: 'orderPipeline',
-      account: '000000000000',
-      time: '2024-05-05T10:00:00Z',
-      region: 'us-east-1',
-      resources: [],
-      detail: { command: 'createOrder', orderId: 'bus-dlq-1', items: [{ itemid: 'bus-dlq-item', quantity: 6 }] },
-    };
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-bus-dlq' }));
-    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
-    sqs.destroy();
+    await leaveInDeadLetterQueue('order-pipeline-local-bus-dlq', 'bus-dlq-event-1', { orderId: 'bus-dlq-1', itemid: 'bus-dlq-item', quantity: 6 });
 
     // Act
     const result = await cli('redrive', '--queue', 'bus');
