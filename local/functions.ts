@@ -123,6 +123,7 @@ function describeFunctions({ status, summary }: Binding, functions: LocalFunctio
   status('functionEnvironments', () => functions.environments());
   status('functionInvocations', () => functions.invocations);
   status('functionDurations', () => functions.durations());
+  status('functionThrottles', () => functions.throttles());
   status('coldStarts', () => functions.coldStarts);
   summary('functions', functions.definitions().map((fn) => fn.name).join(', '));
 }
@@ -279,6 +280,8 @@ export class LocalFunctions {
   readonly #inFlight = new Set<Promise<unknown>>();
   /** The latest invocation durations per function (ms), for the capacity model's inputs. */
   readonly #durations = new Map<string, number[]>();
+  /** Invocations refused past each function's reserved concurrency: Lambda's `Throttles` metric. */
+  readonly #throttles = new Map<string, number>();
   readonly #all = new Set<Environment>();
   #invocations = 0;
   #coldStarts = 0;
@@ -409,6 +412,11 @@ export class LocalFunctions {
     this.#durations.set(name, samples);
   }
 
+  /** Invocations throttled past their function's reserved concurrency, by function (only those throttled at least once). */
+  throttles(): Record<string, number> {
+    return Object.fromEntries(this.#throttles);
+  }
+
   /** Execution environments (worker threads) alive per function, and the memory each may use at most. */
   environments(): Record<string, { environments: number; memoryMb: number }> {
     return Object.fromEntries(
@@ -429,10 +437,11 @@ export class LocalFunctions {
   async #run(definition: LocalFunctionDefinition, event: unknown): Promise<InvocationResult> {
     const pool = this.#pools.get(definition.name) as Pool;
     const reserved = definition.reservedConcurrency;
-    if (reserved === 0) throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} has reserved concurrency 0`, 429);
     // Lambda throttles past the reservation; the threads this machine runs are bounded apart from it.
     if (reserved !== undefined && pool.admitted >= reserved) {
-      throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} is at its reserved concurrency (${reserved})`, 429);
+      this.#throttles.set(definition.name, (this.#throttles.get(definition.name) ?? 0) + 1);
+      const reason = reserved === 0 ? 'has reserved concurrency 0' : `is at its reserved concurrency (${reserved})`;
+      throw new InvokeError('TooManyRequestsException', `Rate Exceeded. Function ${definition.name} ${reason}`, 429);
     }
     pool.admitted++;
     const threads = Math.min(reserved ?? Number.POSITIVE_INFINITY, this.#options.maxEnvironments ?? 8);

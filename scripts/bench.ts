@@ -22,7 +22,8 @@ import { parseArgs } from 'node:util';
 import { createPool } from 'mysql2/promise';
 import { connectionOptions, useReadCommitted } from '../handlers/shared/db';
 import { QUERIES } from '../handlers/queries/registry';
-import { DEFAULT_STREAM_MAPPING } from '../config/pipeline';
+import { DEFAULT_STREAM_MAPPING, DetailType } from '../config/pipeline';
+import { localEvents } from '../clients/pipeline-client';
 import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, FunctionName, type FunctionKey } from '../stacks/catalogue';
 import { INITIAL_STATE, orderContentHash, type Order } from '../handlers/domain/order';
 import { aggregate, projectOrders } from '../handlers/read-model/read-model-writer';
@@ -609,6 +610,11 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
     };
     await waitFor(`not every one of ${localCommands} commands was answered`, async () => (await status()).eventBus.kept.total - baseline >= localCommands * 2);
     const answered = performance.now() - started;
+    // An answer that refuses the command (throttled past the workflow's retries, say) is a defect the bench names too.
+    const refused = (await localEvents(endpoint)).filter(
+      (event) => event['detail-type'] === DetailType.commandResponse && String(event.detail.orderid ?? '').startsWith('tp-') && event.detail.commandStatus !== 'orderCreated',
+    );
+    if (refused.length > 0) throw new Error(`local pipeline (IAM ${iam}): ${refused.length} of ${localCommands} commands were refused: ${JSON.stringify(refused.slice(0, 3).map((event) => event.detail))}`);
     const projectedCount = async () => {
       const [rows] = await database.pool.query("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'tp-%'");
       return Number((rows as { n: number }[])[0]?.n);

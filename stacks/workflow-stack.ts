@@ -10,6 +10,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import { DetailType, EVENT_SOURCE, RESPONSES_RULE_PATTERN, WORKFLOW_RULE_PATTERN, WORKFLOW_TARGET_RETRY, type ResourceNames } from '../config/pipeline';
 import { renderWorkflow } from '../asl/render';
+import { checkTimeBudget } from '../asl/time-budget';
 import { asDraft4, eventSchemas } from './event-schemas';
 import { REGISTRY, type Registry } from '../handlers/registry';
 import { BusRule } from './constructs/bus-rule';
@@ -122,16 +123,21 @@ export class WorkflowStack extends PipelineStack {
       kmsKeyId: options.key.arn,
     });
     const role = this.#stateMachineRole(options);
+    // Each read of an ARN is a new token: read once, so the time budget finds each function's timeout by it.
+    const timeouts = new Map([options.validateRequest, ...options.queryFunctions.values()].map((fn) => [fn, fn.settings.timeoutSeconds] as const));
+    const arns = new Map([...timeouts.keys()].map((fn) => [fn, fn.function.arn]));
+    const definition = renderWorkflow({
+      eventBusName: this.bus.name,
+      ordersTableName: options.ordersTable.table.name,
+      validateRequestFunctionArn: arns.get(options.validateRequest) as string,
+      queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, arns.get(fn) as string])),
+    }, options.registry ?? REGISTRY);
+    checkTimeBudget(JSON.parse(definition) as Parameters<typeof checkTimeBudget>[0], (arn) => timeouts.get([...arns].find(([, candidate]) => candidate === arn)?.[0] as NodejsFunction));
     return new ExpressWorkflow(this, 'workflow', {
       name: names.stateMachine,
       type: 'EXPRESS',
       roleArn: role.role.arn,
-      definition: renderWorkflow({
-        eventBusName: this.bus.name,
-        ordersTableName: options.ordersTable.table.name,
-        validateRequestFunctionArn: options.validateRequest.function.arn,
-        queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, fn.function.arn])),
-      }, options.registry ?? REGISTRY),
+      definition,
       loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: config.workflowLogs.includeExecutionData, level: config.workflowLogs.level },
       tracingConfiguration: { enabled: true },
       // Step Functions asks KMS for a new data key at most this often (60 to 900 s; its default is 300).

@@ -172,18 +172,22 @@ describe('LocalFunctions', () => {
     expect(functions.coldStarts - coldBefore).toBe(2);
   });
 
-  it('throttles invocations past the reserved concurrency', async () => {
+  it('throttles invocations past the reserved concurrency, and counts each throttle as Lambda\'s Throttles metric does', async () => {
     // Prepare
     define('reserved', { reservedConcurrency: 1 });
+    const before = functions.throttles().reserved ?? 0;
 
     // Act
     const first = functions.invoke('reserved', { sleepMs: 300 });
     const second = functions.invoke('reserved', {});
+    const third = functions.invoke('reserved', {});
 
     // Assess
     await expect(second).rejects.toBeInstanceOf(InvokeError);
     await expect(second).rejects.toThrow('reserved concurrency (1)');
+    await expect(third).rejects.toThrow('reserved concurrency (1)');
     await expect(first).resolves.toEqual(expect.objectContaining({ ok: true }));
+    expect((functions.throttles().reserved ?? 0) - before).toBe(2);
   });
 
   it('admits invocations up to the reservation even past the environments this machine runs: those wait, the next is throttled', async () => {
