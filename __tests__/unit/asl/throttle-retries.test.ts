@@ -115,3 +115,44 @@ describe('the workflow time budget', () => {
     expect(() => workflowTimeBudget(unknownFunction, timeouts)).toThrow('the timeout of function elsewhere is not known');
   });
 });
+
+describe('a command the validation function could not answer', () => {
+  /** Runs the whole workflow on `detail` with the validation function throttled on every attempt; returns the answer it published. */
+  async function answerWhenThrottled(detail: unknown): Promise<Record<string, unknown>> {
+    const published: unknown[] = [];
+    const integrations = new Map<string, Integration>([
+      ['lambda', { task: () => async () => Promise.reject(new TaskError('Lambda.TooManyRequestsException', 'Rate Exceeded.')) }],
+      ['events', { task: () => async (input) => (published.push(input), { FailedEntryCount: 0, Entries: [{ EventId: 'answer' }] }) }],
+      ['dynamodb', { task: () => async () => ({}) }],
+    ]);
+    const machine = new LocalStateMachine({
+      name: 'workflow',
+      definition: JSON.stringify(definition),
+      region: 'us-east-1',
+      account: '000000000000',
+      integrations,
+      principal: { kind: 'account' },
+      gate: {} as never,
+      retryIntervalMs: 0,
+    });
+    const execution = await machine.startSyncExecution(JSON.stringify({ id: 'event-1', 'detail-type': 'orderCommand', detail }));
+    expect(execution.status).toBe('SUCCEEDED');
+    const [put] = published as { Entries: { Detail: Record<string, unknown> }[] }[];
+    return put?.Entries[0]?.Detail as Record<string, unknown>;
+  }
+
+  it('answers ServiceUnavailable naming the order when the command gave its id as a string, and null otherwise', async () => {
+    const named = await answerWhenThrottled({ command: 'createOrder', orderId: 'o-1', items: [] });
+    const numbered = await answerWhenThrottled({ command: 'createOrder', orderId: 42 });
+    const unnamed = await answerWhenThrottled({ command: 'createOrder' });
+
+    expect(named).toEqual({
+      orderid: 'o-1',
+      commandStatus: 'orderRejected',
+      commandMessageId: 'event-1',
+      error: { code: 'ServiceUnavailable', message: 'the command could not be validated; sending it again is safe' },
+    });
+    expect(numbered).toMatchObject({ orderid: null, commandMessageId: 'event-1', error: { code: 'ServiceUnavailable' } });
+    expect(unnamed).toMatchObject({ orderid: null, commandMessageId: 'event-1', error: { code: 'ServiceUnavailable' } });
+  });
+});
