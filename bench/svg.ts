@@ -1,23 +1,31 @@
 /**
- * The query-latency chart: p50 latency against data size, log-log, for both
- * queries and both approaches. Plain SVG, no dependency.
+ * The query-latency chart: p50 latency against data size, log-log, for every
+ * registered query and the original sample's queries it had. Plain SVG, no
+ * dependency.
  */
-interface Step {
-  orderLines: number;
-  itemsSalesReport: { p50: number };
-  monthlySalesByItem: { p50: number };
-  originalItemsReport: { p50: number };
-  originalMonthly: { p50: number };
+import { ORIGINAL_SAMPLE_QUERIES } from '../analysis/capacity';
+import { QUERIES } from '../handlers/queries/registry';
+
+/** One history size of the queries section: each query's figures under its name (the original's under its key). */
+type Step = { orderLines: number } & Record<string, { p50: number } | undefined>;
+
+/** Ours solid, the original's dashed, each in its own colour. */
+const OURS = ['#1f6feb', '#2da44e', '#8250df', '#0a7ea4', '#1b7c83'];
+const THEIRS = ['#c0392b', '#e67e22', '#b35900', '#9a6700'];
+
+/** A line per query the steps timed: the original's first (drawn under ours), then the registry's. */
+function seriesOf(steps: readonly Step[], queries: readonly { readonly name: string }[]): { key: string; label: string; color: string; dash: string }[] {
+  const timed = (key: string) => steps.some((step) => typeof step[key]?.p50 === 'number');
+  const originals = Object.entries(ORIGINAL_SAMPLE_QUERIES)
+    .filter(([, key]) => timed(key))
+    .map(([query, key], index) => ({ key, label: `original ${query} (GROUP BY)`, color: THEIRS[index % THEIRS.length] as string, dash: '6 4' }));
+  const ours = queries.filter((query) => timed(query.name)).map((query, index) => ({ key: query.name, label: `${query.name} (aggregates)`, color: OURS[index % OURS.length] as string, dash: '' }));
+  return [...originals, ...ours];
 }
 
-const SERIES = [
-  { key: 'originalItemsReport', label: 'original itemsSalesReport (GROUP BY)', color: '#c0392b', dash: '6 4' },
-  { key: 'originalMonthly', label: 'original monthlySalesByItem (GROUP BY)', color: '#e67e22', dash: '6 4' },
-  { key: 'itemsSalesReport', label: 'itemsSalesReport (aggregates)', color: '#1f6feb', dash: '' },
-  { key: 'monthlySalesByItem', label: 'monthlySalesByItem (aggregates)', color: '#2da44e', dash: '' },
-] as const;
-
-export function queryChart(steps: Step[]): string {
+export function queryChart(steps: Step[], queries: readonly { readonly name: string }[] = QUERIES): string {
+  const SERIES = seriesOf(steps, queries);
+  const p50 = (step: Step, key: string) => step[key]?.p50 ?? 0;
   const width = 720;
   const height = 420;
   const left = 70;
@@ -25,7 +33,7 @@ export function queryChart(steps: Step[]): string {
   const top = 40;
   const bottom = 60;
   const sizes = steps.map((step) => step.orderLines);
-  const latencies = steps.flatMap((step) => SERIES.map((series) => step[series.key].p50)).filter((value) => value > 0);
+  const latencies = steps.flatMap((step) => SERIES.map((series) => p50(step, series.key))).filter((value) => value > 0);
   const xMin = Math.log10(Math.min(...sizes) / 1.5);
   const xMax = Math.log10(Math.max(...sizes) * 1.5);
   const yMin = Math.floor(Math.log10(Math.min(...latencies)));
@@ -48,7 +56,7 @@ export function queryChart(steps: Step[]): string {
   }
   parts.push(`<text x="${(left + width - right) / 2}" y="${height - 18}" text-anchor="middle">order lines (log scale)</text>`);
   SERIES.forEach((series, index) => {
-    const points = steps.map((step) => `${x(step.orderLines).toFixed(1)},${y(Math.max(step[series.key].p50, 10 ** yMin)).toFixed(1)}`);
+    const points = steps.map((step) => `${x(step.orderLines).toFixed(1)},${y(Math.max(p50(step, series.key), 10 ** yMin)).toFixed(1)}`);
     parts.push(`<polyline fill="none" stroke="${series.color}" stroke-width="2.5" ${series.dash ? `stroke-dasharray="${series.dash}"` : ''} points="${points.join(' ')}"/>`);
     for (const point of points) {
       const [cx, cy] = point.split(',');

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { createPool } from 'mysql2/promise';
 import { connectionOptions, useReadCommitted } from '../handlers/shared/db';
 import { QUERIES } from '../handlers/queries/registry';
+import { ORIGINAL_SAMPLE_QUERIES } from '../analysis/capacity';
 import { DEFAULT_STREAM_MAPPING, DetailType } from '../config/pipeline';
 import { localEvents } from '../clients/pipeline-client';
 import { FUNCTION_ENVIRONMENT, FUNCTION_SETTINGS, FunctionName, type FunctionKey } from '../stacks/catalogue';
@@ -278,9 +279,6 @@ function generateOrders(count: number, prefix: string, seed: number): Order[] {
 }
 
 // ---------------------------------------------------------------- queries
-/** The original sample's query beside each of ours it answers the same question as (it had no orderDetails). */
-const ORIGINAL_QUERIES: Readonly<Record<string, string>> = { itemsSalesReport: 'originalItemsReport', monthlySalesByItem: 'originalMonthly' };
-
 /**
  * Every registered query's bundled handler, timed in-process at each history
  * size, beside the original's GROUP BY queries. The queries and their
@@ -328,7 +326,7 @@ async function benchQueries(): Promise<void> {
       step.originalItemsReport = await latency(iterations, async () => expectRows(await originalItemsReport(theirs.pool), distinctItems));
       step.originalMonthly = await latency(iterations, async () => expectRows(await originalMonthly(theirs.pool, item())));
       const p50 = (key: string) => (step[key] as { p50: number }).p50;
-      log(`  ${size} lines: ${plan.map(({ query }) => `${query.name} ${p50(query.name)} ms${ORIGINAL_QUERIES[query.name] ? ` vs ${p50(ORIGINAL_QUERIES[query.name] as string)} ms` : ''}`).join('; ')}`);
+      log(`  ${size} lines: ${plan.map(({ query }) => `${query.name} ${p50(query.name)} ms${ORIGINAL_SAMPLE_QUERIES[query.name] ? ` vs ${p50(ORIGINAL_SAMPLE_QUERIES[query.name] as string)} ms` : ''}`).join('; ')}`);
       steps.push(step);
     }
   } finally {
@@ -726,14 +724,24 @@ function targets(): { target: string; measured: string; met: boolean }[] {
     lines.push({ target: 'SQL statements per 1,000 projected orders ≤ 10', measured: `${off.statementsPer1000Orders} (original: ${projection.original!.statementsPer1000Orders})`, met: off.statementsPer1000Orders <= 10 });
     lines.push({ target: 'projection, idempotency off ≥ 50% of the raw limit (lines/s)', measured: `${off.linesPerSecond} vs ${raw.linesPerSecond} (${round((off.linesPerSecond / raw.linesPerSecond) * 100, 0)}%)`, met: off.linesPerSecond >= raw.linesPerSecond / 2 });
   }
-  const queries = results.queries as { orderLines: number; itemsSalesReport: { p50: number }; monthlySalesByItem: { p50: number }; originalItemsReport: { p50: number }; originalMonthly: { p50: number } }[] | undefined;
+  const queries = results.queries as ({ orderLines: number } & Record<string, { p50: number } | undefined>)[] | undefined;
   const largest = queries?.find((step) => step.orderLines >= 1_000_000);
   if (largest) {
-    lines.push({ target: 'itemsSalesReport p50 ≤ 5 ms at 1M lines', measured: `${largest.itemsSalesReport.p50} ms`, met: largest.itemsSalesReport.p50 <= 5 });
-    lines.push({ target: 'monthlySalesByItem p50 ≤ 2 ms at 1M lines', measured: `${largest.monthlySalesByItem.p50} ms`, met: largest.monthlySalesByItem.p50 <= 2 });
-    const reportSpeedup = largest.originalItemsReport.p50 / largest.itemsSalesReport.p50;
-    const monthlySpeedup = largest.originalMonthly.p50 / largest.monthlySalesByItem.p50;
-    lines.push({ target: 'both ≥ 100× faster than the original at 1M lines', measured: `${round(reportSpeedup, 0)}× and ${round(monthlySpeedup, 0)}×`, met: reportSpeedup >= 100 && monthlySpeedup >= 100 });
+    // Each query's own target (its module's benchTargetMs); a query the bench did not time fails its target.
+    for (const query of QUERIES) {
+      if (query.benchTargetMs === undefined) continue;
+      const p50 = largest[query.name]?.p50;
+      lines.push({ target: `${query.name} p50 ≤ ${query.benchTargetMs} ms at 1M lines`, measured: p50 === undefined ? 'not timed' : `${p50} ms`, met: p50 !== undefined && p50 <= query.benchTargetMs });
+    }
+    const speedups = Object.entries(ORIGINAL_SAMPLE_QUERIES).map(([query, original]) => {
+      const [ours, theirs] = [largest[query]?.p50, largest[original]?.p50];
+      return ours !== undefined && theirs !== undefined ? theirs / ours : 0;
+    });
+    lines.push({
+      target: `${Object.keys(ORIGINAL_SAMPLE_QUERIES).join(' and ')} each ≥ 100× faster than the original's at 1M lines`,
+      measured: speedups.map((speedup) => `${round(speedup, 0)}×`).join(' and '),
+      met: speedups.every((speedup) => speedup >= 100),
+    });
   }
   const cold = results.coldStart as ColdStartRow[] | undefined;
   if (cold && cold.length > 0) {
@@ -803,7 +811,7 @@ function markdown(): string {
   if (queries) {
     // A column per registered query, the original's beside the queries it had.
     const columns = QUERIES.flatMap((query): [string, string][] => {
-      const original = ORIGINAL_QUERIES[query.name];
+      const original = ORIGINAL_SAMPLE_QUERIES[query.name];
       return original ? [[query.name, `${query.name} p50 / p99 (ms)`], [original, 'original p50 / p99']] : [[query.name, `${query.name} p50 / p99 (no original)`]];
     });
     out.push(`| order lines | ${columns.map(([, title]) => title).join(' | ')} |`, `|---:|${columns.map(() => '---:').join('|')}|`);

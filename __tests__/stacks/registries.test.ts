@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS } from '../../config/environments';
 import { registryWith, REGISTRY } from '../../handlers/registry';
 import { argumentSamples, queryBenchPlan } from '../../bench/query-plan';
+import { queryChart } from '../../bench/svg';
 import { DIST, ROOT } from '../../stacks/bundling/build';
 import { zip } from '../../stacks/bundling/zip';
 import { FunctionName } from '../../stacks/catalogue';
@@ -148,6 +149,15 @@ describe('a query and a command added to the registries', () => {
         expect(strings(report).filter((text) => /NaN|undefined|Infinity/.test(text))).toEqual([]);
       }
     }, budget({ seconds: 10 }));
+
+    it("draws the new query's line in the latency chart, beside the original's and ours", () => {
+      const chart = queryChart(timed.queries as unknown as Parameters<typeof queryChart>[0], registry.queries);
+
+      expect(chart).toContain('>itemTotal (aggregates)</text>');
+      expect(chart).toContain('>original itemsSalesReport (GROUP BY)</text>');
+      expect(chart.match(/<polyline /g)).toHaveLength(registry.queries.length + 2);
+      expect(chart).not.toMatch(/NaN|undefined|Infinity/);
+    });
 
     it('names the query when the benchmark has no time for it, rather than printing NaN', () => {
       expect(() => runCapacityModel('prod', { registry, distDir }, bench)).toThrow('the benchmark has no time for the query itemTotal');

@@ -50,6 +50,7 @@ export const query = defineQuery({
   name: 'monthlySalesByItem',
   functionName: 'monthly-sales-by-item',
   summary: "one item's total quantity per calendar month (UTC), newest first",
+  benchTargetMs: 2,
   arguments: ['itemid'],
   parse: (detail) => {
     const problem = itemIdProblem(detail.itemid);

@@ -48,6 +48,7 @@ export const query = defineQuery({
   name: 'orderDetails',
   functionName: 'order-details',
   summary: "one order's lines (item id, quantity, order date), in the order sent, and its status",
+  benchTargetMs: 2,
   arguments: ['orderId'],
   parse: (detail) => {
     const problem = orderIdProblem(detail.orderId);

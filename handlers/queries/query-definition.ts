@@ -45,6 +45,8 @@ export interface QueryDefinition<Params = unknown, Row = unknown> {
   readonly summary: string;
   /** Detail fields taken from `npm run query -- <name> <arguments...>`, in order. */
   readonly arguments: readonly string[];
+  /** The p50 (ms) the benchmark holds this query's handler to at 1M order lines (`npm run bench`, its targets). */
+  readonly benchTargetMs?: number;
   /**
    * Validates the detail (its `query` already checked); throws a
    * `ValidationError` naming every offending field.
