@@ -104,19 +104,35 @@ console.log(['Order pipeline running locally', ...summary.map(([label, value]) =
 
 // No request and no event may take the process down: anything that escapes a
 // handler is logged, and the runtime keeps serving.
-process.on('uncaughtException', (error) => console.error(`unexpected error (the runtime keeps running): ${redactCredentials(error.stack ?? error.message)}`));
-process.on('unhandledRejection', (reason) => console.error(`unexpected rejection (the runtime keeps running): ${redactCredentials(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason))}`));
+process.on('uncaughtException', (error) => report(`unexpected error (the runtime keeps running): ${redactCredentials(error.stack ?? error.message)}`));
+process.on('unhandledRejection', (reason) => report(`unexpected rejection (the runtime keeps running): ${redactCredentials(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason))}`));
+
+// Output that goes away (the reader of a pipe exits, as in `npm start | head`, or
+// the terminal closes) ends the run: the runtime stops cleanly, as on Ctrl-C.
+// Left unhandled, each failed write raised an error whose report was one more
+// failed write: a loop that held a core and never saw Ctrl-C.
+let outputClosed = false;
+function report(message: string): void {
+  if (!outputClosed) console.error(message);
+}
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (outputClosed) return;
+    outputClosed = true;
+    shutdown(`output closed (${error.code ?? error.message})`);
+  });
+}
 
 let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  console.error(`${signal}: stopping`);
+  report(`${signal}: stopping`);
   runtime
     .stop()
     .then(() => process.exit(0))
     .catch((error: unknown) => {
-      console.error(`stopping failed: ${(error as Error).message}`);
+      report(`stopping failed: ${(error as Error).message}`);
       process.exit(1);
     });
 };

@@ -416,4 +416,22 @@ describe('local runtime', () => {
     expect(other.output()).toContain('local pipeline stopped');
     await expect(fetch(`${other.endpoint}/_local/status`)).rejects.toThrow();
   }, budget({ runtimeStarts: 1 }));
+
+  it('stops cleanly when its output goes away (the reader of its pipe exits), instead of failing every write in a loop', async () => {
+    // Prepare: a runtime that prints what its functions log, so a command makes it write.
+    const other = await startLocalRuntime({ args: ['--function-logs'] });
+    const exited = new Promise<number | null>((resolve) => other.process.once('exit', (code) => resolve(code)));
+
+    // Act: the reader goes (as `npm start | head` does once head has its lines), then the runtime has something to say.
+    other.process.stdout?.destroy();
+    other.process.stderr?.destroy();
+    await putEntries({ kind: 'local', bus: other.busArn, endpoint: other.endpoint }, [
+      { Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'unread-1', items: [{ itemid: 'unread', quantity: 1 }] } },
+    ]);
+
+    // Assess: it stopped by itself, cleanly, and its port is closed.
+    expect(await exited).toBe(0);
+    await expect(fetch(`${other.endpoint}/_local/status`)).rejects.toThrow();
+    await other.stop();
+  }, budget({ runtimeStarts: 1, seconds: 10 }));
 });
