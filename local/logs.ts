@@ -6,7 +6,7 @@
  * `npm run query -- --bus` does), under the consumer policy when a client
  * signs with the access key id `consumer`.
  */
-import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { JSON_PROTOCOL, optionalString, requireString, type JsonService } from './protocols/json';
 import { AwsError, UnsupportedTerraformError } from './errors';
 import { parsePolicy, type IamGate, type Principal } from './iam';
 import { quoted } from './redact';
@@ -99,7 +99,7 @@ class LocalLogs {
   /** The `Logs_20140328.*` read API. */
   service(region: string, account: string): JsonService {
     return logsApi(this.groups, (principal, operation, body) =>
-      this.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${region}:${account}:log-group:${String(body.logGroupName ?? '*')}` }),
+      this.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${region}:${account}:log-group:${optionalString(body, 'logGroupName') ?? '*'}` }),
     );
   }
 }

@@ -63,6 +63,21 @@ export function requireString(body: Record<string, unknown>, name: string): stri
   return value;
 }
 
+/**
+ * Reads an optional string parameter: undefined when absent, and a value of
+ * another JSON type refused as AWS's deserializer refuses it
+ * (`SerializationException`), never read as "[object Object]" or "42".
+ */
+export function optionalString(body: object, name: string): string | undefined {
+  const value = (body as Readonly<Record<string, unknown>>)[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') {
+    const kind = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+    throw new AwsError('SerializationException', `${name} must be a string, got ${kind}`);
+  }
+  return value;
+}
+
 function lowerFirst(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
