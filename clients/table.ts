@@ -1,8 +1,9 @@
 /** The text of one cell: an object or a list (a refusal's `error`) as JSON, nothing for a missing value. */
 function cellText(value: unknown): string {
   if (value === undefined) return '';
-  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
-  return String(value as string | number | boolean | bigint | symbol | null);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value);
 }
 
 /** Prints rows as an aligned text table (numbers right-aligned). */

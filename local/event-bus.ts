@@ -307,7 +307,7 @@ export class EventBus {
 
   /** The `PutEvents` operation. */
   putEvents(body: Record<string, unknown>): { FailedEntryCount: number; Entries: EntryResult[] } {
-    const entries = body.Entries;
+    const entries = body.Entries as (PutEventsEntry | null)[] | undefined;
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
       throw new AwsError(
         'ValidationException',
@@ -316,9 +316,9 @@ export class EventBus {
     }
     // An EventBusName that is not a string fails the whole call at deserialization, as on AWS.
     for (const entry of entries) if (typeof entry === 'object' && entry !== null) optionalString(entry, 'EventBusName');
-    enforceBytes(AWS_LIMITS.putEventsEntries, entries.reduce((total: number, entry: PutEventsEntry | null) => total + entrySize(entry), 0));
+    enforceBytes(AWS_LIMITS.putEventsEntries, entries.reduce((total, entry) => total + entrySize(entry), 0));
     // Each entry succeeds or fails on its own, as in AWS: one bad entry never fails its neighbours.
-    const results = entries.map((entry: PutEventsEntry | null): EntryResult => {
+    const results = entries.map((entry): EntryResult => {
       try {
         return this.#accept(entry);
       } catch (error) {

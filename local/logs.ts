@@ -150,7 +150,7 @@ function ruleTarget(logs: LocalLogs, account: string, log: (message: string) => 
 
 /** A response event as a runtime log line (user values quoted). */
 function describeResponse(event: BusEvent): string {
-  const detail = event.detail as Record<string, unknown>;
+  const detail = event.detail;
   if ('commandStatus' in detail) {
     const error = detail.error as { code?: string } | undefined;
     return `← ${event['detail-type']} ${quoted(detail.orderid)} ${quoted(detail.commandStatus)}${error ? ` (${quoted(error.code)})` : ''}`;

@@ -444,7 +444,7 @@ function taskStates(definition: StateMachineDefinition): [string, { Resource: st
       if (typed.Iterator) visit(typed.Iterator.States);
     }
   };
-  visit(definition.States as Record<string, unknown>);
+  visit(definition.States);
   return found;
 }
 

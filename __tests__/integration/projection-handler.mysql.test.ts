@@ -286,7 +286,7 @@ describe('batches within the database limits', () => {
       stream.write = ((chunk: string | Uint8Array) => {
         logged.push(String(chunk));
         return true;
-      }) as typeof stream.write;
+      });
     });
     logger.setLogLevel('INFO');
     await db.pool.query('RENAME TABLE order_lines TO order_lines_away');
@@ -368,7 +368,7 @@ describe('metrics', () => {
     process.stdout.write = ((chunk: string | Uint8Array) => {
       written.push(String(chunk));
       return true;
-    }) as typeof process.stdout.write;
+    });
     process.env.POWERTOOLS_METRICS_NAMESPACE = 'OrderPipeline/test';
     // The suite turns metrics off (setup-env.ts): a projection of its own, with them on as in Lambda.
     const disabled = process.env.POWERTOOLS_METRICS_DISABLED;

@@ -237,7 +237,7 @@ describe('rebuildReadModel', () => {
       expect(final.filter((order) => order.status === 'cancelled')).toHaveLength(17);
       expect(await readAggregates(db2.pool)).toEqual(expectedAggregates(final, statusCounts));
       const [statuses] = await db2.pool.query<RowDataPacket[]>('SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status');
-      expect(statuses.map((row) => [row.status, Number(row.n)])).toEqual([['cancelled', 17], ['created', 28]]);
+      expect(statuses.map((row) => [String(row.status), Number(row.n)])).toEqual([['cancelled', 17], ['created', 28]]);
     } finally {
       await db2.drop();
     }

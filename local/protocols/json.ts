@@ -12,8 +12,8 @@ import { readBody, sendJson } from '../http';
 import type { Principal } from '../iam';
 import type { Protocol } from '../service';
 
-/** Handles one operation of a service; returns the response body. */
-type OperationHandler = (body: Record<string, unknown>) => Promise<unknown> | unknown;
+/** Handles one operation of a service; returns the response body, or a promise of it. */
+type OperationHandler = (body: Record<string, unknown>) => unknown;
 
 /** An API served through `X-Amz-Target`, e.g. prefix `AWSEvents`. */
 export interface JsonService {
