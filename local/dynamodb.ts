@@ -185,7 +185,7 @@ const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWr
 const DYNAMODB_CONTROL = new Set(['CreateTable', 'DeleteTable', 'DescribeTable', 'ListTables', 'UpdateTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'TagResource', 'ListTagsOfResource']);
 
 /** How long stream records are kept, as DynamoDB Streams keeps them. */
-export const STREAM_RETENTION_SECONDS = 24 * 3600;
+const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** A stream journal line: a record, or (after compaction) what an expired record left known about its key. */
 type StreamEntry = { readonly op: 'record'; readonly record: StreamRecord; readonly image: string | null } | { readonly op: 'known'; readonly key: string; readonly image: string | null };

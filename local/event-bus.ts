@@ -228,7 +228,7 @@ export interface EventBusOptions {
  * matching, as the service principal, with the bus's ARN as encryption context.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-cmkey.html
  */
-export function busKeyRequests(keyArn: string, busArn: string, account: string): IamRequest[] {
+function busKeyRequests(keyArn: string, busArn: string, account: string): IamRequest[] {
   const principal: Principal = { kind: 'service', service: 'events.amazonaws.com' };
   const context = { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn, 'aws:SourceAccount': account, 'aws:SourceArn': busArn };
   return ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({ principal, action, resource: keyArn, context }));

@@ -292,7 +292,7 @@ function spellContextKeys<T>(values: Record<string, T>): Record<string, T> {
 }
 
 /** A policy document with each `kms:EncryptionContext:<key>` condition key spelled as {@link spellContextKeys} spells it. */
-export function spellEncryptionContext(document: PolicyDocument): PolicyDocument {
+function spellEncryptionContext(document: PolicyDocument): PolicyDocument {
   const list: unknown[] = Array.isArray(document.Statement) ? (document.Statement as unknown[]) : [document.Statement];
   if (!JSON.stringify(list).toLowerCase().includes('kms:encryptioncontext:')) return document;
   return {

@@ -139,7 +139,7 @@ interface LocalSnsOptions {
 }
 
 /** The local SNS. */
-export class LocalSns {
+class LocalSns {
   readonly #options: LocalSnsOptions;
   readonly #topics = new Map<string, Topic>();
   readonly #notifications: Notification[] = [];

@@ -83,7 +83,7 @@ function asAwsError(error: unknown, api: QueryApi | undefined): AwsError {
 }
 
 /** Writes an error of the query protocol. */
-export function sendQueryError(response: ServerResponse, error: AwsError, namespace = 'https://local/'): void {
+function sendQueryError(response: ServerResponse, error: AwsError, namespace = 'https://local/'): void {
   sendXml(response, error.status, { ErrorResponse: { Error: { Type: error.status < 500 ? 'Sender' : 'Receiver', Code: error.type, Message: error.message }, RequestId: randomUUID() } }, namespace);
 }
 
