@@ -50,7 +50,12 @@ export const logsService: LocalService = {
   },
   // Account-level: a log resource policy applies to every log group its statements name.
   policies: (model) =>
-    model.resources('aws_cloudwatch_log_resource_policy').map((policy) => ({ address: policy.address, kind: 'prefix', target: 'arn:aws:logs:', document: parsePolicy(policy.address, model.field(policy, 'policy_document')) })),
+    model.resources('aws_cloudwatch_log_resource_policy').map((policy) => ({
+      address: policy.address,
+      kind: 'prefix',
+      target: 'arn:aws:logs:',
+      document: parsePolicy(policy.address, model.field(policy, 'policy_document')),
+    })),
   bind({ model, region, account, gate, log, serve, provide, integrate, page, status }) {
     const logs = new LocalLogs(gate);
     for (const group of model.resources('aws_cloudwatch_log_group')) {
