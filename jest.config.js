@@ -5,7 +5,8 @@
  * @type {import('jest').Config}
  */
 export default {
-  testEnvironment: 'node',
+  // jest's node environment, failing a test that leaves process.env changed (see the file).
+  testEnvironment: '<rootDir>/__tests__/helpers/env-guard-environment.ts',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true } }],

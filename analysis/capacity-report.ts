@@ -37,7 +37,7 @@ export function lastBenchmark(): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL('../bench/results/latest.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 }
 
-export const usd = (value: number) => `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
+const usd = (value: number) => `$${value < 10 ? value.toFixed(4) : value.toFixed(2)}`;
 const rate = (value: number) => Math.round(value).toLocaleString('en');
 
 function side(title: string, ours: CapacityReport['components'], theirs: CapacityReport['components']): string[] {

@@ -466,6 +466,6 @@ export function measuredFromBench(bench: Record<string, unknown>, batchSize: num
     requestEventBytes: perOrder.requestEventBytes,
     logBytesPerOrder: Object.values(perOrder.logBytes).reduce((total, bytes) => total + bytes, 0),
     workflowLogBytesAllWithData: perOrder.workflowLogBytesAllWithData,
-    source: `bench/results/latest.json of ${String(bench.date ?? 'unknown date')}, at ${largest.orderLines.toLocaleString('en')} order lines`,
+    source: `bench/results/latest.json of ${typeof bench.date === 'string' ? bench.date : 'unknown date'}, at ${largest.orderLines.toLocaleString('en')} order lines`,
   };
 }

@@ -25,7 +25,9 @@ interface StackJson {
   resource?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
-const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
+/** A policy's value as text: a string as it is, anything else (a condition block, a number) as JSON. */
+const asText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(asText) : value === undefined ? [] : [asText(value)]);
 
 /** Shortens Terraform references for people: cross-stack outputs become `<stack>:<output>`. */
 function readable(resource: string): string {
@@ -43,7 +45,7 @@ export function iamInventory(stacks: Readonly<Record<string, StackJson>>): Inven
       ...Object.entries(stack.resource?.aws_iam_role_policy ?? {}).map(([, policy]): [string, unknown] => {
         const roleRef = String(policy.role);
         const role = Object.entries(roles).find(([id]) => roleRef.includes(`aws_iam_role.${id}.`))?.[1];
-        return [String(role?.name ?? roleRef), policy.policy];
+        return [asText(role?.name ?? roleRef), policy.policy];
       }),
       ...Object.values(stack.resource?.aws_iam_policy ?? {}).map((policy): [string, unknown] => [`${String(policy.name)} (managed, for client teams)`, policy.policy]),
     ];
@@ -57,7 +59,7 @@ export function iamInventory(stacks: Readonly<Record<string, StackJson>>): Inven
           ...(resources.includes('*') ? actions.filter((action) => !(action in WILDCARD_RESOURCE_ALLOWLIST)).map((action) => `* resource for ${action}, which AWS does not require`) : []),
         ];
         const reasons = resources.includes('*') ? [...new Set(actions.map((action) => WILDCARD_RESOURCE_ALLOWLIST[action]).filter((reason): reason is string => reason !== undefined))] : [];
-        rows.push({ identity, sid: String(statement.Sid ?? `#${index}`), actions, resources, ...(reasons.length > 0 ? { wildcardReason: reasons.join('; ') } : {}), problems });
+        rows.push({ identity, sid: asText(statement.Sid ?? `#${index}`), actions, resources, ...(reasons.length > 0 ? { wildcardReason: reasons.join('; ') } : {}), problems });
       }
     }
   }

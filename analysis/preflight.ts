@@ -75,7 +75,7 @@ export function unreadCall(command: readonly string[], output: string, spawnCode
 }
 
 /** What to do about a call that failed, by cause. */
-export function unreadFix(unread: UnreadCall, region: string): string {
+function unreadFix(unread: UnreadCall, region: string): string {
   const action = CALL_ACTIONS[unread.call.replace(/^aws /, '')] ?? 'the call';
   switch (unread.cause) {
     case 'no-cli':
@@ -105,7 +105,7 @@ export interface DeployTools {
  * documentation, S3 backend, "State Locking",
  * https://developer.hashicorp.com/terraform/language/backend/s3#state-locking).
  */
-export const TERRAFORM_MINIMUM = '1.11.0';
+const TERRAFORM_MINIMUM = '1.11.0';
 
 function versionAtLeast(version: string, minimum: string): boolean {
   const parts = (text: string) => text.split('.').map((part) => Number.parseInt(part, 10) || 0);

@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { SourceMap } from 'node:module';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -145,14 +145,14 @@ function chargedTo(frame: CpuProfile['nodes'][number]['callFrame'], sourceMaps: 
   if (!frame.url.startsWith('file:')) return `(${frame.functionName.replace(/^\(|\)$/g, '') || 'native'})`;
   if (!sourceMaps.has(frame.url)) {
     const file = fileURLToPath(frame.url);
-    sourceMaps.set(frame.url, existsSync(`${file}.map`) ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))) : undefined);
+    sourceMaps.set(frame.url, existsSync(`${file}.map`) ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload) : undefined);
   }
   const source = sourceMaps.get(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
   const original = source && 'originalSource' in source ? source.originalSource : undefined;
   // Frames without a mapping: esbuild's helpers, where a CommonJS module's body is compiled when it first runs.
   if (!original) return "esbuild's CommonJS wrappers (compiling the modules they run)";
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(original);
-  if (pkg) return pkg[1] as string;
+  if (pkg) return pkg[1];
   return original.replace(/^(?:\.\.\/)+/, '');
 }
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { capacityMarkdown, capacitySummary, runCapacityModel, type CapacityRun } from '../analysis/capacity-report';
 import { eventSchemas } from '../stacks/event-schemas';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The documents that carry generated blocks. */
 export const GENERATED_DOCUMENTS = ['README.md', 'docs/performance.md', 'docs/capacity.md'];

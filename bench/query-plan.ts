@@ -15,7 +15,7 @@ export type ArgumentSamples = Readonly<Record<string, () => string>>;
 export interface QueryBenchEntry {
   readonly query: QueryDefinition;
   /** A detail for the query (`query` and each argument), its values drawn from the samples. */
-  detail(): Record<string, string>;
+  readonly detail: () => Record<string, string>;
 }
 
 /** The items the benchmark's generated orders use: `item-000` … `item-<count - 1>`. */

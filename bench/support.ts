@@ -53,7 +53,7 @@ export async function startTlsServer(): Promise<TlsServer> {
     await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', `--user=${user}`]);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`cannot make a TLS server for the benchmark (needs openssl and mariadb-install-db on PATH): ${(error as Error).message}`);
+    throw new Error(`cannot make a TLS server for the benchmark (needs openssl and mariadb-install-db on PATH): ${(error as Error).message}`, { cause: error });
   }
   const port = await new Promise<number>((resolve) => {
     const probe = createTcpServer().listen(0, '127.0.0.1', () => {
@@ -80,7 +80,7 @@ export async function startTlsServer(): Promise<TlsServer> {
     } catch (error) {
       if (server.exitCode !== null || Date.now() > deadline) {
         await stop();
-        throw new Error(`the benchmark's TLS server did not start: ${(error as Error).message}\n${log.slice(-2_000)}`);
+        throw new Error(`the benchmark's TLS server did not start: ${(error as Error).message}\n${log.slice(-2_000)}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -20,7 +20,7 @@ import { ENVIRONMENT_NAMES, type EnvironmentName } from './environments';
 export type DeployedEnvironment = Exclude<EnvironmentName, 'local'>;
 
 /** The deployed environments. */
-export const DEPLOYED_ENVIRONMENTS = ENVIRONMENT_NAMES.filter((name): name is DeployedEnvironment => name !== 'local');
+const DEPLOYED_ENVIRONMENTS = ENVIRONMENT_NAMES.filter((name): name is DeployedEnvironment => name !== 'local');
 
 /** Everything the bootstrap stack needs. */
 export interface BootstrapConfig {
@@ -83,7 +83,7 @@ function bucketNameProblems(name: string): string[] {
 }
 
 /** Checks a configuration, throwing a {@link BootstrapConfigError} that lists every problem. */
-export function validateBootstrapConfig(config: BootstrapConfig): BootstrapConfig {
+function validateBootstrapConfig(config: BootstrapConfig): BootstrapConfig {
   const problems: string[] = [];
   const [owner, name, ...rest] = config.repository.split('/');
   if (config.repository === '') {

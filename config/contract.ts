@@ -52,5 +52,5 @@ export const PipelineMetric = {
   queriesAnswered: 'QueriesAnswered',
 } as const;
 
-/** Powertools service name used in every log line. */
+/** Powertools service name used in every log line: the app's name, under the name Powertools gives it. @alias */
 export const SERVICE_NAME = APP_NAME;

@@ -89,7 +89,7 @@ endpoint npm start writes to .local/endpoint.json while it runs, else ${DEFAULT_
 
 /** A message for a local endpoint that did not answer: what was tried, and how to point elsewhere. */
 export function unreachableMessage(found: FoundEndpoint, error: unknown): string | undefined {
-  const code = (error as NodeJS.ErrnoException).code ?? ((error as { cause?: NodeJS.ErrnoException }).cause?.code as string | undefined);
+  const code = (error as NodeJS.ErrnoException).code ?? ((error as { cause?: NodeJS.ErrnoException }).cause?.code);
   const name = (error as Error).name;
   if (!['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(code ?? name)) return undefined;
   return `nothing answers at ${found.url} (from ${found.from}): ${code ?? name}. Start the local pipeline with npm start (-- --port <n> for another port), or point this command at a running one with --endpoint <url> or AWS_ENDPOINT_URL.`;

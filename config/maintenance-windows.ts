@@ -13,10 +13,10 @@
  */
 
 /** The day names the maintenance window takes, in the week's order. */
-export const WINDOW_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const WINDOW_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** The shortest window RDS accepts, in minutes. */
-export const MINIMUM_WINDOW_MINUTES = 30;
+const MINIMUM_WINDOW_MINUTES = 30;
 
 const MINUTES_PER_DAY = 24 * 60;
 const MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY;

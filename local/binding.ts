@@ -37,7 +37,7 @@ export function bindingFor(core: Core, registry: Registry): Binding {
     use: (part) => {
       const value = parts[part];
       if (value === undefined) throw new Error(`${String(part)} is used before a service provides it: a service that uses it comes after the one that provides it in local/services.ts`);
-      return value as Parts[typeof part];
+      return value;
     },
     provide: (part, value) => {
       if (parts[part] !== undefined) throw new Error(`${String(part)} is provided twice`);

@@ -93,8 +93,8 @@ export function workflowTasks(dynamodb: LocalDynamoDB): Integration {
         throw new TaskError(`DynamoDB.${(error as Error).name}`, (error as Error).message, { cause: error });
       }
       if (response.status !== 200) {
-        const type = String(response.body.__type ?? 'AmazonDynamoDBException').split('#').pop();
-        throw new TaskError(`DynamoDB.${type}`, String(response.body.message ?? response.body.Message ?? ''));
+        const { __type: type, message = response.body.Message } = response.body;
+        throw new TaskError(`DynamoDB.${(typeof type === 'string' ? type : 'AmazonDynamoDBException').split('#').pop()}`, typeof message === 'string' ? message : '');
       }
       return response.body;
     },
@@ -185,7 +185,7 @@ const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWr
 const DYNAMODB_CONTROL = new Set(['CreateTable', 'DeleteTable', 'DescribeTable', 'ListTables', 'UpdateTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'TagResource', 'ListTagsOfResource']);
 
 /** How long stream records are kept, as DynamoDB Streams keeps them. */
-export const STREAM_RETENTION_SECONDS = 24 * 3600;
+const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** A stream journal line: a record, or (after compaction) what an expired record left known about its key. */
 type StreamEntry = { readonly op: 'record'; readonly record: StreamRecord; readonly image: string | null } | { readonly op: 'known'; readonly key: string; readonly image: string | null };
@@ -615,7 +615,7 @@ export class LocalDynamoDB {
   }
 
   async #withLocks<T>(tables: string[], work: () => Promise<T>): Promise<T> {
-    const previous = Promise.all(tables.map((table) => this.#locks.get(table)));
+    const previous = Promise.all(tables.flatMap((table) => this.#locks.get(table) ?? []));
     const run = previous.catch(() => undefined).then(work);
     const settled = run.catch(() => undefined);
     for (const table of tables) this.#locks.set(table, settled);

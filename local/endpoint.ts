@@ -26,9 +26,9 @@ export class Router {
 
   /** Serves `api` with `protocol`. */
   serve<Api>(protocol: Protocol<Api>, api: Api): void {
-    const apis = this.#protocols.get(protocol as Protocol<unknown>) ?? [];
+    const apis = this.#protocols.get(protocol) ?? [];
     apis.push(api);
-    this.#protocols.set(protocol as Protocol<unknown>, apis);
+    this.#protocols.set(protocol, apis);
   }
 
   /** The protocols, each with the APIs served with it. */

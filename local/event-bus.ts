@@ -8,7 +8,7 @@ import path from 'node:path';
 import { eventTimeMillis, isoUtc } from '../config/time';
 import { AWS_LIMITS, enforceBytes } from './aws-limits';
 import { RawJson } from './http';
-import { JSON_PROTOCOL, type JsonService } from './protocols/json';
+import { JSON_PROTOCOL, optionalString, type JsonService } from './protocols/json';
 import { AccessDeniedError, AwsError, TaskError } from './errors';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { IamGate, IamRequest, Principal } from './iam';
@@ -228,7 +228,7 @@ export interface EventBusOptions {
  * matching, as the service principal, with the bus's ARN as encryption context.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-cmkey.html
  */
-export function busKeyRequests(keyArn: string, busArn: string, account: string): IamRequest[] {
+function busKeyRequests(keyArn: string, busArn: string, account: string): IamRequest[] {
   const principal: Principal = { kind: 'service', service: 'events.amazonaws.com' };
   const context = { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn, 'aws:SourceAccount': account, 'aws:SourceArn': busArn };
   return ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({ principal, action, resource: keyArn, context }));
@@ -307,16 +307,18 @@ export class EventBus {
 
   /** The `PutEvents` operation. */
   putEvents(body: Record<string, unknown>): { FailedEntryCount: number; Entries: EntryResult[] } {
-    const entries = body.Entries;
+    const entries = body.Entries as (PutEventsEntry | null)[] | undefined;
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
       throw new AwsError(
         'ValidationException',
         "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10",
       );
     }
-    enforceBytes(AWS_LIMITS.putEventsEntries, entries.reduce((total: number, entry: PutEventsEntry | null) => total + entrySize(entry), 0));
+    // An EventBusName that is not a string fails the whole call at deserialization, as on AWS.
+    for (const entry of entries) if (typeof entry === 'object' && entry !== null) optionalString(entry, 'EventBusName');
+    enforceBytes(AWS_LIMITS.putEventsEntries, entries.reduce((total, entry) => total + entrySize(entry), 0));
     // Each entry succeeds or fails on its own, as in AWS: one bad entry never fails its neighbours.
-    const results = entries.map((entry: PutEventsEntry | null): EntryResult => {
+    const results = entries.map((entry): EntryResult => {
       try {
         return this.#accept(entry);
       } catch (error) {
@@ -329,8 +331,9 @@ export class EventBus {
   /** Puts one event directly (the workflow's `events:putEvents` integration uses {@link putEvents}). */
   #accept(entry: PutEventsEntry | null): EntryResult {
     if (typeof entry !== 'object' || entry === null) return invalid('Entry', 'Entry must be an object.');
-    if (entry.EventBusName !== undefined && entry.EventBusName !== 'default' && !this.isThisBus(entry.EventBusName)) {
-      return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${String(entry.EventBusName)} does not exist.` };
+    const busName = optionalString(entry, 'EventBusName');
+    if (busName !== undefined && busName !== 'default' && !this.isThisBus(busName)) {
+      return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${busName} does not exist.` };
     }
     if (typeof entry.Source !== 'string' || entry.Source.length === 0) return invalid('Source', 'Source is a required argument.');
     if (typeof entry.DetailType !== 'string' || entry.DetailType.length === 0) {
@@ -367,7 +370,7 @@ export class EventBus {
       detail: detail as Record<string, unknown>,
     };
     // Events on the account's default bus have no rules here; only this bus is kept.
-    if (entry.EventBusName === undefined || entry.EventBusName === 'default') return { EventId: event.id };
+    if (busName === undefined || busName === 'default') return { EventId: event.id };
     this.#keep(event);
     for (const listener of this.#listeners) listener(event);
     // Stored under the bus key before any rule sees it; deliveries wait for it, and none happens when it fails.
@@ -539,7 +542,8 @@ function putEventsRequests(principal: Principal, entries: readonly unknown[], re
   const byBus = new Map<string, { sources: Set<string>; detailTypes: Set<string> }>();
   for (const entry of entries) {
     const fields = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
-    const bus = typeof fields.EventBusName === 'string' && fields.EventBusName.startsWith('arn:') ? fields.EventBusName : `arn:aws:events:${region}:${account}:event-bus/${String(fields.EventBusName ?? 'default')}`;
+    const name = optionalString(fields, 'EventBusName') ?? 'default';
+    const bus = name.startsWith('arn:') ? name : `arn:aws:events:${region}:${account}:event-bus/${name}`;
     const values = byBus.get(bus) ?? { sources: new Set<string>(), detailTypes: new Set<string>() };
     if (typeof fields.Source === 'string') values.sources.add(fields.Source);
     if (typeof fields.DetailType === 'string') values.detailTypes.add(fields.DetailType);

@@ -143,7 +143,7 @@ async function invokeFunction({ request, response, principal }: Call, functions:
   const raw = await readBody(request);
   const tooLarge = exceeded(request.headers['x-amz-invocation-type'] === 'Event' ? AWS_LIMITS.lambdaAsyncPayload : AWS_LIMITS.lambdaSyncPayload, raw.length);
   if (tooLarge) throw tooLarge;
-  let payload: unknown = {};
+  let payload: unknown;
   try {
     payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};
   } catch (error) {
@@ -454,7 +454,7 @@ export class LocalFunctions {
     pool.busy++;
     let environment = pool.idle.pop();
     // The invocation's duration, as Lambda bills it: from an environment taking it (a cold start's init excluded) to its result.
-    let started = 0;
+    let started: number;
     try {
       environment ??= this.#start(definition);
       started = performance.now();
@@ -570,7 +570,7 @@ export class LocalFunctions {
     });
     try {
       // A JSON round trip, as the Lambda service serialises payloads.
-      environment.worker.postMessage({ id, event: JSON.parse(JSON.stringify(event ?? {})), context });
+      environment.worker.postMessage({ id, event: JSON.parse(JSON.stringify(event ?? {})) as unknown, context });
       // Thaws the environment (frozen since its last result) to take the invocation.
       Atomics.store(environment.gate, 0, THAWED);
       Atomics.notify(environment.gate, 0);

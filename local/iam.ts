@@ -39,8 +39,8 @@ export interface IamRequest {
   readonly viaEndpoint?: string;
 }
 
-/** A policy document as JSON. */
-export type PolicyDocument = { Version?: string; Statement: unknown[] | unknown };
+/** A policy document as JSON: `Statement` is one statement or a list of them. */
+export type PolicyDocument = { Version?: string; Statement: unknown };
 
 /** The synthesized policies the gate evaluates. */
 export interface PolicySet {
@@ -247,7 +247,7 @@ export class IamGate {
           ...request.context,
         }),
       },
-    } as Simulation;
+    };
     const result = await runSimulation(simulation, {});
     if (result.resultType === 'error') return `the simulation refused the request: ${result.errors.message}`;
     if (result.overallResult === 'Allowed') return undefined;
@@ -292,8 +292,8 @@ function spellContextKeys<T>(values: Record<string, T>): Record<string, T> {
 }
 
 /** A policy document with each `kms:EncryptionContext:<key>` condition key spelled as {@link spellContextKeys} spells it. */
-export function spellEncryptionContext(document: PolicyDocument): PolicyDocument {
-  const list = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+function spellEncryptionContext(document: PolicyDocument): PolicyDocument {
+  const list: unknown[] = Array.isArray(document.Statement) ? (document.Statement as unknown[]) : [document.Statement];
   if (!JSON.stringify(list).toLowerCase().includes('kms:encryptioncontext:')) return document;
   return {
     ...document,

@@ -6,7 +6,7 @@
  * `npm run query -- --bus` does), under the consumer policy when a client
  * signs with the access key id `consumer`.
  */
-import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { JSON_PROTOCOL, optionalString, requireString, type JsonService } from './protocols/json';
 import { AwsError, UnsupportedTerraformError } from './errors';
 import { parsePolicy, type IamGate, type Principal } from './iam';
 import { quoted } from './redact';
@@ -50,7 +50,12 @@ export const logsService: LocalService = {
   },
   // Account-level: a log resource policy applies to every log group its statements name.
   policies: (model) =>
-    model.resources('aws_cloudwatch_log_resource_policy').map((policy) => ({ address: policy.address, kind: 'prefix', target: 'arn:aws:logs:', document: parsePolicy(policy.address, model.field(policy, 'policy_document')) })),
+    model.resources('aws_cloudwatch_log_resource_policy').map((policy) => ({
+      address: policy.address,
+      kind: 'prefix',
+      target: 'arn:aws:logs:',
+      document: parsePolicy(policy.address, model.field(policy, 'policy_document')),
+    })),
   bind({ model, region, account, gate, log, serve, provide, integrate, page, status }) {
     const logs = new LocalLogs(gate);
     for (const group of model.resources('aws_cloudwatch_log_group')) {
@@ -99,7 +104,7 @@ class LocalLogs {
   /** The `Logs_20140328.*` read API. */
   service(region: string, account: string): JsonService {
     return logsApi(this.groups, (principal, operation, body) =>
-      this.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${region}:${account}:log-group:${String(body.logGroupName ?? '*')}` }),
+      this.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${region}:${account}:log-group:${optionalString(body, 'logGroupName') ?? '*'}` }),
     );
   }
 }
@@ -150,7 +155,7 @@ function ruleTarget(logs: LocalLogs, account: string, log: (message: string) => 
 
 /** A response event as a runtime log line (user values quoted). */
 function describeResponse(event: BusEvent): string {
-  const detail = event.detail as Record<string, unknown>;
+  const detail = event.detail;
   if ('commandStatus' in detail) {
     const error = detail.error as { code?: string } | undefined;
     return `← ${event['detail-type']} ${quoted(detail.orderid)} ${quoted(detail.commandStatus)}${error ? ` (${quoted(error.code)})` : ''}`;

@@ -288,7 +288,7 @@ export class PrivateDatabase {
         await connection.end();
         return;
       } catch (error) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private database did not start: ${(error as Error).message}`);
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private database did not start: ${(error as Error).message}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }

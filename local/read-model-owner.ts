@@ -24,7 +24,7 @@ import { ReadModelRefusedError } from './errors';
 import { readModelOwnedTables } from '../config/read-model-tables';
 
 /** The table that records which runtime made the read model. */
-export const OWNER_TABLE = 'local_runtime_owner';
+const OWNER_TABLE = 'local_runtime_owner';
 
 /** Where a server is, and which database on it. */
 export interface DatabaseTarget {
@@ -51,7 +51,7 @@ export interface LockHolder {
  * The named lock of one read-model database. Named locks are server-wide, so
  * the name carries the database (hashed, within MySQL 8.0's 64 characters).
  */
-export function readModelLockName(database: string): string {
+function readModelLockName(database: string): string {
   return `order-pipeline.local-runtime.${createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
 }
 

@@ -44,6 +44,7 @@ export function quoted(value: unknown): string {
 }
 
 /** Characters a terminal or log viewer may break a line at or reorder text by (C0 controls but tab and newline, NEL, LS, PS, bidi controls). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point.
 const UNSAFE_IN_LOG = /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**

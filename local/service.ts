@@ -69,6 +69,7 @@ export function namedResource(service: string, path: (name: string) => string, f
  * (`declare module './service' { interface Parts { … } }`), and provides it
  * when it binds; later services read it with {@link Binding.use}.
  */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty on purpose: each service file adds its members by declaration merging.
 export interface Parts {}
 
 /** One request to the endpoint, and who makes it (from the access key id it is signed with). */
@@ -194,32 +195,32 @@ export interface Binding {
   /** Writes a runtime message (redacted and escaped at the sink). */
   readonly log: (message: string) => void;
   /** A part a service earlier in the list provided. */
-  use<K extends keyof Parts>(part: K): Parts[K];
-  provide<K extends keyof Parts>(part: K, value: Parts[K]): void;
+  readonly use: <K extends keyof Parts>(part: K) => Parts[K];
+  readonly provide: <K extends keyof Parts>(part: K, value: Parts[K]) => void;
   /** Serves an API on the endpoint with the protocol its AWS service speaks (`JSON_PROTOCOL`, `REST_JSON_PROTOCOL`, `QUERY_PROTOCOL`). */
-  serve<Api>(protocol: Protocol<Api>, api: Api): void;
+  readonly serve: <Api>(protocol: Protocol<Api>, api: Api) => void;
   /** Registers how other services call this one (rule targets, workflow Tasks), under the service name of its ARNs (`lambda`, `states`). */
-  integrate(service: string, integration: Integration): void;
+  readonly integrate: (service: string, integration: Integration) => void;
   /** The integrations registered so far, by service: the one map rule targets and workflow Tasks dispatch through. */
   readonly integrations: ReadonlyMap<string, Integration>;
   /** A `GET /_local/…` page answered with JSON (or a file). */
-  page(path: string, handler: (url: URL) => unknown): void;
+  readonly page: (path: string, handler: (url: URL) => unknown) => void;
   /** A long-lived `GET` (server-sent events). */
-  stream(path: string, handler: (request: IncomingMessage, response: ServerResponse) => void): void;
+  readonly stream: (path: string, handler: (request: IncomingMessage, response: ServerResponse) => void) => void;
   /** This service's entry in `GET /_local/status`. */
-  status(key: string, value: () => unknown): void;
+  readonly status: (key: string, value: () => unknown) => void;
   /** A line of what `npm start` prints. */
-  summary(label: string, value: string): void;
+  readonly summary: (label: string, value: string) => void;
   /** Checks AWS makes when the resource is created (trust policies); run at start and by `checkCreation()`. */
-  creationCheck(check: () => Promise<void>): void;
+  readonly creationCheck: (check: () => Promise<void>) => void;
   /** Checks that a service principal may assume a role (its trust policy), as AWS does. */
-  assumeRole(service: string, roleArn: string, context?: Record<string, string>): Promise<void>;
+  readonly assumeRole: (service: string, roleArn: string, context?: Record<string, string>) => Promise<void>;
   /** Runs once every service is bound, in list order (schema trigger, recovery, polling). */
-  onStart(hook: () => Promise<void> | void): void;
+  readonly onStart: (hook: () => Promise<void> | void) => void;
   /** Runs at stop, in reverse order of registration. */
-  onStop(cleanup: () => Promise<unknown>): void;
+  readonly onStop: (cleanup: () => Promise<unknown>) => void;
   /** Whether this service has nothing in flight; awaited until every service says so (`idle()`). */
-  onIdle(settled: (remainingMs: number) => Promise<boolean>): void;
+  readonly onIdle: (settled: (remainingMs: number) => Promise<boolean>) => void;
 }
 
 /** A local service. */

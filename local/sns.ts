@@ -62,7 +62,12 @@ export const snsService: LocalService = {
     aws_sns_topic_policy: { becomes: 'the resource policy of its topic' },
   },
   policies: (model) =>
-    model.resources('aws_sns_topic_policy').map((policy) => ({ address: policy.address, kind: 'resource', target: model.string(policy, 'arn'), document: parsePolicy(policy.address, model.field(policy, 'policy')) })),
+    model.resources('aws_sns_topic_policy').map((policy) => ({
+      address: policy.address,
+      kind: 'resource',
+      target: model.string(policy, 'arn'),
+      document: parsePolicy(policy.address, model.field(policy, 'policy')),
+    })),
   bind(binding) {
     const { model, region, account, gate, use, serve, provide, integrate, page, status, summary, onIdle } = binding;
     const sns = new LocalSns({ region, account, gate, sqs: use('sqs') });
@@ -139,7 +144,7 @@ interface LocalSnsOptions {
 }
 
 /** The local SNS. */
-export class LocalSns {
+class LocalSns {
   readonly #options: LocalSnsOptions;
   readonly #topics = new Map<string, Topic>();
   readonly #notifications: Notification[] = [];

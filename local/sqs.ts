@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceRange } from './aws-limits';
-import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { JSON_PROTOCOL, optionalString, requireString, type JsonService } from './protocols/json';
 import { AwsError, UnsupportedTerraformError } from './errors';
 import { parsePolicy, type IamGate, type IamRequest, type Principal } from './iam';
 import { Journal } from './journal';
@@ -206,7 +206,7 @@ export class LocalSqs {
     return {
       targetPrefix: 'AmazonSQS',
       jsonVersion: '1.0',
-      authorize: (principal, operation, body) => this.authorize(principal, operation, String(body.QueueUrl ?? body.QueueName ?? '')),
+      authorize: (principal, operation, body) => this.authorize(principal, operation, optionalString(body, 'QueueUrl') ?? optionalString(body, 'QueueName') ?? ''),
       operations: {
         GetQueueUrl: (body) => {
           const queue = this.#queues.get(requireString(body, 'QueueName'));

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength } from './aws-limits';
-import { JSON_PROTOCOL, requireString, type JsonService } from './protocols/json';
+import { JSON_PROTOCOL, optionalString, requireString, type JsonService } from './protocols/json';
 import { AccessDeniedError, AwsError, UnsupportedTerraformError } from './errors';
 import type { IamGate, Principal } from './iam';
 import { namedResource, type Binding, type Integration, type LocalService, type TaskHandler } from './service';
@@ -377,16 +377,16 @@ export class LocalStateMachine {
     return {
       targetPrefix: 'AWSStepFunctions',
       jsonVersion: '1.0',
-      authorize: (principal, operation, body) => this.#options.gate.authorize({ principal, action: `states:${operation}`, resource: String(body.stateMachineArn ?? body.executionArn ?? '*') }),
+      authorize: (principal, operation, body) => this.#options.gate.authorize({ principal, action: `states:${operation}`, resource: optionalString(body, 'stateMachineArn') ?? optionalString(body, 'executionArn') ?? '*' }),
       operations: {
         StartExecution: async (body) => {
           this.#checkMachine(requireString(body, 'stateMachineArn'));
-          const execution = await this.startExecutionEncrypted(String(body.input ?? '{}'), typeof body.name === 'string' ? body.name : undefined);
+          const execution = await this.startExecutionEncrypted(optionalString(body, 'input') ?? '{}', optionalString(body, 'name'));
           return { executionArn: execution.executionArn, startDate: seconds(execution.startDate) };
         },
         StartSyncExecution: async (body) => {
           this.#checkMachine(requireString(body, 'stateMachineArn'));
-          const execution = await this.startSyncExecution(String(body.input ?? '{}'), typeof body.name === 'string' ? body.name : undefined);
+          const execution = await this.startSyncExecution(optionalString(body, 'input') ?? '{}', optionalString(body, 'name'));
           return {
             executionArn: execution.executionArn,
             stateMachineArn: this.arn,
@@ -444,7 +444,7 @@ function taskStates(definition: StateMachineDefinition): [string, { Resource: st
       if (typed.Iterator) visit(typed.Iterator.States);
     }
   };
-  visit(definition.States as Record<string, unknown>);
+  visit(definition.States);
   return found;
 }
 

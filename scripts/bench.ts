@@ -54,9 +54,9 @@ const { values } = parseArgs({
     render: { type: 'boolean', default: false },
   },
 });
-const quick = values.quick as boolean;
-const sections = new Set((values.sections as string).split(','));
-const querySizes = (quick ? '2000,10000' : (values['query-sizes'] as string)).split(',').map(Number);
+const quick = values.quick;
+const sections = new Set((values.sections).split(','));
+const querySizes = (quick ? '2000,10000' : (values['query-sizes'])).split(',').map(Number);
 const projectionBatches = quick ? 3 : Number(values['projection-batches']);
 const originalOrders = quick ? 300 : Number(values['original-orders']);
 const localCommands = quick ? 200 : Number(values['local-commands']);
@@ -902,7 +902,7 @@ mkdirSync(outDir, { recursive: true });
 if (!values.render) writeFileSync(path.join(outDir, quick ? 'quick.json' : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 if (results.queries) writeFileSync(path.join(outDir, quick ? 'quick-query-latency.svg' : 'query-latency.svg'), queryChart(results.queries as never));
 const machine = results.machine as { cpus: number; cpuModel: string; memoryGiB: number; node: string; mysql: string };
-const report = `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.mysql}; ${results.durationSeconds} s\n\n${markdown()}\n`;
+const report = `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.mysql}; ${results.durationSeconds as number} s\n\n${markdown()}\n`;
 writeFileSync(path.join(outDir, quick ? 'quick.md' : 'latest.md'), report);
 console.log(`\n${report}`);
 process.exit(0);

@@ -31,8 +31,8 @@ function aws(unreadable: UnreadCall[], ...command: string[]): Record<string, unk
   try {
     return JSON.parse(execFileSync('aws', [...command, '--region', region, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })) as Record<string, unknown>;
   } catch (error) {
-    const failure = error as { code?: string; stderr?: unknown; message: string };
-    unreadable.push(unreadCall(command, String(failure.stderr ?? failure.message), failure.code));
+    const failure = error as { code?: string; stderr?: string; message: string };
+    unreadable.push(unreadCall(command, failure.stderr ?? failure.message, failure.code));
     return undefined;
   }
 }

@@ -34,13 +34,13 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-if (!['workflow', 'projection', 'bus', 'all'].includes(values.queue as string)) {
+if (!['workflow', 'projection', 'bus', 'all'].includes(values.queue)) {
   console.error(`--queue must be workflow, projection, bus or all\n${USAGE}`);
   process.exit(2);
 }
 const target = operationsTarget(values.env, values.endpoint);
 const sqs = new SQSClient(target.clientOptions);
-const dryRun = values['dry-run'] as boolean;
+const dryRun = values['dry-run'];
 
 interface BatchInfo {
   shardId: string;
@@ -90,7 +90,7 @@ async function redriveWorkflowEvent(message: Message): Promise<string> {
   if (!dryRun) {
     const sfn = new SFNClient(target.clientOptions);
     try {
-      await sfn.send(new StartExecutionCommand({ stateMachineArn, input: message.Body as string }));
+      await sfn.send(new StartExecutionCommand({ stateMachineArn, input: message.Body }));
     } finally {
       sfn.destroy();
     }

@@ -285,6 +285,6 @@ export class ComputeStack extends PipelineStack {
 }
 
 /** The projection's reserved concurrency: one invocation per stream shard, times the parallelization factor. */
-export function projectionConcurrency(config: EnvironmentConfig): number {
+function projectionConcurrency(config: EnvironmentConfig): number {
   return config.projection.expectedShards * config.projection.parallelizationFactor;
 }

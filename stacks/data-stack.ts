@@ -28,7 +28,7 @@ export interface DataStackOptions {
 }
 
 /** How the creation time is written into the final snapshot's name (Terraform `formatdate`: 14 digits, UTC). */
-export const FINAL_SNAPSHOT_TIME_FORMAT = 'YYYYMMDDhhmmss';
+const FINAL_SNAPSHOT_TIME_FORMAT = 'YYYYMMDDhhmmss';
 
 /**
  * The name of the snapshot RDS takes when the cluster is destroyed: the
@@ -37,7 +37,7 @@ export const FINAL_SNAPSHOT_TIME_FORMAT = 'YYYYMMDDhhmmss';
  * collide on the second destroy of a re-created environment: the first
  * destroy's snapshot still holds it, and the destroy fails.
  */
-export function finalSnapshotIdentifier(clusterIdentifier: string): string {
+function finalSnapshotIdentifier(clusterIdentifier: string): string {
   return `${clusterIdentifier}-final-${Fn.formatdate(FINAL_SNAPSHOT_TIME_FORMAT, Fn.timestamp())}`;
 }
 

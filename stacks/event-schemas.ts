@@ -17,7 +17,7 @@ import { REGISTRY, type Registry } from '../handlers/registry';
 type Schema = Record<string, unknown>;
 
 /** Keywords the schemas may use: those draft-04 and draft 2020-12 define the same way. */
-export const DRAFT4_KEYWORDS = new Set(['$schema', 'title', 'description', 'type', 'properties', 'required', 'items', 'enum', 'oneOf', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'minItems', 'maxItems', 'additionalProperties']);
+const DRAFT4_KEYWORDS = new Set(['$schema', 'title', 'description', 'type', 'properties', 'required', 'items', 'enum', 'oneOf', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'minItems', 'maxItems', 'additionalProperties']);
 
 const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
 const DRAFT_04 = 'http://json-schema.org/draft-04/schema#';

@@ -11,7 +11,7 @@ import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { Fn } from 'cdktf';
+import { Fn, Token } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/environments';
 import type { ResourceNames } from '../config/pipeline';
@@ -76,7 +76,7 @@ export class NetworkStack extends PipelineStack {
       const subnet = new Subnet(this, `private-${index}`, {
         vpcId: this.vpc.id,
         cidrBlock: Fn.cidrsubnet(config.vpcCidr, 4, index),
-        availabilityZone: Fn.element(zones.names, index),
+        availabilityZone: Token.asString(Fn.element(zones.names, index)),
         mapPublicIpOnLaunch: false,
         tags: { Name: `${names.prefix}-private-${index}`, Tier: 'private' },
       });
@@ -182,7 +182,7 @@ export class NetworkStack extends PipelineStack {
       const subnet = new Subnet(this, `public-${index}`, {
         vpcId: this.vpc.id,
         cidrBlock: Fn.cidrsubnet(config.vpcCidr, 4, 8 + index),
-        availabilityZone: Fn.element(zones.names, index),
+        availabilityZone: Token.asString(Fn.element(zones.names, index)),
         mapPublicIpOnLaunch: false,
         tags: { Name: `${names.prefix}-public-${index}`, Tier: 'public' },
       });

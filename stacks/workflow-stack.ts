@@ -24,7 +24,7 @@ import { ServiceRole } from './constructs/role';
 import { PipelineStack } from './pipeline-stack';
 
 /** The encryption context key Step Functions sets on the KMS calls for a state machine's data. */
-export const STATE_MACHINE_ENCRYPTION_CONTEXT = 'kms:EncryptionContext:aws:states:stateMachineArn';
+const STATE_MACHINE_ENCRYPTION_CONTEXT = 'kms:EncryptionContext:aws:states:stateMachineArn';
 
 /** Options of {@link WorkflowStack}. */
 export interface WorkflowStackOptions {

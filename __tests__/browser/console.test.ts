@@ -231,7 +231,7 @@ describe('the local console', () => {
       // The active state can be scrolled to: in the page's width, and shown when scrolled to.
       // The graph is drawn again when the width changes, so the element is looked up afresh on each try.
       await page.waitForFunction(() => {
-        const active = document.querySelector('#graph svg g.active rect') as SVGRectElement | null;
+        const active = document.querySelector<SVGRectElement>('#graph svg g.active rect');
         if (!active) return false;
         active.scrollIntoView({ block: 'center', inline: 'nearest' });
         const rect = active.getBoundingClientRect();

@@ -32,7 +32,7 @@ export function envelopeOf(entry: SampleEntry, id: string = randomUUID()) {
 }
 
 /** The original's sample order: 6102, z3333 × 6 and z4444 × 3 on 2022-10-13. */
-export const SAMPLE_ORDER_LINES: readonly OrderLine[] = [
+const SAMPLE_ORDER_LINES: readonly OrderLine[] = [
   { itemid: 'z3333', quantity: 6 },
   { itemid: 'z4444', quantity: 3 },
 ];

@@ -47,7 +47,7 @@ export function evaluateMetricMath(expression: string, metrics: Readonly<Record<
     index += 1;
   };
   const constant = (value: number): Series => Array.from({ length }, () => value);
-  const pointwise = (a: Series, b: Series, f: (x: number, y: number) => number): Series => a.map((x, i) => (x === null || b[i] === null || b[i] === undefined ? null : f(x, b[i] as number)));
+  const pointwise = (a: Series, b: Series, f: (x: number, y: number) => number): Series => a.map((x, i) => (x === null || b[i] === null || b[i] === undefined ? null : f(x, b[i])));
 
   const primary = (): Series => {
     const token = peek();

@@ -1,6 +1,6 @@
 import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 import { randomBytes } from 'node:crypto';
-import { createConnection, createPool, type Connection, type Pool, type PoolConnection } from 'mysql2/promise';
+import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { loadMigrations, migrate } from '../../handlers/read-model/migrations';
 import { allRoleUserNames } from '../../handlers/read-model/users';
 import { connectionOptions, useReadCommitted, type DbSettings } from '../../handlers/shared/db';
@@ -122,19 +122,21 @@ export function countingPool(pool: Pool): { pool: Pool; statements: () => number
   let count = 0;
   const proxy = new Proxy(pool, {
     get(target, property, receiver) {
-      if (property !== 'getConnection') return Reflect.get(target, property, receiver);
+      if (property !== 'getConnection') return Reflect.get(target, property, receiver) as unknown;
       return async () => {
         const connection = await target.getConnection();
         return new Proxy(connection, {
           get(inner, name, innerReceiver) {
-            const value = Reflect.get(inner, name, innerReceiver);
-            if (name !== 'query' || typeof value !== 'function') return typeof value === 'function' ? value.bind(inner) : value;
+            const value = Reflect.get(inner, name, innerReceiver) as unknown;
+            if (typeof value !== 'function') return value;
+            const method = value as (...args: unknown[]) => unknown;
+            if (name !== 'query') return method.bind(inner);
             return (...args: unknown[]) => {
               count++;
-              return (value as (...a: unknown[]) => unknown).apply(inner, args);
+              return method.apply(inner, args);
             };
           },
-        }) as PoolConnection;
+        });
       };
     },
   });

@@ -75,11 +75,14 @@ async function storedOrders() {
 describe('cancelOrder through the local runtime', () => {
   it('holds the contract when driven by the AWS CLI: create, query, cancel, query', async () => {
     const run = promisify(execFile);
-    const cli = (await run('aws', ['--version']).then(() => 'aws', () => '/usr/bin/aws')) as string;
+    const cli = await run('aws', ['--version']).then(
+      () => 'aws',
+      () => '/usr/bin/aws',
+    );
     const env = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_DEFAULT_OUTPUT: 'json' };
     const put = async (entry: Record<string, unknown>) => {
       const { stdout } = await run(cli, ['--endpoint-url', runtime.endpoint, 'events', 'put-events', '--entries', JSON.stringify([{ EventBusName: runtime.busArn, Source: 'orderPipeline', ...entry }])], { env });
-      return (await waitForResponse(target, JSON.parse(stdout).Entries[0].EventId as string, 60_000)).detail;
+      return (await waitForResponse(target, (JSON.parse(stdout) as { Entries: { EventId: string }[] }).Entries[0]?.EventId as string, 60_000)).detail;
     };
 
     expect(await put({ DetailType: 'orderCommand', Time: '2022-10-13T19:00:00Z', Detail: JSON.stringify({ command: 'createOrder', orderId: 'cli-6102', items: [{ itemid: 'cli-z3333', quantity: 6 }] }) })).toMatchObject({ orderid: 'cli-6102', commandStatus: 'orderCreated' });
@@ -165,7 +168,7 @@ describe('cancelOrder through the local runtime', () => {
     await localIdle(runtime.endpoint);
 
     // Assess: every answer is one the contract allows, and the read model is DynamoDB's projection.
-    const statuses = results.map((result) => `${result?.commandStatus}${result?.error ? `:${(result.error as { code: string }).code}` : ''}`);
+    const statuses = results.map((result) => `${String(result?.commandStatus)}${result?.error ? `:${(result.error as { code: string }).code}` : ''}`);
     const counts = Object.fromEntries([...new Set(statuses)].map((status) => [status, statuses.filter((s) => s === status).length]));
     expect(Object.keys(counts).every((status) => ['orderCreated', 'orderCancelled', 'orderRejected:OrderConflict', 'orderRejected:OrderNotFound', 'orderRejected:ServiceUnavailable'].includes(status))).toBe(true);
     const stored = (await storedOrders()).filter((order) => order.orderId.startsWith('mix-'));

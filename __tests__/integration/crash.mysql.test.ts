@@ -45,7 +45,7 @@ async function projectIn(point: string, event: ReturnType<typeof streamEvent>): 
     return { signal: null, stdout };
   } catch (error) {
     const failure = error as { signal: string | null; stdout: string; stderr: string; code: number };
-    if (failure.signal === null) throw new Error(`the projection failed without crashing: ${failure.stderr}`);
+    if (failure.signal === null) throw new Error(`the projection failed without crashing: ${failure.stderr}`, { cause: error });
     return { signal: failure.signal, stdout: failure.stdout };
   }
 }

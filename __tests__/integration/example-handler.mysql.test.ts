@@ -24,6 +24,9 @@ let secrets: Awaited<ReturnType<typeof startSecretsEndpoint>>;
 let handler: ReturnType<typeof createQueryHandler>;
 /** The context of an invocation: the secrets middleware leaves the credentials on it. */
 const context = lambdaContext() as unknown as Context;
+/** The function's environment variables as they were before this file set them. */
+const FUNCTION_ENV = ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'DB_SECRET_ID', 'AWS_ENDPOINT_URL'];
+const savedEnv = Object.fromEntries(FUNCTION_ENV.map((name) => [name, process.env[name]]));
 
 beforeAll(async () => {
   // Prepare: a database with the read-model schema, its credentials in a secret, the function's environment.
@@ -43,7 +46,10 @@ beforeAll(async () => {
 afterAll(async () => {
   // The function's pool lives as long as its execution environment: end it, as the environment's end would.
   await (await readModelPool(readDbSettings(), context)).end();
-  for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_TLS', 'DB_SECRET_ID', 'AWS_ENDPOINT_URL']) delete process.env[name];
+  for (const name of FUNCTION_ENV) {
+    if (savedEnv[name] === undefined) delete process.env[name];
+    else process.env[name] = savedEnv[name];
+  }
   await secrets?.close();
   await db?.drop();
 });

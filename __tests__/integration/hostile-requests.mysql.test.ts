@@ -125,6 +125,31 @@ describe('hostile requests', () => {
     expect(body.Entries[1]?.ErrorCode).toBe('InvalidArgument');
   });
 
+  it('refuses a request member that is not a string with SerializationException, never reading it as "[object Object]"', async () => {
+    // Prepare: JSON-protocol calls with an object where the API takes a string; the logs call signed as the consumer identity, so it is authorized on the member.
+    const json = (target: string, version: '1.0' | '1.1', body: unknown, accessKey?: string) =>
+      raw('POST', '/', { 'x-amz-target': target, 'content-type': `application/x-amz-json-${version}`, ...(accessKey ? { authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/20240101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0` } : {}) }, JSON.stringify(body));
+
+    // Act
+    const answers = await Promise.all([
+      putEvents(`[{"EventBusName":{"name":"${runtime.busName}"},"Source":"orderPipeline","DetailType":"orderCommand","Detail":"{}"}]`),
+      json('AWSStepFunctions.StartExecution', '1.0', { stateMachineArn: runtime.stateMachineArn, input: { command: 'createOrder' } }),
+      json('AWSStepFunctions.StartSyncExecution', '1.0', { stateMachineArn: runtime.stateMachineArn, input: '{}', name: ['n'] }),
+      json('Logs_20140328.FilterLogEvents', '1.1', { logGroupName: { name: '/aws/events/order-pipeline-local-responses' } }, 'consumer'),
+    ]);
+
+    // Assess
+    for (const answer of answers) {
+      expect({ status: answer.status, type: answer.headers['x-amzn-errortype'], body: answer.body }).toEqual({ status: 400, type: 'SerializationException', body: expect.not.stringContaining('[object Object]') as unknown });
+    }
+    expect(answers.map((answer) => (JSON.parse(answer.body) as { message: string }).message)).toEqual([
+      'EventBusName must be a string, got an object',
+      'input must be a string, got an object',
+      'name must be a string, got an array',
+      'logGroupName must be a string, got an object',
+    ]);
+  });
+
   it('logs a refused orderId holding a newline JSON-escaped, on one line', async () => {
     // Act
     const response = await putEvents(`[{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId: 'evil\n← forged line', items: [] }))}}]`);

@@ -213,7 +213,7 @@ describe('local runtime', () => {
 
       // Assess
       expect(sync.status).toBe('SUCCEEDED');
-      expect(JSON.parse(sync.output as string).response).toMatchObject({ queryMessageId: 'direct-1', queryStatus: 200 });
+      expect((JSON.parse(sync.output as string) as { response: unknown }).response).toMatchObject({ queryMessageId: 'direct-1', queryStatus: 200 });
       expect(described).toMatchObject({ status: 'FAILED', error: 'UnroutableEvent' });
     } finally {
       sfn.destroy();
@@ -270,7 +270,7 @@ describe('local runtime', () => {
       // Assess
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'order-pipeline-local-projection-failures' }));
       const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
-      const bodies = (received.Messages ?? []).map((message) => JSON.parse(message.Body as string));
+      const bodies = (received.Messages ?? []).map((message) => JSON.parse(message.Body as string) as unknown);
       expect(bodies).toEqual([
         expect.objectContaining({
           requestContext: expect.objectContaining({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 11 }),
@@ -356,14 +356,14 @@ describe('local runtime', () => {
       const { stdout } = await run(cli, ['--endpoint-url', runtime.endpoint, '--region', 'us-east-1', '--output', 'json', 'events', 'put-events', '--entries', entries], {
         env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_PAGER: '' },
       });
-      const id = JSON.parse(stdout).Entries[0].EventId as string;
+      const id = (JSON.parse(stdout) as { Entries: { EventId: string }[] }).Entries[0]?.EventId as string;
 
       // Assess
       expect({ major, detail: (await waitForResponse(target, id)).detail }).toMatchObject({ major, detail: { orderid: `cli-v${major}`, commandStatus: 'orderCreated' } });
       const scan = await run(cli, ['--endpoint-url', runtime.endpoint, '--region', 'us-east-1', '--output', 'json', 'dynamodb', 'get-item', '--table-name', 'order-pipeline-local-orders', '--key', JSON.stringify({ orderid: { S: `cli-v${major}` } })], {
         env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_PAGER: '' },
       });
-      expect(JSON.parse(scan.stdout).Item.orderid.S).toBe(`cli-v${major}`);
+      expect((JSON.parse(scan.stdout) as { Item: { orderid: { S: string } } }).Item.orderid.S).toBe(`cli-v${major}`);
     }
   }, budget({ awsCliRuns: 8, seconds: 5 }));
 

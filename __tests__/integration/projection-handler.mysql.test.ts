@@ -286,7 +286,7 @@ describe('batches within the database limits', () => {
       stream.write = ((chunk: string | Uint8Array) => {
         logged.push(String(chunk));
         return true;
-      }) as typeof stream.write;
+      });
     });
     logger.setLogLevel('INFO');
     await db.pool.query('RENAME TABLE order_lines TO order_lines_away');
@@ -368,16 +368,22 @@ describe('metrics', () => {
     process.stdout.write = ((chunk: string | Uint8Array) => {
       written.push(String(chunk));
       return true;
-    }) as typeof process.stdout.write;
-    process.env.POWERTOOLS_METRICS_NAMESPACE = 'OrderPipeline/test';
+    });
     // The suite turns metrics off (setup-env.ts): a projection of its own, with them on as in Lambda.
-    const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+    const saved = { ...process.env };
+    process.env.POWERTOOLS_METRICS_NAMESPACE = 'OrderPipeline/test';
     delete process.env.POWERTOOLS_METRICS_DISABLED;
     let project!: ReturnType<typeof createProjection>;
-    await jest.isolateModulesAsync(async () => {
-      project = (await import('../../handlers/read-model/projection')).createProjection({ pool: () => db.pool, persistenceStore: undefined });
-    });
-    process.env.POWERTOOLS_METRICS_DISABLED = disabled;
+    await jest
+      .isolateModulesAsync(async () => {
+        project = (await import('../../handlers/read-model/projection')).createProjection({ pool: () => db.pool, persistenceStore: undefined });
+      })
+      .finally(() => {
+        for (const name of ['POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_METRICS_DISABLED']) {
+          if (saved[name] === undefined) delete process.env[name];
+          else process.env[name] = saved[name];
+        }
+      });
     const order = buildOrder({ orderId: 'emf-1', items: [{ itemid: 'emf', quantity: 1 }] });
 
     // Act: the same order twice in one batch: one projected, one skipped.

@@ -22,7 +22,7 @@ import { databaseUrl } from '../helpers/local-runtime';
 import { dropReadModel, serverUrl } from '../helpers/mysql';
 
 /** The README's shell blocks of one kind, in order. */
-export function readmeBlocks(markdown: string, kind: 'local' | 'local-runtime'): string[] {
+function readmeBlocks(markdown: string, kind: 'local' | 'local-runtime'): string[] {
   const blocks: string[] = [];
   const fence = /^```bash ([a-z-]+)\n([\s\S]*?)^```$/gm;
   for (const match of markdown.matchAll(fence)) if (match[1] === kind) blocks.push((match[2] as string).trimEnd());

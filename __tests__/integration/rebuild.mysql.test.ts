@@ -9,7 +9,7 @@ import { projectOrders } from '../../handlers/read-model/read-model-writer';
 import { itemsSalesReport } from '../../handlers/queries/items-sales-report';
 import { monthlySalesByItem } from '../../handlers/queries/monthly-sales-by-item';
 import { REBUILD_TABLES, RETIRED_TABLES, rebuildReadModel, type ScanOrders } from '../../handlers/read-model/rebuild';
-import { READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES } from '../../config/read-model-tables';
+import { BOOKKEEPING_TABLES, READ_MODEL_TABLE_KEYS, READ_MODEL_TABLES } from '../../config/read-model-tables';
 import { buildOrder } from '../helpers/factories';
 import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { connectionOptions } from '../../handlers/shared/db';
@@ -237,9 +237,30 @@ describe('rebuildReadModel', () => {
       expect(final.filter((order) => order.status === 'cancelled')).toHaveLength(17);
       expect(await readAggregates(db2.pool)).toEqual(expectedAggregates(final, statusCounts));
       const [statuses] = await db2.pool.query<RowDataPacket[]>('SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status');
-      expect(statuses.map((row) => [row.status, Number(row.n)])).toEqual([['cancelled', 17], ['created', 28]]);
+      expect(statuses.map((row) => [String(row.status), Number(row.n)])).toEqual([['cancelled', 17], ['created', 28]]);
     } finally {
       await db2.drop();
     }
+  });
+
+  it('stops with an error naming its saved state when another run removes it meanwhile, never reading a missing row', async () => {
+    // Prepare: a pool on which the saved state goes right after this run writes it (another rebuild finished and deleted it).
+    const stateTable = BOOKKEEPING_TABLES.rebuildState;
+    const racing = new Proxy(db.pool, {
+      get(target, property) {
+        if (property !== 'query') return Reflect.get(target, property, target) as unknown;
+        return async (sql: string, values?: unknown[]) => {
+          const result = await target.query(sql, values);
+          if (sql.startsWith('REPLACE INTO')) await target.query('DELETE FROM ?? WHERE id = 1', [stateTable]);
+          return result;
+        };
+      },
+    });
+
+    // Act
+    const run = rebuildReadModel({ pool: racing, source: SOURCE, scan: ordersTable(orders, 50).scan, restart: true });
+
+    // Assess
+    await expect(run).rejects.toThrow(`the rebuild's saved state (${stateTable}) is gone: another rebuild finished or discarded it while this one ran; run it again`);
   });
 });

@@ -2,6 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import { ConfigError, DYNAMODB_TABLE_WRITE_QUOTA, ENVIRONMENTS, LAMBDA_REQUESTS_PER_CONCURRENCY, loadConfig, validateConfig } from '../../config/environments';
 import { loadAwsFacts } from '../../analysis/aws-facts';
 
+/** What `act` throws, or undefined when it returns. */
+function thrownBy(act: () => unknown): unknown {
+  try {
+    act();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe('environment configuration', () => {
   it('accepts every shipped environment, staging and prod once they have an alarm subscriber', () => {
     for (const config of [ENVIRONMENTS.dev, ENVIRONMENTS.local]) expect(validateConfig(config)).toBe(config);
@@ -43,33 +53,29 @@ describe('environment configuration', () => {
     } as never;
 
     // Act
-    const act = () => validateConfig(bad);
+    const thrown = thrownBy(() => validateConfig(bad));
 
     // Assess
-    expect(act).toThrow(ConfigError);
-    try {
-      act();
-    } catch (error) {
-      expect((error as ConfigError).problems).toEqual([
-        'region must look like us-east-1, got "mars"',
-        'azCount must be 2 or 3 (Aurora needs subnets in at least two AZs), got 1',
-        'egress must be "vpc-endpoints" or "nat-gateway", got "carrier-pigeon"',
-        'aurora.engineVersion must be an Aurora MySQL 3 version like 8.0.mysql_aurora.3.10.4, got 5.7.mysql_aurora.2.11.2',
-        'aurora.maxCapacity (4) must not be below aurora.minCapacity (8)',
-        'aurora.tls must be "required" (only the local environment may turn it off), got "off"',
-        'aurora.instances must be 1 to azCount (1), one per availability zone, got 3',
-        'aurora.longQueryTimeSeconds must be above 0 and at most 3600, got 0',
-        'aurora.waitTimeoutSeconds must be 60 to 28800, got 5',
-        'aurora.maintenanceWindow must be ddd:hh24:mi-ddd:hh24:mi in UTC with days mon, tue, wed, thu, fri, sat, sun (lower case), e.g. sun:04:00-sun:04:30, got "Sunday 4am"',
-        'aurora.backupWindow must be at least 30 minutes long, got 10 (03:00-03:10)',
-        'alarms.capacityRatio must be above 0 and at most 1, got 2',
-        'alarms.emails: "not-an-address" is not an email address',
-        'aurora.backupRetentionDays must be 1 to 35, got 0',
-        'stream.batchSize must be 1 to 10000, got 20000',
-        'stream.maximumBatchingWindowInSeconds must be 0 to 300, got -1',
-        expect.stringMatching(/^logRetentionDays must be one of CloudWatch's values .* got 10$/),
-      ]);
-    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).problems).toEqual([
+      'region must look like us-east-1, got "mars"',
+      'azCount must be 2 or 3 (Aurora needs subnets in at least two AZs), got 1',
+      'egress must be "vpc-endpoints" or "nat-gateway", got "carrier-pigeon"',
+      'aurora.engineVersion must be an Aurora MySQL 3 version like 8.0.mysql_aurora.3.10.4, got 5.7.mysql_aurora.2.11.2',
+      'aurora.maxCapacity (4) must not be below aurora.minCapacity (8)',
+      'aurora.tls must be "required" (only the local environment may turn it off), got "off"',
+      'aurora.instances must be 1 to azCount (1), one per availability zone, got 3',
+      'aurora.longQueryTimeSeconds must be above 0 and at most 3600, got 0',
+      'aurora.waitTimeoutSeconds must be 60 to 28800, got 5',
+      'aurora.maintenanceWindow must be ddd:hh24:mi-ddd:hh24:mi in UTC with days mon, tue, wed, thu, fri, sat, sun (lower case), e.g. sun:04:00-sun:04:30, got "Sunday 4am"',
+      'aurora.backupWindow must be at least 30 minutes long, got 10 (03:00-03:10)',
+      'alarms.capacityRatio must be above 0 and at most 1, got 2',
+      'alarms.emails: "not-an-address" is not an email address',
+      'aurora.backupRetentionDays must be 1 to 35, got 0',
+      'stream.batchSize must be 1 to 10000, got 20000',
+      'stream.maximumBatchingWindowInSeconds must be 0 to 300, got -1',
+      expect.stringMatching(/^logRetentionDays must be one of CloudWatch's values .* got 10$/),
+    ]);
   });
 
   it("refuses a write cap past DynamoDB's per-table quota, and a validate-request concurrency that cannot keep up with the cap", () => {

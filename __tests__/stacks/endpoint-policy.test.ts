@@ -99,8 +99,8 @@ describe('the DynamoDB gateway endpoint', () => {
     };
 
     // Act
-    const viaEndpoint = Object.fromEntries(await Promise.all(Object.entries(asked).map(async ([name, request]) => [name, await gate.allows(through(endpoint, request))])));
-    const direct = Object.fromEntries(await Promise.all(Object.entries(asked).map(async ([name, request]) => [name, await gate.allows(through(undefined, request))])));
+    const viaEndpoint = Object.fromEntries(await Promise.all(Object.entries(asked).map(async ([name, request]): Promise<[string, boolean]> => [name, await gate.allows(through(endpoint, request))])));
+    const direct = Object.fromEntries(await Promise.all(Object.entries(asked).map(async ([name, request]): Promise<[string, boolean]> => [name, await gate.allows(through(undefined, request))])));
 
     // Assess: the endpoint refuses all but the granted call; outside it the broad role's own policy would allow them.
     expect(viaEndpoint).toEqual({ idempotencyRead: true, otherTable: false, otherAccount: false, ungranted: false, ungrantedOnTable: false, foreignCredentials: false });

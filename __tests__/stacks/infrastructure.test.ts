@@ -21,7 +21,7 @@ import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import aslValidator from 'asl-validator';
 import { Testing } from 'cdktf';
 import { ENVIRONMENTS } from '../../config/environments';

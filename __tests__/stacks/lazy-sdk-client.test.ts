@@ -28,10 +28,10 @@ function standIns(): { pkg: LazyPackage; Client: new (config: object) => StandIn
   pkg.add(async () => ({ PutItemCommand: dynamodb.PutItemCommand, GetItemCommand: dynamodb.GetItemCommand }));
   return {
     pkg,
-    Client: lazyClient(pkg, 'DynamoDBClient') as unknown as new (config: object) => StandInClient,
-    Put: lazyCommand('PutItemCommand') as unknown as new (input: object) => object,
-    Get: lazyCommand('GetItemCommand') as unknown as new (input: object) => object,
-    Conflict: lazyException(pkg, 'ConditionalCheckFailedException') as unknown as new () => object,
+    Client: lazyClient(pkg, 'DynamoDBClient'),
+    Put: lazyCommand('PutItemCommand'),
+    Get: lazyCommand('GetItemCommand'),
+    Conflict: lazyException(pkg, 'ConditionalCheckFailedException'),
   };
 }
 
@@ -81,7 +81,7 @@ describe('an SDK client stand-in', () => {
     const { Client, Get } = standIns();
     const client = new Client(config);
     const userAgents: string[] = [];
-    addUserAgentMiddleware(client as never, 'idempotency');
+    addUserAgentMiddleware(client, 'idempotency');
     client.middlewareStack.add?.(
       (next: (args: { request: { headers: Record<string, string> } }) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
         userAgents.push(args.request.headers['user-agent'] ?? '');

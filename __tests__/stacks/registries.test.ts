@@ -113,7 +113,7 @@ describe('a query and a command added to the registries', () => {
 
     it('publishes both in the schemas, alarms on the new function and gives its role the reader secret', () => {
       type Schema = { properties: { detail: { oneOf: { title: string }[] } } };
-      const schemas: Record<string, Schema> = Object.fromEntries(resourcesOf(stacks, 'aws_schemas_schema').map((schema) => [String(schema.name).split('@')[1], JSON.parse(String(schema.content)) as Schema]));
+      const schemas: Record<string, Schema> = Object.fromEntries(resourcesOf(stacks, 'aws_schemas_schema').map((schema): [string, Schema] => [String(schema.name).split('@')[1] as string, JSON.parse(String(schema.content)) as Schema]));
       const alarms = resourcesOf(stacks, 'aws_cloudwatch_metric_alarm').map((alarm) => String(alarm.alarm_description));
       const role = resourcesOf(stacks, 'aws_iam_role_policy').find((policy) => String(policy.role).includes('item-total')) as { policy: string };
       const reads = (JSON.parse(role.policy) as { Statement: { Action: string[] }[] }).Statement.flatMap((statement) => statement.Action);

@@ -41,7 +41,7 @@ export function streamEventNames(commands: readonly CommandDefinition[] = COMMAN
 
 /** The DynamoDB operations the commands' writes use (`PutItem`, `UpdateItem`), each once. */
 export function commandWriteOperations(commands: readonly CommandDefinition[] = COMMANDS): ('PutItem' | 'UpdateItem')[] {
-  return [...new Set(commands.map((command) => (command.write.kind === 'put' ? 'PutItem' : 'UpdateItem') as 'PutItem' | 'UpdateItem'))];
+  return [...new Set(commands.map((command) => (command.write.kind === 'put' ? 'PutItem' : 'UpdateItem')))];
 }
 
 /** The DynamoDB actions the workflow needs on the orders table: each command's write, and the read-back. */

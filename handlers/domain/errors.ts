@@ -31,7 +31,7 @@ export const MAX_REFUSAL_MESSAGE_CHARACTERS = 4_096;
  * {@link MAX_ECHO_CHARACTERS} with the full length said, so an answer never
  * grows with the input (a 300 KB `command` would not fit on the bus).
  */
-export function echo(value: string): string {
+function echo(value: string): string {
   const characters = [...value];
   if (characters.length <= MAX_ECHO_CHARACTERS) return JSON.stringify(value);
   return `${JSON.stringify(characters.slice(0, MAX_ECHO_CHARACTERS).join(''))}… (${characters.length} characters)`;

@@ -28,7 +28,7 @@
 import { READ_MODEL_TABLES } from '../../config/read-model-tables';
 
 /** The directive, on a line of its own before the first statement, that sends a migration through the rebuild. */
-export const THROUGH_REBUILD_DIRECTIVE = '-- migration: through-rebuild';
+const THROUGH_REBUILD_DIRECTIVE = '-- migration: through-rebuild';
 
 /** How a step runs: a row statement in a transaction with its record, a DDL statement on its own. */
 export type StepKind = 'ddl' | 'rows';

@@ -64,9 +64,9 @@ export interface MigrateOptions {
  * statement waiting that long behind a transaction would stall every
  * projection batch behind it.
  */
-export const MIGRATION_LOCK_WAIT_SECONDS = 5;
+const MIGRATION_LOCK_WAIT_SECONDS = 5;
 /** Attempts of a step that cannot take its locks: with the pauses, about two minutes of a long transaction. */
-export const MIGRATION_STEP_ATTEMPTS = 12;
+const MIGRATION_STEP_ATTEMPTS = 12;
 
 /**
  * Folder holding the migration files. Next to this module in the source tree,

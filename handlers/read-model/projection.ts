@@ -78,7 +78,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
    */
   const projectSettled = async (order: Order, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats): Promise<ProjectionResult> => {
     try {
-      return (await projectOnce(order, seat)) as ProjectionResult;
+      return (await projectOnce(order, seat));
     } catch (error) {
       if (!(error instanceof IdempotencyAlreadyInProgressError) || seat.submitted) throw error;
       const result = await project(order, seat);

@@ -3,6 +3,7 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { isKnownStatus } from '../commands/registry';
 import { orderFromRows, type Order, type StoredLine } from '../domain/order';
 import { knownOrderFromItem } from '../domain/order-record';
+import { ReadModelError } from './errors';
 import { onRebuildTables } from './migration-sql';
 import { completeThroughRebuild, migrationForRebuild, migrationLabel, type Migration, type MigrationReport } from './migrations';
 import { compareKeys, projectOrders, writeOrders, type WarnLogger } from './read-model-writer';
@@ -98,6 +99,17 @@ async function readState(pool: Pool): Promise<StateRow | undefined> {
     [STATE_TABLE],
   );
   return rows[0];
+}
+
+/**
+ * The saved state this run has written: gone only when another run finished
+ * or discarded the rebuild meanwhile, which stops this one with an error that
+ * says so.
+ */
+async function savedState(pool: Pool): Promise<StateRow> {
+  const state = await readState(pool);
+  if (!state) throw new ReadModelError(`the rebuild's saved state (${STATE_TABLE}) is gone: another rebuild finished or discarded it while this one ran; run it again`);
+  return state;
 }
 
 /** The saved state's table, made if missing; one of an earlier shape (no generation, no migration) is dropped. */
@@ -199,7 +211,7 @@ export async function rebuildReadModel(options: {
       generation,
       migration?.version ?? null,
     ]);
-    state = (await readState(pool)) as StateRow;
+    state = await savedState(pool);
   }
   const withReason = restarted ? { restarted } : {};
   let cursor = state.cursor_json ? (JSON.parse(state.cursor_json) as Record<string, AttributeValue>) : undefined;
@@ -232,7 +244,7 @@ export async function rebuildReadModel(options: {
   // Most of the catch-up outside the lock, so the critical section copies only the last moments.
   await catchUpOutsideLock(pool, state.started_at);
   if (!(await swapWithLastCatchUp(pool, state.started_at))) {
-    const now = (await readState(pool)) as StateRow;
+    const now = await savedState(pool);
     return { stage: 'swapping', scanned: Number(scanned), projected: Number(projected), malformed: Number(malformed), caughtUp: Number(now.caught_up), ...withReason };
   }
   return { ...(await finishSwap(pool, { recover: false, ...finish })), ...withReason };

@@ -113,7 +113,7 @@ async function heldPrivileges(connection: Connection, username: string): Promise
   const [table] = await connection.query('SELECT TABLE_SCHEMA AS `schema`, TABLE_NAME AS `table`, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
   type Row = { privilege: string; grantable: string; schema?: string; table?: string };
   const held = (rows: unknown, level: (row: Row) => HeldPrivilege['on']) => (rows as Row[]).filter((row) => row.privilege !== 'USAGE').map((row) => ({ privilege: row.privilege, on: level(row), grantable: row.grantable === 'YES' }));
-  return [...held(global, () => ({})), ...held(schema, (row) => ({ schema: row.schema as string })), ...held(table, (row) => ({ schema: row.schema as string, table: row.table as string }))];
+  return [...held(global, () => ({})), ...held(schema, (row) => ({ schema: row.schema })), ...held(table, (row) => ({ schema: row.schema, table: row.table }))];
 }
 
 /**

@@ -21,7 +21,7 @@ function mysql(): Promise<typeof import('mysql2/promise')> {
   ));
 }
 // A failure is surfaced by the first getPool/connect.
-setImmediate(() => mysql().catch(() => undefined));
+setImmediate(() => void mysql().catch(() => undefined));
 
 /** Where the read model lives; credentials come separately, from the secret. */
 export interface DbSettings {

@@ -74,6 +74,7 @@ export function dbSecret(options: DbSecretOptions = {}): middy.MiddlewareObj<unk
     } catch (error) {
       // middy wraps the fetch failures; say which secret, keep the SDK's error as the cause.
       const causes = ((error as { cause?: { data?: unknown[] } }).cause?.data ?? [error]) as Error[];
+      // eslint-disable-next-line preserve-caught-error -- the cause is the SDK's error itself, not middy's wrapper around it.
       throw new Error(`reading the database secret failed: ${causes.map((cause) => `${cause.name}: ${cause.message}`).join('; ')}`, { cause: causes[0] });
     }
     const credentials = (request.context as Partial<DbContext>).db;

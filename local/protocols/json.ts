@@ -12,8 +12,8 @@ import { readBody, sendJson } from '../http';
 import type { Principal } from '../iam';
 import type { Protocol } from '../service';
 
-/** Handles one operation of a service; returns the response body. */
-type OperationHandler = (body: Record<string, unknown>) => Promise<unknown> | unknown;
+/** Handles one operation of a service; returns the response body, or a promise of it. */
+type OperationHandler = (body: Record<string, unknown>) => unknown;
 
 /** An API served through `X-Amz-Target`, e.g. prefix `AWSEvents`. */
 export interface JsonService {
@@ -59,6 +59,21 @@ export function requireString(body: Record<string, unknown>, name: string): stri
   const value = body[name];
   if (typeof value !== 'string' || value.length === 0) {
     throw new AwsError('ValidationException', `1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
+  }
+  return value;
+}
+
+/**
+ * Reads an optional string parameter: undefined when absent, and a value of
+ * another JSON type refused as AWS's deserializer refuses it
+ * (`SerializationException`), never read as "[object Object]" or "42".
+ */
+export function optionalString(body: object, name: string): string | undefined {
+  const value = (body as Readonly<Record<string, unknown>>)[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') {
+    const kind = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+    throw new AwsError('SerializationException', `${name} must be a string, got ${kind}`);
   }
   return value;
 }

@@ -83,7 +83,7 @@ function asAwsError(error: unknown, api: QueryApi | undefined): AwsError {
 }
 
 /** Writes an error of the query protocol. */
-export function sendQueryError(response: ServerResponse, error: AwsError, namespace = 'https://local/'): void {
+function sendQueryError(response: ServerResponse, error: AwsError, namespace = 'https://local/'): void {
   sendXml(response, error.status, { ErrorResponse: { Error: { Type: error.status < 500 ? 'Sender' : 'Receiver', Code: error.type, Message: error.message }, RequestId: randomUUID() } }, namespace);
 }
 
@@ -106,6 +106,7 @@ function xml(value: XmlValue): string {
 /** Text as XML character data: markup escaped, and characters XML 1.0 cannot carry replaced by U+FFFD. */
 function escapeXml(text: string): string {
   return text
+    // eslint-disable-next-line no-control-regex -- the controls XML 1.0 allows (tab, LF, CR) are named on purpose.
     .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -19,7 +19,7 @@ export interface RestRoute {
 }
 
 /** Writes an error of the REST-JSON protocol. */
-export function sendRestJsonError(response: ServerResponse, error: AwsError): void {
+function sendRestJsonError(response: ServerResponse, error: AwsError): void {
   response.setHeader('x-amzn-errortype', error.type);
   sendJson(response, error.status, { Type: error.status < 500 ? 'User' : 'Service', message: error.message });
 }

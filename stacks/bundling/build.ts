@@ -412,7 +412,7 @@ export async function buildHandlers(options: { naive?: boolean; outRoot?: string
   const keyOptions = { naive: options.naive === true, root: path.relative(ROOT, root) };
   const recorded = await readFile(path.join(root, BUILD_KEY_FILE), 'utf8')
     .then((text) => (JSON.parse(text) as { bundles?: Record<string, BuiltBundle> }).bundles ?? {})
-    .catch(() => ({}) as Record<string, BuiltBundle>);
+    .catch((): Record<string, BuiltBundle> => ({}));
   // Nothing else lingers: a renamed or removed function's bundle goes (dist/.compiled is scripts/compiled.mjs's).
   const kept = new Set([COMPILED_APPS, BUILD_KEY_FILE, ...keys.flatMap((functionKey) => [FunctionName[functionKey], `${FunctionName[functionKey]}.zip`])]);
   const entries = await readdir(root).catch(() => [] as string[]);

@@ -63,7 +63,7 @@ export function lazyPackage(name: string): LazyPackage {
           return promise;
         }),
       );
-      const exports: Record<string, unknown> = Object.assign(loaded ?? {}, ...modules);
+      const exports = Object.assign(loaded ?? {}, ...modules) as Record<string, unknown>;
       loaded = exports;
       return exports;
     },
@@ -139,7 +139,7 @@ export function lazyClient(pkg: LazyPackage, name: string) {
       // Loaded by the first call, or once the module that constructed the client has
       // finished loading, whichever comes first: a client constructed at init (the
       // idempotency store's) is ready by the first invocation without adding to init.
-      setImmediate(() => this.#connect().catch(() => undefined));
+      setImmediate(() => void this.#connect().catch(() => undefined));
     }
 
     /** The real client's resolved configuration once it exists; until then the configuration given. */

@@ -46,7 +46,7 @@ function namedPlaceholders(row: ProviderCalls): readonly string[] {
 }
 
 /** An ARN template as a policy resource pattern. */
-export function resourcePattern(row: ProviderCalls, template: string, scope: RoleScope): string {
+function resourcePattern(row: ProviderCalls, template: string, scope: RoleScope): string {
   if (template === '*') return '*';
   const named = namedPlaceholders(row);
   return template.replace(/\{([^}]+)\}/g, (_, key: string) => {
@@ -58,7 +58,7 @@ export function resourcePattern(row: ProviderCalls, template: string, scope: Rol
 }
 
 /** The calls of a row a role makes. */
-export function roleCalls(row: ProviderCalls, role: CiRole): TargetedCall[] {
+function roleCalls(row: ProviderCalls, role: CiRole): TargetedCall[] {
   const phases = role === 'plan' ? [row.read, row.plan ?? []] : [row.read, row.plan ?? [], ...WRITE_PHASES.map((phase) => row[phase])];
   return phases.flat().map((call) => targeted(row, call));
 }
@@ -66,7 +66,7 @@ export function roleCalls(row: ProviderCalls, role: CiRole): TargetedCall[] {
 const sidPart = (text: string) => text.replace(/[^A-Za-z0-9]/g, '');
 
 /** The refresh (plan) or refresh-and-write (deploy) statements for the rows: one per service and resource set. */
-export function providerStatements(rows: readonly ProviderCalls[], role: CiRole, scope: RoleScope): CiStatement[] {
+function providerStatements(rows: readonly ProviderCalls[], role: CiRole, scope: RoleScope): CiStatement[] {
   const groups = new Map<string, { service: string; resources: string[]; actions: Set<string>; viaService?: string }>();
   for (const row of rows) {
     for (const call of roleCalls(row, role)) {
@@ -101,7 +101,7 @@ export function providerStatements(rows: readonly ProviderCalls[], role: CiRole,
  * and deleted per run). https://developer.hashicorp.com/terraform/language/backend/s3#permissions-required
  * Objects are encrypted with the bucket's key, used through S3 only.
  */
-export function stateStatements(state: StateAccess, role: CiRole): CiStatement[] {
+function stateStatements(state: StateAccess, role: CiRole): CiStatement[] {
   const objects = `${state.bucketArn}/${state.keyPrefix}/*`;
   const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${state.region}.amazonaws.com` } };
   return [
@@ -118,7 +118,7 @@ export function stateStatements(state: StateAccess, role: CiRole): CiStatement[]
 }
 
 /** The deploy workflow runs `npm run preflight` with the deploy role: the account settings it reads. */
-export function preflightStatement(): CiStatement {
+function preflightStatement(): CiStatement {
   return { Sid: 'Preflight', Effect: 'Allow', Action: [...new Set(Object.values(CALL_ACTIONS))].sort(), Resource: ['*'] };
 }
 

@@ -12,7 +12,7 @@ import { PROVIDER_CALLS, type ProviderCalls } from './provider-calls';
  * configuration has none (CI adds them through ALARM_EMAILS), so the types
  * that only exist with subscribers are covered too.
  */
-export function deployableConfig(environment: EnvironmentName): EnvironmentConfig {
+function deployableConfig(environment: EnvironmentName): EnvironmentConfig {
   const config = ENVIRONMENTS[environment];
   return config.alarms.emails.length > 0 ? config : { ...config, alarms: { ...config.alarms, emails: ['alarms@example.com'] } };
 }

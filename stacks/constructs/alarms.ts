@@ -65,7 +65,7 @@ export interface Alarmed extends IConstruct {
 }
 
 /** Whether a construct of the tree offers alarms. */
-export function isAlarmed(construct: IConstruct): construct is Alarmed {
+function isAlarmed(construct: IConstruct): construct is Alarmed {
   return typeof (construct as Partial<Alarmed>).addAlarms === 'function';
 }
 

@@ -23,6 +23,7 @@ const RETENTION_SECONDS = 14 * 24 * 3600;
  */
 export class DeadLetterQueue extends SqsQueue implements Alarmed {
   readonly #statements: PolicyStatement[] = [];
+  /** The queue policy, made by the first {@link allowSendFrom}. */
   #policy: SqsQueuePolicy | undefined;
 
   constructor(scope: Construct, id: string, options: DeadLetterQueueOptions) {
@@ -40,7 +41,8 @@ export class DeadLetterQueue extends SqsQueue implements Alarmed {
    */
   allowSendFrom(service: string, sourceArn: string, sid: string): void {
     this.#statements.push({ Sid: sid, Principal: { Service: service }, Action: ['sqs:SendMessage'], Resource: [this.arn], Condition: { ArnEquals: { 'aws:SourceArn': sourceArn } } });
-    this.#policy ??= new SqsQueuePolicy(this.node.scope as Construct, `${this.node.id}-policy`, {
+    if (this.#policy) return;
+    this.#policy = new SqsQueuePolicy(this.node.scope as Construct, `${this.node.id}-policy`, {
       queueUrl: this.url,
       policy: Lazy.stringValue({ produce: () => policyDocument(this.#statements) }),
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { WORKFLOW_TEMPLATE_PATH, checkRefusalCodes, expandCommandRouting, expandQueryRouting, placeholdersOf, queryStateName, renderAsl, renderWorkflow } from '../../../asl/render';
 import { validateCommand } from '../../../handlers/commands/validate-command';
 import { COMMANDS } from '../../../handlers/commands/registry';
@@ -92,7 +93,7 @@ describe('the rendered workflow, run', () => {
     // Prepare
     await import('../../../local/polyfills');
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)), { validationOptions: { checkArn: true, checkPaths: true } });
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
     const published: unknown[] = [];
     const failing = () => {
       throw Object.assign(new Error('entry too large'), { name: 'EventBridge.FailedEntry' });
@@ -129,7 +130,7 @@ describe('the rendered workflow, run', () => {
     // Prepare: validation refuses the command, and the bus refuses the answer.
     await import('../../../local/polyfills');
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)), { validationOptions: { checkArn: true, checkPaths: true } });
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
     const published: unknown[] = [];
 
     // Act
@@ -167,7 +168,7 @@ describe('the rendered command paths, run', () => {
   async function run(detail: Record<string, unknown>, table: { write: 'ok' | 'conditionFailed'; stored?: Record<string, { S: string }> }) {
     await import('../../../local/polyfills');
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)), { validationOptions: { checkArn: true, checkPaths: true } });
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
     const published: unknown[] = [];
     const writes: unknown[] = [];
     const event = JSON.parse(JSON.stringify({ id: 'c-1', time: '2022-10-14T08:30:00Z', 'detail-type': 'orderCommand', source: 'orderPipeline', detail })) as { id: string };

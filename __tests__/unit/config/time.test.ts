@@ -39,8 +39,15 @@ describe('event times', () => {
     ['1665687600', '2022-10-13T19:00:00Z'],
     [1665687600.5, '2022-10-13T19:00:00Z'],
   ])('accepts %j as %s', (time, expected) => {
-    const result = put(time);
-    expect(result.EventId).toEqual(expect.any(String));
+    // Prepare
+    const onBus = bus();
+
+    // Act
+    const result = onBus.putEvents({ Entries: [{ EventBusName: 'b', Source: 's', DetailType: 'd', Detail: '{}', Time: time }] }).Entries[0];
+
+    // Assess
+    expect(result).toEqual({ EventId: expect.any(String) });
+    expect(onBus.events().map((event) => event.time)).toEqual([expected]);
   });
 
   it('keeps years 0 to 99 as written (Date.UTC would read them as 1900-1999)', () => {

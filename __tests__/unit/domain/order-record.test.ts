@@ -40,7 +40,7 @@ describe('readOrderRecord', () => {
       orderid: { S: '9' },
       orderedAt: { S: 'soon' },
       items: { L: [{ M: { itemid: { N: '1' }, quantity: { N: '2.5' } } }, { S: 'x' }] },
-    } as never;
+    };
 
     // Act
     const act = () => readOrderRecord(record);

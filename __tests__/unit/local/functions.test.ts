@@ -88,7 +88,7 @@ describe('LocalFunctions', () => {
     define('env');
 
     // Act
-    const result = await functions.invoke('env', {});
+    const result = await functions.invoke('env', {}).finally(() => delete process.env.RUNTIME_SECRET);
 
     // Assess
     expect(result.ok).toBe(true);
@@ -97,7 +97,6 @@ describe('LocalFunctions', () => {
     expect(env.RUNTIME_SECRET).toBeUndefined();
     expect(env.DB_URL).toBeUndefined();
     expect(logs).toEqual(expect.arrayContaining([expect.stringMatching(/^START RequestId/), expect.stringMatching(/^REPORT RequestId/)]));
-    delete process.env.RUNTIME_SECRET;
   });
 
   it('ends the environment at the timeout, and the next invocation starts a new one', async () => {

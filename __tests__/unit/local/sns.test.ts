@@ -144,8 +144,8 @@ describe('the local SNS, from the synthesized stacks', () => {
     const unknownTopic = () => integration.target?.(ruleTarget(`arn:aws:sns:${REGION}:${ACCOUNT}:nope`));
     const delivery = integration.target?.(ruleTarget(topicArn));
     const delivered = await refusal(delivery!({ version: '0', id: 'e', 'detail-type': 'x', source: 's', account: ACCOUNT, time: '2022-10-13T19:00:00Z', region: REGION, resources: [], detail: {} }));
-    const denied = await refusal(publishTask!({ TopicArn: topicArn, Message: { alarm: true } }) as Promise<unknown>);
-    const missing = await refusal(publishTask!({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:nope`, Message: 'x' }) as Promise<unknown>);
+    const denied = await refusal(publishTask!({ TopicArn: topicArn, Message: { alarm: true } }));
+    const missing = await refusal(publishTask!({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:nope`, Message: 'x' }));
 
     // Assess
     expect(unknownTopic).toThrow(UnsupportedTerraformError);

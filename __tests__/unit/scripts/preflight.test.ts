@@ -106,7 +106,7 @@ describe('npm run preflight', () => {
     expect(code).toBe(1);
     // The configuration refusal once, as its own line; the unread call named, with the action to allow.
     expect(output.match(/ALARM_EMAILS/g)).toHaveLength(1);
-    expect(output).toMatch(/^FAIL  configuration: .*ALARM_EMAILS/m);
+    expect(output).toMatch(/^FAIL {2}configuration: .*ALARM_EMAILS/m);
     expect(output).toContain('FAIL  Aurora DB clusters: needs 1; the account allows unknown (aws rds describe-account-attributes failed: permission)');
     expect(output).toContain('fix: the credentials may not call rds:DescribeAccountAttributes');
     expect(output).not.toMatch(/allows not read|run with credentials/);
@@ -138,9 +138,9 @@ describe('npm run preflight', () => {
   }, budget({ cliRuns: 1, seconds: 5 }));
 
   it.each([
-    ['no Terraform', { terraform: null }, /FAIL  Terraform: needs 1\.11\.0 or newer; found not installed\n {6}fix: install Terraform .*execvp\(3\) failed/],
-    ['a Terraform too old for S3-native locking', { terraform: '1.9.8' }, /FAIL  Terraform: needs 1\.11\.0 or newer; found 1\.9\.8/],
-    ['no AWS CLI', { awsCli: false }, /FAIL  AWS CLI: needs installed .*; found not installed\n {6}fix: install the AWS CLI/],
+    ['no Terraform', { terraform: null }, /FAIL {2}Terraform: needs 1\.11\.0 or newer; found not installed\n {6}fix: install Terraform .*execvp\(3\) failed/],
+    ['a Terraform too old for S3-native locking', { terraform: '1.9.8' }, /FAIL {2}Terraform: needs 1\.11\.0 or newer; found 1\.9\.8/],
+    ['no AWS CLI', { awsCli: false }, /FAIL {2}AWS CLI: needs installed .*; found not installed\n {6}fix: install the AWS CLI/],
   ] as const)('names %s in one line, with where to get it', async (_case, tools, expected) => {
     const { code, output } = await preflight('dev', account(1000), {}, tools);
     expect(code).toBe(1);
