@@ -610,7 +610,7 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
     const answered = performance.now() - started;
     // An answer that refuses the command (throttled past the workflow's retries, say) is a defect the bench names too.
     const refused = (await localEvents(endpoint)).filter(
-      (event) => event['detail-type'] === DetailType.commandResponse && String(event.detail.orderid ?? '').startsWith('tp-') && event.detail.commandStatus !== 'orderCreated',
+      (event) => event['detail-type'] === DetailType.commandResponse && typeof event.detail.orderid === 'string' && event.detail.orderid.startsWith('tp-') && event.detail.commandStatus !== 'orderCreated',
     );
     if (refused.length > 0) throw new Error(`local pipeline (IAM ${iam}): ${refused.length} of ${localCommands} commands were refused: ${JSON.stringify(refused.slice(0, 3).map((event) => event.detail))}`);
     const projectedCount = async () => {

@@ -64,7 +64,7 @@ async function runAgainstThrottles(stateName: string, service: string, error: st
 describe('throttled Tasks of the workflow', () => {
   const cases = [
     { state: 'ValidateCommand', service: 'lambda', error: 'Lambda.TooManyRequestsException' },
-    { state: queryStateName(QUERIES[0]!.name), service: 'lambda', error: 'Lambda.TooManyRequestsException' },
+    { state: queryStateName(QUERIES[0].name), service: 'lambda', error: 'Lambda.TooManyRequestsException' },
     { state: 'RefuseQuery', service: 'lambda', error: 'Lambda.TooManyRequestsException' },
     { state: 'CreateOrder', service: 'dynamodb', error: 'DynamoDB.ThrottlingException' },
     { state: 'CancelOrder', service: 'dynamodb', error: 'DynamoDB.ThrottlingException' },
@@ -99,8 +99,8 @@ describe('the workflow time budget', () => {
     expect(budget.seconds).toBeLessThanOrEqual(EXPRESS_MAX_DURATION_SECONDS);
     expect(budget.path[0]).toBe(definition.StartAt);
     // A query's function may run 1 + 3 + 2 times at its timeout (a throttle runs nothing), plus every wait.
-    const query = budget.tasks[queryStateName(QUERIES[0]!.name)]!;
-    expect(query).toEqual({ waitSeconds: 32 + 7 + 3, runningAttempts: 6, attemptSeconds: QUERIES[0]!.settings.timeoutSeconds });
+    const query = budget.tasks[queryStateName(QUERIES[0].name)]!;
+    expect(query).toEqual({ waitSeconds: 32 + 7 + 3, runningAttempts: 6, attemptSeconds: QUERIES[0].settings.timeoutSeconds });
   });
 
   it('refuses a workflow that can outlast an Express execution, naming the path, and one that loops', () => {
