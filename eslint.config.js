@@ -20,7 +20,18 @@ import tseslint from 'typescript-eslint';
 export default defineConfig(
   {
     // Outputs and generated files: what the build, synth, tests and bench write.
-    ignores: ['dist/', '.test-dist-*/', 'cdktf.out/', 'cdktf.bootstrap.out/', 'coverage/', '.terraform/', '.local/', '.local-data/', 'test-results/', 'bench/results/'],
+    ignores: [
+      'dist/',
+      '.test-dist-*/',
+      'cdktf.out/',
+      'cdktf.bootstrap.out/',
+      'coverage/',
+      '.terraform/',
+      '.local/',
+      '.local-data/',
+      'test-results/',
+      'bench/results/',
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
@@ -38,7 +49,10 @@ export default defineConfig(
       'require-await': 'off',
       '@typescript-eslint/require-await': 'off',
       // `_`-named bindings are the project's way to drop a parameter or a destructured member on purpose.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {

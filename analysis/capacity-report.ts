@@ -27,7 +27,11 @@ export interface CapacityRun {
 export function runCapacityModel(environment: EnvironmentName, options: PipelineOptions = {}, bench: Record<string, unknown> = lastBenchmark()): CapacityRun {
   const facts = loadAwsFacts();
   const queries = (options.registry ?? REGISTRY).queries;
-  const design = designFromSynth(ENVIRONMENTS[environment], synthesizeStacks(ENVIRONMENTS[environment], options), Object.fromEntries(queries.map((query) => [query.name, query.functionName])));
+  const design = designFromSynth(
+    ENVIRONMENTS[environment],
+    synthesizeStacks(ENVIRONMENTS[environment], options),
+    Object.fromEntries(queries.map((query) => [query.name, query.functionName])),
+  );
   const measured = measuredFromBench(bench, design.batchSize);
   return { environment, facts, report: capacityModel(design, measured, facts), original: capacityModel(originalDesign(design), measured, facts, true) };
 }
@@ -46,25 +50,51 @@ function side(title: string, ours: CapacityReport['components'], theirs: Capacit
     const found = components.find((component) => component.name === name);
     return found ? `${usd(found.usd)}${found.detail ? ` (${found.detail})` : ''}` : 'none';
   };
-  return ['', title, '', '| component | this project | original |', '|---|---:|---:|', ...names.map((name) => `| ${name} | ${cell(ours, name)} | ${cell(theirs, name)} |`)];
+  return [
+    '',
+    title,
+    '',
+    '| component | this project | original |',
+    '|---|---:|---:|',
+    ...names.map((name) => `| ${name} | ${cell(ours, name)} | ${cell(theirs, name)} |`),
+  ];
 }
 
 /** The model as Markdown tables: stages, queries, and the three costs beside the original's. */
 export function capacityMarkdown({ environment, facts, report, original }: CapacityRun): string {
-  const lines = [`capacity and cost: ${environment} (${facts.region}, arm64); prices ${report.prices.source}, read ${report.prices.date}; measured: ${report.measured}`, ''];
+  const lines = [
+    `capacity and cost: ${environment} (${facts.region}, arm64); prices ${report.prices.source}, read ${report.prices.date}; measured: ${report.measured}`,
+    '',
+  ];
   lines.push('| stage | orders/s | original | assumption |', '|---|---:|---:|---|');
   for (const stage of report.stages) {
     const theirs = original.stages.find((candidate) => candidate.name === stage.name);
-    lines.push(`| ${stage.name}${stage.name === report.bottleneck ? ' **(bottleneck)**' : ''} | ${rate(stage.ordersPerSecond)} | ${theirs ? rate(theirs.ordersPerSecond) : 'no such stage'}${theirs?.name === original.bottleneck ? ' (bottleneck)' : ''} | ${stage.assumption} |`);
+    lines.push(
+      `| ${stage.name}${stage.name === report.bottleneck ? ' **(bottleneck)**' : ''} | ${rate(stage.ordersPerSecond)} | ${theirs ? rate(theirs.ordersPerSecond) : 'no such stage'}${theirs?.name === original.bottleneck ? ' (bottleneck)' : ''} | ${stage.assumption} |`,
+    );
   }
   lines.push('', '| query | answers/s | original | assumption |', '|---|---:|---:|---|');
   for (const query of report.queries) {
     const theirs = original.queries.find((candidate) => candidate.name === query.name);
     lines.push(`| ${query.name} | ${rate(query.perSecond)} | ${theirs ? rate(theirs.perSecond) : 'no such query'} | ${query.assumption} |`);
   }
-  lines.push(...side(`cost per million orders: ${usd(report.costPerMillionOrdersUsd)} (original ${usd(original.costPerMillionOrdersUsd)})`, report.components, original.components));
-  lines.push(...side(`cost per million queries: ${usd(report.costPerMillionQueriesUsd)} (original ${usd(original.costPerMillionQueriesUsd)})`, report.queryComponents, original.queryComponents));
-  lines.push(...side(`monthly floor: ${usd(report.monthlyFloorUsd)} (original ${usd(original.monthlyFloorUsd)})`, report.floorComponents, original.floorComponents));
+  lines.push(
+    ...side(
+      `cost per million orders: ${usd(report.costPerMillionOrdersUsd)} (original ${usd(original.costPerMillionOrdersUsd)})`,
+      report.components,
+      original.components,
+    ),
+  );
+  lines.push(
+    ...side(
+      `cost per million queries: ${usd(report.costPerMillionQueriesUsd)} (original ${usd(original.costPerMillionQueriesUsd)})`,
+      report.queryComponents,
+      original.queryComponents,
+    ),
+  );
+  lines.push(
+    ...side(`monthly floor: ${usd(report.monthlyFloorUsd)} (original ${usd(original.monthlyFloorUsd)})`, report.floorComponents, original.floorComponents),
+  );
   return lines.join('\n');
 }
 

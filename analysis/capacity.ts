@@ -177,17 +177,27 @@ function xrayCost(design: Design, facts: AwsFacts, tracedRequests: number, what:
 }
 
 /** Reads a design from one environment's synthesized stacks. */
-export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Record<string, StackJson>>, queryFunctions: Readonly<Record<string, string>>): Design {
+export function designFromSynth(
+  config: EnvironmentConfig,
+  stacks: Readonly<Record<string, StackJson>>,
+  queryFunctions: Readonly<Record<string, string>>,
+): Design {
   const mapping = resourcesOf(stacks, 'aws_lambda_event_source_mapping')[0] ?? {};
-  const cluster = resourcesOf(stacks, 'aws_rds_cluster')[0] as { serverlessv2_scaling_configuration?: { min_capacity: number; max_capacity: number } } | undefined;
-  const machine = resourcesOf(stacks, 'aws_sfn_state_machine')[0] as { logging_configuration?: { level: string; include_execution_data: boolean }; tracing_configuration?: { enabled?: boolean } } | undefined;
+  const cluster = resourcesOf(stacks, 'aws_rds_cluster')[0] as
+    { serverlessv2_scaling_configuration?: { min_capacity: number; max_capacity: number } } | undefined;
+  const machine = resourcesOf(stacks, 'aws_sfn_state_machine')[0] as
+    { logging_configuration?: { level: string; include_execution_data: boolean }; tracing_configuration?: { enabled?: boolean } } | undefined;
   const archive = resourcesOf(stacks, 'aws_cloudwatch_event_archive')[0];
-  const ordersTable = resourcesOf(stacks, 'aws_dynamodb_table').find((table) => table.stream_enabled === true) as { on_demand_throughput?: { max_write_request_units?: number } } | undefined;
+  const ordersTable = resourcesOf(stacks, 'aws_dynamodb_table').find((table) => table.stream_enabled === true) as
+    { on_demand_throughput?: { max_write_request_units?: number } } | undefined;
   const writeCap = ordersTable?.on_demand_throughput?.max_write_request_units;
   const functions = Object.fromEntries(
     resourcesOf(stacks, 'aws_lambda_function').map((fn) => {
       const reserved = Number(fn.reserved_concurrent_executions ?? -1);
-      return [String(fn.function_name).replace(/^order-pipeline-[a-z]+-/, ''), { memoryMb: Number(fn.memory_size ?? 128), ...(reserved >= 0 ? { reserved } : {}) }];
+      return [
+        String(fn.function_name).replace(/^order-pipeline-[a-z]+-/, ''),
+        { memoryMb: Number(fn.memory_size ?? 128), ...(reserved >= 0 ? { reserved } : {}) },
+      ];
     }),
   );
   return {
@@ -203,7 +213,10 @@ export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Reco
       maxCapacity: Number(cluster?.serverlessv2_scaling_configuration?.max_capacity ?? 1),
       instances: resourcesOf(stacks, 'aws_rds_cluster_instance').length,
     },
-    workflowLogs: { level: machine?.logging_configuration?.level ?? 'OFF', includeExecutionData: machine?.logging_configuration?.include_execution_data === true },
+    workflowLogs: {
+      level: machine?.logging_configuration?.level ?? 'OFF',
+      includeExecutionData: machine?.logging_configuration?.include_execution_data === true,
+    },
     interfaceEndpointAzs: resourcesOf(stacks, 'aws_vpc_endpoint')
       .filter((endpoint) => endpoint.vpc_endpoint_type === 'Interface')
       .reduce((total, endpoint) => total + (Array.isArray(endpoint.subnet_ids) ? endpoint.subnet_ids.length : 1), 0),
@@ -215,7 +228,9 @@ export function designFromSynth(config: EnvironmentConfig, stacks: Readonly<Reco
     ),
     dashboards: resourcesOf(stacks, 'aws_cloudwatch_dashboard').length,
     // The role secrets, plus the master user secret Aurora manages.
-    secrets: resourcesOf(stacks, 'aws_secretsmanager_secret').length + resourcesOf(stacks, 'aws_rds_cluster').filter((rds) => rds.manage_master_user_password === true).length,
+    secrets:
+      resourcesOf(stacks, 'aws_secretsmanager_secret').length +
+      resourcesOf(stacks, 'aws_rds_cluster').filter((rds) => rds.manage_master_user_password === true).length,
     dynamodbWritesPerOrder: 1 + (Object.keys(functions).includes('project-orders') ? 2 : 0),
     archiveRetentionDays: archive === undefined ? undefined : Number(archive.retention_days ?? 0),
     tracing: {
@@ -272,7 +287,10 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
   // validate-request's own reservation when it has one; else the unreserved pool it shares.
   const validateReserved = design.functions['validate-request']?.reserved;
   const validateConcurrency = validateReserved ?? unreserved;
-  const validatePool = validateReserved !== undefined ? `its reserved concurrency of ${validateReserved}` : `the ${unreserved} unreserved (account default ${quota(facts, 'lambdaConcurrentExecutions')} less ${reservedTotal} reserved)`;
+  const validatePool =
+    validateReserved !== undefined
+      ? `its reserved concurrency of ${validateReserved}`
+      : `the ${unreserved} unreserved (account default ${quota(facts, 'lambdaConcurrentExecutions')} less ${reservedTotal} reserved)`;
   const tableQuota = quota(facts, 'dynamodbTableWriteUnitsPerSecond');
   const writeCap = design.ordersMaxWriteRequestUnits;
   const projection = design.functions['project-orders'];
@@ -331,32 +349,43 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
     {
       name: 'Aurora writer',
       // A maximum below the benchmark machine's size scales the measured rate down; above it, no faster is assumed.
-      ordersPerSecond: Math.floor((original ? measured.originalWriterOrdersPerSecond : measured.writerOrdersPerSecond) * Math.min(1, design.aurora.maxCapacity / ASSUMPTIONS.benchMachineAcu)),
+      ordersPerSecond: Math.floor(
+        (original ? measured.originalWriterOrdersPerSecond : measured.writerOrdersPerSecond) *
+          Math.min(1, design.aurora.maxCapacity / ASSUMPTIONS.benchMachineAcu),
+      ),
       assumption: `the measured rate of the same statements (${statementsPerOrder < 1 ? `${Math.round(statementsPerOrder * 1000)} per 1,000 orders` : `${statementsPerOrder} per order`}) on the benchmark's server (2 vCPU, about ${ASSUMPTIONS.benchMachineAcu} ACU), scaled to the maximum of ${design.aurora.maxCapacity} ACU when smaller, never up`,
     },
   ];
   const bottleneck = stages.reduce((lowest, stage) => (stage.ordersPerSecond < lowest.ordersPerSecond ? stage : lowest));
 
   // The original has only the queries it shipped (no orderDetails).
-  const queries = Object.entries(design.queryFunctions).filter(([query]) => !original || query in measured.originalQueryMs).map(([query, functionName]) => {
-    const handlerMs = original ? measured.originalQueryMs[query] : measured.queryMs[query];
-    const tlsMs = measured.queryTlsMs[query];
-    // A query the stacks deploy but the bench never timed has no rate: say so rather than print NaN.
-    if (handlerMs === undefined || tlsMs === undefined) throw new Error(`the benchmark has no time for the query ${query}: run npm run bench -- --sections queries (its handler must be timed there)`);
-    const ms = Math.round((handlerMs + tlsMs) * 1000) / 1000;
-    const concurrency = design.functions[functionName]?.reserved ?? unreserved;
-    return {
-      name: query,
-      perSecond: Math.floor(concurrency / (ms / 1000)),
-      assumption: `${concurrency} concurrent executions × ${ms} ms per answer (measured p50s: ${handlerMs} ms in-process handler time at the largest history benchmarked, plus ${tlsMs} ms that TLS adds to the same query)`,
-    };
-  });
+  const queries = Object.entries(design.queryFunctions)
+    .filter(([query]) => !original || query in measured.originalQueryMs)
+    .map(([query, functionName]) => {
+      const handlerMs = original ? measured.originalQueryMs[query] : measured.queryMs[query];
+      const tlsMs = measured.queryTlsMs[query];
+      // A query the stacks deploy but the bench never timed has no rate: say so rather than print NaN.
+      if (handlerMs === undefined || tlsMs === undefined)
+        throw new Error(`the benchmark has no time for the query ${query}: run npm run bench -- --sections queries (its handler must be timed there)`);
+      const ms = Math.round((handlerMs + tlsMs) * 1000) / 1000;
+      const concurrency = design.functions[functionName]?.reserved ?? unreserved;
+      return {
+        name: query,
+        perSecond: Math.floor(concurrency / (ms / 1000)),
+        assumption: `${concurrency} concurrent executions × ${ms} ms per answer (measured p50s: ${handlerMs} ms in-process handler time at the largest history benchmarked, plus ${tlsMs} ms that TLS adds to the same query)`,
+      };
+    });
 
   // Cost per million orders.
   const million = 1_000_000;
   const expressSeconds = Math.ceil(measured.commandExecutionMs / 100) / 10;
   // At ERROR or below, a successful execution logs nothing.
-  const workflowLogBytes = design.workflowLogs.level === 'ALL' ? (design.workflowLogs.includeExecutionData ? measured.workflowLogBytesAllWithData : ASSUMPTIONS.workflowLogBytesAllWithoutData) : 0;
+  const workflowLogBytes =
+    design.workflowLogs.level === 'ALL'
+      ? design.workflowLogs.includeExecutionData
+        ? measured.workflowLogBytesAllWithData
+        : ASSUMPTIONS.workflowLogBytesAllWithoutData
+      : 0;
   const logGb = ((measured.logBytesPerOrder + workflowLogBytes) * million) / 1024 ** 3;
   const projectionInvocations = million / design.batchSize;
   const projectionMs = batchSeconds * 1000;
@@ -365,15 +394,23 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
     { name: 'EventBridge: command and response', usd: 2 * price(facts, 'eventbridgePutEventsPerMillion') },
     {
       name: 'Step Functions Express: requests and GB-seconds',
-      usd: price(facts, 'stepFunctionsExpressRequestsPerMillion') + million * ASSUMPTIONS.expressBilledGb * expressSeconds * price(facts, 'stepFunctionsExpressGbSecond'),
+      usd:
+        price(facts, 'stepFunctionsExpressRequestsPerMillion') +
+        million * ASSUMPTIONS.expressBilledGb * expressSeconds * price(facts, 'stepFunctionsExpressGbSecond'),
     },
     {
       name: 'Lambda: validate-request and the projection (arm64)',
       usd:
         (((validates ? million : 0) + projectionInvocations) / million) * price(facts, 'lambdaRequestsPerMillion') +
-        ((validates ? million * lambdaGbSeconds(design.functions['validate-request']?.memoryMb ?? 128, validateMs) : 0) + projectionInvocations * lambdaGbSeconds(projection?.memoryMb ?? 128, projectionMs)) * price(facts, 'lambdaArmGbSecond'),
+        ((validates ? million * lambdaGbSeconds(design.functions['validate-request']?.memoryMb ?? 128, validateMs) : 0) +
+          projectionInvocations * lambdaGbSeconds(projection?.memoryMb ?? 128, projectionMs)) *
+          price(facts, 'lambdaArmGbSecond'),
     },
-    { name: 'DynamoDB: the order write and idempotency writes', detail: `${design.dynamodbWritesPerOrder} write${design.dynamodbWritesPerOrder === 1 ? '' : 's'} per order`, usd: design.dynamodbWritesPerOrder * price(facts, 'dynamodbWriteRequestUnitsPerMillion') },
+    {
+      name: 'DynamoDB: the order write and idempotency writes',
+      detail: `${design.dynamodbWritesPerOrder} write${design.dynamodbWritesPerOrder === 1 ? '' : 's'} per order`,
+      usd: design.dynamodbWritesPerOrder * price(facts, 'dynamodbWriteRequestUnitsPerMillion'),
+    },
     {
       name: 'Aurora Serverless v2: ACU-hours, storage (a month), I/O',
       usd:
@@ -381,11 +418,24 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
         ((million * ASSUMPTIONS.readModelBytesPerOrder) / 1024 ** 3) * price(facts, 'auroraStorageGbMonth') +
         ASSUMPTIONS.auroraIoPerOrder * price(facts, 'auroraIoPerMillion'),
     },
-    { name: 'CloudWatch Logs: ingestion', detail: `${Math.round(measured.logBytesPerOrder + workflowLogBytes)} bytes per order; workflow logs ${design.workflowLogs.level}${design.workflowLogs.includeExecutionData ? ' with execution data' : ''}`, usd: logGb * price(facts, 'cloudwatchLogsIngestionGb') },
+    {
+      name: 'CloudWatch Logs: ingestion',
+      detail: `${Math.round(measured.logBytesPerOrder + workflowLogBytes)} bytes per order; workflow logs ${design.workflowLogs.level}${design.workflowLogs.includeExecutionData ? ' with execution data' : ''}`,
+      usd: logGb * price(facts, 'cloudwatchLogsIngestionGb'),
+    },
     { name: 'SQS: dead-letter and on-failure queues (failures only)', usd: 0 },
     archiveCost(design, measured, facts),
-    xrayCost(design, facts, (design.tracing.stateMachine ? million : 0) + (design.tracing.functions.includes('project-orders') ? projectionInvocations : 0), 'an execution per order (validate-request in its trace) and a projection invocation per batch'),
-    { name: 'NAT gateway data', detail: design.natGateways > 0 ? "the VPC functions' AWS calls, about 4 KB per order" : 'none: VPC endpoints', usd: design.natGateways > 0 ? ((million * 4096) / 1024 ** 3) * price(facts, 'natGatewayDataGb') : 0 },
+    xrayCost(
+      design,
+      facts,
+      (design.tracing.stateMachine ? million : 0) + (design.tracing.functions.includes('project-orders') ? projectionInvocations : 0),
+      'an execution per order (validate-request in its trace) and a projection invocation per batch',
+    ),
+    {
+      name: 'NAT gateway data',
+      detail: design.natGateways > 0 ? "the VPC functions' AWS calls, about 4 KB per order" : 'none: VPC endpoints',
+      usd: design.natGateways > 0 ? ((million * 4096) / 1024 ** 3) * price(facts, 'natGatewayDataGb') : 0,
+    },
   ].map((component) => ({ ...component, usd: cents(component.usd) }));
 
   // Cost per million queries: the query event and its answer, an execution, the query function.
@@ -394,8 +444,16 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
   const queryMemory = design.functions[Object.values(design.queryFunctions)[0] ?? '']?.memoryMb ?? 128;
   const queryComponents: Component[] = [
     { name: 'EventBridge: query and answer', usd: 2 * price(facts, 'eventbridgePutEventsPerMillion') },
-    { name: 'Step Functions Express', usd: price(facts, 'stepFunctionsExpressRequestsPerMillion') + million * ASSUMPTIONS.expressBilledGb * Math.ceil(meanQueryMs / 100 + 1) / 10 * price(facts, 'stepFunctionsExpressGbSecond') },
-    { name: 'Lambda: the query function', usd: price(facts, 'lambdaRequestsPerMillion') + million * lambdaGbSeconds(queryMemory, meanQueryMs + 5) * price(facts, 'lambdaArmGbSecond') },
+    {
+      name: 'Step Functions Express',
+      usd:
+        price(facts, 'stepFunctionsExpressRequestsPerMillion') +
+        ((million * ASSUMPTIONS.expressBilledGb * Math.ceil(meanQueryMs / 100 + 1)) / 10) * price(facts, 'stepFunctionsExpressGbSecond'),
+    },
+    {
+      name: 'Lambda: the query function',
+      usd: price(facts, 'lambdaRequestsPerMillion') + million * lambdaGbSeconds(queryMemory, meanQueryMs + 5) * price(facts, 'lambdaArmGbSecond'),
+    },
     { name: 'Aurora: reader time', usd: ((million * (meanQueryMs / 1000) * ASSUMPTIONS.benchMachineAcu) / 3600) * price(facts, 'auroraServerlessV2AcuHour') },
     { name: 'CloudWatch Logs', usd: ((measured.logBytesPerOrder * million) / 1024 ** 3) * price(facts, 'cloudwatchLogsIngestionGb') },
     archiveCost(design, measured, facts),
@@ -405,9 +463,21 @@ export function capacityModel(design: Design, measured: Measured, facts: AwsFact
   // The monthly floor: what runs with no traffic at all.
   const hours = ASSUMPTIONS.hoursPerMonth;
   const floorComponents: Component[] = [
-    { name: 'Aurora: minimum capacity', detail: `${design.aurora.minCapacity} ACU × ${design.aurora.instances} instance${design.aurora.instances === 1 ? '' : 's'}${design.aurora.minCapacity === 0 ? ' (auto-pause)' : ''}`, usd: design.aurora.minCapacity * design.aurora.instances * hours * price(facts, 'auroraServerlessV2AcuHour') },
-    { name: 'VPC interface endpoints', detail: `${design.interfaceEndpointAzs} endpoint-AZs`, usd: design.interfaceEndpointAzs * hours * price(facts, 'vpcInterfaceEndpointHour') },
-    { name: 'NAT gateways and their public IPs', detail: `${design.natGateways}`, usd: design.natGateways * hours * (price(facts, 'natGatewayHour') + price(facts, 'publicIpv4Hour')) },
+    {
+      name: 'Aurora: minimum capacity',
+      detail: `${design.aurora.minCapacity} ACU × ${design.aurora.instances} instance${design.aurora.instances === 1 ? '' : 's'}${design.aurora.minCapacity === 0 ? ' (auto-pause)' : ''}`,
+      usd: design.aurora.minCapacity * design.aurora.instances * hours * price(facts, 'auroraServerlessV2AcuHour'),
+    },
+    {
+      name: 'VPC interface endpoints',
+      detail: `${design.interfaceEndpointAzs} endpoint-AZs`,
+      usd: design.interfaceEndpointAzs * hours * price(facts, 'vpcInterfaceEndpointHour'),
+    },
+    {
+      name: 'NAT gateways and their public IPs',
+      detail: `${design.natGateways}`,
+      usd: design.natGateways * hours * (price(facts, 'natGatewayHour') + price(facts, 'publicIpv4Hour')),
+    },
     { name: 'KMS keys', detail: `${design.kmsKeys}`, usd: design.kmsKeys * price(facts, 'kmsKeyMonth') },
     { name: 'CloudWatch alarms', detail: `${design.alarms} alarm metrics`, usd: design.alarms * price(facts, 'cloudwatchAlarmMonth') },
     { name: 'CloudWatch dashboards', detail: `${design.dashboards}`, usd: design.dashboards * price(facts, 'cloudwatchDashboardMonth') },
@@ -435,7 +505,19 @@ export function measuredFromBench(bench: Record<string, unknown>, batchSize: num
   type Figures = { ordersPerSecond: number };
   const projection = bench.projection as { idempotencyOff: Figures; original: Figures } | undefined;
   const queries = bench.queries as ({ orderLines: number } & Record<string, unknown>)[] | undefined;
-  const local = bench.localPipeline as { enforced?: { perOrder?: { commandExecutionMs: number; functionMs: Record<string, number>; logBytes: Record<string, number>; workflowLogBytesAllWithData: number; requestEventBytes?: number } } } | undefined;
+  const local = bench.localPipeline as
+    | {
+        enforced?: {
+          perOrder?: {
+            commandExecutionMs: number;
+            functionMs: Record<string, number>;
+            logBytes: Record<string, number>;
+            workflowLogBytesAllWithData: number;
+            requestEventBytes?: number;
+          };
+        };
+      }
+    | undefined;
   const perOrder = local?.enforced?.perOrder;
   const creates = (bench.changes as { creates?: { statementsPerBatch: number } } | undefined)?.creates;
   const tls = (bench.queryTls as { perQuery?: Record<string, { overheadMs: number }> } | undefined)?.perQuery;
@@ -450,13 +532,16 @@ export function measuredFromBench(bench: Record<string, unknown>, batchSize: num
     originalWriterOrdersPerSecond: projection.original.ordersPerSecond,
     // Every query the bench timed, by its registered name (the original's figures are under original*).
     queryMs: Object.fromEntries(
-      Object.entries(largest).flatMap(([name, figures]) => (name.startsWith('original') || typeof figures !== 'object' || figures === null || !('p50' in figures) ? [] : [[name, (figures as { p50: number }).p50]])),
+      Object.entries(largest).flatMap(([name, figures]) =>
+        name.startsWith('original') || typeof figures !== 'object' || figures === null || !('p50' in figures) ? [] : [[name, (figures as { p50: number }).p50]],
+      ),
     ),
     queryTlsMs: Object.fromEntries(Object.entries(tls).map(([query, figures]) => [query, figures.overheadMs])),
     originalQueryMs: Object.fromEntries(
       Object.entries(ORIGINAL_SAMPLE_QUERIES).map(([query, key]) => {
         const figures = largest[key] as { p50?: number } | undefined;
-        if (typeof figures?.p50 !== 'number') throw new Error(`bench/results/latest.json has no time for the original's ${query} (${key}): run npm run bench -- --sections queries`);
+        if (typeof figures?.p50 !== 'number')
+          throw new Error(`bench/results/latest.json has no time for the original's ${query} (${key}): run npm run bench -- --sections queries`);
         return [query, figures.p50];
       }),
     ),

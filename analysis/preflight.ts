@@ -22,7 +22,10 @@ interface DeployNeeds {
 
 /** Reads the needs from one environment's synthesized stacks. */
 export function deployNeeds(stacks: Readonly<Record<string, StackJson>>): DeployNeeds {
-  const functions = resourcesOf(stacks, 'aws_lambda_function').map((fn) => ({ name: String(fn.function_name), reserved: Number(fn.reserved_concurrent_executions ?? 0) }));
+  const functions = resourcesOf(stacks, 'aws_lambda_function').map((fn) => ({
+    name: String(fn.function_name),
+    reserved: Number(fn.reserved_concurrent_executions ?? 0),
+  }));
   return {
     reservedConcurrency: functions.reduce((sum, fn) => sum + Math.max(0, fn.reserved), 0),
     functions,
@@ -64,13 +67,16 @@ export function unreadCall(command: readonly string[], output: string, spawnCode
   const call = `aws ${command.slice(0, 2).join(' ')}`;
   const message = output.trim().split('\n').pop() ?? '';
   if (spawnCode === 'ENOENT') return { call, cause: 'no-cli', message: 'aws: command not found' };
-  const cause: UnreadCause = /Unable to locate credentials|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|security token|AuthFailure|could not be found in the credential|SSO session/i.test(message)
-    ? 'credentials'
-    : /specify a region|Could not connect to the endpoint URL|Invalid endpoint|InvalidRegion|UnknownEndpoint/i.test(message)
-      ? 'region'
-      : /AccessDenied|UnauthorizedOperation|not authorized|Forbidden/i.test(message)
-        ? 'permission'
-        : 'other';
+  const cause: UnreadCause =
+    /Unable to locate credentials|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|security token|AuthFailure|could not be found in the credential|SSO session/i.test(
+      message,
+    )
+      ? 'credentials'
+      : /specify a region|Could not connect to the endpoint URL|Invalid endpoint|InvalidRegion|UnknownEndpoint/i.test(message)
+        ? 'region'
+        : /AccessDenied|UnauthorizedOperation|not authorized|Forbidden/i.test(message)
+          ? 'permission'
+          : 'other';
   return { call, cause, message };
 }
 
@@ -123,7 +129,11 @@ export function toolChecks(tools: DeployTools): PreflightCheck[] {
       needs: `${TERRAFORM_MINIMUM} or newer`,
       allows: tools.terraform ?? 'not installed',
       ok: terraformOk,
-      ...(terraformOk ? {} : { fix: `install Terraform ${TERRAFORM_MINIMUM} or newer (https://developer.hashicorp.com/terraform/install); without it cdktf deploy fails with "execvp(3) failed"` }),
+      ...(terraformOk
+        ? {}
+        : {
+            fix: `install Terraform ${TERRAFORM_MINIMUM} or newer (https://developer.hashicorp.com/terraform/install); without it cdktf deploy fails with "execvp(3) failed"`,
+          }),
     },
     {
       what: 'AWS CLI',
@@ -146,7 +156,14 @@ export interface PreflightCheck {
 }
 
 /** Sets the needs against the account; a quota the account would not tell is failed with the reason it did not. */
-export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, account: AccountState, facts: AwsFacts, configProblems: readonly string[] = [], region: string = config.region): PreflightCheck[] {
+export function preflightChecks(
+  config: EnvironmentConfig,
+  needs: DeployNeeds,
+  account: AccountState,
+  facts: AwsFacts,
+  configProblems: readonly string[] = [],
+  region: string = config.region,
+): PreflightCheck[] {
   const unread = (call: string): { allows: string; fix: string } => {
     const reason = account.unreadable.find((entry) => entry.call === call) ?? { call, cause: 'other' as const, message: 'no answer' };
     return { allows: `unknown (${reason.call} failed: ${reason.cause === 'no-cli' ? 'no AWS CLI' : reason.cause})`, fix: unreadFix(reason, region) };
@@ -154,9 +171,17 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
   const checks: PreflightCheck[] = [];
   const keep = quota(facts, 'lambdaUnreservedMinimum');
   const concurrencyNeeded = needs.reservedConcurrency + keep;
-  const reservedBy = needs.functions.filter((fn) => fn.reserved > 0).map((fn) => `${fn.name.replace(/^order-pipeline-[a-z]+-/, '')} ${fn.reserved}`).join(', ');
+  const reservedBy = needs.functions
+    .filter((fn) => fn.reserved > 0)
+    .map((fn) => `${fn.name.replace(/^order-pipeline-[a-z]+-/, '')} ${fn.reserved}`)
+    .join(', ');
   if (account.lambdaConcurrency === undefined) {
-    checks.push({ what: 'Lambda concurrency', needs: `${concurrencyNeeded} (reserved ${needs.reservedConcurrency} + ${keep} Lambda keeps unreserved)`, ok: false, ...unread('aws lambda get-account-settings') });
+    checks.push({
+      what: 'Lambda concurrency',
+      needs: `${concurrencyNeeded} (reserved ${needs.reservedConcurrency} + ${keep} Lambda keeps unreserved)`,
+      ok: false,
+      ...unread('aws lambda get-account-settings'),
+    });
   } else {
     const ok = account.lambdaConcurrency >= concurrencyNeeded;
     checks.push({
@@ -180,7 +205,11 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
         needs: `${needs.reservedConcurrency} to reserve`,
         allows: `${Math.max(0, free)} above the ${keep} kept unreserved`,
         ok: free >= needs.reservedConcurrency,
-        ...(free >= needs.reservedConcurrency ? {} : { fix: 'other functions in the account reserve the rest: raise the account quota, or (when this pipeline is already deployed) ignore: its own reservations are part of the used share' }),
+        ...(free >= needs.reservedConcurrency
+          ? {}
+          : {
+              fix: 'other functions in the account reserve the rest: raise the account quota, or (when this pipeline is already deployed) ignore: its own reservations are part of the used share',
+            }),
       });
     }
   }
@@ -192,8 +221,19 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
       needs: `${needs.natGateways}`,
       ok: free !== undefined && free >= needs.natGateways,
       ...(free === undefined
-        ? unread(account.unreadable.some((entry) => entry.call === 'aws ec2 describe-addresses') ? 'aws ec2 describe-addresses' : 'aws ec2 describe-account-attributes')
-        : { allows: `${free} free of ${eips?.limit}`, ...(free >= needs.natGateways ? {} : { fix: `release unused addresses or request more Elastic IPs (default ${quota(facts, 'elasticIpsPerRegion')} per region); or egress: 'vpc-endpoints', which needs none` }) }),
+        ? unread(
+            account.unreadable.some((entry) => entry.call === 'aws ec2 describe-addresses')
+              ? 'aws ec2 describe-addresses'
+              : 'aws ec2 describe-account-attributes',
+          )
+        : {
+            allows: `${free} free of ${eips?.limit}`,
+            ...(free >= needs.natGateways
+              ? {}
+              : {
+                  fix: `release unused addresses or request more Elastic IPs (default ${quota(facts, 'elasticIpsPerRegion')} per region); or egress: 'vpc-endpoints', which needs none`,
+                }),
+          }),
     });
   }
   const vpcLimit = quota(facts, 'vpcsPerRegion');
@@ -204,7 +244,10 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
     ok: vpcsFree !== undefined && vpcsFree >= needs.vpcs,
     ...(vpcsFree === undefined
       ? unread('aws ec2 describe-vpcs')
-      : { allows: `${vpcsFree} free of ${vpcLimit} (the default quota; a raised one allows more)`, ...(vpcsFree < needs.vpcs ? { fix: 'delete an unused VPC or request "VPCs per Region" in Service Quotas' } : {}) }),
+      : {
+          allows: `${vpcsFree} free of ${vpcLimit} (the default quota; a raised one allows more)`,
+          ...(vpcsFree < needs.vpcs ? { fix: 'delete an unused VPC or request "VPCs per Region" in Service Quotas' } : {}),
+        }),
   });
   checks.push({
     what: 'Interface VPC endpoints (per VPC)',
@@ -223,7 +266,12 @@ export function preflightChecks(config: EnvironmentConfig, needs: DeployNeeds, a
       ok: free !== undefined && free >= need,
       ...(free === undefined
         ? unread('aws rds describe-account-attributes')
-        : { allows: `${free} free of ${state?.limit}`, ...(free >= need ? {} : { fix: `request more in Service Quotas (RDS); default ${quota(facts, what.endsWith('clusters') ? 'rdsClusters' : 'rdsInstances')}` }) }),
+        : {
+            allows: `${free} free of ${state?.limit}`,
+            ...(free >= need
+              ? {}
+              : { fix: `request more in Service Quotas (RDS); default ${quota(facts, what.endsWith('clusters') ? 'rdsClusters' : 'rdsInstances')}` }),
+          }),
     });
   }
   // A configuration refusal is its own fix: said once.

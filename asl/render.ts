@@ -92,7 +92,9 @@ function storedOrderConditions(test: StoredOrderTest): State[] {
   if ('absent' in test) return [{ Not: { Variable: '$.existing.Item', IsPresent: true } }];
   const variable = `$.existing.Item.${test.attribute}.S`;
   const present = { Variable: variable, IsPresent: true };
-  return 'equals' in test ? [present, { Variable: variable, StringEquals: test.equals }] : [present, { Variable: variable, StringEqualsPath: `$.compare.${test.equalsCommand}` }];
+  return 'equals' in test
+    ? [present, { Variable: variable, StringEquals: test.equals }]
+    : [present, { Variable: variable, StringEqualsPath: `$.compare.${test.equalsCommand}` }];
 }
 
 /**
@@ -108,7 +110,8 @@ export function expandCommandRouting(template: string, commands: readonly Comman
   const route = definition.States[ROUTE_COMMAND];
   const write = definition.States[COMMAND_WRITE];
   const readBack = definition.States[COMMAND_READ_BACK];
-  if (!route || !write || !readBack) throw new Error(`the workflow template needs a ${ROUTE_COMMAND} Choice state and ${COMMAND_WRITE} and ${COMMAND_READ_BACK} Task states`);
+  if (!route || !write || !readBack)
+    throw new Error(`the workflow template needs a ${ROUTE_COMMAND} Choice state and ${COMMAND_WRITE} and ${COMMAND_READ_BACK} Task states`);
   delete definition.States[COMMAND_WRITE];
   delete definition.States[COMMAND_READ_BACK];
   const add = (name: string, state: State) => {
@@ -125,7 +128,14 @@ export function expandCommandRouting(template: string, commands: readonly Comman
     const parameters =
       writeSpec.kind === 'put'
         ? { ...table, 'Item.$': '$.values', ConditionExpression: writeSpec.condition, ExpressionAttributeNames: writeSpec.names }
-        : { ...table, ...key, UpdateExpression: writeSpec.update, ConditionExpression: writeSpec.condition, ExpressionAttributeNames: writeSpec.names, 'ExpressionAttributeValues.$': '$.values' };
+        : {
+            ...table,
+            ...key,
+            UpdateExpression: writeSpec.update,
+            ConditionExpression: writeSpec.condition,
+            ExpressionAttributeNames: writeSpec.names,
+            'ExpressionAttributeValues.$': '$.values',
+          };
     const writeState = JSON.parse(JSON.stringify(write).replaceAll(`"${COMMAND_READ_BACK}"`, JSON.stringify(`${prefix}ReadBack`))) as State;
     add(prefix, {
       ...writeState,
@@ -139,7 +149,13 @@ export function expandCommandRouting(template: string, commands: readonly Comman
     add(`${prefix}ReadBack`, {
       ...readBack,
       Comment: `The ${command.name} condition failed: what the stored order says decides the answer.`,
-      Parameters: { ...table, ...key, ConsistentRead: true, ProjectionExpression: read.map((_, index) => `#r${index}`).join(', '), ExpressionAttributeNames: Object.fromEntries(read.map((name, index) => [`#r${index}`, name])) },
+      Parameters: {
+        ...table,
+        ...key,
+        ConsistentRead: true,
+        ProjectionExpression: read.map((_, index) => `#r${index}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(read.map((name, index) => [`#r${index}`, name])),
+      },
       Next: `${prefix}Outcome`,
     });
     add(`${prefix}Outcome`, {
@@ -159,8 +175,11 @@ export function expandCommandRouting(template: string, commands: readonly Comman
 
 /** Every `error.code` the template writes is one of {@link REFUSAL_CODES}. */
 export function checkRefusalCodes(template: string): void {
-  const unknown = [...template.matchAll(/"code"\s*:\s*"([^"]*)"/g)].map((match) => match[1] as string).filter((code) => !(REFUSAL_CODES as readonly string[]).includes(code));
-  if (unknown.length > 0) throw new Error(`the workflow writes error codes missing from REFUSAL_CODES (handlers/domain/errors.ts): ${[...new Set(unknown)].join(', ')}`);
+  const unknown = [...template.matchAll(/"code"\s*:\s*"([^"]*)"/g)]
+    .map((match) => match[1] as string)
+    .filter((code) => !(REFUSAL_CODES as readonly string[]).includes(code));
+  if (unknown.length > 0)
+    throw new Error(`the workflow writes error codes missing from REFUSAL_CODES (handlers/domain/errors.ts): ${[...new Set(unknown)].join(', ')}`);
 }
 
 /**
@@ -168,7 +187,11 @@ export function checkRefusalCodes(template: string): void {
  * the shared config, routing from the command and query registries (every
  * query of `registry` needs its function in `resources`).
  */
-export function renderWorkflow(resources: WorkflowResources, registry: Registry = REGISTRY, template: string = readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8')): string {
+export function renderWorkflow(
+  resources: WorkflowResources,
+  registry: Registry = REGISTRY,
+  template: string = readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8'),
+): string {
   const { queryFunctionArns, ...rest } = resources;
   checkRefusalCodes(template);
   return renderAsl(expandCommandRouting(expandQueryRouting(template, registry.queries), registry.commands), {

@@ -69,7 +69,9 @@ function taskSeconds(name: string, state: State, functionTimeoutSeconds: (functi
   const retriers = state.Retry ?? [];
   const waitSeconds = retriers.reduce((total, retrier) => total + retrierWaitSeconds(retrier), 0);
   // A throttled attempt did not run; any other retried error may come after a whole attempt.
-  const runningAttempts = 1 + retriers.filter((retrier) => !retrier.ErrorEquals.every((error) => THROTTLES.has(error))).reduce((total, retrier) => total + (retrier.MaxAttempts ?? 3), 0);
+  const runningAttempts =
+    1 +
+    retriers.filter((retrier) => !retrier.ErrorEquals.every((error) => THROTTLES.has(error))).reduce((total, retrier) => total + (retrier.MaxAttempts ?? 3), 0);
   let attemptSeconds = state.TimeoutSeconds ?? 0;
   if (state.Resource === 'arn:aws:states:::lambda:invoke') {
     const timeout = typeof state.Parameters?.FunctionName === 'string' ? functionTimeoutSeconds(state.Parameters.FunctionName) : undefined;
@@ -86,7 +88,10 @@ function taskSeconds(name: string, state: State, functionTimeoutSeconds: (functi
  * `functionTimeoutSeconds` giving each invoked function's timeout. Throws on
  * a cycle (no bound exists) or an unknown function.
  */
-export function workflowTimeBudget(definition: { readonly StartAt: string; readonly States: Readonly<Record<string, State>> }, functionTimeoutSeconds: (functionName: string) => number | undefined): TimeBudget {
+export function workflowTimeBudget(
+  definition: { readonly StartAt: string; readonly States: Readonly<Record<string, State>> },
+  functionTimeoutSeconds: (functionName: string) => number | undefined,
+): TimeBudget {
   const tasks: Record<string, TimeBudget['tasks'][string]> = {};
   const longest = new Map<string, { seconds: number; path: string[] }>();
   const visiting = new Set<string>();
@@ -103,8 +108,12 @@ export function workflowTimeBudget(definition: { readonly StartAt: string; reado
       tasks[name] = task;
       own = task.waitSeconds + task.runningAttempts * task.attemptSeconds;
     }
-    const next = [state.Next, state.Default, ...(state.Choices ?? []).map((choice) => choice.Next), ...(state.Catch ?? []).map((caught) => caught.Next)].filter((value): value is string => value !== undefined);
-    const after = next.map(walk).reduce<{ seconds: number; path: string[] }>((best, candidate) => (candidate.seconds > best.seconds ? candidate : best), { seconds: 0, path: [] });
+    const next = [state.Next, state.Default, ...(state.Choices ?? []).map((choice) => choice.Next), ...(state.Catch ?? []).map((caught) => caught.Next)].filter(
+      (value): value is string => value !== undefined,
+    );
+    const after = next
+      .map(walk)
+      .reduce<{ seconds: number; path: string[] }>((best, candidate) => (candidate.seconds > best.seconds ? candidate : best), { seconds: 0, path: [] });
     visiting.delete(name);
     const result = { seconds: own + after.seconds, path: [name, ...after.path] };
     longest.set(name, result);
@@ -115,7 +124,10 @@ export function workflowTimeBudget(definition: { readonly StartAt: string; reado
 }
 
 /** Throws, naming the path, when the workflow can outlast an Express execution. */
-export function checkTimeBudget(definition: Parameters<typeof workflowTimeBudget>[0], functionTimeoutSeconds: (functionName: string) => number | undefined): TimeBudget {
+export function checkTimeBudget(
+  definition: Parameters<typeof workflowTimeBudget>[0],
+  functionTimeoutSeconds: (functionName: string) => number | undefined,
+): TimeBudget {
   const budget = workflowTimeBudget(definition, functionTimeoutSeconds);
   if (budget.seconds > EXPRESS_MAX_DURATION_SECONDS) {
     throw new Error(

@@ -74,7 +74,10 @@ async function backgroundChunks(item: ImportCase, settleMs = 400): Promise<strin
     process.stdout.write(JSON.stringify(parsed.slice(imported)), () => process.exit(0));`;
   const { stdout } = await run(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { env: item.env, maxBuffer: 16 * 1024 * 1024 });
   const dir = path.dirname(item.bundle);
-  return (JSON.parse(stdout) as string[]).map((url) => fileURLToPath(url)).filter((file) => file.startsWith(dir + path.sep)).map((file) => path.relative(dir, file));
+  return (JSON.parse(stdout) as string[])
+    .map((url) => fileURLToPath(url))
+    .filter((file) => file.startsWith(dir + path.sep))
+    .map((file) => path.relative(dir, file));
 }
 
 /** The script a timed (or profiled) process runs: import, then the background chunks, each timed. */
@@ -101,7 +104,10 @@ interface RunResult {
 }
 
 async function importOnce(item: ImportCase, background: readonly string[], profile: boolean): Promise<RunResult> {
-  const { stdout } = await run(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', importScript(item.bundle, background, profile)], { env: item.env, maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', importScript(item.bundle, background, profile)], {
+    env: item.env,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return JSON.parse(stdout) as RunResult;
 }
 
@@ -117,7 +123,16 @@ export async function timeImports(cases: readonly ImportCase[], runs: number): P
     cases.map((item) => {
       const runsOf = samples.get(item.label) ?? [];
       const of = (key: keyof Omit<RunResult, 'profile'>) => round(median(runsOf.map((sample) => sample[key])), 1);
-      return [item.label, { importMs: of('importMs'), readyMs: of('readyMs'), importCpuMs: of('importCpuMs'), readyCpuMs: of('readyCpuMs'), background: background.get(item.label) ?? [] }];
+      return [
+        item.label,
+        {
+          importMs: of('importMs'),
+          readyMs: of('readyMs'),
+          importCpuMs: of('importCpuMs'),
+          readyCpuMs: of('readyCpuMs'),
+          background: background.get(item.label) ?? [],
+        },
+      ];
     }),
   );
 }
@@ -135,7 +150,8 @@ const NATIVE_FILE_CALLS = new Set(['openFileHandle', 'readFileUtf8', 'realpathSy
 
 /** What a sample's frame is charged to: a package, a source file of the project, or a part of Node's work. */
 function chargedTo(frame: CpuProfile['nodes'][number]['callFrame'], sourceMaps: Map<string, SourceMap | undefined>): string | undefined {
-  if (frame.url === 'node:inspector' || frame.functionName === '(idle)' || frame.functionName === '(root)' || frame.functionName === 'cpuUsage') return undefined;
+  if (frame.url === 'node:inspector' || frame.functionName === '(idle)' || frame.functionName === '(root)' || frame.functionName === 'cpuUsage')
+    return undefined;
   if (frame.functionName === '(garbage collector)') return 'garbage collection';
   if (frame.functionName === 'compileSourceTextModule' || frame.functionName === 'compileFunction') return 'compiling modules (V8 parse)';
   if (frame.url.startsWith('node:internal/source_map')) return 'source maps (--enable-source-maps)';

@@ -41,7 +41,10 @@ function soakMarkdown(soak: SoakResults): string {
     '',
     '| after | runtime heap after a full GC | process RSS (function workers included) | bus journal |',
     '|---|---:|---:|---:|',
-    ...soak.samples.map((sample) => `| ${sample.sent === 0 ? 'the start' : `${count(sample.sent)} commands`} | ${sample.heapMb} MB | ${sample.rssMb} MB | ${sample.journalMb} MB |`),
+    ...soak.samples.map(
+      (sample) =>
+        `| ${sample.sent === 0 ? 'the start' : `${count(sample.sent)} commands`} | ${sample.heapMb} MB | ${sample.rssMb} MB | ${sample.journalMb} MB |`,
+    ),
     `| a restart on the same folder | | ${soak.restart.rssMb} MB (ready in ${soak.restart.readySeconds} s) | ${soak.restart.journalMb} MB |`,
   ].join('\n');
 }
@@ -64,7 +67,11 @@ export function generatedBlocks(root = ROOT): Record<string, string> {
     'bench-machine': `Last run of \`npm run bench\` (${bench.date.slice(0, 10)}, \`bench/results/latest.json\`): ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.mysql}.`,
     // latest.md as the benchmark wrote it, its machine line aside.
     'bench-tables': latest.split('\n').slice(1).join('\n').trim(),
-    'bench-targets': ['| target | measured | met |', '|---|---|:---:|', ...(bench.targets ?? []).map((line) => `| ${line.target} | ${line.measured} | ${line.met ? 'yes' : '**no**'} |`)].join('\n'),
+    'bench-targets': [
+      '| target | measured | met |',
+      '|---|---|:---:|',
+      ...(bench.targets ?? []).map((line) => `| ${line.target} | ${line.measured} | ${line.met ? 'yes' : '**no**'} |`),
+    ].join('\n'),
     soak: soakMarkdown(JSON.parse(readFileSync(path.join(root, 'bench/results/soak.json'), 'utf8')) as SoakResults),
     'capacity-prod': capacityMarkdown(capacity('prod')),
     'capacity-prod-summary': capacitySummary(capacity('prod')),

@@ -59,7 +59,7 @@ export async function loadOriginal(pool: Pool, orders: readonly Order[]): Promis
   await pool.query('INSERT INTO orders (orderid, orderstatus, orderdate) VALUES ?', [
     orders.map((order) => [order.orderId, 'created', order.orderedAt.slice(0, 19).replace('T', ' ')]),
   ]);
-  await pool.query("INSERT INTO orderitems (orderitemid, orderid, itemid, quantity) VALUES ?", [
+  await pool.query('INSERT INTO orderitems (orderitemid, orderid, itemid, quantity) VALUES ?', [
     orders.flatMap((order) => order.items.map((line) => [randomId(), order.orderId, line.itemid, line.quantity])),
   ]);
 }

@@ -27,7 +27,14 @@ function batch(index: number) {
         { itemid: `item-${String(Math.floor(next() * 500)).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
         { itemid: `item-${String(Math.floor(next() * 500)).padStart(3, '0')}`, quantity: 1 + Math.floor(next() * 5) },
       ];
-      const order = { orderId, orderedAt: new Date(Date.UTC(2021, 0, 1) + Math.floor(next() * 4 * 365) * 86_400_000).toISOString(), items, contentHash: orderContentHash(orderId, items), commandMessageId: randomUUID(), ...INITIAL_STATE };
+      const order = {
+        orderId,
+        orderedAt: new Date(Date.UTC(2021, 0, 1) + Math.floor(next() * 4 * 365) * 86_400_000).toISOString(),
+        items,
+        contentHash: orderContentHash(orderId, items),
+        commandMessageId: randomUUID(),
+        ...INITIAL_STATE,
+      };
       const image = orderToItem(order);
       return {
         eventID: randomUUID(),
@@ -35,7 +42,14 @@ function batch(index: number) {
         eventVersion: '1.1',
         eventSource: 'aws:dynamodb',
         awsRegion: 'us-east-1',
-        dynamodb: { ApproximateCreationDateTime: Date.now() / 1000, Keys: { orderid: image.orderid }, NewImage: image, SequenceNumber: String(++sequence).padStart(21, '0'), SizeBytes: 200, StreamViewType: 'NEW_IMAGE' },
+        dynamodb: {
+          ApproximateCreationDateTime: Date.now() / 1000,
+          Keys: { orderid: image.orderid },
+          NewImage: image,
+          SequenceNumber: String(++sequence).padStart(21, '0'),
+          SizeBytes: 200,
+          StreamViewType: 'NEW_IMAGE',
+        },
         eventSourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/bench',
       };
     }),
@@ -44,7 +58,16 @@ function batch(index: number) {
 
 const context = () => {
   const deadline = Date.now() + 60_000;
-  return { functionName: 'order-pipeline-bench-project-orders', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now(), invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench', memoryLimitInMB: '1024', functionVersion: '$LATEST', logGroupName: 'bench', logStreamName: 'bench' };
+  return {
+    functionName: 'order-pipeline-bench-project-orders',
+    awsRequestId: randomUUID(),
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench',
+    memoryLimitInMB: '1024',
+    functionVersion: '$LATEST',
+    logGroupName: 'bench',
+    logStreamName: 'bench',
+  };
 };
 
 // The handler connects through a counting proxy: its own statements only, whatever else uses the server.

@@ -28,7 +28,10 @@ export function benchItemId(index: number): string {
  * data: an item among `itemCount`, an order among `orderIds` (read when a
  * sample is drawn, so ids added later count).
  */
-export function argumentSamples(data: { readonly itemCount: number; readonly orderIds: readonly string[] }, random: () => number = Math.random): ArgumentSamples {
+export function argumentSamples(
+  data: { readonly itemCount: number; readonly orderIds: readonly string[] },
+  random: () => number = Math.random,
+): ArgumentSamples {
   return {
     itemid: () => benchItemId(Math.floor(random() * data.itemCount)),
     orderId: () => {

@@ -49,7 +49,23 @@ export async function startTlsServer(): Promise<TlsServer> {
   const data = path.join(dir, 'data');
   const user = userInfo().username;
   try {
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
     await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', `--user=${user}`]);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
@@ -61,7 +77,22 @@ export async function startTlsServer(): Promise<TlsServer> {
       probe.close(() => resolve(free));
     });
   });
-  const server = spawn('mariadbd', ['--no-defaults', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'sock')}`, `--user=${user}`, `--ssl-cert=${path.join(dir, 'cert.pem')}`, `--ssl-key=${path.join(dir, 'key.pem')}`, '--skip-log-bin', '--innodb-buffer-pool-size=256M'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(
+    'mariadbd',
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${path.join(dir, 'sock')}`,
+      `--user=${user}`,
+      `--ssl-cert=${path.join(dir, 'cert.pem')}`,
+      `--ssl-key=${path.join(dir, 'key.pem')}`,
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=256M',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   server.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
@@ -71,7 +102,7 @@ export async function startTlsServer(): Promise<TlsServer> {
     await rm(dir, { recursive: true, force: true });
   };
   const address = { host: '127.0.0.1', port, user: 'root', password: '' };
-  for (const deadline = Date.now() + 60_000; ; ) {
+  for (const deadline = Date.now() + 60_000; ;) {
     try {
       const connection = await createConnection(address);
       const [[row]] = (await connection.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
@@ -178,7 +209,10 @@ export async function statementCounter(host: string, port: number): Promise<Stat
 }
 
 /** A Secrets Manager endpoint serving the bench database's credentials. */
-export async function startSecretsEndpoint(secretName: string, value: Record<string, unknown>): Promise<{ url: string; secretArn: string; close(): Promise<void> }> {
+export async function startSecretsEndpoint(
+  secretName: string,
+  value: Record<string, unknown>,
+): Promise<{ url: string; secretArn: string; close(): Promise<void> }> {
   const secrets = new LocalSecrets('us-east-1', '000000000000');
   const secretArn = secrets.put(secretName, value);
   const service = secrets.service();

@@ -19,7 +19,9 @@ function seriesOf(steps: readonly Step[], queries: readonly { readonly name: str
   const originals = Object.entries(ORIGINAL_SAMPLE_QUERIES)
     .filter(([, key]) => timed(key))
     .map(([query, key], index) => ({ key, label: `original ${query} (GROUP BY)`, color: THEIRS[index % THEIRS.length] as string, dash: '6 4' }));
-  const ours = queries.filter((query) => timed(query.name)).map((query, index) => ({ key: query.name, label: `${query.name} (aggregates)`, color: OURS[index % OURS.length] as string, dash: '' }));
+  const ours = queries
+    .filter((query) => timed(query.name))
+    .map((query, index) => ({ key: query.name, label: `${query.name} (aggregates)`, color: OURS[index % OURS.length] as string, dash: '' }));
   return [...originals, ...ours];
 }
 
@@ -57,13 +59,17 @@ export function queryChart(steps: Step[], queries: readonly { readonly name: str
   parts.push(`<text x="${(left + width - right) / 2}" y="${height - 18}" text-anchor="middle">order lines (log scale)</text>`);
   SERIES.forEach((series, index) => {
     const points = steps.map((step) => `${x(step.orderLines).toFixed(1)},${y(Math.max(p50(step, series.key), 10 ** yMin)).toFixed(1)}`);
-    parts.push(`<polyline fill="none" stroke="${series.color}" stroke-width="2.5" ${series.dash ? `stroke-dasharray="${series.dash}"` : ''} points="${points.join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${series.color}" stroke-width="2.5" ${series.dash ? `stroke-dasharray="${series.dash}"` : ''} points="${points.join(' ')}"/>`,
+    );
     for (const point of points) {
       const [cx, cy] = point.split(',');
       parts.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${series.color}"/>`);
     }
     const legendY = top + 8 + index * 18;
-    parts.push(`<line x1="${left + 12}" x2="${left + 40}" y1="${legendY}" y2="${legendY}" stroke="${series.color}" stroke-width="2.5" ${series.dash ? `stroke-dasharray="${series.dash}"` : ''}/>`);
+    parts.push(
+      `<line x1="${left + 12}" x2="${left + 40}" y1="${legendY}" y2="${legendY}" stroke="${series.color}" stroke-width="2.5" ${series.dash ? `stroke-dasharray="${series.dash}"` : ''}/>`,
+    );
     parts.push(`<text x="${left + 46}" y="${legendY + 4}">${series.label}</text>`);
   });
   parts.push('</svg>');

@@ -28,7 +28,11 @@ export interface SynthTiming {
 /** Wall time and peak memory of `command` (bash), from `/usr/bin/time`. */
 async function timedCommand(command: string, env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMB: number; load: number }> {
   const loadAtStart = load().loadAverage;
-  const { stderr } = await run('/usr/bin/time', ['-f', '%e %M', 'bash', '-c', command], { cwd: ROOT, env: { ...env, NODE_OPTIONS: '' }, maxBuffer: 16 * 1024 * 1024 });
+  const { stderr } = await run('/usr/bin/time', ['-f', '%e %M', 'bash', '-c', command], {
+    cwd: ROOT,
+    env: { ...env, NODE_OPTIONS: '' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const [seconds, kb] = stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
   return { seconds, peakMB: kb / 1024, load: loadAtStart };
 }
@@ -52,7 +56,11 @@ export async function timeSynth(runs: number): Promise<{ upToDate: SynthTiming; 
     upToDate: `rm -rf cdktf.out && npm run --silent synth >/dev/null`,
     minimalApp: `rm -rf ${JSON.stringify(outdir)} && CDKTF_OUTDIR=${JSON.stringify(outdir)} bash scripts/node.sh --compiled bench/minimal-cdktf-app.ts >/dev/null`,
   };
-  const samples = { clean: [] as Awaited<ReturnType<typeof timedCommand>>[], upToDate: [] as Awaited<ReturnType<typeof timedCommand>>[], minimalApp: [] as Awaited<ReturnType<typeof timedCommand>>[] };
+  const samples = {
+    clean: [] as Awaited<ReturnType<typeof timedCommand>>[],
+    upToDate: [] as Awaited<ReturnType<typeof timedCommand>>[],
+    minimalApp: [] as Awaited<ReturnType<typeof timedCommand>>[],
+  };
   try {
     for (let round = -1; round < runs; round++) {
       for (const key of ['clean', 'upToDate', 'minimalApp'] as const) {

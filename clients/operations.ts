@@ -42,7 +42,9 @@ export async function reachingTarget<T>(target: OperationsTarget, call: () => Pr
 export async function invokeFunction<T>(target: OperationsTarget, key: FunctionKey, payload: unknown): Promise<T> {
   const client = new LambdaClient({ ...target.clientOptions, maxAttempts: 1 });
   try {
-    const response = await reachingTarget(target, () => client.send(new InvokeCommand({ FunctionName: target.names.function(key), Payload: Buffer.from(JSON.stringify(payload)) })));
+    const response = await reachingTarget(target, () =>
+      client.send(new InvokeCommand({ FunctionName: target.names.function(key), Payload: Buffer.from(JSON.stringify(payload)) })),
+    );
     const body = response.Payload ? (JSON.parse(Buffer.from(response.Payload).toString('utf8')) as unknown) : null;
     if (response.FunctionError) {
       const error = body as { errorType?: string; errorMessage?: string };

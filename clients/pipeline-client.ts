@@ -57,7 +57,8 @@ async function reaching<T>(target: Target, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const message = target.kind === 'local' && target.endpoint ? unreachableMessage({ url: target.endpoint, from: target.endpointFrom ?? 'the caller' }, error) : undefined;
+    const message =
+      target.kind === 'local' && target.endpoint ? unreachableMessage({ url: target.endpoint, from: target.endpointFrom ?? 'the caller' }, error) : undefined;
     if (message) throw new Error(message, { cause: error });
     throw error;
   }
@@ -76,7 +77,8 @@ export async function putEntries(target: Target, entries: readonly EntryInput[])
     }));
     const result = await reaching(target, () => client.send(new PutEventsCommand({ Entries: request })));
     const failed = (result.Entries ?? []).filter((entry) => entry.ErrorCode);
-    if (failed.length > 0) throw new Error(`PutEvents refused ${failed.length} entries: ${failed.map((entry) => `${entry.ErrorCode}: ${entry.ErrorMessage}`).join('; ')}`);
+    if (failed.length > 0)
+      throw new Error(`PutEvents refused ${failed.length} entries: ${failed.map((entry) => `${entry.ErrorCode}: ${entry.ErrorMessage}`).join('; ')}`);
     return (result.Entries ?? []).map((entry) => entry.EventId as string);
   } finally {
     client.destroy();

@@ -72,7 +72,8 @@ const REPOSITORY = /^[A-Za-z0-9._-]{1,100}$/;
 function bucketNameProblems(name: string): string[] {
   const problems: string[] = [];
   if (name.length < 3 || name.length > 63) problems.push('must be 3 to 63 characters long');
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) problems.push('must be lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit');
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    problems.push('must be lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit');
   if (name.includes('..')) problems.push('must not contain two adjacent dots');
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) problems.push('must not be formatted as an IP address');
   if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) problems.push('must not start with xn--, sthree- or amzn-s3-demo-');
@@ -94,15 +95,24 @@ function validateBootstrapConfig(config: BootstrapConfig): BootstrapConfig {
   if (config.stateBucket === '') problems.push('TF_STATE_BUCKET is not set: the name of the state bucket to create, like acme-order-pipeline-tfstate');
   else for (const problem of bucketNameProblems(config.stateBucket)) problems.push(`TF_STATE_BUCKET ${JSON.stringify(config.stateBucket)} ${problem}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(config.stateKeyPrefix)) {
-    problems.push(`TF_STATE_KEY_PREFIX must be path segments of letters, digits, '.', '_' and '-' with no leading or trailing '/' and no wildcard, like order-pipeline, got ${JSON.stringify(config.stateKeyPrefix)}`);
+    problems.push(
+      `TF_STATE_KEY_PREFIX must be path segments of letters, digits, '.', '_' and '-' with no leading or trailing '/' and no wildcard, like order-pipeline, got ${JSON.stringify(config.stateKeyPrefix)}`,
+    );
   }
-  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(config.region)) problems.push(`region (TF_STATE_REGION or AWS_REGION) must look like us-east-1, got ${JSON.stringify(config.region)}`);
+  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(config.region))
+    problems.push(`region (TF_STATE_REGION or AWS_REGION) must look like us-east-1, got ${JSON.stringify(config.region)}`);
   if (config.environments.length === 0) problems.push(`BOOTSTRAP_ENVIRONMENTS must name at least one of ${DEPLOYED_ENVIRONMENTS.join(', ')}`);
   for (const environment of config.environments) {
-    if (!(DEPLOYED_ENVIRONMENTS as readonly string[]).includes(environment)) problems.push(`BOOTSTRAP_ENVIRONMENTS: ${JSON.stringify(environment)} is not one of ${DEPLOYED_ENVIRONMENTS.join(', ')}`);
+    if (!(DEPLOYED_ENVIRONMENTS as readonly string[]).includes(environment))
+      problems.push(`BOOTSTRAP_ENVIRONMENTS: ${JSON.stringify(environment)} is not one of ${DEPLOYED_ENVIRONMENTS.join(', ')}`);
   }
-  if (config.oidcProviderArn !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(config.oidcProviderArn)) {
-    problems.push(`BOOTSTRAP_OIDC_PROVIDER_ARN must be the ARN of the account's token.actions.githubusercontent.com provider, got ${JSON.stringify(config.oidcProviderArn)}`);
+  if (
+    config.oidcProviderArn !== undefined &&
+    !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(config.oidcProviderArn)
+  ) {
+    problems.push(
+      `BOOTSTRAP_OIDC_PROVIDER_ARN must be the ARN of the account's token.actions.githubusercontent.com provider, got ${JSON.stringify(config.oidcProviderArn)}`,
+    );
   }
   if (problems.length > 0) throw new BootstrapConfigError(problems);
   return config;

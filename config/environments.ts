@@ -143,7 +143,18 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   dev: {
     ...shared,
     environment: 'dev',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300, maintenanceWindow: 'sun:04:00-sun:04:30', backupWindow: '03:00-03:30' },
+    aurora: {
+      engineVersion: '8.0.mysql_aurora.3.10.4',
+      minCapacity: 0,
+      maxCapacity: 2,
+      backupRetentionDays: 1,
+      tls: 'required',
+      instances: 1,
+      longQueryTimeSeconds: 1,
+      waitTimeoutSeconds: 300,
+      maintenanceWindow: 'sun:04:00-sun:04:30',
+      backupWindow: '03:00-03:30',
+    },
     logRetentionDays: 14,
     intake: { ordersMaxWriteRequestUnits: 100, validateRequestConcurrency: 10 },
     deletionProtection: false,
@@ -153,7 +164,18 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     ...shared,
     environment: 'staging',
     vpcCidr: '10.41.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 4, backupRetentionDays: 7, tls: 'required', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 600, maintenanceWindow: 'sat:04:00-sat:04:30', backupWindow: '03:00-03:30' },
+    aurora: {
+      engineVersion: '8.0.mysql_aurora.3.10.4',
+      minCapacity: 0.5,
+      maxCapacity: 4,
+      backupRetentionDays: 7,
+      tls: 'required',
+      instances: 1,
+      longQueryTimeSeconds: 1,
+      waitTimeoutSeconds: 600,
+      maintenanceWindow: 'sat:04:00-sat:04:30',
+      backupWindow: '03:00-03:30',
+    },
     logRetentionDays: 30,
     intake: { ordersMaxWriteRequestUnits: 1_000, validateRequestConcurrency: 100 },
     workflowLogs: { level: 'ERROR', includeExecutionData: false },
@@ -165,7 +187,18 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
     environment: 'prod',
     azCount: 3,
     vpcCidr: '10.42.0.0/16',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0.5, maxCapacity: 16, backupRetentionDays: 14, tls: 'required', instances: 2, longQueryTimeSeconds: 0.5, waitTimeoutSeconds: 600, maintenanceWindow: 'sun:04:00-sun:05:00', backupWindow: '02:00-03:00' },
+    aurora: {
+      engineVersion: '8.0.mysql_aurora.3.10.4',
+      minCapacity: 0.5,
+      maxCapacity: 16,
+      backupRetentionDays: 14,
+      tls: 'required',
+      instances: 2,
+      longQueryTimeSeconds: 0.5,
+      waitTimeoutSeconds: 600,
+      maintenanceWindow: 'sun:04:00-sun:05:00',
+      backupWindow: '02:00-03:00',
+    },
     logRetentionDays: 365,
     // A quarter above what the projection drains (4 shards × 1,000 writes/s): a burst waits in the
     // stream (the lag alarm sees it), a flood past it is throttled.
@@ -179,7 +212,18 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
   local: {
     ...shared,
     environment: 'local',
-    aurora: { engineVersion: '8.0.mysql_aurora.3.10.4', minCapacity: 0, maxCapacity: 2, backupRetentionDays: 1, tls: 'off', instances: 1, longQueryTimeSeconds: 1, waitTimeoutSeconds: 300, maintenanceWindow: 'sun:04:00-sun:04:30', backupWindow: '03:00-03:30' },
+    aurora: {
+      engineVersion: '8.0.mysql_aurora.3.10.4',
+      minCapacity: 0,
+      maxCapacity: 2,
+      backupRetentionDays: 1,
+      tls: 'off',
+      instances: 1,
+      longQueryTimeSeconds: 1,
+      waitTimeoutSeconds: 300,
+      maintenanceWindow: 'sun:04:00-sun:04:30',
+      backupWindow: '03:00-03:30',
+    },
     logRetentionDays: 1,
     intake: { ordersMaxWriteRequestUnits: 1_000, validateRequestConcurrency: 100 },
     deletionProtection: false,
@@ -255,33 +299,43 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
   if (!Number.isInteger(aurora.instances) || aurora.instances < 1 || aurora.instances > config.azCount) {
     problems.push(`aurora.instances must be 1 to azCount (${config.azCount}), one per availability zone, got ${aurora.instances}`);
   }
-  if (!(aurora.longQueryTimeSeconds > 0 && aurora.longQueryTimeSeconds <= 3600)) problems.push(`aurora.longQueryTimeSeconds must be above 0 and at most 3600, got ${aurora.longQueryTimeSeconds}`);
+  if (!(aurora.longQueryTimeSeconds > 0 && aurora.longQueryTimeSeconds <= 3600))
+    problems.push(`aurora.longQueryTimeSeconds must be above 0 and at most 3600, got ${aurora.longQueryTimeSeconds}`);
   if (!Number.isInteger(aurora.waitTimeoutSeconds) || aurora.waitTimeoutSeconds < 60 || aurora.waitTimeoutSeconds > 28_800) {
     problems.push(`aurora.waitTimeoutSeconds must be 60 to 28800, got ${aurora.waitTimeoutSeconds}`);
   }
   problems.push(...windowProblems(aurora.maintenanceWindow, aurora.backupWindow));
   const { alarms } = config;
-  if (!(alarms.capacityRatio > 0 && alarms.capacityRatio <= 1)) problems.push(`alarms.capacityRatio must be above 0 and at most 1, got ${alarms.capacityRatio}`);
+  if (!(alarms.capacityRatio > 0 && alarms.capacityRatio <= 1))
+    problems.push(`alarms.capacityRatio must be above 0 and at most 1, got ${alarms.capacityRatio}`);
   for (const field of ['iteratorAgeSeconds', 'functionErrors', 'functionThrottles', 'executionsFailed'] as const) {
     if (!Number.isInteger(alarms[field]) || alarms[field] < 0) problems.push(`alarms.${field} must be a whole number, 0 or more, got ${alarms[field]}`);
   }
-  for (const email of alarms.emails) if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problems.push(`alarms.emails: ${JSON.stringify(email)} is not an email address`);
+  for (const email of alarms.emails)
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) problems.push(`alarms.emails: ${JSON.stringify(email)} is not an email address`);
   if ((config.environment === 'staging' || config.environment === 'prod') && alarms.emails.length === 0) {
-    problems.push(`alarms.emails: ${config.environment} needs at least one subscriber, or its alarms reach nobody; set alarms.emails in config/environments.ts, or ${ALARM_EMAILS_VARIABLE}=ops@example.com,oncall@example.com (CI)`);
+    problems.push(
+      `alarms.emails: ${config.environment} needs at least one subscriber, or its alarms reach nobody; set alarms.emails in config/environments.ts, or ${ALARM_EMAILS_VARIABLE}=ops@example.com,oncall@example.com (CI)`,
+    );
   }
   const { projection } = config;
-  if (!Number.isInteger(projection.expectedShards) || projection.expectedShards < 1 || projection.expectedShards > 64) problems.push(`projection.expectedShards must be 1 to 64, got ${projection.expectedShards}`);
+  if (!Number.isInteger(projection.expectedShards) || projection.expectedShards < 1 || projection.expectedShards > 64)
+    problems.push(`projection.expectedShards must be 1 to 64, got ${projection.expectedShards}`);
   if (!Number.isInteger(projection.parallelizationFactor) || projection.parallelizationFactor < 1 || projection.parallelizationFactor > 10) {
     problems.push(`projection.parallelizationFactor must be 1 to 10 (Lambda's range), got ${projection.parallelizationFactor}`);
   }
-  if (!['ALL', 'ERROR', 'FATAL', 'OFF'].includes(config.workflowLogs.level)) problems.push(`workflowLogs.level must be ALL, ERROR, FATAL or OFF, got ${JSON.stringify(config.workflowLogs.level)}`);
+  if (!['ALL', 'ERROR', 'FATAL', 'OFF'].includes(config.workflowLogs.level))
+    problems.push(`workflowLogs.level must be ALL, ERROR, FATAL or OFF, got ${JSON.stringify(config.workflowLogs.level)}`);
   // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html: stream records are kept 24 hours.
   // A record the mapping drops at maximumRecordAgeInSeconds must still be in the stream while an operator
   // notices and redrives it (npm run redrive reads the record back from the stream).
   const age = stream.maximumRecordAgeInSeconds;
-  if (age !== -1 && (!Number.isInteger(age) || age < 60 || age > 604_800)) problems.push(`stream.maximumRecordAgeInSeconds must be -1 or 60 to 604800 (Lambda's range), got ${age}`);
+  if (age !== -1 && (!Number.isInteger(age) || age < 60 || age > 604_800))
+    problems.push(`stream.maximumRecordAgeInSeconds must be -1 or 60 to 604800 (Lambda's range), got ${age}`);
   if (age === -1 || age + REDRIVE_WINDOW_SECONDS > STREAM_RETENTION_SECONDS) {
-    problems.push(`stream.maximumRecordAgeInSeconds (${age}) plus the ${REDRIVE_WINDOW_SECONDS / 3600} h an operator needs to redrive must stay under the stream's ${STREAM_RETENTION_SECONDS / 3600} h retention: at most ${STREAM_RETENTION_SECONDS - REDRIVE_WINDOW_SECONDS}`);
+    problems.push(
+      `stream.maximumRecordAgeInSeconds (${age}) plus the ${REDRIVE_WINDOW_SECONDS / 3600} h an operator needs to redrive must stay under the stream's ${STREAM_RETENTION_SECONDS / 3600} h retention: at most ${STREAM_RETENTION_SECONDS - REDRIVE_WINDOW_SECONDS}`,
+    );
   }
   if (!Number.isInteger(aurora.backupRetentionDays) || aurora.backupRetentionDays < 1 || aurora.backupRetentionDays > 35) {
     problems.push(`aurora.backupRetentionDays must be 1 to 35, got ${aurora.backupRetentionDays}`);
@@ -296,8 +350,14 @@ export function validateConfig(config: EnvironmentConfig): EnvironmentConfig {
     problems.push(`logRetentionDays must be one of CloudWatch's values (${LOG_RETENTION_DAYS.join(', ')}), got ${config.logRetentionDays}`);
   }
   const { intake } = config;
-  if (!Number.isInteger(intake.ordersMaxWriteRequestUnits) || intake.ordersMaxWriteRequestUnits < 1 || intake.ordersMaxWriteRequestUnits > DYNAMODB_TABLE_WRITE_QUOTA) {
-    problems.push(`intake.ordersMaxWriteRequestUnits must be a whole number of write request units per second, 1 to ${DYNAMODB_TABLE_WRITE_QUOTA} (DynamoDB's per-table quota), got ${intake.ordersMaxWriteRequestUnits}`);
+  if (
+    !Number.isInteger(intake.ordersMaxWriteRequestUnits) ||
+    intake.ordersMaxWriteRequestUnits < 1 ||
+    intake.ordersMaxWriteRequestUnits > DYNAMODB_TABLE_WRITE_QUOTA
+  ) {
+    problems.push(
+      `intake.ordersMaxWriteRequestUnits must be a whole number of write request units per second, 1 to ${DYNAMODB_TABLE_WRITE_QUOTA} (DynamoDB's per-table quota), got ${intake.ordersMaxWriteRequestUnits}`,
+    );
   }
   if (!Number.isInteger(intake.validateRequestConcurrency) || intake.validateRequestConcurrency < 1) {
     problems.push(`intake.validateRequestConcurrency must be a whole number, 1 or more, got ${intake.validateRequestConcurrency}`);
@@ -323,7 +383,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvironmentCon
     throw new ConfigError([`CQRS_ENV must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(name)}`]);
   }
   const base = ENVIRONMENTS[name as EnvironmentName];
-  const extraEmails = (env[ALARM_EMAILS_VARIABLE] ?? '').split(',').map((email) => email.trim()).filter((email) => email !== '');
+  const extraEmails = (env[ALARM_EMAILS_VARIABLE] ?? '')
+    .split(',')
+    .map((email) => email.trim())
+    .filter((email) => email !== '');
   return validateConfig({
     ...base,
     ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),

@@ -79,7 +79,8 @@ export function findLocalEndpoint(flag: string | undefined, env: NodeJS.ProcessE
   if (env.AWS_ENDPOINT_URL) return { url: env.AWS_ENDPOINT_URL, from: 'AWS_ENDPOINT_URL' };
   const file = endpointFilePath(env);
   const running = readEndpointFile(file);
-  if (running) return { url: running.endpoint, from: `${path.relative(process.cwd(), file) || file}, written by the runtime npm start runs (pid ${running.pid})` };
+  if (running)
+    return { url: running.endpoint, from: `${path.relative(process.cwd(), file) || file}, written by the runtime npm start runs (pid ${running.pid})` };
   return { url: DEFAULT_LOCAL_ENDPOINT, from: "npm start's default (no --endpoint, no AWS_ENDPOINT_URL, and no runtime running from this checkout)" };
 }
 
@@ -89,7 +90,7 @@ endpoint npm start writes to .local/endpoint.json while it runs, else ${DEFAULT_
 
 /** A message for a local endpoint that did not answer: what was tried, and how to point elsewhere. */
 export function unreachableMessage(found: FoundEndpoint, error: unknown): string | undefined {
-  const code = (error as NodeJS.ErrnoException).code ?? ((error as { cause?: NodeJS.ErrnoException }).cause?.code);
+  const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
   const name = (error as Error).name;
   if (!['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(code ?? name)) return undefined;
   return `nothing answers at ${found.url} (from ${found.from}): ${code ?? name}. Start the local pipeline with npm start (-- --port <n> for another port), or point this command at a running one with --endpoint <url> or AWS_ENDPOINT_URL.`;

@@ -36,8 +36,17 @@ function minutes(hours: string, mins: string): number {
 /** Parses a maintenance window, or says what is wrong with it. */
 export function parseMaintenanceWindow(text: string): WeekInterval | string {
   const match = new RegExp(`^(${WINDOW_DAYS.join('|')}):${TIME}-(${WINDOW_DAYS.join('|')}):${TIME}$`).exec(text);
-  if (!match) return `must be ddd:hh24:mi-ddd:hh24:mi in UTC with days ${WINDOW_DAYS.join(', ')} (lower case), e.g. sun:04:00-sun:04:30, got ${JSON.stringify(text)}`;
-  const [, fromDay, fromHours, fromMinutes, toDay, toHours, toMinutes] = match as unknown as [string, (typeof WINDOW_DAYS)[number], string, string, (typeof WINDOW_DAYS)[number], string, string];
+  if (!match)
+    return `must be ddd:hh24:mi-ddd:hh24:mi in UTC with days ${WINDOW_DAYS.join(', ')} (lower case), e.g. sun:04:00-sun:04:30, got ${JSON.stringify(text)}`;
+  const [, fromDay, fromHours, fromMinutes, toDay, toHours, toMinutes] = match as unknown as [
+    string,
+    (typeof WINDOW_DAYS)[number],
+    string,
+    string,
+    (typeof WINDOW_DAYS)[number],
+    string,
+    string,
+  ];
   const start = WINDOW_DAYS.indexOf(fromDay) * MINUTES_PER_DAY + minutes(fromHours, fromMinutes);
   const end = WINDOW_DAYS.indexOf(toDay) * MINUTES_PER_DAY + minutes(toHours, toMinutes);
   const length = (end - start + MINUTES_PER_WEEK) % MINUTES_PER_WEEK;

@@ -69,7 +69,8 @@ export const lambdaHandler = async (_event: unknown, context: Context): Promise<
       onStep: (step) => logger.info('migration step', { ...step }),
       logger,
     });
-    if (report.awaitingRebuild.length > 0) logger.warn('migrations wait for the rebuild (npm run rebuild-read-model)', { awaitingRebuild: report.awaitingRebuild });
+    if (report.awaitingRebuild.length > 0)
+      logger.warn('migrations wait for the rebuild (npm run rebuild-read-model)', { awaitingRebuild: report.awaitingRebuild });
     const users: string[] = [];
     for (const role of Object.keys(roleSecrets) as DatabaseRole[]) {
       // The other user ready first (password, privileges), then the secret names it: whoever

@@ -11,7 +11,8 @@ import { dbSecret } from './shared/secrets';
 
 const settings = readDbSettings();
 // The swap holds its lock on one connection while its rename waits on another.
-if (settings.connectionLimit < 2) throw new Error(`DB_CONNECTION_LIMIT environment variable must be at least 2 for the rebuild, got ${settings.connectionLimit}`);
+if (settings.connectionLimit < 2)
+  throw new Error(`DB_CONNECTION_LIMIT environment variable must be at least 2 for the rebuild, got ${settings.connectionLimit}`);
 const ordersTable = requireEnv('ORDERS_TABLE');
 const dynamodb = new DynamoDBClient({});
 

@@ -30,8 +30,17 @@ export function registryWith(extra: Partial<Registry>, base: Registry = REGISTRY
     const twice = names.filter((name, index) => names.indexOf(name) !== index);
     if (twice.length > 0) throw new Error(`the registry has more than one ${kind} named ${[...new Set(twice)].join(', ')}`);
   };
-  taken('query', registry.queries.map((query) => query.name));
-  taken('query function', registry.queries.map((query) => query.functionName));
-  taken('command', registry.commands.map((command) => command.name));
+  taken(
+    'query',
+    registry.queries.map((query) => query.name),
+  );
+  taken(
+    'query function',
+    registry.queries.map((query) => query.functionName),
+  );
+  taken(
+    'command',
+    registry.commands.map((command) => command.name),
+  );
   return registry;
 }

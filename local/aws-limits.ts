@@ -147,7 +147,8 @@ export const AWS_LIMITS = {
     parameter: 'input',
     max: 256 * 1024,
     error: { code: 'ValidationException', status: 400 },
-    message: (bytes, { max }) => `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${max} (the input is ${bytes} bytes of UTF-8)`,
+    message: (bytes, { max }) =>
+      `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${max} (the input is ${bytes} bytes of UTF-8)`,
     documentation: [`${STEP_FUNCTIONS_QUOTAS}#service-limits-task-executions`, START_EXECUTION],
   },
   /**
@@ -297,7 +298,10 @@ export const AWS_LIMITS = {
     max: 256 * 1024,
     error: { code: 'ValidationException', status: 400 },
     message: (bytes, { max }) => `Total size of the entries in the request is over the limit. (The entries are ${bytes} bytes; the limit is ${max}.)`,
-    documentation: ['https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html', 'https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html'],
+    documentation: [
+      'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html',
+      'https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html',
+    ],
   },
   /**
    * Publish's `Message`: "With the exception of SMS, messages must be UTF-8
@@ -342,7 +346,8 @@ export const AWS_LIMITS = {
     parameter: 'Name',
     allowed: (codePoint) => /^[A-Za-z0-9_-]$/.test(String.fromCodePoint(codePoint)),
     error: { code: 'InvalidParameter', status: 400 },
-    message: (name, codePoint, index) => `Invalid parameter: Topic Name ('${quoted(name)}': U+${codePoint.toString(16).toUpperCase().padStart(4, '0')} at position ${index} is not an ASCII letter, digit, _ or -)`,
+    message: (name, codePoint, index) =>
+      `Invalid parameter: Topic Name ('${quoted(name)}': U+${codePoint.toString(16).toUpperCase().padStart(4, '0')} at position ${index} is not an ASCII letter, digit, _ or -)`,
     documentation: [SNS_CREATE_TOPIC],
   },
 } as const satisfies Record<string, AwsLimit>;

@@ -36,7 +36,10 @@ export function bindingFor(core: Core, registry: Registry): Binding {
     ...core,
     use: (part) => {
       const value = parts[part];
-      if (value === undefined) throw new Error(`${String(part)} is used before a service provides it: a service that uses it comes after the one that provides it in local/services.ts`);
+      if (value === undefined)
+        throw new Error(
+          `${String(part)} is used before a service provides it: a service that uses it comes after the one that provides it in local/services.ts`,
+        );
       return value;
     },
     provide: (part, value) => {
@@ -55,7 +58,12 @@ export function bindingFor(core: Core, registry: Registry): Binding {
     summary: (label, value) => registry.summary.push([label, value]),
     creationCheck: (check) => registry.creationChecks.push(check),
     assumeRole: (service, roleArn, context = {}) =>
-      core.gate.authorize({ principal: { kind: 'service', service }, action: 'sts:AssumeRole', resource: roleArn, context: { 'aws:SourceAccount': core.account, ...context } }),
+      core.gate.authorize({
+        principal: { kind: 'service', service },
+        action: 'sts:AssumeRole',
+        resource: roleArn,
+        context: { 'aws:SourceAccount': core.account, ...context },
+      }),
     onStart: (hook) => registry.starts.push(hook),
     onStop: (cleanup) => registry.stops.push(cleanup),
     onIdle: (settled) => registry.idles.push(settled),

@@ -34,7 +34,11 @@ export const consoleService: LocalService = {
   },
 };
 
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
 
 /** The page's files, and the sample events it offers to send. */
 function servePage({ page }: Binding): void {
@@ -57,18 +61,28 @@ function serveViews({ page, use }: Binding): void {
   const stateMachine = use('stateMachine');
   const inspector = use('inspector');
   page('/_local/definition', () => stateMachine.definition);
-  page('/_local/execution', (url) => stateMachine.execution(url.searchParams.get('id') ?? '') ?? { error: 'no such execution (only the latest 10,000 are kept)' });
+  page(
+    '/_local/execution',
+    (url) => stateMachine.execution(url.searchParams.get('id') ?? '') ?? { error: 'no such execution (only the latest 10,000 are kept)' },
+  );
   page('/_local/console/executions', () => stateMachine.executions().slice(-500).map(executionSummary));
   page('/_local/readmodel', async () => {
-    const [items] = await inspector.query('SELECT item_id AS itemid, total_ordered AS totalordered, last_order_date AS lastorderdate FROM ?? ORDER BY item_id LIMIT 500', [READ_MODEL_TABLES.itemTotals]);
-    const [months] = await inspector.query('SELECT item_id AS itemid, month_start AS monthstart, monthly_ordered AS monthlyordered FROM ?? ORDER BY item_id, month_start DESC LIMIT 1000', [READ_MODEL_TABLES.itemMonthlyTotals]);
+    const [items] = await inspector.query(
+      'SELECT item_id AS itemid, total_ordered AS totalordered, last_order_date AS lastorderdate FROM ?? ORDER BY item_id LIMIT 500',
+      [READ_MODEL_TABLES.itemTotals],
+    );
+    const [months] = await inspector.query(
+      'SELECT item_id AS itemid, month_start AS monthstart, monthly_ordered AS monthlyordered FROM ?? ORDER BY item_id, month_start DESC LIMIT 1000',
+      [READ_MODEL_TABLES.itemMonthlyTotals],
+    );
     const [orders] = await inspector.query(
       `SELECT o.order_id AS orderid, DATE_FORMAT(o.ordered_at, '%Y-%m-%d') AS orderdate, l.line_no AS line, l.item_id AS itemid, l.quantity
          FROM (SELECT order_id, ordered_at FROM ?? ORDER BY projected_at DESC, order_id LIMIT 50) o
          JOIN ?? l ON l.order_id = o.order_id ORDER BY o.ordered_at DESC, o.order_id, l.line_no`,
       [READ_MODEL_TABLES.orders, READ_MODEL_TABLES.orderLines],
     );
-    const number = (rows: unknown, fields: string[]) => (rows as Record<string, unknown>[]).map((row) => ({ ...row, ...Object.fromEntries(fields.map((field) => [field, Number(row[field])])) }));
+    const number = (rows: unknown, fields: string[]) =>
+      (rows as Record<string, unknown>[]).map((row) => ({ ...row, ...Object.fromEntries(fields.map((field) => [field, Number(row[field])])) }));
     return { items: number(items, ['totalordered']), months: number(months, ['monthlyordered']), orders: number(orders, ['line', 'quantity']) };
   });
 }
@@ -107,13 +121,27 @@ function serveTrouble({ gate, page, use }: Binding): void {
   const principals = use('principals');
   page('/_local/trouble', () => ({
     ...(mapping.status().checkpointError ? { checkpointError: mapping.status().checkpointError } : {}),
-    queues: [...sqs.queues()].map((queue) => ({ name: queue.name, messages: queue.peek().slice(-50).map((message) => ({ ...message, body: safeJson(message.body) })) })),
-    denials: gate.denials().slice(-100).map((denial) => ({ ...denial, who: principals(denial.principal) })),
+    queues: [...sqs.queues()].map((queue) => ({
+      name: queue.name,
+      messages: queue
+        .peek()
+        .slice(-50)
+        .map((message) => ({ ...message, body: safeJson(message.body) })),
+    })),
+    denials: gate
+      .denials()
+      .slice(-100)
+      .map((denial) => ({ ...denial, who: principals(denial.principal) })),
     failedExecutions: stateMachine
       .executions()
       .filter((execution) => execution.status === 'FAILED')
       .slice(-50)
-      .map((execution) => ({ executionArn: execution.executionArn, error: execution.error, cause: execution.cause?.slice(0, 1_000), input: execution.input.slice(0, 1_000) })),
+      .map((execution) => ({
+        executionArn: execution.executionArn,
+        error: execution.error,
+        cause: execution.cause?.slice(0, 1_000),
+        input: execution.input.slice(0, 1_000),
+      })),
   }));
 }
 
@@ -140,7 +168,13 @@ function serveChanges({ gate, page, stream, use }: Binding): void {
   bus.subscribe((event: BusEvent) => send('bus', event));
   let last = '';
   const watcher = setInterval(() => {
-    const now = JSON.stringify([stateMachine.executions().length, mapping.batches().length, mapping.batches().at(-1)?.time, gate.denials().length, [...sqs.queues()].map((queue) => queue.size)]);
+    const now = JSON.stringify([
+      stateMachine.executions().length,
+      mapping.batches().length,
+      mapping.batches().at(-1)?.time,
+      gate.denials().length,
+      [...sqs.queues()].map((queue) => queue.size),
+    ]);
     if (now !== last) {
       last = now;
       send('update', { at: Date.now() });

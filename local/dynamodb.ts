@@ -59,7 +59,10 @@ export const dynamodbService: LocalService = {
     for (const table of model.resources('aws_dynamodb_table')) {
       const { resource, definition } = tableFromModel(model, table);
       await dynamodb.declareTable(resource, definition);
-      summary('table', `${resource.name}${resource.keyArn ? ' (customer-managed key)' : ''}${resource.maxWriteRequestUnits !== undefined ? `, writes capped at ${resource.maxWriteRequestUnits} WRU/s` : ''}`);
+      summary(
+        'table',
+        `${resource.name}${resource.keyArn ? ' (customer-managed key)' : ''}${resource.maxWriteRequestUnits !== undefined ? `, writes capped at ${resource.maxWriteRequestUnits} WRU/s` : ''}`,
+      );
     }
     serve(JSON_PROTOCOL, dynamodb.dynamoService());
     serve(JSON_PROTOCOL, dynamodb.streamsService());
@@ -68,7 +71,8 @@ export const dynamodbService: LocalService = {
     if (options.dataDir) {
       onStart(async () => {
         for (const recovered of await dynamodb.recoverStreams()) {
-          if (recovered.recovered > 0) log(`stream of ${recovered.table}: ${recovered.recovered} stored changes had no stream record (a crash between the two); recorded now`);
+          if (recovered.recovered > 0)
+            log(`stream of ${recovered.table}: ${recovered.recovered} stored changes had no stream record (a crash between the two); recorded now`);
         }
       });
     }
@@ -89,12 +93,18 @@ export function workflowTasks(dynamodb: LocalDynamoDB): Integration {
         await dynamodb.authorize(principal, operation, input as Record<string, unknown>);
         response = await dynamodb.call(operation, input as Record<string, unknown>);
       } catch (error) {
-        if (error instanceof AccessDeniedError) throw new TaskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`, { cause: error });
+        if (error instanceof AccessDeniedError)
+          throw new TaskError('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException)`, {
+            cause: error,
+          });
         throw new TaskError(`DynamoDB.${(error as Error).name}`, (error as Error).message, { cause: error });
       }
       if (response.status !== 200) {
         const { __type: type, message = response.body.Message } = response.body;
-        throw new TaskError(`DynamoDB.${(typeof type === 'string' ? type : 'AmazonDynamoDBException').split('#').pop()}`, typeof message === 'string' ? message : '');
+        throw new TaskError(
+          `DynamoDB.${(typeof type === 'string' ? type : 'AmazonDynamoDBException').split('#').pop()}`,
+          typeof message === 'string' ? message : '',
+        );
       }
       return response.body;
     },
@@ -132,9 +142,14 @@ export function tableFromModel(model: TerraformModel, table: TerraformResource):
     definition: {
       TableName: attributes.name,
       KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: 'RANGE' }] : [])],
-      AttributeDefinitions: ((model.field(table, 'attribute') as { name: string; type: string }[]) ?? []).map((item) => ({ AttributeName: item.name, AttributeType: item.type })),
+      AttributeDefinitions: ((model.field(table, 'attribute') as { name: string; type: string }[]) ?? []).map((item) => ({
+        AttributeName: item.name,
+        AttributeType: item.type,
+      })),
       BillingMode: 'PAY_PER_REQUEST',
-      ...(streamed ? { StreamSpecification: { StreamEnabled: true, StreamViewType: model.string(table, 'stream_view_type'), StreamLabel: attributes.stream_label } } : {}),
+      ...(streamed
+        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: model.string(table, 'stream_view_type'), StreamLabel: attributes.stream_label } }
+        : {}),
     },
   };
 }
@@ -154,7 +169,13 @@ export function itemSizeBytes(item: AttributeMap): number {
       case 'S':
         return Buffer.byteLength(String(content), 'utf8');
       case 'N':
-        return Math.ceil(String(content).replace(/^[-+]?0*|\.|e.*$/gi, '').replace(/0+$/, '').length / 2) + 1;
+        return (
+          Math.ceil(
+            String(content)
+              .replace(/^[-+]?0*|\.|e.*$/gi, '')
+              .replace(/0+$/, '').length / 2,
+          ) + 1
+        );
       case 'B':
         return Buffer.from(String(content), 'base64').length;
       case 'SS':
@@ -166,7 +187,13 @@ export function itemSizeBytes(item: AttributeMap): number {
       case 'L':
         return 3 + (content as Record<string, unknown>[]).reduce((total, element) => total + 1 + value(element), 0);
       case 'M':
-        return 3 + Object.entries(content as Record<string, Record<string, unknown>>).reduce((total, [name, element]) => total + 1 + Buffer.byteLength(name, 'utf8') + value(element), 0);
+        return (
+          3 +
+          Object.entries(content as Record<string, Record<string, unknown>>).reduce(
+            (total, [name, element]) => total + 1 + Buffer.byteLength(name, 'utf8') + value(element),
+            0,
+          )
+        );
       default:
         return 1;
     }
@@ -182,22 +209,48 @@ function writeUnits(item: AttributeMap | undefined): number {
 /** DynamoDB operations that write (DynamoDB then encrypts with the table key). */
 const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 /** DynamoDB operations that touch no item. */
-const DYNAMODB_CONTROL = new Set(['CreateTable', 'DeleteTable', 'DescribeTable', 'ListTables', 'UpdateTable', 'DescribeTimeToLive', 'UpdateTimeToLive', 'TagResource', 'ListTagsOfResource']);
+const DYNAMODB_CONTROL = new Set([
+  'CreateTable',
+  'DeleteTable',
+  'DescribeTable',
+  'ListTables',
+  'UpdateTable',
+  'DescribeTimeToLive',
+  'UpdateTimeToLive',
+  'TagResource',
+  'ListTagsOfResource',
+]);
 
 /** How long stream records are kept, as DynamoDB Streams keeps them. */
 const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** A stream journal line: a record, or (after compaction) what an expired record left known about its key. */
-type StreamEntry = { readonly op: 'record'; readonly record: StreamRecord; readonly image: string | null } | { readonly op: 'known'; readonly key: string; readonly image: string | null };
+type StreamEntry =
+  | { readonly op: 'record'; readonly record: StreamRecord; readonly image: string | null }
+  | { readonly op: 'known'; readonly key: string; readonly image: string | null };
 
 /** A key's identity in the journal. */
 function keyId(key: AttributeMap): string {
-  return JSON.stringify(Object.keys(key).sort().map((name) => [name, key[name]]));
+  return JSON.stringify(
+    Object.keys(key)
+      .sort()
+      .map((name) => [name, key[name]]),
+  );
 }
 
 /** An image's identity in the journal (null: the item does not exist). */
 function imageId(image: AttributeMap | undefined): string | null {
-  return image === undefined ? null : createHash('sha256').update(JSON.stringify(Object.keys(image).sort().map((name) => [name, image[name]]))).digest('hex');
+  return image === undefined
+    ? null
+    : createHash('sha256')
+        .update(
+          JSON.stringify(
+            Object.keys(image)
+              .sort()
+              .map((name) => [name, image[name]]),
+          ),
+        )
+        .digest('hex');
 }
 
 type AttributeMap = Record<string, unknown>;
@@ -231,7 +284,13 @@ export class TableStream {
   readonly records: StreamRecord[] = [];
   readonly #waiters = new Set<() => void>();
 
-  constructor(readonly table: string, viewType: StreamViewType, region: string, account: string, label = new Date().toISOString().slice(0, 23)) {
+  constructor(
+    readonly table: string,
+    viewType: StreamViewType,
+    region: string,
+    account: string,
+    label = new Date().toISOString().slice(0, 23),
+  ) {
     this.viewType = viewType;
     this.label = label;
     this.arn = `arn:aws:dynamodb:${region}:${account}:table/${table}/stream/${label}`;
@@ -378,7 +437,9 @@ export class LocalDynamoDB {
       const table = this.#declared.find((candidate) => candidate.name === name || candidate.arn === name);
       return table?.maxWriteRequestUnits !== undefined ? [{ table, count, window: this.#recentWrites(table.name, now) }] : [];
     });
-    const over = capped.find(({ table, count, window }) => window.reduce((total, write) => total + write.units, 0) + count > (table.maxWriteRequestUnits as number));
+    const over = capped.find(
+      ({ table, count, window }) => window.reduce((total, write) => total + write.units, 0) + count > (table.maxWriteRequestUnits as number),
+    );
     if (over) {
       return {
         status: 400,
@@ -442,8 +503,14 @@ export class LocalDynamoDB {
     if (names.size === 0) requests.push({ principal, action: `dynamodb:${operation}`, resource: '*', ...via });
     for (const name of names) {
       const table = this.#declared.find((candidate) => candidate.name === name || candidate.arn === name);
-      requests.push({ principal, action: `dynamodb:${operation}`, resource: table?.arn ?? (name.startsWith('arn:') ? name : `arn:aws:dynamodb:${region}:${account}:table/${name}`), ...via });
-      if (table?.keyArn && !DYNAMODB_CONTROL.has(operation)) requests.push(...viaService(principal, table.keyArn, 'dynamodb', region, account, DYNAMODB_WRITES.has(operation)));
+      requests.push({
+        principal,
+        action: `dynamodb:${operation}`,
+        resource: table?.arn ?? (name.startsWith('arn:') ? name : `arn:aws:dynamodb:${region}:${account}:table/${name}`),
+        ...via,
+      });
+      if (table?.keyArn && !DYNAMODB_CONTROL.has(operation))
+        requests.push(...viaService(principal, table.keyArn, 'dynamodb', region, account, DYNAMODB_WRITES.has(operation)));
     }
     return authorizeAll(this.#options.gate, requests);
   }
@@ -562,13 +629,19 @@ export class LocalDynamoDB {
 
   async #createTable(body: Record<string, unknown>): Promise<DynamoResult> {
     // StreamLabel is the local runtime's own extension: the stream ARN the synthesized stacks resolve to.
-    const { StreamSpecification: spec, ...rest } = body as { StreamSpecification?: { StreamEnabled?: boolean; StreamViewType?: StreamViewType; StreamLabel?: string } };
+    const { StreamSpecification: spec, ...rest } = body as {
+      StreamSpecification?: { StreamEnabled?: boolean; StreamViewType?: StreamViewType; StreamLabel?: string };
+    };
     const result = await this.#forward('CreateTable', rest);
     if (result.status === 200 && spec?.StreamEnabled) {
       const stream = this.#enableStream(String(body.TableName), spec.StreamViewType ?? 'NEW_IMAGE', spec.StreamLabel);
       await this.#saveStreamSettings();
       const description = result.body.TableDescription as Record<string, unknown>;
-      Object.assign(description, { StreamSpecification: { StreamEnabled: true, StreamViewType: stream.viewType }, LatestStreamArn: stream.arn, LatestStreamLabel: stream.label });
+      Object.assign(description, {
+        StreamSpecification: { StreamEnabled: true, StreamViewType: stream.viewType },
+        LatestStreamArn: stream.arn,
+        LatestStreamLabel: stream.label,
+      });
     }
     return result;
   }
@@ -607,8 +680,7 @@ export class LocalDynamoDB {
 
   /** Writes go through a per-table lock on stream tables, so each record's images are exact. */
   async #write(operation: string, body: Record<string, unknown>): Promise<DynamoResult> {
-    const tables =
-      operation === 'BatchWriteItem' ? Object.keys((body.RequestItems as Record<string, unknown>) ?? {}) : [String(body.TableName)];
+    const tables = operation === 'BatchWriteItem' ? Object.keys((body.RequestItems as Record<string, unknown>) ?? {}) : [String(body.TableName)];
     const streamed = tables.filter((table) => this.#streams.has(table));
     if (streamed.length === 0) return this.#forward(operation, body);
     return this.#withLocks(streamed, () => this.#writeWithStream(operation, body, streamed));
@@ -697,10 +769,7 @@ export class LocalDynamoDB {
       stream.records.length = 0;
       for (const entry of young) stream.records.push({ ...entry.record, eventSourceARN: stream.arn });
       const youngKeys = new Set(young.map((entry) => keyId(entry.record.dynamodb.Keys)));
-      journal.rewrite([
-        ...[...known].filter(([key]) => !youngKeys.has(key)).map(([key, image]): StreamEntry => ({ op: 'known', key, image })),
-        ...young,
-      ]);
+      journal.rewrite([...[...known].filter(([key]) => !youngKeys.has(key)).map(([key, image]): StreamEntry => ({ op: 'known', key, image })), ...young]);
 
       // Reconcile with the table itself.
       let recovered = 0;
@@ -734,7 +803,14 @@ export class LocalDynamoDB {
   }
 
   /** Appends the record of one change, with the images the stream's view type carries. */
-  #recordChange(table: string, key: AttributeMap, oldImage: AttributeMap | undefined, newImage: AttributeMap | undefined, eventName: StreamRecord['eventName'], now = Date.now()): void {
+  #recordChange(
+    table: string,
+    key: AttributeMap,
+    oldImage: AttributeMap | undefined,
+    newImage: AttributeMap | undefined,
+    eventName: StreamRecord['eventName'],
+    now = Date.now(),
+  ): void {
     const stream = this.#streams.get(table) as TableStream;
     const withNew = stream.viewType === 'NEW_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
     const withOld = stream.viewType === 'OLD_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';

@@ -49,7 +49,12 @@ function principalOf(request: IncomingMessage, router: Router): Principal {
 async function sendPage(response: ServerResponse, handler: (url: URL) => unknown, url: URL): Promise<void> {
   const body = await handler(url);
   if (body instanceof StaticFile) {
-    response.writeHead(200, { 'content-type': body.contentType, 'content-length': body.content.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    response.writeHead(200, {
+      'content-type': body.contentType,
+      'content-length': body.content.length,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
     response.end(body.content);
   } else if (body instanceof RawJson) {
     const payload = Buffer.from(body.json);

@@ -53,7 +53,8 @@ export const eventBusService: LocalService = {
     const keyArn = model.field(resource, 'kms_key_identifier') as string | undefined;
     const deadLetterArn = model.field(resource, 'dead_letter_config', 'arn') as string | undefined;
     const deadLetterQueue = deadLetterArn ? use('sqs').byArn(deadLetterArn) : undefined;
-    if (deadLetterArn && !deadLetterQueue) throw new UnsupportedTerraformError(resource.address, `dead-letter queue ${deadLetterArn} is not defined in the stacks`);
+    if (deadLetterArn && !deadLetterQueue)
+      throw new UnsupportedTerraformError(resource.address, `dead-letter queue ${deadLetterArn} is not defined in the stacks`);
     const busName = model.attributes(resource).name as string;
     const busArn = model.attributes(resource).arn as string;
     const bus = new EventBus({
@@ -81,7 +82,10 @@ export const eventBusService: LocalService = {
     summary('event bus', bus.name);
     summary('event bus ARN', bus.arn);
     const retention = bus.retained.retention;
-    summary('events', `${endpoint}/_local/events (the latest ${retention.maxEvents.toLocaleString('en')} events or ${retention.maxBytes / 1024 / 1024} MiB are kept)`);
+    summary(
+      'events',
+      `${endpoint}/_local/events (the latest ${retention.maxEvents.toLocaleString('en')} events or ${retention.maxBytes / 1024 / 1024} MiB are kept)`,
+    );
     onIdle(async () => {
       await bus.drain();
       return true;
@@ -114,10 +118,18 @@ function workflowTasks(bus: EventBus): Integration {
             }));
             let result;
             try {
-              await bus.authorizePut(principal, entries.map((entry) => ({ EventBusName: bus.arn, ...entry })));
+              await bus.authorizePut(
+                principal,
+                entries.map((entry) => ({ EventBusName: bus.arn, ...entry })),
+              );
               result = bus.putEvents({ Entries: entries });
             } catch (error) {
-              if (error instanceof AccessDeniedError) throw new TaskError('EventBridge.AmazonEventBridgeException', `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`, { cause: error });
+              if (error instanceof AccessDeniedError)
+                throw new TaskError(
+                  'EventBridge.AmazonEventBridgeException',
+                  `${error.message} (Service: EventBridge, Status Code: 400, Error Code: AccessDeniedException)`,
+                  { cause: error },
+                );
               throw new TaskError(`EventBridge.${(error as Error).name}`, (error as Error).message, { cause: error });
             }
             if (result.FailedEntryCount > 0) throw new TaskError('EventBridge.FailedEntry', JSON.stringify(result.Entries));
@@ -127,10 +139,19 @@ function workflowTasks(bus: EventBus): Integration {
 }
 
 /** The bus's dead-letter queue, as EventBridge sends to it (the queue policy decides). */
-function busDeadLetter(sqs: Parts['sqs'], queue: LocalQueue, busArn: string, account: string, log: (message: string) => void): NonNullable<EventBusOptions['deadLetter']> {
+function busDeadLetter(
+  sqs: Parts['sqs'],
+  queue: LocalQueue,
+  busArn: string,
+  account: string,
+  log: (message: string) => void,
+): NonNullable<EventBusOptions['deadLetter']> {
   return async (event, error) => {
     try {
-      await sqs.authorize({ kind: 'service', service: 'events.amazonaws.com' }, 'SendMessage', queue.url, { 'aws:SourceArn': busArn, 'aws:SourceAccount': account });
+      await sqs.authorize({ kind: 'service', service: 'events.amazonaws.com' }, 'SendMessage', queue.url, {
+        'aws:SourceArn': busArn,
+        'aws:SourceAccount': account,
+      });
     } catch (denied) {
       log(`bus: event ${event.id} is lost: its key refused it and the bus dead-letter queue refused it too: ${(denied as Error).message}`);
       return;
@@ -141,7 +162,8 @@ function busDeadLetter(sqs: Parts['sqs'], queue: LocalQueue, busArn: string, acc
 }
 
 /** A bus journal line: a delivery owed to a rule, or its completion (delivered or dead-lettered). */
-export type BusEntry = { readonly op: 'pending'; readonly rule: string; readonly event: BusEvent } | { readonly op: 'done'; readonly rule: string; readonly id: string };
+export type BusEntry =
+  { readonly op: 'pending'; readonly rule: string; readonly event: BusEvent } | { readonly op: 'done'; readonly rule: string; readonly id: string };
 
 /** Something a rule delivers to; throwing means the delivery failed. */
 type RuleTarget = (event: BusEvent) => Promise<void>;
@@ -277,7 +299,13 @@ export class EventBus {
 
   /** How many events are kept, and how many were dropped to stay within the retention. */
   get retained(): { total: number; events: number; bytes: number; dropped: number; retention: EventRetention } {
-    return { total: this.#sequence, events: this.#events.length, bytes: this.#keptBytes, dropped: this.#dropped, retention: this.#options.retention ?? DEFAULT_EVENT_RETENTION };
+    return {
+      total: this.#sequence,
+      events: this.#events.length,
+      bytes: this.#keptBytes,
+      dropped: this.#dropped,
+      retention: this.#options.retention ?? DEFAULT_EVENT_RETENTION,
+    };
   }
 
   /**
@@ -286,7 +314,11 @@ export class EventBus {
    */
   eventsPage(since = 0, limit = Number.MAX_SAFE_INTEGER): { json: string; next: number; count: number } {
     const page = this.#events.filter((kept) => kept.sequence > since).slice(0, limit);
-    return { json: `[${page.map((kept) => kept.json).join(',')}]`, next: page.length > 0 ? (page[page.length - 1] as KeptEvent).sequence : since, count: page.length };
+    return {
+      json: `[${page.map((kept) => kept.json).join(',')}]`,
+      next: page.length > 0 ? (page[page.length - 1] as KeptEvent).sequence : since,
+      count: page.length,
+    };
   }
 
   /** Calls `listener` for each new event; returns the unsubscribe function. */
@@ -316,7 +348,10 @@ export class EventBus {
     }
     // An EventBusName that is not a string fails the whole call at deserialization, as on AWS.
     for (const entry of entries) if (typeof entry === 'object' && entry !== null) optionalString(entry, 'EventBusName');
-    enforceBytes(AWS_LIMITS.putEventsEntries, entries.reduce((total, entry) => total + entrySize(entry), 0));
+    enforceBytes(
+      AWS_LIMITS.putEventsEntries,
+      entries.reduce((total, entry) => total + entrySize(entry), 0),
+    );
     // Each entry succeeds or fails on its own, as in AWS: one bad entry never fails its neighbours.
     const results = entries.map((entry): EntryResult => {
       try {
@@ -353,7 +388,8 @@ export class EventBus {
       return { ErrorCode: 'MalformedDetail', ErrorMessage: `Detail is malformed: it nests deeper than ${MAX_DETAIL_DEPTH} levels.` };
     }
     const time = eventTime(entry.Time);
-    if (time === undefined) return invalid('Time', 'Time is not a valid timestamp: use epoch seconds or an ISO 8601 date-time such as 2022-10-13T19:00:00Z, in years 0000 to 9999.');
+    if (time === undefined)
+      return invalid('Time', 'Time is not a valid timestamp: use epoch seconds or an ISO 8601 date-time such as 2022-10-13T19:00:00Z, in years 0000 to 9999.');
     const resources = entry.Resources ?? [];
     if (!Array.isArray(resources) || resources.some((resource) => typeof resource !== 'string')) {
       return invalid('Resources', 'Resources must be a list of strings.');

@@ -61,7 +61,14 @@ export const lambdaService: LocalService = {
         const { region, account } = model.context;
         const name = model.string(resource, 'function_name');
         const arn = `arn:aws:lambda:${region}:${account}:function:${name}`;
-        return { id: name, function_name: name, arn, qualified_arn: `${arn}:$LATEST`, invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`, version: '$LATEST' };
+        return {
+          id: name,
+          function_name: name,
+          arn,
+          qualified_arn: `${arn}:$LATEST`,
+          invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+          version: '$LATEST',
+        };
       },
     },
   },
@@ -125,7 +132,13 @@ function describeFunctions({ status, summary }: Binding, functions: LocalFunctio
   status('functionDurations', () => functions.durations());
   status('functionThrottles', () => functions.throttles());
   status('coldStarts', () => functions.coldStarts);
-  summary('functions', functions.definitions().map((fn) => fn.name).join(', '));
+  summary(
+    'functions',
+    functions
+      .definitions()
+      .map((fn) => fn.name)
+      .join(', '),
+  );
 }
 
 /**
@@ -176,7 +189,10 @@ async function invokeTask(functions: LocalFunctions, gate: IamGate, principal: P
     await gate.authorize({ principal, action: 'lambda:InvokeFunction', resource: functions.find(FunctionName)?.arn ?? FunctionName });
     result = await functions.invoke(FunctionName, Payload ?? {});
   } catch (error) {
-    if (error instanceof AccessDeniedError) throw new TaskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`, { cause: error });
+    if (error instanceof AccessDeniedError)
+      throw new TaskError('Lambda.AWSLambdaException', `${error.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`, {
+        cause: error,
+      });
     if (error instanceof InvokeError) throw new TaskError(`Lambda.${error.name}`, error.message, { cause: error });
     throw error;
   }
@@ -205,9 +221,7 @@ export interface LocalFunctionDefinition {
 }
 
 /** An invocation's outcome, as Lambda's Invoke API reports it. */
-type InvocationResult =
-  | { readonly ok: true; readonly payload: unknown }
-  | { readonly ok: false; readonly error: FunctionErrorPayload };
+type InvocationResult = { readonly ok: true; readonly payload: unknown } | { readonly ok: false; readonly error: FunctionErrorPayload };
 
 /** The payload of a function error (`X-Amz-Function-Error: Unhandled`). */
 interface FunctionErrorPayload {
@@ -388,7 +402,9 @@ export class LocalFunctions {
 
   async #retryThrottled(definition: LocalFunctionDefinition, event: unknown): Promise<void> {
     const started = Date.now();
-    const delay = this.#options.asyncRetryDelayMs ?? ((attempt: number) => Math.min(ASYNC_THROTTLE_RETRY.firstDelayMs * 2 ** (attempt - 1), ASYNC_THROTTLE_RETRY.maximumDelayMs));
+    const delay =
+      this.#options.asyncRetryDelayMs ??
+      ((attempt: number) => Math.min(ASYNC_THROTTLE_RETRY.firstDelayMs * 2 ** (attempt - 1), ASYNC_THROTTLE_RETRY.maximumDelayMs));
     for (let attempt = 1; ; attempt++) {
       try {
         await this.invoke(definition.name, event);
@@ -565,7 +581,10 @@ export class LocalFunctions {
         environment.exited = true;
         this.#all.delete(environment);
         void environment.worker.terminate();
-        resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`, trace: [] } });
+        resolve({
+          ok: false,
+          error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`, trace: [] },
+        });
       }, definition.timeoutSeconds * 1000);
     });
     try {

@@ -90,7 +90,10 @@ export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
   const resource = new Map<string, PolicyDocument>();
   const prefixed = new Map<string, unknown[]>();
   const endpoints = new Map<string, PolicyDocument>();
-  const merged = (earlier: PolicyDocument | undefined, document: PolicyDocument): PolicyDocument => ({ Version: '2012-10-17', Statement: [...statements(earlier), ...statements(document)] });
+  const merged = (earlier: PolicyDocument | undefined, document: PolicyDocument): PolicyDocument => ({
+    Version: '2012-10-17',
+    Statement: [...statements(earlier), ...statements(document)],
+  });
   for (const policy of policies) {
     if (policy.kind === 'identity') identity.set(policy.target, [...(identity.get(policy.target) ?? []), { name: policy.address, document: policy.document }]);
     else if (policy.kind === 'trust') trust.set(policy.target, policy.document);
@@ -98,7 +101,13 @@ export function policySet(policies: readonly SynthesizedPolicy[]): PolicySet {
     else if (policy.kind === 'endpoint') endpoints.set(policy.target, policy.document);
     else resource.set(policy.target, merged(resource.get(policy.target), policy.document));
   }
-  return { identity, trust, resource, endpoints, prefixed: [...prefixed].map(([prefix, found]) => ({ prefix, document: { Version: '2012-10-17', Statement: found } })) };
+  return {
+    identity,
+    trust,
+    resource,
+    endpoints,
+    prefixed: [...prefixed].map(([prefix, found]) => ({ prefix, document: { Version: '2012-10-17', Statement: found } })),
+  };
 }
 
 /** The statements of a document, as a list. */
@@ -193,7 +202,16 @@ export class IamGate {
     const identity = request.principal.kind === 'role' ? this.#policies.identity.get(request.principal.arn) : undefined;
     const resourcePolicy = this.#resourcePolicy(request.action, request.resource, request.principal);
     const endpointPolicy = request.viaEndpoint === undefined ? undefined : this.#policies.endpoints?.get(request.viaEndpoint);
-    const key = JSON.stringify([request.principal, request.action, request.resource, request.context ?? {}, request.viaEndpoint ?? '', this.#fingerprint(identity), this.#fingerprint(resourcePolicy), this.#fingerprint(endpointPolicy)]);
+    const key = JSON.stringify([
+      request.principal,
+      request.action,
+      request.resource,
+      request.context ?? {},
+      request.viaEndpoint ?? '',
+      this.#fingerprint(identity),
+      this.#fingerprint(resourcePolicy),
+      this.#fingerprint(endpointPolicy),
+    ]);
     let decision = this.#cache.get(key);
     if (!decision) {
       decision = this.#evaluate(request);
@@ -257,7 +275,10 @@ export class IamGate {
       const named = 'identifier' in reason ? reason.identifier : 'policyIdentifier' in reason ? reason.policyIdentifier : undefined;
       return `${reason.denialType.toLowerCase()} deny by the ${reason.policyType} policy${named ? ` ${named}` : ''}`;
     });
-    const where = principal.kind === 'role' ? `no statement of ${principal.arn}'s policies` : `no statement of the resource policy for ${(principal as { service: string }).service}`;
+    const where =
+      principal.kind === 'role'
+        ? `no statement of ${principal.arn}'s policies`
+        : `no statement of the resource policy for ${(principal as { service: string }).service}`;
     const endpoint = endpointPolicy ? ` and the policy of VPC endpoint ${request.viaEndpoint}` : '';
     return `${where}${endpoint} allows it${resourcePolicy && action.startsWith('kms:') ? ' together with the key policy' : ''} (${explained.join('; ') || result.overallResult})`;
   }
@@ -288,7 +309,9 @@ const ENCRYPTION_CONTEXT_KEY = /^kms:encryptioncontext:(?!keys$)/i;
 const ENCRYPTION_CONTEXT_SPELLING = 'aws:ResourceTag/';
 
 function spellContextKeys<T>(values: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [ENCRYPTION_CONTEXT_KEY.test(key) ? `${ENCRYPTION_CONTEXT_SPELLING}${key}` : key, value]));
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [ENCRYPTION_CONTEXT_KEY.test(key) ? `${ENCRYPTION_CONTEXT_SPELLING}${key}` : key, value]),
+  );
 }
 
 /** A policy document with each `kms:EncryptionContext:<key>` condition key spelled as {@link spellContextKeys} spells it. */
@@ -300,7 +323,10 @@ function spellEncryptionContext(document: PolicyDocument): PolicyDocument {
     Statement: list.map((statement) => {
       const condition = (statement as { Condition?: Record<string, Record<string, unknown>> }).Condition;
       if (!condition) return statement;
-      return { ...(statement as object), Condition: Object.fromEntries(Object.entries(condition).map(([operator, keys]) => [operator, spellContextKeys(keys)])) };
+      return {
+        ...(statement as object),
+        Condition: Object.fromEntries(Object.entries(condition).map(([operator, keys]) => [operator, spellContextKeys(keys)])),
+      };
     }),
   };
 }

@@ -61,7 +61,14 @@ export const logsService: LocalService = {
     for (const group of model.resources('aws_cloudwatch_log_group')) {
       const attributes = model.attributes(group);
       const keyArn = model.field(group, 'kms_key_id') as string | undefined;
-      logs.groups.set(attributes.name as string, { name: attributes.name as string, arn: attributes.arn as string, ...(keyArn ? { keyArn } : {}), lines: [], times: [], written: { lines: 0, bytes: 0 } });
+      logs.groups.set(attributes.name as string, {
+        name: attributes.name as string,
+        arn: attributes.arn as string,
+        ...(keyArn ? { keyArn } : {}),
+        lines: [],
+        times: [],
+        written: { lines: 0, bytes: 0 },
+      });
     }
     serve(JSON_PROTOCOL, logs.service(region, account));
     provide('logs', logs);
@@ -95,16 +102,36 @@ class LocalLogs {
   }
 
   /** Writes a line as `principal` does on AWS (`CreateLogStream`, `PutLogEvents` on stream `stream`); a denial throws and nothing is written. */
-  async write(principal: Principal, group: LocalLogGroup, stream: string, line: string, context: { create?: Record<string, string>; put?: Record<string, string> } = {}): Promise<void> {
-    await this.gate.authorize({ principal, action: 'logs:CreateLogStream', resource: `${group.arn}:log-stream:${stream}`, ...(context.create ? { context: context.create } : {}) });
-    await this.gate.authorize({ principal, action: 'logs:PutLogEvents', resource: `${group.arn}:log-stream:${stream}`, ...(context.put ? { context: context.put } : {}) });
+  async write(
+    principal: Principal,
+    group: LocalLogGroup,
+    stream: string,
+    line: string,
+    context: { create?: Record<string, string>; put?: Record<string, string> } = {},
+  ): Promise<void> {
+    await this.gate.authorize({
+      principal,
+      action: 'logs:CreateLogStream',
+      resource: `${group.arn}:log-stream:${stream}`,
+      ...(context.create ? { context: context.create } : {}),
+    });
+    await this.gate.authorize({
+      principal,
+      action: 'logs:PutLogEvents',
+      resource: `${group.arn}:log-stream:${stream}`,
+      ...(context.put ? { context: context.put } : {}),
+    });
     this.append(group, line);
   }
 
   /** The `Logs_20140328.*` read API. */
   service(region: string, account: string): JsonService {
     return logsApi(this.groups, (principal, operation, body) =>
-      this.gate.authorize({ principal, action: `logs:${operation}`, resource: `arn:aws:logs:${region}:${account}:log-group:${optionalString(body, 'logGroupName') ?? '*'}` }),
+      this.gate.authorize({
+        principal,
+        action: `logs:${operation}`,
+        resource: `arn:aws:logs:${region}:${account}:log-group:${optionalString(body, 'logGroupName') ?? '*'}`,
+      }),
     );
   }
 }
@@ -116,7 +143,13 @@ function logsApi(groups: ReadonlyMap<string, LocalLogGroup>, authorize: JsonServ
     return found;
   };
   const events = (found: LocalLogGroup) =>
-    found.lines.map((message, index) => ({ logStreamName: 'local', timestamp: found.times[index] ?? 0, ingestionTime: found.times[index] ?? 0, message, eventId: String(index) }));
+    found.lines.map((message, index) => ({
+      logStreamName: 'local',
+      timestamp: found.times[index] ?? 0,
+      ingestionTime: found.times[index] ?? 0,
+      message,
+      eventId: String(index),
+    }));
   return {
     targetPrefix: 'Logs_20140328',
     jsonVersion: '1.1',
@@ -124,12 +157,19 @@ function logsApi(groups: ReadonlyMap<string, LocalLogGroup>, authorize: JsonServ
     operations: {
       FilterLogEvents: (body) => {
         const startTime = typeof body.startTime === 'number' ? body.startTime : 0;
-        return { events: events(group(body)).filter((event) => event.timestamp >= startTime), searchedLogStreams: [{ logStreamName: 'local', searchedCompletely: true }] };
+        return {
+          events: events(group(body)).filter((event) => event.timestamp >= startTime),
+          searchedLogStreams: [{ logStreamName: 'local', searchedCompletely: true }],
+        };
       },
       GetLogEvents: (body) => ({ events: events(group(body)).map(({ timestamp, message, ingestionTime }) => ({ timestamp, message, ingestionTime })) }),
       DescribeLogStreams: (body) => {
         const found = group(body);
-        return { logStreams: [{ logStreamName: 'local', arn: `${found.arn}:log-stream:local`, storedBytes: 0, lastEventTimestamp: found.times[found.times.length - 1] }] };
+        return {
+          logStreams: [
+            { logStreamName: 'local', arn: `${found.arn}:log-stream:local`, storedBytes: 0, lastEventTimestamp: found.times[found.times.length - 1] },
+          ],
+        };
       },
     },
   };

@@ -105,7 +105,9 @@ console.log(['Order pipeline running locally', ...summary.map(([label, value]) =
 // No request and no event may take the process down: anything that escapes a
 // handler is logged, and the runtime keeps serving.
 process.on('uncaughtException', (error) => report(`unexpected error (the runtime keeps running): ${redactCredentials(error.stack ?? error.message)}`));
-process.on('unhandledRejection', (reason) => report(`unexpected rejection (the runtime keeps running): ${redactCredentials(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason))}`));
+process.on('unhandledRejection', (reason) =>
+  report(`unexpected rejection (the runtime keeps running): ${redactCredentials(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason))}`),
+);
 
 // Output that goes away (the reader of a pipe exits, as in `npm start | head`, or
 // the terminal closes) ends the run: the runtime stops cleanly, as on Ctrl-C.

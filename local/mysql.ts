@@ -64,9 +64,18 @@ export const readModelService: LocalService = {
     // Nothing is written to the database before it is known to be this runtime's (read-model-owner.ts).
     const mapping = model.only('aws_lambda_event_source_mapping');
     const source = use('dynamodb').tables.find((table) => table.streamArn === model.string(mapping, 'event_source_arn'));
-    if (!source) throw new UnsupportedTerraformError(mapping.address, 'the read model is projected from a stream of none of the stacks\' tables');
-    const claimed = await claimReadModel(database, { sourceTable: source.name, sourceCreated: use('dynamodb').created.has(source.name), state: runtimeState(options.dataDir), holder: database.holder, takeOver: options.takeOver === true });
-    if (claimed.tookOver) log(`read model ${database.database}: taken over (--take-over)${claimed.tookOver.length > 0 ? `; dropped ${claimed.tookOver.join(', ')} to make them again` : ''}`);
+    if (!source) throw new UnsupportedTerraformError(mapping.address, "the read model is projected from a stream of none of the stacks' tables");
+    const claimed = await claimReadModel(database, {
+      sourceTable: source.name,
+      sourceCreated: use('dynamodb').created.has(source.name),
+      state: runtimeState(options.dataDir),
+      holder: database.holder,
+      takeOver: options.takeOver === true,
+    });
+    if (claimed.tookOver)
+      log(
+        `read model ${database.database}: taken over (--take-over)${claimed.tookOver.length > 0 ? `; dropped ${claimed.tookOver.join(', ')} to make them again` : ''}`,
+      );
     if (claimed.cleared) log(`read model ${database.database} cleared: ${claimed.cleared}${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
     const secrets = use('secrets');
     for (const cluster of model.resources('aws_rds_cluster')) {
@@ -75,12 +84,28 @@ export const readModelService: LocalService = {
       }
       const [secret] = model.attributes(cluster).master_user_secret as { secret_arn: string; kms_key_id: string }[];
       if (!secret) throw new UnsupportedTerraformError(cluster.address, 'has no master user secret');
-      secrets.put(secret.secret_arn.split(':').pop() as string, { username: database.user, password: database.password }, secret.secret_arn, customerKey(secret.kms_key_id));
+      secrets.put(
+        secret.secret_arn.split(':').pop() as string,
+        { username: database.user, password: database.password },
+        secret.secret_arn,
+        customerKey(secret.kms_key_id),
+      );
     }
-    const inspector = createPool({ host: database.host, port: database.port, user: database.user, password: database.password, database: database.database, connectionLimit: 2, dateStrings: true });
+    const inspector = createPool({
+      host: database.host,
+      port: database.port,
+      user: database.user,
+      password: database.password,
+      database: database.database,
+      connectionLimit: 2,
+      dateStrings: true,
+    });
     onStop(() => inspector.end());
     provide('inspector', inspector);
-    status('readModel', () => ({ url: database.displayUrl, lock: database.lockLost ? `lost: ${database.lockLost}` : `held by pid ${database.holder.pid} since ${database.holder.since}` }));
+    status('readModel', () => ({
+      url: database.displayUrl,
+      lock: database.lockLost ? `lost: ${database.lockLost}` : `held by pid ${database.holder.pid} since ${database.holder.since}`,
+    }));
     summary('read model', `${database.displayUrl} (${database.version})`);
   },
 };
@@ -105,7 +130,9 @@ function decodeField(part: 'user' | 'password' | 'database', text: string): stri
     return decodeURIComponent(text);
   } catch {
     const bad = /%(?![0-9A-Fa-f]{2})/.exec(text)?.index;
-    throw new Error(`DB_URL ${part} has a malformed percent-escape${bad === undefined ? ' (not UTF-8)' : ` at character ${bad + 1} of the ${part}`}: write % as %25`);
+    throw new Error(
+      `DB_URL ${part} has a malformed percent-escape${bad === undefined ? ' (not UTF-8)' : ` at character ${bad + 1} of the ${part}`}: write % as %25`,
+    );
   }
 }
 
@@ -167,7 +194,8 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
       throw new Error(`the read-model server at ${display(target)} is not usable: ${redactCredentials((error as Error).message)}${advice}`, { cause: error });
     }
   }
-  if (version !== undefined) return locked({ ...target, version, embedded: false, displayUrl: display(target), stop: async () => undefined }, options.endpoint ?? '', log);
+  if (version !== undefined)
+    return locked({ ...target, version, embedded: false, displayUrl: display(target), stop: async () => undefined }, options.endpoint ?? '', log);
   const binary = serverBinary();
   if (!binary) {
     throw new Error(`nothing answers at ${display(target)} and no mariadbd or mysqld is installed; start a MySQL-compatible server or set DB_URL`);
@@ -177,7 +205,11 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
 }
 
 /** The server with its database's lock held and its relay listening; stopping closes both first. */
-async function locked(server: Omit<ReadModelServer, 'holder' | 'lockLost' | 'relay'>, endpoint: string, log: (message: string) => void): Promise<ReadModelServer> {
+async function locked(
+  server: Omit<ReadModelServer, 'holder' | 'lockLost' | 'relay'>,
+  endpoint: string,
+  log: (message: string) => void,
+): Promise<ReadModelServer> {
   let lock: ReadModelLock;
   let relay: StatementRelay;
   try {
@@ -251,7 +283,11 @@ export class PrivateDatabase {
     const dataDir = path.join(dir, 'data');
     const installer = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'].find((candidate) => existsSync(candidate));
     const install = installer
-      ? spawnSync(installer, ['--no-defaults', `--datadir=${dataDir}`, `--user=${database.#user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' })
+      ? spawnSync(
+          installer,
+          ['--no-defaults', `--datadir=${dataDir}`, `--user=${database.#user}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+          { encoding: 'utf8' },
+        )
       : spawnSync(binary, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--user=${database.#user}`], { encoding: 'utf8' });
     if (install.status !== 0) {
       await rm(dir, { recursive: true, force: true });
@@ -288,7 +324,8 @@ export class PrivateDatabase {
         await connection.end();
         return;
       } catch (error) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private database did not start: ${(error as Error).message}`, { cause: error });
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`the private database did not start: ${(error as Error).message}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
@@ -314,7 +351,13 @@ async function startEmbedded(binary: string, database: string): Promise<Omit<Rea
   const target: Target = { host: '127.0.0.1', port: server.port, user: 'root', password: '', database };
   try {
     const version = await connectAndPrepare(target);
-    return { ...target, version, embedded: true, displayUrl: `mysql://root@127.0.0.1:${server.port}/${database} (private instance)`, stop: () => server.destroy() };
+    return {
+      ...target,
+      version,
+      embedded: true,
+      displayUrl: `mysql://root@127.0.0.1:${server.port}/${database} (private instance)`,
+      stop: () => server.destroy(),
+    };
   } catch (error) {
     await server.destroy();
     throw error;

@@ -55,7 +55,12 @@ export const iamService: LocalService = {
       becomes: 'a principal (trust policy)',
       attributes: (model, resource, id) => {
         const name = model.string(resource, 'name');
-        return { id: name, name, arn: `arn:aws:iam::${model.context.account}:role/${name}`, unique_id: `AROA${id.replace(/-/g, '').slice(0, 17).toUpperCase()}` };
+        return {
+          id: name,
+          name,
+          arn: `arn:aws:iam::${model.context.account}:role/${name}`,
+          unique_id: `AROA${id.replace(/-/g, '').slice(0, 17).toUpperCase()}`,
+        };
       },
     },
     aws_iam_role_policy: { becomes: 'the identity policy of its role' },
@@ -76,17 +81,32 @@ export const iamService: LocalService = {
 function iamPolicies(model: TerraformModel): SynthesizedPolicy[] {
   const policies: SynthesizedPolicy[] = [];
   for (const role of model.resources('aws_iam_role')) {
-    policies.push({ address: role.address, kind: 'trust', target: model.attributes(role).arn as string, document: parsePolicy(role.address, model.field(role, 'assume_role_policy')) });
+    policies.push({
+      address: role.address,
+      kind: 'trust',
+      target: model.attributes(role).arn as string,
+      document: parsePolicy(role.address, model.field(role, 'assume_role_policy')),
+    });
   }
   for (const policy of model.resources('aws_iam_role_policy')) {
     const roleName = model.string(policy, 'role');
     const role = model.findBy('aws_iam_role', 'name', roleName);
     if (!role) throw new Error(`${policy.address}: role ${roleName} is not defined in the stacks`);
-    policies.push({ address: policy.address, kind: 'identity', target: model.attributes(role).arn as string, document: parsePolicy(policy.address, model.field(policy, 'policy')) });
+    policies.push({
+      address: policy.address,
+      kind: 'identity',
+      target: model.attributes(role).arn as string,
+      document: parsePolicy(policy.address, model.field(policy, 'policy')),
+    });
   }
   // Managed policies for client teams: each is the identity of a local client (see clientIdentities).
   for (const policy of model.resources('aws_iam_policy')) {
-    policies.push({ address: policy.address, kind: 'identity', target: clientArn(model, policy), document: parsePolicy(policy.address, model.field(policy, 'policy')) });
+    policies.push({
+      address: policy.address,
+      kind: 'identity',
+      target: clientArn(model, policy),
+      document: parsePolicy(policy.address, model.field(policy, 'policy')),
+    });
   }
   for (const key of model.resources('aws_kms_key')) {
     const text = model.field(key, 'policy');
@@ -98,7 +118,13 @@ function iamPolicies(model: TerraformModel): SynthesizedPolicy[] {
   // the calls of a function whose subnets route to the endpoint must pass them too.
   for (const endpoint of model.resources('aws_vpc_endpoint')) {
     const text = model.field(endpoint, 'policy');
-    if (text !== undefined) policies.push({ address: endpoint.address, kind: 'endpoint', target: model.attributes(endpoint).id as string, document: parsePolicy(endpoint.address, text) });
+    if (text !== undefined)
+      policies.push({
+        address: endpoint.address,
+        kind: 'endpoint',
+        target: model.attributes(endpoint).id as string,
+        document: parsePolicy(endpoint.address, text),
+      });
   }
   return policies;
 }
@@ -113,7 +139,8 @@ export function dynamodbEndpointsByRole(model: TerraformModel): Map<string, stri
   const byRouteTable = new Map<string, string>();
   for (const endpoint of model.resources('aws_vpc_endpoint')) {
     if (model.field(endpoint, 'vpc_endpoint_type') !== 'Gateway' || !String(model.field(endpoint, 'service_name')).endsWith('.dynamodb')) continue;
-    for (const table of (model.field(endpoint, 'route_table_ids') as string[] | undefined) ?? []) byRouteTable.set(table, model.attributes(endpoint).id as string);
+    for (const table of (model.field(endpoint, 'route_table_ids') as string[] | undefined) ?? [])
+      byRouteTable.set(table, model.attributes(endpoint).id as string);
   }
   const bySubnet = new Map<string, string>();
   for (const association of model.resources('aws_route_table_association')) {
@@ -164,7 +191,8 @@ function clientIdentities(model: TerraformModel): Map<string, ClientIdentity> {
  */
 function principalDirectory(model: TerraformModel, clients: ReadonlyMap<string, ClientIdentity>): (principal: string) => PrincipalDescription {
   const byArn = new Map<string, PrincipalDescription>();
-  for (const [accessKeyId, client] of clients) byArn.set(client.arn, { kind: 'client', accessKeyId, policy: client.policy, ...(client.description ? { description: client.description } : {}) });
+  for (const [accessKeyId, client] of clients)
+    byArn.set(client.arn, { kind: 'client', accessKeyId, policy: client.policy, ...(client.description ? { description: client.description } : {}) });
   for (const role of model.resources('aws_iam_role')) {
     const arn = model.attributes(role).arn as string;
     const usedBy = model
@@ -173,7 +201,9 @@ function principalDirectory(model: TerraformModel, clients: ReadonlyMap<string, 
       .map((resource) => `${resource.type.replace(/^aws_/, '').replace(/_/g, ' ')} ${resourceLabel(model, resource)}`);
     byArn.set(arn, { kind: 'role', role: model.string(role, 'name'), usedBy });
   }
-  return (principal) => byArn.get(principal) ?? (principal.startsWith('arn:') ? { kind: 'role', role: principal.split('/').pop() ?? principal, usedBy: [] } : { kind: 'service', service: principal });
+  return (principal) =>
+    byArn.get(principal) ??
+    (principal.startsWith('arn:') ? { kind: 'role', role: principal.split('/').pop() ?? principal, usedBy: [] } : { kind: 'service', service: principal });
 }
 
 /** A field of a resource, resolved; undefined when it cannot be (no match, no label). */
@@ -195,5 +225,8 @@ function resourceLabel(model: TerraformModel, resource: TerraformResource): stri
 }
 
 function defaultKeyPolicy(account: string): PolicyDocument {
-  return { Version: '2012-10-17', Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }] };
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+  };
 }

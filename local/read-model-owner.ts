@@ -59,7 +59,8 @@ function where(target: DatabaseTarget): string {
   return `the database ${target.database} on ${target.host}:${target.port}`;
 }
 
-const ANOTHER_DATABASE = (target: DatabaseTarget) => `--db-url mysql://${encodeURIComponent(target.user)}@${target.host}:${target.port}/<another name> (or DB_URL)`;
+const ANOTHER_DATABASE = (target: DatabaseTarget) =>
+  `--db-url mysql://${encodeURIComponent(target.user)}@${target.host}:${target.port}/<another name> (or DB_URL)`;
 
 /** The lock, held for the runtime's life; {@link release} ends it. */
 export class ReadModelLock {
@@ -87,10 +88,17 @@ export class ReadModelLock {
   static async acquire(target: DatabaseTarget, endpoint: string, log: (message: string) => void): Promise<ReadModelLock> {
     const connection = await lockConnection(target);
     try {
-      const [rows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS locked, CONNECTION_ID() AS id, UTC_TIMESTAMP(3) AS since', [readModelLockName(target.database)]);
+      const [rows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS locked, CONNECTION_ID() AS id, UTC_TIMESTAMP(3) AS since', [
+        readModelLockName(target.database),
+      ]);
       const row = rows[0] as { locked: number | null; id: number; since: string };
       if (row.locked !== 1) throw new ReadModelRefusedError(await inUseMessage(connection, target));
-      return new ReadModelLock(target, connection, { pid: process.pid, host: hostname(), endpoint, connectionId: Number(row.id), since: `${row.since.replace(' ', 'T')}Z` }, log);
+      return new ReadModelLock(
+        target,
+        connection,
+        { pid: process.pid, host: hostname(), endpoint, connectionId: Number(row.id), since: `${row.since.replace(' ', 'T')}Z` },
+        log,
+      );
     } catch (error) {
       await connection.end().catch(() => undefined);
       throw error;
@@ -133,7 +141,9 @@ export class ReadModelLock {
       this.#schedule();
       return;
     }
-    const [rows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS locked', [readModelLockName(this.#target.database)]).catch(() => [[{ locked: null }]] as unknown as [RowDataPacket[]]);
+    const [rows] = await connection
+      .query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS locked', [readModelLockName(this.#target.database)])
+      .catch(() => [[{ locked: null }]] as unknown as [RowDataPacket[]]);
     if (this.#released || (rows[0] as { locked: number | null }).locked !== 1) {
       if (!this.#released) this.#log(`read model lock: ${await inUseMessage(connection, this.#target)}; this runtime no longer holds it: stop one of the two`);
       await connection.end().catch(() => undefined);
@@ -196,7 +206,15 @@ async function readMarker(connection: Connection, database: string): Promise<Mar
     sourceTable: String(row.source_table),
     state,
     ...(row.holder_pid !== null
-      ? { holder: { pid: Number(row.holder_pid), host: String(row.holder_host), endpoint: String(row.holder_endpoint), connectionId: Number(row.holder_connection), since: String(row.holder_since).replace(/(\.\d{3})\d*Z$/, '$1Z') } }
+      ? {
+          holder: {
+            pid: Number(row.holder_pid),
+            host: String(row.holder_host),
+            endpoint: String(row.holder_endpoint),
+            connectionId: Number(row.holder_connection),
+            since: String(row.holder_since).replace(/(\.\d{3})\d*Z$/, '$1Z'),
+          },
+        }
       : {}),
   };
 }
@@ -230,9 +248,19 @@ export interface ClaimResult {
  * and copies).
  */
 export async function claimReadModel(target: DatabaseTarget, claim: Claim): Promise<ClaimResult> {
-  const connection = await createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database, dateStrings: true });
+  const connection = await createConnection({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    dateStrings: true,
+  });
   try {
-    const [rows] = await connection.query<RowDataPacket[]>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name', [target.database]);
+    const [rows] = await connection.query<RowDataPacket[]>(
+      'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
+      [target.database],
+    );
     const tables = rows.map((row) => String(row.name));
     const owned = new Set([...readModelOwnedTables(), OWNER_TABLE]);
     const marker = tables.includes(OWNER_TABLE) ? await readMarker(connection, target.database) : undefined;
@@ -240,7 +268,8 @@ export async function claimReadModel(target: DatabaseTarget, claim: Claim): Prom
     if (marker) {
       const refusal = markerRefusal(target, marker, claim);
       if (refusal && !claim.takeOver) throw new ReadModelRefusedError(refusal);
-      const sameState = marker.state.kind === claim.state.kind && (marker.state.kind === 'memory' || (claim.state.kind === 'data' && marker.state.id === claim.state.id));
+      const sameState =
+        marker.state.kind === claim.state.kind && (marker.state.kind === 'memory' || (claim.state.kind === 'data' && marker.state.id === claim.state.id));
       if (refusal) result = { cleared: `taken over (--take-over): ${refusal.replace(/^.*? holds /, 'it held ')}` };
       else if (!sameState) result = { cleared: `it was made by a runtime ${describeState(marker.state)}, which is not running` };
       else if (claim.sourceCreated) result = { cleared: `it is derived from ${claim.sourceTable}, which starts empty` };
@@ -250,7 +279,11 @@ export async function claimReadModel(target: DatabaseTarget, claim: Claim): Prom
       await dropTables(connection, dropped);
       result = { tookOver: dropped };
     }
-    if (result.cleared) await dropTables(connection, tables.filter((table) => owned.has(table) && table !== OWNER_TABLE));
+    if (result.cleared)
+      await dropTables(
+        connection,
+        tables.filter((table) => owned.has(table) && table !== OWNER_TABLE),
+      );
     await writeMarker(connection, claim);
     return result;
   } finally {

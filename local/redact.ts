@@ -37,7 +37,10 @@ export function quoted(value: unknown): string {
   try {
     // JSON leaves U+2028, U+2029, U+0085 and the bidirectional controls raw: a terminal or a
     // log viewer may break a line at them or reorder the text, which forges a line.
-    return JSON.stringify(typeof value === 'string' ? value : String(value)).replace(/[\u0085\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return JSON.stringify(typeof value === 'string' ? value : String(value)).replace(
+      /[\u0085\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
   } catch {
     return '"[unprintable]"';
   }

@@ -85,7 +85,12 @@ export class LocalRuntime {
       registry.stops.push(() => database.stop());
       // The stacks, synthesized for the local environment, resolved to local values.
       const outdir = await synthesizeLocal(options.distDir ? { distDir: options.distDir } : {});
-      const context = { region: REGION, account: ACCOUNT, endpoint, database: { host: database.relay.host, port: database.relay.port, name: database.database } };
+      const context = {
+        region: REGION,
+        account: ACCOUNT,
+        endpoint,
+        database: { host: database.relay.host, port: database.relay.port, name: database.database },
+      };
       const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
       const policies = synthesizedPolicies(model);
       const gate = new IamGate({ account: ACCOUNT, mode: options.iam ?? 'enforce', policies: policySet(policies), log });
@@ -95,7 +100,12 @@ export class LocalRuntime {
       registry.summary.push(['endpoint', endpoint]);
       for (const service of SERVICES) await service.bind(binding);
       registry.summary.push(
-        ['durability', options.dataDir ? `${options.dataDir}: tables, accepted events, stream records and queues survive a crash` : 'in memory: a crash loses in-flight work (use --data <dir> to keep it)'],
+        [
+          'durability',
+          options.dataDir
+            ? `${options.dataDir}: tables, accepted events, stream records and queues survive a crash`
+            : 'in memory: a crash loses in-flight work (use --data <dir> to keep it)',
+        ],
         ['status', `${endpoint}/_local/status`],
       );
       registry.router.pages.set('/_local/status', (url) => runtime.#status(url));

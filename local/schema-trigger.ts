@@ -15,11 +15,13 @@ export const schemaTriggerService: LocalService = {
   bind({ model, endpoint, onStart }) {
     for (const trigger of model.resources('null_resource')) {
       const functionName = model.field(trigger, 'provisioner', 0, 'local-exec', 'environment', 'FUNCTION_NAME');
-      if (typeof functionName !== 'string') throw new UnsupportedTerraformError(trigger.address, 'only the schema trigger (local-exec with FUNCTION_NAME) runs locally');
+      if (typeof functionName !== 'string')
+        throw new UnsupportedTerraformError(trigger.address, 'only the schema trigger (local-exec with FUNCTION_NAME) runs locally');
       onStart(async () => {
         const response = await fetch(`${endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`, { method: 'POST', body: '' });
         const body = await response.text();
-        if (response.status !== 200 || response.headers.get('x-amz-function-error')) throw new Error(`${trigger.address}: schema initialisation failed: ${body}`);
+        if (response.status !== 200 || response.headers.get('x-amz-function-error'))
+          throw new Error(`${trigger.address}: schema initialisation failed: ${body}`);
       });
     }
   },

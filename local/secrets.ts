@@ -64,11 +64,28 @@ export class LocalSecrets {
   readonly #secrets = new Map<string, LocalSecret>();
 
   /** `gate` authorizes the calls of roles and client identities; without it, {@link authorize} refuses. */
-  constructor(private readonly region: string, private readonly account: string, private readonly gate?: IamGate) {}
+  constructor(
+    private readonly region: string,
+    private readonly account: string,
+    private readonly gate?: IamGate,
+  ) {}
 
   /** Stores a secret; returns its ARN (with the random suffix AWS adds, unless `arn` is given). */
-  put(name: string, value: Record<string, unknown>, arn: string = `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${name}-${randomUUID().replace(/-/g, '').slice(0, 6)}`, keyArn?: string): string {
-    this.#secrets.set(name, { name, arn, value: JSON.stringify(value), versionId: randomUUID(), created: Date.now(), changed: Date.now(), ...(keyArn ? { keyArn } : {}) });
+  put(
+    name: string,
+    value: Record<string, unknown>,
+    arn: string = `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${name}-${randomUUID().replace(/-/g, '').slice(0, 6)}`,
+    keyArn?: string,
+  ): string {
+    this.#secrets.set(name, {
+      name,
+      arn,
+      value: JSON.stringify(value),
+      versionId: randomUUID(),
+      created: Date.now(),
+      changed: Date.now(),
+      ...(keyArn ? { keyArn } : {}),
+    });
     return arn;
   }
 
@@ -102,7 +119,10 @@ export class LocalSecrets {
     const keyArn = secret?.keyArn;
     if (operation === 'GetSecretValue' && keyArn) requests.push(...viaService(principal, keyArn, 'secretsmanager', this.region, this.account, false));
     // A new value is encrypted under a data key of the secret's key.
-    if (operation === 'PutSecretValue' && keyArn) requests.push(...viaService(principal, keyArn, 'secretsmanager', this.region, this.account, false).map((request) => ({ ...request, action: 'kms:GenerateDataKey' })));
+    if (operation === 'PutSecretValue' && keyArn)
+      requests.push(
+        ...viaService(principal, keyArn, 'secretsmanager', this.region, this.account, false).map((request) => ({ ...request, action: 'kms:GenerateDataKey' })),
+      );
     return authorizeAll(this.gate, requests);
   }
 
@@ -128,7 +148,8 @@ export class LocalSecrets {
       operations: {
         GetSecretValue: (body) => {
           const secret = this.#find(requireString(body, 'SecretId'));
-          if (secret.value === undefined) throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT");
+          if (secret.value === undefined)
+            throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT");
           return {
             ARN: secret.arn,
             Name: secret.name,

@@ -56,7 +56,8 @@ export const NO_LOCAL_BEHAVIOUR: Readonly<Record<string, string>> = {
   aws_security_group: 'networking: everything runs on loopback',
   aws_vpc_security_group_ingress_rule: 'networking: everything runs on loopback',
   aws_vpc_security_group_egress_rule: 'networking: everything runs on loopback',
-  aws_vpc_endpoint: "networking: the SDKs reach the local endpoint directly; a DynamoDB gateway endpoint's policy is enforced on the calls of the functions whose subnets route to it (policies.ts)",
+  aws_vpc_endpoint:
+    "networking: the SDKs reach the local endpoint directly; a DynamoDB gateway endpoint's policy is enforced on the calls of the functions whose subnets route to it (policies.ts)",
   aws_db_subnet_group: 'the database is DB_URL',
   aws_rds_cluster_parameter_group: 'the database is DB_URL',
   aws_rds_cluster_instance: 'the database is DB_URL',

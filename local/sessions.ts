@@ -24,7 +24,11 @@ export class RoleSessions {
   for(roleArn: string): RoleCredentials {
     let credentials = this.#byRole.get(roleArn);
     if (!credentials) {
-      credentials = { accessKeyId: roleAccessKeyId(roleArn), secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
+      credentials = {
+        accessKeyId: roleAccessKeyId(roleArn),
+        secretAccessKey: randomBytes(30).toString('base64'),
+        sessionToken: randomBytes(48).toString('base64'),
+      };
       this.#byRole.set(roleArn, credentials);
       this.byAccessKey.set(credentials.accessKeyId, roleArn);
     }

@@ -74,11 +74,15 @@ export const snsService: LocalService = {
     for (const topic of model.resources('aws_sns_topic')) {
       const keyId = model.field(topic, 'kms_master_key_id');
       const policy = model.resources('aws_sns_topic_policy').find((candidate) => model.string(candidate, 'arn') === model.attributes(topic).arn);
-      sns.createTopic(model.string(topic, 'name'), { ...(typeof keyId === 'string' && keyId.startsWith('arn:') ? { keyArn: keyId } : {}), ...(policy ? { policy: model.string(policy, 'policy') } : {}) });
+      sns.createTopic(model.string(topic, 'name'), {
+        ...(typeof keyId === 'string' && keyId.startsWith('arn:') ? { keyArn: keyId } : {}),
+        ...(policy ? { policy: model.string(policy, 'policy') } : {}),
+      });
     }
     for (const subscription of model.resources('aws_sns_topic_subscription')) {
       const protocol = model.string(subscription, 'protocol');
-      if (!PROTOCOLS.has(protocol)) throw new UnsupportedTerraformError(subscription.address, `protocol ${protocol} is not served locally (${[...PROTOCOLS].join(', ')} are)`);
+      if (!PROTOCOLS.has(protocol))
+        throw new UnsupportedTerraformError(subscription.address, `protocol ${protocol} is not served locally (${[...PROTOCOLS].join(', ')} are)`);
       sns.subscribe(model.string(subscription, 'topic_arn'), protocol, model.string(subscription, 'endpoint'), model.attributes(subscription).arn as string);
     }
     serve(QUERY_PROTOCOL, sns.api());
@@ -90,7 +94,13 @@ export const snsService: LocalService = {
       return true;
     });
     status('sns', () => ({ topics: sns.topics().map((topic) => ({ arn: topic.arn, subscriptions: topic.subscriptions.length, published: topic.published })) }));
-    summary('topics', sns.topics().map((topic) => `${topic.name}${topic.keyArn ? ' (customer-managed key)' : ''}`).join(', '));
+    summary(
+      'topics',
+      sns
+        .topics()
+        .map((topic) => `${topic.name}${topic.keyArn ? ' (customer-managed key)' : ''}`)
+        .join(', '),
+    );
   },
 };
 
@@ -181,8 +191,10 @@ class LocalSns {
   /** Subscribes `endpoint` to a topic with a protocol a local subscription delivers with; returns the subscription. */
   subscribe(topicArn: string, protocol: string, endpoint: string, arn = `${topicArn}:${randomUUID()}`): Subscription {
     const topic = this.topic(topicArn);
-    if (!PROTOCOLS.has(protocol)) throw new AwsError('InvalidParameter', `Invalid parameter: Protocol ${protocol} is not served locally (${[...PROTOCOLS].join(', ')} are)`);
-    if (protocol === 'sqs' && !this.#options.sqs?.byArn(endpoint)) throw new AwsError('InvalidParameter', `Invalid parameter: Endpoint ${endpoint} is not a queue of the local runtime`);
+    if (!PROTOCOLS.has(protocol))
+      throw new AwsError('InvalidParameter', `Invalid parameter: Protocol ${protocol} is not served locally (${[...PROTOCOLS].join(', ')} are)`);
+    if (protocol === 'sqs' && !this.#options.sqs?.byArn(endpoint))
+      throw new AwsError('InvalidParameter', `Invalid parameter: Endpoint ${endpoint} is not a queue of the local runtime`);
     const existing = topic.subscriptions.find((subscription) => subscription.protocol === protocol && subscription.endpoint === endpoint);
     if (existing) return existing;
     const subscription: Subscription = { arn, topicArn, protocol, endpoint };
@@ -231,16 +243,20 @@ class LocalSns {
 
   /** Sends an authorized message to every subscription of the topic (kept when it has none). */
   #send(topic: Topic, principal: Principal, { message, subject, attributes = {} }: Message): string {
-    const bytes = Buffer.byteLength(message, 'utf8') + Object.entries(attributes).reduce((total, [name, value]) => total + Buffer.byteLength(`${name}${value.DataType}${value.StringValue ?? ''}`, 'utf8'), 0);
+    const bytes =
+      Buffer.byteLength(message, 'utf8') +
+      Object.entries(attributes).reduce((total, [name, value]) => total + Buffer.byteLength(`${name}${value.DataType}${value.StringValue ?? ''}`, 'utf8'), 0);
     enforceBytes(AWS_LIMITS.snsMessageSize, bytes);
     const messageId = randomUUID();
     const time = new Date().toISOString();
-    const publishedBy = principal.kind === 'role' ? principal.arn : principal.kind === 'service' ? principal.service : `arn:aws:iam::${this.#options.account}:root`;
+    const publishedBy =
+      principal.kind === 'role' ? principal.arn : principal.kind === 'service' ? principal.service : `arn:aws:iam::${this.#options.account}:root`;
     const base = { messageId, topicArn: topic.arn, publishedBy, ...(subject !== undefined ? { subject } : {}), message, attributes, time };
     topic.published++;
     if (topic.subscriptions.length === 0) this.#keep(base);
     for (const subscription of topic.subscriptions) {
-      const kept = (outcome: { delivered: boolean; reason?: string }) => this.#keep({ ...base, subscription: { arn: subscription.arn, protocol: subscription.protocol, endpoint: subscription.endpoint, ...outcome } });
+      const kept = (outcome: { delivered: boolean; reason?: string }) =>
+        this.#keep({ ...base, subscription: { arn: subscription.arn, protocol: subscription.protocol, endpoint: subscription.endpoint, ...outcome } });
       if (subscription.protocol !== 'sqs') {
         kept({ delivered: false, reason: 'no email leaves the local runtime: this is what the subscription would be sent' });
         continue;
@@ -260,7 +276,10 @@ class LocalSns {
     const queue = sqs?.byArn(subscription.endpoint);
     if (!sqs || !queue) return { delivered: false, reason: `queue ${subscription.endpoint} does not exist` };
     try {
-      await sqs.authorize({ kind: 'service', service: 'sns.amazonaws.com' }, 'SendMessage', queue.url, { 'aws:SourceArn': subscription.topicArn, 'aws:SourceAccount': this.#options.account });
+      await sqs.authorize({ kind: 'service', service: 'sns.amazonaws.com' }, 'SendMessage', queue.url, {
+        'aws:SourceArn': subscription.topicArn,
+        'aws:SourceAccount': this.#options.account,
+      });
     } catch (error) {
       if (error instanceof AccessDeniedError) return { delivered: false, reason: `the queue refused it: ${error.message}` };
       throw error;
@@ -282,22 +301,42 @@ class LocalSns {
       version: '2010-03-31',
       xmlNamespace: 'http://sns.amazonaws.com/doc/2010-03-31/',
       accessDenied,
-      authorize: (principal, operation, params) => this.authorize(principal, operation, operation === 'CreateTopic' ? `arn:aws:sns:${this.#options.region}:${this.#options.account}:${params.Name ?? ''}` : (params.TopicArn ?? params.TargetArn)),
+      authorize: (principal, operation, params) =>
+        this.authorize(
+          principal,
+          operation,
+          operation === 'CreateTopic'
+            ? `arn:aws:sns:${this.#options.region}:${this.#options.account}:${params.Name ?? ''}`
+            : (params.TopicArn ?? params.TargetArn),
+        ),
       operations: {
         CreateTopic: (params) => {
-          if (Object.keys(params).some((name) => name.startsWith('Attributes.'))) throw new AwsError('InvalidParameter', 'Invalid parameter: Attributes (a topic created through the local API takes none; the stacks define the ones they need)');
+          if (Object.keys(params).some((name) => name.startsWith('Attributes.')))
+            throw new AwsError(
+              'InvalidParameter',
+              'Invalid parameter: Attributes (a topic created through the local API takes none; the stacks define the ones they need)',
+            );
           return { TopicArn: this.createTopic(requireParam(params, 'Name')).arn };
         },
-        Subscribe: (params) => ({ SubscriptionArn: this.subscribe(requireParam(params, 'TopicArn'), requireParam(params, 'Protocol'), requireParam(params, 'Endpoint')).arn }),
+        Subscribe: (params) => ({
+          SubscriptionArn: this.subscribe(requireParam(params, 'TopicArn'), requireParam(params, 'Protocol'), requireParam(params, 'Endpoint')).arn,
+        }),
         // The caller is authorized by the protocol before the operation runs (the topic policy and the key included).
         Publish: (params, caller) => {
           const topicArn = params.TopicArn ?? params.TargetArn;
-          if (params.PhoneNumber !== undefined || topicArn === undefined) throw new AwsError('InvalidParameter', 'Invalid parameter: TopicArn (the local SNS publishes to topics only: no SMS, no platform endpoints)');
+          if (params.PhoneNumber !== undefined || topicArn === undefined)
+            throw new AwsError('InvalidParameter', 'Invalid parameter: TopicArn (the local SNS publishes to topics only: no SMS, no platform endpoints)');
           return { MessageId: this.#send(this.topic(topicArn), caller, publishedMessage(params)) };
         },
         ListTopics: () => ({ Topics: this.topics().map((topic) => ({ TopicArn: topic.arn })) }),
         ListSubscriptionsByTopic: (params) => ({
-          Subscriptions: this.topic(requireParam(params, 'TopicArn')).subscriptions.map((subscription) => ({ SubscriptionArn: subscription.arn, Owner: this.#options.account, Protocol: subscription.protocol, Endpoint: subscription.endpoint, TopicArn: subscription.topicArn })),
+          Subscriptions: this.topic(requireParam(params, 'TopicArn')).subscriptions.map((subscription) => ({
+            SubscriptionArn: subscription.arn,
+            Owner: this.#options.account,
+            Protocol: subscription.protocol,
+            Endpoint: subscription.endpoint,
+            TopicArn: subscription.topicArn,
+          })),
         }),
         GetTopicAttributes: (params) => {
           const topic = this.topic(requireParam(params, 'TopicArn'));
@@ -355,7 +394,9 @@ function envelope(notification: Omit<Notification, 'subscription'>): Record<stri
     ...(notification.subject !== undefined ? { Subject: notification.subject } : {}),
     Message: notification.message,
     Timestamp: notification.time,
-    MessageAttributes: Object.fromEntries(Object.entries(notification.attributes).map(([name, value]) => [name, { Type: value.DataType, Value: value.StringValue }])),
+    MessageAttributes: Object.fromEntries(
+      Object.entries(notification.attributes).map(([name, value]) => [name, { Type: value.DataType, Value: value.StringValue }]),
+    ),
   };
 }
 
@@ -383,7 +424,12 @@ function integration({ account }: Binding, sns: LocalSns): Integration {
               const message = typeof Message === 'string' ? Message : JSON.stringify(Message);
               return { MessageId: await sns.publish(principal, String(TopicArn), { message, ...(Subject !== undefined ? { subject: Subject } : {}) }) };
             } catch (error) {
-              if (error instanceof AccessDeniedError) throw new TaskError('SNS.AuthorizationErrorException', `${error.message} (Service: AmazonSNS, Status Code: 403, Error Code: AuthorizationError)`, { cause: error });
+              if (error instanceof AccessDeniedError)
+                throw new TaskError(
+                  'SNS.AuthorizationErrorException',
+                  `${error.message} (Service: AmazonSNS, Status Code: 403, Error Code: AuthorizationError)`,
+                  { cause: error },
+                );
               if (error instanceof AwsError) throw new TaskError(`SNS.${error.type}Exception`, error.message, { cause: error });
               throw error;
             }

@@ -38,16 +38,24 @@ export const sqsService: LocalService = {
       const url = model.string(queuePolicy, 'queue_url');
       const queue = model.findBy('aws_sqs_queue', 'url', url);
       if (!queue) throw new UnsupportedTerraformError(queuePolicy.address, `queue ${url} is not defined in the stacks`);
-      return { address: queuePolicy.address, kind: 'resource', target: model.attributes(queue).arn as string, document: parsePolicy(queuePolicy.address, model.field(queuePolicy, 'policy')) };
+      return {
+        address: queuePolicy.address,
+        kind: 'resource',
+        target: model.attributes(queue).arn as string,
+        document: parsePolicy(queuePolicy.address, model.field(queuePolicy, 'policy')),
+      };
     }),
   bind({ model, region, account, endpoint, gate, options, serve, provide, page, status }) {
     const sqs = new LocalSqs({ endpoint, region, account, gate, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
-    for (const queue of model.resources('aws_sqs_queue')) sqs.create(model.attributes(queue).name as string, model.field(queue, 'kms_master_key_id') as string | undefined);
+    for (const queue of model.resources('aws_sqs_queue'))
+      sqs.create(model.attributes(queue).name as string, model.field(queue, 'kms_master_key_id') as string | undefined);
     serve(JSON_PROTOCOL, sqs.service());
     provide('sqs', sqs);
     const queues = () => [...sqs.queues()];
     status('queues', () => Object.fromEntries(queues().map((queue) => [queue.name, { url: queue.url, messages: queue.size }])));
-    page('/_local/failures', () => Object.fromEntries(queues().map((queue) => [queue.name, queue.peek().map((message) => ({ ...message, body: JSON.parse(message.body) as unknown }))])));
+    page('/_local/failures', () =>
+      Object.fromEntries(queues().map((queue) => [queue.name, queue.peek().map((message) => ({ ...message, body: JSON.parse(message.body) as unknown }))])),
+    );
   },
 };
 
@@ -80,7 +88,13 @@ export class LocalQueue {
   readonly #journal: Journal<QueueEntry> | undefined;
 
   /** `keyArn`: the queue's customer-managed key. */
-  constructor(readonly name: string, readonly url: string, readonly arn: string, journal?: Journal<QueueEntry>, readonly keyArn?: string) {
+  constructor(
+    readonly name: string,
+    readonly url: string,
+    readonly arn: string,
+    journal?: Journal<QueueEntry>,
+    readonly keyArn?: string,
+  ) {
     this.#journal = journal;
     if (!journal) return;
     // Messages survive a restart, visible again (as after their visibility timeout).
@@ -182,7 +196,8 @@ export class LocalSqs {
     const name = queueUrlOrName.split('/').pop() ?? '';
     const queue = this.#queues.get(name);
     const requests: IamRequest[] = [{ principal, action: `sqs:${operation}`, resource: queue?.arn ?? `arn:aws:sqs:${region}:${account}:${name}`, context }];
-    if (queue?.keyArn && (operation === 'SendMessage' || operation === 'ReceiveMessage')) requests.push(...viaService(principal, queue.keyArn, 'sqs', region, account, operation === 'SendMessage'));
+    if (queue?.keyArn && (operation === 'SendMessage' || operation === 'ReceiveMessage'))
+      requests.push(...viaService(principal, queue.keyArn, 'sqs', region, account, operation === 'SendMessage'));
     return authorizeAll(this.#options.gate, requests);
   }
 
@@ -206,7 +221,8 @@ export class LocalSqs {
     return {
       targetPrefix: 'AmazonSQS',
       jsonVersion: '1.0',
-      authorize: (principal, operation, body) => this.authorize(principal, operation, optionalString(body, 'QueueUrl') ?? optionalString(body, 'QueueName') ?? ''),
+      authorize: (principal, operation, body) =>
+        this.authorize(principal, operation, optionalString(body, 'QueueUrl') ?? optionalString(body, 'QueueName') ?? ''),
       operations: {
         GetQueueUrl: (body) => {
           const queue = this.#queues.get(requireString(body, 'QueueName'));

@@ -40,12 +40,16 @@ export const stateMachineService: LocalService = {
     },
   },
   bind(binding) {
-    const { model, region, account, gate, options, integrations, integrate, provide, serve, page, status, summary, creationCheck, assumeRole, onIdle } = binding;
+    const { model, region, account, gate, options, integrations, integrate, provide, serve, page, status, summary, creationCheck, assumeRole, onIdle } =
+      binding;
     const machine = model.only('aws_sfn_state_machine');
     const arn = model.attributes(machine).arn as string;
     const role = model.string(machine, 'role_arn');
     creationCheck(() => assumeRole('states.amazonaws.com', role, { 'aws:SourceArn': arn }));
-    const keyArn = model.field(machine, 'encryption_configuration', 'type') === 'CUSTOMER_MANAGED_KMS_KEY' ? (model.field(machine, 'encryption_configuration', 'kms_key_id') as string | undefined) : undefined;
+    const keyArn =
+      model.field(machine, 'encryption_configuration', 'type') === 'CUSTOMER_MANAGED_KMS_KEY'
+        ? (model.field(machine, 'encryption_configuration', 'kms_key_id') as string | undefined)
+        : undefined;
     const stateMachine = new LocalStateMachine({
       name: model.attributes(machine).name as string,
       definition: model.string(machine, 'definition'),
@@ -206,11 +210,17 @@ export class LocalStateMachine {
   async #sealExecution(): Promise<void> {
     const encryption = this.#options.encryption;
     if (!encryption) return;
-    const context = { [STATE_MACHINE_KEY_CONTEXT]: this.arn, 'kms:ViaService': `states.${this.#options.region}.amazonaws.com`, 'kms:CallerAccount': this.#options.account };
+    const context = {
+      [STATE_MACHINE_KEY_CONTEXT]: this.arn,
+      'kms:ViaService': `states.${this.#options.region}.amazonaws.com`,
+      'kms:CallerAccount': this.#options.account,
+    };
     try {
-      for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) await this.#options.gate.authorize({ principal: this.#options.principal, action, resource: encryption.keyArn, context });
+      for (const action of ['kms:GenerateDataKey', 'kms:Decrypt'])
+        await this.#options.gate.authorize({ principal: this.#options.principal, action, resource: encryption.keyArn, context });
     } catch (error) {
-      if (error instanceof AccessDeniedError) throw new AwsError('KmsAccessDeniedException', `Either your KMS key policy or API caller does not have the required permissions: ${error.message}`);
+      if (error instanceof AccessDeniedError)
+        throw new AwsError('KmsAccessDeniedException', `Either your KMS key policy or API caller does not have the required permissions: ${error.message}`);
       throw error;
     }
   }
@@ -339,10 +349,12 @@ export class LocalStateMachine {
       for await (const event of eventLogs) {
         if (!('state' in event) || 'parentState' in event || event.index !== undefined) continue;
         const current = history[history.length - 1];
-        if (event.type === 'StateEntered') history.push({ state: event.state.name, type: event.state.type, enteredAt: event.timestamp, input: event.state.input, retries: 0 });
+        if (event.type === 'StateEntered')
+          history.push({ state: event.state.name, type: event.state.type, enteredAt: event.timestamp, input: event.state.input, retries: 0 });
         else if (!current || current.state !== event.state.name) continue;
         else if (event.type === 'StateExited') Object.assign(current, { exitedAt: event.timestamp, output: event.state.output });
-        else if (event.type === 'StateFailed') Object.assign(current, { exitedAt: event.timestamp, error: `${event.Error}: ${String(event.Cause)}`.slice(0, 2_000) });
+        else if (event.type === 'StateFailed')
+          Object.assign(current, { exitedAt: event.timestamp, error: `${event.Error}: ${String(event.Cause)}`.slice(0, 2_000) });
         else if (event.type === 'StateRetried') current.retries++;
         else if (event.type === 'StateCaught') Object.assign(current, { exitedAt: event.timestamp, caught: true });
       }
@@ -377,7 +389,12 @@ export class LocalStateMachine {
     return {
       targetPrefix: 'AWSStepFunctions',
       jsonVersion: '1.0',
-      authorize: (principal, operation, body) => this.#options.gate.authorize({ principal, action: `states:${operation}`, resource: optionalString(body, 'stateMachineArn') ?? optionalString(body, 'executionArn') ?? '*' }),
+      authorize: (principal, operation, body) =>
+        this.#options.gate.authorize({
+          principal,
+          action: `states:${operation}`,
+          resource: optionalString(body, 'stateMachineArn') ?? optionalString(body, 'executionArn') ?? '*',
+        }),
       operations: {
         StartExecution: async (body) => {
           this.#checkMachine(requireString(body, 'stateMachineArn'));
@@ -437,7 +454,13 @@ function taskStates(definition: StateMachineDefinition): [string, { Resource: st
   const found: [string, { Resource: string }][] = [];
   const visit = (states: Record<string, unknown>) => {
     for (const [name, state] of Object.entries(states)) {
-      const typed = state as { Type: string; Resource?: string; Branches?: { States: Record<string, unknown> }[]; ItemProcessor?: { States: Record<string, unknown> }; Iterator?: { States: Record<string, unknown> } };
+      const typed = state as {
+        Type: string;
+        Resource?: string;
+        Branches?: { States: Record<string, unknown> }[];
+        ItemProcessor?: { States: Record<string, unknown> };
+        Iterator?: { States: Record<string, unknown> };
+      };
       if (typed.Type === 'Task' && typed.Resource) found.push([name, { Resource: typed.Resource }]);
       for (const branch of typed.Branches ?? []) visit(branch.States);
       if (typed.ItemProcessor) visit(typed.ItemProcessor.States);

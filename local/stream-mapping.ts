@@ -56,7 +56,15 @@ export const streamMappingService: LocalService = {
     const source = mappingSource(binding, resource);
     const settings = mappingSettings(model, resource);
     const { stream, functions, functionName, destination, filterPattern } = source;
-    const mapping = new StreamMapping({ stream, functions, functionName, destination, ...(filterPattern !== undefined ? { filterPattern } : {}), settings, ...mappingHooks(binding, source) });
+    const mapping = new StreamMapping({
+      stream,
+      functions,
+      functionName,
+      destination,
+      ...(filterPattern !== undefined ? { filterPattern } : {}),
+      settings,
+      ...mappingHooks(binding, source),
+    });
     provide('mapping', mapping);
     page('/_local/batches', () => mapping.batches());
     status('streamMapping', () => ({ ...mapping.status(), batchSize: settings.batchSize, batchingWindowSeconds: settings.maximumBatchingWindowInSeconds }));
@@ -87,7 +95,8 @@ function mappingSource({ model, use }: Binding, resource: TerraformResource) {
   const filters = (model.field(resource, 'filter_criteria', 'filter') as { pattern: string }[] | undefined) ?? [];
   if (filters.length > 1) throw new UnsupportedTerraformError(resource.address, 'more than one filter pattern is not supported locally');
   const responseTypes = (model.field(resource, 'function_response_types') as string[] | undefined) ?? [];
-  if (!responseTypes.includes('ReportBatchItemFailures')) throw new UnsupportedTerraformError(resource.address, 'the local mapping implements ReportBatchItemFailures only');
+  if (!responseTypes.includes('ReportBatchItemFailures'))
+    throw new UnsupportedTerraformError(resource.address, 'the local mapping implements ReportBatchItemFailures only');
   return {
     stream,
     streamArn,
@@ -122,7 +131,8 @@ function mappingHooks({ options, use, log, database }: Binding, source: ReturnTy
   // The function's database user: the one in the secret its environment names (init-schema writes it).
   const secretId = source.functions.require(source.functionName).environment.DB_SECRET_ID;
   return {
-    authorizeRead: (operation: 'ListStreams' | 'DescribeStream' | 'GetShardIterator' | 'GetRecords') => dynamodb.authorizeStream(role, operation, source.streamArn),
+    authorizeRead: (operation: 'ListStreams' | 'DescribeStream' | 'GetShardIterator' | 'GetRecords') =>
+      dynamodb.authorizeStream(role, operation, source.streamArn),
     authorizeDestination: () => sqs.authorize(role, 'SendMessage', source.destination.url),
     statementCounter: () => {
       const user = secretId === undefined ? undefined : secrets.currentValue(secretId)?.username;
@@ -375,7 +385,11 @@ export class StreamMapping {
     } catch (error) {
       const message = (error as Error).message;
       if (!this.#checkpointError) this.#options.log?.('stream mapping checkpoint could not be saved; projecting on and retrying', { error: message });
-      this.#checkpointError = { message, since: this.#checkpointError?.since ?? new Date().toISOString(), failures: (this.#checkpointError?.failures ?? 0) + 1 };
+      this.#checkpointError = {
+        message,
+        since: this.#checkpointError?.since ?? new Date().toISOString(),
+        failures: (this.#checkpointError?.failures ?? 0) + 1,
+      };
     }
   }
 
@@ -430,7 +444,7 @@ export class StreamMapping {
         firstSequenceNumber: (batch[0] as StreamRecord).dynamodb.SequenceNumber,
         lastSequenceNumber: (batch[batch.length - 1] as StreamRecord).dynamodb.SequenceNumber,
         durationMs: Date.now() - started,
-        ok: result.ok && !((result.payload as { batchItemFailures?: unknown[] } | null)?.batchItemFailures?.length),
+        ok: result.ok && !(result.payload as { batchItemFailures?: unknown[] } | null)?.batchItemFailures?.length,
       });
       if (this.#batches.length > 200) this.#batches.shift();
       let failure: Failure;
@@ -509,7 +523,11 @@ export class StreamMapping {
     }
     this.#options.destination.send(JSON.stringify(message));
     this.#sentToDestination++;
-    this.#options.log?.('stream batch sent to the on-failure destination', { condition, records: batch.length, firstSequenceNumber: first.dynamodb.SequenceNumber });
+    this.#options.log?.('stream batch sent to the on-failure destination', {
+      condition,
+      records: batch.length,
+      firstSequenceNumber: first.dynamodb.SequenceNumber,
+    });
   }
 }
 

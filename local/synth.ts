@@ -27,7 +27,11 @@ function filesUnder(entry: string): string[] {
 function inputHash(distDir: string): string {
   const hash = createHash('sha256');
   for (const file of INPUTS.flatMap(filesUnder).sort()) hash.update(file).update(readFileSync(path.join(ROOT, file)));
-  if (existsSync(distDir)) for (const file of readdirSync(distDir).filter((name) => name.endsWith('.zip')).sort()) hash.update(file).update(readFileSync(path.join(distDir, file)));
+  if (existsSync(distDir))
+    for (const file of readdirSync(distDir)
+      .filter((name) => name.endsWith('.zip'))
+      .sort())
+      hash.update(file).update(readFileSync(path.join(distDir, file)));
   return hash.digest('hex').slice(0, 32);
 }
 

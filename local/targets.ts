@@ -45,7 +45,10 @@ function targetDelivery({ integrations }: Binding, target: RuleTarget): Rule['ta
   const deliver = integrations.get(service)?.target;
   if (!deliver) {
     const served = [...integrations].filter(([, integration]) => integration.target).map(([name]) => name);
-    throw new UnsupportedTerraformError(target.resource.address, `target ${target.arn}: no local integration delivers to service ${service} (served: ${served.join(', ')})`);
+    throw new UnsupportedTerraformError(
+      target.resource.address,
+      `target ${target.arn}: no local integration delivers to service ${service} (served: ${served.join(', ')})`,
+    );
   }
   return deliver(target);
 }

@@ -85,7 +85,9 @@ export class TerraformModel {
     const problems: string[] = [];
     for (const resource of this.resources()) {
       if (!Object.hasOwn(types, resource.type)) {
-        problems.push(`${resource.address}: resource type ${resource.type} has no local behaviour: no service in local/services.ts serves it, and it is not declared in NO_LOCAL_BEHAVIOUR`);
+        problems.push(
+          `${resource.address}: resource type ${resource.type} has no local behaviour: no service in local/services.ts serves it, and it is not declared in NO_LOCAL_BEHAVIOUR`,
+        );
       }
     }
     for (const [stack, { json }] of stacks) {
@@ -93,7 +95,8 @@ export class TerraformModel {
         if (!DATA_SOURCES.has(type)) problems.push(`${stack}/data.${type}: data source ${type} is not understood by the local runtime`);
       }
     }
-    if (problems.length > 0) throw new UnsupportedTerraformError(problems[0]?.split(':')[0] ?? '', `the local runtime cannot run these stacks:\n  - ${problems.join('\n  - ')}`);
+    if (problems.length > 0)
+      throw new UnsupportedTerraformError(problems[0]?.split(':')[0] ?? '', `the local runtime cannot run these stacks:\n  - ${problems.join('\n  - ')}`);
   }
 
   /** The stacks' names. */
@@ -148,7 +151,8 @@ export class TerraformModel {
   /** A required string field of a resource. */
   string(resource: TerraformResource, ...pathParts: (string | number)[]): string {
     const value = this.field(resource, ...pathParts);
-    if (typeof value !== 'string') throw new UnsupportedTerraformError(resource.address, `${pathParts.join('.')} must be a string, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'string')
+      throw new UnsupportedTerraformError(resource.address, `${pathParts.join('.')} must be a string, got ${JSON.stringify(value)}`);
     return value;
   }
 
@@ -157,7 +161,11 @@ export class TerraformModel {
     if (typeof value === 'string') return this.#interpolate(stack, value, where);
     if (Array.isArray(value)) return value.map((item, index) => this.resolve(stack, item, `${where}[${index}]`));
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([key]) => key !== '//').map(([key, item]) => [key, this.resolve(stack, item, `${where}.${key}`)]));
+      return Object.fromEntries(
+        Object.entries(value)
+          .filter(([key]) => key !== '//')
+          .map(([key, item]) => [key, this.resolve(stack, item, `${where}.${key}`)]),
+      );
     }
     return value;
   }
@@ -220,7 +228,9 @@ export class TerraformModel {
     const meaningful = parts.filter((part) => part !== '');
     // A string that is one expression keeps the expression's type (a list, a number).
     if (meaningful.length === 1 && text.startsWith('${') && text.endsWith('}')) return meaningful[0];
-    return parts.map((part) => (typeof part === 'string' ? part : typeof part === 'number' || typeof part === 'boolean' ? String(part) : JSON.stringify(part))).join('');
+    return parts
+      .map((part) => (typeof part === 'string' ? part : typeof part === 'number' || typeof part === 'boolean' ? String(part) : JSON.stringify(part)))
+      .join('');
   }
 
   #evaluate(stack: string, expression: string, where: string): unknown {
@@ -230,18 +240,24 @@ export class TerraformModel {
       const [, name, args] = call as unknown as [string, string, string];
       if (name === 'filebase64sha256') {
         const file = JSON.parse(args) as string;
-        return createHash('sha256').update(readFileSync(path.join(this.stackDir(stack), file))).digest('base64');
+        return createHash('sha256')
+          .update(readFileSync(path.join(this.stackDir(stack), file)))
+          .digest('base64');
       }
       if (name === 'timestamp' && args.trim() === '') return (this.context.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
       if (name === 'formatdate') {
-        const [spec, time] = splitArguments(args).map((argument) => (argument.startsWith('"') ? (JSON.parse(argument) as string) : this.#evaluate(stack, argument, where)));
-        if (typeof spec !== 'string' || typeof time !== 'string' || Number.isNaN(Date.parse(time))) throw new UnsupportedTerraformError(where, `formatdate() needs a format and an RFC 3339 time (in \${${expression}})`);
+        const [spec, time] = splitArguments(args).map((argument) =>
+          argument.startsWith('"') ? (JSON.parse(argument) as string) : this.#evaluate(stack, argument, where),
+        );
+        if (typeof spec !== 'string' || typeof time !== 'string' || Number.isNaN(Date.parse(time)))
+          throw new UnsupportedTerraformError(where, `formatdate() needs a format and an RFC 3339 time (in \${${expression}})`);
         return formatDate(spec, new Date(time), where);
       }
       if (name === 'element') {
         // element(list, index): the index wraps around the list (Terraform's element function).
         const [list, index] = splitArguments(args).map((argument) => (/^\d+$/.test(argument) ? Number(argument) : this.#evaluate(stack, argument, where)));
-        if (!Array.isArray(list) || list.length === 0 || typeof index !== 'number') throw new UnsupportedTerraformError(where, `element() needs a non-empty list and an index (in \${${expression}})`);
+        if (!Array.isArray(list) || list.length === 0 || typeof index !== 'number')
+          throw new UnsupportedTerraformError(where, `element() needs a non-empty list and an index (in \${${expression}})`);
         return list[index % list.length];
       }
       throw new UnsupportedTerraformError(where, `function ${name}() is not understood by the local runtime (in \${${expression}})`);
@@ -257,7 +273,11 @@ export class TerraformModel {
         return walk(this.resolve(upstream, output.value, `${upstream}/output.${rest[1]}`), rest.slice(2), where);
       }
       const body = this.#require(stack).json.data?.[String(type)]?.[String(name)] ?? {};
-      return walk(this.#dataSource(String(type), this.resolve(stack, body, `${stack}/data.${String(type)}.${String(name)}`) as Record<string, unknown>, where), rest, where);
+      return walk(
+        this.#dataSource(String(type), this.resolve(stack, body, `${stack}/data.${String(type)}.${String(name)}`) as Record<string, unknown>, where),
+        rest,
+        where,
+      );
     }
     const [type, name, ...rest] = segments;
     const resource = this.resource(stack, String(type), String(name));
@@ -335,7 +355,10 @@ function availabilityZones(region: string, args: Record<string, unknown>, where:
   if (typeof args.state === 'string') filters.push({ name: 'state', values: [args.state] });
   for (const filter of (args.filter as { name?: unknown; values?: unknown }[] | undefined) ?? []) {
     if (typeof filter.name !== 'string' || !ZONE_FILTERS.has(filter.name) || !Array.isArray(filter.values)) {
-      throw new UnsupportedTerraformError(where, `availability-zone filter ${JSON.stringify(filter)} is not understood by the local runtime (filters: ${[...ZONE_FILTERS].join(', ')})`);
+      throw new UnsupportedTerraformError(
+        where,
+        `availability-zone filter ${JSON.stringify(filter)} is not understood by the local runtime (filters: ${[...ZONE_FILTERS].join(', ')})`,
+      );
     }
     filters.push({ name: filter.name, values: filter.values.map(String) });
   }

@@ -14,4 +14,10 @@ for (const [file, info] of Object.entries(out.inputs)) {
   const k = m ? m[1]! : file.split('/').slice(0, 2).join('/');
   byPkg[k] = (byPkg[k] ?? 0) + info.bytesInOutput;
 }
-console.log(Object.entries(byPkg).sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]) => k.padEnd(50) + (v / 1024).toFixed(1)).join('\n'));
+console.log(
+  Object.entries(byPkg)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30)
+    .map(([k, v]) => k.padEnd(50) + (v / 1024).toFixed(1))
+    .join('\n'),
+);

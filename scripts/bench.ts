@@ -33,7 +33,18 @@ import { buildHandlers, DIST, ROOT } from '../stacks/bundling/build';
 import { startDynalite } from '../local/dynalite';
 import { localClientOptions } from '../clients/local-client';
 import { createOriginalSchema, loadOriginal, originalItemsReport, originalMonthly, projectOriginal } from '../bench/original';
-import { benchServer, createBenchDatabase, startTlsServer, median, percentile, random, round, startSecretsEndpoint, statementCounter, timed } from '../bench/support';
+import {
+  benchServer,
+  createBenchDatabase,
+  startTlsServer,
+  median,
+  percentile,
+  random,
+  round,
+  startSecretsEndpoint,
+  statementCounter,
+  timed,
+} from '../bench/support';
 import { queryChart } from '../bench/svg';
 import { load, profileImport, timeImports, type ImportCase, type ProfileEntry } from '../bench/cold-start';
 import { timeSynth, type SynthTiming } from '../bench/synth';
@@ -55,8 +66,8 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick;
-const sections = new Set((values.sections).split(','));
-const querySizes = (quick ? '2000,10000' : (values['query-sizes'])).split(',').map(Number);
+const sections = new Set(values.sections.split(','));
+const querySizes = (quick ? '2000,10000' : values['query-sizes']).split(',').map(Number);
 const projectionBatches = quick ? 3 : Number(values['projection-batches']);
 const originalOrders = quick ? 300 : Number(values['original-orders']);
 const localCommands = quick ? 200 : Number(values['local-commands']);
@@ -122,7 +133,15 @@ async function benchProjection(): Promise<void> {
     try {
       const { stdout } = await run(
         process.execPath,
-        ['--import', 'tsx', 'bench/projection-worker.ts', path.join(DIST, 'project-orders', 'index.mjs'), String(projectionBatches), String(batchSize), `p${idempotency ? 1 : 0}`],
+        [
+          '--import',
+          'tsx',
+          'bench/projection-worker.ts',
+          path.join(DIST, 'project-orders', 'index.mjs'),
+          String(projectionBatches),
+          String(batchSize),
+          `p${idempotency ? 1 : 0}`,
+        ],
         { cwd: ROOT, env: { ...env, ...(idempotency ? {} : { POWERTOOLS_IDEMPOTENCY_DISABLED: 'true' }) }, maxBuffer: 16 * 1024 * 1024 },
       );
       const measured = JSON.parse(stdout.trim().split('\n').pop() as string) as { orders: number; lines: number; seconds: number; statements: number };
@@ -150,8 +169,18 @@ async function benchProjection(): Promise<void> {
       Promise.all(
         Array.from({ length: writes / 2 }, async (_, index) => {
           const key = { id: { S: `w-${index}` } };
-          await client.send(new PutItemCommand({ TableName: 'bench-writes', Item: { ...key, status: { S: 'INPROGRESS' } }, ConditionExpression: 'attribute_not_exists(id)' }));
-          await client.send(new UpdateItemCommand({ TableName: 'bench-writes', Key: key, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'COMPLETED' } } }));
+          await client.send(
+            new PutItemCommand({ TableName: 'bench-writes', Item: { ...key, status: { S: 'INPROGRESS' } }, ConditionExpression: 'attribute_not_exists(id)' }),
+          );
+          await client.send(
+            new UpdateItemCommand({
+              TableName: 'bench-writes',
+              Key: key,
+              UpdateExpression: 'SET #s = :s',
+              ExpressionAttributeNames: { '#s': 'status' },
+              ExpressionAttributeValues: { ':s': { S: 'COMPLETED' } },
+            }),
+          );
         }),
       ),
     );
@@ -171,7 +200,16 @@ async function benchProjection(): Promise<void> {
     // Its statements counted through a proxy: its own only, whatever else uses the server.
     const server = benchServer();
     const counter = await statementCounter(server.host, server.port);
-    const counted = createPool({ host: '127.0.0.1', port: counter.port, user: server.user, password: server.password, database: original.name, connectionLimit: 10, dateStrings: true, timezone: 'Z' });
+    const counted = createPool({
+      host: '127.0.0.1',
+      port: counter.port,
+      user: server.user,
+      password: server.password,
+      database: original.name,
+      connectionLimit: 10,
+      dateStrings: true,
+      timezone: 'Z',
+    });
     const { ms } = await timed(async () => {
       for (const order of orders) await projectOriginal(counted, order);
     });
@@ -219,7 +257,11 @@ async function benchProjection(): Promise<void> {
     });
     await connection.end();
     const lines = projectionBatches * batchSize * 2;
-    section.rawLimit = { orders: projectionBatches * batchSize, ordersPerSecond: round((projectionBatches * batchSize) / (ms / 1000), 0), linesPerSecond: round(lines / (ms / 1000), 0) };
+    section.rawLimit = {
+      orders: projectionBatches * batchSize,
+      ordersPerSecond: round((projectionBatches * batchSize) / (ms / 1000), 0),
+      linesPerSecond: round(lines / (ms / 1000), 0),
+    };
   } finally {
     await raw.drop();
   }
@@ -236,16 +278,31 @@ async function benchChanges(): Promise<void> {
   const database = await createBenchDatabase('proj_changes');
   const server = benchServer();
   const counter = await statementCounter(server.host, server.port);
-  const counted = createPool({ host: '127.0.0.1', port: counter.port, user: server.user, password: server.password, database: database.name, connectionLimit: 2, dateStrings: true, timezone: 'Z' });
+  const counted = createPool({
+    host: '127.0.0.1',
+    port: counter.port,
+    user: server.user,
+    password: server.password,
+    database: database.name,
+    connectionLimit: 2,
+    dateStrings: true,
+    timezone: 'Z',
+  });
   try {
     const batches = Array.from({ length: projectionBatches }, (_, index) => generateOrders(batchSize, `c${index}`, 300 + index));
     const run = async (kind: 'creates' | 'cancels') => {
       const before = counter.statements();
       const { ms } = await timed(async () => {
-        for (const orders of batches) await projectOrders(counted, kind === 'creates' ? orders : orders.map((order) => ({ ...order, status: 'cancelled', revision: 2 })));
+        for (const orders of batches)
+          await projectOrders(counted, kind === 'creates' ? orders : orders.map((order) => ({ ...order, status: 'cancelled', revision: 2 })));
       });
       const changes = batches.length * batchSize;
-      return { changes, changesPerSecond: round(changes / (ms / 1000), 0), statementsPer1000Changes: round(((counter.statements() - before) / changes) * 1000, 1), statementsPerBatch: round((counter.statements() - before) / batches.length, 1) };
+      return {
+        changes,
+        changesPerSecond: round(changes / (ms / 1000), 0),
+        statementsPer1000Changes: round(((counter.statements() - before) / changes) * 1000, 1),
+        statementsPerBatch: round((counter.statements() - before) / batches.length, 1),
+      };
     };
     const creates = await run('creates');
     const cancels = await run('cancels');
@@ -326,7 +383,9 @@ async function benchQueries(): Promise<void> {
       step.originalItemsReport = await latency(iterations, async () => expectRows(await originalItemsReport(theirs.pool), distinctItems));
       step.originalMonthly = await latency(iterations, async () => expectRows(await originalMonthly(theirs.pool, item())));
       const p50 = (key: string) => (step[key] as { p50: number }).p50;
-      log(`  ${size} lines: ${plan.map(({ query }) => `${query.name} ${p50(query.name)} ms${ORIGINAL_SAMPLE_QUERIES[query.name] ? ` vs ${p50(ORIGINAL_SAMPLE_QUERIES[query.name] as string)} ms` : ''}`).join('; ')}`);
+      log(
+        `  ${size} lines: ${plan.map(({ query }) => `${query.name} ${p50(query.name)} ms${ORIGINAL_SAMPLE_QUERIES[query.name] ? ` vs ${p50(ORIGINAL_SAMPLE_QUERIES[query.name] as string)} ms` : ''}`).join('; ')}`,
+      );
       steps.push(step);
     }
   } finally {
@@ -358,7 +417,13 @@ async function benchQueryTls(): Promise<void> {
       const settings = { host: server.host, port: server.port, database: database.name, tls: false, connectionLimit: 1 };
       const credentials = { username: server.user, password: server.password };
       const plain = useReadCommitted(createPool({ ...(await connectionOptions(settings, credentials)), connectionLimit: 1 }));
-      const secure = useReadCommitted(createPool({ ...(await connectionOptions(settings, credentials)), ssl: { ca: server.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, connectionLimit: 1 }));
+      const secure = useReadCommitted(
+        createPool({
+          ...(await connectionOptions(settings, credentials)),
+          ssl: { ca: server.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+          connectionLimit: 1,
+        }),
+      );
       const [[cipher]] = (await secure.query("SHOW SESSION STATUS LIKE 'Ssl_version'")) as unknown as [[{ Value: string }]];
       if (!cipher.Value) throw new Error('the TLS pool is not encrypted');
       // Each argument a registered query takes, with a value the data holds.
@@ -457,7 +522,12 @@ async function benchColdStart(): Promise<void> {
     const mine = timings[key]!;
     const theirs = timings[`${key}:naive`]!;
     const report = trimmed.find((entry) => entry.function === name)!;
-    const profile = await profileImport(cases.find((item) => item.label === key)!, mine.background, quick ? 1 : 3, 8);
+    const profile = await profileImport(
+      cases.find((item) => item.label === key)!,
+      mine.background,
+      quick ? 1 : 3,
+      8,
+    );
     rows.push({
       function: name,
       bytes: report.bytes,
@@ -541,9 +611,23 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
   const spawnedAt = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/main.ts', '--port', '0', '--iam', iam, '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database.name}`],
+    [
+      '--import',
+      'tsx',
+      'local/main.ts',
+      '--port',
+      '0',
+      '--iam',
+      iam,
+      '--db-url',
+      `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database.name}`,
+    ],
     // Its endpoint file in the temp folder: the checkout's belongs to the developer's own npm start.
-    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), `order-pipeline-endpoint-${process.pid}.json`) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), `order-pipeline-endpoint-${process.pid}.json`) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   // A bench that dies must not leave its runtime running.
   const orphan = () => child.kill('SIGKILL');
@@ -565,7 +649,14 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
       EventBusName: bus,
       Source: 'orderPipeline',
       DetailType: 'orderCommand',
-      Detail: JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'item-001', quantity: 1 }, { itemid: 'item-002', quantity: 2 }] }),
+      Detail: JSON.stringify({
+        command: 'createOrder',
+        orderId,
+        items: [
+          { itemid: 'item-001', quantity: 1 },
+          { itemid: 'item-002', quantity: 2 },
+        ],
+      }),
     });
     const projected = async (orderId: string) => {
       const [rows] = await database.pool.query('SELECT 1 FROM orders WHERE order_id = ?', [orderId]);
@@ -594,7 +685,9 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
         while (sent < localCommands) {
           const first = sent;
           sent += 10;
-          await events.send(new PutEventsCommand({ Entries: Array.from({ length: Math.min(10, localCommands - first) }, (_, index) => entry(`tp-${first + index}`)) }));
+          await events.send(
+            new PutEventsCommand({ Entries: Array.from({ length: Math.min(10, localCommands - first) }, (_, index) => entry(`tp-${first + index}`)) }),
+          );
         }
       }),
     );
@@ -610,9 +703,16 @@ async function benchLocalRun(iam: 'enforce' | 'off'): Promise<LocalPipelineRun> 
     const answered = performance.now() - started;
     // An answer that refuses the command (throttled past the workflow's retries, say) is a defect the bench names too.
     const refused = (await localEvents(endpoint)).filter(
-      (event) => event['detail-type'] === DetailType.commandResponse && typeof event.detail.orderid === 'string' && event.detail.orderid.startsWith('tp-') && event.detail.commandStatus !== 'orderCreated',
+      (event) =>
+        event['detail-type'] === DetailType.commandResponse &&
+        typeof event.detail.orderid === 'string' &&
+        event.detail.orderid.startsWith('tp-') &&
+        event.detail.commandStatus !== 'orderCreated',
     );
-    if (refused.length > 0) throw new Error(`local pipeline (IAM ${iam}): ${refused.length} of ${localCommands} commands were refused: ${JSON.stringify(refused.slice(0, 3).map((event) => event.detail))}`);
+    if (refused.length > 0)
+      throw new Error(
+        `local pipeline (IAM ${iam}): ${refused.length} of ${localCommands} commands were refused: ${JSON.stringify(refused.slice(0, 3).map((event) => event.detail))}`,
+      );
     const projectedCount = async () => {
       const [rows] = await database.pool.query("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'tp-%'");
       return Number((rows as { n: number }[])[0]?.n);
@@ -642,10 +742,13 @@ async function capacityInputs(endpoint: string, orders: number): Promise<Capacit
   const status = await get<{ functionDurations: Record<string, { p50Ms: number }>; logGroups: Record<string, { bytes: number }> }>('/_local/status');
   // The latency phase's commands, sent one at a time: their executions wait for nothing but their own work.
   const executions = (await get<{ executionArn: string; input: string; startDate: number; stopDate?: number; status: string }[]>('/_local/executions')).filter(
-    (execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"') && execution.input.includes('lat-') && execution.stopDate !== undefined,
+    (execution) =>
+      execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"') && execution.input.includes('lat-') && execution.stopDate !== undefined,
   );
   // The log volume from the latest commands, whose paths are still kept (the latency phase's are older than the latest 500).
-  const recent = (await get<{ executionArn: string; input: string; status: string }[]>('/_local/executions')).filter((execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"'));
+  const recent = (await get<{ executionArn: string; input: string; status: string }[]>('/_local/executions')).filter(
+    (execution) => execution.status === 'SUCCEEDED' && execution.input.includes('"orderCommand"'),
+  );
   const sampled = recent.slice(-100);
   const historyBytes: number[] = [];
   for (const execution of sampled) {
@@ -657,7 +760,9 @@ async function capacityInputs(endpoint: string, orders: number): Promise<Capacit
     commandExecutionMs: round(median(executions.map((execution) => (execution.stopDate as number) - execution.startDate)), 1),
     functionMs: Object.fromEntries(Object.entries(status.functionDurations).map(([name, figures]) => [short(name), figures.p50Ms])),
     // The whole run's bytes over its orders (the latency orders included: they are orders too).
-    logBytes: Object.fromEntries(Object.entries(status.logGroups).map(([name, written]) => [short(name), round(written.bytes / (orders + (quick ? 30 : 100)), 0)])),
+    logBytes: Object.fromEntries(
+      Object.entries(status.logGroups).map(([name, written]) => [short(name), round(written.bytes / (orders + (quick ? 30 : 100)), 0)]),
+    ),
     workflowLogBytesAllWithData: round(median(historyBytes), 0),
     // The rule hands the execution the whole event, as the bus delivers and archives it.
     requestEventBytes: round(median(executions.map((execution) => Buffer.byteLength(execution.input))), 0),
@@ -690,7 +795,10 @@ async function benchSynth(): Promise<void> {
     let peakMB = 0;
     for (let index = 0; index < (quick ? 1 : 3); index++) {
       await run('rm', ['-rf', path.join(ROOT, 'cdktf.out')]);
-      const { stderr } = await run('/usr/bin/time', ['-f', '%e %M', 'bash', '-c', 'TF_LOCAL_STATE=1 node_modules/.bin/cdktf synth >/dev/null'], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+      const { stderr } = await run('/usr/bin/time', ['-f', '%e %M', 'bash', '-c', 'TF_LOCAL_STATE=1 node_modules/.bin/cdktf synth >/dev/null'], {
+        cwd: ROOT,
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
       const [seconds, kb] = stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
       samples.push(seconds);
       peakMB = Math.max(peakMB, kb / 1024);
@@ -721,8 +829,16 @@ function targets(): { target: string; measured: string; met: boolean }[] {
   if (projection) {
     const off = projection.idempotencyOff!;
     const raw = projection.rawLimit!;
-    lines.push({ target: 'SQL statements per 1,000 projected orders ≤ 10', measured: `${off.statementsPer1000Orders} (original: ${projection.original!.statementsPer1000Orders})`, met: off.statementsPer1000Orders <= 10 });
-    lines.push({ target: 'projection, idempotency off ≥ 50% of the raw limit (lines/s)', measured: `${off.linesPerSecond} vs ${raw.linesPerSecond} (${round((off.linesPerSecond / raw.linesPerSecond) * 100, 0)}%)`, met: off.linesPerSecond >= raw.linesPerSecond / 2 });
+    lines.push({
+      target: 'SQL statements per 1,000 projected orders ≤ 10',
+      measured: `${off.statementsPer1000Orders} (original: ${projection.original!.statementsPer1000Orders})`,
+      met: off.statementsPer1000Orders <= 10,
+    });
+    lines.push({
+      target: 'projection, idempotency off ≥ 50% of the raw limit (lines/s)',
+      measured: `${off.linesPerSecond} vs ${raw.linesPerSecond} (${round((off.linesPerSecond / raw.linesPerSecond) * 100, 0)}%)`,
+      met: off.linesPerSecond >= raw.linesPerSecond / 2,
+    });
   }
   const queries = results.queries as ({ orderLines: number } & Record<string, { p50: number } | undefined>)[] | undefined;
   const largest = queries?.find((step) => step.orderLines >= 1_000_000);
@@ -731,7 +847,11 @@ function targets(): { target: string; measured: string; met: boolean }[] {
     for (const query of QUERIES) {
       if (query.benchTargetMs === undefined) continue;
       const p50 = largest[query.name]?.p50;
-      lines.push({ target: `${query.name} p50 ≤ ${query.benchTargetMs} ms at 1M lines`, measured: p50 === undefined ? 'not timed' : `${p50} ms`, met: p50 !== undefined && p50 <= query.benchTargetMs });
+      lines.push({
+        target: `${query.name} p50 ≤ ${query.benchTargetMs} ms at 1M lines`,
+        measured: p50 === undefined ? 'not timed' : `${p50} ms`,
+        met: p50 !== undefined && p50 <= query.benchTargetMs,
+      });
     }
     const speedups = Object.entries(ORIGINAL_SAMPLE_QUERIES).map(([query, original]) => {
       const [ours, theirs] = [largest[query]?.p50, largest[original]?.p50];
@@ -757,7 +877,11 @@ function targets(): { target: string; measured: string; met: boolean }[] {
   }
   const local = results.localPipeline as { enforced: LocalPipelineRun; off: LocalPipelineRun; enforcedShareOfOff: number } | undefined;
   if (local) {
-    lines.push({ target: 'local pipeline with IAM enforced ≥ 90% of the commands/s with IAM off', measured: `${local.enforced.commandsPerSecond} vs ${local.off.commandsPerSecond} (${round(local.enforcedShareOfOff * 100, 0)}%)`, met: local.enforcedShareOfOff >= 0.9 });
+    lines.push({
+      target: 'local pipeline with IAM enforced ≥ 90% of the commands/s with IAM off',
+      measured: `${local.enforced.commandsPerSecond} vs ${local.off.commandsPerSecond} (${round(local.enforcedShareOfOff * 100, 0)}%)`,
+      met: local.enforcedShareOfOff >= 0.9,
+    });
     lines.push({ target: 'npm start ready in ≤ 8 s (after the build)', measured: `${local.enforced.readySeconds} s`, met: local.enforced.readySeconds <= 8 });
   }
   const synth = results.synth as Partial<SynthResults> | undefined;
@@ -790,10 +914,16 @@ interface ChangeRun {
 
 function markdown(): string {
   const out: string[] = [];
-  const projection = results.projection as Record<string, { orders: number; ordersPerSecond: number; linesPerSecond: number; statementsPer1000Orders?: number }> | undefined;
+  const projection = results.projection as
+    Record<string, { orders: number; ordersPerSecond: number; linesPerSecond: number; statementsPer1000Orders?: number }> | undefined;
   if (projection) {
     out.push('| projection (batches of ' + batchSize + ') | orders/s | lines/s | SQL statements / 1,000 orders |', '|---|---:|---:|---:|');
-    for (const [label, key] of [['this project, idempotency on', 'idempotencyOn'], ['this project, idempotency off', 'idempotencyOff'], ['original (1 record/invocation, CALL per row)', 'original'], ['raw limit (same rows, plain multi-row INSERTs, 1 transaction)', 'rawLimit']] as const) {
+    for (const [label, key] of [
+      ['this project, idempotency on', 'idempotencyOn'],
+      ['this project, idempotency off', 'idempotencyOff'],
+      ['original (1 record/invocation, CALL per row)', 'original'],
+      ['raw limit (same rows, plain multi-row INSERTs, 1 transaction)', 'rawLimit'],
+    ] as const) {
       const row = projection[key];
       if (row) out.push(`| ${label} | ${row.ordersPerSecond} | ${row.linesPerSecond} | ${row.statementsPer1000Orders ?? '6 (by construction)'} |`);
     }
@@ -804,7 +934,11 @@ function markdown(): string {
   const changes = results.changes as { batchSize: number; creates: ChangeRun; cancels: ChangeRun } | undefined;
   if (changes) {
     out.push(`| orders that change (batches of ${changes.batchSize}) | changes/s | SQL statements / batch | / 1,000 changes |`, '|---|---:|---:|---:|');
-    for (const [label, row] of [['creates', changes.creates], ['cancels of those orders', changes.cancels]] as const) out.push(`| ${label} | ${row.changesPerSecond} | ${row.statementsPerBatch} | ${row.statementsPer1000Changes} |`);
+    for (const [label, row] of [
+      ['creates', changes.creates],
+      ['cancels of those orders', changes.cancels],
+    ] as const)
+      out.push(`| ${label} | ${row.changesPerSecond} | ${row.statementsPerBatch} | ${row.statementsPer1000Changes} |`);
     out.push('');
   }
   const queries = results.queries as Record<string, { p50: number; p99: number }>[] | undefined;
@@ -812,7 +946,12 @@ function markdown(): string {
     // A column per registered query, the original's beside the queries it had.
     const columns = QUERIES.flatMap((query): [string, string][] => {
       const original = ORIGINAL_SAMPLE_QUERIES[query.name];
-      return original ? [[query.name, `${query.name} p50 / p99 (ms)`], [original, 'original p50 / p99']] : [[query.name, `${query.name} p50 / p99 (no original)`]];
+      return original
+        ? [
+            [query.name, `${query.name} p50 / p99 (ms)`],
+            [original, 'original p50 / p99'],
+          ]
+        : [[query.name, `${query.name} p50 / p99 (no original)`]];
     });
     out.push(`| order lines | ${columns.map(([, title]) => title).join(' | ')} |`, `|---:|${columns.map(() => '---:').join('|')}|`);
     for (const step of queries) {
@@ -821,16 +960,21 @@ function markdown(): string {
     }
     out.push('');
   }
-  const tls = results.queryTls as { server: string; orderLines: number; perQuery: Record<string, { plainP50: number; tlsP50: number; overheadMs: number }> } | undefined;
+  const tls = results.queryTls as
+    { server: string; orderLines: number; perQuery: Record<string, { plainP50: number; tlsP50: number; overheadMs: number }> } | undefined;
   if (tls) {
-    out.push(`Queries over TLS (a private server, ${tls.server}; ${tls.orderLines.toLocaleString('en-US')} lines; the queries' own code, plain and TLS pools alternated):`, '');
+    out.push(
+      `Queries over TLS (a private server, ${tls.server}; ${tls.orderLines.toLocaleString('en-US')} lines; the queries' own code, plain and TLS pools alternated):`,
+      '',
+    );
     out.push('| query | plain p50 (ms) | TLS p50 (ms) | TLS adds (ms) |', '|---|---:|---:|---:|');
     for (const [query, figures] of Object.entries(tls.perQuery)) out.push(`| ${query} | ${figures.plainP50} | ${figures.tlsP50} | ${figures.overheadMs} |`);
     out.push('');
   }
   const cold = results.coldStart as ColdStartRow[] | undefined;
   if (cold) {
-    const coldRun = results.coldStartRun as { runs: number; load: { before: { loadAverage: number; cpus: number }; after: { loadAverage: number } } } | undefined;
+    const coldRun = results.coldStartRun as
+      { runs: number; load: { before: { loadAverage: number; cpus: number }; after: { loadAverage: number } } } | undefined;
     out.push(
       '| function | bundle, minified (entry) | zip | import, median | ready (+ background loads) | CPU: import / ready | naive bundle | naive import / ready | ÷ naive: import / ready |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -840,10 +984,15 @@ function markdown(): string {
         `| ${row.function} | ${round(row.bytes / 1000, 1)} KB (${round(row.entryBytes / 1000, 1)} KB) | ${round(row.zipBytes / 1000, 1)} KB | ${row.importMs} ms | ${row.readyMs} ms | ${row.importCpuMs ?? '–'} / ${row.readyCpuMs ?? '–'} ms | ${round(row.naiveBytes / 1000, 1)} KB | ${row.naiveImportMs} / ${row.naiveReadyMs ?? '–'} ms | ${row.importVsNaive ?? '–'} / ${row.readyVsNaive ?? '–'} |`,
       );
     }
-    if (coldRun) out.push('', `Medians of ${coldRun.runs} fresh processes per bundle, all bundles interleaved; load average ${coldRun.load.before.loadAverage} before, ${coldRun.load.after.loadAverage} after (${coldRun.load.before.cpus} cores).`);
+    if (coldRun)
+      out.push(
+        '',
+        `Medians of ${coldRun.runs} fresh processes per bundle, all bundles interleaved; load average ${coldRun.load.before.loadAverage} before, ${coldRun.load.after.loadAverage} after (${coldRun.load.before.cpus} cores).`,
+      );
     if (cold.some((row) => row.profile?.length)) {
       out.push('', '| function | where import and background loads spend their time (CPU profile, self time per run) |', '|---|---|');
-      for (const row of cold) out.push(`| ${row.function} | ${(row.profile ?? []).map((entry) => `${entry.what} ${entry.ms} ms (${round(entry.share * 100, 0)}%)`).join(' · ')} |`);
+      for (const row of cold)
+        out.push(`| ${row.function} | ${(row.profile ?? []).map((entry) => `${entry.what} ${entry.ms} ms (${round(entry.share * 100, 0)}%)`).join(' · ')} |`);
     }
     out.push('');
   }
@@ -862,14 +1011,29 @@ function markdown(): string {
   const synth = results.synth as Partial<SynthResults> | undefined;
   if (synth?.npmRunSynth) {
     const loadOf = (timing?: SynthTiming) => (timing?.load ? `${timing.load.median} (${timing.load.min}–${timing.load.max})` : '–');
-    out.push(`| synth (${synth.stacks ?? '?'} stacks), median of ${synth.npmRunSynth.runs ?? 3} | wall time | ÷ minimal cdktf app | peak memory | load average |`, '|---|---:|---:|---:|---:|');
-    out.push(`| npm run synth, bundles up to date | ${synth.npmRunSynth.seconds} s | ${synth.vsMinimalApp ?? '–'} | ${synth.npmRunSynth.peakMB} MB | ${loadOf(synth.npmRunSynth)} |`);
-    if (synth.npmRunSynthClean) out.push(`| npm run synth from clean (no dist/, no cdktf.out) | ${synth.npmRunSynthClean.seconds} s | ${synth.cleanVsMinimalApp ?? '–'} | ${synth.npmRunSynthClean.peakMB} MB | ${loadOf(synth.npmRunSynthClean)} |`);
-    if (synth.minimalApp) out.push(`| a minimal cdktf app (one stack, one resource), run the same way | ${synth.minimalApp.seconds} s | 1 | ${synth.minimalApp.peakMB} MB | ${loadOf(synth.minimalApp)} |`);
+    out.push(
+      `| synth (${synth.stacks ?? '?'} stacks), median of ${synth.npmRunSynth.runs ?? 3} | wall time | ÷ minimal cdktf app | peak memory | load average |`,
+      '|---|---:|---:|---:|---:|',
+    );
+    out.push(
+      `| npm run synth, bundles up to date | ${synth.npmRunSynth.seconds} s | ${synth.vsMinimalApp ?? '–'} | ${synth.npmRunSynth.peakMB} MB | ${loadOf(synth.npmRunSynth)} |`,
+    );
+    if (synth.npmRunSynthClean)
+      out.push(
+        `| npm run synth from clean (no dist/, no cdktf.out) | ${synth.npmRunSynthClean.seconds} s | ${synth.cleanVsMinimalApp ?? '–'} | ${synth.npmRunSynthClean.peakMB} MB | ${loadOf(synth.npmRunSynthClean)} |`,
+      );
+    if (synth.minimalApp)
+      out.push(
+        `| a minimal cdktf app (one stack, one resource), run the same way | ${synth.minimalApp.seconds} s | 1 | ${synth.minimalApp.peakMB} MB | ${loadOf(synth.minimalApp)} |`,
+      );
     if (synth.cdktfSynth) out.push(`| npx cdktf synth (CLI included) | ${synth.cdktfSynth.seconds} s | | ${synth.cdktfSynth.peakMB} MB | |`);
     out.push('');
   }
-  out.push('| target | measured | met |', '|---|---|:---:|', ...targets().map((line) => `| ${line.target} | ${line.measured} | ${line.met ? 'yes' : '**no**'} |`));
+  out.push(
+    '| target | measured | met |',
+    '|---|---|:---:|',
+    ...targets().map((line) => `| ${line.target} | ${line.measured} | ${line.met ? 'yes' : '**no**'} |`),
+  );
   return out.join('\n');
 }
 

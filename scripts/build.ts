@@ -11,6 +11,8 @@ const naive = process.argv.includes('--naive');
 const started = performance.now();
 const reports = await buildHandlers({ naive, ...(naive ? { outRoot: path.join(DIST, 'naive') } : {}) });
 for (const report of reports) {
-  console.log(`${report.function.padEnd(24)} ${(report.bytes / 1000).toFixed(1).padStart(7)} KB minified (entry ${(report.entryBytes / 1000).toFixed(1).padStart(6)} KB), ${(report.zipBytes / 1000).toFixed(1).padStart(6)} KB zipped`);
+  console.log(
+    `${report.function.padEnd(24)} ${(report.bytes / 1000).toFixed(1).padStart(7)} KB minified (entry ${(report.entryBytes / 1000).toFixed(1).padStart(6)} KB), ${(report.zipBytes / 1000).toFixed(1).padStart(6)} KB zipped`,
+  );
 }
 console.log(`built ${reports.length} bundles in ${Math.round(performance.now() - started)} ms`);

@@ -7,7 +7,7 @@ import { ENVIRONMENT_NAMES, type EnvironmentName } from '../config/environments'
 import { capacityMarkdown, runCapacityModel } from '../analysis/capacity-report';
 
 const args = process.argv.slice(2);
-const environment = (args.includes('--env') ? args[args.indexOf('--env') + 1] : process.env.CQRS_ENV ?? 'dev') as EnvironmentName;
+const environment = (args.includes('--env') ? args[args.indexOf('--env') + 1] : (process.env.CQRS_ENV ?? 'dev')) as EnvironmentName;
 if (!ENVIRONMENT_NAMES.includes(environment)) {
   console.error(`--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(environment)}`);
   process.exit(2);

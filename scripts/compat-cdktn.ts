@@ -44,9 +44,7 @@ interface Difference {
 
 /** The import rewrite applied to every copied TypeScript file. */
 export function rewriteImports(source: string): string {
-  return source
-    .replace(/(from\s+|import\s*\(\s*)(['"])cdktf\2/g, '$1$2cdktn$2')
-    .replace(/(['"])@cdktf\/provider-aws\//g, '$1@cdktn/provider-aws/');
+  return source.replace(/(from\s+|import\s*\(\s*)(['"])cdktf\2/g, '$1$2cdktn$2').replace(/(['"])@cdktf\/provider-aws\//g, '$1@cdktn/provider-aws/');
 }
 
 /**
@@ -58,7 +56,8 @@ export function rewriteImports(source: string): string {
 export function isVersionMetadata(jsonPath: string, cdktf?: unknown, cdktn?: unknown): boolean {
   if (/^\/\/\./.test(jsonPath) || /^terraform\.required_providers\.[^.]+\.version$/.test(jsonPath)) return true;
   const source = /^terraform\.required_providers\.([^.]+)\.source$/.exec(jsonPath);
-  const address = (value: unknown) => (typeof value === 'string' ? (value.includes('/') ? value : `hashicorp/${value}`).replace(/^registry\.terraform\.io\//, '') : value);
+  const address = (value: unknown) =>
+    typeof value === 'string' ? (value.includes('/') ? value : `hashicorp/${value}`).replace(/^registry\.terraform\.io\//, '') : value;
   return source !== null && address(cdktf) === address(cdktn);
 }
 
@@ -82,7 +81,13 @@ export function compareSynths(cdktfOut: string, cdktnOut: string): Difference[] 
       return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : undefined;
     };
     for (const difference of diffJson(read(cdktfOut), read(cdktnOut))) {
-      differences.push({ stack, path: difference.path, cdktf: difference.a, cdktn: difference.b, metadata: isVersionMetadata(difference.path, difference.a, difference.b) });
+      differences.push({
+        stack,
+        path: difference.path,
+        cdktf: difference.a,
+        cdktn: difference.b,
+        metadata: isVersionMetadata(difference.path, difference.a, difference.b),
+      });
     }
   }
   return differences;
@@ -107,7 +112,10 @@ function copySources(work: string): void {
 
 /** Installs CDK Terrain in the folder, then links every other package the app needs from this project. */
 function installCdktn(work: string): void {
-  writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: 'cdktn-compat', private: true, type: 'module', dependencies: CDKTN_PACKAGES }, null, 2));
+  writeFileSync(
+    path.join(work, 'package.json'),
+    JSON.stringify({ name: 'cdktn-compat', private: true, type: 'module', dependencies: CDKTN_PACKAGES }, null, 2),
+  );
   run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], work);
   const modules = path.join(work, 'node_modules');
   const link = (name: string) => {
@@ -137,14 +145,23 @@ function installCdktn(work: string): void {
 function synth(cwd: string, environment: string, outdir: string): void {
   mkdirSync(outdir, { recursive: true });
   // Staging and prod refuse to synthesize without an alarm subscriber: the same placeholder for both tools.
-  run(process.execPath, ['--import', 'tsx', 'main.ts'], cwd, { CQRS_ENV: environment, TF_LOCAL_STATE: '1', CDKTF_OUTDIR: outdir, ALARM_EMAILS: 'compat-check@example.com' });
+  run(process.execPath, ['--import', 'tsx', 'main.ts'], cwd, {
+    CQRS_ENV: environment,
+    TF_LOCAL_STATE: '1',
+    CDKTF_OUTDIR: outdir,
+    ALARM_EMAILS: 'compat-check@example.com',
+  });
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const only = args.includes('--env') ? [args[args.indexOf('--env') + 1] as string] : [...ENVIRONMENT_NAMES];
   const work = mkdtempSync(path.join(tmpdir(), 'cdktn-compat-'));
-  console.log(`compat:cdktn: ${Object.entries(CDKTN_PACKAGES).map(([name, version]) => `${name}@${version}`).join(', ')} in ${work}`);
+  console.log(
+    `compat:cdktn: ${Object.entries(CDKTN_PACKAGES)
+      .map(([name, version]) => `${name}@${version}`)
+      .join(', ')} in ${work}`,
+  );
   let failed = false;
   try {
     copySources(work);
@@ -159,7 +176,9 @@ async function main(): Promise<void> {
       const stacks = readdirSync(path.join(cdktfOut, 'stacks')).length;
       console.log(`\n${environment}: ${stacks} stacks, ${real.length} differences beyond version metadata (${differences.length - real.length} metadata)`);
       for (const difference of differences) {
-        console.log(`  ${difference.metadata ? 'metadata' : 'DIFFERS '} ${difference.stack} ${difference.path}: ${JSON.stringify(difference.cdktf)} → ${JSON.stringify(difference.cdktn)}`);
+        console.log(
+          `  ${difference.metadata ? 'metadata' : 'DIFFERS '} ${difference.stack} ${difference.path}: ${JSON.stringify(difference.cdktf)} → ${JSON.stringify(difference.cdktn)}`,
+        );
       }
       failed ||= real.length > 0;
     }

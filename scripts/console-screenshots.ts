@@ -49,7 +49,12 @@ try {
 } finally {
   await browser.close();
   await runtime.stop();
-  const admin = await createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username || 'root'), password: decodeURIComponent(server.password) });
+  const admin = await createConnection({
+    host: server.hostname,
+    port: Number(server.port || 3306),
+    user: decodeURIComponent(server.username || 'root'),
+    password: decodeURIComponent(server.password),
+  });
   await dropReadModel(admin, database);
   await admin.end();
 }

@@ -31,7 +31,12 @@ server.pathname = `/${database}`;
 
 /** Drops the demo's database and its role users (best effort: the demo's answer is what matters). */
 async function dropDemoDatabase(): Promise<void> {
-  const connection = await createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username || 'root'), password: decodeURIComponent(server.password) }).catch(() => undefined);
+  const connection = await createConnection({
+    host: server.hostname,
+    port: Number(server.port || 3306),
+    user: decodeURIComponent(server.username || 'root'),
+    password: decodeURIComponent(server.password),
+  }).catch(() => undefined);
   if (!connection) return;
   await connection.query('DROP DATABASE IF EXISTS ??', [database]).catch(() => undefined);
   for (const user of allRoleUserNames(database)) await connection.query('DROP USER IF EXISTS ?@?', [user, '%']).catch(() => undefined);
@@ -48,7 +53,11 @@ try {
   await dropDemoDatabase();
   process.exit(1);
 }
-const interrupted = () => void runtime.stop().then(dropDemoDatabase).finally(() => process.exit(130));
+const interrupted = () =>
+  void runtime
+    .stop()
+    .then(dropDemoDatabase)
+    .finally(() => process.exit(130));
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 const target: Target = { kind: 'local', bus: runtime.use('bus').arn, endpoint: runtime.endpoint };
@@ -66,7 +75,11 @@ try {
   const created = await waitForResponse(target, commandId as string);
   console.log(`orderCommand createOrder 6102 → ${created['detail-type']}`);
   console.log(formatTable([created.detail]));
-  expect('command response', { orderid: created.detail.orderid, commandStatus: created.detail.commandStatus }, { orderid: '6102', commandStatus: 'orderCreated' });
+  expect(
+    'command response',
+    { orderid: created.detail.orderid, commandStatus: created.detail.commandStatus },
+    { orderid: '6102', commandStatus: 'orderCreated' },
+  );
 
   // The read model is eventually consistent: wait for the stream to be projected.
   const started = performance.now();
@@ -76,9 +89,18 @@ try {
   const ask = async (name: string, expected: readonly Record<string, unknown>[], status?: string) => {
     const [queryId] = await putEntries(target, [sample(name)]);
     const response = await waitForResponse(target, queryId as string);
-    const detail = response.detail as { query: string; queryItemId?: string; queryOrderId?: string; queryOrderStatus?: string; queryStatus: number; queryResult?: Record<string, unknown>[] };
+    const detail = response.detail as {
+      query: string;
+      queryItemId?: string;
+      queryOrderId?: string;
+      queryOrderStatus?: string;
+      queryStatus: number;
+      queryResult?: Record<string, unknown>[];
+    };
     const about = detail.queryItemId ?? detail.queryOrderId;
-    console.log(`orderQuery ${detail.query}${about ? ` ${about}` : ''} → queryStatus ${detail.queryStatus}${detail.queryOrderStatus ? `, order ${detail.queryOrderStatus}` : ''}`);
+    console.log(
+      `orderQuery ${detail.query}${about ? ` ${about}` : ''} → queryStatus ${detail.queryStatus}${detail.queryOrderStatus ? `, order ${detail.queryOrderStatus}` : ''}`,
+    );
     console.log(`${detail.queryResult?.length ? formatTable(detail.queryResult) : '(no rows)'}\n`);
     expect(`${detail.query} status`, detail.queryStatus, 200);
     expect(`${detail.query} rows`, detail.queryResult, expected);
@@ -100,7 +122,11 @@ try {
   const cancelledAnswer = await waitForResponse(target, cancelId as string);
   console.log(`orderCommand cancelOrder 6102 → ${cancelledAnswer['detail-type']}`);
   console.log(formatTable([cancelledAnswer.detail]));
-  expect('cancel response', { orderid: cancelledAnswer.detail.orderid, commandStatus: cancelledAnswer.detail.commandStatus }, { orderid: '6102', commandStatus: 'orderCancelled' });
+  expect(
+    'cancel response',
+    { orderid: cancelledAnswer.detail.orderid, commandStatus: cancelledAnswer.detail.commandStatus },
+    { orderid: '6102', commandStatus: 'orderCancelled' },
+  );
   await localIdle(runtime.endpoint);
   console.log('');
   await ask('query-items-sales-report', []);

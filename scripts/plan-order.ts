@@ -13,7 +13,10 @@ const manifest = JSON.parse(readFileSync(path.join(outdir, 'manifest.json'), 'ut
 const pending = new Map(Object.entries(manifest.stacks).map(([name, stack]) => [name, new Set(stack.dependencies ?? [])]));
 const ordered: string[] = [];
 while (pending.size > 0) {
-  const ready = [...pending].filter(([, dependencies]) => [...dependencies].every((dependency) => ordered.includes(dependency))).map(([name]) => name).sort();
+  const ready = [...pending]
+    .filter(([, dependencies]) => [...dependencies].every((dependency) => ordered.includes(dependency)))
+    .map(([name]) => name)
+    .sort();
   if (ready.length === 0) {
     console.error(`the stacks depend on each other in a cycle: ${[...pending.keys()].join(', ')}`);
     process.exit(1);

@@ -53,7 +53,15 @@ const STATEFUL_TYPES: ReadonlySet<string> = new Set([
   'aws_cloudwatch_event_archive',
 ]);
 
-const SECURITY_PREFIXES = ['aws_iam_', 'aws_security_group', 'aws_vpc_security_group_', 'aws_kms_key_policy', 'aws_sqs_queue_policy', 'aws_cloudwatch_log_resource_policy', 'aws_lambda_permission'];
+const SECURITY_PREFIXES = [
+  'aws_iam_',
+  'aws_security_group',
+  'aws_vpc_security_group_',
+  'aws_kms_key_policy',
+  'aws_sqs_queue_policy',
+  'aws_cloudwatch_log_resource_policy',
+  'aws_lambda_permission',
+];
 
 /** Classifies Terraform's action list. */
 export function changeKind(actions: readonly string[]): ChangeKind {
@@ -114,7 +122,12 @@ export function summarisePlan(plan: TerraformPlan, stack = 'stack'): PlanSummary
   if (total === 0) {
     lines.push('**No changes.** The infrastructure matches the configuration.');
   } else {
-    lines.push(`| create | update | replace | delete |`, `|---:|---:|---:|---:|`, `| ${counts.create} | ${counts.update} | ${counts.replace} | ${counts.delete} |`, '');
+    lines.push(
+      `| create | update | replace | delete |`,
+      `|---:|---:|---:|---:|`,
+      `| ${counts.create} | ${counts.update} | ${counts.replace} | ${counts.delete} |`,
+      '',
+    );
   }
   if (dangerous.length > 0) {
     lines.push(`#### ⚠️ Stateful resources replaced or deleted (${dangerous.length}) — data can be lost`, '');
@@ -140,7 +153,14 @@ export function summarisePlan(plan: TerraformPlan, stack = 'stack'): PlanSummary
   }
   const outputs = Object.entries(plan.output_changes ?? {}).filter(([, change]) => changeKind(change.actions) !== 'no-op');
   if (outputs.length > 0) {
-    lines.push(`<details><summary>outputs changed (${outputs.length})</summary>`, '', ...outputs.map(([name, change]) => `- ${change.actions.join(', ')} \`${name}\``), '', '</details>', '');
+    lines.push(
+      `<details><summary>outputs changed (${outputs.length})</summary>`,
+      '',
+      ...outputs.map(([name, change]) => `- ${change.actions.join(', ')} \`${name}\``),
+      '',
+      '</details>',
+      '',
+    );
   }
   if (plan.errored) lines.push('**The plan errored**: the counts above are incomplete.', '');
   lines.push(`<sub>Terraform ${plan.terraform_version ?? 'unknown'} · plan format ${plan.format_version}</sub>`);

@@ -16,7 +16,7 @@ import { deployNeeds, preflightChecks, toolChecks, unreadCall, type AccountState
 import { synthesizeStacks } from '../stacks/synth-offline';
 
 const args = process.argv.slice(2);
-const environment = (args.includes('--env') ? args[args.indexOf('--env') + 1] : process.env.CQRS_ENV ?? 'dev') as EnvironmentName;
+const environment = (args.includes('--env') ? args[args.indexOf('--env') + 1] : (process.env.CQRS_ENV ?? 'dev')) as EnvironmentName;
 if (!ENVIRONMENT_NAMES.includes(environment)) {
   console.error(`--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got ${JSON.stringify(environment)}`);
   process.exit(2);
@@ -29,7 +29,9 @@ const region = process.env.AWS_REGION || config.region;
 /** Runs one AWS CLI call in the deploy's region and parses its JSON; records why when it fails. */
 function aws(unreadable: UnreadCall[], ...command: string[]): Record<string, unknown> | undefined {
   try {
-    return JSON.parse(execFileSync('aws', [...command, '--region', region, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })) as Record<string, unknown>;
+    return JSON.parse(
+      execFileSync('aws', [...command, '--region', region, '--output', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }),
+    ) as Record<string, unknown>;
   } catch (error) {
     const failure = error as { code?: string; stderr?: string; message: string };
     unreadable.push(unreadCall(command, failure.stderr ?? failure.message, failure.code));
@@ -40,7 +42,14 @@ function aws(unreadable: UnreadCall[], ...command: string[]): Record<string, unk
 /** The version a tool prints, or undefined when it is not installed. */
 function toolVersion(command: string, args: readonly string[], parse: (output: string) => string | undefined): string | undefined {
   try {
-    return parse(execFileSync(command, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, env: { ...process.env, CHECKPOINT_DISABLE: '1' } }));
+    return parse(
+      execFileSync(command, [...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 30_000,
+        env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+      }),
+    );
   } catch {
     return undefined;
   }
@@ -48,16 +57,19 @@ function toolVersion(command: string, args: readonly string[], parse: (output: s
 
 function readAccount(natGateways: number): AccountState {
   const unreadable: UnreadCall[] = [];
-  const lambda = aws(unreadable, 'lambda', 'get-account-settings') as { AccountLimit?: { ConcurrentExecutions?: number; UnreservedConcurrentExecutions?: number } } | undefined;
+  const lambda = aws(unreadable, 'lambda', 'get-account-settings') as
+    { AccountLimit?: { ConcurrentExecutions?: number; UnreservedConcurrentExecutions?: number } } | undefined;
   const vpcs = aws(unreadable, 'ec2', 'describe-vpcs') as { Vpcs?: unknown[] } | undefined;
   let elasticIps: AccountState['elasticIps'];
   if (natGateways > 0) {
-    const attributes = aws(unreadable, 'ec2', 'describe-account-attributes', '--attribute-names', 'vpc-max-elastic-ips') as { AccountAttributes?: { AttributeValues?: { AttributeValue?: string }[] }[] } | undefined;
+    const attributes = aws(unreadable, 'ec2', 'describe-account-attributes', '--attribute-names', 'vpc-max-elastic-ips') as
+      { AccountAttributes?: { AttributeValues?: { AttributeValue?: string }[] }[] } | undefined;
     const addresses = aws(unreadable, 'ec2', 'describe-addresses') as { Addresses?: unknown[] } | undefined;
     const limit = Number(attributes?.AccountAttributes?.[0]?.AttributeValues?.[0]?.AttributeValue);
     if (Number.isFinite(limit) && addresses?.Addresses) elasticIps = { limit, used: addresses.Addresses.length };
   }
-  const rds = aws(unreadable, 'rds', 'describe-account-attributes') as { AccountQuotas?: { AccountQuotaName?: string; Used?: number; Max?: number }[] } | undefined;
+  const rds = aws(unreadable, 'rds', 'describe-account-attributes') as
+    { AccountQuotas?: { AccountQuotaName?: string; Used?: number; Max?: number }[] } | undefined;
   const rdsQuota = (name: string) => {
     const found = rds?.AccountQuotas?.find((entry) => entry.AccountQuotaName === name);
     return found?.Max !== undefined ? { limit: found.Max, used: found.Used ?? 0 } : undefined;
@@ -93,20 +105,33 @@ const tools: DeployTools = {
   })(),
 };
 const needs = deployNeeds(synthesizeStacks(config));
-const account = tools.awsCli ? readAccount(needs.natGateways) : { unreadable: ['lambda get-account-settings', 'ec2 describe-vpcs', 'rds describe-account-attributes'].map((call) => unreadCall(call.split(' '), '', 'ENOENT')) };
+const account = tools.awsCli
+  ? readAccount(needs.natGateways)
+  : {
+      unreadable: ['lambda get-account-settings', 'ec2 describe-vpcs', 'rds describe-account-attributes'].map((call) =>
+        unreadCall(call.split(' '), '', 'ENOENT'),
+      ),
+    };
 const checks = [...toolChecks(tools), ...preflightChecks(config, needs, account, loadAwsFacts(), configProblems, region)];
 const failed = checks.filter((check) => !check.ok);
 
 if (args.includes('--json')) {
   console.log(JSON.stringify({ environment, needs, account, checks, ok: failed.length === 0 }, null, 2));
 } else {
-  console.log(`preflight for ${environment} in ${region}${process.env.AWS_REGION ? ' (AWS_REGION)' : " (the environment's region; AWS_REGION overrides it)"}\n`);
+  console.log(
+    `preflight for ${environment} in ${region}${process.env.AWS_REGION ? ' (AWS_REGION)' : " (the environment's region; AWS_REGION overrides it)"}\n`,
+  );
   for (const check of checks) {
     if (check.what === 'configuration') console.log(`FAIL  configuration: ${check.allows}`);
-    else console.log(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.what}: needs ${check.needs}; ${check.what === 'Terraform' || check.what === 'AWS CLI' ? 'found' : 'the account allows'} ${check.allows}`);
+    else
+      console.log(
+        `${check.ok ? 'ok  ' : 'FAIL'}  ${check.what}: needs ${check.needs}; ${check.what === 'Terraform' || check.what === 'AWS CLI' ? 'found' : 'the account allows'} ${check.allows}`,
+      );
     if (check.fix) console.log(`      fix: ${check.fix}`);
   }
   for (const unread of account.unreadable) if (unread.cause !== 'no-cli') console.log(`      (${unread.call} said: ${unread.message})`);
-  console.log(failed.length === 0 ? '\nthe account can take this deploy' : `\n${failed.length} shortfall${failed.length === 1 ? '' : 's'}: fix before cdktf deploy`);
+  console.log(
+    failed.length === 0 ? '\nthe account can take this deploy' : `\n${failed.length} shortfall${failed.length === 1 ? '' : 's'}: fix before cdktf deploy`,
+  );
 }
 process.exitCode = failed.length === 0 ? 0 : 1;

@@ -50,7 +50,12 @@ try {
     const detail = { query: name, ...fields, ...(pageToken ? { pageToken } : {}) };
     const [id] = await putEntries(target, [{ Source: EVENT_SOURCE, DetailType: DetailType.query, Detail: detail }]);
     const response = await waitForResponse(target, id as string);
-    const body = response.detail as { queryStatus: number; queryResult?: Record<string, unknown>[]; nextPageToken?: string; error?: { code: string; message: string } };
+    const body = response.detail as {
+      queryStatus: number;
+      queryResult?: Record<string, unknown>[];
+      nextPageToken?: string;
+      error?: { code: string; message: string };
+    };
     if (values.json) console.log(JSON.stringify(body, null, 2));
     if (body.queryStatus !== 200) {
       if (!values.json) console.log(`${name}: queryStatus ${body.queryStatus} ${body.error?.code}: ${body.error?.message}`);

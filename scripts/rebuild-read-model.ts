@@ -18,7 +18,14 @@ import { ENDPOINT_USAGE } from '../config/local-endpoint';
 const USAGE = `usage: npm run rebuild-read-model -- [--env <environment>] [--endpoint <url>] [--restart]
 
 Without --env, the local runtime. ${ENDPOINT_USAGE}`;
-const { values } = parseArgs({ options: { env: { type: 'string' }, endpoint: { type: 'string' }, restart: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+const { values } = parseArgs({
+  options: {
+    env: { type: 'string' },
+    endpoint: { type: 'string' },
+    restart: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -33,7 +40,9 @@ try {
     restart = false;
     if (progress.restarted) console.log(`  the saved rebuild was discarded and this one started over: ${progress.restarted}`);
     const stage = progress.stage === 'swapping' ? 'scanned; the swap waits for its locks' : progress.stage;
-    console.log(`  ${stage}: ${progress.scanned} orders scanned, ${progress.projected} projected, ${progress.malformed} malformed skipped, ${progress.caughtUp} projected live meanwhile and caught up before the swap`);
+    console.log(
+      `  ${stage}: ${progress.scanned} orders scanned, ${progress.projected} projected, ${progress.malformed} malformed skipped, ${progress.caughtUp} projected live meanwhile and caught up before the swap`,
+    );
     if (progress.stage === 'done') break;
   }
   console.log('read model rebuilt and swapped in');

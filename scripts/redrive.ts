@@ -16,10 +16,25 @@
  * non-zero, rather than silently skipped. Stream records older
  * than the stream's 24 h retention cannot be read back: rebuild the read model.
  */
-import { DynamoDBStreamsClient, ExpiredIteratorException, GetRecordsCommand, GetShardIteratorCommand, ResourceNotFoundException, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ResourceNotFoundException,
+  TrimmedDataAccessException,
+} from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { invokeFunction, operationsTarget, reachingTarget, type OperationsTarget } from '../clients/operations';
 import { ENDPOINT_USAGE } from '../config/local-endpoint';
@@ -28,7 +43,13 @@ const USAGE = `usage: npm run redrive -- [--env <environment>] [--endpoint <url>
 
 Without --env, the local runtime. ${ENDPOINT_USAGE}`;
 const { values } = parseArgs({
-  options: { env: { type: 'string' }, endpoint: { type: 'string' }, queue: { type: 'string', default: 'all' }, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  options: {
+    env: { type: 'string' },
+    endpoint: { type: 'string' },
+    queue: { type: 'string', default: 'all' },
+    'dry-run': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
 });
 if (values.help) {
   console.log(USAGE);
@@ -55,13 +76,18 @@ async function drain(queueName: string, redrive: (message: Message) => Promise<s
   // Messages someone else received (another redrive, a consumer) are invisible: say so, do not pretend the queue is empty.
   const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }));
   const inFlight = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
-  if (inFlight > 0) console.error(`  ${inFlight} message(s) are in flight (received elsewhere and not yet deleted); they are not redriven by this run: try again once they are visible`);
+  if (inFlight > 0)
+    console.error(
+      `  ${inFlight} message(s) are in flight (received elsewhere and not yet deleted); they are not redriven by this run: try again once they are visible`,
+    );
   let redriven = 0;
   let failed = 0;
   const seen = new Set<string>();
   const kept: string[] = [];
   for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+    );
     const fresh = Messages.filter((message) => !seen.has(message.MessageId as string));
     if (fresh.length === 0) break;
     for (const message of fresh) {
@@ -99,13 +125,31 @@ async function redriveWorkflowEvent(message: Message): Promise<string> {
 }
 
 async function redriveBusEvent(message: Message): Promise<string> {
-  const event = JSON.parse(message.Body as string) as { id: string; source: string; 'detail-type': string; time: string; resources?: string[]; detail: unknown };
+  const event = JSON.parse(message.Body as string) as {
+    id: string;
+    source: string;
+    'detail-type': string;
+    time: string;
+    resources?: string[];
+    detail: unknown;
+  };
   if (typeof event.source !== 'string' || typeof event['detail-type'] !== 'string' || event.detail === undefined) throw new Error('not an EventBridge event');
   if (!dryRun) {
     const events = new EventBridgeClient(target.clientOptions);
     try {
       const { FailedEntryCount, Entries = [] } = await events.send(
-        new PutEventsCommand({ Entries: [{ EventBusName: target.names.eventBus, Source: event.source, DetailType: event['detail-type'], Time: new Date(event.time), Resources: event.resources ?? [], Detail: JSON.stringify(event.detail) }] }),
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: target.names.eventBus,
+              Source: event.source,
+              DetailType: event['detail-type'],
+              Time: new Date(event.time),
+              Resources: event.resources ?? [],
+              Detail: JSON.stringify(event.detail),
+            },
+          ],
+        }),
       );
       if (FailedEntryCount) throw new Error(`the bus refused it again: ${Entries[0]?.ErrorCode}: ${Entries[0]?.ErrorMessage}`);
       return `${event['detail-type']} ${event.id}, put again as ${Entries[0]?.EventId}`;
@@ -129,7 +173,12 @@ async function redriveProjectionBatch(message: Message): Promise<string> {
   const records: unknown[] = [];
   try {
     let { ShardIterator } = await streams.send(
-      new GetShardIteratorCommand({ StreamArn: batch.streamArn, ShardId: batch.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: batch.startSequenceNumber }),
+      new GetShardIteratorCommand({
+        StreamArn: batch.streamArn,
+        ShardId: batch.shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        SequenceNumber: batch.startSequenceNumber,
+      }),
     );
     while (ShardIterator) {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator, Limit: 1000 }));

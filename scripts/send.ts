@@ -13,7 +13,12 @@ import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { bus: { type: 'string' }, endpoint: { type: 'string' }, wait: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  options: {
+    bus: { type: 'string' },
+    endpoint: { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
 });
 const USAGE = `usage: npm run send -- <file.json | inline JSON> [--endpoint <url>] [--bus <name|arn>] [--wait]
 

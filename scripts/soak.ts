@@ -22,7 +22,12 @@ import { benchServer, round } from '../bench/support';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
-  options: { commands: { type: 'string', default: '2000' }, padding: { type: 'string', default: String(100 * 1024) }, concurrency: { type: 'string', default: '8' }, window: { type: 'string', default: '200' } },
+  options: {
+    commands: { type: 'string', default: '2000' },
+    padding: { type: 'string', default: String(100 * 1024) },
+    concurrency: { type: 'string', default: '8' },
+    window: { type: 'string', default: '200' },
+  },
 });
 const commands = Number(values.commands);
 const padding = Number(values.padding);
@@ -46,9 +51,24 @@ async function start(): Promise<{ child: ChildProcess; endpoint: string; bus: st
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', 'local/main.ts', '--port', '0', '--data', dataDir, '--db-url', `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database}`],
+    [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      'local/main.ts',
+      '--port',
+      '0',
+      '--data',
+      dataDir,
+      '--db-url',
+      `mysql://${server.user}${server.password ? `:${encodeURIComponent(server.password)}` : ''}@${server.host}:${server.port}/${database}`,
+    ],
     // Its endpoint file in the temp folder: the checkout's belongs to the developer's own npm start.
-    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), `order-pipeline-endpoint-${process.pid}.json`) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), `order-pipeline-endpoint-${process.pid}.json`) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   process.once('exit', () => child.kill('SIGKILL'));
   let output = '';
@@ -58,7 +78,12 @@ async function start(): Promise<{ child: ChildProcess; endpoint: string; bus: st
     if (child.exitCode !== null) throw new Error(`the runtime did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { child, endpoint: /endpoint\s+(\S+)/.exec(output)?.[1] as string, bus: /event bus\s+(\S+)/.exec(output)?.[1] as string, readySeconds: round((performance.now() - started) / 1000, 2) };
+  return {
+    child,
+    endpoint: /endpoint\s+(\S+)/.exec(output)?.[1] as string,
+    bus: /event bus\s+(\S+)/.exec(output)?.[1] as string,
+    readySeconds: round((performance.now() - started) / 1000, 2),
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -67,7 +92,8 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 const samples: { sent: number; rssMb: number; heapMb: number; journalMb: number }[] = [];
-const heapMb = async (endpoint: string) => ((await (await fetch(`${endpoint}/_local/status?gc=1`)).json()) as { memory: { heapUsedMb: number } }).memory.heapUsedMb;
+const heapMb = async (endpoint: string) =>
+  ((await (await fetch(`${endpoint}/_local/status?gc=1`)).json()) as { memory: { heapUsedMb: number } }).memory.heapUsedMb;
 const first = await start();
 const events = new EventBridgeClient(localClientOptions(first.endpoint));
 const note = 'n'.repeat(padding);
@@ -99,7 +125,10 @@ await Promise.all(
 );
 await fetch(`${first.endpoint}/_local/idle`);
 const sendSeconds = round((performance.now() - began) / 1000, 1);
-const status = (await (await fetch(`${first.endpoint}/_local/status`)).json()) as { eventBus: { journal?: { compactions: number; owed: number } }; functionEnvironments: Record<string, { environments: number; memoryMb: number }> };
+const status = (await (await fetch(`${first.endpoint}/_local/status`)).json()) as {
+  eventBus: { journal?: { compactions: number; owed: number } };
+  functionEnvironments: Record<string, { environments: number; memoryMb: number }>;
+};
 samples.push({ sent: commands, rssMb: rssMb(first.child.pid), heapMb: await heapMb(first.endpoint), journalMb: journalMb() });
 const environmentBoundMb = Object.values(status.functionEnvironments).reduce((total, fn) => total + fn.environments * fn.memoryMb, 0);
 events.destroy();
@@ -128,12 +157,20 @@ const result = {
   rssMb: { first: samples[0]?.rssMb ?? 0, max: Math.max(...samples.map((sample) => sample.rssMb)), last: samples[samples.length - 1]?.rssMb ?? 0 },
   heapMb: { first: samples[0]?.heapMb ?? 0, max: Math.max(...samples.map((sample) => sample.heapMb)), last: samples[samples.length - 1]?.heapMb ?? 0 },
   functionEnvironmentBoundMb: environmentBoundMb,
-  journalMb: { max: Math.max(...samples.map((sample) => sample.journalMb)), afterStop: journalAfterStop, compactions: status.eventBus.journal?.compactions ?? 0 },
+  journalMb: {
+    max: Math.max(...samples.map((sample) => sample.journalMb)),
+    afterStop: journalAfterStop,
+    compactions: status.eventBus.journal?.compactions ?? 0,
+  },
   restart: afterRestart,
 };
 writeFileSync(path.join(ROOT, 'bench', 'results', 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`soak: ${commands} commands of ${Math.round(padding / 1024)} KB (${throughBusMb} MB through the bus, the bytes of ${result.equivalentSmallCommands.toLocaleString('en')} commands of 180 B) in ${sendSeconds} s\n`);
-console.log('| sent | runtime heap after a full GC, main thread (MB) | process RSS, function workers included (MB) | bus journal (MB) |\n|---:|---:|---:|---:|');
+console.log(
+  `soak: ${commands} commands of ${Math.round(padding / 1024)} KB (${throughBusMb} MB through the bus, the bytes of ${result.equivalentSmallCommands.toLocaleString('en')} commands of 180 B) in ${sendSeconds} s\n`,
+);
+console.log(
+  '| sent | runtime heap after a full GC, main thread (MB) | process RSS, function workers included (MB) | bus journal (MB) |\n|---:|---:|---:|---:|',
+);
 for (const sample of samples) console.log(`| ${sample.sent} | ${sample.heapMb} | ${sample.rssMb} | ${sample.journalMb} |`);
 console.log(`\nthe function environments alive may use at most ${environmentBoundMb} MB between them (environments × memory size, as on Lambda)`);
 console.log(`\njournal: at most ${result.journalMb.max} MB while running, ${journalAfterStop} MB after the stop, ${result.journalMb.compactions} compactions`);

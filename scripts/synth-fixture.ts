@@ -17,7 +17,9 @@ if (process.argv.includes('--check')) {
   const differing = [...new Set([...Object.keys(synthesized), ...Object.keys(committed)])].filter((stack) => synthesized[stack] !== committed[stack]);
   for (const stack of differing) console.error(`${stack}: ${JSON.stringify(firstDifference(synthesized[stack], committed[stack]))}`);
   if (differing.length > 0) {
-    console.error(`the synth differs from __tests__/fixtures/synth in ${differing.join(', ')}: if that is intended, run npm run synth:fixture and review the diff`);
+    console.error(
+      `the synth differs from __tests__/fixtures/synth in ${differing.join(', ')}: if that is intended, run npm run synth:fixture and review the diff`,
+    );
     process.exitCode = 1;
   } else {
     console.log(`the synth matches __tests__/fixtures/synth (${Object.keys(committed).length} stacks)`);

@@ -83,9 +83,18 @@ export function functionCatalogue(queries: readonly QueryDefinition[] = QUERIES)
   const core = Object.entries(CORE_FUNCTIONS);
   const catalogue: FunctionCatalogue = {
     queryKeys: queries.map((query) => query.name),
-    settings: Object.fromEntries([...core.map(([key, fn]): [string, FunctionSettings] => [key, fn.settings]), ...queries.map((query): [string, FunctionSettings] => [query.name, query.settings])]),
-    names: Object.fromEntries([...core.map(([key, fn]): [string, string] => [key, fn.name]), ...queries.map((query): [string, string] => [query.name, query.functionName])]),
-    environment: Object.fromEntries([...core.map(([key, fn]): [string, readonly string[]] => [key, fn.environment]), ...queries.map((query): [string, readonly string[]] => [query.name, DATABASE_ENVIRONMENT])]),
+    settings: Object.fromEntries([
+      ...core.map(([key, fn]): [string, FunctionSettings] => [key, fn.settings]),
+      ...queries.map((query): [string, FunctionSettings] => [query.name, query.settings]),
+    ]),
+    names: Object.fromEntries([
+      ...core.map(([key, fn]): [string, string] => [key, fn.name]),
+      ...queries.map((query): [string, string] => [query.name, query.functionName]),
+    ]),
+    environment: Object.fromEntries([
+      ...core.map(([key, fn]): [string, readonly string[]] => [key, fn.environment]),
+      ...queries.map((query): [string, readonly string[]] => [query.name, DATABASE_ENVIRONMENT]),
+    ]),
   };
   for (const [key, settings] of Object.entries(catalogue.settings)) {
     if (!Number.isInteger(settings.timeoutSeconds) || settings.timeoutSeconds < 1 || settings.timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {

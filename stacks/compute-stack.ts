@@ -91,7 +91,9 @@ const SCHEMA_INIT_READ_MARGIN_SECONDS = 60;
 /** SHA-256 over the migration files (names and contents), the schema trigger's first input. */
 export function migrationSetHash(dir: string = MIGRATIONS_DIR): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()) {
     hash.update(file).update(readFileSync(path.join(dir, file)));
   }
   return hash.digest('hex');
@@ -128,7 +130,11 @@ export class ComputeStack extends PipelineStack {
     new NullProvider(this, 'null');
     const { config, names } = options;
     const registry = options.registry ?? REGISTRY;
-    const vpc = { subnetIds: options.privateSubnets.map((subnet) => subnet.id), securityGroupIds: [options.lambdaSecurityGroup.id], dynamodbEndpoint: options.dynamodbEndpoint };
+    const vpc = {
+      subnetIds: options.privateSubnets.map((subnet) => subnet.id),
+      securityGroupIds: [options.lambdaSecurityGroup.id],
+      dynamodbEndpoint: options.dynamodbEndpoint,
+    };
     const common = {
       logRetentionDays: config.logRetentionDays,
       kmsKeyArn: options.key.arn,
@@ -160,7 +166,10 @@ export class ComputeStack extends PipelineStack {
       key: 'projectOrders',
       functionName: names.function('projectOrders'),
       reservedConcurrency: projectionConcurrency(config),
-      environment: { ...database(options.cluster.endpoint, 'projectOrders', options.roleSecrets.writer), IDEMPOTENCY_TABLE: options.idempotencyTable.table.name },
+      environment: {
+        ...database(options.cluster.endpoint, 'projectOrders', options.roleSecrets.writer),
+        IDEMPOTENCY_TABLE: options.idempotencyTable.table.name,
+      },
       vpc,
     });
     // Queries read the reader endpoint: they never need the writer.
@@ -180,7 +189,11 @@ export class ComputeStack extends PipelineStack {
       ...common,
       key: 'initSchema',
       functionName: names.function('initSchema'),
-      environment: { ...database(options.cluster.endpoint, 'initSchema', options.dbSecret), DB_READER_SECRET_ID: options.roleSecrets.reader.arn, DB_WRITER_SECRET_ID: options.roleSecrets.writer.arn },
+      environment: {
+        ...database(options.cluster.endpoint, 'initSchema', options.dbSecret),
+        DB_READER_SECRET_ID: options.roleSecrets.reader.arn,
+        DB_WRITER_SECRET_ID: options.roleSecrets.writer.arn,
+      },
       vpc,
     });
 

@@ -92,7 +92,10 @@ export class ConnectionBudgetError extends Error {
 /** Computes the budget per instance; throws {@link ConnectionBudgetError} naming the numbers when one does not fit. */
 export function connectionBudget(config: EnvironmentConfig, users: readonly ConnectionUser[]): ConnectionBudget {
   const unbounded = users.filter((user) => user.reservedConcurrency === undefined).map((user) => user.function);
-  if (unbounded.length > 0) throw new ConnectionBudgetError(`functions that connect to the read model need reserved concurrency, or their connections are unbounded: ${unbounded.join(', ')}`);
+  if (unbounded.length > 0)
+    throw new ConnectionBudgetError(
+      `functions that connect to the read model need reserved concurrency, or their connections are unbounded: ${unbounded.join(', ')}`,
+    );
   const limit = maxConnectionsFor(config.aurora.maxCapacity);
   const counted = users.map((user) => ({ ...user, connections: (user.reservedConcurrency as number) * user.poolSize * RECYCLED_SANDBOX_FACTOR }));
   // With one instance, the reader endpoint is the writer: everything counts there.

@@ -166,7 +166,10 @@ export class DataStack extends PipelineStack {
         this.key,
         config.region,
       );
-    this.roleSecrets = { reader: roleSecret('reader', 'SELECT only: the query functions'), writer: roleSecret('writer', 'SELECT, INSERT, UPDATE: the projection') };
+    this.roleSecrets = {
+      reader: roleSecret('reader', 'SELECT only: the query functions'),
+      writer: roleSecret('writer', 'SELECT, INSERT, UPDATE: the projection'),
+    };
   }
 
   /** The key policy: the account delegates to IAM; the services that encrypt with the key on their own behalf, each for this pipeline only. */
@@ -223,7 +226,15 @@ export class DataStack extends PipelineStack {
       {
         Sid: 'CloudWatchLogsForPipelineLogGroups',
         Principal: { Service: `logs.${config.region}.amazonaws.com` },
-        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+        Action: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:DescribeKey',
+        ],
         Resource: ['*'],
         Condition: {
           ArnLike: {
@@ -250,7 +261,10 @@ export class DataStack extends PipelineStack {
     const parameters = new RdsClusterParameterGroup(this, 'db-parameters', {
       name: `${names.prefix}-read-model`,
       family: 'aurora-mysql8.0',
-      description: config.aurora.tls === 'required' ? 'Read model: TLS only, slow query log, idle connections closed' : 'Read model: slow query log, idle connections closed',
+      description:
+        config.aurora.tls === 'required'
+          ? 'Read model: TLS only, slow query log, idle connections closed'
+          : 'Read model: slow query log, idle connections closed',
       parameter: [
         { name: 'require_secure_transport', value: config.aurora.tls === 'required' ? 'ON' : 'OFF' },
         { name: 'tls_version', value: 'TLSv1.2,TLSv1.3', applyMethod: 'pending-reboot' },
@@ -266,7 +280,8 @@ export class DataStack extends PipelineStack {
     const clusterIdentifier = `${names.prefix}-read-model`;
     // The name the final snapshot gets, with the 14 digits its creation time adds, must be one RDS accepts.
     const snapshotProblems = snapshotIdentifierProblems(`${clusterIdentifier}-final-${'0'.repeat(FINAL_SNAPSHOT_TIME_FORMAT.length)}`);
-    if (config.finalSnapshot && snapshotProblems.length > 0) throw new Error(`the final snapshot identifier of ${clusterIdentifier} ${snapshotProblems.join('; ')}`);
+    if (config.finalSnapshot && snapshotProblems.length > 0)
+      throw new Error(`the final snapshot identifier of ${clusterIdentifier} ${snapshotProblems.join('; ')}`);
     const exportedLogs = ['error', 'slowquery'];
     const dbLogGroups = exportedLogs.map(
       (log) =>
@@ -313,24 +328,26 @@ export class DataStack extends PipelineStack {
       // every plan.
       lifecycle: { ignoreChanges: ['engine_version', ...(config.finalSnapshot ? ['final_snapshot_identifier'] : [])] },
     });
-    const instances = Array.from({ length: config.aurora.instances }, (_, index) =>
-      new ReadModelInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, index + 1, {
-        identifier: `${clusterIdentifier}-${index + 1}`,
-        clusterIdentifier: cluster.id,
-        instanceClass: 'db.serverless',
-        engine: 'aurora-mysql',
-        engineVersion: config.aurora.engineVersion,
-        // One instance per availability zone: the second is the reader a failover promotes.
-        availabilityZone: (options.privateSubnets[index % options.privateSubnets.length] as Subnet).availabilityZone,
-        promotionTier: index,
-        publiclyAccessible: false,
-        caCertIdentifier: DB_CA.identifier,
-        dbSubnetGroupName: subnetGroup.name,
-        autoMinorVersionUpgrade: true,
-        // An instance has a maintenance window of its own (its patches, minor versions): the cluster's.
-        preferredMaintenanceWindow: config.aurora.maintenanceWindow,
-        lifecycle: { ignoreChanges: ['engine_version'] },
-      }),
+    const instances = Array.from(
+      { length: config.aurora.instances },
+      (_, index) =>
+        new ReadModelInstance(this, index === 0 ? 'read-model-instance' : `read-model-instance-${index + 1}`, index + 1, {
+          identifier: `${clusterIdentifier}-${index + 1}`,
+          clusterIdentifier: cluster.id,
+          instanceClass: 'db.serverless',
+          engine: 'aurora-mysql',
+          engineVersion: config.aurora.engineVersion,
+          // One instance per availability zone: the second is the reader a failover promotes.
+          availabilityZone: (options.privateSubnets[index % options.privateSubnets.length] as Subnet).availabilityZone,
+          promotionTier: index,
+          publiclyAccessible: false,
+          caCertIdentifier: DB_CA.identifier,
+          dbSubnetGroupName: subnetGroup.name,
+          autoMinorVersionUpgrade: true,
+          // An instance has a maintenance window of its own (its patches, minor versions): the cluster's.
+          preferredMaintenanceWindow: config.aurora.maintenanceWindow,
+          lifecycle: { ignoreChanges: ['engine_version'] },
+        }),
     );
     return { cluster, instances };
   }

@@ -68,11 +68,15 @@ export class MonitoringStack extends PipelineStack implements AlarmSink {
         },
       ]),
     });
-    config.alarms.emails.forEach((email, index) => new SnsTopicSubscription(this, `alarms-email-${index}`, { topicArn: this.topic.arn, protocol: 'email', endpoint: email }));
+    config.alarms.emails.forEach(
+      (email, index) => new SnsTopicSubscription(this, `alarms-email-${index}`, { topicArn: this.topic.arn, protocol: 'email', endpoint: email }),
+    );
 
     // Every resource that knows how it fails says so: found from the construct tree, never listed here.
     for (const resource of alarmedConstructs(options.watch)) resource.addAlarms(this);
-    const deadLetterQueues = options.watch.flatMap((stack) => stack.node.findAll().filter((construct): construct is DeadLetterQueue => construct instanceof DeadLetterQueue));
+    const deadLetterQueues = options.watch.flatMap((stack) =>
+      stack.node.findAll().filter((construct): construct is DeadLetterQueue => construct instanceof DeadLetterQueue),
+    );
     this.dashboard = new CloudwatchDashboard(this, 'dashboard', { dashboardName: names.prefix, dashboardBody: dashboardBody(options, deadLetterQueues) });
 
     new TerraformOutput(this, 'AlarmTopicArn', { value: this.topic.arn, description: 'Subscribe on-call here (email subscriptions come from config)' });
@@ -134,12 +138,16 @@ function dashboardBody(options: MonitoringStackOptions, deadLetterQueues: readon
   const matched = options.intakeRule.metric('MatchedEvents');
   return JSON.stringify({
     widgets: [
-      widget('Commands in (workflow rule matches)', [[matched.namespace, matched.metricName, 'RuleName', options.intakeRule.name, 'EventBusName', options.intakeRule.busName]]),
+      widget('Commands in (workflow rule matches)', [
+        [matched.namespace, matched.metricName, 'RuleName', options.intakeRule.name, 'EventBusName', options.intakeRule.busName],
+      ]),
       widget('Command answers by status', [
         [namespace, PipelineMetric.commandsAccepted, 'service', 'order-pipeline'],
         [{ expression: `SEARCH('{${namespace},errorCode,service} MetricName="${PipelineMetric.commandsRefused}"', 'Sum', 300)`, label: 'refused by code' }],
       ]),
-      widget('Query answers by status', [[{ expression: `SEARCH('{${namespace},query,queryStatus,service} MetricName="${PipelineMetric.queriesAnswered}"', 'Sum', 300)`, label: 'answers' }]]),
+      widget('Query answers by status', [
+        [{ expression: `SEARCH('{${namespace},query,queryStatus,service} MetricName="${PipelineMetric.queriesAnswered}"', 'Sum', 300)`, label: 'answers' }],
+      ]),
       widget('Projection lag (IteratorAge, ms) and batch sizes', [
         ['AWS/Lambda', 'IteratorAge', 'FunctionName', options.projection.function.functionName, { stat: 'Maximum' }],
         [namespace, PipelineMetric.batchSize, 'service', 'order-pipeline', { stat: 'Average', yAxis: 'right' }],

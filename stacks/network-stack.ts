@@ -61,7 +61,10 @@ export class NetworkStack extends PipelineStack {
     // `opted-in` or `not-opted-in`.
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AvailabilityZone.html (OptInStatus)
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html (filter opt-in-status)
-    const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available', filter: [{ name: AVAILABILITY_ZONES_ONLY.name, values: [...AVAILABILITY_ZONES_ONLY.values] }] });
+    const zones = new DataAwsAvailabilityZones(this, 'zones', {
+      state: 'available',
+      filter: [{ name: AVAILABILITY_ZONES_ONLY.name, values: [...AVAILABILITY_ZONES_ONLY.values] }],
+    });
 
     this.vpc = new Vpc(this, 'vpc', {
       cidrBlock: config.vpcCidr,
@@ -188,8 +191,17 @@ export class NetworkStack extends PipelineStack {
       });
       new RouteTableAssociation(this, `public-routes-${index}-association`, { subnetId: subnet.id, routeTableId: publicRoutes.id });
       const address = new Eip(this, `nat-address-${index}`, { domain: 'vpc', tags: { Name: `${names.prefix}-nat-${index}` } });
-      const nat = new NatGateway(this, `nat-${index}`, { allocationId: address.id, subnetId: subnet.id, tags: { Name: `${names.prefix}-nat-${index}` }, dependsOn: [gateway] });
-      new Route(this, `private-default-route-${index}`, { routeTableId: (routeTables[index] as RouteTable).id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id });
+      const nat = new NatGateway(this, `nat-${index}`, {
+        allocationId: address.id,
+        subnetId: subnet.id,
+        tags: { Name: `${names.prefix}-nat-${index}` },
+        dependsOn: [gateway],
+      });
+      new Route(this, `private-default-route-${index}`, {
+        routeTableId: (routeTables[index] as RouteTable).id,
+        destinationCidrBlock: '0.0.0.0/0',
+        natGatewayId: nat.id,
+      });
     }
     new VpcSecurityGroupEgressRule(this, 'lambda-to-aws-apis', {
       securityGroupId: this.lambdaSecurityGroup.id,

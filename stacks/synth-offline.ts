@@ -30,7 +30,12 @@ export function synthesizeStacks(config: EnvironmentConfig, options: PipelineOpt
     const app = new App({ outdir });
     buildPipeline(app, config, options);
     app.synth();
-    return Object.fromEntries(readdirSync(path.join(outdir, 'stacks')).map((stack) => [stack, JSON.parse(readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as StackJson]));
+    return Object.fromEntries(
+      readdirSync(path.join(outdir, 'stacks')).map((stack) => [
+        stack,
+        JSON.parse(readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as StackJson,
+      ]),
+    );
   } finally {
     rmSync(outdir, { recursive: true, force: true });
     if (saved === undefined) delete process.env.TF_LOCAL_STATE;

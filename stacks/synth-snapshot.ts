@@ -43,7 +43,11 @@ export function snapshotEnvironment(outdir: string): NodeJS.ProcessEnv {
 /** Each stack's `cdk.tf.json` in a synth's output folder, by stack name. */
 export function readStacks(outdir: string): Record<string, string> {
   const stacks = path.join(outdir, 'stacks');
-  return Object.fromEntries(readdirSync(stacks).sort().map((stack) => [stack, readFileSync(path.join(stacks, stack, 'cdk.tf.json'), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(stacks)
+      .sort()
+      .map((stack) => [stack, readFileSync(path.join(stacks, stack, 'cdk.tf.json'), 'utf8')]),
+  );
 }
 
 /**

@@ -68,7 +68,11 @@ export class WorkflowStack extends PipelineStack {
     this.busDeadLetterQueue = new DeadLetterQueue(this, 'bus-dlq', { name: names.busDeadLetterQueue });
     // Commands carry customers' orders: the bus stores them under the project key, not an AWS-owned one.
     this.bus = new EventBus(this, 'bus', { name: names.eventBus, kmsKeyIdentifier: options.key.arn, deadLetterConfig: { arn: this.busDeadLetterQueue.arn } });
-    this.busDeadLetterQueue.allowSendFrom('events.amazonaws.com', `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`, 'BusDeadLetters');
+    this.busDeadLetterQueue.allowSendFrom(
+      'events.amazonaws.com',
+      `arn:${this.partition}:events:${config.region}:${this.accountId}:event-bus/${names.eventBus}`,
+      'BusDeadLetters',
+    );
     this.#schemas(names, options.registry ?? REGISTRY);
     new CloudwatchEventArchive(this, 'archive', {
       name: `${names.prefix}-requests`,
@@ -88,7 +92,11 @@ export class WorkflowStack extends PipelineStack {
     });
     this.deadLetterQueue.allowSendFrom('events.amazonaws.com', this.workflowRule.arn, 'RuleDeadLetters');
     this.#workflowTarget(names);
-    this.responsesLogGroup = new CloudwatchLogGroup(this, 'responses-logs', { name: names.responsesLogGroup, retentionInDays: config.logRetentionDays, kmsKeyId: options.key.arn });
+    this.responsesLogGroup = new CloudwatchLogGroup(this, 'responses-logs', {
+      name: names.responsesLogGroup,
+      retentionInDays: config.logRetentionDays,
+      kmsKeyId: options.key.arn,
+    });
     this.responsesRule = new BusRule(this, 'responses-rule', {
       name: names.responsesRule,
       description: 'Copies every orderCommandResponse and orderQueryResponse to a log group',
@@ -126,19 +134,28 @@ export class WorkflowStack extends PipelineStack {
     // Each read of an ARN is a new token: read once, so the time budget finds each function's timeout by it.
     const timeouts = new Map([options.validateRequest, ...options.queryFunctions.values()].map((fn) => [fn, fn.settings.timeoutSeconds] as const));
     const arns = new Map([...timeouts.keys()].map((fn) => [fn, fn.function.arn]));
-    const definition = renderWorkflow({
-      eventBusName: this.bus.name,
-      ordersTableName: options.ordersTable.table.name,
-      validateRequestFunctionArn: arns.get(options.validateRequest) as string,
-      queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, arns.get(fn) as string])),
-    }, options.registry ?? REGISTRY);
-    checkTimeBudget(JSON.parse(definition) as Parameters<typeof checkTimeBudget>[0], (arn) => timeouts.get([...arns].find(([, candidate]) => candidate === arn)?.[0] as NodejsFunction));
+    const definition = renderWorkflow(
+      {
+        eventBusName: this.bus.name,
+        ordersTableName: options.ordersTable.table.name,
+        validateRequestFunctionArn: arns.get(options.validateRequest) as string,
+        queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, arns.get(fn) as string])),
+      },
+      options.registry ?? REGISTRY,
+    );
+    checkTimeBudget(JSON.parse(definition) as Parameters<typeof checkTimeBudget>[0], (arn) =>
+      timeouts.get([...arns].find(([, candidate]) => candidate === arn)?.[0] as NodejsFunction),
+    );
     return new ExpressWorkflow(this, 'workflow', {
       name: names.stateMachine,
       type: 'EXPRESS',
       roleArn: role.role.arn,
       definition,
-      loggingConfiguration: { logDestination: `${stateMachineLogs.arn}:*`, includeExecutionData: config.workflowLogs.includeExecutionData, level: config.workflowLogs.level },
+      loggingConfiguration: {
+        logDestination: `${stateMachineLogs.arn}:*`,
+        includeExecutionData: config.workflowLogs.includeExecutionData,
+        level: config.workflowLogs.level,
+      },
       tracingConfiguration: { enabled: true },
       // Step Functions asks KMS for a new data key at most this often (60 to 900 s; its default is 300).
       // https://docs.aws.amazon.com/step-functions/latest/apireference/API_EncryptionConfiguration.html
@@ -182,7 +199,11 @@ export class WorkflowStack extends PipelineStack {
       ],
       Resource: ['*'],
     });
-    role.grant({ Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], Resource: ['*'] });
+    role.grant({
+      Sid: 'Tracing',
+      Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
+      Resource: ['*'],
+    });
     // The definition and every execution's data are encrypted with the project key, which Step
     // Functions uses with this role: only for this state machine (the encryption context it sets),
     // and, for the execution logs it delivers, for this account's log groups.
@@ -282,8 +303,10 @@ export class WorkflowStack extends PipelineStack {
     new TerraformOutput(this, 'StateMachineArn', { value: this.stateMachine.arn });
     new TerraformOutput(this, 'ResponsesLogGroup', { value: this.responsesLogGroup.name, description: 'Every response, for npm run query against the cloud' });
     new TerraformOutput(this, 'WorkflowDeadLetterQueueUrl', { value: this.deadLetterQueue.url });
-    new TerraformOutput(this, 'BusDeadLetterQueueUrl', { value: this.busDeadLetterQueue.url, description: 'Events the bus could not encrypt or decrypt with its key' });
+    new TerraformOutput(this, 'BusDeadLetterQueueUrl', {
+      value: this.busDeadLetterQueue.url,
+      description: 'Events the bus could not encrypt or decrypt with its key',
+    });
     new TerraformOutput(this, 'ProjectionFailureQueueUrl', { value: options.projectionFailureQueueUrl });
   }
 }
-

@@ -7,7 +7,10 @@ module.exports = async function upsertPlanComments({ github, context, directory 
   const { owner, repo } = context.repo;
   const issue_number = context.issue.number;
   const existing = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number, per_page: 100 });
-  for (const file of fs.readdirSync(directory).filter((name) => name.endsWith('.md')).sort()) {
+  for (const file of fs
+    .readdirSync(directory)
+    .filter((name) => name.endsWith('.md'))
+    .sort()) {
     const body = fs.readFileSync(path.join(directory, file), 'utf8');
     const marker = body.split('\n')[0];
     if (!marker.startsWith('<!-- plan-summary:')) throw new Error(`${file} has no plan-summary marker`);

@@ -37,7 +37,7 @@ const measured: Measured = {
 const stage = (report: ReturnType<typeof capacityModel>, name: string) => report.stages.find((candidate) => candidate.name === name)?.ordersPerSecond as number;
 
 describe('the capacity model', () => {
-  it('raises the projection stage with the projection\'s concurrency, and no other stage', () => {
+  it("raises the projection stage with the projection's concurrency, and no other stage", () => {
     const base = capacityModel(design(ENVIRONMENTS.prod), measured, facts);
     const doubled = capacityModel(design({ ...ENVIRONMENTS.prod, projection: { ...ENVIRONMENTS.prod.projection, parallelizationFactor: 2 } }), measured, facts);
 
@@ -81,7 +81,7 @@ describe('the capacity model', () => {
     }
   });
 
-  it('lowers the logs\' cost when the workflow logs no execution data', () => {
+  it("lowers the logs' cost when the workflow logs no execution data", () => {
     const withData = capacityModel(design(ENVIRONMENTS.dev), measured, facts);
     const without = capacityModel(design({ ...ENVIRONMENTS.dev, workflowLogs: { level: 'ALL', includeExecutionData: false } }), measured, facts);
     const logs = (report: typeof withData) => report.components.find((component) => component.name.startsWith('CloudWatch Logs'))?.usd as number;
@@ -106,7 +106,10 @@ describe('the capacity model', () => {
   it('takes every price from the data file: doubling them doubles every cost, and a missing one is named', () => {
     const doubledFacts: AwsFacts = {
       ...facts,
-      prices: { ...facts.prices, items: Object.fromEntries(Object.entries(facts.prices.items).map(([name, item]) => [name, { ...item, usd: (item.usd as number) * 2 }])) },
+      prices: {
+        ...facts.prices,
+        items: Object.fromEntries(Object.entries(facts.prices.items).map(([name, item]) => [name, { ...item, usd: (item.usd as number) * 2 }])),
+      },
     };
     const base = capacityModel(design(ENVIRONMENTS.prod), measured, facts);
     const doubled = capacityModel(design(ENVIRONMENTS.prod), measured, doubledFacts);
@@ -114,12 +117,15 @@ describe('the capacity model', () => {
     expect(doubled.costPerMillionQueriesUsd).toBeCloseTo(base.costPerMillionQueriesUsd * 2, 2);
     expect(doubled.monthlyFloorUsd).toBeCloseTo(base.monthlyFloorUsd * 2, 2);
     const { natGatewayHour: _, ...withoutNat } = facts.prices.items;
-    expect(() => capacityModel(design(ENVIRONMENTS.prod), measured, { ...facts, prices: { ...facts.prices, items: withoutNat } })).toThrow('config/aws-facts.json has no price natGatewayHour');
+    expect(() => capacityModel(design(ENVIRONMENTS.prod), measured, { ...facts, prices: { ...facts.prices, items: withoutNat } })).toThrow(
+      'config/aws-facts.json has no price natGatewayHour',
+    );
   });
 
   it('prices X-Ray per traced request at the default sampling rate, and nothing when no resource traces', () => {
     const traced = design(ENVIRONMENTS.prod);
-    const xray = (report: ReturnType<typeof capacityModel>, list: 'components' | 'queryComponents') => report[list].find((component) => component.name.startsWith('X-Ray'))?.usd as number;
+    const xray = (report: ReturnType<typeof capacityModel>, list: 'components' | 'queryComponents') =>
+      report[list].find((component) => component.name.startsWith('X-Ray'))?.usd as number;
     const report = capacityModel(traced, measured, facts);
     // A query is one traced execution: 5% of a million at $5 per million recorded traces.
     expect(xray(report, 'queryComponents')).toBeCloseTo(0.05 * 5, 4);
@@ -132,12 +138,13 @@ describe('the capacity model', () => {
 
   it('prices the archive from the measured event size and the synthesized retention', () => {
     const ours = design(ENVIRONMENTS.prod);
-    const archive = (report: ReturnType<typeof capacityModel>) => report.components.find((component) => component.name.startsWith('EventBridge archive'))?.usd as number;
+    const archive = (report: ReturnType<typeof capacityModel>) =>
+      report.components.find((component) => component.name.startsWith('EventBridge archive'))?.usd as number;
     const kept = (days: number) => archive(capacityModel({ ...ours, archiveRetentionDays: days }, measured, facts));
     expect(ours.archiveRetentionDays).toBe(ENVIRONMENTS.prod.archiveRetentionDays);
     // A million 600-byte events: 0.559 GB archived at $0.10 and stored at $0.023 a GB-month.
     const gb = (600 * 1_000_000) / 1024 ** 3;
-    expect(kept(365 / 12)).toBeCloseTo(gb * 0.1 + gb * 0.023 * ((365 / 12) / (730 / 24)), 4);
+    expect(kept(365 / 12)).toBeCloseTo(gb * 0.1 + gb * 0.023 * (365 / 12 / (730 / 24)), 4);
     expect(kept(365)).toBeGreaterThan(kept(30));
     expect(archive(capacityModel(ours, { ...measured, requestEventBytes: 1_200 }, facts))).toBeCloseTo(archive(capacityModel(ours, measured, facts)) * 2, 3);
     expect(archive(capacityModel({ ...ours, archiveRetentionDays: undefined }, measured, facts))).toBe(0);
@@ -145,14 +152,17 @@ describe('the capacity model', () => {
 
   it("counts the projection's statements per order from the measured batch", () => {
     const ours = design(ENVIRONMENTS.prod);
-    const writer = (statements: number) => capacityModel(ours, { ...measured, statementsPerCreateBatch: statements }, facts).stages.find((candidate) => candidate.name === 'Aurora writer')?.assumption as string;
+    const writer = (statements: number) =>
+      capacityModel(ours, { ...measured, statementsPerCreateBatch: statements }, facts).stages.find((candidate) => candidate.name === 'Aurora writer')
+        ?.assumption as string;
     expect(writer(7)).toContain(`${Math.round((7 / ours.batchSize) * 1000)} per 1,000 orders`);
     expect(writer(12)).toContain(`${Math.round((12 / ours.batchSize) * 1000)} per 1,000 orders`);
   });
 
-  it("rates each query by its handler time plus what TLS adds to it", () => {
+  it('rates each query by its handler time plus what TLS adds to it', () => {
     const ours = design(ENVIRONMENTS.prod);
-    const rate = (figures: Measured) => capacityModel(ours, figures, facts).queries.find((query) => query.name === 'itemsSalesReport') as { perSecond: number; assumption: string };
+    const rate = (figures: Measured) =>
+      capacityModel(ours, figures, facts).queries.find((query) => query.name === 'itemsSalesReport') as { perSecond: number; assumption: string };
     const concurrency = ours.functions[ours.queryFunctions.itemsSalesReport as string]?.reserved as number;
     expect(rate(measured).perSecond).toBe(Math.floor(concurrency / ((2 + 0.5) / 1000)));
     expect(rate({ ...measured, queryTlsMs: { ...measured.queryTlsMs, itemsSalesReport: 2 } }).perSecond).toBe(Math.floor(concurrency / (4 / 1000)));
@@ -161,7 +171,9 @@ describe('the capacity model', () => {
 
   it('refuses to rate a deployed query the benchmark never timed, naming it', () => {
     const { orderDetails: _, ...withoutDetails } = measured.queryMs;
-    expect(() => capacityModel(design(ENVIRONMENTS.prod), { ...measured, queryMs: withoutDetails }, facts)).toThrow('the benchmark has no time for the query orderDetails');
+    expect(() => capacityModel(design(ENVIRONMENTS.prod), { ...measured, queryMs: withoutDetails }, facts)).toThrow(
+      'the benchmark has no time for the query orderDetails',
+    );
   });
 
   it('puts the original design through the same model: slower where it invokes per record, dearer per order and per query', () => {
@@ -176,20 +188,58 @@ describe('the capacity model', () => {
 });
 
 describe('npm run capacity', () => {
-  it.each([...ENVIRONMENT_NAMES])('prints the model of %s as JSON with every key the contract names', async (environment) => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/capacity.ts', '--env', environment, '--json'], { env: { ...process.env, NODE_OPTIONS: '' } });
-    const report = JSON.parse(stdout) as Record<string, unknown> & { stages: { name: string; ordersPerSecond: number; assumption: string }[]; components: { name: string; usd: number }[]; original: Record<string, unknown> };
-    for (const key of ['environment', 'bottleneck', 'stages', 'costPerMillionOrdersUsd', 'components', 'costPerMillionQueriesUsd', 'monthlyFloorUsd', 'prices', 'original']) expect(report).toHaveProperty(key);
-    expect(report.environment).toBe(environment);
-    expect(report.prices).toEqual({ source: facts.prices.source, date: facts.prices.date });
-    for (const key of ['environment', 'bottleneck', 'stages', 'costPerMillionOrdersUsd', 'components', 'costPerMillionQueriesUsd', 'monthlyFloorUsd', 'prices']) expect(report.original).toHaveProperty(key);
-    for (const entry of report.stages) expect(entry).toEqual({ name: expect.any(String), ordersPerSecond: expect.any(Number), assumption: expect.any(String) });
-  }, budget({ cliRuns: 1, seconds: 5 }));
+  it.each([...ENVIRONMENT_NAMES])(
+    'prints the model of %s as JSON with every key the contract names',
+    async (environment) => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/capacity.ts', '--env', environment, '--json'], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      const report = JSON.parse(stdout) as Record<string, unknown> & {
+        stages: { name: string; ordersPerSecond: number; assumption: string }[];
+        components: { name: string; usd: number }[];
+        original: Record<string, unknown>;
+      };
+      for (const key of [
+        'environment',
+        'bottleneck',
+        'stages',
+        'costPerMillionOrdersUsd',
+        'components',
+        'costPerMillionQueriesUsd',
+        'monthlyFloorUsd',
+        'prices',
+        'original',
+      ])
+        expect(report).toHaveProperty(key);
+      expect(report.environment).toBe(environment);
+      expect(report.prices).toEqual({ source: facts.prices.source, date: facts.prices.date });
+      for (const key of [
+        'environment',
+        'bottleneck',
+        'stages',
+        'costPerMillionOrdersUsd',
+        'components',
+        'costPerMillionQueriesUsd',
+        'monthlyFloorUsd',
+        'prices',
+      ])
+        expect(report.original).toHaveProperty(key);
+      for (const entry of report.stages)
+        expect(entry).toEqual({ name: expect.any(String), ordersPerSecond: expect.any(Number), assumption: expect.any(String) });
+    },
+    budget({ cliRuns: 1, seconds: 5 }),
+  );
 
-  it('prints the tables without --json', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/capacity.ts', '--env', 'prod'], { env: { ...process.env, NODE_OPTIONS: '' } });
-    expect(stdout).toContain('**(bottleneck)**');
-    expect(stdout).toContain('cost per million orders');
-    expect(stdout).toContain('monthly floor');
-  }, budget({ cliRuns: 1, seconds: 5 }));
+  it(
+    'prints the tables without --json',
+    async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/capacity.ts', '--env', 'prod'], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      expect(stdout).toContain('**(bottleneck)**');
+      expect(stdout).toContain('cost per million orders');
+      expect(stdout).toContain('monthly floor');
+    },
+    budget({ cliRuns: 1, seconds: 5 }),
+  );
 });

@@ -17,7 +17,10 @@ export async function installedAwsClis(): Promise<Map<string, string>> {
   for (const name of CANDIDATES) {
     const candidate = absolute(name);
     if (!candidate) continue;
-    const version = await run(candidate, ['--version']).then((out) => `${out.stdout}${out.stderr}`, () => '');
+    const version = await run(candidate, ['--version']).then(
+      (out) => `${out.stdout}${out.stderr}`,
+      () => '',
+    );
     const major = /aws-cli\/(\d)/.exec(version)?.[1];
     if (major && !clis.has(major)) clis.set(major, candidate);
   }

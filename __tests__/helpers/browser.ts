@@ -18,7 +18,16 @@ const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr
  * Flags for a headless run on a closed network: without the background
  * networking ones Chromium keeps dialling Google's hosts, refused many at a time.
  */
-export const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const BROWSER_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** A Chromium executable for playwright-core, and where it came from. */
 export async function browserExecutable(): Promise<{ path: string; source: string }> {
@@ -32,7 +41,10 @@ export async function browserExecutable(): Promise<{ path: string; source: strin
   const folder = path.join(tmpdir(), `order-pipeline-chromium-${process.getuid?.() ?? 'user'}`);
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const unpack = "const { default: chromium } = await import('@sparticuz/chromium'); process.stdout.write(await chromium.executablePath());";
-  const executable = execFileSync(process.execPath, ['--input-type=module', '-e', unpack], { env: { ...process.env, TMPDIR: folder, NODE_OPTIONS: '' }, encoding: 'utf8' }).trim();
+  const executable = execFileSync(process.execPath, ['--input-type=module', '-e', unpack], {
+    env: { ...process.env, TMPDIR: folder, NODE_OPTIONS: '' },
+    encoding: 'utf8',
+  }).trim();
   assertLibraries(executable);
   return { path: executable, source: '@sparticuz/chromium' };
 }
@@ -47,6 +59,8 @@ function assertLibraries(executable: string): void {
   }
   const missing = [...listing.matchAll(/^\s*(\S+) => not found/gm)].map((match) => match[1]);
   if (missing.length > 0) {
-    throw new Error(`the packaged Chromium (${executable}) needs shared libraries this machine lacks: ${missing.join(', ')} (Debian: apt-get install libnss3 libnspr4), or set CHROMIUM_PATH to a browser`);
+    throw new Error(
+      `the packaged Chromium (${executable}) needs shared libraries this machine lacks: ${missing.join(', ')} (Debian: apt-get install libnss3 libnspr4), or set CHROMIUM_PATH to a browser`,
+    );
   }
 }

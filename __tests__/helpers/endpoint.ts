@@ -60,7 +60,12 @@ export interface BoundForTest {
  * services provide. Hooks a test does not need (status, summary, start,
  * stop, idle) are dropped.
  */
-export async function bindForTest(service: LocalService, endpoint: TestEndpoint, parts: Partial<Parts> = {}, core: Partial<Binding> = {}): Promise<BoundForTest> {
+export async function bindForTest(
+  service: LocalService,
+  endpoint: TestEndpoint,
+  parts: Partial<Parts> = {},
+  core: Partial<Binding> = {},
+): Promise<BoundForTest> {
   const provided: Partial<Parts> = {};
   const integrations = new Map<string, Integration>();
   const ignored = () => undefined;

@@ -32,7 +32,9 @@ export interface RunningLocalRuntime {
  * with its own read-model database (dropped on stop); retries every 10 ms unless `retryDelayMs` says
  * otherwise (`null`: as the stacks define them).
  */
-export async function startLocalRuntime(options: { entry?: string; args?: string[]; retryDelayMs?: number | null; dbUrl?: string; env?: NodeJS.ProcessEnv; allowDenials?: boolean } = {}): Promise<RunningLocalRuntime> {
+export async function startLocalRuntime(
+  options: { entry?: string; args?: string[]; retryDelayMs?: number | null; dbUrl?: string; env?: NodeJS.ProcessEnv; allowDenials?: boolean } = {},
+): Promise<RunningLocalRuntime> {
   const url = serverUrl();
   const database = options.dbUrl ? new URL(options.dbUrl).pathname.slice(1) : `test_local_${randomBytes(4).toString('hex')}`;
   // Each runtime writes its endpoint file of its own: never the checkout's, which a developer's npm start may own.
@@ -40,7 +42,17 @@ export async function startLocalRuntime(options: { entry?: string; args?: string
   const dbUrl = options.dbUrl ?? `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@${url.hostname}:${url.port || 3306}/${database}`;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', options.entry ?? 'local/main.ts', '--port', '0', '--db-url', dbUrl, ...(options.retryDelayMs === null ? [] : ['--retry-delay-ms', String(options.retryDelayMs ?? 10)]), ...(options.args ?? [])],
+    [
+      '--import',
+      'tsx',
+      options.entry ?? 'local/main.ts',
+      '--port',
+      '0',
+      '--db-url',
+      dbUrl,
+      ...(options.retryDelayMs === null ? [] : ['--retry-delay-ms', String(options.retryDelayMs ?? 10)]),
+      ...(options.args ?? []),
+    ],
     { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: endpointFile, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -64,7 +76,8 @@ export async function startLocalRuntime(options: { entry?: string; args?: string
     process: child,
     output: () => output,
     async stop() {
-      const denials = child.exitCode === null && !options.allowDenials ? ((await (await fetch(`${field('endpoint') as string}/_local/denials`)).json()) as unknown[]) : [];
+      const denials =
+        child.exitCode === null && !options.allowDenials ? ((await (await fetch(`${field('endpoint') as string}/_local/denials`)).json()) as unknown[]) : [];
       if (child.exitCode === null) child.kill('SIGINT');
       const code = await exited;
       const refused = () => {
@@ -74,7 +87,12 @@ export async function startLocalRuntime(options: { entry?: string; args?: string
         refused();
         return code;
       }
-      const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+      const admin = await createConnection({
+        host: url.hostname,
+        port: Number(url.port || 3306),
+        user: decodeURIComponent(url.username || 'root'),
+        password: decodeURIComponent(url.password),
+      });
       await dropReadModel(admin, database);
       await admin.end();
       refused();
@@ -98,7 +116,11 @@ export function readModelPool(runtime: RunningLocalRuntime): Pool {
 /** Runs `local/main.ts` with `args` when it is expected to refuse to start: its exit code and output. */
 export async function runLocalRuntimeToExit(args: readonly string[], timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
   const endpointFile = path.join(tmpdir(), `order-pipeline-endpoint-${randomBytes(6).toString('hex')}.json`);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: endpointFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', ORDER_PIPELINE_ENDPOINT_FILE: endpointFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

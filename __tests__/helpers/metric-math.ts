@@ -40,14 +40,17 @@ export function evaluateMetricMath(expression: string, metrics: Readonly<Record<
   const peek = () => tokens[index];
   const isOp = (...values: string[]) => {
     const token = peek();
-    return token !== undefined && ((token.kind === 'op' && values.includes(token.value)) || (token.kind === 'name' && values.includes(token.value.toUpperCase())));
+    return (
+      token !== undefined && ((token.kind === 'op' && values.includes(token.value)) || (token.kind === 'name' && values.includes(token.value.toUpperCase())))
+    );
   };
   const expect = (value: string) => {
     if (!isOp(value)) throw new Error(`metric math: expected ${value} at token ${index} of ${expression}`);
     index += 1;
   };
   const constant = (value: number): Series => Array.from({ length }, () => value);
-  const pointwise = (a: Series, b: Series, f: (x: number, y: number) => number): Series => a.map((x, i) => (x === null || b[i] === null || b[i] === undefined ? null : f(x, b[i])));
+  const pointwise = (a: Series, b: Series, f: (x: number, y: number) => number): Series =>
+    a.map((x, i) => (x === null || b[i] === null || b[i] === undefined ? null : f(x, b[i])));
 
   const primary = (): Series => {
     const token = peek();
@@ -109,13 +112,20 @@ export function evaluateMetricMath(expression: string, metrics: Readonly<Record<
     }
     return left;
   };
-  const COMPARE: Record<string, (x: number, y: number) => boolean> = { '==': (x, y) => x === y, '!=': (x, y) => x !== y, '<=': (x, y) => x <= y, '>=': (x, y) => x >= y, '<': (x, y) => x < y, '>': (x, y) => x > y };
+  const COMPARE: Record<string, (x: number, y: number) => boolean> = {
+    '==': (x, y) => x === y,
+    '!=': (x, y) => x !== y,
+    '<=': (x, y) => x <= y,
+    '>=': (x, y) => x >= y,
+    '<': (x, y) => x < y,
+    '>': (x, y) => x > y,
+  };
   const comparison = (): Series => {
     const left = sum();
     if (isOp(...Object.keys(COMPARE))) {
       const op = (peek() as Token).value;
       index += 1;
-      return pointwise(left, sum(), (x, y) => (COMPARE[op] as (x: number, y: number) => boolean)(x, y) ? 1 : 0);
+      return pointwise(left, sum(), (x, y) => ((COMPARE[op] as (x: number, y: number) => boolean)(x, y) ? 1 : 0));
     }
     return left;
   };
@@ -150,7 +160,12 @@ export function evaluateMetricMath(expression: string, metrics: Readonly<Record<
 
 /** The parts of a synthesized `aws_cloudwatch_metric_alarm` the evaluation reads. */
 export interface SynthesizedAlarm {
-  readonly metric_query: { id: string; expression?: string; return_data?: boolean; metric?: { namespace: string; metric_name: string; stat: string; period: number; dimensions: Record<string, string> } }[];
+  readonly metric_query: {
+    id: string;
+    expression?: string;
+    return_data?: boolean;
+    metric?: { namespace: string; metric_name: string; stat: string; period: number; dimensions: Record<string, string> };
+  }[];
   readonly evaluation_periods: number;
   readonly datapoints_to_alarm?: number;
   readonly threshold: number;

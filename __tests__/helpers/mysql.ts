@@ -72,7 +72,10 @@ export async function snapshotReadModel(pool: Pool, tables: ReadModelTables = RE
 
 /** The read model's aggregates as plain rows: `[item, total, last date]`, `[item, month, total]`, `[item, day, total]`, in key order. */
 export async function readAggregates(pool: Pool, tables: ReadModelTables = READ_MODEL_TABLES) {
-  const rows = async (sql: string, table: string) => ((await pool.query(sql, [table]))[0] as Record<string, unknown>[]).map((row) => Object.values(row).map((value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value)));
+  const rows = async (sql: string, table: string) =>
+    ((await pool.query(sql, [table]))[0] as Record<string, unknown>[]).map((row) =>
+      Object.values(row).map((value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value)),
+    );
   return {
     items: await rows("SELECT item_id, total_ordered, DATE_FORMAT(last_order_date, '%Y-%m-%d') FROM ?? ORDER BY item_id", tables.itemTotals),
     months: await rows("SELECT item_id, DATE_FORMAT(month_start, '%Y-%m-%d'), monthly_ordered FROM ?? ORDER BY item_id, month_start", tables.itemMonthlyTotals),
@@ -85,7 +88,10 @@ export async function readAggregates(pool: Pool, tables: ReadModelTables = READ_
  * (what the read model must hold): only orders whose status counts, a total
  * per item with its latest order date, per month and per day; no zero rows.
  */
-export function expectedAggregates(orders: readonly { orderedAt: string; status: string; items: readonly { itemid: string; quantity: number }[] }[], counts: (status: string) => boolean) {
+export function expectedAggregates(
+  orders: readonly { orderedAt: string; status: string; items: readonly { itemid: string; quantity: number }[] }[],
+  counts: (status: string) => boolean,
+) {
   const items = new Map<string, [string, number, string]>();
   const months = new Map<string, [string, string, number]>();
   const days = new Map<string, [string, string, number]>();
@@ -102,7 +108,8 @@ export function expectedAggregates(orders: readonly { orderedAt: string; status:
       days.set(`${itemid}\u0000${day}`, [itemid, day, d[2] + quantity]);
     }
   }
-  const byKey = <T extends unknown[]>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([, row]) => row);
+  const byKey = <T extends unknown[]>(map: Map<string, T>) =>
+    [...map.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([, row]) => row);
   return { items: byKey(items), months: byKey(months), days: byKey(days) };
 }
 

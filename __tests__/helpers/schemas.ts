@@ -7,7 +7,10 @@ export function publishedValidators() {
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   const validators = new Map<string, ReturnType<typeof ajv.compile>>();
   for (const detailType of ['orderCommand', 'orderQuery', 'orderCommandResponse', 'orderQueryResponse']) {
-    validators.set(detailType, ajv.compile(JSON.parse(readFileSync(new URL(`../../${SCHEMAS_DIRECTORY}/${detailType}.schema.json`, import.meta.url), 'utf8')) as object));
+    validators.set(
+      detailType,
+      ajv.compile(JSON.parse(readFileSync(new URL(`../../${SCHEMAS_DIRECTORY}/${detailType}.schema.json`, import.meta.url), 'utf8')) as object),
+    );
   }
   /** Why an event breaks its detail type's schema, or `undefined` when it holds. */
   return (event: { source?: unknown; 'detail-type'?: unknown; detail?: unknown }): string | undefined => {

@@ -22,11 +22,14 @@ let runtime: RunningLocalRuntime;
 let target: Target;
 let pool: Pool;
 
-beforeAll(async () => {
-  runtime = await startLocalRuntime({ retryDelayMs: null });
-  target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
-  pool = readModelPool(runtime);
-}, budget({ runtimeStarts: 1 }));
+beforeAll(
+  async () => {
+    runtime = await startLocalRuntime({ retryDelayMs: null });
+    target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
+    pool = readModelPool(runtime);
+  },
+  budget({ runtimeStarts: 1 }),
+);
 
 afterAll(async () => {
   await pool?.end();
@@ -56,38 +59,48 @@ async function throttles(): Promise<Record<string, number>> {
 }
 
 describe('a burst past the reserved concurrency', () => {
-  it(`answers all ${COMMANDS} commands sent at once with orderCreated and projects every order exactly once`, async () => {
-    // Act
-    const ids = await sendAtOnce(
-      Array.from({ length: COMMANDS }, (_, index) => ({
-        Source: EVENT_SOURCE,
-        DetailType: DetailType.command,
-        Detail: { command: 'createOrder', orderId: `burst-${index}`, items: [{ itemid: 'burst-item', quantity: 1 }] },
-      })),
-    );
-    await localIdle(runtime.endpoint);
+  it(
+    `answers all ${COMMANDS} commands sent at once with orderCreated and projects every order exactly once`,
+    async () => {
+      // Act
+      const ids = await sendAtOnce(
+        Array.from({ length: COMMANDS }, (_, index) => ({
+          Source: EVENT_SOURCE,
+          DetailType: DetailType.command,
+          Detail: { command: 'createOrder', orderId: `burst-${index}`, items: [{ itemid: 'burst-item', quantity: 1 }] },
+        })),
+      );
+      await localIdle(runtime.endpoint);
 
-    // Assess: the burst was throttled, and no command was refused for it.
-    expect(Object.entries(await throttles()).find(([name]) => name.endsWith('-validate-request'))?.[1]).toBeGreaterThan(0);
-    const answers = await answersTo(ids, DetailType.commandResponse, 'commandMessageId');
-    const refused = [...answers.values()].filter((answer) => answer.commandStatus !== 'orderCreated');
-    expect(refused).toEqual([]);
-    expect(answers.size).toBe(COMMANDS);
-    const [orders] = await pool.query("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'burst-%'");
-    const [totals] = await pool.query("SELECT total_ordered FROM item_totals WHERE item_id = 'burst-item'");
-    expect(Number((orders as { n: number }[])[0]?.n)).toBe(COMMANDS);
-    expect(Number((totals as { total_ordered: number }[])[0]?.total_ordered)).toBe(COMMANDS);
-  }, budget({ runtimeStarts: 1, seconds: 30 }));
+      // Assess: the burst was throttled, and no command was refused for it.
+      expect(Object.entries(await throttles()).find(([name]) => name.endsWith('-validate-request'))?.[1]).toBeGreaterThan(0);
+      const answers = await answersTo(ids, DetailType.commandResponse, 'commandMessageId');
+      const refused = [...answers.values()].filter((answer) => answer.commandStatus !== 'orderCreated');
+      expect(refused).toEqual([]);
+      expect(answers.size).toBe(COMMANDS);
+      const [orders] = await pool.query("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'burst-%'");
+      const [totals] = await pool.query("SELECT total_ordered FROM item_totals WHERE item_id = 'burst-item'");
+      expect(Number((orders as { n: number }[])[0]?.n)).toBe(COMMANDS);
+      expect(Number((totals as { total_ordered: number }[])[0]?.total_ordered)).toBe(COMMANDS);
+    },
+    budget({ runtimeStarts: 1, seconds: 30 }),
+  );
 
-  it(`answers all ${QUERIES} queries sent at once with 200, ten times the query function's reservation`, async () => {
-    // Act
-    const ids = await sendAtOnce(Array.from({ length: QUERIES }, () => ({ Source: EVENT_SOURCE, DetailType: DetailType.query, Detail: { query: 'itemsSalesReport' } })));
-    await localIdle(runtime.endpoint);
+  it(
+    `answers all ${QUERIES} queries sent at once with 200, ten times the query function's reservation`,
+    async () => {
+      // Act
+      const ids = await sendAtOnce(
+        Array.from({ length: QUERIES }, () => ({ Source: EVENT_SOURCE, DetailType: DetailType.query, Detail: { query: 'itemsSalesReport' } })),
+      );
+      await localIdle(runtime.endpoint);
 
-    // Assess
-    expect(Object.entries(await throttles()).find(([name]) => name.endsWith('-items-sales-report'))?.[1]).toBeGreaterThan(0);
-    const answers = await answersTo(ids, DetailType.queryResponse, 'queryMessageId');
-    expect([...answers.values()].filter((answer) => answer.queryStatus !== 200)).toEqual([]);
-    expect(answers.size).toBe(QUERIES);
-  }, budget({ seconds: 30 }));
+      // Assess
+      expect(Object.entries(await throttles()).find(([name]) => name.endsWith('-items-sales-report'))?.[1]).toBeGreaterThan(0);
+      const answers = await answersTo(ids, DetailType.queryResponse, 'queryMessageId');
+      expect([...answers.values()].filter((answer) => answer.queryStatus !== 200)).toEqual([]);
+      expect(answers.size).toBe(QUERIES);
+    },
+    budget({ seconds: 30 }),
+  );
 });

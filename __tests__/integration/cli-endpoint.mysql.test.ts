@@ -27,7 +27,9 @@ async function closedPort(): Promise<number> {
 
 /** Runs a CLI as a reader would: no endpoint configured unless `env` says so. */
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; output: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'AWS_ENDPOINT_URL' && name !== 'NODE_OPTIONS' && name !== 'ORDER_PIPELINE_ENDPOINT_FILE'));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'AWS_ENDPOINT_URL' && name !== 'NODE_OPTIONS' && name !== 'ORDER_PIPELINE_ENDPOINT_FILE'),
+  );
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', ...args], { env: { ...clean, ...env } });
     return { code: 0, output: stdout + stderr };
@@ -37,73 +39,99 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   }
 }
 
-beforeAll(async () => {
-  runtime = await startLocalRuntime();
-}, budget({ runtimeStarts: 1 }));
+beforeAll(
+  async () => {
+    runtime = await startLocalRuntime();
+  },
+  budget({ runtimeStarts: 1 }),
+);
 
 afterAll(async () => {
   await runtime?.stop();
 });
 
 describe('the CLIs find the runtime', () => {
-  it('through the endpoint file the runtime writes while it runs, with no flag', async () => {
-    // Prepare: the runtime is on a random port and says where its file is.
-    expect(runtime.endpoint).not.toBe('http://127.0.0.1:4566');
-    expect(JSON.parse(readFileSync(runtime.endpointFile, 'utf8'))).toMatchObject({ endpoint: runtime.endpoint, pid: runtime.process.pid });
-    const env = { ORDER_PIPELINE_ENDPOINT_FILE: runtime.endpointFile };
+  it(
+    'through the endpoint file the runtime writes while it runs, with no flag',
+    async () => {
+      // Prepare: the runtime is on a random port and says where its file is.
+      expect(runtime.endpoint).not.toBe('http://127.0.0.1:4566');
+      expect(JSON.parse(readFileSync(runtime.endpointFile, 'utf8'))).toMatchObject({ endpoint: runtime.endpoint, pid: runtime.process.pid });
+      const env = { ORDER_PIPELINE_ENDPOINT_FILE: runtime.endpointFile };
 
-    // Act
-    const sent = await cli(['scripts/send.ts', 'events/create-order-6102.json', '--wait'], env);
-    const queried = await cli(['scripts/query.ts', 'itemsSalesReport'], env);
-    const rebuilt = await cli(['scripts/rebuild-read-model.ts'], env);
-    const redriven = await cli(['scripts/redrive.ts', '--dry-run'], env);
+      // Act
+      const sent = await cli(['scripts/send.ts', 'events/create-order-6102.json', '--wait'], env);
+      const queried = await cli(['scripts/query.ts', 'itemsSalesReport'], env);
+      const rebuilt = await cli(['scripts/rebuild-read-model.ts'], env);
+      const redriven = await cli(['scripts/redrive.ts', '--dry-run'], env);
 
-    // Assess
-    expect(sent).toMatchObject({ code: 0, output: expect.stringContaining('"commandStatus": "orderCreated"') });
-    expect(queried).toMatchObject({ code: 0, output: expect.stringContaining('itemsSalesReport (queryMessageId') });
-    expect(rebuilt).toMatchObject({ code: 0, output: expect.stringContaining(`rebuilding the read model of local (${runtime.endpoint})`) });
-    expect(redriven.code).toBe(0);
-  }, budget({ cliRuns: 4, seconds: 5 }));
+      // Assess
+      expect(sent).toMatchObject({ code: 0, output: expect.stringContaining('"commandStatus": "orderCreated"') });
+      expect(queried).toMatchObject({ code: 0, output: expect.stringContaining('itemsSalesReport (queryMessageId') });
+      expect(rebuilt).toMatchObject({ code: 0, output: expect.stringContaining(`rebuilding the read model of local (${runtime.endpoint})`) });
+      expect(redriven.code).toBe(0);
+    },
+    budget({ cliRuns: 4, seconds: 5 }),
+  );
 
-  it('through AWS_ENDPOINT_URL alone', async () => {
-    const queried = await cli(['scripts/query.ts', 'itemsSalesReport'], { AWS_ENDPOINT_URL: runtime.endpoint, ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), 'no-such-endpoint-file.json') });
-    expect(queried).toMatchObject({ code: 0, output: expect.stringContaining('itemsSalesReport (queryMessageId') });
-  }, budget({ cliRuns: 1 }));
+  it(
+    'through AWS_ENDPOINT_URL alone',
+    async () => {
+      const queried = await cli(['scripts/query.ts', 'itemsSalesReport'], {
+        AWS_ENDPOINT_URL: runtime.endpoint,
+        ORDER_PIPELINE_ENDPOINT_FILE: path.join(tmpdir(), 'no-such-endpoint-file.json'),
+      });
+      expect(queried).toMatchObject({ code: 0, output: expect.stringContaining('itemsSalesReport (queryMessageId') });
+    },
+    budget({ cliRuns: 1 }),
+  );
 
-  it('names what it tried, and how to point elsewhere, when nothing answers', async () => {
-    // Prepare
-    const port = await closedPort();
+  it(
+    'names what it tried, and how to point elsewhere, when nothing answers',
+    async () => {
+      // Prepare
+      const port = await closedPort();
 
-    // Act: AWS_ENDPOINT_URL, then --endpoint, where nothing answers.
-    const fromDefault = await cli(['scripts/query.ts', 'itemsSalesReport'], { AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` });
-    const fromFlag = await cli(['scripts/send.ts', 'events/create-order-6102.json', '--endpoint', `http://127.0.0.1:${port}`]);
-    const fromOperations = await cli(['scripts/rebuild-read-model.ts', '--endpoint', `http://127.0.0.1:${port}`]);
+      // Act: AWS_ENDPOINT_URL, then --endpoint, where nothing answers.
+      const fromDefault = await cli(['scripts/query.ts', 'itemsSalesReport'], { AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` });
+      const fromFlag = await cli(['scripts/send.ts', 'events/create-order-6102.json', '--endpoint', `http://127.0.0.1:${port}`]);
+      const fromOperations = await cli(['scripts/rebuild-read-model.ts', '--endpoint', `http://127.0.0.1:${port}`]);
 
-    // Assess: one line naming the endpoint, where it came from, and the ways to point elsewhere.
-    expect(fromDefault.code).toBe(1);
-    expect(fromDefault.output).toContain(`nothing answers at http://127.0.0.1:${port} (from AWS_ENDPOINT_URL)`);
-    for (const failed of [fromFlag, fromOperations]) {
-      expect(failed.code).toBe(1);
-      expect(failed.output).toContain(`nothing answers at http://127.0.0.1:${port} (from --endpoint): ECONNREFUSED`);
-      expect(failed.output).toContain('Start the local pipeline with npm start');
-      expect(failed.output).toContain('AWS_ENDPOINT_URL');
-    }
-  }, budget({ cliRuns: 3 }));
+      // Assess: one line naming the endpoint, where it came from, and the ways to point elsewhere.
+      expect(fromDefault.code).toBe(1);
+      expect(fromDefault.output).toContain(`nothing answers at http://127.0.0.1:${port} (from AWS_ENDPOINT_URL)`);
+      for (const failed of [fromFlag, fromOperations]) {
+        expect(failed.code).toBe(1);
+        expect(failed.output).toContain(`nothing answers at http://127.0.0.1:${port} (from --endpoint): ECONNREFUSED`);
+        expect(failed.output).toContain('Start the local pipeline with npm start');
+        expect(failed.output).toContain('AWS_ENDPOINT_URL');
+      }
+    },
+    budget({ cliRuns: 3 }),
+  );
 
-  it.each([['scripts/send.ts'], ['scripts/query.ts'], ['scripts/rebuild-read-model.ts'], ['scripts/redrive.ts']])('%s --help lists the ways to find the runtime', async (script) => {
-    const { code, output } = await cli([script, '--help']);
-    expect(code).toBe(0);
-    expect(output).toContain('--endpoint <url>');
-    expect(output).toContain('AWS_ENDPOINT_URL');
-    expect(output).toContain('.local/endpoint.json');
-  }, budget({ cliRuns: 1 }));
+  it.each([['scripts/send.ts'], ['scripts/query.ts'], ['scripts/rebuild-read-model.ts'], ['scripts/redrive.ts']])(
+    '%s --help lists the ways to find the runtime',
+    async (script) => {
+      const { code, output } = await cli([script, '--help']);
+      expect(code).toBe(0);
+      expect(output).toContain('--endpoint <url>');
+      expect(output).toContain('AWS_ENDPOINT_URL');
+      expect(output).toContain('.local/endpoint.json');
+    },
+    budget({ cliRuns: 1 }),
+  );
 });
 
 describe('the runtime', () => {
-  it('removes its endpoint file when it stops', async () => {
-    const second = await startLocalRuntime();
-    expect(existsSync(second.endpointFile)).toBe(true);
-    await second.stop();
-    expect(existsSync(second.endpointFile)).toBe(false);
-  }, budget({ runtimeStarts: 1 }));
+  it(
+    'removes its endpoint file when it stops',
+    async () => {
+      const second = await startLocalRuntime();
+      expect(existsSync(second.endpointFile)).toBe(true);
+      await second.stop();
+      expect(existsSync(second.endpointFile)).toBe(false);
+    },
+    budget({ runtimeStarts: 1 }),
+  );
 });

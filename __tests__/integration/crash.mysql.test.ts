@@ -41,7 +41,9 @@ async function projectIn(point: string, event: ReturnType<typeof streamEvent>): 
     }),
   );
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '__tests__/fixtures/crash-projection.ts', point, file], { env: { ...process.env, NODE_OPTIONS: '' } });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '__tests__/fixtures/crash-projection.ts', point, file], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     return { signal: null, stdout };
   } catch (error) {
     const failure = error as { signal: string | null; stdout: string; stderr: string; code: number };
@@ -61,7 +63,14 @@ describe.each(['before-transaction', 'after-commit', 'after-return'])('a crash %
     const item = `crash-${point}`;
     const event = streamEvent([
       insertRecord(buildOrder({ items: [{ itemid: item, quantity: 4 }] })),
-      insertRecord(buildOrder({ items: [{ itemid: item, quantity: 5 }, { itemid: `${item}-other`, quantity: 1 }] })),
+      insertRecord(
+        buildOrder({
+          items: [
+            { itemid: item, quantity: 5 },
+            { itemid: `${item}-other`, quantity: 1 },
+          ],
+        }),
+      ),
     ]);
 
     // Act

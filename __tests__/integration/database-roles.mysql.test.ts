@@ -18,11 +18,14 @@ let runtime: RunningLocalRuntime;
 let target: Target;
 let secrets: SecretsManagerClient;
 
-beforeAll(async () => {
-  runtime = await startLocalRuntime();
-  target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
-  secrets = new SecretsManagerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-}, budget({ runtimeStarts: 1 }));
+beforeAll(
+  async () => {
+    runtime = await startLocalRuntime();
+    target = { kind: 'local', bus: runtime.busArn, endpoint: runtime.endpoint };
+    secrets = new SecretsManagerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  },
+  budget({ runtimeStarts: 1 }),
+);
 
 afterAll(async () => {
   secrets?.destroy();
@@ -40,7 +43,11 @@ async function connectAs(role: DatabaseRole): Promise<Connection> {
 }
 
 /** The server's error number for a statement, or 0 when it ran. */
-const errnoOf = (connection: Connection, sql: string) => connection.query(sql).then(() => 0, (error: { errno?: number }) => error.errno ?? -1);
+const errnoOf = (connection: Connection, sql: string) =>
+  connection.query(sql).then(
+    () => 0,
+    (error: { errno?: number }) => error.errno ?? -1,
+  );
 
 async function invoke(name: string, payload: unknown = {}): Promise<{ ok: boolean; body: unknown }> {
   const response = await fetch(`${runtime.endpoint}/2015-03-31/functions/${name}/invocations`, { method: 'POST', body: JSON.stringify(payload) });
@@ -81,12 +88,23 @@ describe('database users per role', () => {
     }
   });
 
-  it("the projection writes and the queries read as their roles; init-schema run again moves each role to its other user and leaves the one in service working, and the next run renews that one", async () => {
+  it('the projection writes and the queries read as their roles; init-schema run again moves each role to its other user and leaves the one in service working, and the next run renews that one', async () => {
     // Prepare: an order projected, a query answered.
-    const [command] = await putEntries(target, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'roles-1', items: [{ itemid: 'roles-item', quantity: 4 }] } }]);
+    const [command] = await putEntries(target, [
+      {
+        Source: 'orderPipeline',
+        DetailType: 'orderCommand',
+        Detail: { command: 'createOrder', orderId: 'roles-1', items: [{ itemid: 'roles-item', quantity: 4 }] },
+      },
+    ]);
     expect((await waitForResponse(target, command as string)).detail).toMatchObject({ commandStatus: 'orderCreated' });
     await localIdle(runtime.endpoint);
-    const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+    const admin = await createConnection({
+      host: url.hostname,
+      port: Number(url.port || 3306),
+      user: decodeURIComponent(url.username || 'root'),
+      password: decodeURIComponent(url.password),
+    });
     const sessions = async () => {
       const [rows] = await admin.query('SELECT DISTINCT USER AS user FROM information_schema.PROCESSLIST WHERE DB = ?', [runtime.database]);
       return (rows as { user: string }[]).map((row) => row.user).sort();
@@ -101,7 +119,13 @@ describe('database users per role', () => {
       expect(await sessions()).toEqual(expect.arrayContaining([before.reader.username, before.writer.username]));
 
       const connects = (credentials: { username: string; password: string }) =>
-        createConnection({ host: url.hostname, port: Number(url.port || 3306), user: credentials.username, password: credentials.password, database: runtime.database }).then(
+        createConnection({
+          host: url.hostname,
+          port: Number(url.port || 3306),
+          user: credentials.username,
+          password: credentials.password,
+          database: runtime.database,
+        }).then(
           async (connection) => {
             const [rows] = await connection.query('SELECT COUNT(*) AS n FROM item_totals');
             await connection.end();
@@ -131,7 +155,13 @@ describe('database users per role', () => {
       // Assess: the credentials of two rotations ago are refused; the secrets name the first users again; the pipeline still answers and projects.
       expect(await connects(before.reader)).toBe(1045);
       expect((await roleCredentials('reader')).username).toBe(before.reader.username);
-      const [second] = await putEntries(target, [{ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 'roles-2', items: [{ itemid: 'roles-item', quantity: 1 }] } }]);
+      const [second] = await putEntries(target, [
+        {
+          Source: 'orderPipeline',
+          DetailType: 'orderCommand',
+          Detail: { command: 'createOrder', orderId: 'roles-2', items: [{ itemid: 'roles-item', quantity: 1 }] },
+        },
+      ]);
       expect((await waitForResponse(target, second as string)).detail).toMatchObject({ commandStatus: 'orderCreated' });
       await localIdle(runtime.endpoint);
       expect(await ask()).toMatchObject({ queryStatus: 200, queryResult: [{ itemid: 'roles-item', totalordered: 5 }] });

@@ -20,13 +20,17 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 
 describe('npm run demo', () => {
-  it('answers the sample command and both queries as the contract says, without any AWS configuration', async () => {
-    const url = serverUrl();
-    url.pathname = `/${database.name}`;
-    // Nothing from the developer's or the suite's AWS setup reaches the demo.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && name !== 'DB_URL' && name !== 'NODE_OPTIONS'));
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--db-url', url.toString()], { cwd: ROOT, env });
-    expect(stdout).toContain('orderCommand createOrder 6102 → orderCommandResponse');
-    expect(stdout).toContain('demo OK: every response matches the contract');
-  }, budget({ runtimeStarts: 1, seconds: 10 }));
+  it(
+    'answers the sample command and both queries as the contract says, without any AWS configuration',
+    async () => {
+      const url = serverUrl();
+      url.pathname = `/${database.name}`;
+      // Nothing from the developer's or the suite's AWS setup reaches the demo.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && name !== 'DB_URL' && name !== 'NODE_OPTIONS'));
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--db-url', url.toString()], { cwd: ROOT, env });
+      expect(stdout).toContain('orderCommand createOrder 6102 → orderCommandResponse');
+      expect(stdout).toContain('demo OK: every response matches the contract');
+    },
+    budget({ runtimeStarts: 1, seconds: 10 }),
+  );
 });

@@ -26,7 +26,12 @@ beforeAll(() => undefined);
 
 afterAll(async () => {
   await second?.stop();
-  const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+  const admin = await createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+  });
   await dropReadModel(admin, database);
   await admin.end();
 });
@@ -36,7 +41,13 @@ async function putCommands(endpoint: string, bus: string, orderIds: string[]): P
     method: 'POST',
     headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
     body: JSON.stringify({
-      Entries: orderIds.map((orderId) => ({ EventBusName: bus, Source: 'orderPipeline', DetailType: 'orderCommand', Time: '2022-10-13T19:00:00Z', Detail: JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'durable', quantity: 1 }] }) })),
+      Entries: orderIds.map((orderId) => ({
+        EventBusName: bus,
+        Source: 'orderPipeline',
+        DetailType: 'orderCommand',
+        Time: '2022-10-13T19:00:00Z',
+        Detail: JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'durable', quantity: 1 }] }),
+      })),
     }),
   });
   const body = (await response.json()) as { Entries: { EventId?: string }[] };
@@ -53,33 +64,43 @@ async function storedCount(endpoint: string): Promise<number> {
 }
 
 describe('a crash with --data', () => {
-  it('loses no accepted command and projects every stored order exactly once', async () => {
-    // Prepare
-    const first = await startLocalRuntime({ args: ['--data', data], dbUrl });
-    const accepted: string[] = [];
+  it(
+    'loses no accepted command and projects every stored order exactly once',
+    async () => {
+      // Prepare
+      const first = await startLocalRuntime({ args: ['--data', data], dbUrl });
+      const accepted: string[] = [];
 
-    // Act: commands in flight, then SIGKILL (no clean shutdown).
-    for (let batch = 0; batch < 8; batch++) {
-      accepted.push(...(await putCommands(first.endpoint, first.busName, Array.from({ length: 10 }, (_, index) => `d-${batch}-${index}`))));
-    }
-    // Kill mid-flow: some orders stored (some of them projected), others not yet.
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && (await storedCount(first.endpoint)) < 30) await new Promise((resolve) => setTimeout(resolve, 5));
-    first.process.kill('SIGKILL');
-    await new Promise((resolve) => first.process.once('exit', resolve));
-    second = await startLocalRuntime({ args: ['--data', data], dbUrl });
-    await localIdle(second.endpoint);
+      // Act: commands in flight, then SIGKILL (no clean shutdown).
+      for (let batch = 0; batch < 8; batch++) {
+        accepted.push(
+          ...(await putCommands(
+            first.endpoint,
+            first.busName,
+            Array.from({ length: 10 }, (_, index) => `d-${batch}-${index}`),
+          )),
+        );
+      }
+      // Kill mid-flow: some orders stored (some of them projected), others not yet.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await storedCount(first.endpoint)) < 30) await new Promise((resolve) => setTimeout(resolve, 5));
+      first.process.kill('SIGKILL');
+      await new Promise((resolve) => first.process.once('exit', resolve));
+      second = await startLocalRuntime({ args: ['--data', data], dbUrl });
+      await localIdle(second.endpoint);
 
-    // Assess
-    expect(accepted).toHaveLength(80);
-    const pool = readModelPool(second);
-    try {
-      const [orders] = await pool.query("SELECT order_id FROM orders WHERE order_id LIKE 'd-%' ORDER BY order_id");
-      expect((orders as { order_id: string }[]).map((row) => row.order_id)).toEqual([...accepted].sort());
-      const [totals] = await pool.query("SELECT total_ordered FROM item_totals WHERE item_id = 'durable'");
-      expect(Number((totals as { total_ordered: number }[])[0]?.total_ordered)).toBe(80);
-    } finally {
-      await pool.end();
-    }
-  }, budget({ runtimeStarts: 2, seconds: 20 }));
+      // Assess
+      expect(accepted).toHaveLength(80);
+      const pool = readModelPool(second);
+      try {
+        const [orders] = await pool.query("SELECT order_id FROM orders WHERE order_id LIKE 'd-%' ORDER BY order_id");
+        expect((orders as { order_id: string }[]).map((row) => row.order_id)).toEqual([...accepted].sort());
+        const [totals] = await pool.query("SELECT total_ordered FROM item_totals WHERE item_id = 'durable'");
+        expect(Number((totals as { total_ordered: number }[])[0]?.total_ordered)).toBe(80);
+      } finally {
+        await pool.end();
+      }
+    },
+    budget({ runtimeStarts: 2, seconds: 20 }),
+  );
 });

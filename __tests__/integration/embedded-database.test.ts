@@ -32,14 +32,18 @@ describe('openReadModelServer', () => {
 
   it('refuses an explicit DB_URL that does not answer, naming it', async () => {
     const port = await closedPort();
-    await expect(openReadModelServer(`mysql://root@127.0.0.1:${port}/orders`, () => undefined)).rejects.toThrow(`the read-model server at mysql://root@127.0.0.1:${port}/orders is not usable`);
+    await expect(openReadModelServer(`mysql://root@127.0.0.1:${port}/orders`, () => undefined)).rejects.toThrow(
+      `the read-model server at mysql://root@127.0.0.1:${port}/orders is not usable`,
+    );
   });
 
   it('says where a malformed percent-escape is, never quoting the password', async () => {
     const act = openReadModelServer('mysql://adv:s3cr%zzet@127.0.0.1:3306/orders', () => undefined);
     await expect(act).rejects.toThrow('DB_URL password has a malformed percent-escape at character 5 of the password: write % as %25');
     await expect(openReadModelServer('mysql://adv:s3cr%zzet@127.0.0.1:3306/orders', () => undefined)).rejects.not.toThrow(/s3cr|zzet/);
-    await expect(openReadModelServer('mysql://a%ZZ:pw@127.0.0.1:3306/orders', () => undefined)).rejects.toThrow('DB_URL user has a malformed percent-escape at character 2 of the user');
+    await expect(openReadModelServer('mysql://a%ZZ:pw@127.0.0.1:3306/orders', () => undefined)).rejects.toThrow(
+      'DB_URL user has a malformed percent-escape at character 2 of the user',
+    );
   });
 
   it('refuses a DB_URL that is not a mysql:// URL', async () => {

@@ -58,7 +58,14 @@ describe('the itemsSalesReport function', () => {
   it('answers 200 with each item total, as JSON numbers, sorted by item id', async () => {
     // Prepare: two orders projected into the read model.
     await projectOrders(db.pool, [
-      buildOrder({ orderId: 'ex-1', orderedAt: '2022-10-13T19:00:00.000Z', items: [{ itemid: 'z3333', quantity: 6 }, { itemid: 'z4444', quantity: 3 }] }),
+      buildOrder({
+        orderId: 'ex-1',
+        orderedAt: '2022-10-13T19:00:00.000Z',
+        items: [
+          { itemid: 'z3333', quantity: 6 },
+          { itemid: 'z4444', quantity: 3 },
+        ],
+      }),
       buildOrder({ orderId: 'ex-2', orderedAt: '2022-10-14T08:00:00.000Z', items: [{ itemid: 'z3333', quantity: 1 }] }),
     ]);
 
@@ -82,6 +89,9 @@ describe('the itemsSalesReport function', () => {
 
   it('refuses a query that is not its own with 400 and a reason', async () => {
     const result = await handler({ id: 'query-2', detail: { query: 'monthlySalesByItem', itemid: 'z3333' } }, context);
-    expect(result).toMatchObject({ statusCode: 400, body: { queryStatus: 400, error: { code: expect.any(String), message: expect.stringContaining('monthlySalesByItem') } } });
+    expect(result).toMatchObject({
+      statusCode: 400,
+      body: { queryStatus: 400, error: { code: expect.any(String), message: expect.stringContaining('monthlySalesByItem') } },
+    });
   });
 });

@@ -23,14 +23,17 @@ let dynamo: DynamoDBClient;
 let pool: Pool;
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-beforeAll(async () => {
-  database = await PrivateDatabase.create();
-  runtime = await startLocalRuntime({ dbUrl: `mysql://root@127.0.0.1:${database.port}/orders`, retryDelayMs: 1_500 });
-  target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
-  events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
-  dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
-  pool = createPool({ host: '127.0.0.1', port: database.port, user: 'root', database: 'orders', connectionLimit: 2 });
-}, budget({ runtimeStarts: 1, seconds: 10 }));
+beforeAll(
+  async () => {
+    database = await PrivateDatabase.create();
+    runtime = await startLocalRuntime({ dbUrl: `mysql://root@127.0.0.1:${database.port}/orders`, retryDelayMs: 1_500 });
+    target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
+    events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    dynamo = new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    pool = createPool({ host: '127.0.0.1', port: database.port, user: 'root', database: 'orders', connectionLimit: 2 });
+  },
+  budget({ runtimeStarts: 1, seconds: 10 }),
+);
 
 afterAll(async () => {
   events?.destroy();
@@ -60,7 +63,9 @@ async function readModel(itemId: string): Promise<{ total: number | undefined; o
   return { total: (totals as { total_ordered: number }[])[0]?.total_ordered, orders: Number((orders as { n: number }[])[0]?.n) };
 }
 
-async function failures(): Promise<{ body: { DDBStreamBatchInfo: { batchSize: number; startSequenceNumber: string }; localDiagnostics: { recordErrors?: string[] } } }[]> {
+async function failures(): Promise<
+  { body: { DDBStreamBatchInfo: { batchSize: number; startSequenceNumber: string }; localDiagnostics: { recordErrors?: string[] } } }[]
+> {
   const all = (await (await fetch(`${runtime.endpoint}/_local/failures`)).json()) as Record<string, never[]>;
   return all['order-pipeline-local-projection-failures'] ?? [];
 }
@@ -71,8 +76,20 @@ describe('faults', () => {
     await database.stop();
 
     // Act: a query that cannot be answered gets a 503 that names it, never silence...
-    const [queryId] = await put([{ EventBusName: runtime.busName, Source: 'orderPipeline', DetailType: 'orderQuery', Time: new Date(), Detail: JSON.stringify({ query: 'monthlySalesByItem', itemid: 'while-down' }) }]);
-    expect((await waitForResponse(target, queryId as string, 30_000)).detail).toMatchObject({ query: 'monthlySalesByItem', queryStatus: 503, error: { code: 'ServiceUnavailable' } });
+    const [queryId] = await put([
+      {
+        EventBusName: runtime.busName,
+        Source: 'orderPipeline',
+        DetailType: 'orderQuery',
+        Time: new Date(),
+        Detail: JSON.stringify({ query: 'monthlySalesByItem', itemid: 'while-down' }),
+      },
+    ]);
+    expect((await waitForResponse(target, queryId as string, 30_000)).detail).toMatchObject({
+      query: 'monthlySalesByItem',
+      queryStatus: 503,
+      error: { code: 'ServiceUnavailable' },
+    });
     // ...20 orders arrive while the read model's server is down...
     const ids = await put(Array.from({ length: 10 }, (_, index) => entry(`down-${index}`, 'while-down', index + 1)));
     ids.push(...(await put(Array.from({ length: 10 }, (_, index) => entry(`down-${index + 10}`, 'while-down', index + 11)))));
@@ -92,7 +109,10 @@ describe('faults', () => {
   it('isolates a poison record by bisection, sends it alone to the on-failure queue, and projects the rest', async () => {
     // Prepare: one write of 21 items, so they reach the projection as one batch.
     const good = Array.from({ length: 20 }, (_, index) => buildOrder({ orderId: `batch-${index}`, items: [{ itemid: 'bisect', quantity: 1 }] }));
-    const poison = { ...orderToItem(buildOrder({ orderId: 'poison-2', items: [{ itemid: 'bisect', quantity: 1 }] })), items: { L: [{ M: { itemid: { S: 'bisect' }, quantity: { N: '-1' } } }] } };
+    const poison = {
+      ...orderToItem(buildOrder({ orderId: 'poison-2', items: [{ itemid: 'bisect', quantity: 1 }] })),
+      items: { L: [{ M: { itemid: { S: 'bisect' }, quantity: { N: '-1' } } }] },
+    };
     const items = [...good.slice(0, 10).map(orderToItem), poison, ...good.slice(10).map(orderToItem)];
 
     // Act
@@ -116,7 +136,9 @@ describe('faults', () => {
 
     // Assess
     expect(responses.map((response) => response.detail.commandStatus)).toEqual(Array(5).fill('orderCreated'));
-    const stored = await dynamo.send(new ScanCommand({ TableName: 'order-pipeline-local-orders', FilterExpression: 'orderid = :id', ExpressionAttributeValues: { ':id': { S: 'race-1' } } }));
+    const stored = await dynamo.send(
+      new ScanCommand({ TableName: 'order-pipeline-local-orders', FilterExpression: 'orderid = :id', ExpressionAttributeValues: { ':id': { S: 'race-1' } } }),
+    );
     expect(stored.Count).toBe(1);
     expect(await readModel('race')).toEqual({ total: 7, orders: 1 });
   });

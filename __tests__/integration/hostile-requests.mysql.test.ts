@@ -17,31 +17,43 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 let runtime: RunningLocalRuntime;
 let target: Target;
 
-beforeAll(async () => {
-  runtime = await startLocalRuntime();
-  target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
-}, budget({ runtimeStarts: 1 }));
+beforeAll(
+  async () => {
+    runtime = await startLocalRuntime();
+    target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
+  },
+  budget({ runtimeStarts: 1 }),
+);
 
 afterAll(async () => {
   await runtime?.stop();
 });
 
 /** A raw HTTP request: the path is sent as is (no URL normalisation). */
-function raw(method: string, rawPath: string, headers: Record<string, string> = {}, body = ''): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  method: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+  body = '',
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const { hostname, port } = new URL(runtime.endpoint);
   return new Promise((resolve, reject) => {
-    const outgoing = request({ host: hostname, port, method, path: rawPath, headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
-    });
+    const outgoing = request(
+      { host: hostname, port, method, path: rawPath, headers: { 'content-length': Buffer.byteLength(body), ...headers } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end(body);
   });
 }
 
-const putEvents = (entries: string) => raw('POST', '/', { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' }, `{"Entries":${entries}}`);
+const putEvents = (entries: string) =>
+  raw('POST', '/', { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' }, `{"Entries":${entries}}`);
 const entry = (orderId: string, time = '"2022-10-13T19:00:00Z"') =>
   `{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Time":${time},"Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId, items: [{ itemid: 'z1', quantity: 1 }] }))}}`;
 
@@ -58,7 +70,12 @@ describe('hostile requests', () => {
 
     // Act: 80 events of 200 KB (16 MB) pass the bus, and so the stream.
     for (let index = 0; index < 80; index++) {
-      const response = await raw('POST', '/', { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' }, JSON.stringify({ Entries: [{ EventBusName: runtime.busName, Source: 'slow-client-test', DetailType: 'padding', Detail: big }] }));
+      const response = await raw(
+        'POST',
+        '/',
+        { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+        JSON.stringify({ Entries: [{ EventBusName: runtime.busName, Source: 'slow-client-test', DetailType: 'padding', Detail: big }] }),
+      );
       expect(response.status).toBe(200);
     }
     const clients = (await (await fetch(`${runtime.endpoint}/_local/stream/clients`)).json()) as { disconnectedSlow: number; maxBufferedBytes: number };
@@ -73,19 +90,31 @@ describe('hostile requests', () => {
   it.each(['StartSyncExecution', 'StartExecution'])('answers %s with an input nested 10,000 deep at once, leaving nothing running', async (operation) => {
     const started = Date.now();
     const input = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
-    const response = await raw('POST', '/', { 'x-amz-target': `AWSStepFunctions.${operation}`, 'content-type': 'application/x-amz-json-1.0' }, JSON.stringify({ stateMachineArn: runtime.stateMachineArn, input }));
+    const response = await raw(
+      'POST',
+      '/',
+      { 'x-amz-target': `AWSStepFunctions.${operation}`, 'content-type': 'application/x-amz-json-1.0' },
+      JSON.stringify({ stateMachineArn: runtime.stateMachineArn, input }),
+    );
     expect({ status: response.status, type: response.headers['x-amzn-errortype'] }).toEqual({ status: 400, type: 'InvalidExecutionInput' });
     const idle = (await (await fetch(`${runtime.endpoint}/_local/idle`)).json()) as { idle: boolean };
     expect(idle.idle).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'putEvents', 'Put-Events', ''])('answers X-Amz-Target AWSEvents.%s with 400 UnknownOperationException', async (operation) => {
-    for (const prefix of ['AWSEvents', 'DynamoDB_20120810', 'AWSStepFunctions', 'secretsmanager']) {
-      const response = await raw('POST', '/', { 'x-amz-target': `${prefix}.${operation}`, 'content-type': 'application/x-amz-json-1.1' }, '{}');
-      expect({ target: `${prefix}.${operation}`, status: response.status, type: response.headers['x-amzn-errortype'] }).toEqual({ target: `${prefix}.${operation}`, status: 400, type: 'UnknownOperationException' });
-    }
-  });
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'putEvents', 'Put-Events', ''])(
+    'answers X-Amz-Target AWSEvents.%s with 400 UnknownOperationException',
+    async (operation) => {
+      for (const prefix of ['AWSEvents', 'DynamoDB_20120810', 'AWSStepFunctions', 'secretsmanager']) {
+        const response = await raw('POST', '/', { 'x-amz-target': `${prefix}.${operation}`, 'content-type': 'application/x-amz-json-1.1' }, '{}');
+        expect({ target: `${prefix}.${operation}`, status: response.status, type: response.headers['x-amzn-errortype'] }).toEqual({
+          target: `${prefix}.${operation}`,
+          status: 400,
+          type: 'UnknownOperationException',
+        });
+      }
+    },
+  );
 
   it.each(['//', '///', '//@', '//%', '/%E0%A4%A'])('answers the path %s with an error response, not a crash', async (rawPath) => {
     const response = await raw('GET', rawPath);
@@ -105,7 +134,9 @@ describe('hostile requests', () => {
 
   it('fails an entry with an impossible Time on its own, and delivers its valid neighbour once', async () => {
     // Act
-    const response = await putEvents(`[${entry('hostile-time-1', '10000000000000')}, ${entry('hostile-time-2')}, ${entry('hostile-time-3', '"2022-02-30T00:00:00Z"')}]`);
+    const response = await putEvents(
+      `[${entry('hostile-time-1', '10000000000000')}, ${entry('hostile-time-2')}, ${entry('hostile-time-3', '"2022-02-30T00:00:00Z"')}]`,
+    );
 
     // Assess
     expect(response.status).toBe(200);
@@ -128,7 +159,18 @@ describe('hostile requests', () => {
   it('refuses a request member that is not a string with SerializationException, never reading it as "[object Object]"', async () => {
     // Prepare: JSON-protocol calls with an object where the API takes a string; the logs call signed as the consumer identity, so it is authorized on the member.
     const json = (target: string, version: '1.0' | '1.1', body: unknown, accessKey?: string) =>
-      raw('POST', '/', { 'x-amz-target': target, 'content-type': `application/x-amz-json-${version}`, ...(accessKey ? { authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/20240101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0` } : {}) }, JSON.stringify(body));
+      raw(
+        'POST',
+        '/',
+        {
+          'x-amz-target': target,
+          'content-type': `application/x-amz-json-${version}`,
+          ...(accessKey
+            ? { authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/20240101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0` }
+            : {}),
+        },
+        JSON.stringify(body),
+      );
 
     // Act
     const answers = await Promise.all([
@@ -140,7 +182,11 @@ describe('hostile requests', () => {
 
     // Assess
     for (const answer of answers) {
-      expect({ status: answer.status, type: answer.headers['x-amzn-errortype'], body: answer.body }).toEqual({ status: 400, type: 'SerializationException', body: expect.not.stringContaining('[object Object]') as unknown });
+      expect({ status: answer.status, type: answer.headers['x-amzn-errortype'], body: answer.body }).toEqual({
+        status: 400,
+        type: 'SerializationException',
+        body: expect.not.stringContaining('[object Object]') as unknown,
+      });
     }
     expect(answers.map((answer) => (JSON.parse(answer.body) as { message: string }).message)).toEqual([
       'EventBusName must be a string, got an object',
@@ -152,7 +198,9 @@ describe('hostile requests', () => {
 
   it('logs a refused orderId holding a newline JSON-escaped, on one line', async () => {
     // Act
-    const response = await putEvents(`[{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId: 'evil\n← forged line', items: [] }))}}]`);
+    const response = await putEvents(
+      `[{"EventBusName":"${runtime.busName}","Source":"orderPipeline","DetailType":"orderCommand","Detail":${JSON.stringify(JSON.stringify({ command: 'createOrder', orderId: 'evil\n← forged line', items: [] }))}}]`,
+    );
     const id = (JSON.parse(response.body) as { Entries: { EventId: string }[] }).Entries[0]?.EventId as string;
     await waitForResponse(target, id, 15_000);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -172,24 +220,36 @@ describe('hostile requests', () => {
 describe('start-up errors', () => {
   const start = (dbUrl: string) =>
     new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', '--db-url', dbUrl], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0', '--db-url', dbUrl], {
+        cwd: ROOT,
+        env: { ...process.env, NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.once('exit', (code) => resolve({ code, output }));
     });
 
-  it('never prints the password of a DB_URL it cannot parse', async () => {
-    const { code, output } = await start('mysql://user:pa#ss@host/db');
-    expect(code).toBe(1);
-    expect(output).toContain('DB_URL is not a URL');
-    expect(output).not.toContain('pa#ss');
-  }, budget({ runtimeStarts: 1 }));
+  it(
+    'never prints the password of a DB_URL it cannot parse',
+    async () => {
+      const { code, output } = await start('mysql://user:pa#ss@host/db');
+      expect(code).toBe(1);
+      expect(output).toContain('DB_URL is not a URL');
+      expect(output).not.toContain('pa#ss');
+    },
+    budget({ runtimeStarts: 1 }),
+  );
 
-  it('says in one line what to do when DB_URL does not answer', async () => {
-    const { code, output } = await start('mysql://root:secret@127.0.0.1:1/orders');
-    expect(code).toBe(1);
-    expect(output.trim().split('\n')).toEqual([expect.stringMatching(/^the local pipeline could not start: .*not usable.*point DB_URL/)]);
-    expect(output).not.toContain('secret');
-  }, budget({ runtimeStarts: 1 }));
+  it(
+    'says in one line what to do when DB_URL does not answer',
+    async () => {
+      const { code, output } = await start('mysql://root:secret@127.0.0.1:1/orders');
+      expect(code).toBe(1);
+      expect(output.trim().split('\n')).toEqual([expect.stringMatching(/^the local pipeline could not start: .*not usable.*point DB_URL/)]);
+      expect(output).not.toContain('secret');
+    },
+    budget({ runtimeStarts: 1 }),
+  );
 });

@@ -16,10 +16,7 @@ import { budget } from '../helpers/budget';
 interface InvalidCase {
   description: string;
   entry: { Source: string; DetailType: string; Time?: string; Detail: unknown };
-  expect:
-    | { response: Record<string, unknown> }
-    | { putEventsEntryError: { ErrorCode: string; ErrorMessage: string } }
-    | { putEventsRequestError: string };
+  expect: { response: Record<string, unknown> } | { putEventsEntryError: { ErrorCode: string; ErrorMessage: string } } | { putEventsRequestError: string };
 }
 
 const directory = new URL('../../events/invalid/', import.meta.url);
@@ -43,11 +40,14 @@ let events: EventBridgeClient;
 let pool: Pool;
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-beforeAll(async () => {
-  runtime = await startLocalRuntime();
-  events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
-  pool = readModelPool(runtime);
-}, budget({ runtimeStarts: 1 }));
+beforeAll(
+  async () => {
+    runtime = await startLocalRuntime();
+    events = new EventBridgeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    pool = readModelPool(runtime);
+  },
+  budget({ runtimeStarts: 1 }),
+);
 
 afterAll(async () => {
   events?.destroy();
@@ -90,7 +90,10 @@ describe('invalid events', () => {
     }
     const id = result.Entries?.[0]?.EventId as string;
     const response = await waitForResponse({ kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint } satisfies Target, id, 15_000);
-    expect(response.detail).toMatchObject({ ...invalid.expect.response, ...(invalid.entry.DetailType === 'orderCommand' ? { commandMessageId: id } : { queryMessageId: id }) });
+    expect(response.detail).toMatchObject({
+      ...invalid.expect.response,
+      ...(invalid.entry.DetailType === 'orderCommand' ? { commandMessageId: id } : { queryMessageId: id }),
+    });
   });
 
   it('wrote nothing to DynamoDB or MySQL', async () => {

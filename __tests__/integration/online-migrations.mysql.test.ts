@@ -41,7 +41,13 @@ async function migrationsWith(extra: Record<string, string>): Promise<string> {
 }
 
 const orders = (count: number, prefix: string): Order[] =>
-  Array.from({ length: count }, (_, index) => buildOrder({ orderId: `${prefix}-${String(index).padStart(5, '0')}`, orderedAt: `2024-0${(index % 9) + 1}-15T10:00:00.000Z`, items: [{ itemid: `item-${index % 7}`, quantity: (index % 5) + 1 }] }));
+  Array.from({ length: count }, (_, index) =>
+    buildOrder({
+      orderId: `${prefix}-${String(index).padStart(5, '0')}`,
+      orderedAt: `2024-0${(index % 9) + 1}-15T10:00:00.000Z`,
+      items: [{ itemid: `item-${index % 7}`, quantity: (index % 5) + 1 }],
+    }),
+  );
 
 async function populate(db: TestDatabase, count: number, prefix = 'p'): Promise<Order[]> {
   const all = orders(count, prefix);
@@ -99,7 +105,12 @@ describe('a migration behind a long transaction', () => {
 
       // Act: three attempts while the transaction stays open, then again once it ended.
       const steps: StepEvent[] = [];
-      const failed = await migrate(runner, migrations, { lockWaitSeconds: LOCK_WAIT_SECONDS, attempts: 3, retryDelayMs: 500, onStep: (event) => void steps.push(event) }).catch((error: unknown) => error);
+      const failed = await migrate(runner, migrations, {
+        lockWaitSeconds: LOCK_WAIT_SECONDS,
+        attempts: 3,
+        retryDelayMs: 500,
+        onStep: (event) => void steps.push(event),
+      }).catch((error: unknown) => error);
       await holder.end();
       const resumed = await migrate(runner, migrations, { lockWaitSeconds: LOCK_WAIT_SECONDS, onStep: (event) => void steps.push(event) });
       const durations = await writer.stop();
@@ -108,11 +119,17 @@ describe('a migration behind a long transaction', () => {
       // Assess: the writes waited behind the migration's lock requests, never longer than one lock wait.
       const stall = Math.max(...durations);
       const slack = 2_000 + 4 * quiet;
-      process.stdout.write(`online migration: ${durations.length} projection writes, longest ${Math.round(stall)} ms with a ${LOCK_WAIT_SECONDS} s lock wait (quiet write ${Math.round(quiet)} ms, slack ${Math.round(slack)} ms)\n`);
+      process.stdout.write(
+        `online migration: ${durations.length} projection writes, longest ${Math.round(stall)} ms with a ${LOCK_WAIT_SECONDS} s lock wait (quiet write ${Math.round(quiet)} ms, slack ${Math.round(slack)} ms)\n`,
+      );
       expect(stall).toBeGreaterThan(LOCK_WAIT_SECONDS * 1_000 * 0.8);
       expect(stall).toBeLessThan(LOCK_WAIT_SECONDS * 1_000 + slack);
       expect(failed).toBeInstanceOf(MigrationLockWaitError);
-      expect((failed as Error).message).toMatch(new RegExp(`migration 900 \\(orders-by-line-count\\) step 1 waited 3 times ${LOCK_WAIT_SECONDS} s .*the oldest open transaction: connection ${holder.id}, open for \\d+ s; .*resumes at step 1`));
+      expect((failed as Error).message).toMatch(
+        new RegExp(
+          `migration 900 \\(orders-by-line-count\\) step 1 waited 3 times ${LOCK_WAIT_SECONDS} s .*the oldest open transaction: connection ${holder.id}, open for \\d+ s; .*resumes at step 1`,
+        ),
+      );
       expect(resumed.applied).toEqual(['0900-orders-by-line-count']);
       expect(steps.map((event) => `${event.state}${event.resumed ? ' (resumed)' : ''}`)).toEqual(['started', 'started (resumed)', 'done (resumed)']);
       const [index] = await db.pool.query<RowDataPacket[]>("SHOW INDEX FROM orders WHERE Key_name = 'orders_by_line_count'");
@@ -177,7 +194,10 @@ async function killAfter(db: TestDatabase, dir: string, migration: string, step:
   const file = path.join(await mkdtemp(path.join(tmpdir(), 'migrate-')), 'config.json');
   const mysql = { host: db.settings.host, port: db.settings.port, user: db.credentials.username, password: db.credentials.password, database: db.name };
   await writeFile(file, JSON.stringify({ mysql, dir, pauseAfter: { migration, step } }));
-  const child = spawn(process.execPath, ['--import', 'tsx', '__tests__/fixtures/migrate-and-pause.ts', file], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '__tests__/fixtures/migrate-and-pause.ts', file], {
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
@@ -231,7 +251,9 @@ describe('a migration killed between steps', () => {
     const dir = await migrationsWith(FIVE_STEPS);
     const connection = await db.connect();
     await migrate(connection, await loadMigrations(dir));
-    await connection.query("DELETE FROM schema_migrations WHERE version = 900; UPDATE schema_migration_steps SET state = 'started' WHERE version = 900 AND step = 5");
+    await connection.query(
+      "DELETE FROM schema_migrations WHERE version = 900; UPDATE schema_migration_steps SET state = 'started' WHERE version = 900 AND step = 5",
+    );
     const warnings: string[] = [];
 
     // Act
@@ -256,19 +278,27 @@ describe('a migration killed between steps', () => {
     await connection.end();
 
     expect(stopped).toBeInstanceOf(MigrationIncompleteError);
-    expect((stopped as Error).message).toBe('migration 900 (order-channels) stopped before step 3: not enough time left in this run; run it again, it resumes at step 3');
+    expect((stopped as Error).message).toBe(
+      'migration 900 (order-channels) stopped before step 3: not enough time left in this run; run it again, it resumes at step 3',
+    );
     expect(report.applied).toEqual(['0900-order-channels']);
     expect(steps.filter((event) => event.state === 'done').map((event) => event.step)).toEqual([3, 4, 5]);
   });
 
-  it('refuses to resume a migration whose file changed after some of its steps ran', async () => {
-    const db = await database();
-    await killAfter(db, await migrationsWith(FIVE_STEPS), '0900-order-channels', 2);
-    const edited = await migrationsWith({ '0900-order-channels.sql': `${FIVE_STEPS['0900-order-channels.sql']}-- edited\n` });
-    const connection = await db.connect();
-    await expect(migrate(connection, await loadMigrations(edited))).rejects.toThrow(/migration 900 \(order-channels\) was edited after it was partly applied/);
-    await connection.end();
-  }, budget({ cliRuns: 1, seconds: 10 }));
+  it(
+    'refuses to resume a migration whose file changed after some of its steps ran',
+    async () => {
+      const db = await database();
+      await killAfter(db, await migrationsWith(FIVE_STEPS), '0900-order-channels', 2);
+      const edited = await migrationsWith({ '0900-order-channels.sql': `${FIVE_STEPS['0900-order-channels.sql']}-- edited\n` });
+      const connection = await db.connect();
+      await expect(migrate(connection, await loadMigrations(edited))).rejects.toThrow(
+        /migration 900 \(order-channels\) was edited after it was partly applied/,
+      );
+      await connection.end();
+    },
+    budget({ cliRuns: 1, seconds: 10 }),
+  );
 });
 
 describe('a change no server makes online', () => {
@@ -280,11 +310,17 @@ describe('a change no server makes online', () => {
       const all = await populate(db, 200);
       const before = await snapshotReadModel(db.pool);
       const dir = await migrationsWith({
-        '0900-wider-quantity.sql': '-- Quantities beyond 4 billion.\n-- migration: through-rebuild\nALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL;\n',
+        '0900-wider-quantity.sql':
+          '-- Quantities beyond 4 billion.\n-- migration: through-rebuild\nALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL;\n',
         '0901-lines-by-quantity.sql': 'CREATE INDEX order_lines_by_quantity ON order_lines (quantity) ALGORITHM = INPLACE LOCK = NONE;\n',
       });
       const migrations = await loadMigrations(dir);
-      const quantityType = async () => ((await db.pool.query<RowDataPacket[]>("SELECT COLUMN_TYPE AS type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'order_lines' AND column_name = 'quantity'"))[0][0]?.type as string);
+      const quantityType = async () =>
+        (
+          await db.pool.query<RowDataPacket[]>(
+            "SELECT COLUMN_TYPE AS type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'order_lines' AND column_name = 'quantity'",
+          )
+        )[0][0]?.type as string;
       const connection = await db.connect();
 
       // Act: the deploy's init-schema, then the rebuild.

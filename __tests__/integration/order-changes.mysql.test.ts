@@ -40,7 +40,14 @@ describe('a cancel in the read model', () => {
     // Prepare: two orders of one item on two days of two months, and another item only in the later one.
     await reset();
     const early = buildOrder({ orderId: 'c-early', orderedAt: '2022-09-30T23:59:59.999Z', items: [{ itemid: 'kept', quantity: 2 }] });
-    const late = buildOrder({ orderId: 'c-late', orderedAt: '2022-10-13T19:00:00.000Z', items: [{ itemid: 'kept', quantity: 5 }, { itemid: 'gone', quantity: 3 }] });
+    const late = buildOrder({
+      orderId: 'c-late',
+      orderedAt: '2022-10-13T19:00:00.000Z',
+      items: [
+        { itemid: 'kept', quantity: 5 },
+        { itemid: 'gone', quantity: 3 },
+      ],
+    });
     await projectOrders(db.pool, [early, late]);
 
     // Act
@@ -72,7 +79,13 @@ describe('a cancel in the read model', () => {
 
   it('applies a re-delivered cancel once, from the read model alone (no idempotency store)', async () => {
     await reset();
-    const order = buildOrder({ orderId: 'redeliver', items: [{ itemid: 'r', quantity: 7 }, { itemid: 's', quantity: 1 }] });
+    const order = buildOrder({
+      orderId: 'redeliver',
+      items: [
+        { itemid: 'r', quantity: 7 },
+        { itemid: 's', quantity: 1 },
+      ],
+    });
     const other = buildOrder({ orderId: 'redeliver-other', items: [{ itemid: 'r', quantity: 1 }] });
     await projectOrders(db.pool, [order, other]);
     expect(await projectOrders(db.pool, [cancelled(order)])).toEqual(['projected']);
@@ -112,7 +125,17 @@ describe('statements per batch', () => {
   it('stay constant whatever the number of cancels, creates and replays in a batch', async () => {
     // Prepare
     await reset();
-    const orders = (count: number, tag: string) => Array.from({ length: count }, (_, index) => buildOrder({ orderId: `${tag}-${index}`, orderedAt: `2022-0${1 + (index % 9)}-1${index % 10}T10:00:00.000Z`, items: [{ itemid: `${tag}-${index % 40}`, quantity: 1 + (index % 3) }, { itemid: `${tag}-x`, quantity: 2 }] }));
+    const orders = (count: number, tag: string) =>
+      Array.from({ length: count }, (_, index) =>
+        buildOrder({
+          orderId: `${tag}-${index}`,
+          orderedAt: `2022-0${1 + (index % 9)}-1${index % 10}T10:00:00.000Z`,
+          items: [
+            { itemid: `${tag}-${index % 40}`, quantity: 1 + (index % 3) },
+            { itemid: `${tag}-x`, quantity: 2 },
+          ],
+        }),
+      );
     const small = orders(3, 'small');
     const large = orders(1000, 'large');
     await projectOrders(db.pool, [...small, ...large]);
@@ -126,7 +149,11 @@ describe('statements per batch', () => {
     // Act
     await measure('3 cancels', small.map(cancelled));
     await measure('500 cancels', large.slice(0, 500).map(cancelled));
-    await measure('500 cancels, 500 creates, 500 replays', [...large.slice(500).map(cancelled), ...orders(500, 'mixed'), ...large.slice(0, 500).map(cancelled)]);
+    await measure('500 cancels, 500 creates, 500 replays', [
+      ...large.slice(500).map(cancelled),
+      ...orders(500, 'mixed'),
+      ...large.slice(0, 500).map(cancelled),
+    ]);
 
     // Assess: transaction (2), orders, read-back, status change, 3 subtractions, 3 deletions, last dates = 12; with new orders, their lines and 3 additions = 16.
     expect(counts).toEqual({ '3 cancels': 12, '500 cancels': 12, '500 cancels, 500 creates, 500 replays': 16 });

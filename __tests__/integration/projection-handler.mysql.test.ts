@@ -48,7 +48,14 @@ describe('stream projection', () => {
     const project = createProjection({ pool: () => db.pool, persistenceStore: store() });
     const event = streamEvent([
       insertRecord(buildOrder({ items: [{ itemid: 'twice-a', quantity: 2 }] })),
-      insertRecord(buildOrder({ items: [{ itemid: 'twice-a', quantity: 3 }, { itemid: 'twice-b', quantity: 1 }] })),
+      insertRecord(
+        buildOrder({
+          items: [
+            { itemid: 'twice-a', quantity: 3 },
+            { itemid: 'twice-b', quantity: 1 },
+          ],
+        }),
+      ),
     ]);
 
     // Act
@@ -89,7 +96,10 @@ describe('stream projection', () => {
     const other = buildOrder({ orderedAt: '2022-09-01T00:00:00.000Z', items: [{ itemid: 'crash-cancel', quantity: 2 }] });
     await createProjection({ pool: () => db.pool, persistenceStore: store() })(streamEvent([insertRecord(order), insertRecord(other)]), context());
     const event = streamEvent([{ ...insertRecord({ ...order, status: 'cancelled', revision: 2 }), eventName: 'MODIFY' as const }]);
-    const crashing = createProjection({ pool: () => db.pool, persistenceStore: new CrashBeforeCompletion({ tableName: TABLE, awsSdkV3Client: dynamo.client }) });
+    const crashing = createProjection({
+      pool: () => db.pool,
+      persistenceStore: new CrashBeforeCompletion({ tableName: TABLE, awsSdkV3Client: dynamo.client }),
+    });
     await expect(crashing(event, context(200))).rejects.toThrow('All records failed processing');
     expect(await totalOf('crash-cancel')).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 250)); // the in-progress record expires
@@ -99,7 +109,11 @@ describe('stream projection', () => {
 
     // Assess
     expect(replay).toEqual({ batchItemFailures: [] });
-    expect((await itemsSalesReport(db.pool)).find((row) => row.itemid === 'crash-cancel')).toEqual({ itemid: 'crash-cancel', totalordered: 2, lastorderdate: '2022-09-01' });
+    expect((await itemsSalesReport(db.pool)).find((row) => row.itemid === 'crash-cancel')).toEqual({
+      itemid: 'crash-cancel',
+      totalordered: 2,
+      lastorderdate: '2022-09-01',
+    });
   });
 
   it('keeps totals exact when the idempotency record is gone (expired) and the batch is replayed', async () => {
@@ -139,7 +153,10 @@ describe('stream projection', () => {
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '9000000001' }] });
     expect(await totalOf('partial')).toBe(3);
-    const malformed = lines.flatMap((line) => line.split('\n')).filter((line) => line.includes('"malformed record"')).map((line) => JSON.parse(line) as { orderId?: string; sequenceNumber?: string });
+    const malformed = lines
+      .flatMap((line) => line.split('\n'))
+      .filter((line) => line.includes('"malformed record"'))
+      .map((line) => JSON.parse(line) as { orderId?: string; sequenceNumber?: string });
     expect(malformed).toEqual([expect.objectContaining({ orderId: badOrder.orderId, sequenceNumber: '9000000001' })]);
   });
 
@@ -233,7 +250,8 @@ describe('stream projection', () => {
   it('projects an order stuck in progress that was never written, exactly once', async () => {
     // Prepare: the crash came before the transaction: in progress, nothing in the read model.
     const order = buildOrder({ items: [{ itemid: 'stuck-before-write', quantity: 3 }] });
-    const inProgress = async () => ((await dynamo.client.send(new ScanCommand({ TableName: TABLE }))).Items ?? []).filter((item) => item.status?.S === 'INPROGRESS').length;
+    const inProgress = async () =>
+      ((await dynamo.client.send(new ScanCommand({ TableName: TABLE }))).Items ?? []).filter((item) => item.status?.S === 'INPROGRESS').length;
     const before = await inProgress();
     // A crash cleans nothing up: neither completion nor deletion of the in-progress record happens.
     const stuck = new (class extends DynamoDBPersistenceLayer {
@@ -244,7 +262,10 @@ describe('stream projection', () => {
         throw new Error('simulated crash');
       }
     })({ tableName: TABLE, awsSdkV3Client: dynamo.client });
-    await createProjection({ pool: () => ({ getConnection: () => Promise.reject(new Error('crashed before the transaction')) }) as never, persistenceStore: stuck })(streamEvent([insertRecord(order)]), context()).catch(() => undefined);
+    await createProjection({
+      pool: () => ({ getConnection: () => Promise.reject(new Error('crashed before the transaction')) }) as never,
+      persistenceStore: stuck,
+    })(streamEvent([insertRecord(order)]), context()).catch(() => undefined);
 
     expect(await inProgress()).toBe(before + 1);
     expect(await totalOf('stuck-before-write')).toBeUndefined();
@@ -263,7 +284,10 @@ describe('batches within the database limits', () => {
     // Prepare: 1,000 orders of 100 lines with 64-character item ids (~28 MB as one INSERT).
     const [[packet]] = (await db.pool.query('SELECT @@max_allowed_packet AS bytes')) as unknown as [[{ bytes: number }]];
     const orders = Array.from({ length: 1_000 }, (_, order) =>
-      buildOrder({ orderId: `max-${order}`, items: Array.from({ length: 100 }, (_, line) => ({ itemid: `${String(order * 100 + line).padStart(8, '0')}-${'m'.repeat(55)}`, quantity: 1_000_000 })) }),
+      buildOrder({
+        orderId: `max-${order}`,
+        items: Array.from({ length: 100 }, (_, line) => ({ itemid: `${String(order * 100 + line).padStart(8, '0')}-${'m'.repeat(55)}`, quantity: 1_000_000 })),
+      }),
     );
     const project = createProjection({ pool: () => db.pool, persistenceStore: undefined });
 
@@ -273,7 +297,9 @@ describe('batches within the database limits', () => {
     // Assess
     expect(Number(packet.bytes)).toBeLessThan(28 * 1024 * 1024);
     expect(response).toEqual({ batchItemFailures: [] });
-    const [[counts]] = (await db.pool.query("SELECT COUNT(*) AS line_count, SUM(quantity) AS total FROM order_lines WHERE order_id LIKE 'max-%'")) as unknown as [[{ line_count: number; total: string }]];
+    const [[counts]] = (await db.pool.query(
+      "SELECT COUNT(*) AS line_count, SUM(quantity) AS total FROM order_lines WHERE order_id LIKE 'max-%'",
+    )) as unknown as [[{ line_count: number; total: string }]];
     expect({ lines: Number(counts.line_count), total: Number(counts.total) }).toEqual({ lines: 100_000, total: 100_000_000_000 });
   }, 180_000);
 
@@ -283,15 +309,18 @@ describe('batches within the database limits', () => {
     const streams = [process.stdout, process.stderr] as const;
     const writes = streams.map((stream) => stream.write.bind(stream));
     streams.forEach((stream) => {
-      stream.write = ((chunk: string | Uint8Array) => {
+      stream.write = (chunk: string | Uint8Array) => {
         logged.push(String(chunk));
         return true;
-      });
+      };
     });
     logger.setLogLevel('INFO');
     await db.pool.query('RENAME TABLE order_lines TO order_lines_away');
     const secret = 'customer-item-that-must-not-be-logged';
-    const event = streamEvent([insertRecord(buildOrder({ orderId: 'log-1', items: [{ itemid: secret, quantity: 1 }] })), insertRecord(buildOrder({ orderId: 'log-2', items: [{ itemid: secret, quantity: 2 }] }))]);
+    const event = streamEvent([
+      insertRecord(buildOrder({ orderId: 'log-1', items: [{ itemid: secret, quantity: 1 }] })),
+      insertRecord(buildOrder({ orderId: 'log-2', items: [{ itemid: secret, quantity: 2 }] })),
+    ]);
     const project = createProjection({ pool: () => db.pool, persistenceStore: undefined });
 
     // Act
@@ -322,42 +351,50 @@ describe('a batch that times out with its transaction open', () => {
   it.each([
     ['the abandoned transaction commits before the retry', 'abandoned-first'],
     ['the retry runs while the abandoned transaction still holds its rows', 'retry-first'],
-  ] as const)('projects each order once when %s', async (_case, interleaving) => {
-    // Prepare: the item's totals table locked by another session, so the batch's transaction waits on it.
-    const item = `timeout-${interleaving}`;
-    const event = streamEvent([insertRecord(buildOrder({ items: [{ itemid: item, quantity: 3 }] })), insertRecord(buildOrder({ items: [{ itemid: item, quantity: 4 }] }))]);
-    const handler = middy(createProjection({ pool: () => db.pool, persistenceStore: store() }));
-    const blocker = await db.connect();
-    const ordersOfItem = async () => {
-      const [rows] = await db.pool.query<RowDataPacket[]>('SELECT COUNT(DISTINCT order_id) AS n FROM order_lines WHERE item_id = ?', [item]);
-      return Number(rows[0]?.n);
-    };
-    try {
-      await blocker.query('LOCK TABLES item_totals WRITE');
+  ] as const)(
+    'projects each order once when %s',
+    async (_case, interleaving) => {
+      // Prepare: the item's totals table locked by another session, so the batch's transaction waits on it.
+      const item = `timeout-${interleaving}`;
+      const event = streamEvent([
+        insertRecord(buildOrder({ items: [{ itemid: item, quantity: 3 }] })),
+        insertRecord(buildOrder({ items: [{ itemid: item, quantity: 4 }] })),
+      ]);
+      const handler = middy(createProjection({ pool: () => db.pool, persistenceStore: store() }));
+      const blocker = await db.connect();
+      const ordersOfItem = async () => {
+        const [rows] = await db.pool.query<RowDataPacket[]>('SELECT COUNT(DISTINCT order_id) AS n FROM order_lines WHERE item_id = ?', [item]);
+        return Number(rows[0]?.n);
+      };
+      try {
+        await blocker.query('LOCK TABLES item_totals WRITE');
 
-      // Act: the first delivery times out; the batch is retried (after the in-progress records expired with that invocation).
-      const first = handler(event, context(1_500));
-      await expect(first).rejects.toMatchObject({ name: 'TimeoutError' });
-      let retry: Promise<unknown>;
-      if (interleaving === 'abandoned-first') {
-        await blocker.query('UNLOCK TABLES');
-        for (const deadline = Date.now() + 20_000; (await ordersOfItem()) < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
-        retry = handler(event, context());
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        retry = handler(event, context());
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        await blocker.query('UNLOCK TABLES');
+        // Act: the first delivery times out; the batch is retried (after the in-progress records expired with that invocation).
+        const first = handler(event, context(1_500));
+        await expect(first).rejects.toMatchObject({ name: 'TimeoutError' });
+        let retry: Promise<unknown>;
+        if (interleaving === 'abandoned-first') {
+          await blocker.query('UNLOCK TABLES');
+          for (const deadline = Date.now() + 20_000; (await ordersOfItem()) < 2 && Date.now() < deadline;)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          retry = handler(event, context());
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          retry = handler(event, context());
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await blocker.query('UNLOCK TABLES');
+        }
+
+        // Assess
+        await expect(retry).resolves.toEqual({ batchItemFailures: [] });
+        expect(await ordersOfItem()).toBe(2);
+        expect(await totalOf(item)).toBe(7);
+      } finally {
+        await blocker.end();
       }
-
-      // Assess
-      await expect(retry).resolves.toEqual({ batchItemFailures: [] });
-      expect(await ordersOfItem()).toBe(2);
-      expect(await totalOf(item)).toBe(7);
-    } finally {
-      await blocker.end();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });
 
 describe('metrics', () => {
@@ -365,10 +402,10 @@ describe('metrics', () => {
     // Prepare
     const written: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
+    process.stdout.write = (chunk: string | Uint8Array) => {
       written.push(String(chunk));
       return true;
-    });
+    };
     // The suite turns metrics off (setup-env.ts): a projection of its own, with them on as in Lambda.
     const saved = { ...process.env };
     process.env.POWERTOOLS_METRICS_NAMESPACE = 'OrderPipeline/test';
@@ -394,7 +431,10 @@ describe('metrics', () => {
     }
 
     // Assess
-    const emf = written.map((line) => line.trim()).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const emf = written
+      .map((line) => line.trim())
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(emf).toEqual([expect.objectContaining({ OrdersProjected: 1, DuplicatesSkipped: 1, ProjectionBatchSize: 2, service: 'order-pipeline' })]);
   });
 });

@@ -41,8 +41,14 @@ const scenarioArbitrary = fc.array(orderArbitrary, { minLength: 1, maxLength: 20
   const records = shapes.length + shapes.filter((shape) => shape.cancelled).length;
   return fc.record({
     shapes: fc.constant(shapes),
-    batches: fc.array(fc.record({ indexes: fc.array(fc.nat({ max: records - 1 }), { minLength: 1, maxLength: 12 }), forgetIdempotency: fc.boolean() }), { minLength: 0, maxLength: 6 }),
-    finalOrder: fc.shuffledSubarray(Array.from({ length: records }, (_, index) => index), { minLength: records, maxLength: records }),
+    batches: fc.array(fc.record({ indexes: fc.array(fc.nat({ max: records - 1 }), { minLength: 1, maxLength: 12 }), forgetIdempotency: fc.boolean() }), {
+      minLength: 0,
+      maxLength: 6,
+    }),
+    finalOrder: fc.shuffledSubarray(
+      Array.from({ length: records }, (_, index) => index),
+      { minLength: records, maxLength: records },
+    ),
   });
 });
 
@@ -58,7 +64,14 @@ describe('projection of changes under arbitrary delivery', () => {
         await truncateReadModel(connection);
         await connection.end();
         const table = `idempotency-changes-${run}`;
-        await dynamo.client.send(new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+        await dynamo.client.send(
+          new CreateTableCommand({
+            TableName: table,
+            KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+            AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        );
         const created: Order[] = shapes.map((shape, index) => ({
           orderId: `pc-${run}-${index}`,
           orderedAt: new Date(Date.UTC(2022, 0, 1) + shape.day * 86_400_000 + 3_600_000).toISOString(),
@@ -72,7 +85,10 @@ describe('projection of changes under arbitrary delivery', () => {
           ...created.map((order, index) => insertRecord(order, String(1_000_000 + index))),
           ...cancels.map((order, index) => ({ ...insertRecord(order, String(2_000_000 + index)), eventName: 'MODIFY' as const })),
         ];
-        const withIdempotency = createProjection({ pool: () => db.pool, persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo.client }) });
+        const withIdempotency = createProjection({
+          pool: () => db.pool,
+          persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo.client }),
+        });
         const forgetful = createProjection({ pool: () => db.pool, persistenceStore: undefined });
         const context = lambdaContext() as unknown as Context;
 
@@ -88,7 +104,11 @@ describe('projection of changes under arbitrary delivery', () => {
         const final = created.map((order) => cancels.find((cancel) => cancel.orderId === order.orderId) ?? order);
         expect(await readAggregates(db.pool)).toEqual(expectedAggregates(final, statusCounts));
         const [rows] = await db.pool.query('SELECT order_id, status, revision FROM orders ORDER BY order_id');
-        expect(rows).toEqual(final.map((order) => ({ order_id: order.orderId, status: order.status, revision: order.revision })).sort((a, b) => (a.order_id < b.order_id ? -1 : 1)));
+        expect(rows).toEqual(
+          final
+            .map((order) => ({ order_id: order.orderId, status: order.status, revision: order.revision }))
+            .sort((a, b) => (a.order_id < b.order_id ? -1 : 1)),
+        );
       }),
       { numRuns: 25, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31) },
     );

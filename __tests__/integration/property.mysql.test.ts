@@ -42,10 +42,10 @@ const orderArbitrary = fc
 const scenarioArbitrary = fc.array(orderArbitrary, { minLength: 1, maxLength: 25 }).chain((shapes) =>
   fc.record({
     shapes: fc.constant(shapes),
-    batches: fc.array(
-      fc.record({ indexes: fc.array(fc.nat({ max: shapes.length - 1 }), { minLength: 1, maxLength: 12 }), forgetIdempotency: fc.boolean() }),
-      { minLength: 0, maxLength: 6 },
-    ),
+    batches: fc.array(fc.record({ indexes: fc.array(fc.nat({ max: shapes.length - 1 }), { minLength: 1, maxLength: 12 }), forgetIdempotency: fc.boolean() }), {
+      minLength: 0,
+      maxLength: 6,
+    }),
     finalOrder: fc.shuffledSubarray(
       shapes.map((_, index) => index),
       { minLength: shapes.length, maxLength: shapes.length },
@@ -66,7 +66,12 @@ describe('projection under arbitrary delivery', () => {
         await connection.end();
         const table = `idempotency-${run}`;
         await dynamo.client.send(
-          new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }),
+          new CreateTableCommand({
+            TableName: table,
+            KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+            AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
         );
         const orders: Order[] = shapes.map((shape, index) => ({
           orderId: `p-${run}-${index}`,
@@ -77,7 +82,10 @@ describe('projection under arbitrary delivery', () => {
           ...INITIAL_STATE,
         }));
         const records = orders.map((order, index) => insertRecord(order, String(1_000_000 + index)));
-        const withIdempotency = createProjection({ pool: () => db.pool, persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo.client }) });
+        const withIdempotency = createProjection({
+          pool: () => db.pool,
+          persistenceStore: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo.client }),
+        });
         const forgetful = createProjection({ pool: () => db.pool, persistenceStore: undefined });
         const context = lambdaContext() as unknown as Context;
 
@@ -109,7 +117,9 @@ describe('projection under arbitrary delivery', () => {
           .map(([itemid, { total, last }]) => ({ itemid, totalordered: total, lastorderdate: last }));
         expect(await itemsSalesReport(db.pool)).toEqual(expectedReport);
         for (const [itemId, perMonth] of months) {
-          const expectedMonths = [...perMonth.entries()].sort(([a], [b]) => (a < b ? 1 : -1)).map(([key, total]) => ({ monthyear: key.split('|')[1], monthlyordered: total }));
+          const expectedMonths = [...perMonth.entries()]
+            .sort(([a], [b]) => (a < b ? 1 : -1))
+            .map(([key, total]) => ({ monthyear: key.split('|')[1], monthlyordered: total }));
           expect(await monthlySalesByItem(db.pool, itemId)).toEqual(expectedMonths);
         }
       }),

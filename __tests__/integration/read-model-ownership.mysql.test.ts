@@ -24,7 +24,13 @@ const running: RunningLocalRuntime[] = [];
 
 async function admin(): Promise<Connection> {
   const url = serverUrl();
-  return createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password), multipleStatements: true });
+  return createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+    multipleStatements: true,
+  });
 }
 
 /** A database of this test's, with `sql` run in it. */
@@ -45,7 +51,10 @@ async function database(sql = ''): Promise<string> {
 async function contents(name: string): Promise<Record<string, unknown[]>> {
   const connection = await admin();
   try {
-    const [tables] = await connection.query<RowDataPacket[]>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name', [name]);
+    const [tables] = await connection.query<RowDataPacket[]>(
+      'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
+      [name],
+    );
     const all: Record<string, unknown[]> = {};
     for (const { name: table } of tables) all[String(table)] = (await connection.query<RowDataPacket[]>('SELECT * FROM ??.??', [name, table]))[0];
     return all;
@@ -60,7 +69,11 @@ async function start(name: string, args: string[] = []): Promise<RunningLocalRun
   return runtime;
 }
 
-const command = (orderId: string, itemid: string, quantity: number) => ({ Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId, items: [{ itemid, quantity }] } });
+const command = (orderId: string, itemid: string, quantity: number) => ({
+  Source: 'orderPipeline',
+  DetailType: 'orderCommand',
+  Detail: { command: 'createOrder', orderId, items: [{ itemid, quantity }] },
+});
 const salesQuery = { Source: 'orderPipeline', DetailType: 'orderQuery', Detail: { query: 'itemsSalesReport' } };
 
 async function ask(runtime: RunningLocalRuntime, entry: Parameters<typeof putEntries>[1][number]): Promise<Record<string, unknown>> {
@@ -100,115 +113,137 @@ describe('a database the runtime did not make', () => {
     ['item_totals', 'CREATE TABLE item_totals (item_id VARCHAR(10) PRIMARY KEY, total_ordered BIGINT); INSERT INTO item_totals VALUES ("z3333", 999)'],
     ['item_monthly_totals', 'CREATE TABLE item_monthly_totals (item_id VARCHAR(10), n INT); INSERT INTO item_monthly_totals VALUES ("z3333", 1)'],
     ['an unrelated table', 'CREATE TABLE customers (id INT PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (7, "Ada")'],
-  ])('holding %s is refused at start, naming the database and the way out, with nothing in it touched', async (_what, sql) => {
-    // Prepare
-    const name = await database(sql);
-    const before = await contents(name);
+  ])(
+    'holding %s is refused at start, naming the database and the way out, with nothing in it touched',
+    async (_what, sql) => {
+      // Prepare
+      const name = await database(sql);
+      const before = await contents(name);
 
-    // Act
-    const { code, output } = await runLocalRuntimeToExit(['--db-url', databaseUrl(name)]);
+      // Act
+      const { code, output } = await runLocalRuntimeToExit(['--db-url', databaseUrl(name)]);
 
-    // Assess
-    expect(code).toBe(1);
-    expect(output).toContain(`the database ${name} on `);
-    expect(output).toContain('nothing in it was touched');
-    expect(output).toMatch(/--db-url mysql:\/\/root@[^ ]+\/<another name>/);
-    expect(output).toContain('--take-over');
-    expect(await contents(name)).toEqual(before);
-  }, 90_000);
+      // Assess
+      expect(code).toBe(1);
+      expect(output).toContain(`the database ${name} on `);
+      expect(output).toContain('nothing in it was touched');
+      expect(output).toMatch(/--db-url mysql:\/\/root@[^ ]+\/<another name>/);
+      expect(output).toContain('--take-over');
+      expect(await contents(name)).toEqual(before);
+    },
+    90_000,
+  );
 
-  it('with --take-over: made its read model there, and left the other tables alone', async () => {
-    // Prepare: an unrelated table, and a table named like one of the read model's.
-    const name = await database('CREATE TABLE customers (id INT PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (7, "Ada"); CREATE TABLE orders (id INT PRIMARY KEY)');
-    const { customers } = await contents(name);
+  it(
+    'with --take-over: made its read model there, and left the other tables alone',
+    async () => {
+      // Prepare: an unrelated table, and a table named like one of the read model's.
+      const name = await database(
+        'CREATE TABLE customers (id INT PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (7, "Ada"); CREATE TABLE orders (id INT PRIMARY KEY)',
+      );
+      const { customers } = await contents(name);
 
-    // Act
-    const runtime = await start(name, ['--take-over']);
-    const answer = await ask(runtime, command('takeover-1', 'takeover-item', 3));
+      // Act
+      const runtime = await start(name, ['--take-over']);
+      const answer = await ask(runtime, command('takeover-1', 'takeover-item', 3));
 
-    // Assess
-    expect(answer).toMatchObject({ commandStatus: 'orderCreated' });
-    expect(runtime.output()).toContain('taken over (--take-over); dropped orders');
-    expect((await contents(name)).customers).toEqual(customers);
-  }, budget({ runtimeStarts: 1, seconds: 5 }));
+      // Assess
+      expect(answer).toMatchObject({ commandStatus: 'orderCreated' });
+      expect(runtime.output()).toContain('taken over (--take-over); dropped orders');
+      expect((await contents(name)).customers).toEqual(customers);
+    },
+    budget({ runtimeStarts: 1, seconds: 5 }),
+  );
 
-  it("holding another state's read model is refused, naming that state's --data folder", async () => {
-    // Prepare: a runtime with --data made and left this read model.
-    const name = await database();
-    const data = mkdtempSync(path.join(tmpdir(), 'owned-data-'));
-    const first = await start(name, ['--data', data]);
-    await ask(first, command('state-1', 'state-item', 2));
-    await localIdle(first.endpoint);
-    await first.stop();
-    const before = await contents(name);
+  it(
+    "holding another state's read model is refused, naming that state's --data folder",
+    async () => {
+      // Prepare: a runtime with --data made and left this read model.
+      const name = await database();
+      const data = mkdtempSync(path.join(tmpdir(), 'owned-data-'));
+      const first = await start(name, ['--data', data]);
+      await ask(first, command('state-1', 'state-item', 2));
+      await localIdle(first.endpoint);
+      await first.stop();
+      const before = await contents(name);
 
-    // Act: a runtime in memory, then one with another folder.
-    const inMemory = await runLocalRuntimeToExit(['--db-url', databaseUrl(name)]);
-    const otherFolder = await runLocalRuntimeToExit(['--db-url', databaseUrl(name), '--data', mkdtempSync(path.join(tmpdir(), 'owned-other-'))]);
+      // Act: a runtime in memory, then one with another folder.
+      const inMemory = await runLocalRuntimeToExit(['--db-url', databaseUrl(name)]);
+      const otherFolder = await runLocalRuntimeToExit(['--db-url', databaseUrl(name), '--data', mkdtempSync(path.join(tmpdir(), 'owned-other-'))]);
 
-    // Assess
-    for (const refused of [inMemory, otherFolder]) {
-      expect(refused.code).toBe(1);
-      expect(refused.output).toContain(`holds the read model of the local runtime whose state is --data ${path.resolve(data)}`);
-      expect(refused.output).toContain(`Start with --data ${path.resolve(data)} to continue that one`);
-    }
-    expect(await contents(name)).toEqual(before);
-  }, budget({ runtimeStarts: 3, seconds: 5 }));
+      // Assess
+      for (const refused of [inMemory, otherFolder]) {
+        expect(refused.code).toBe(1);
+        expect(refused.output).toContain(`holds the read model of the local runtime whose state is --data ${path.resolve(data)}`);
+        expect(refused.output).toContain(`Start with --data ${path.resolve(data)} to continue that one`);
+      }
+      expect(await contents(name)).toEqual(before);
+    },
+    budget({ runtimeStarts: 3, seconds: 5 }),
+  );
 });
 
 describe('one runtime per read model', () => {
-  it('refuses a second runtime, naming the first, which answers as before; the demo beside it uses a database of its own', async () => {
-    // Prepare
-    const name = await database();
-    const first = await start(name);
-    await ask(first, command('first-1', 'first-item', 5));
-    await localIdle(first.endpoint);
-    const report = await ask(first, salesQuery);
-    const passwords = await rolePasswords(name);
-    const before = await contents(name);
+  it(
+    'refuses a second runtime, naming the first, which answers as before; the demo beside it uses a database of its own',
+    async () => {
+      // Prepare
+      const name = await database();
+      const first = await start(name);
+      await ask(first, command('first-1', 'first-item', 5));
+      await localIdle(first.endpoint);
+      const report = await ask(first, salesQuery);
+      const passwords = await rolePasswords(name);
+      const before = await contents(name);
 
-    // Act: a second runtime, then the demo, both pointed at the first one's database.
-    const second = await runLocalRuntimeToExit(['--db-url', databaseUrl(name)]);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_OPTIONS' && key !== 'DB_URL'));
-    const demo = await run(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--db-url', databaseUrl(name)], { env });
+      // Act: a second runtime, then the demo, both pointed at the first one's database.
+      const second = await runLocalRuntimeToExit(['--db-url', databaseUrl(name)]);
+      const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_OPTIONS' && key !== 'DB_URL'));
+      const demo = await run(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--db-url', databaseUrl(name)], { env });
 
-    // Assess: the second refused, naming the holder; the demo answered from its own database, dropped after.
-    expect(second.code).toBe(1);
-    expect(second.output).toContain(`the database ${name} on `);
-    expect(second.output).toContain(`is in use by another local runtime (pid ${first.process.pid}`);
-    expect(second.output).toContain(first.endpoint);
-    expect(demo.stdout).toContain('demo OK');
-    const demoDatabase = /read model mysql:\/\/[^/]+\/(demo_[0-9a-f]+)/.exec(demo.stdout)?.[1];
-    expect(demoDatabase).toBeDefined();
-    const connection = await admin();
-    const [left] = await connection.query<RowDataPacket[]>('SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?', [demoDatabase]);
-    const [demoUsers] = await connection.query<RowDataPacket[]>('SELECT User FROM mysql.user WHERE User IN (?)', [allRoleUserNames(demoDatabase as string)]);
-    await connection.end();
-    expect(left).toEqual([]);
-    expect(demoUsers).toEqual([]);
-    // The first runtime's database, role users and answers are as they were; it goes on working.
-    expect(await contents(name)).toEqual(before);
-    expect(await rolePasswords(name)).toEqual(passwords);
-    expect((await ask(first, salesQuery)).queryResult).toEqual(report.queryResult);
-    expect(await ask(first, command('first-2', 'first-item', 1))).toMatchObject({ commandStatus: 'orderCreated' });
-  }, budget({ runtimeStarts: 3, cliRuns: 1, seconds: 10 }));
+      // Assess: the second refused, naming the holder; the demo answered from its own database, dropped after.
+      expect(second.code).toBe(1);
+      expect(second.output).toContain(`the database ${name} on `);
+      expect(second.output).toContain(`is in use by another local runtime (pid ${first.process.pid}`);
+      expect(second.output).toContain(first.endpoint);
+      expect(demo.stdout).toContain('demo OK');
+      const demoDatabase = /read model mysql:\/\/[^/]+\/(demo_[0-9a-f]+)/.exec(demo.stdout)?.[1];
+      expect(demoDatabase).toBeDefined();
+      const connection = await admin();
+      const [left] = await connection.query<RowDataPacket[]>('SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?', [demoDatabase]);
+      const [demoUsers] = await connection.query<RowDataPacket[]>('SELECT User FROM mysql.user WHERE User IN (?)', [allRoleUserNames(demoDatabase as string)]);
+      await connection.end();
+      expect(left).toEqual([]);
+      expect(demoUsers).toEqual([]);
+      // The first runtime's database, role users and answers are as they were; it goes on working.
+      expect(await contents(name)).toEqual(before);
+      expect(await rolePasswords(name)).toEqual(passwords);
+      expect((await ask(first, salesQuery)).queryResult).toEqual(report.queryResult);
+      expect(await ask(first, command('first-2', 'first-item', 1))).toMatchObject({ commandStatus: 'orderCreated' });
+    },
+    budget({ runtimeStarts: 3, cliRuns: 1, seconds: 10 }),
+  );
 
-  it('frees the read model when its runtime is killed (kill -9): the next start takes it, with its data', async () => {
-    // Prepare
-    const name = await database();
-    const data = mkdtempSync(path.join(tmpdir(), 'owned-killed-'));
-    const first = await start(name, ['--data', data]);
-    await ask(first, command('killed-1', 'killed-item', 4));
-    await localIdle(first.endpoint);
+  it(
+    'frees the read model when its runtime is killed (kill -9): the next start takes it, with its data',
+    async () => {
+      // Prepare
+      const name = await database();
+      const data = mkdtempSync(path.join(tmpdir(), 'owned-killed-'));
+      const first = await start(name, ['--data', data]);
+      await ask(first, command('killed-1', 'killed-item', 4));
+      await localIdle(first.endpoint);
 
-    // Act
-    first.process.kill('SIGKILL');
-    await new Promise((resolve) => first.process.once('exit', resolve));
-    const next = await start(name, ['--data', data]);
-    await localIdle(next.endpoint);
+      // Act
+      first.process.kill('SIGKILL');
+      await new Promise((resolve) => first.process.once('exit', resolve));
+      const next = await start(name, ['--data', data]);
+      await localIdle(next.endpoint);
 
-    // Assess
-    const report = (await ask(next, salesQuery)).queryResult as { itemid: string; totalordered: number }[];
-    expect(report.find((row) => row.itemid === 'killed-item')?.totalordered).toBe(4);
-  }, budget({ runtimeStarts: 2, seconds: 5 }));
+      // Assess
+      const report = (await ask(next, salesQuery)).queryResult as { itemid: string; totalordered: number }[];
+      expect(report.find((row) => row.itemid === 'killed-item')?.totalordered).toBe(4);
+    },
+    budget({ runtimeStarts: 2, seconds: 5 }),
+  );
 });

@@ -93,7 +93,9 @@ describe('migrations', () => {
       // The lock is this database's own: other read models on the server (other test files) never take it.
       const [[held]] = (await holder.query('SELECT GET_LOCK(?, 0) AS locked', [migrationLock(db.name)])) as unknown as [{ locked: number }[]];
       expect(held?.locked).toBe(1);
-      await expect(migrate(runner, await loadMigrations(), { lockTimeoutSeconds: 1 })).rejects.toThrow(`could not take the migration lock "${migrationLock(db.name)}" within 1 s`);
+      await expect(migrate(runner, await loadMigrations(), { lockTimeoutSeconds: 1 })).rejects.toThrow(
+        `could not take the migration lock "${migrationLock(db.name)}" within 1 s`,
+      );
       expect(migrationLock(db.name)).not.toBe(migrationLock(`${db.name}_other`));
       expect(migrationLock(db.name).length).toBeLessThanOrEqual(64);
     } finally {
@@ -131,7 +133,13 @@ describe('projection and queries', () => {
     // Prepare
     const batch = [
       buildOrder({ orderedAt: '2023-01-31T23:59:59.999Z', items: [{ itemid: 'dup-a', quantity: 2 }] }),
-      buildOrder({ orderedAt: '2023-02-01T00:00:00.000Z', items: [{ itemid: 'dup-a', quantity: 5 }, { itemid: 'dup-b', quantity: 1 }] }),
+      buildOrder({
+        orderedAt: '2023-02-01T00:00:00.000Z',
+        items: [
+          { itemid: 'dup-a', quantity: 5 },
+          { itemid: 'dup-b', quantity: 1 },
+        ],
+      }),
     ];
     await projectOrders(db.pool, batch);
     const before = await snapshotReadModel(db.pool);
@@ -151,7 +159,13 @@ describe('projection and queries', () => {
   it('refuses a conflicting order and leaves the stored one untouched', async () => {
     // Prepare
     const original = buildOrder({ orderId: 'conflict-1', items: [{ itemid: 'c-item', quantity: 4 }] });
-    const conflicting = buildOrder({ orderId: 'conflict-1', items: [{ itemid: 'c-item', quantity: 40 }, { itemid: 'c-other', quantity: 1 }] });
+    const conflicting = buildOrder({
+      orderId: 'conflict-1',
+      items: [
+        { itemid: 'c-item', quantity: 40 },
+        { itemid: 'c-other', quantity: 1 },
+      ],
+    });
     await projectOrders(db.pool, [original]);
     const before = await snapshotReadModel(db.pool);
 
@@ -194,7 +208,12 @@ describe('projection and queries', () => {
     const large = countingPool(db.pool);
     const orders = (count: number, tag: string) =>
       Array.from({ length: count }, (_, index) =>
-        buildOrder({ items: [{ itemid: `${tag}-${index % 50}`, quantity: 1 }, { itemid: `${tag}-x`, quantity: 2 }] }),
+        buildOrder({
+          items: [
+            { itemid: `${tag}-${index % 50}`, quantity: 1 },
+            { itemid: `${tag}-x`, quantity: 2 },
+          ],
+        }),
       );
 
     const replay = countingPool(db.pool);

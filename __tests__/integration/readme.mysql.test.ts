@@ -38,7 +38,12 @@ let runtimeOutput = '';
 
 /** The environment of a reader's shell: theirs, without anything AWS or the suite set. */
 function readerEnv(): NodeJS.ProcessEnv {
-  const kept = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('POWERTOOLS_') && !['NODE_OPTIONS', 'DB_URL', 'TEST_CLI_START_MS', 'TEST_AWS_CLI_START_MS'].includes(name)));
+  const kept = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) =>
+        !name.startsWith('AWS_') && !name.startsWith('POWERTOOLS_') && !['NODE_OPTIONS', 'DB_URL', 'TEST_CLI_START_MS', 'TEST_AWS_CLI_START_MS'].includes(name),
+    ),
+  );
   return { ...kept, DB_URL: databaseUrl(database), LOCAL_PORT: String(port), ORDER_PIPELINE_ENDPOINT_FILE: endpointFile };
 }
 
@@ -66,19 +71,22 @@ function bash(script: string): Promise<{ code: number | null; output: string }> 
 const localBlocks = readmeBlocks(README, 'local');
 const runtimeBlocks = readmeBlocks(README, 'local-runtime');
 
-beforeAll(async () => {
-  port = await freePort();
-  const [start] = runtimeBlocks;
-  if (!start) return;
-  runtime = spawn('bash', ['-c', `exec ${forPort(start.replace(/\s+#.*$/gm, ''))}`], { env: readerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  runtime.stdout?.on('data', (chunk: Buffer) => (runtimeOutput += chunk.toString()));
-  runtime.stderr?.on('data', (chunk: Buffer) => (runtimeOutput += chunk.toString()));
-  const deadline = Date.now() + budget({ runtimeStarts: 1, cliRuns: 1 }) - 5_000;
-  while (!runtimeOutput.includes('Press Ctrl-C to stop.')) {
-    if (runtime.exitCode !== null || Date.now() > deadline) throw new Error(`the README's npm start did not start:\n${runtimeOutput}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}, budget({ runtimeStarts: 1, cliRuns: 1 }));
+beforeAll(
+  async () => {
+    port = await freePort();
+    const [start] = runtimeBlocks;
+    if (!start) return;
+    runtime = spawn('bash', ['-c', `exec ${forPort(start.replace(/\s+#.*$/gm, ''))}`], { env: readerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    runtime.stdout?.on('data', (chunk: Buffer) => (runtimeOutput += chunk.toString()));
+    runtime.stderr?.on('data', (chunk: Buffer) => (runtimeOutput += chunk.toString()));
+    const deadline = Date.now() + budget({ runtimeStarts: 1, cliRuns: 1 }) - 5_000;
+    while (!runtimeOutput.includes('Press Ctrl-C to stop.')) {
+      if (runtime.exitCode !== null || Date.now() > deadline) throw new Error(`the README's npm start did not start:\n${runtimeOutput}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  },
+  budget({ runtimeStarts: 1, cliRuns: 1 }),
+);
 
 afterAll(async () => {
   if (runtime?.pid && runtime.exitCode === null) {
@@ -88,7 +96,12 @@ afterAll(async () => {
     await exited;
   }
   const url = serverUrl();
-  const admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+  const admin = await createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+  });
   await dropReadModel(admin, database);
   await admin.end();
 }, 60_000);
@@ -109,7 +122,15 @@ describe("the README's commands", () => {
     async (_index, _first, block) => {
       // The blocks run in order in one shell: each test replays the ones before it, so exports carry over.
       const position = localBlocks.indexOf(block);
-      const before = localBlocks.slice(0, position).filter((earlier) => /^export /m.test(earlier)).map((earlier) => earlier.split('\n').filter((line) => line.startsWith('export ')).join('\n'));
+      const before = localBlocks
+        .slice(0, position)
+        .filter((earlier) => /^export /m.test(earlier))
+        .map((earlier) =>
+          earlier
+            .split('\n')
+            .filter((line) => line.startsWith('export '))
+            .join('\n'),
+        );
       const { code, output } = await bash(forPort([...before, block].join('\n')));
       expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
       expect(output).not.toMatch(/nothing answers at|You must specify a region|ECONNREFUSED/);

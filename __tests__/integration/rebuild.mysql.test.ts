@@ -50,7 +50,10 @@ const orders = Array.from({ length: 45 }, (_, index) =>
   buildOrder({
     orderId: `r-${String(index).padStart(3, '0')}`,
     orderedAt: `2023-0${(index % 3) + 1}-1${index % 10}T12:00:00.000Z`,
-    items: [{ itemid: `item-${index % 4}`, quantity: index + 1 }, { itemid: 'common', quantity: 1 }],
+    items: [
+      { itemid: `item-${index % 4}`, quantity: index + 1 },
+      { itemid: 'common', quantity: 1 },
+    ],
   }),
 );
 
@@ -112,9 +115,9 @@ describe('rebuildReadModel', () => {
     const before = await snapshotReadModel(db.pool);
     await rebuildReadModel({ pool: db.pool, source: SOURCE, scan: ordersTable(all, 50).scan, keepGoing: () => false });
     await db.pool.query(
-      `RENAME TABLE ${READ_MODEL_TABLE_KEYS
-        .map((key) => `${READ_MODEL_TABLES[key]} TO ${RETIRED_TABLES[key]}, ${REBUILD_TABLES[key]} TO ${READ_MODEL_TABLES[key]}`)
-        .join(', ')}`,
+      `RENAME TABLE ${READ_MODEL_TABLE_KEYS.map(
+        (key) => `${READ_MODEL_TABLES[key]} TO ${RETIRED_TABLES[key]}, ${REBUILD_TABLES[key]} TO ${READ_MODEL_TABLES[key]}`,
+      ).join(', ')}`,
     );
 
     // Act
@@ -135,14 +138,20 @@ describe('rebuildReadModel', () => {
 
   it.each([
     ['another orders table', async () => ({ source: `${SOURCE} (made again)` })],
-    ['a read model made again', async () => {
-      await db.pool.query("UPDATE read_model_generation SET generation = REPEAT('a', 32) WHERE id = 1");
-      return { source: SOURCE };
-    }],
-    ['a read model whose rebuild tables were dropped', async () => {
-      await db.pool.query(`DROP TABLE ${Object.values(REBUILD_TABLES).join(', ')}`);
-      return { source: SOURCE };
-    }],
+    [
+      'a read model made again',
+      async () => {
+        await db.pool.query("UPDATE read_model_generation SET generation = REPEAT('a', 32) WHERE id = 1");
+        return { source: SOURCE };
+      },
+    ],
+    [
+      'a read model whose rebuild tables were dropped',
+      async () => {
+        await db.pool.query(`DROP TABLE ${Object.values(REBUILD_TABLES).join(', ')}`);
+        return { source: SOURCE };
+      },
+    ],
   ])('starts over, and says why, when the saved state belongs to %s', async (_case, change) => {
     // Prepare: a rebuild stopped half-way over a table holding an order that is then gone from it.
     const before = await snapshotReadModel(db.pool);
@@ -166,7 +175,9 @@ describe('rebuildReadModel', () => {
   it('never answers with fewer orders or lower totals than before, while orders keep arriving through the rebuild and its swap', async () => {
     // Prepare: a fresh read model with 300 orders, a table that grows while the rebuild scans it, a second pool that polls as queries do.
     for (const table of Object.values(READ_MODEL_TABLES)) await db.pool.query('TRUNCATE TABLE ??', [table]);
-    const table: Order[] = Array.from({ length: 300 }, (_, index) => buildOrder({ orderId: `base-${index}`, orderedAt: '2023-06-01T00:00:00.000Z', items: [{ itemid: `i-${index % 7}`, quantity: 1 + (index % 3) }] }));
+    const table: Order[] = Array.from({ length: 300 }, (_, index) =>
+      buildOrder({ orderId: `base-${index}`, orderedAt: '2023-06-01T00:00:00.000Z', items: [{ itemid: `i-${index % 7}`, quantity: 1 + (index % 3) }] }),
+    );
     await projectOrders(db.pool, table);
     const growing: ScanOrders = async (cursor) => {
       const start = cursor ? Number(cursor.position?.N) : 0;
@@ -179,7 +190,11 @@ describe('rebuildReadModel', () => {
     let live = 0;
     const writer = async (lane: number) => {
       for (let n = 0; !stop; n++) {
-        const order = buildOrder({ orderId: `live-${lane}-${n}`, orderedAt: '2023-07-01T00:00:00.000Z', items: [{ itemid: `i-${n % 7}`, quantity: 1 + (n % 4) }] });
+        const order = buildOrder({
+          orderId: `live-${lane}-${n}`,
+          orderedAt: '2023-07-01T00:00:00.000Z',
+          items: [{ itemid: `i-${n % 7}`, quantity: 1 + (n % 4) }],
+        });
         table.push(order); // the write to DynamoDB comes first...
         await projectOrders(db.pool, [order]); // ...then its projection
         live++;
@@ -188,7 +203,9 @@ describe('rebuildReadModel', () => {
     const seen: { orders: number; total: number }[] = [];
     const poll = async () => {
       while (!stop) {
-        const [[counted]] = await poller.query<RowDataPacket[]>('SELECT (SELECT COUNT(*) FROM orders) AS orders, (SELECT COALESCE(SUM(total_ordered), 0) FROM item_totals) AS total');
+        const [[counted]] = await poller.query<RowDataPacket[]>(
+          'SELECT (SELECT COUNT(*) FROM orders) AS orders, (SELECT COALESCE(SUM(total_ordered), 0) FROM item_totals) AS total',
+        );
         seen.push({ orders: Number(counted?.orders), total: Number(counted?.total) });
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
@@ -203,12 +220,16 @@ describe('rebuildReadModel', () => {
     await poller.end();
 
     // Assess: every answer at least the one before it; the end state exactly the table's projection.
-    const drops = seen.filter((sample, index) => index > 0 && (sample.orders < (seen[index - 1] as typeof sample).orders || sample.total < (seen[index - 1] as typeof sample).total));
+    const drops = seen.filter(
+      (sample, index) => index > 0 && (sample.orders < (seen[index - 1] as typeof sample).orders || sample.total < (seen[index - 1] as typeof sample).total),
+    );
     expect(drops).toEqual([]);
     expect(progress.map((step) => step.stage)).toEqual(['done', 'done', 'done']);
     expect(live).toBeGreaterThan(0);
     const expectedTotal = table.reduce((sum, order) => sum + order.items.reduce((lines, line) => lines + line.quantity, 0), 0);
-    const [[final]] = await db.pool.query<RowDataPacket[]>('SELECT (SELECT COUNT(*) FROM orders) AS orders, (SELECT SUM(total_ordered) FROM item_totals) AS total');
+    const [[final]] = await db.pool.query<RowDataPacket[]>(
+      'SELECT (SELECT COUNT(*) FROM orders) AS orders, (SELECT SUM(total_ordered) FROM item_totals) AS total',
+    );
     expect({ orders: Number(final?.orders), total: Number(final?.total) }).toEqual({ orders: table.length, total: expectedTotal });
     expect(seen.length).toBeGreaterThan(10);
   }, 120_000);
@@ -237,7 +258,10 @@ describe('rebuildReadModel', () => {
       expect(final.filter((order) => order.status === 'cancelled')).toHaveLength(17);
       expect(await readAggregates(db2.pool)).toEqual(expectedAggregates(final, statusCounts));
       const [statuses] = await db2.pool.query<RowDataPacket[]>('SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status');
-      expect(statuses.map((row) => [String(row.status), Number(row.n)])).toEqual([['cancelled', 17], ['created', 28]]);
+      expect(statuses.map((row) => [String(row.status), Number(row.n)])).toEqual([
+        ['cancelled', 17],
+        ['created', 28],
+      ]);
     } finally {
       await db2.drop();
     }
@@ -261,6 +285,8 @@ describe('rebuildReadModel', () => {
     const run = rebuildReadModel({ pool: racing, source: SOURCE, scan: ordersTable(orders, 50).scan, restart: true });
 
     // Assess
-    await expect(run).rejects.toThrow(`the rebuild's saved state (${stateTable}) is gone: another rebuild finished or discarded it while this one ran; run it again`);
+    await expect(run).rejects.toThrow(
+      `the rebuild's saved state (${stateTable}) is gone: another rebuild finished or discarded it while this one ran; run it again`,
+    );
   });
 });

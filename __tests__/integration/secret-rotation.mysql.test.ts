@@ -41,7 +41,12 @@ const handler = middy(async (_event: unknown, context: Context) => {
 const invoke = () => handler({}, { getRemainingTimeInMillis: () => 30_000 } as Context);
 
 beforeAll(async () => {
-  admin = await createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+  admin = await createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+  });
   await admin.query('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
   await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', passwords[0]]);
   await admin.query('GRANT SELECT ON ??.* TO ?@?', [database, user, '%']);

@@ -12,22 +12,31 @@ import { serverUrl, dropReadModel } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 const url = serverUrl();
-const admin = () => createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) });
+const admin = () =>
+  createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+  });
 const suffix = randomBytes(4).toString('hex');
 const user = `pipeline_${suffix}`;
 const password = `Pw-${randomBytes(12).toString('hex')}`;
 const database = `test_secret_${suffix}`;
 let runtime: RunningLocalRuntime;
 
-beforeAll(async () => {
-  const connection = await admin();
-  await connection.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
-  // init-schema creates the role users: the master needs CREATE USER and the grant option, as Aurora's has.
-  await connection.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@? WITH GRANT OPTION`, [user, '%']);
-  await connection.query('GRANT CREATE USER ON *.* TO ?@?', [user, '%']);
-  await connection.end();
-  runtime = await startLocalRuntime({ dbUrl: `mysql://${user}:${password}@${url.hostname}:${url.port || 3306}/${database}`, args: ['--log-level', 'DEBUG'] });
-}, budget({ runtimeStarts: 1 }));
+beforeAll(
+  async () => {
+    const connection = await admin();
+    await connection.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
+    // init-schema creates the role users: the master needs CREATE USER and the grant option, as Aurora's has.
+    await connection.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@? WITH GRANT OPTION`, [user, '%']);
+    await connection.query('GRANT CREATE USER ON *.* TO ?@?', [user, '%']);
+    await connection.end();
+    runtime = await startLocalRuntime({ dbUrl: `mysql://${user}:${password}@${url.hostname}:${url.port || 3306}/${database}`, args: ['--log-level', 'DEBUG'] });
+  },
+  budget({ runtimeStarts: 1 }),
+);
 
 afterAll(async () => {
   await runtime?.stop();
@@ -41,7 +50,11 @@ describe('the database password', () => {
   it('never shows in logs, status pages or events, even when the database fails', async () => {
     // Prepare
     const target: Target = { kind: 'local', bus: runtime.busName, endpoint: runtime.endpoint };
-    const command = { Source: 'orderPipeline', DetailType: 'orderCommand', Detail: { command: 'createOrder', orderId: 's-1', items: [{ itemid: 'secret-item', quantity: 1 }] } };
+    const command = {
+      Source: 'orderPipeline',
+      DetailType: 'orderCommand',
+      Detail: { command: 'createOrder', orderId: 's-1', items: [{ itemid: 'secret-item', quantity: 1 }] },
+    };
 
     // Act: normal traffic, a refused query, then a broken read model.
     for (const id of await putEntries(target, [command, { Source: 'orderPipeline', DetailType: 'orderQuery', Detail: { query: 'itemsSalesReport' } }])) {
@@ -58,7 +71,9 @@ describe('the database password', () => {
     await localIdle(runtime.endpoint);
     await connection.query(`RENAME TABLE \`${database}\`.item_totals_gone TO \`${database}\`.item_totals`);
     await connection.end();
-    const pages = await Promise.all(['/_local/status', '/_local/failures', '/_local/executions'].map(async (page) => (await fetch(`${runtime.endpoint}${page}`)).text()));
+    const pages = await Promise.all(
+      ['/_local/status', '/_local/failures', '/_local/executions'].map(async (page) => (await fetch(`${runtime.endpoint}${page}`)).text()),
+    );
 
     // Assess: the logs are there (DEBUG, errors included) but hold no password.
     const output = runtime.output();

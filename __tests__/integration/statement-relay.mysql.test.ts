@@ -75,7 +75,11 @@ describe('the statement relay', () => {
       transactions: after.root.transactions - before.root.transactions,
       connections: after.root.connections - before.root.connections,
     }).toEqual({ statements: 8, inTransaction: 7, transactions: 2, connections: 1 });
-    expect({ statements: after.other.statements - before.other.statements, inTransaction: after.other.inTransaction - before.other.inTransaction, connections: after.other.connections - before.other.connections }).toEqual({
+    expect({
+      statements: after.other.statements - before.other.statements,
+      inTransaction: after.other.inTransaction - before.other.inTransaction,
+      connections: after.other.connections - before.other.connections,
+    }).toEqual({
       statements: 2,
       inTransaction: 0,
       connections: 1,

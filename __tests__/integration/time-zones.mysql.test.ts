@@ -33,7 +33,9 @@ async function readModelOn(zone: string): Promise<Pool> {
   await setup.query('USE orders');
   await migrate(setup, await loadMigrations());
   await setup.end();
-  return useReadCommitted(createPool({ host: '127.0.0.1', port: server.port, user: 'root', database: 'orders', dateStrings: true, timezone: 'Z', connectionLimit: 2 }));
+  return useReadCommitted(
+    createPool({ host: '127.0.0.1', port: server.port, user: 'root', database: 'orders', dateStrings: true, timezone: 'Z', connectionLimit: 2 }),
+  );
 }
 
 describe.each(zones)('a read model on a server at %s', (zone) => {
@@ -43,7 +45,9 @@ describe.each(zones)('a read model on a server at %s', (zone) => {
     try {
       const [[server]] = (await pool.query('SELECT @@global.time_zone AS zone')) as unknown as [{ zone: string }[]];
       expect(server?.zone).toBe(zone);
-      const orders = Array.from({ length: 30 }, (_, index) => buildOrder({ orderId: `tz-${index}`, orderedAt: '2023-01-15T23:30:00.000Z', items: [{ itemid: 'tz-item', quantity: 1 }] }));
+      const orders = Array.from({ length: 30 }, (_, index) =>
+        buildOrder({ orderId: `tz-${index}`, orderedAt: '2023-01-15T23:30:00.000Z', items: [{ itemid: 'tz-item', quantity: 1 }] }),
+      );
       await projectOrders(pool, orders);
       const items = orders.map(orderToItem);
       const scan: ScanOrders = async (cursor) => {
@@ -54,17 +58,23 @@ describe.each(zones)('a read model on a server at %s', (zone) => {
       // Act: a rebuild stops after a page, orders arrive live, the rebuild finishes.
       let pages = 0;
       await rebuildReadModel({ pool, source: 'orders', scan, keepGoing: () => pages++ < 1 });
-      const late = Array.from({ length: 42 }, (_, index) => buildOrder({ orderId: `late-${index}`, orderedAt: '2023-02-01T00:00:00.000Z', items: [{ itemid: 'tz-item', quantity: 1 }] }));
+      const late = Array.from({ length: 42 }, (_, index) =>
+        buildOrder({ orderId: `late-${index}`, orderedAt: '2023-02-01T00:00:00.000Z', items: [{ itemid: 'tz-item', quantity: 1 }] }),
+      );
       await projectOrders(pool, late);
       const done = await rebuildReadModel({ pool, source: 'orders', scan });
 
       // Assess: every live order caught up, totals exact, projected_at within a minute of UTC now.
       expect(done).toMatchObject({ stage: 'done', scanned: 30, caughtUp: 42 });
       expect((await itemsSalesReport(pool)).find((row) => row.itemid === 'tz-item')?.totalordered).toBe(72);
-      const [[stamp]] = (await pool.query("SELECT TIMESTAMPDIFF(SECOND, MAX(projected_at), UTC_TIMESTAMP(3)) AS behind FROM orders WHERE order_id LIKE 'late-%'")) as unknown as [{ behind: number }[]];
+      const [[stamp]] = (await pool.query(
+        "SELECT TIMESTAMPDIFF(SECOND, MAX(projected_at), UTC_TIMESTAMP(3)) AS behind FROM orders WHERE order_id LIKE 'late-%'",
+      )) as unknown as [{ behind: number }[]];
       expect(Math.abs(Number(stamp?.behind))).toBeLessThan(60);
       // An order's date is its UTC date whatever the zone: 23:30 UTC on the 15th stays the 15th.
-      const [[line]] = (await pool.query("SELECT DATE_FORMAT(ordered_at, '%Y-%m-%d %H:%i') AS at FROM orders WHERE order_id = 'tz-0'")) as unknown as [{ at: string }[]];
+      const [[line]] = (await pool.query("SELECT DATE_FORMAT(ordered_at, '%Y-%m-%d %H:%i') AS at FROM orders WHERE order_id = 'tz-0'")) as unknown as [
+        { at: string }[],
+      ];
       expect(line?.at).toBe('2023-01-15 23:30');
     } finally {
       await pool.end();

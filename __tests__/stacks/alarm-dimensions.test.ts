@@ -13,7 +13,12 @@ import { readSynthesizedStacks, TerraformModel, type TerraformResource } from '.
 import { budget } from '../helpers/budget';
 import { synthesize } from '../helpers/synth';
 
-const context = { region: 'us-east-1', account: '123456789012', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } };
+const context = {
+  region: 'us-east-1',
+  account: '123456789012',
+  endpoint: 'http://127.0.0.1:4566',
+  database: { host: '127.0.0.1', port: 3306, name: 'orders' },
+};
 
 /** Dimension → the resource type and the attribute its value is. */
 const DIMENSION_RESOURCES: Readonly<Record<string, { readonly type: string; readonly attribute: string }>> = {
@@ -41,8 +46,17 @@ function watchedMetrics(model: TerraformModel): WatchedMetric[] {
   return model.resources('aws_cloudwatch_metric_alarm').flatMap((alarm): WatchedMetric[] => {
     const name = model.string(alarm, 'alarm_name');
     const queries = (model.field(alarm, 'metric_query') as { metric?: { metric_name: string; dimensions?: Record<string, string> } }[] | undefined) ?? [];
-    if (queries.length > 0) return queries.filter((query) => query.metric).map((query) => ({ alarm: name, metricName: String(query.metric?.metric_name), dimensions: query.metric?.dimensions ?? {} }));
-    return [{ alarm: name, metricName: model.string(alarm, 'metric_name'), dimensions: (model.field(alarm, 'dimensions') as Record<string, string> | undefined) ?? {} }];
+    if (queries.length > 0)
+      return queries
+        .filter((query) => query.metric)
+        .map((query) => ({ alarm: name, metricName: String(query.metric?.metric_name), dimensions: query.metric?.dimensions ?? {} }));
+    return [
+      {
+        alarm: name,
+        metricName: model.string(alarm, 'metric_name'),
+        dimensions: (model.field(alarm, 'dimensions') as Record<string, string> | undefined) ?? {},
+      },
+    ];
   });
 }
 
@@ -56,7 +70,8 @@ function problems(model: TerraformModel, watched: WatchedMetric): string[] {
   const found: string[] = [];
   for (const [dimension, value] of Object.entries(watched.dimensions)) {
     if (dimension in VALUE_DIMENSIONS) {
-      if (!VALUE_DIMENSIONS[dimension]?.includes(value)) found.push(`${watched.alarm}: ${dimension}=${value} is not one of ${VALUE_DIMENSIONS[dimension]?.join(', ')}`);
+      if (!VALUE_DIMENSIONS[dimension]?.includes(value))
+        found.push(`${watched.alarm}: ${dimension}=${value} is not one of ${VALUE_DIMENSIONS[dimension]?.join(', ')}`);
       continue;
     }
     const kind = DIMENSION_RESOURCES[dimension];
@@ -64,11 +79,13 @@ function problems(model: TerraformModel, watched: WatchedMetric): string[] {
       found.push(`${watched.alarm}: dimension ${dimension} is not known to this test (add what it names to DIMENSION_RESOURCES)`);
       continue;
     }
-    if (!model.resources(kind.type).some((resource) => attributeOf(model, resource, kind.attribute) === value)) found.push(`${watched.alarm}: ${dimension}=${value} names no ${kind.type} of the synth`);
+    if (!model.resources(kind.type).some((resource) => attributeOf(model, resource, kind.attribute) === value))
+      found.push(`${watched.alarm}: ${dimension}=${value} names no ${kind.type} of the synth`);
   }
   if (watched.metricName === 'InvocationsFailedToBeSentToDlq') {
     const targets = model.resources('aws_cloudwatch_event_target').filter((target) => model.field(target, 'rule') === watched.dimensions.RuleName);
-    if (!targets.some((target) => typeof model.field(target, 'dead_letter_config', 'arn') === 'string')) found.push(`${watched.alarm}: the rule ${watched.dimensions.RuleName} has no target with a dead-letter queue`);
+    if (!targets.some((target) => typeof model.field(target, 'dead_letter_config', 'arn') === 'string'))
+      found.push(`${watched.alarm}: the rule ${watched.dimensions.RuleName} has no target with a dead-letter queue`);
   }
   return found;
 }
@@ -99,16 +116,30 @@ describe('every alarm', () => {
   it('is checked: a dead-letter alarm on a rule whose target has no dead-letter queue, or a dimension naming nothing, is found', () => {
     // Prepare
     const model = modelOf('prod');
-    const responsesRule = model.resources('aws_cloudwatch_event_rule').map((rule) => model.string(rule, 'name')).find((name) => name.endsWith('-responses')) as string;
+    const responsesRule = model
+      .resources('aws_cloudwatch_event_rule')
+      .map((rule) => model.string(rule, 'name'))
+      .find((name) => name.endsWith('-responses')) as string;
 
     // Act
     const found = [
-      ...problems(model, { alarm: 'invented-dlq', metricName: 'InvocationsFailedToBeSentToDlq', dimensions: { RuleName: responsesRule, EventBusName: 'order-pipeline-prod-bus' } }),
-      ...problems(model, { alarm: 'invented-queue', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: 'order-pipeline-prod-responses-dlq' } }),
+      ...problems(model, {
+        alarm: 'invented-dlq',
+        metricName: 'InvocationsFailedToBeSentToDlq',
+        dimensions: { RuleName: responsesRule, EventBusName: 'order-pipeline-prod-bus' },
+      }),
+      ...problems(model, {
+        alarm: 'invented-queue',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: 'order-pipeline-prod-responses-dlq' },
+      }),
     ];
 
     // Assess
-    expect(found).toEqual([`invented-dlq: the rule ${responsesRule} has no target with a dead-letter queue`, 'invented-queue: QueueName=order-pipeline-prod-responses-dlq names no aws_sqs_queue of the synth']);
+    expect(found).toEqual([
+      `invented-dlq: the rule ${responsesRule} has no target with a dead-letter queue`,
+      'invented-queue: QueueName=order-pipeline-prod-responses-dlq names no aws_sqs_queue of the synth',
+    ]);
   });
 
   it('includes the dead-letter alarm of the workflow rule, whose target has its queue', () => {

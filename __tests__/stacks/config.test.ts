@@ -23,18 +23,24 @@ describe('environment configuration', () => {
 
   it('refuses staging and prod without an alarm subscriber, saying where to set one; dev may go without', () => {
     for (const environment of ['staging', 'prod'] as const) {
-      expect(() => loadConfig({ CQRS_ENV: environment })).toThrow(/alarms\.emails: .* needs at least one subscriber.*config\/environments\.ts, or ALARM_EMAILS=/);
-      expect(loadConfig({ CQRS_ENV: environment, ALARM_EMAILS: 'ops@example.com, oncall@example.com' }).alarms.emails).toEqual(['ops@example.com', 'oncall@example.com']);
+      expect(() => loadConfig({ CQRS_ENV: environment })).toThrow(
+        /alarms\.emails: .* needs at least one subscriber.*config\/environments\.ts, or ALARM_EMAILS=/,
+      );
+      expect(loadConfig({ CQRS_ENV: environment, ALARM_EMAILS: 'ops@example.com, oncall@example.com' }).alarms.emails).toEqual([
+        'ops@example.com',
+        'oncall@example.com',
+      ]);
     }
     expect(loadConfig({ CQRS_ENV: 'dev' }).alarms.emails).toEqual([]);
     expect(() => loadConfig({ CQRS_ENV: 'prod', ALARM_EMAILS: 'not-an-address' })).toThrow('"not-an-address" is not an email address');
   });
 
-  it('keeps the stream mapping\'s record age, plus the time an operator needs to redrive, within the stream\'s 24 h retention', () => {
-    const withAge = (maximumRecordAgeInSeconds: number) => () => validateConfig({ ...ENVIRONMENTS.dev, stream: { ...ENVIRONMENTS.dev.stream, maximumRecordAgeInSeconds } });
+  it("keeps the stream mapping's record age, plus the time an operator needs to redrive, within the stream's 24 h retention", () => {
+    const withAge = (maximumRecordAgeInSeconds: number) => () =>
+      validateConfig({ ...ENVIRONMENTS.dev, stream: { ...ENVIRONMENTS.dev.stream, maximumRecordAgeInSeconds } });
     expect(ENVIRONMENTS.dev.stream.maximumRecordAgeInSeconds).toBe(6 * 3600);
     expect(withAge(12 * 3600)).not.toThrow();
-    expect(withAge(86_400)).toThrow('plus the 12 h an operator needs to redrive must stay under the stream\'s 24 h retention: at most 43200');
+    expect(withAge(86_400)).toThrow("plus the 12 h an operator needs to redrive must stay under the stream's 24 h retention: at most 43200");
     expect(withAge(-1)).toThrow('at most 43200');
     expect(withAge(30)).toThrow('stream.maximumRecordAgeInSeconds must be -1 or 60 to 604800');
   });
@@ -46,7 +52,18 @@ describe('environment configuration', () => {
       region: 'mars',
       azCount: 1,
       egress: 'carrier-pigeon',
-      aurora: { engineVersion: '5.7.mysql_aurora.2.11.2', minCapacity: 8, maxCapacity: 4, backupRetentionDays: 0, tls: 'off', instances: 3, longQueryTimeSeconds: 0, waitTimeoutSeconds: 5, maintenanceWindow: 'Sunday 4am', backupWindow: '03:00-03:10' },
+      aurora: {
+        engineVersion: '5.7.mysql_aurora.2.11.2',
+        minCapacity: 8,
+        maxCapacity: 4,
+        backupRetentionDays: 0,
+        tls: 'off',
+        instances: 3,
+        longQueryTimeSeconds: 0,
+        waitTimeoutSeconds: 5,
+        maintenanceWindow: 'Sunday 4am',
+        backupWindow: '03:00-03:10',
+      },
       alarms: { ...ENVIRONMENTS.dev.alarms, capacityRatio: 2, emails: ['not-an-address'] },
       stream: { ...ENVIRONMENTS.dev.stream, batchSize: 20_000, maximumBatchingWindowInSeconds: -1 },
       logRetentionDays: 10,
@@ -79,13 +96,16 @@ describe('environment configuration', () => {
   });
 
   it("refuses a write cap past DynamoDB's per-table quota, and a validate-request concurrency that cannot keep up with the cap", () => {
-    const withIntake = (ordersMaxWriteRequestUnits: number, validateRequestConcurrency: number) => () => validateConfig({ ...ENVIRONMENTS.dev, intake: { ordersMaxWriteRequestUnits, validateRequestConcurrency } });
+    const withIntake = (ordersMaxWriteRequestUnits: number, validateRequestConcurrency: number) => () =>
+      validateConfig({ ...ENVIRONMENTS.dev, intake: { ordersMaxWriteRequestUnits, validateRequestConcurrency } });
     expect(withIntake(100, 10)).not.toThrow();
     expect(withIntake(40_000, 4_000)).not.toThrow();
     expect(withIntake(0, 10)).toThrow('intake.ordersMaxWriteRequestUnits must be a whole number of write request units per second, 1 to 40000');
     expect(withIntake(40_001, 5_000)).toThrow("1 to 40000 (DynamoDB's per-table quota), got 40001");
     expect(withIntake(100, 0)).toThrow('intake.validateRequestConcurrency must be a whole number, 1 or more, got 0');
-    expect(withIntake(1_000, 99)).toThrow("intake.validateRequestConcurrency 99 serves at most 990 commands/s (Lambda's 10 requests per second per unit of concurrency), below the orders table's write cap of 1000: raise it to at least 100");
+    expect(withIntake(1_000, 99)).toThrow(
+      "intake.validateRequestConcurrency 99 serves at most 990 commands/s (Lambda's 10 requests per second per unit of concurrency), below the orders table's write cap of 1000: raise it to at least 100",
+    );
     // The same quota as the capacity model's data file.
     expect(DYNAMODB_TABLE_WRITE_QUOTA).toBe(loadAwsFacts().quotas.items.dynamodbTableWriteUnitsPerSecond?.value);
     expect(LAMBDA_REQUESTS_PER_CONCURRENCY).toBe(loadAwsFacts().quotas.items.lambdaRequestsPerSecondPerConcurrency?.value);

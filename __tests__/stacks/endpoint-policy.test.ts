@@ -32,9 +32,30 @@ let gate: IamGate;
 
 beforeAll(() => {
   const app = synthesize(ENVIRONMENTS.dev);
-  const model = new TerraformModel(readSynthesizedStacks(app.outdir), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
+  const model = new TerraformModel(
+    readSynthesizedStacks(app.outdir),
+    { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } },
+    LOCAL_TYPES,
+  );
   const base = policySet(synthesizedPolicies(model));
-  const broad: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:Query'], Resource: '*' }] };
+  const broad: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Scan',
+          'dynamodb:DescribeTable',
+          'dynamodb:Query',
+        ],
+        Resource: '*',
+      },
+    ],
+  };
   policies = { ...base, identity: new Map([...base.identity, [BROAD_ROLE, [{ name: 'broad', document: broad }]]]) };
   endpoints = dynamodbEndpointsByRole(model);
   gate = new IamGate({ account: ACCOUNT, mode: 'enforce', policies });
@@ -70,7 +91,9 @@ describe('the DynamoDB gateway endpoint', () => {
     const calls = [...endpoints].flatMap(([role, endpoint]) => tableCalls(role).map((call) => ({ role, endpoint, ...call })));
     expect(calls.map((call) => `${call.role.split('/').pop()} ${call.action} ${call.resource.split('/').pop()}`).sort()).toEqual(
       [
-        ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map((action) => `${names.function('projectOrders')}-role dynamodb:${action} ${names.idempotencyTable}`),
+        ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
+          (action) => `${names.function('projectOrders')}-role dynamodb:${action} ${names.idempotencyTable}`,
+        ),
         ...['DescribeTable', 'Scan'].map((action) => `${names.function('rebuildReadModel')}-role dynamodb:${action} ${names.ordersTable}`),
       ].sort(),
     );
@@ -78,7 +101,12 @@ describe('the DynamoDB gateway endpoint', () => {
     // Act
     const refused = [];
     for (const call of calls) {
-      const request: IamRequest = { principal: { kind: 'role', arn: call.role }, action: call.action, resource: call.resource.replace('${data.aws_partition.partition.partition}', 'aws'), viaEndpoint: call.endpoint };
+      const request: IamRequest = {
+        principal: { kind: 'role', arn: call.role },
+        action: call.action,
+        resource: call.resource.replace('${data.aws_partition.partition.partition}', 'aws'),
+        viaEndpoint: call.endpoint,
+      };
       if (!(await gate.allows(request))) refused.push(`${call.action} ${call.resource}`);
     }
 
@@ -99,17 +127,34 @@ describe('the DynamoDB gateway endpoint', () => {
     };
 
     // Act
-    const viaEndpoint = Object.fromEntries(await Promise.all(Object.entries(asked).map(async ([name, request]): Promise<[string, boolean]> => [name, await gate.allows(through(endpoint, request))])));
-    const direct = Object.fromEntries(await Promise.all(Object.entries(asked).map(async ([name, request]): Promise<[string, boolean]> => [name, await gate.allows(through(undefined, request))])));
+    const viaEndpoint = Object.fromEntries(
+      await Promise.all(
+        Object.entries(asked).map(async ([name, request]): Promise<[string, boolean]> => [name, await gate.allows(through(endpoint, request))]),
+      ),
+    );
+    const direct = Object.fromEntries(
+      await Promise.all(
+        Object.entries(asked).map(async ([name, request]): Promise<[string, boolean]> => [name, await gate.allows(through(undefined, request))]),
+      ),
+    );
 
     // Assess: the endpoint refuses all but the granted call; outside it the broad role's own policy would allow them.
-    expect(viaEndpoint).toEqual({ idempotencyRead: true, otherTable: false, otherAccount: false, ungranted: false, ungrantedOnTable: false, foreignCredentials: false });
+    expect(viaEndpoint).toEqual({
+      idempotencyRead: true,
+      otherTable: false,
+      otherAccount: false,
+      ungranted: false,
+      ungrantedOnTable: false,
+      foreignCredentials: false,
+    });
     expect(direct).toEqual({ idempotencyRead: true, otherTable: true, otherAccount: true, ungranted: true, ungrantedOnTable: true, foreignCredentials: true });
   });
 
   it('names the denial: the local runtime records it with the endpoint as the reason', async () => {
     const endpoint = [...endpoints.values()][0] as string;
-    await expect(gate.authorize(through(endpoint, { action: 'dynamodb:GetItem', resource: table('someone-elses-table') }))).rejects.toThrow(`and the policy of VPC endpoint ${endpoint} allows it`);
+    await expect(gate.authorize(through(endpoint, { action: 'dynamodb:GetItem', resource: table('someone-elses-table') }))).rejects.toThrow(
+      `and the policy of VPC endpoint ${endpoint} allows it`,
+    );
     expect(gate.denials().at(-1)).toMatchObject({ action: 'dynamodb:GetItem', context: { 'aws:SourceVpce': endpoint } });
   });
 });

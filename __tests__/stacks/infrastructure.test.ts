@@ -85,7 +85,11 @@ describe('network stack', () => {
   });
 
   it('reaches Secrets Manager and DynamoDB through VPC endpoints, and has none for a service no in-VPC function calls', () => {
-    expect(resources(app.json.network, VpcEndpoint.tfResourceType).map((endpoint) => String(endpoint.service_name).split('.').pop()).sort()).toEqual(['dynamodb', 'secretsmanager']);
+    expect(
+      resources(app.json.network, VpcEndpoint.tfResourceType)
+        .map((endpoint) => String(endpoint.service_name).split('.').pop())
+        .sort(),
+    ).toEqual(['dynamodb', 'secretsmanager']);
     for (const service of ['secretsmanager']) {
       expect(app.text.network).toHaveResourceWithProperties(VpcEndpoint, {
         service_name: `com.amazonaws.us-east-1.${service}`,
@@ -133,9 +137,13 @@ describe('data stack', () => {
   it("caps the orders table's writes and reserves validate-request's concurrency, each environment from its config", () => {
     for (const config of [ENVIRONMENTS.dev, ENVIRONMENTS.prod]) {
       const stacks = config === ENVIRONMENTS.dev ? app : synthesize(config);
-      expect(resource(stacks.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled === true).on_demand_throughput).toEqual({ max_write_request_units: config.intake.ordersMaxWriteRequestUnits });
+      expect(resource(stacks.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled === true).on_demand_throughput).toEqual({
+        max_write_request_units: config.intake.ordersMaxWriteRequestUnits,
+      });
       expect(resource(stacks.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled !== true).on_demand_throughput).toBeUndefined();
-      expect(resource(stacks.json.compute, 'aws_lambda_function', (fn) => String(fn.function_name).endsWith('-validate-request')).reserved_concurrent_executions).toBe(config.intake.validateRequestConcurrency);
+      expect(
+        resource(stacks.json.compute, 'aws_lambda_function', (fn) => String(fn.function_name).endsWith('-validate-request')).reserved_concurrent_executions,
+      ).toBe(config.intake.validateRequestConcurrency);
     }
   });
 
@@ -191,7 +199,9 @@ describe('data stack', () => {
   });
 
   it('lets AWS apply minor versions without a later plan proposing a downgrade', () => {
-    const lifecycles = [resource(app.json.data, RdsCluster.tfResourceType), ...resources(app.json.data, 'aws_rds_cluster_instance')].map((item) => item.lifecycle);
+    const lifecycles = [resource(app.json.data, RdsCluster.tfResourceType), ...resources(app.json.data, 'aws_rds_cluster_instance')].map(
+      (item) => item.lifecycle,
+    );
     for (const lifecycle of lifecycles) expect(lifecycle).toEqual({ ignore_changes: ['engine_version'] });
     for (const instance of resources(app.json.data, 'aws_rds_cluster_instance')) expect(instance.auto_minor_version_upgrade).toBe(true);
   });
@@ -199,15 +209,24 @@ describe('data stack', () => {
   it('gives production a second instance in another availability zone, to fail over to', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
     const instances = resources(prod.json.data, 'aws_rds_cluster_instance');
-    expect(instances.map((instance) => [instance.identifier, instance.promotion_tier])).toEqual([['order-pipeline-prod-read-model-1', 0], ['order-pipeline-prod-read-model-2', 1]]);
+    expect(instances.map((instance) => [instance.identifier, instance.promotion_tier])).toEqual([
+      ['order-pipeline-prod-read-model-1', 0],
+      ['order-pipeline-prod-read-model-2', 1],
+    ]);
     expect(new Set(instances.map((instance) => instance.availability_zone)).size).toBe(2);
     expect(resources(app.json.data, 'aws_rds_cluster_instance')).toHaveLength(1);
   });
 
   it('gives the cluster and every instance the maintenance window of config, and the cluster its backup window', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
-    for (const [stacks, config] of [[app, ENVIRONMENTS.dev], [prod, ENVIRONMENTS.prod]] as const) {
-      expect(resource(stacks.json.data, 'aws_rds_cluster')).toMatchObject({ preferred_maintenance_window: config.aurora.maintenanceWindow, preferred_backup_window: config.aurora.backupWindow });
+    for (const [stacks, config] of [
+      [app, ENVIRONMENTS.dev],
+      [prod, ENVIRONMENTS.prod],
+    ] as const) {
+      expect(resource(stacks.json.data, 'aws_rds_cluster')).toMatchObject({
+        preferred_maintenance_window: config.aurora.maintenanceWindow,
+        preferred_backup_window: config.aurora.backupWindow,
+      });
       const instances = resources(stacks.json.data, 'aws_rds_cluster_instance');
       expect(instances.map((instance) => instance.preferred_maintenance_window)).toEqual(instances.map(() => config.aurora.maintenanceWindow));
     }
@@ -219,14 +238,19 @@ describe('data stack', () => {
       const mapping = resources(stacks.json.compute, 'aws_lambda_event_source_mapping')[0] as unknown as { maximum_record_age_in_seconds: number };
       expect(mapping.maximum_record_age_in_seconds).toBe(6 * 3600);
     }
-    const logging = (stacks: typeof app) => (resources(stacks.json.workflow, 'aws_sfn_state_machine')[0] as unknown as { logging_configuration: unknown }).logging_configuration;
+    const logging = (stacks: typeof app) =>
+      (resources(stacks.json.workflow, 'aws_sfn_state_machine')[0] as unknown as { logging_configuration: unknown }).logging_configuration;
     expect(logging(prod)).toMatchObject({ level: 'ERROR', include_execution_data: false });
     expect(logging(app)).toMatchObject({ level: 'ALL', include_execution_data: true });
   });
 
   it('protects production data from deletion', () => {
     const prod = synthesize(ENVIRONMENTS.prod);
-    expect(prod.text.data).toHaveResourceWithProperties(RdsCluster, { deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: 'order-pipeline-prod-read-model-final-${formatdate("YYYYMMDDhhmmss", timestamp())}' });
+    expect(prod.text.data).toHaveResourceWithProperties(RdsCluster, {
+      deletion_protection: true,
+      skip_final_snapshot: false,
+      final_snapshot_identifier: 'order-pipeline-prod-read-model-final-${formatdate("YYYYMMDDhhmmss", timestamp())}',
+    });
     expect(prod.text.data).toHaveResourceWithProperties(DynamodbTable, { name: 'order-pipeline-prod-orders', deletion_protection_enabled: true });
   });
 });
@@ -248,7 +272,11 @@ describe('compute stack', () => {
 
   it.each(keys)('deploys the real %s bundle from dist/', (key) => {
     // Prepare
-    const fn = resource(app.json.compute, LambdaFunction.tfResourceType, (properties) => properties.function_name === `order-pipeline-dev-${FunctionName[key]}`);
+    const fn = resource(
+      app.json.compute,
+      LambdaFunction.tfResourceType,
+      (properties) => properties.function_name === `order-pipeline-dev-${FunctionName[key]}`,
+    );
     const archive = path.join(app.outdir, 'stacks', 'order-pipeline-dev-compute', fn.filename as string);
 
     // Act
@@ -269,7 +297,8 @@ describe('compute stack', () => {
   it('puts the database functions in the private subnets, and only them', () => {
     for (const fn of resources(app.json.compute, LambdaFunction.tfResourceType)) {
       if (fn.function_name === 'order-pipeline-dev-validate-request') expect(fn.vpc_config).toBeUndefined();
-      else expect(fn.vpc_config).toEqual({ subnet_ids: [expect.any(String), expect.any(String)], security_group_ids: [expect.stringContaining('lambda-sgid')] });
+      else
+        expect(fn.vpc_config).toEqual({ subnet_ids: [expect.any(String), expect.any(String)], security_group_ids: [expect.stringContaining('lambda-sgid')] });
     }
   });
 
@@ -305,7 +334,12 @@ describe('compute stack', () => {
         'local-exec': {
           command: SCHEMA_INIT_COMMAND,
           interpreter: ['/bin/bash', '-c'],
-          environment: { FUNCTION_NAME: expect.stringContaining('init-schema'), AWS_REGION: 'us-east-1', READ_TIMEOUT: String(FUNCTION_SETTINGS.initSchema.timeoutSeconds + 60), AWS_MAX_ATTEMPTS: '1' },
+          environment: {
+            FUNCTION_NAME: expect.stringContaining('init-schema'),
+            AWS_REGION: 'us-east-1',
+            READ_TIMEOUT: String(FUNCTION_SETTINGS.initSchema.timeoutSeconds + 60),
+            AWS_MAX_ATTEMPTS: '1',
+          },
         },
       },
     ]);
@@ -324,9 +358,18 @@ describe('workflow stack', () => {
 
   it('has the bus, an archive of the requests and the two rules from the shared config', () => {
     expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventBus, { name: 'order-pipeline-dev-bus' });
-    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventArchive, { event_pattern: JSON.stringify(WORKFLOW_RULE_PATTERN), retention_days: 30 });
-    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventRule, { name: 'order-pipeline-dev-commands-and-queries', event_pattern: JSON.stringify(WORKFLOW_RULE_PATTERN) });
-    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventRule, { name: 'order-pipeline-dev-responses', event_pattern: JSON.stringify(RESPONSES_RULE_PATTERN) });
+    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventArchive, {
+      event_pattern: JSON.stringify(WORKFLOW_RULE_PATTERN),
+      retention_days: 30,
+    });
+    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventRule, {
+      name: 'order-pipeline-dev-commands-and-queries',
+      event_pattern: JSON.stringify(WORKFLOW_RULE_PATTERN),
+    });
+    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventRule, {
+      name: 'order-pipeline-dev-responses',
+      event_pattern: JSON.stringify(RESPONSES_RULE_PATTERN),
+    });
   });
 
   it('targets the state machine through a role, with a retry policy and a dead-letter queue', () => {
@@ -334,13 +377,19 @@ describe('workflow stack', () => {
       target_id: 'workflow',
       arn: expect.stringContaining('aws_sfn_state_machine'),
       role_arn: expect.stringContaining('aws_iam_role'),
-      retry_policy: { maximum_retry_attempts: WORKFLOW_TARGET_RETRY.maximumRetryAttempts, maximum_event_age_in_seconds: WORKFLOW_TARGET_RETRY.maximumEventAgeInSeconds },
+      retry_policy: {
+        maximum_retry_attempts: WORKFLOW_TARGET_RETRY.maximumRetryAttempts,
+        maximum_event_age_in_seconds: WORKFLOW_TARGET_RETRY.maximumEventAgeInSeconds,
+      },
       dead_letter_config: { arn: expect.stringContaining('aws_sqs_queue') },
     });
   });
 
   it('copies responses to a log group', () => {
-    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventTarget, { target_id: 'responses-log-group', arn: expect.stringContaining('aws_cloudwatch_log_group') });
+    expect(app.text.workflow).toHaveResourceWithProperties(CloudwatchEventTarget, {
+      target_id: 'responses-log-group',
+      arn: expect.stringContaining('aws_cloudwatch_log_group'),
+    });
   });
 
   it('runs an Express state machine, logging ALL to a log group with retention, traced', () => {
@@ -350,7 +399,9 @@ describe('workflow stack', () => {
       logging_configuration: { level: 'ALL', include_execution_data: true, log_destination: expect.stringMatching(/aws_cloudwatch_log_group\..*\.arn\}:\*$/) },
       tracing_configuration: { enabled: true },
     });
-    expect(resource(app.json.workflow, 'aws_cloudwatch_log_group', (group) => group.name === '/aws/vendedlogs/states/order-pipeline-dev-workflow')).toMatchObject({ retention_in_days: 14 });
+    expect(
+      resource(app.json.workflow, 'aws_cloudwatch_log_group', (group) => group.name === '/aws/vendedlogs/states/order-pipeline-dev-workflow'),
+    ).toMatchObject({ retention_in_days: 14 });
   });
 
   it('renders the ASL with every placeholder supplied and valid under asl-validator', () => {
@@ -377,14 +428,33 @@ describe('workflow stack', () => {
       Parameters: expect.objectContaining({ ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#status) OR #status = :created)' }),
       Catch: expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'CancelOrderReadBack' })]),
     });
-    expect(states.PublishCommandResponse?.Parameters).toMatchObject({ Entries: [expect.objectContaining({ DetailType: 'orderCommandResponse', Source: 'orderPipeline' })] });
-    expect(states.PublishQueryResponse?.Parameters).toMatchObject({ Entries: [expect.objectContaining({ DetailType: 'orderQueryResponse', Source: 'orderPipeline' })] });
+    expect(states.PublishCommandResponse?.Parameters).toMatchObject({
+      Entries: [expect.objectContaining({ DetailType: 'orderCommandResponse', Source: 'orderPipeline' })],
+    });
+    expect(states.PublishQueryResponse?.Parameters).toMatchObject({
+      Entries: [expect.objectContaining({ DetailType: 'orderQueryResponse', Source: 'orderPipeline' })],
+    });
     expect(states.UnroutableEvent).toMatchObject({ Type: 'Fail', Error: 'UnroutableEvent' });
   });
 
   it('exports exactly the documented outputs, none of them secret', () => {
-    expect(Object.keys(app.json.workflow.output ?? {}).filter((name) => !name.startsWith('cross-stack-output-')).sort()).toEqual(
-      ['BusDeadLetterQueueUrl', 'ConsumerPolicyArn', 'EventBridgeARN', 'EventBusName', 'OrdersTableName', 'ProducerPolicyArn', 'ProjectionFailureQueueUrl', 'ResponsesLogGroup', 'StateMachineArn', 'WorkflowDeadLetterQueueUrl'].sort(),
+    expect(
+      Object.keys(app.json.workflow.output ?? {})
+        .filter((name) => !name.startsWith('cross-stack-output-'))
+        .sort(),
+    ).toEqual(
+      [
+        'BusDeadLetterQueueUrl',
+        'ConsumerPolicyArn',
+        'EventBridgeARN',
+        'EventBusName',
+        'OrdersTableName',
+        'ProducerPolicyArn',
+        'ProjectionFailureQueueUrl',
+        'ResponsesLogGroup',
+        'StateMachineArn',
+        'WorkflowDeadLetterQueueUrl',
+      ].sort(),
     );
   });
 });

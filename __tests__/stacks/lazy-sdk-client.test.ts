@@ -21,7 +21,13 @@ interface StandInClient {
 }
 
 /** The stand-ins of one fresh package (as one bundle has them). */
-function standIns(): { pkg: LazyPackage; Client: new (config: object) => StandInClient; Put: new (input: object) => object; Get: new (input: object) => object; Conflict: new () => object } {
+function standIns(): {
+  pkg: LazyPackage;
+  Client: new (config: object) => StandInClient;
+  Put: new (input: object) => object;
+  Get: new (input: object) => object;
+  Conflict: new () => object;
+} {
   const pkg = lazyPackage('@aws-sdk/client-dynamodb');
   // As a bundle has it: each importer's part of the package behind its own import().
   pkg.add(async () => ({ DynamoDBClient: dynamodb.DynamoDBClient, ConditionalCheckFailedException: dynamodb.ConditionalCheckFailedException }));
@@ -53,7 +59,9 @@ describe('an SDK client stand-in', () => {
     const client = new Client(config);
 
     await client.send(new Put({ TableName: TABLE, Item: { id: { S: 'sent' }, status: { S: 'COMPLETED' } } }));
-    const read = (await client.send(new Get({ TableName: TABLE, Key: { id: { S: 'sent' } }, ConsistentRead: true }))) as { Item?: Record<string, { S?: string }> };
+    const read = (await client.send(new Get({ TableName: TABLE, Key: { id: { S: 'sent' } }, ConsistentRead: true }))) as {
+      Item?: Record<string, { S?: string }>;
+    };
 
     expect(read.Item?.status?.S).toBe('COMPLETED');
     client.destroy();
@@ -77,16 +85,17 @@ describe('an SDK client stand-in', () => {
     client.destroy();
   });
 
-  it('runs middleware added before its first call (Powertools\' user agent) on the real client', async () => {
+  it("runs middleware added before its first call (Powertools' user agent) on the real client", async () => {
     const { Client, Get } = standIns();
     const client = new Client(config);
     const userAgents: string[] = [];
     addUserAgentMiddleware(client, 'idempotency');
     client.middlewareStack.add?.(
-      (next: (args: { request: { headers: Record<string, string> } }) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
-        userAgents.push(args.request.headers['user-agent'] ?? '');
-        return next(args);
-      },
+      (next: (args: { request: { headers: Record<string, string> } }) => Promise<unknown>) =>
+        async (args: { request: { headers: Record<string, string> } }) => {
+          userAgents.push(args.request.headers['user-agent'] ?? '');
+          return next(args);
+        },
       { step: 'finalizeRequest', name: 'captureUserAgent' },
     );
     const identified = client.middlewareStack.identify?.() as string[];
@@ -97,7 +106,13 @@ describe('an SDK client stand-in', () => {
     expect(userAgents).toHaveLength(1);
     expect(userAgents[0]).toMatch(/PT\/idempotency\//);
     // Once loaded, the stack is the real client's.
-    expect(client.middlewareStack.identify?.()).toEqual(expect.arrayContaining(['addPowertoolsToUserAgent - after getUserAgentMiddleware', 'captureUserAgent - finalizeRequest', 'retryMiddleware - finalizeRequest']));
+    expect(client.middlewareStack.identify?.()).toEqual(
+      expect.arrayContaining([
+        'addPowertoolsToUserAgent - after getUserAgentMiddleware',
+        'captureUserAgent - finalizeRequest',
+        'retryMiddleware - finalizeRequest',
+      ]),
+    );
     client.destroy();
   });
 
@@ -105,7 +120,9 @@ describe('an SDK client stand-in', () => {
     const { Client } = standIns();
     const client = new Client(config);
 
-    expect(() => client.middlewareStack.remove?.('anything')).toThrow(/DynamoDBClient\.middlewareStack\.remove before the client's first call is not supported/);
+    expect(() => client.middlewareStack.remove?.('anything')).toThrow(
+      /DynamoDBClient\.middlewareStack\.remove before the client's first call is not supported/,
+    );
     client.destroy();
   });
 

@@ -31,9 +31,13 @@ describe('the least-privilege inventory', () => {
   });
 
   it('has no wildcard action and no * resource that AWS does not require', () => {
-    const problems = Object.entries(inventory).flatMap(([environment, rows]) => rows.flatMap((row) => row.problems.map((problem) => `${environment} ${row.identity} ${row.sid}: ${problem}`)));
+    const problems = Object.entries(inventory).flatMap(([environment, rows]) =>
+      rows.flatMap((row) => row.problems.map((problem) => `${environment} ${row.identity} ${row.sid}: ${problem}`)),
+    );
     expect(problems).toEqual([]);
-    const wildcards = Object.values(inventory).flat().filter((row) => row.resources.includes('*'));
+    const wildcards = Object.values(inventory)
+      .flat()
+      .filter((row) => row.resources.includes('*'));
     expect(wildcards.length).toBeGreaterThan(0);
     for (const row of wildcards) expect(row.wildcardReason).toEqual(expect.any(String));
   });

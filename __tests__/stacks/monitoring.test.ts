@@ -24,12 +24,17 @@ describe('alarms', () => {
     const topic = `\${aws_sns_topic.${resource(app.json.monitoring, 'aws_sns_topic').__id}.arn}`;
     expect(alarms().length).toBeGreaterThan(20);
     for (const alarm of alarms()) {
-      expect(alarm).toMatchObject({ alarm_actions: [topic], ok_actions: [topic], treat_missing_data: 'notBreaching', comparison_operator: 'GreaterThanThreshold' });
+      expect(alarm).toMatchObject({
+        alarm_actions: [topic],
+        ok_actions: [topic],
+        treat_missing_data: 'notBreaching',
+        comparison_operator: 'GreaterThanThreshold',
+      });
       expect(String(alarm.alarm_name)).toMatch(/^order-pipeline-prod-/);
     }
   });
 
-  it('watch every dead-letter queue for any message: the projection\'s, the workflow rule\'s and the bus\'s', () => {
+  it("watch every dead-letter queue for any message: the projection's, the workflow rule's and the bus's", () => {
     const depth = alarmOn('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => [alarm.namespace, alarm.threshold, alarm.statistic])).toEqual([
       ['AWS/SQS', 0, 'Maximum'],
@@ -41,7 +46,9 @@ describe('alarms', () => {
   });
 
   it('watch the projection lag with the configured threshold', () => {
-    expect(alarmOn('IteratorAge')).toEqual([expect.objectContaining({ namespace: 'AWS/Lambda', statistic: 'Maximum', threshold: ENVIRONMENTS.prod.alarms.iteratorAgeSeconds * 1000 })]);
+    expect(alarmOn('IteratorAge')).toEqual([
+      expect.objectContaining({ namespace: 'AWS/Lambda', statistic: 'Maximum', threshold: ENVIRONMENTS.prod.alarms.iteratorAgeSeconds * 1000 }),
+    ]);
   });
 
   it('watch every function the compute stack creates for errors and throttles, found from its constructs (no second list)', () => {
@@ -68,7 +75,10 @@ describe('alarms', () => {
       ['AWS/RDS', ENVIRONMENTS.prod.alarms.capacityRatio * 100, ['DBInstanceIdentifier']],
       ['AWS/RDS', ENVIRONMENTS.prod.alarms.capacityRatio * 100, ['DBInstanceIdentifier']],
     ]);
-    expect(capacity.map((alarm) => (alarm.dimensions as Record<string, string>).DBInstanceIdentifier)).toEqual([expect.stringMatching(/aws_rds_cluster_instanceread-model-instanceidentifier/), expect.stringMatching(/aws_rds_cluster_instanceread-model-instance-2identifier/)]);
+    expect(capacity.map((alarm) => (alarm.dimensions as Record<string, string>).DBInstanceIdentifier)).toEqual([
+      expect.stringMatching(/aws_rds_cluster_instanceread-model-instanceidentifier/),
+      expect.stringMatching(/aws_rds_cluster_instanceread-model-instance-2identifier/),
+    ]);
     expect(alarmOn('ServerlessDatabaseCapacity', (dimensions) => 'DBClusterIdentifier' in dimensions)).toEqual([]);
   });
 
@@ -76,10 +86,19 @@ describe('alarms', () => {
     const mapping = resource(app.json.compute, 'aws_lambda_event_source_mapping');
     expect(mapping.metrics_config).toEqual({ metrics: ['EventCount'] });
     for (const metric of ['FailedInvokeEventCount', 'DroppedEventCount']) {
-      expect(alarmOn(metric)).toEqual([expect.objectContaining({ namespace: 'AWS/Lambda', statistic: 'Sum', threshold: 0, dimensions: { EventSourceMappingUUID: expect.stringMatching(/aws_lambda_event_source_mapping.*uuid/) } })]);
+      expect(alarmOn(metric)).toEqual([
+        expect.objectContaining({
+          namespace: 'AWS/Lambda',
+          statistic: 'Sum',
+          threshold: 0,
+          dimensions: { EventSourceMappingUUID: expect.stringMatching(/aws_lambda_event_source_mapping.*uuid/) },
+        }),
+      ]);
     }
     // Only the workflow rule's target has a dead-letter queue (the responses target has none).
-    expect(alarmOn('InvocationsFailedToBeSentToDlq').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toEqual([expect.stringMatching(/aws_cloudwatch_event_ruleworkflow-rulename/)]);
+    expect(alarmOn('InvocationsFailedToBeSentToDlq').map((alarm) => (alarm.dimensions as Record<string, string>).RuleName)).toEqual([
+      expect.stringMatching(/aws_cloudwatch_event_ruleworkflow-rulename/),
+    ]);
     expect(alarmOn('ExecutionThrottled')).toEqual([expect.objectContaining({ namespace: 'AWS/States', threshold: 0 })]);
   });
 
@@ -93,21 +112,32 @@ describe('the alarm topic', () => {
   it('is encrypted with the project key, which lets CloudWatch publish, and only this account’s alarms may publish', () => {
     const topic = resource(app.json.monitoring, 'aws_sns_topic');
     expect(String(topic.kms_master_key_id)).toContain('aws_kms_key');
-    const keyPolicy = JSON.parse(resource(app.json.data, 'aws_kms_key').policy as string) as { Statement: { Sid: string; Principal: unknown; Action: string[] }[] };
-    expect(keyPolicy.Statement.find((statement) => statement.Sid === 'CloudWatchAlarmsUseTopicKey')).toMatchObject({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'] });
-    const topicPolicy = JSON.parse(resource(app.json.monitoring, 'aws_sns_topic_policy').policy as string) as { Statement: { Condition: Record<string, unknown> }[] };
+    const keyPolicy = JSON.parse(resource(app.json.data, 'aws_kms_key').policy as string) as {
+      Statement: { Sid: string; Principal: unknown; Action: string[] }[];
+    };
+    expect(keyPolicy.Statement.find((statement) => statement.Sid === 'CloudWatchAlarmsUseTopicKey')).toMatchObject({
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+    const topicPolicy = JSON.parse(resource(app.json.monitoring, 'aws_sns_topic_policy').policy as string) as {
+      Statement: { Condition: Record<string, unknown> }[];
+    };
     expect(topicPolicy.Statement[0]?.Condition).toEqual(expect.objectContaining({ StringEquals: expect.any(Object), ArnLike: expect.any(Object) }));
   });
 
   it('subscribes the emails from config', () => {
-    expect(resources(app.json.monitoring, 'aws_sns_topic_subscription').map((subscription) => [subscription.protocol, subscription.endpoint])).toEqual([['email', 'oncall@example.com']]);
+    expect(resources(app.json.monitoring, 'aws_sns_topic_subscription').map((subscription) => [subscription.protocol, subscription.endpoint])).toEqual([
+      ['email', 'oncall@example.com'],
+    ]);
   });
 });
 
 describe('the dashboard', () => {
   it('shows the whole flow: commands in, answers by status, projection lag and batches, DLQ depths, database capacity and connections, query latency', () => {
     const body = resource(app.json.monitoring, 'aws_cloudwatch_dashboard').dashboard_body as string;
-    const widgets = (JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as { widgets: { properties: { title: string } }[] }).widgets.map((widget) => widget.properties.title);
+    const widgets = (JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as { widgets: { properties: { title: string } }[] }).widgets.map(
+      (widget) => widget.properties.title,
+    );
     expect(widgets).toEqual([
       'Commands in (workflow rule matches)',
       'Command answers by status',
@@ -117,7 +147,18 @@ describe('the dashboard', () => {
       'Database capacity (ACU) and connections',
       'Query latency (ms, p50 and p99)',
     ]);
-    for (const metric of ['MatchedEvents', 'CommandsAccepted', 'CommandsRefused', 'QueriesAnswered', 'IteratorAge', 'ProjectionBatchSize', 'ApproximateNumberOfMessagesVisible', 'ServerlessDatabaseCapacity', 'DatabaseConnections', 'Duration']) {
+    for (const metric of [
+      'MatchedEvents',
+      'CommandsAccepted',
+      'CommandsRefused',
+      'QueriesAnswered',
+      'IteratorAge',
+      'ProjectionBatchSize',
+      'ApproximateNumberOfMessagesVisible',
+      'ServerlessDatabaseCapacity',
+      'DatabaseConnections',
+      'Duration',
+    ]) {
       expect(body).toContain(metric);
     }
   });

@@ -15,7 +15,9 @@ const withSubscriber = (config: EnvironmentConfig): EnvironmentConfig => ({ ...c
 /** The synthesized alarm of an environment, with what its metrics must point at. */
 function stoppedProjectionAlarm(config: EnvironmentConfig) {
   const app = synthesize(withSubscriber(config));
-  const alarm = resource(app.json.monitoring, 'aws_cloudwatch_metric_alarm', (properties) => Array.isArray(properties.metric_query)) as unknown as SynthesizedAlarm & Record<string, unknown>;
+  const alarm = resource(app.json.monitoring, 'aws_cloudwatch_metric_alarm', (properties) =>
+    Array.isArray(properties.metric_query),
+  ) as unknown as SynthesizedAlarm & Record<string, unknown>;
   const ordersTable = resource(app.json.data, 'aws_dynamodb_table', (table) => table.stream_enabled === true);
   const projection = resource(app.json.compute, 'aws_lambda_function', (fn) => String(fn.function_name).endsWith('project-orders'));
   return { alarm, ordersTableId: ordersTable.__id, projectionId: projection.__id };
@@ -29,11 +31,22 @@ type Role = 'commandsIn' | 'invocations';
  */
 function sampleData(ids: { ordersTableId: string; projectionId: string }, samples: Record<Role, Series> & { changesIn?: Series }) {
   return (metric: NonNullable<SynthesizedAlarm['metric_query'][number]['metric']>): Series => {
-    if (metric.namespace === 'AWS/DynamoDB' && metric.metric_name === 'SuccessfulRequestLatency' && metric.stat === 'SampleCount' && (metric.dimensions.Operation === 'PutItem' || metric.dimensions.Operation === 'UpdateItem') && metric.dimensions.TableName?.includes(`aws_dynamodb_table${ids.ordersTableId}name`)) {
+    if (
+      metric.namespace === 'AWS/DynamoDB' &&
+      metric.metric_name === 'SuccessfulRequestLatency' &&
+      metric.stat === 'SampleCount' &&
+      (metric.dimensions.Operation === 'PutItem' || metric.dimensions.Operation === 'UpdateItem') &&
+      metric.dimensions.TableName?.includes(`aws_dynamodb_table${ids.ordersTableId}name`)
+    ) {
       // Creates (PutItem) carry the commands in; cancels (UpdateItem) none unless given.
       return metric.dimensions.Operation === 'PutItem' ? samples.commandsIn : (samples.changesIn ?? samples.commandsIn.map(() => null));
     }
-    if (metric.namespace === 'AWS/Lambda' && metric.metric_name === 'Invocations' && metric.stat === 'Sum' && metric.dimensions.FunctionName?.includes(`aws_lambda_function${ids.projectionId}function_name`)) {
+    if (
+      metric.namespace === 'AWS/Lambda' &&
+      metric.metric_name === 'Invocations' &&
+      metric.stat === 'Sum' &&
+      metric.dimensions.FunctionName?.includes(`aws_lambda_function${ids.projectionId}function_name`)
+    ) {
       return samples.invocations;
     }
     throw new Error(`the alarm reads a metric the test has no samples for: ${JSON.stringify(metric)}`);
@@ -43,18 +56,21 @@ function sampleData(ids: { ordersTableId: string; projectionId: string }, sample
 const none: Series = [null, null, null];
 
 describe('the stopped-projection alarm', () => {
-  it.each(Object.keys(ENVIRONMENTS) as (keyof typeof ENVIRONMENTS)[])('exists in %s, over the metrics of the synthesized resources (creates, cancels, invocations)', (name) => {
-    const { alarm, ...ids } = stoppedProjectionAlarm(ENVIRONMENTS[name]);
-    expect(alarm.metric_query.filter((query) => query.metric)).toHaveLength(3);
-    // Cancels alone, with the projection stopped, fire it too.
-    expect(alarmFires(alarm, sampleData(ids, { commandsIn: none, changesIn: [1, 1, 1], invocations: none }))).toBe(true);
-    // Every metric query resolves to one of the two roles (sampleData throws otherwise).
-    expect(alarmFires(alarm, sampleData(ids, { commandsIn: [1, 1, 1], invocations: none }))).toBe(true);
-    const periods = alarm.metric_query.flatMap((query) => (query.metric ? [query.metric.period] : []));
-    expect(new Set(periods).size).toBe(1);
-    expect((periods[0] as number) % 60).toBe(0);
-    expect(periods[0] as number).toBeGreaterThanOrEqual(2 * ENVIRONMENTS[name].stream.maximumBatchingWindowInSeconds + 60);
-  });
+  it.each(Object.keys(ENVIRONMENTS) as (keyof typeof ENVIRONMENTS)[])(
+    'exists in %s, over the metrics of the synthesized resources (creates, cancels, invocations)',
+    (name) => {
+      const { alarm, ...ids } = stoppedProjectionAlarm(ENVIRONMENTS[name]);
+      expect(alarm.metric_query.filter((query) => query.metric)).toHaveLength(3);
+      // Cancels alone, with the projection stopped, fire it too.
+      expect(alarmFires(alarm, sampleData(ids, { commandsIn: none, changesIn: [1, 1, 1], invocations: none }))).toBe(true);
+      // Every metric query resolves to one of the two roles (sampleData throws otherwise).
+      expect(alarmFires(alarm, sampleData(ids, { commandsIn: [1, 1, 1], invocations: none }))).toBe(true);
+      const periods = alarm.metric_query.flatMap((query) => (query.metric ? [query.metric.period] : []));
+      expect(new Set(periods).size).toBe(1);
+      expect((periods[0] as number) % 60).toBe(0);
+      expect(periods[0] as number).toBeGreaterThanOrEqual(2 * ENVIRONMENTS[name].stream.maximumBatchingWindowInSeconds + 60);
+    },
+  );
 
   let alarm: ReturnType<typeof stoppedProjectionAlarm>['alarm'];
   let ids: { ordersTableId: string; projectionId: string };

@@ -45,7 +45,10 @@ async function bundlesWithTheNewQuery(): Promise<string> {
     packages: 'external',
     write: false,
   });
-  writeFileSync(path.join(dir, `${itemTotalQuery.functionName}.zip`), await zip([{ name: 'index.mjs', data: Buffer.from(bundle.outputFiles[0]?.contents ?? []) }]));
+  writeFileSync(
+    path.join(dir, `${itemTotalQuery.functionName}.zip`),
+    await zip([{ name: 'index.mjs', data: Buffer.from(bundle.outputFiles[0]?.contents ?? []) }]),
+  );
   return dir;
 }
 
@@ -65,29 +68,42 @@ function strings(value: unknown): string[] {
   return [];
 }
 
-beforeAll(async () => {
-  distDir = await bundlesWithTheNewQuery();
-}, budget({ seconds: 5 }));
+beforeAll(
+  async () => {
+    distDir = await bundlesWithTheNewQuery();
+  },
+  budget({ seconds: 5 }),
+);
 
 afterAll(() => rmSync(distDir, { recursive: true, force: true }));
 
 describe('a query and a command added to the registries', () => {
   it('refuses a registry that names a query or a command twice', () => {
     expect(() => registryWith({ queries: [itemTotalQuery, itemTotalQuery] })).toThrow('the registry has more than one query named itemTotal');
-    expect(() => registryWith({ commands: [REGISTRY.commands[0] as typeof holdOrderCommand] })).toThrow(`more than one command named ${REGISTRY.commands[0]?.name}`);
+    expect(() => registryWith({ commands: [REGISTRY.commands[0] as typeof holdOrderCommand] })).toThrow(
+      `more than one command named ${REGISTRY.commands[0]?.name}`,
+    );
   });
 
   describe('in the synth', () => {
     let stacks: Record<string, StackJson>;
-    beforeAll(() => {
-      stacks = synthesizeStacks(ENVIRONMENTS.dev, { registry, distDir });
-    }, budget({ seconds: 10 }));
+    beforeAll(
+      () => {
+        stacks = synthesizeStacks(ENVIRONMENTS.dev, { registry, distDir });
+      },
+      budget({ seconds: 10 }),
+    );
     const functionNamed = (name: string) => resourcesOf(stacks, 'aws_lambda_function').find((fn) => fn.function_name === `order-pipeline-dev-${name}`);
 
     it('deploys a function for the query, with its settings and the read model environment, beside every other', () => {
       // Act
       const deployed = resourcesOf(stacks, 'aws_lambda_function').map((fn) => String(fn.function_name).replace('order-pipeline-dev-', ''));
-      const fn = functionNamed(itemTotalQuery.functionName) as { memory_size: number; timeout: number; reserved_concurrent_executions: number; environment: { variables: Record<string, string> } };
+      const fn = functionNamed(itemTotalQuery.functionName) as {
+        memory_size: number;
+        timeout: number;
+        reserved_concurrent_executions: number;
+        environment: { variables: Record<string, string> };
+      };
 
       // Assess
       expect(deployed.sort()).toEqual([...Object.values(FunctionName), itemTotalQuery.functionName].sort());
@@ -98,9 +114,16 @@ describe('a query and a command added to the registries', () => {
     it('lets validate-request accept the query and routes both in the workflow, which may invoke the new function', () => {
       const validate = functionNamed('validate-request') as { environment: { variables: Record<string, string> } };
       const machine = resourcesOf(stacks, 'aws_sfn_state_machine')[0] as { definition: string };
-      const states = (JSON.parse(machine.definition) as { States: Record<string, { Choices?: { StringEquals?: string; And?: { StringEquals?: string }[] }[]; Parameters?: { FunctionName?: string } }> }).States;
-      const routed = (state: string) => (states[state]?.Choices ?? []).map((choice) => choice.StringEquals ?? choice.And?.find((rule) => rule.StringEquals)?.StringEquals);
-      const statements = resourcesOf(stacks, 'aws_iam_role_policy').flatMap((policy) => (JSON.parse(String(policy.policy)) as { Statement: { Sid: string; Resource: string[] }[] }).Statement);
+      const states = (
+        JSON.parse(machine.definition) as {
+          States: Record<string, { Choices?: { StringEquals?: string; And?: { StringEquals?: string }[] }[]; Parameters?: { FunctionName?: string } }>;
+        }
+      ).States;
+      const routed = (state: string) =>
+        (states[state]?.Choices ?? []).map((choice) => choice.StringEquals ?? choice.And?.find((rule) => rule.StringEquals)?.StringEquals);
+      const statements = resourcesOf(stacks, 'aws_iam_role_policy').flatMap(
+        (policy) => (JSON.parse(String(policy.policy)) as { Statement: { Sid: string; Resource: string[] }[] }).Statement,
+      );
       const invoke = statements.find((statement) => statement.Sid === 'InvokePipelineFunctions');
 
       expect(validate.environment.variables.SUPPORTED_QUERIES?.split(',')).toEqual(registry.queries.map((query) => query.name));
@@ -113,7 +136,12 @@ describe('a query and a command added to the registries', () => {
 
     it('publishes both in the schemas, alarms on the new function and gives its role the reader secret', () => {
       type Schema = { properties: { detail: { oneOf: { title: string }[] } } };
-      const schemas: Record<string, Schema> = Object.fromEntries(resourcesOf(stacks, 'aws_schemas_schema').map((schema): [string, Schema] => [String(schema.name).split('@')[1] as string, JSON.parse(String(schema.content)) as Schema]));
+      const schemas: Record<string, Schema> = Object.fromEntries(
+        resourcesOf(stacks, 'aws_schemas_schema').map((schema): [string, Schema] => [
+          String(schema.name).split('@')[1] as string,
+          JSON.parse(String(schema.content)) as Schema,
+        ]),
+      );
       const alarms = resourcesOf(stacks, 'aws_cloudwatch_metric_alarm').map((alarm) => String(alarm.alarm_description));
       const role = resourcesOf(stacks, 'aws_iam_role_policy').find((policy) => String(policy.role).includes('item-total')) as { policy: string };
       const reads = (JSON.parse(role.policy) as { Statement: { Action: string[] }[] }).Statement.flatMap((statement) => statement.Action);
@@ -132,23 +160,33 @@ describe('a query and a command added to the registries', () => {
     const timed = {
       ...bench,
       queries: (bench.queries as Record<string, unknown>[]).map((step) => ({ ...step, itemTotal: step.monthlySalesByItem })),
-      queryTls: { ...(bench.queryTls as object), perQuery: { ...(bench.queryTls as { perQuery: object }).perQuery, itemTotal: (bench.queryTls as { perQuery: Record<string, unknown> }).perQuery.monthlySalesByItem } },
+      queryTls: {
+        ...(bench.queryTls as object),
+        perQuery: {
+          ...(bench.queryTls as { perQuery: object }).perQuery,
+          itemTotal: (bench.queryTls as { perQuery: Record<string, unknown> }).perQuery.monthlySalesByItem,
+        },
+      },
     };
 
-    it('rates the new query, and every figure of the report is a finite number', () => {
-      // Act
-      const run = runCapacityModel('prod', { registry, distDir }, timed);
+    it(
+      'rates the new query, and every figure of the report is a finite number',
+      () => {
+        // Act
+        const run = runCapacityModel('prod', { registry, distDir }, timed);
 
-      // Assess
-      expect(run.report.queries.map((query) => query.name)).toEqual(registry.queries.map((query) => query.name));
-      const itemTotal = run.report.queries.find((query) => query.name === 'itemTotal');
-      expect(itemTotal?.perSecond).toBeGreaterThan(0);
-      expect(itemTotal?.assumption).toMatch(/^2 concurrent executions/);
-      for (const report of [run.report, run.original]) {
-        expect(numbers(report).filter(([, value]) => !Number.isFinite(value))).toEqual([]);
-        expect(strings(report).filter((text) => /NaN|undefined|Infinity/.test(text))).toEqual([]);
-      }
-    }, budget({ seconds: 10 }));
+        // Assess
+        expect(run.report.queries.map((query) => query.name)).toEqual(registry.queries.map((query) => query.name));
+        const itemTotal = run.report.queries.find((query) => query.name === 'itemTotal');
+        expect(itemTotal?.perSecond).toBeGreaterThan(0);
+        expect(itemTotal?.assumption).toMatch(/^2 concurrent executions/);
+        for (const report of [run.report, run.original]) {
+          expect(numbers(report).filter(([, value]) => !Number.isFinite(value))).toEqual([]);
+          expect(strings(report).filter((text) => /NaN|undefined|Infinity/.test(text))).toEqual([]);
+        }
+      },
+      budget({ seconds: 10 }),
+    );
 
     it("draws the new query's line in the latency chart, beside the original's and ours", () => {
       const chart = queryChart(timed.queries as unknown as Parameters<typeof queryChart>[0], registry.queries);
@@ -159,24 +197,33 @@ describe('a query and a command added to the registries', () => {
       expect(chart).not.toMatch(/NaN|undefined|Infinity/);
     });
 
-    it('names the query when the benchmark has no time for it, rather than printing NaN', () => {
-      expect(() => runCapacityModel('prod', { registry, distDir }, bench)).toThrow('the benchmark has no time for the query itemTotal');
-    }, budget({ seconds: 10 }));
+    it(
+      'names the query when the benchmark has no time for it, rather than printing NaN',
+      () => {
+        expect(() => runCapacityModel('prod', { registry, distDir }, bench)).toThrow('the benchmark has no time for the query itemTotal');
+      },
+      budget({ seconds: 10 }),
+    );
   });
 
-  it('appears in the IAM inventory of every environment, with no problem in any statement', () => {
-    // Act
-    const inventory = synthesizeInventoryRows({ registry, distDir });
+  it(
+    'appears in the IAM inventory of every environment, with no problem in any statement',
+    () => {
+      // Act
+      const inventory = synthesizeInventoryRows({ registry, distDir });
 
-    // Assess
-    expect(Object.keys(inventory)).toEqual([...ENVIRONMENT_NAMES]);
-    for (const [environment, rows] of Object.entries(inventory)) {
-      const identities = new Set(rows.map((row) => row.identity));
-      for (const name of [...Object.values(FunctionName), itemTotalQuery.functionName]) expect(identities).toContain(`order-pipeline-${environment}-${name}-role`);
-      expect(rows.filter((row) => row.identity === `order-pipeline-${environment}-item-total-role`).length).toBeGreaterThan(2);
-      expect(rows.flatMap((row) => row.problems)).toEqual([]);
-    }
-  }, budget({ seconds: 5 * ENVIRONMENT_NAMES.length }));
+      // Assess
+      expect(Object.keys(inventory)).toEqual([...ENVIRONMENT_NAMES]);
+      for (const [environment, rows] of Object.entries(inventory)) {
+        const identities = new Set(rows.map((row) => row.identity));
+        for (const name of [...Object.values(FunctionName), itemTotalQuery.functionName])
+          expect(identities).toContain(`order-pipeline-${environment}-${name}-role`);
+        expect(rows.filter((row) => row.identity === `order-pipeline-${environment}-item-total-role`).length).toBeGreaterThan(2);
+        expect(rows.flatMap((row) => row.problems)).toEqual([]);
+      }
+    },
+    budget({ seconds: 5 * ENVIRONMENT_NAMES.length }),
+  );
 
   it("is timed by the benchmark, asked with values of the data's own, and a query with an argument the data cannot sample is named", () => {
     // Act
@@ -187,6 +234,8 @@ describe('a query and a command added to the registries', () => {
     for (const { query, detail } of plan) expect(() => query.parse(detail())).not.toThrow();
     expect(plan.find((entry) => entry.query.name === 'itemTotal')?.detail()).toEqual({ query: 'itemTotal', itemid: expect.stringMatching(/^item-\d{3}$/) });
     const colour = { ...itemTotalQuery, name: 'itemsByColour', arguments: ['colour'] };
-    expect(() => queryBenchPlan([...registry.queries, colour], argumentSamples({ itemCount: 500, orderIds: [] }))).toThrow("the benchmark has no sample value for itemsByColour's argument colour");
+    expect(() => queryBenchPlan([...registry.queries, colour], argumentSamples({ itemCount: 500, orderIds: [] }))).toThrow(
+      "the benchmark has no sample value for itemsByColour's argument colour",
+    );
   });
 });

@@ -109,7 +109,9 @@ async function runTrigger(bin: string | null, setup: CallerSetup = {}): Promise<
   const profile = setup.output?.via === 'profile' ? `[profile deployer]\nregion = ${functionRegion}\noutput = ${setup.output.format}\n` : '';
   writeFileSync(path.join(home, '.aws', 'config'), profile);
   writeFileSync(path.join(home, '.aws', 'credentials'), '');
-  const resolved = Object.fromEntries(Object.entries(trigger.environment).map(([name, value]) => [name, value.includes('${') ? 'order-pipeline-dev-init-schema' : value]));
+  const resolved = Object.fromEntries(
+    Object.entries(trigger.environment).map(([name, value]) => [name, value.includes('${') ? 'order-pipeline-dev-init-schema' : value]),
+  );
   const env: NodeJS.ProcessEnv = {
     // An empty folder stands for a machine without the CLI: the command's first check answers before any other tool runs.
     PATH: bin === null ? mkdtempSync(path.join(work, 'empty-')) : `${bin}:/usr/bin:/bin`,
@@ -204,7 +206,9 @@ describe('the schema trigger command (rendered from the synth, run by the real A
         const elsewhere = await runTrigger(stubCli(cli, endpoint));
         functionRegion = synthRegion;
         expect({ cli: major, code: elsewhere.code }).toEqual({ cli: major, code: 1 });
-        expect(elsewhere.stderr).toContain(`no function order-pipeline-dev-init-schema in region ${synthRegion} for these credentials: wrong region or account`);
+        expect(elsewhere.stderr).toContain(
+          `no function order-pipeline-dev-init-schema in region ${synthRegion} for these credentials: wrong region or account`,
+        );
 
         const before = invocations.length;
         const unreachable = await runTrigger(stubCli(cli, closedEndpoint));
@@ -243,11 +247,13 @@ function evaluate(value: string, state: (address: string) => string, stack: Terr
   });
 }
 
-const evaluateTriggers = (state: (address: string) => string) => Object.fromEntries(Object.entries(triggers).map(([key, value]) => [key, evaluate(value, state)]));
+const evaluateTriggers = (state: (address: string) => string) =>
+  Object.fromEntries(Object.entries(triggers).map(([key, value]) => [key, evaluate(value, state)]));
 
 describe('the schema trigger map', () => {
   // Every attribute keeps its value across a restore or a replacement, but the cluster's resource id.
-  const cluster = (resourceId: string) => (address: string) => (/^aws_rds_cluster\.[^.]+\.cluster_resource_id$/.test(address) ? resourceId : `value of ${address}`);
+  const cluster = (resourceId: string) => (address: string) =>
+    /^aws_rds_cluster\.[^.]+\.cluster_resource_id$/.test(address) ? resourceId : `value of ${address}`;
 
   it('changes when the cluster is restored or replaced (a new cluster_resource_id under the same name), and only then', () => {
     const before = evaluateTriggers(cluster('cluster-ABCDEFGHIJKLMNOPQRSTUVWXY1'));

@@ -36,19 +36,24 @@ function policies(stack: TerraformJson): { where: string; kind: 'identity' | 're
   for (const role of resources(stack, 'aws_iam_role')) add(`aws_iam_role.${role.__id}`, 'trust', role.assume_role_policy);
   for (const key of resources(stack, 'aws_kms_key')) add(`aws_kms_key.${key.__id}`, 'resource', key.policy);
   for (const queue of resources(stack, 'aws_sqs_queue_policy')) add(`aws_sqs_queue_policy.${queue.__id}`, 'resource', queue.policy);
-  for (const logs of resources(stack, 'aws_cloudwatch_log_resource_policy')) add(`aws_cloudwatch_log_resource_policy.${logs.__id}`, 'resource', logs.policy_document);
+  for (const logs of resources(stack, 'aws_cloudwatch_log_resource_policy'))
+    add(`aws_cloudwatch_log_resource_policy.${logs.__id}`, 'resource', logs.policy_document);
   return found;
 }
 
 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
 
 describe('IAM', () => {
-  it('has no inline-less role and no managed-policy attachment; the only managed policies are the clients\' two', () => {
+  it("has no inline-less role and no managed-policy attachment; the only managed policies are the clients' two", () => {
     for (const app of apps) {
       for (const [, stack] of stacksOf(app)) {
         expect(resources(stack, 'aws_iam_role_policy_attachment')).toEqual([]);
       }
-      expect(Object.values(app.json).flatMap((stack) => resources(stack, 'aws_iam_policy').map((policy) => String(policy.name).replace(/^order-pipeline-[a-z]+-/, '')))).toEqual(['consumer', 'producer']);
+      expect(
+        Object.values(app.json).flatMap((stack) =>
+          resources(stack, 'aws_iam_policy').map((policy) => String(policy.name).replace(/^order-pipeline-[a-z]+-/, '')),
+        ),
+      ).toEqual(['consumer', 'producer']);
     }
   });
 
@@ -103,7 +108,8 @@ describe('IAM', () => {
         'order-pipeline-dev-workflow-role',
       ].sort(),
     );
-    const trusted = (role: { assume_role_policy: unknown }) => (JSON.parse(role.assume_role_policy as string) as { Statement: { Principal: { Service: string } }[] }).Statement.map((s) => s.Principal.Service);
+    const trusted = (role: { assume_role_policy: unknown }) =>
+      (JSON.parse(role.assume_role_policy as string) as { Statement: { Principal: { Service: string } }[] }).Statement.map((s) => s.Principal.Service);
     for (const role of resources(dev.json.compute, 'aws_iam_role')) expect(trusted(role as never)).toEqual(['lambda.amazonaws.com']);
   });
 
@@ -115,9 +121,24 @@ describe('IAM', () => {
       return (JSON.parse(policy?.policy as string) as { Statement: Statement[] }).Statement.flatMap((statement) => list(statement.Action)).sort();
     };
     expect(actionsOf('order-pipeline-dev-items-sales-report-role')).toEqual(
-      ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort(),
+      [
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:CreateNetworkInterface',
+        'ec2:DeleteNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:UnassignPrivateIpAddresses',
+        'kms:Decrypt',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
     );
-    expect(actionsOf('order-pipeline-dev-validate-request-role')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort());
+    expect(actionsOf('order-pipeline-dev-validate-request-role')).toEqual(
+      ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort(),
+    );
   });
 
   it('refuses to build a policy with a wildcard action or an unlisted * resource', () => {
@@ -131,10 +152,17 @@ describe('encryption at rest', () => {
     for (const app of apps) {
       for (const [name, stack] of stacksOf(app)) {
         for (const table of resources(stack, 'aws_dynamodb_table')) {
-          expect({ name, table: table.name, sse: table.server_side_encryption }).toEqual({ name, table: table.name, sse: { enabled: true, kms_key_arn: expect.any(String) } });
+          expect({ name, table: table.name, sse: table.server_side_encryption }).toEqual({
+            name,
+            table: table.name,
+            sse: { enabled: true, kms_key_arn: expect.any(String) },
+          });
         }
         for (const queue of resources(stack, 'aws_sqs_queue')) {
-          expect({ queue: queue.name, encrypted: queue.sqs_managed_sse_enabled === true || typeof queue.kms_master_key_id === 'string' }).toEqual({ queue: queue.name, encrypted: true });
+          expect({ queue: queue.name, encrypted: queue.sqs_managed_sse_enabled === true || typeof queue.kms_master_key_id === 'string' }).toEqual({
+            queue: queue.name,
+            encrypted: true,
+          });
         }
         for (const group of resources(stack, 'aws_cloudwatch_log_group')) {
           expect({ group: group.name, kms: typeof group.kms_key_id }).toEqual({ group: group.name, kms: 'string' });
@@ -183,7 +211,11 @@ describe('secrets', () => {
             expect({ key, looksSecret: /password|token|private_key/i.test(key) }).toEqual({ key, looksSecret: false });
             // Each function reads its role's secret: the master only where DDL is needed.
             if (key === 'DB_SECRET_ID') {
-              const role = /-(init-schema|rebuild-read-model)$/.test(String(fn.function_name)) ? 'master_user_secret0secret_arn' : /-project-orders$/.test(String(fn.function_name)) ? 'aws_secretsmanager_secretwriter-secretarn' : 'aws_secretsmanager_secretreader-secretarn';
+              const role = /-(init-schema|rebuild-read-model)$/.test(String(fn.function_name))
+                ? 'master_user_secret0secret_arn'
+                : /-project-orders$/.test(String(fn.function_name))
+                  ? 'aws_secretsmanager_secretwriter-secretarn'
+                  : 'aws_secretsmanager_secretreader-secretarn';
               expect({ fn: fn.function_name, secret: value }).toEqual({ fn: fn.function_name, secret: expect.stringContaining(role) });
             }
           }
@@ -223,7 +255,7 @@ describe('licences', () => {
 });
 
 describe('the bus contract on AWS', () => {
-  it("lets a producer put only commands and queries, and the workflow only responses: nobody can forge an answer", async () => {
+  it('lets a producer put only commands and queries, and the workflow only responses: nobody can forge an answer', async () => {
     // Prepare: the synthesized documents, with the bus ARN made concrete.
     const { IamGate } = await import('../../local/iam');
     const app = apps[0] as SynthesizedApp;
@@ -238,7 +270,18 @@ describe('the bus contract on AWS', () => {
       policies: {
         identity: new Map([
           [role('producer'), [{ name: 'producer', document: producer }]],
-          [role('workflow'), [{ name: 'workflow', document: { Version: '2012-10-17', Statement: workflow.Statement.filter((statement) => (statement as { Sid?: string }).Sid === 'PublishResponses') } }]],
+          [
+            role('workflow'),
+            [
+              {
+                name: 'workflow',
+                document: {
+                  Version: '2012-10-17',
+                  Statement: workflow.Statement.filter((statement) => (statement as { Sid?: string }).Sid === 'PublishResponses'),
+                },
+              },
+            ],
+          ],
         ]),
         trust: new Map(),
         resource: new Map(),
@@ -247,7 +290,12 @@ describe('the bus contract on AWS', () => {
     });
     // One PutEvents call is authorized once, with the values of all its entries (multivalued keys).
     const put = (who: string, detailTypes: string[], sources = detailTypes.map(() => 'orderPipeline')) =>
-      gate.allows({ principal: { kind: 'role', arn: role(who) }, action: 'events:PutEvents', resource: bus, context: { 'events:source': [...new Set(sources)], 'events:detail-type': [...new Set(detailTypes)] } });
+      gate.allows({
+        principal: { kind: 'role', arn: role(who) },
+        action: 'events:PutEvents',
+        resource: bus,
+        context: { 'events:source': [...new Set(sources)], 'events:detail-type': [...new Set(detailTypes)] },
+      });
     const batches: [string[], boolean][] = [
       [['orderCommand'], true],
       [['orderQuery'], true],
@@ -285,14 +333,34 @@ describe('confused deputy', () => {
         text
           .replace(/\$\{data\.aws_caller_identity\.account\.account_id\}/g, account)
           .replace(/\$\{data\.aws_partition\.partition\.partition\}/g, 'aws')
-          .replace(/\$\{aws_cloudwatch_event_rule\.workflow-rule\.arn\}/g, `arn:aws:events:us-east-1:${account}:rule/order-pipeline-dev-bus/order-pipeline-dev-commands-and-queries`),
+          .replace(
+            /\$\{aws_cloudwatch_event_rule\.workflow-rule\.arn\}/g,
+            `arn:aws:events:us-east-1:${account}:rule/order-pipeline-dev-bus/order-pipeline-dev-commands-and-queries`,
+          ),
       ) as { Statement: unknown[] };
     const trust = (id: string) => concrete(resource(app.json.workflow, 'aws_iam_role', (role) => role.__id === id).assume_role_policy as string);
     const workflowRole = `arn:aws:iam::${account}:role/workflow`;
     const targetRole = `arn:aws:iam::${account}:role/target`;
-    const gate = new IamGate({ account, mode: 'enforce', policies: { identity: new Map(), trust: new Map([[workflowRole, trust('workflow-role')], [targetRole, trust('workflow-target-role')]]), resource: new Map(), prefixed: [] } });
+    const gate = new IamGate({
+      account,
+      mode: 'enforce',
+      policies: {
+        identity: new Map(),
+        trust: new Map([
+          [workflowRole, trust('workflow-role')],
+          [targetRole, trust('workflow-target-role')],
+        ]),
+        resource: new Map(),
+        prefixed: [],
+      },
+    });
     const assume = (service: string, role: string, sourceAccount: string, sourceArn: string) =>
-      gate.allows({ principal: { kind: 'service', service }, action: 'sts:AssumeRole', resource: role, context: { 'aws:SourceAccount': sourceAccount, 'aws:SourceArn': sourceArn } });
+      gate.allows({
+        principal: { kind: 'service', service },
+        action: 'sts:AssumeRole',
+        resource: role,
+        context: { 'aws:SourceAccount': sourceAccount, 'aws:SourceArn': sourceArn },
+      });
     const machine = `arn:aws:states:us-east-1:${account}:stateMachine:order-pipeline-dev-workflow`;
     const rule = `arn:aws:events:us-east-1:${account}:rule/order-pipeline-dev-bus/order-pipeline-dev-commands-and-queries`;
 

@@ -20,9 +20,12 @@ import { budget } from '../helpers/budget';
 
 let written: Record<string, string>;
 
-beforeAll(async () => {
-  written = await npmRunSynth();
-}, budget({ cliRuns: 1, seconds: 15 }));
+beforeAll(
+  async () => {
+    written = await npmRunSynth();
+  },
+  budget({ cliRuns: 1, seconds: 15 }),
+);
 
 describe('npm run synth', () => {
   it('writes the committed snapshot of the dev environment', () => {
@@ -35,27 +38,32 @@ describe('npm run synth', () => {
     }
   });
 
-  it('writes, from what it keeps between runs, the bytes a clean build gives', async () => {
-    // Beside dist/: a bundle's source map names its sources relative to its own folder.
-    const dist = mkdtempSync(path.join(ROOT, '.test-dist-'));
-    const outdir = mkdtempSync(path.join(tmpdir(), 'synth-clean-out-'));
-    const saved = { ...process.env };
-    try {
-      await buildHandlers({ outRoot: dist, force: true });
-      // The same configuration npm run synth read, from the same variables.
-      for (const name of Object.keys(process.env)) delete process.env[name];
-      Object.assign(process.env, snapshotEnvironment(outdir));
-      const app = new App({ outdir });
-      buildPipeline(app, loadConfig(), { distDir: dist });
-      app.synth();
-      const clean = readStacks(outdir);
-      expect(Object.keys(written)).toEqual(Object.keys(clean));
-      for (const [stack, text] of Object.entries(written)) expect({ stack, difference: firstDifference(text, clean[stack]) }).toEqual({ stack, difference: undefined });
-    } finally {
-      for (const name of Object.keys(process.env)) delete process.env[name];
-      Object.assign(process.env, saved);
-      rmSync(dist, { recursive: true, force: true });
-      rmSync(outdir, { recursive: true, force: true });
-    }
-  }, budget({ seconds: 20 }));
+  it(
+    'writes, from what it keeps between runs, the bytes a clean build gives',
+    async () => {
+      // Beside dist/: a bundle's source map names its sources relative to its own folder.
+      const dist = mkdtempSync(path.join(ROOT, '.test-dist-'));
+      const outdir = mkdtempSync(path.join(tmpdir(), 'synth-clean-out-'));
+      const saved = { ...process.env };
+      try {
+        await buildHandlers({ outRoot: dist, force: true });
+        // The same configuration npm run synth read, from the same variables.
+        for (const name of Object.keys(process.env)) delete process.env[name];
+        Object.assign(process.env, snapshotEnvironment(outdir));
+        const app = new App({ outdir });
+        buildPipeline(app, loadConfig(), { distDir: dist });
+        app.synth();
+        const clean = readStacks(outdir);
+        expect(Object.keys(written)).toEqual(Object.keys(clean));
+        for (const [stack, text] of Object.entries(written))
+          expect({ stack, difference: firstDifference(text, clean[stack]) }).toEqual({ stack, difference: undefined });
+      } finally {
+        for (const name of Object.keys(process.env)) delete process.env[name];
+        Object.assign(process.env, saved);
+        rmSync(dist, { recursive: true, force: true });
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    },
+    budget({ seconds: 20 }),
+  );
 });

@@ -15,24 +15,44 @@ import { budget } from '../helpers/budget';
 
 /** The final snapshot's name as Terraform renders it when the cluster is created at `time`. */
 function finalSnapshotAt(outdir: string, time: string): string {
-  const model = new TerraformModel(readSynthesizedStacks(outdir), { region: 'us-east-1', account: '123456789012', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' }, now: () => new Date(time) }, LOCAL_TYPES);
+  const model = new TerraformModel(
+    readSynthesizedStacks(outdir),
+    {
+      region: 'us-east-1',
+      account: '123456789012',
+      endpoint: 'http://127.0.0.1:4566',
+      database: { host: '127.0.0.1', port: 3306, name: 'orders' },
+      now: () => new Date(time),
+    },
+    LOCAL_TYPES,
+  );
   return model.string(model.only('aws_rds_cluster'), 'final_snapshot_identifier');
 }
 
 describe('tearing an environment down', () => {
-  it('destroys in the reverse of the dependency order: monitoring, workflow, compute, data, network', () => {
-    // Prepare
-    const app = synthesize(ENVIRONMENTS.dev);
+  it(
+    'destroys in the reverse of the dependency order: monitoring, workflow, compute, data, network',
+    () => {
+      // Prepare
+      const app = synthesize(ENVIRONMENTS.dev);
 
-    // Act: the order the PR plan uses, reversed (cdktf destroy follows the same dependencies).
-    const order = execFileSync('node_modules/.bin/tsx', ['scripts/plan-order.ts', app.outdir], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map((line) => line.split(' ')[0]);
+      // Act: the order the PR plan uses, reversed (cdktf destroy follows the same dependencies).
+      const order = execFileSync('node_modules/.bin/tsx', ['scripts/plan-order.ts', app.outdir], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')[0]);
 
-    // Assess
-    expect(order.reverse()).toEqual(['order-pipeline-dev-monitoring', 'order-pipeline-dev-workflow', 'order-pipeline-dev-compute', 'order-pipeline-dev-data', 'order-pipeline-dev-network']);
-  }, budget({ cliRuns: 1, seconds: 5 }));
+      // Assess
+      expect(order.reverse()).toEqual([
+        'order-pipeline-dev-monitoring',
+        'order-pipeline-dev-workflow',
+        'order-pipeline-dev-compute',
+        'order-pipeline-dev-data',
+        'order-pipeline-dev-network',
+      ]);
+    },
+    budget({ cliRuns: 1, seconds: 5 }),
+  );
 
   it('blocks deleting production data until the protection is lifted in config, and keeps a final snapshot either way', () => {
     // Prepare
@@ -44,27 +64,42 @@ describe('tearing an environment down', () => {
     const orders = (app: typeof lifted) => resource(app.json.data, 'aws_dynamodb_table', (table) => String(table.name).endsWith('-orders'));
 
     // Assess
-    expect(cluster(protectedProd)).toMatchObject({ deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: expect.stringMatching(/^order-pipeline-prod-read-model-final-/) });
+    expect(cluster(protectedProd)).toMatchObject({
+      deletion_protection: true,
+      skip_final_snapshot: false,
+      final_snapshot_identifier: expect.stringMatching(/^order-pipeline-prod-read-model-final-/),
+    });
     expect(orders(protectedProd).deletion_protection_enabled).toBe(true);
-    expect(cluster(lifted)).toMatchObject({ deletion_protection: false, skip_final_snapshot: false, final_snapshot_identifier: expect.stringMatching(/^order-pipeline-prod-read-model-final-/) });
+    expect(cluster(lifted)).toMatchObject({
+      deletion_protection: false,
+      skip_final_snapshot: false,
+      final_snapshot_identifier: expect.stringMatching(/^order-pipeline-prod-read-model-final-/),
+    });
     expect(orders(lifted).deletion_protection_enabled).toBe(false);
   });
 
-  it('names each final snapshot after the creation of its cluster: a re-created environment destroyed again does not collide with the first snapshot', () => {
-    for (const environment of ['prod', 'staging'] as const) {
-      // Prepare
-      const app = synthesize({ ...ENVIRONMENTS[environment], alarms: { ...ENVIRONMENTS[environment].alarms, emails: ['oncall@example.com'] } });
+  it(
+    'names each final snapshot after the creation of its cluster: a re-created environment destroyed again does not collide with the first snapshot',
+    () => {
+      for (const environment of ['prod', 'staging'] as const) {
+        // Prepare
+        const app = synthesize({ ...ENVIRONMENTS[environment], alarms: { ...ENVIRONMENTS[environment].alarms, emails: ['oncall@example.com'] } });
 
-      // Act: the name Terraform renders for a cluster created now, and for the one created again a day later.
-      const first = finalSnapshotAt(app.outdir, '2026-12-07T15:04:05Z');
-      const second = finalSnapshotAt(app.outdir, '2026-12-08T09:30:00Z');
+        // Act: the name Terraform renders for a cluster created now, and for the one created again a day later.
+        const first = finalSnapshotAt(app.outdir, '2026-12-07T15:04:05Z');
+        const second = finalSnapshotAt(app.outdir, '2026-12-08T09:30:00Z');
 
-      // Assess: distinct, valid as RDS requires, and fixed once the cluster exists (a plan does not re-render it).
-      expect([first, second]).toEqual([`order-pipeline-${environment}-read-model-final-20261207150405`, `order-pipeline-${environment}-read-model-final-20261208093000`]);
-      for (const name of [first, second]) expect(snapshotIdentifierProblems(name)).toEqual([]);
-      expect((resource(app.json.data, 'aws_rds_cluster').lifecycle as { ignore_changes: string[] }).ignore_changes).toContain('final_snapshot_identifier');
-    }
-  }, budget({ seconds: 10 }));
+        // Assess: distinct, valid as RDS requires, and fixed once the cluster exists (a plan does not re-render it).
+        expect([first, second]).toEqual([
+          `order-pipeline-${environment}-read-model-final-20261207150405`,
+          `order-pipeline-${environment}-read-model-final-20261208093000`,
+        ]);
+        for (const name of [first, second]) expect(snapshotIdentifierProblems(name)).toEqual([]);
+        expect((resource(app.json.data, 'aws_rds_cluster').lifecycle as { ignore_changes: string[] }).ignore_changes).toContain('final_snapshot_identifier');
+      }
+    },
+    budget({ seconds: 10 }),
+  );
 
   it('checks a snapshot name as RDS does: 1 to 255 letters, digits or hyphens, a letter first, no double or trailing hyphen', () => {
     expect(snapshotIdentifierProblems('order-pipeline-prod-read-model-final-20261207150405')).toEqual([]);

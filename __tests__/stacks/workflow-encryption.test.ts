@@ -31,14 +31,19 @@ let keyArn: string;
 
 beforeAll(() => {
   app = synthesize(ENVIRONMENTS.dev);
-  model = new TerraformModel(readSynthesizedStacks(app.outdir), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
+  model = new TerraformModel(
+    readSynthesizedStacks(app.outdir),
+    { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } },
+    LOCAL_TYPES,
+  );
   gate = new IamGate({ account: ACCOUNT, mode: 'enforce', policies: policySet(synthesizedPolicies(model)) });
   keyArn = model.attributes(model.only('aws_kms_key')).arn as string;
 });
 
 const role = (name: string): Principal => ({ kind: 'role', arn: `arn:aws:iam::${ACCOUNT}:role/${name}` });
 const EVENTBRIDGE: Principal = { kind: 'service', service: 'events.amazonaws.com' };
-const allowed = (principal: Principal, action: string, context: Record<string, string>) => gate.allows({ principal, action, resource: keyArn, context } satisfies IamRequest);
+const allowed = (principal: Principal, action: string, context: Record<string, string>) =>
+  gate.allows({ principal, action, resource: keyArn, context } satisfies IamRequest);
 
 describe('the customer managed key of the bus, the archive and the workflow', () => {
   it('encrypts the bus (with a dead-letter queue for what it cannot encrypt), the archive and the state machine', () => {
@@ -46,11 +51,19 @@ describe('the customer managed key of the bus, the archive and the workflow', ()
     expect(String(bus.kms_key_identifier)).toMatch(new RegExp(`aws_kms_key${resource(app.json.data, 'aws_kms_key').__id}arn`));
     expect(bus.dead_letter_config).toEqual({ arn: expect.stringMatching(/aws_sqs_queue\.bus-dlq\.arn/) });
     expect(String(resource(app.json.workflow, 'aws_cloudwatch_event_archive').kms_key_identifier)).toBe(String(bus.kms_key_identifier));
-    expect(resource(app.json.workflow, 'aws_sfn_state_machine').encryption_configuration).toEqual({ type: 'CUSTOMER_MANAGED_KMS_KEY', kms_key_id: bus.kms_key_identifier, kms_data_key_reuse_period_seconds: 300 });
+    expect(resource(app.json.workflow, 'aws_sfn_state_machine').encryption_configuration).toEqual({
+      type: 'CUSTOMER_MANAGED_KMS_KEY',
+      kms_key_id: bus.kms_key_identifier,
+      kms_data_key_reuse_period_seconds: 300,
+    });
   });
 
   it('lets EventBridge use it for this bus of this account, and for nothing else', async () => {
-    const context = (bus: string, account = ACCOUNT) => ({ 'kms:EncryptionContext:aws:events:event-bus:arn': bus, 'aws:SourceAccount': account, 'aws:SourceArn': bus });
+    const context = (bus: string, account = ACCOUNT) => ({
+      'kms:EncryptionContext:aws:events:event-bus:arn': bus,
+      'aws:SourceAccount': account,
+      'aws:SourceArn': bus,
+    });
     for (const action of ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncryptFrom']) expect(await allowed(EVENTBRIDGE, action, context(BUS))).toBe(true);
     expect(await allowed(EVENTBRIDGE, 'kms:DescribeKey', {})).toBe(true);
     expect(await allowed(EVENTBRIDGE, 'kms:Decrypt', context(`arn:aws:events:${REGION}:${ACCOUNT}:event-bus/someone-elses-bus`))).toBe(false);
@@ -59,7 +72,10 @@ describe('the customer managed key of the bus, the archive and the workflow', ()
   });
 
   it("lets the workflow's execution role use it for this state machine, and no other role or state machine", async () => {
-    const context = (stateMachine: string) => ({ 'kms:EncryptionContext:aws:states:stateMachineArn': stateMachine, 'kms:ViaService': `states.${REGION}.amazonaws.com` });
+    const context = (stateMachine: string) => ({
+      'kms:EncryptionContext:aws:states:stateMachineArn': stateMachine,
+      'kms:ViaService': `states.${REGION}.amazonaws.com`,
+    });
     const workflowRole = role(`${names.stateMachine}-role`);
     for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) expect(await allowed(workflowRole, action, context(STATE_MACHINE))).toBe(true);
     expect(await allowed(workflowRole, 'kms:Decrypt', context(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:another`))).toBe(false);
@@ -79,7 +95,12 @@ describe('the customer managed key of the bus, the archive and the workflow', ()
 
   it('lets only EventBridge, for this bus, put events that could not be encrypted on the bus dead-letter queue', async () => {
     const queue = model.attributes(model.findBy('aws_sqs_queue', 'name', names.busDeadLetterQueue) as never).arn as string;
-    const send = (sourceArn: string): IamRequest => ({ principal: EVENTBRIDGE, action: 'sqs:SendMessage', resource: queue, context: { 'aws:SourceArn': sourceArn } });
+    const send = (sourceArn: string): IamRequest => ({
+      principal: EVENTBRIDGE,
+      action: 'sqs:SendMessage',
+      resource: queue,
+      context: { 'aws:SourceArn': sourceArn },
+    });
     expect(await gate.allows(send(BUS))).toBe(true);
     expect(await gate.allows(send(`arn:aws:events:${REGION}:${ACCOUNT}:event-bus/someone-elses-bus`))).toBe(false);
   });

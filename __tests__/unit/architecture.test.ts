@@ -110,7 +110,9 @@ function longStackConstructors(file: string, limit: number, text?: string): stri
 function crossings(graph: Map<string, string[]>, from: string, forbidden: readonly string[]): string[] {
   return [...graph]
     .filter(([file]) => file.startsWith(`${from}/`))
-    .flatMap(([file, targets]) => targets.filter((target) => forbidden.some((folder) => target.startsWith(`${folder}/`))).map((target) => `${file} → ${target}`));
+    .flatMap(([file, targets]) =>
+      targets.filter((target) => forbidden.some((folder) => target.startsWith(`${folder}/`))).map((target) => `${file} → ${target}`),
+    );
 }
 
 describe('the shape of the code', () => {
@@ -128,7 +130,12 @@ describe('the shape of the code', () => {
 
     // Act
     const edges = imports('local/sample.ts', text);
-    const found = cycles(new Map([['local/sample.ts', edges], ['local/terraform.ts', ['local/sample.ts']]]));
+    const found = cycles(
+      new Map([
+        ['local/sample.ts', edges],
+        ['local/terraform.ts', ['local/sample.ts']],
+      ]),
+    );
 
     // Assess
     expect(edges).toEqual(['local/terraform.ts', 'local/iam.ts', 'local/service.ts']);
@@ -171,9 +178,14 @@ describe('the shape of the code', () => {
       .concat(['main.ts', 'bootstrap.ts'])
       .flatMap((file) =>
         parse(file)
-          .statements.filter((statement): statement is ts.ImportDeclaration | ts.ExportDeclaration => ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement))
+          .statements.filter(
+            (statement): statement is ts.ImportDeclaration | ts.ExportDeclaration => ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement),
+          )
           .map((statement) => statement.moduleSpecifier)
-          .filter((specifier): specifier is ts.StringLiteral => specifier !== undefined && ts.isStringLiteral(specifier) && /^@(cdktf|cdktn)\/provider-[a-z0-9-]+(\/lib)?\/?$/.test(specifier.text))
+          .filter(
+            (specifier): specifier is ts.StringLiteral =>
+              specifier !== undefined && ts.isStringLiteral(specifier) && /^@(cdktf|cdktn)\/provider-[a-z0-9-]+(\/lib)?\/?$/.test(specifier.text),
+          )
           .map((specifier) => `${file}: ${specifier.text}`),
       );
     expect(barrels).toEqual([]);

@@ -64,5 +64,6 @@ export const command = defineCommand({
     ],
     otherwise: 'changed',
   },
-  refusal: (answer, orderId) => (answer === 'notFound' ? new UnknownOrderError(orderId) : answer === 'changed' ? new OrderChangedError(orderId) : new OrderConflictError(orderId)),
+  refusal: (answer, orderId) =>
+    answer === 'notFound' ? new UnknownOrderError(orderId) : answer === 'changed' ? new OrderChangedError(orderId) : new OrderConflictError(orderId),
 });

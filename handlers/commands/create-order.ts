@@ -36,5 +36,6 @@ export const command = defineCommand({
     rules: [{ when: [{ attribute: 'contentHash', equalsCommand: 'contentHash' }], answer: 'accepted' }],
     otherwise: 'conflict',
   },
-  refusal: (answer, orderId) => (answer === 'conflict' ? new OrderConflictError(orderId) : answer === 'notFound' ? new UnknownOrderError(orderId) : new OrderChangedError(orderId)),
+  refusal: (answer, orderId) =>
+    answer === 'conflict' ? new OrderConflictError(orderId) : answer === 'notFound' ? new UnknownOrderError(orderId) : new OrderChangedError(orderId),
 });

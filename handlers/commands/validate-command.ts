@@ -63,7 +63,8 @@ export function validateCommand(envelope: CommandEnvelope): CommandValidation {
 
 /** The detail's `command`, checked: an object's string naming a supported command. */
 function commandName(detail: unknown): CommandName {
-  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+    throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
   const { command } = detail as Record<string, unknown>;
   if (command === undefined || command === null) throw new ValidationError(['detail.command is required']);
   if (typeof command !== 'string') throw new ValidationError([`detail.command must be a string, got ${describeType(command)}`]);

@@ -46,7 +46,10 @@ export abstract class RefusalError extends PipelineError {
   /** The `error` object sent back to the client. */
   toBody(): RefusalBody {
     const characters = [...this.message];
-    const message = characters.length <= MAX_REFUSAL_MESSAGE_CHARACTERS ? this.message : `${characters.slice(0, MAX_REFUSAL_MESSAGE_CHARACTERS).join('')}… (message cut at ${MAX_REFUSAL_MESSAGE_CHARACTERS} characters)`;
+    const message =
+      characters.length <= MAX_REFUSAL_MESSAGE_CHARACTERS
+        ? this.message
+        : `${characters.slice(0, MAX_REFUSAL_MESSAGE_CHARACTERS).join('')}… (message cut at ${MAX_REFUSAL_MESSAGE_CHARACTERS} characters)`;
     return { code: this.code, message };
   }
 }

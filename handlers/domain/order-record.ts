@@ -5,8 +5,7 @@ import { orderFromItem, type Order, type OrderItem } from './order';
 
 /** What the projection does with one stream record. */
 type RecordIntent =
-  | { readonly kind: 'project'; readonly order: Order }
-  | { readonly kind: 'skip'; readonly eventName: string; readonly orderId: string | undefined };
+  { readonly kind: 'project'; readonly order: Order } | { readonly kind: 'skip'; readonly eventName: string; readonly orderId: string | undefined };
 
 /**
  * Reads an orders-table stream record. INSERT (a created order) and MODIFY (a

@@ -76,12 +76,11 @@ export interface StoredLine {
  * out, so a client that re-sends the same order gets `orderCreated` again.
  */
 export function orderContentHash(orderId: string, items: readonly OrderLine[]): string {
-  const lines = items
-    .map((line) => [line.itemid, line.quantity] as const)
-    .sort(([a, qa], [b, qb]) => (a < b ? -1 : a > b ? 1 : qa - qb));
-  return createHash('sha256').update(JSON.stringify([orderId, lines])).digest('hex');
+  const lines = items.map((line) => [line.itemid, line.quantity] as const).sort(([a, qa], [b, qb]) => (a < b ? -1 : a > b ? 1 : qa - qb));
+  return createHash('sha256')
+    .update(JSON.stringify([orderId, lines]))
+    .digest('hex');
 }
-
 
 /** A line as some source holds it, before validation. */
 interface LineCandidate {
@@ -143,7 +142,8 @@ export function orderFromCommand(envelope: CommandEnvelope): Order {
     const candidates: LineCandidate[] = [];
     items.forEach((item: unknown, index) => {
       const at = `detail.items[${index}]`;
-      if (typeof item !== 'object' || item === null || Array.isArray(item)) candidates.push({ at, itemid: undefined, quantity: undefined, shapeProblem: `must be an object, got ${describeType(item)}` });
+      if (typeof item !== 'object' || item === null || Array.isArray(item))
+        candidates.push({ at, itemid: undefined, quantity: undefined, shapeProblem: `must be an object, got ${describeType(item)}` });
       else candidates.push({ at, itemid: (item as Record<string, unknown>).itemid, quantity: (item as Record<string, unknown>).quantity });
     });
     const validated = validateLines(candidates);
@@ -154,7 +154,14 @@ export function orderFromCommand(envelope: CommandEnvelope): Order {
   const orderedAt = commandTime(envelope, problems);
   if (problems.length > 0) throw new ValidationError(problems);
   const orderId = fields.orderId as string;
-  return { orderId, orderedAt: orderedAt as string, items: lines, contentHash: orderContentHash(orderId, lines), commandMessageId: envelope.id as string, ...INITIAL_STATE };
+  return {
+    orderId,
+    orderedAt: orderedAt as string,
+    items: lines,
+    contentHash: orderContentHash(orderId, lines),
+    commandMessageId: envelope.id as string,
+    ...INITIAL_STATE,
+  };
 }
 
 /**
@@ -222,7 +229,8 @@ export function orderFromItem(image: OrderItem): Order {
   }
   // Items written before orders had a status are created orders at revision 1.
   const status = image.status?.S ?? INITIAL_STATE.status;
-  if (!STATUS_PATTERN.test(status)) problems.push(`status must be a lower-case word of 1 to 16 letters, got ${JSON.stringify(status.slice(0, 32))} (S attribute)`);
+  if (!STATUS_PATTERN.test(status))
+    problems.push(`status must be a lower-case word of 1 to 16 letters, got ${JSON.stringify(status.slice(0, 32))} (S attribute)`);
   const revisionText = image.revision?.N ?? String(INITIAL_STATE.revision);
   const revision = Number(revisionText);
   if (!/^\d{1,9}$/.test(revisionText) || revision < 1) problems.push(`revision must be a positive integer, got ${revisionText.slice(0, 32)} (N attribute)`);
@@ -233,7 +241,15 @@ export function orderFromItem(image: OrderItem): Order {
   if (contentHash !== undefined && contentHash !== expectedHash) {
     throw new MalformedRecordError(`contentHash does not match the order's items (stored ${contentHash}, computed ${expectedHash})`);
   }
-  return { orderId: orderId as string, orderedAt: orderedAt as string, items: lines, contentHash: expectedHash, commandMessageId: image.commandMessageId?.S ?? '', status, revision };
+  return {
+    orderId: orderId as string,
+    orderedAt: orderedAt as string,
+    items: lines,
+    contentHash: expectedHash,
+    commandMessageId: image.commandMessageId?.S ?? '',
+    status,
+    revision,
+  };
 }
 
 /** Order → read-model rows: its `orders` row and its `order_lines` rows, in the order sent. */

@@ -59,7 +59,8 @@ export function queryRefusal(envelope: QueryEnvelope, error: RefusalError, echo:
 /** Checks the envelope's detail is an object with a string `query`; returns both. */
 export function queryDetail(envelope: QueryEnvelope): { detail: Record<string, unknown>; query: string } {
   const { detail } = envelope;
-  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+    throw new ValidationError([`detail must be an object, got ${describeType(detail)}`]);
   const { query } = detail as Record<string, unknown>;
   if (query === undefined || query === null) throw new ValidationError(['detail.query is required']);
   if (typeof query !== 'string') throw new ValidationError([`detail.query must be a string, got ${describeType(query)}`]);

@@ -21,7 +21,11 @@ interface ItemTotalRow extends RowDataPacket {
  * Every item's total and last order date, sorted by item id. Reads the
  * maintained per-item totals: one row per item, whatever the order history.
  */
-export async function itemsSalesReport(pool: Pool, page: PageRequest = { limit: Number.MAX_SAFE_INTEGER }, tables: ReadModelTables = READ_MODEL_TABLES): Promise<ItemSalesRow[]> {
+export async function itemsSalesReport(
+  pool: Pool,
+  page: PageRequest = { limit: Number.MAX_SAFE_INTEGER },
+  tables: ReadModelTables = READ_MODEL_TABLES,
+): Promise<ItemSalesRow[]> {
   const [rows] = await pool.query<ItemTotalRow[]>(
     `SELECT item_id, total_ordered, last_order_date FROM ?? ${page.after === undefined ? '' : 'WHERE item_id > ?'} ORDER BY item_id LIMIT ?`,
     [tables.itemTotals, ...(page.after === undefined ? [] : [page.after]), Math.min(page.limit, Number.MAX_SAFE_INTEGER)],
@@ -44,7 +48,11 @@ export const query = defineQuery({
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
   schema: {
     detail: { required: [], properties: {} },
-    row: { type: 'object', required: ['itemid', 'totalordered', 'lastorderdate'], properties: { itemid: FieldSchema.itemId, totalordered: { type: 'integer', minimum: 1 }, lastorderdate: FieldSchema.date } },
+    row: {
+      type: 'object',
+      required: ['itemid', 'totalordered', 'lastorderdate'],
+      properties: { itemid: FieldSchema.itemId, totalordered: { type: 'integer', minimum: 1 }, lastorderdate: FieldSchema.date },
+    },
     answer: {},
   },
 });

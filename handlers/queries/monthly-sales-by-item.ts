@@ -4,10 +4,7 @@ import { FieldSchema, itemIdProblem } from '../domain/limits';
 import { READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 import { defineQuery, echoString, exactNumber, type PageRequest } from './query-definition';
 
-const MONTHS = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
-] as const;
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'] as const;
 
 /** `2022-10-01` → `October 2022`, independent of any server or process locale. */
 export function monthYear(monthStart: string): string {
@@ -37,7 +34,12 @@ interface MonthlyTotalRow extends RowDataPacket {
 }
 
 /** One item's total per calendar month (UTC), newest month first. Pages are keyed by month start (`YYYY-MM-01`). */
-export async function monthlySalesByItem(pool: Pool, itemId: string, page: PageRequest = { limit: Number.MAX_SAFE_INTEGER }, tables: ReadModelTables = READ_MODEL_TABLES): Promise<MonthlySalesRow[]> {
+export async function monthlySalesByItem(
+  pool: Pool,
+  itemId: string,
+  page: PageRequest = { limit: Number.MAX_SAFE_INTEGER },
+  tables: ReadModelTables = READ_MODEL_TABLES,
+): Promise<MonthlySalesRow[]> {
   const [rows] = await pool.query<MonthlyTotalRow[]>(
     `SELECT month_start, monthly_ordered FROM ?? WHERE item_id = ? ${page.after === undefined ? '' : 'AND month_start < ?'} ORDER BY month_start DESC LIMIT ?`,
     [tables.itemMonthlyTotals, itemId, ...(page.after === undefined ? [] : [page.after]), Math.min(page.limit, Number.MAX_SAFE_INTEGER)],
@@ -64,7 +66,11 @@ export const query = defineQuery({
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
   schema: {
     detail: { required: ['itemid'], properties: { itemid: FieldSchema.itemId } },
-    row: { type: 'object', required: ['monthyear', 'monthlyordered'], properties: { monthyear: { type: 'string', pattern: '^[A-Z][a-z]+ \\d{4}$' }, monthlyordered: { type: 'integer', minimum: 1 } } },
+    row: {
+      type: 'object',
+      required: ['monthyear', 'monthlyordered'],
+      properties: { monthyear: { type: 'string', pattern: '^[A-Z][a-z]+ \\d{4}$' }, monthlyordered: { type: 'integer', minimum: 1 } },
+    },
     answer: { queryItemId: { type: 'string' } },
   },
 });

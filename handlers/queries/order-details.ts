@@ -40,7 +40,12 @@ export async function orderDetails(
   const first = rows[0];
   if (first === undefined) return undefined;
   // The order exists; a page past its last line has no lines (the LEFT JOIN's NULL row).
-  return { status: first.status, lines: rows.filter((row) => row.item_id !== null).map((row) => ({ itemid: row.item_id, quantity: row.quantity, orderdate: row.order_date, lineNo: row.line_no })) };
+  return {
+    status: first.status,
+    lines: rows
+      .filter((row) => row.item_id !== null)
+      .map((row) => ({ itemid: row.item_id, quantity: row.quantity, orderdate: row.order_date, lineNo: row.line_no })),
+  };
 }
 
 /** `orderDetails`: one order's lines and date with its status (`queryOrderStatus`), or 404 `OrderNotFound`. */
@@ -67,7 +72,14 @@ export const query = defineQuery({
   settings: { timeoutSeconds: 30, memoryMb: 512, reservedConcurrency: 3, databaseConnections: 1 },
   schema: {
     detail: { required: ['orderId'], properties: { orderId: FieldSchema.orderId } },
-    row: { type: 'object', required: ['itemid', 'quantity', 'orderdate'], properties: { itemid: FieldSchema.itemId, quantity: FieldSchema.quantity, orderdate: FieldSchema.date } },
-    answer: { queryOrderId: { type: 'string' }, queryOrderStatus: { type: 'string', description: '`created`, or the status the command that last changed it left (`cancelled`)' } },
+    row: {
+      type: 'object',
+      required: ['itemid', 'quantity', 'orderdate'],
+      properties: { itemid: FieldSchema.itemId, quantity: FieldSchema.quantity, orderdate: FieldSchema.date },
+    },
+    answer: {
+      queryOrderId: { type: 'string' },
+      queryOrderStatus: { type: 'string', description: '`created`, or the status the command that last changed it left (`cancelled`)' },
+    },
   },
 });

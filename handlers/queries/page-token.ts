@@ -38,7 +38,10 @@ function canonical(value: unknown): string {
 }
 
 function digest(query: string, params: unknown, after: string): string {
-  return createHash('sha256').update(canonical([TOKEN_VERSION, query, params, after])).digest('base64url').slice(0, 22);
+  return createHash('sha256')
+    .update(canonical([TOKEN_VERSION, query, params, after]))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /** The token that continues `query` with `params` after the row whose key is `after`. */

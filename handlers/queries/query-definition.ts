@@ -84,7 +84,9 @@ export interface QueryPaging<Row> {
 }
 
 /** Declares a query (a typed identity that keeps its name's literal type: the module is the declaration). */
-export function defineQuery<const Name extends string, Params, Row>(definition: QueryDefinition<Params, Row> & { readonly name: Name }): QueryDefinition<Params, Row> & { readonly name: Name } {
+export function defineQuery<const Name extends string, Params, Row>(
+  definition: QueryDefinition<Params, Row> & { readonly name: Name },
+): QueryDefinition<Params, Row> & { readonly name: Name } {
   return definition;
 }
 

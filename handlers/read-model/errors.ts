@@ -52,7 +52,13 @@ export class MigrationFailedError extends ReadModelError {
  * next run resumes at this step.
  */
 export class MigrationLockWaitError extends ReadModelError {
-  constructor(version: number, name: string, step: number, detail: { attempts: number; lockWaitSeconds: number; oldestTransaction?: string }, options?: ErrorOptions) {
+  constructor(
+    version: number,
+    name: string,
+    step: number,
+    detail: { attempts: number; lockWaitSeconds: number; oldestTransaction?: string },
+    options?: ErrorOptions,
+  ) {
     super(
       `migration ${version} (${name}) step ${step} waited ${detail.attempts} times ${detail.lockWaitSeconds} s for its table locks and gave up, so the projection never waited longer than that; ` +
         `${detail.oldestTransaction ? `the oldest open transaction: ${detail.oldestTransaction}; ` : ''}end the long transaction and run it again (it resumes at step ${step})`,

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { MigrationChecksumError, MigrationFailedError, MigrationIncompleteError, MigrationLockError, MigrationLockWaitError, MigrationSetError } from './errors';
+import {
+  MigrationChecksumError,
+  MigrationFailedError,
+  MigrationIncompleteError,
+  MigrationLockError,
+  MigrationLockWaitError,
+  MigrationSetError,
+} from './errors';
 import { goesThroughRebuild, onlineProblem, splitStatements, stepKind, throughRebuildProblem } from './migration-sql';
 import { BOOKKEEPING_TABLES } from '../../config/read-model-tables';
 
@@ -88,7 +95,9 @@ const FILE_NAME = /^(\d{4})-([a-z0-9-]+)\.sql$/;
 const LOCK_WAIT_TIMEOUT = 1205;
 const DEADLOCK = 1213;
 /** What a DDL step that had already taken effect answers when run again. */
-const ALREADY_DONE = new Set([1050 /* table exists */, 1051 /* unknown table */, 1060 /* duplicate column */, 1061 /* duplicate key name */, 1091 /* can't drop: no such column or key */]);
+const ALREADY_DONE = new Set([
+  1050 /* table exists */, 1051 /* unknown table */, 1060 /* duplicate column */, 1061 /* duplicate key name */, 1091 /* can't drop: no such column or key */,
+]);
 
 /** Computes a migration's checksum. */
 function migrationChecksum(sql: string): string {
@@ -197,7 +206,9 @@ export async function migrate(connection: Connection, migrations: readonly Migra
     await prepareBookkeeping(connection);
     const [rows] = await connection.query<AppliedRow[]>('SELECT version, name, checksum FROM ?? ORDER BY version', [BOOKKEEPING_TABLES.migrations]);
     const recorded = new Map(rows.map((row) => [row.version, row]));
-    const [stepRows] = await connection.query<StepRow[]>('SELECT version, step, checksum, state FROM ?? ORDER BY version, step', [BOOKKEEPING_TABLES.migrationSteps]);
+    const [stepRows] = await connection.query<StepRow[]>('SELECT version, step, checksum, state FROM ?? ORDER BY version, step', [
+      BOOKKEEPING_TABLES.migrationSteps,
+    ]);
 
     for (const migration of migrations) {
       const row = recorded.get(migration.version);
@@ -226,7 +237,12 @@ export async function migrate(connection: Connection, migrations: readonly Migra
         if (options.keepGoing && !options.keepGoing()) throw new MigrationIncompleteError(migration.version, migration.name, step);
         await runStep(connection, migration, { step, statement, resumed: states.get(step) === 'started' }, { ...options, lockWaitSeconds });
       }
-      await connection.query('INSERT INTO ?? (version, name, checksum) VALUES (?, ?, ?)', [BOOKKEEPING_TABLES.migrations, migration.version, migration.name, migration.checksum]);
+      await connection.query('INSERT INTO ?? (version, name, checksum) VALUES (?, ?, ?)', [
+        BOOKKEEPING_TABLES.migrations,
+        migration.version,
+        migration.name,
+        migration.checksum,
+      ]);
       applied.push(label);
     }
     return { applied, alreadyApplied, awaitingRebuild };
@@ -234,20 +250,21 @@ export async function migrate(connection: Connection, migrations: readonly Migra
 }
 
 /** One step, attempt after attempt while it times out waiting for its locks. */
-async function runStep(connection: Connection, migration: Migration, current: { step: number; statement: string; resumed: boolean }, options: MigrateOptions & { lockWaitSeconds: number }): Promise<void> {
+async function runStep(
+  connection: Connection,
+  migration: Migration,
+  current: { step: number; statement: string; resumed: boolean },
+  options: MigrateOptions & { lockWaitSeconds: number },
+): Promise<void> {
   const { step, statement, resumed } = current;
   const label = migrationLabel(migration);
   const attempts = options.attempts ?? MIGRATION_STEP_ATTEMPTS;
   const event = (state: StepEvent['state']) => options.onStep?.({ migration: label, step, steps: migration.steps.length, state, resumed });
   const record = (state: StepEvent['state']) =>
-    connection.query('INSERT INTO ?? (version, step, checksum, state) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE state = ?, updated_at = CURRENT_TIMESTAMP(3)', [
-      BOOKKEEPING_TABLES.migrationSteps,
-      migration.version,
-      step,
-      migration.checksum,
-      state,
-      state,
-    ]);
+    connection.query(
+      'INSERT INTO ?? (version, step, checksum, state) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE state = ?, updated_at = CURRENT_TIMESTAMP(3)',
+      [BOOKKEEPING_TABLES.migrationSteps, migration.version, step, migration.checksum, state, state],
+    );
   await event('started');
   for (let attempt = 1; ; attempt++) {
     try {
@@ -274,9 +291,17 @@ async function runStep(connection: Connection, migration: Migration, current: { 
       if (errno !== LOCK_WAIT_TIMEOUT && errno !== DEADLOCK) throw new MigrationFailedError(migration.version, migration.name, { cause: error, step });
       if (attempt >= attempts) {
         const oldestTransaction = await oldestOpenTransaction(connection);
-        throw new MigrationLockWaitError(migration.version, migration.name, step, { attempts, lockWaitSeconds: options.lockWaitSeconds, ...(oldestTransaction ? { oldestTransaction } : {}) }, { cause: error });
+        throw new MigrationLockWaitError(
+          migration.version,
+          migration.name,
+          step,
+          { attempts, lockWaitSeconds: options.lockWaitSeconds, ...(oldestTransaction ? { oldestTransaction } : {}) },
+          { cause: error },
+        );
       }
-      options.logger?.warn(`migration ${label} step ${step} could not take its locks within ${options.lockWaitSeconds} s (attempt ${attempt} of ${attempts}); trying again`);
+      options.logger?.warn(
+        `migration ${label} step ${step} could not take its locks within ${options.lockWaitSeconds} s (attempt ${attempt} of ${attempts}); trying again`,
+      );
       await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, (options.retryDelayMs ?? 1_000) * 2 ** (attempt - 1))));
     }
   }
@@ -300,7 +325,9 @@ async function oldestOpenTransaction(connection: Connection): Promise<string | u
  * yet applied, when it goes through the rebuild; undefined otherwise.
  */
 export async function migrationForRebuild(connection: Pick<Connection, 'query'>, migrations: readonly Migration[]): Promise<Migration | undefined> {
-  const [tables] = await connection.query<RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [BOOKKEEPING_TABLES.migrations]);
+  const [tables] = await connection.query<RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [
+    BOOKKEEPING_TABLES.migrations,
+  ]);
   if (tables.length === 0) return undefined;
   const [rows] = await connection.query<AppliedRow[]>('SELECT version FROM ?? ORDER BY version', [BOOKKEEPING_TABLES.migrations]);
   const applied = new Set(rows.map((row) => row.version));
@@ -312,10 +339,20 @@ export async function migrationForRebuild(connection: Pick<Connection, 'query'>,
  * Records a through-rebuild migration as applied once the rebuild's swap
  * brought its tables in, then applies the migrations after it.
  */
-export async function completeThroughRebuild(connection: Connection, migration: Migration, migrations: readonly Migration[], options: MigrateOptions = {}): Promise<MigrationReport> {
+export async function completeThroughRebuild(
+  connection: Connection,
+  migration: Migration,
+  migrations: readonly Migration[],
+  options: MigrateOptions = {},
+): Promise<MigrationReport> {
   await withMigrationLock(connection, options.lockTimeoutSeconds ?? 60, async () => {
     await prepareBookkeeping(connection);
-    await connection.query('INSERT IGNORE INTO ?? (version, name, checksum) VALUES (?, ?, ?)', [BOOKKEEPING_TABLES.migrations, migration.version, migration.name, migration.checksum]);
+    await connection.query('INSERT IGNORE INTO ?? (version, name, checksum) VALUES (?, ?, ?)', [
+      BOOKKEEPING_TABLES.migrations,
+      migration.version,
+      migration.name,
+      migration.checksum,
+    ]);
   });
   return migrate(connection, migrations, options);
 }

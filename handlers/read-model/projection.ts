@@ -78,7 +78,7 @@ export function createProjection(dependencies: ProjectionDependencies) {
    */
   const projectSettled = async (order: Order, seat: Seat<Order, ProjectionOutcome>, stats: BatchStats): Promise<ProjectionResult> => {
     try {
-      return (await projectOnce(order, seat));
+      return await projectOnce(order, seat);
     } catch (error) {
       if (!(error instanceof IdempotencyAlreadyInProgressError) || seat.submitted) throw error;
       const result = await project(order, seat);
@@ -95,7 +95,13 @@ export function createProjection(dependencies: ProjectionDependencies) {
       else stats.replayed++;
       // One line per order at DEBUG (checked once per batch: building a log item costs
       // even when it is dropped); the batch summary is the INFO line.
-      if (debug) logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', { orderId: order.orderId, revision: order.revision, status: order.status, sequenceNumber });
+      if (debug)
+        logger.debug(seat.submitted ? `order ${result.outcome}` : 'order replay skipped by idempotency', {
+          orderId: order.orderId,
+          revision: order.revision,
+          status: order.status,
+          sequenceNumber,
+        });
       return result;
     } catch (error) {
       if (error instanceof ReadModelWriteError) stats.writeError ??= { code: error.code, message: error.message };
@@ -128,19 +134,15 @@ export function createProjection(dependencies: ProjectionDependencies) {
   return async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
     idempotencyConfig.registerLambdaContext(context);
     const pool = await dependencies.pool(context);
-    const coalescer = new BatchCoalescer<Order, ProjectionOutcome>(event.Records.length, (orders) =>
-      projectOrders(pool, orders, { logger }),
-    );
+    const coalescer = new BatchCoalescer<Order, ProjectionOutcome>(event.Records.length, (orders) => projectOrders(pool, orders, { logger }));
     const stats: BatchStats = { projected: 0, alreadyProjected: 0, replayed: 0, inProgressElsewhere: 0, skipped: {} };
     const debug = logger.getLevelName() === 'DEBUG';
     try {
       // Records must run in parallel: the coalescer writes once all of them arrived.
-      const response = await processPartialResponse(
-        event,
-        (record: DynamoDBRecord) => handleRecord(record, coalescer.seat(), stats, debug),
-        processor,
-        { context, processInParallel: true },
-      );
+      const response = await processPartialResponse(event, (record: DynamoDBRecord) => handleRecord(record, coalescer.seat(), stats, debug), processor, {
+        context,
+        processInParallel: true,
+      });
       const { writeError, ...counts } = stats;
       metrics.addMetric(PipelineMetric.ordersProjected, MetricUnit.Count, stats.projected);
       metrics.addMetric(PipelineMetric.duplicatesSkipped, MetricUnit.Count, stats.alreadyProjected + stats.replayed);

@@ -5,7 +5,6 @@ import { orderToRows, type Order } from '../domain/order';
 import { ReadModelWriteError } from './errors';
 import { READ_MODEL_TABLES, type ReadModelTables } from '../../config/read-model-tables';
 
-
 /** `UTC_TIMESTAMP(3)` as a value of a multi-row insert (mysql2 writes an object's `toSqlString` as SQL). */
 const UTC_NOW = { toSqlString: () => 'UTC_TIMESTAMP(3)' };
 
@@ -100,7 +99,8 @@ export async function projectOrders(
       }
       const errno = (error as { errno?: number }).errno;
       // The server's error, without the SQL text and parameters mysql2 attaches to it.
-      if (errno === undefined || !RETRYABLE_ERRNOS.has(errno) || attempt >= MAX_ATTEMPTS) throw error instanceof Error && 'sql' in error ? new ReadModelWriteError(error) : error;
+      if (errno === undefined || !RETRYABLE_ERRNOS.has(errno) || attempt >= MAX_ATTEMPTS)
+        throw error instanceof Error && 'sql' in error ? new ReadModelWriteError(error) : error;
     } finally {
       if (broken) connection.destroy();
       else connection.release();
@@ -108,11 +108,7 @@ export async function projectOrders(
   }
 }
 
-async function projectInTransaction(
-  connection: PoolConnection,
-  orders: readonly Order[],
-  tables: ReadModelTables,
-): Promise<Map<string, ProjectionOutcome>> {
+async function projectInTransaction(connection: PoolConnection, orders: readonly Order[], tables: ReadModelTables): Promise<Map<string, ProjectionOutcome>> {
   const budget = await statementBudget(connection);
   await connection.query('START TRANSACTION');
   const outcomes = await writeOrders(connection, orders, tables, budget);
@@ -156,10 +152,10 @@ export async function writeOrders(
     for (const order of orders) outcomes.set(order.orderId, 'projected');
     fresh.push(...orders);
   } else {
-    const [stored] = await connection.query<StoredOrderRow[]>(
-      'SELECT order_id, content_hash, projection_id, status, revision FROM ?? WHERE order_id IN (?)',
-      [tables.orders, orders.map((order) => order.orderId)],
-    );
+    const [stored] = await connection.query<StoredOrderRow[]>('SELECT order_id, content_hash, projection_id, status, revision FROM ?? WHERE order_id IN (?)', [
+      tables.orders,
+      orders.map((order) => order.orderId),
+    ]);
     const storedById = new Map(stored.map((row) => [row.order_id, row]));
     for (const order of orders) {
       const row = storedById.get(order.orderId);
@@ -188,7 +184,10 @@ export async function writeOrders(
       );
     }
   }
-  for (const chunk of chunksWithin(fresh.flatMap((order) => orderToRows(order).lines), budget)) {
+  for (const chunk of chunksWithin(
+    fresh.flatMap((order) => orderToRows(order).lines),
+    budget,
+  )) {
     await connection.query('INSERT INTO ?? (order_id, line_no, item_id, quantity) VALUES ?', [tables.orderLines, chunk]);
   }
 
@@ -238,9 +237,15 @@ async function addTotals(connection: PoolConnection, totals: Totals, tables: Rea
 async function subtractTotals(connection: PoolConnection, totals: Totals, tables: ReadModelTables, budget: number): Promise<void> {
   const subtract = async (table: string, columns: string, total: string, rows: readonly (readonly unknown[])[]) => {
     for (const chunk of chunksWithin(rows, budget)) {
-      const [result] = await connection.query<ResultSetHeader>(`INSERT INTO ?? (${columns}) VALUES ? ON DUPLICATE KEY UPDATE ${total} = ${total} - VALUES(${total})`, [table, chunk]);
+      const [result] = await connection.query<ResultSetHeader>(
+        `INSERT INTO ?? (${columns}) VALUES ? ON DUPLICATE KEY UPDATE ${total} = ${total} - VALUES(${total})`,
+        [table, chunk],
+      );
       // ON DUPLICATE KEY UPDATE counts 2 per updated row and 1 per inserted one.
-      if (result.affectedRows !== 2 * chunk.length) throw new Error(`${table}: ${2 * chunk.length - result.affectedRows} of ${chunk.length} totals to reduce were missing; the read model's totals are out of step with its orders (rebuild it)`);
+      if (result.affectedRows !== 2 * chunk.length)
+        throw new Error(
+          `${table}: ${2 * chunk.length - result.affectedRows} of ${chunk.length} totals to reduce were missing; the read model's totals are out of step with its orders (rebuild it)`,
+        );
     }
   };
   // Rows the subtraction must not insert carry the amount to take away; inserted, they would be caught above.
@@ -251,10 +256,11 @@ async function subtractTotals(connection: PoolConnection, totals: Totals, tables
   await connection.query('DELETE FROM ?? WHERE item_id IN (?) AND daily_ordered = 0', [tables.itemDailyTotals, items]);
   await connection.query('DELETE FROM ?? WHERE item_id IN (?) AND monthly_ordered = 0', [tables.itemMonthlyTotals, items]);
   await connection.query('DELETE FROM ?? WHERE item_id IN (?) AND total_ordered = 0', [tables.itemTotals, items]);
-  await connection.query(
-    'UPDATE ?? t SET t.last_order_date = (SELECT MAX(d.order_date) FROM ?? d WHERE d.item_id = t.item_id) WHERE t.item_id IN (?)',
-    [tables.itemTotals, tables.itemDailyTotals, items],
-  );
+  await connection.query('UPDATE ?? t SET t.last_order_date = (SELECT MAX(d.order_date) FROM ?? d WHERE d.item_id = t.item_id) WHERE t.item_id IN (?)', [
+    tables.itemTotals,
+    tables.itemDailyTotals,
+    items,
+  ]);
 }
 
 /** The server's `max_allowed_packet`, read once per connection. */
@@ -331,15 +337,11 @@ export function aggregate(orders: readonly Order[]): Totals {
     }
   }
   return {
-    items: [...items.entries()]
-      .sort(([a], [b]) => compareKeys(a, b))
-      .map(([itemId, { total, last }]) => [itemId, total, last]),
+    items: [...items.entries()].sort(([a], [b]) => compareKeys(a, b)).map(([itemId, { total, last }]) => [itemId, total, last]),
     months: [...months.values()]
       .sort((a, b) => compareKeys(a.itemId, b.itemId) || compareKeys(a.month, b.month))
       .map(({ itemId, month, total }) => [itemId, month, total]),
-    days: [...days.values()]
-      .sort((a, b) => compareKeys(a.itemId, b.itemId) || compareKeys(a.day, b.day))
-      .map(({ itemId, day, total }) => [itemId, day, total]),
+    days: [...days.values()].sort((a, b) => compareKeys(a.itemId, b.itemId) || compareKeys(a.day, b.day)).map(({ itemId, day, total }) => [itemId, day, total]),
   };
 }
 

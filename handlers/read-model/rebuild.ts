@@ -7,7 +7,14 @@ import { ReadModelError } from './errors';
 import { onRebuildTables } from './migration-sql';
 import { completeThroughRebuild, migrationForRebuild, migrationLabel, type Migration, type MigrationReport } from './migrations';
 import { compareKeys, projectOrders, writeOrders, type WarnLogger } from './read-model-writer';
-import { BOOKKEEPING_TABLES, READ_MODEL_TABLE_KEYS as TABLE_KEYS, READ_MODEL_TABLES, REBUILD_SUFFIXES, tablesWithSuffix, type ReadModelTables } from '../../config/read-model-tables';
+import {
+  BOOKKEEPING_TABLES,
+  READ_MODEL_TABLE_KEYS as TABLE_KEYS,
+  READ_MODEL_TABLES,
+  REBUILD_SUFFIXES,
+  tablesWithSuffix,
+  type ReadModelTables,
+} from '../../config/read-model-tables';
 
 /** Rebuilt tables are filled beside the live ones under this suffix. */
 export const REBUILD_TABLES = tablesWithSuffix(REBUILD_SUFFIXES.rebuild);
@@ -108,13 +115,17 @@ async function readState(pool: Pool): Promise<StateRow | undefined> {
  */
 async function savedState(pool: Pool): Promise<StateRow> {
   const state = await readState(pool);
-  if (!state) throw new ReadModelError(`the rebuild's saved state (${STATE_TABLE}) is gone: another rebuild finished or discarded it while this one ran; run it again`);
+  if (!state)
+    throw new ReadModelError(`the rebuild's saved state (${STATE_TABLE}) is gone: another rebuild finished or discarded it while this one ran; run it again`);
   return state;
 }
 
 /** The saved state's table, made if missing; one of an earlier shape (no generation, no migration) is dropped. */
 async function prepareStateTable(pool: Pool): Promise<void> {
-  const [columns] = await pool.query<RowDataPacket[]>("SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'migration_version'", [STATE_TABLE]);
+  const [columns] = await pool.query<RowDataPacket[]>(
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'migration_version'",
+    [STATE_TABLE],
+  );
   if (columns.length === 0) await pool.query('DROP TABLE IF EXISTS ??', [STATE_TABLE]);
   await pool.query(
     `CREATE TABLE IF NOT EXISTS ?? (
@@ -138,7 +149,8 @@ async function prepareStateTable(pool: Pool): Promise<void> {
 async function staleReason(pool: Pool, state: StateRow, source: string, generation: string, migration: Migration | undefined): Promise<string | undefined> {
   if (state.source !== source) return `it was started from another orders table (${state.source}; now ${source})`;
   if (state.generation !== generation) return 'the read model was made again since it started';
-  if ((state.migration_version ?? undefined) !== migration?.version) return `the migration to apply through the rebuild changed since it started (${state.migration_version ?? 'none'}; now ${migration ? migrationLabel(migration) : 'none'})`;
+  if ((state.migration_version ?? undefined) !== migration?.version)
+    return `the migration to apply through the rebuild changed since it started (${state.migration_version ?? 'none'}; now ${migration ? migrationLabel(migration) : 'none'})`;
   if (!(await tableExists(pool, REBUILD_TABLES.orders))) return 'its tables are gone';
   return undefined;
 }
@@ -205,12 +217,10 @@ export async function rebuildReadModel(options: {
     }
     // The fresh tables are empty: a change no server makes online is instant here.
     for (const statement of migration?.steps ?? []) await pool.query(onRebuildTables(statement, REBUILD_NAMES));
-    await pool.query('REPLACE INTO ?? (id, cursor_json, scanned, projected, malformed, caught_up, started_at, source, generation, migration_version) VALUES (1, NULL, 0, 0, 0, 0, UTC_TIMESTAMP(3), ?, ?, ?)', [
-      STATE_TABLE,
-      source,
-      generation,
-      migration?.version ?? null,
-    ]);
+    await pool.query(
+      'REPLACE INTO ?? (id, cursor_json, scanned, projected, malformed, caught_up, started_at, source, generation, migration_version) VALUES (1, NULL, 0, 0, 0, 0, UTC_TIMESTAMP(3), ?, ?, ?)',
+      [STATE_TABLE, source, generation, migration?.version ?? null],
+    );
     state = await savedState(pool);
   }
   const withReason = restarted ? { restarted } : {};
@@ -232,12 +242,19 @@ export async function rebuildReadModel(options: {
         options.logger?.warn('orders-table item skipped by the rebuild', { orderId: item.orderid?.S, error });
       }
     }
-    const outcomes = orders.length > 0 ? await projectOrders(pool, orders, { tables: REBUILD_TABLES, ...(options.logger ? { logger: options.logger } : {}) }) : [];
+    const outcomes =
+      orders.length > 0 ? await projectOrders(pool, orders, { tables: REBUILD_TABLES, ...(options.logger ? { logger: options.logger } : {}) }) : [];
     scanned += page.items.length;
     projected += outcomes.filter((outcome) => outcome === 'projected').length;
     cursor = page.next;
     // Saved after the page is committed: a crash in between re-projects the page, which changes nothing.
-    await pool.query('UPDATE ?? SET cursor_json = ?, scanned = ?, projected = ?, malformed = ? WHERE id = 1', [STATE_TABLE, cursor ? JSON.stringify(cursor) : null, scanned, projected, malformed]);
+    await pool.query('UPDATE ?? SET cursor_json = ?, scanned = ?, projected = ?, malformed = ? WHERE id = 1', [
+      STATE_TABLE,
+      cursor ? JSON.stringify(cursor) : null,
+      scanned,
+      projected,
+      malformed,
+    ]);
     finished = cursor === undefined;
   }
 
@@ -245,7 +262,14 @@ export async function rebuildReadModel(options: {
   await catchUpOutsideLock(pool, state.started_at);
   if (!(await swapWithLastCatchUp(pool, state.started_at))) {
     const now = await savedState(pool);
-    return { stage: 'swapping', scanned: Number(scanned), projected: Number(projected), malformed: Number(malformed), caughtUp: Number(now.caught_up), ...withReason };
+    return {
+      stage: 'swapping',
+      scanned: Number(scanned),
+      projected: Number(projected),
+      malformed: Number(malformed),
+      caughtUp: Number(now.caught_up),
+      ...withReason,
+    };
   }
   return { ...(await finishSwap(pool, { recover: false, ...finish })), ...withReason };
 }
@@ -275,7 +299,22 @@ async function missingOrders(connection: PoolConnection, from: ReadModelTables, 
     `SELECT ??.order_id, DATE_FORMAT(??.ordered_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS ordered_at, ??.content_hash, ??.status, ??.revision
        FROM ?? LEFT JOIN ?? ON ??.order_id = ??.order_id
       WHERE (??.order_id IS NULL OR ??.revision < ??.revision) AND ??.projected_at >= ? - INTERVAL ${CATCH_UP_MARGIN_MINUTES} MINUTE`,
-    [from.orders, from.orders, from.orders, from.orders, from.orders, from.orders, to.orders, to.orders, from.orders, to.orders, to.orders, from.orders, from.orders, startedAt],
+    [
+      from.orders,
+      from.orders,
+      from.orders,
+      from.orders,
+      from.orders,
+      from.orders,
+      to.orders,
+      to.orders,
+      from.orders,
+      to.orders,
+      to.orders,
+      from.orders,
+      from.orders,
+      startedAt,
+    ],
   );
   if (missing.length === 0) return [];
   const [lines] = await connection.query<LineRow[]>('SELECT order_id, item_id, quantity FROM ?? WHERE order_id IN (?) ORDER BY order_id, line_no', [
@@ -285,7 +324,12 @@ async function missingOrders(connection: PoolConnection, from: ReadModelTables, 
   const byOrder = new Map<string, StoredLine[]>();
   for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), line]);
   return missing
-    .map((order) => orderFromRows({ orderId: order.order_id, orderedAt: order.ordered_at, contentHash: order.content_hash, status: order.status, revision: Number(order.revision) }, byOrder.get(order.order_id) ?? []))
+    .map((order) =>
+      orderFromRows(
+        { orderId: order.order_id, orderedAt: order.ordered_at, contentHash: order.content_hash, status: order.status, revision: Number(order.revision) },
+        byOrder.get(order.order_id) ?? [],
+      ),
+    )
     .sort((a, b) => compareKeys(a.orderId, b.orderId));
 }
 
@@ -346,7 +390,9 @@ async function swapWithLastCatchUp(pool: Pool, startedAt: string): Promise<boole
     // Queued behind the read lock, the rename is granted before any batch waiting for its write lock.
     const [[identity]] = await renamer.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
     await renamer.query('SET SESSION lock_wait_timeout = ?', [SWAP_LOCK_WAIT_SECONDS * 6]);
-    const rename = renamer.query(`RENAME TABLE ${TABLE_KEYS.map((key) => `\`${READ_MODEL_TABLES[key]}\` TO \`${RETIRED_TABLES[key]}\`, \`${REBUILD_TABLES[key]}\` TO \`${READ_MODEL_TABLES[key]}\``).join(', ')}`);
+    const rename = renamer.query(
+      `RENAME TABLE ${TABLE_KEYS.map((key) => `\`${READ_MODEL_TABLES[key]}\` TO \`${RETIRED_TABLES[key]}\`, \`${REBUILD_TABLES[key]}\` TO \`${READ_MODEL_TABLES[key]}\``).join(', ')}`,
+    );
     rename.catch(() => undefined);
     await untilWaitingForLock(locker, Number(identity?.id), rename);
     await locker.query('UNLOCK TABLES');
@@ -373,7 +419,10 @@ async function untilWaitingForLock(connection: PoolConnection, connectionId: num
     () => (ended = true),
   );
   for (;;) {
-    const [rows] = await connection.query<RowDataPacket[]>("SELECT 1 FROM information_schema.processlist WHERE id = ? AND state LIKE 'Waiting for table metadata lock%'", [connectionId]);
+    const [rows] = await connection.query<RowDataPacket[]>(
+      "SELECT 1 FROM information_schema.processlist WHERE id = ? AND state LIKE 'Waiting for table metadata lock%'",
+      [connectionId],
+    );
     if (rows.length > 0) return;
     if (ended) {
       await statement;
@@ -395,7 +444,10 @@ async function finishSwap(pool: Pool, options: { recover: boolean; logger?: Warn
   if (options.recover) {
     const connection = await pool.getConnection();
     const orders = await missingOrders(connection, RETIRED_TABLES, READ_MODEL_TABLES, state?.started_at ?? '1970-01-01').finally(() => connection.release());
-    if (orders.length > 0) caughtUp += (await projectOrders(pool, orders, { ...(options.logger ? { logger: options.logger } : {}) })).filter((outcome) => outcome === 'projected').length;
+    if (orders.length > 0)
+      caughtUp += (await projectOrders(pool, orders, { ...(options.logger ? { logger: options.logger } : {}) })).filter(
+        (outcome) => outcome === 'projected',
+      ).length;
   }
   // The swapped-in tables have the migration's shape: record it (before the state that says so goes), then apply the ones after it.
   const migrations = await completeMigration(pool, state?.migration_version ?? undefined, options);
@@ -412,10 +464,15 @@ async function finishSwap(pool: Pool, options: { recover: boolean; logger?: Warn
 }
 
 /** Records the through-rebuild migration the swap brought in and applies the migrations after it (on a connection of its own: the migration session's lock waits never reach the pool). */
-async function completeMigration(pool: Pool, version: number | undefined, options: { migrations?: readonly Migration[] }): Promise<MigrationReport | undefined> {
+async function completeMigration(
+  pool: Pool,
+  version: number | undefined,
+  options: { migrations?: readonly Migration[] },
+): Promise<MigrationReport | undefined> {
   if (version === undefined) return undefined;
   const migration = options.migrations?.find((candidate) => candidate.version === version);
-  if (!migration || !options.migrations) throw new Error(`the rebuild applied migration ${version} to its tables, but its file is not among the migrations this run was given`);
+  if (!migration || !options.migrations)
+    throw new Error(`the rebuild applied migration ${version} to its tables, but its file is not among the migrations this run was given`);
   const connection = await pool.getConnection();
   try {
     return await completeThroughRebuild(connection, migration, options.migrations);

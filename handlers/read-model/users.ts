@@ -108,11 +108,21 @@ interface HeldPrivilege {
 /** What the user holds: global, schema and table privileges (`USAGE`, which is no privilege, left out). */
 async function heldPrivileges(connection: Connection, username: string): Promise<HeldPrivilege[]> {
   const grantee = `'${username}'@'%'`;
-  const [global] = await connection.query('SELECT PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
-  const [schema] = await connection.query('SELECT TABLE_SCHEMA AS `schema`, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
-  const [table] = await connection.query('SELECT TABLE_SCHEMA AS `schema`, TABLE_NAME AS `table`, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const [global] = await connection.query(
+    'SELECT PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?',
+    [grantee],
+  );
+  const [schema] = await connection.query(
+    'SELECT TABLE_SCHEMA AS `schema`, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?',
+    [grantee],
+  );
+  const [table] = await connection.query(
+    'SELECT TABLE_SCHEMA AS `schema`, TABLE_NAME AS `table`, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?',
+    [grantee],
+  );
   type Row = { privilege: string; grantable: string; schema?: string; table?: string };
-  const held = (rows: unknown, level: (row: Row) => HeldPrivilege['on']) => (rows as Row[]).filter((row) => row.privilege !== 'USAGE').map((row) => ({ privilege: row.privilege, on: level(row), grantable: row.grantable === 'YES' }));
+  const held = (rows: unknown, level: (row: Row) => HeldPrivilege['on']) =>
+    (rows as Row[]).filter((row) => row.privilege !== 'USAGE').map((row) => ({ privilege: row.privilege, on: level(row), grantable: row.grantable === 'YES' }));
   return [...held(global, () => ({})), ...held(schema, (row) => ({ schema: row.schema })), ...held(table, (row) => ({ schema: row.schema, table: row.table }))];
 }
 
@@ -130,7 +140,8 @@ async function reconcilePrivileges(connection: Connection, username: string, rol
   if (missing.length > 0) await connection.query(`GRANT ${missing.join(', ')} ON ??.* TO ?@?`, [database, username, '%']);
   const grantOptions = new Map<string, { target: string; names: string[] }>();
   for (const entry of held) {
-    if (!PRIVILEGE_NAME.test(entry.privilege)) throw new Error(`user ${username} holds a privilege the rotation cannot name: ${JSON.stringify(entry.privilege)}`);
+    if (!PRIVILEGE_NAME.test(entry.privilege))
+      throw new Error(`user ${username} holds a privilege the rotation cannot name: ${JSON.stringify(entry.privilege)}`);
     const needed = entry.on.schema === database && entry.on.table === undefined && wanted.includes(entry.privilege);
     const target = entry.on.schema === undefined ? '*.*' : entry.on.table === undefined ? '??.*' : '??.??';
     const names = [entry.on.schema, entry.on.table].filter((name): name is string => name !== undefined);

@@ -131,7 +131,14 @@ async function getPool(settings: DbSettings, credentials: DbCredentials): Promis
   if (isCurrent(credentials)) return (current as { pool: Pool }).pool;
   const previous = current;
   const pool = useReadCommitted(createPool(options));
-  logger.debug('read-model pool created', { host: settings.host, port: settings.port, database: settings.database, user: credentials.username, tls: settings.tls, rotated: previous !== undefined });
+  logger.debug('read-model pool created', {
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    user: credentials.username,
+    tls: settings.tls,
+    rotated: previous !== undefined,
+  });
   current = { pool, credentials };
   if (previous) {
     previous.pool.end().catch((error: unknown) => logger.warn('closing the previous pool failed', { error }));

@@ -47,11 +47,13 @@ async function putEvent(entry) {
 async function loadSamples() {
   const samples = await getJson('/_local/samples');
   const box = $('#samples');
-  box.replaceChildren(...samples.map((sample) => {
-    const button = el('button', { text: sample.name, attrs: { type: 'button', 'data-sample': sample.name } });
-    button.addEventListener('click', () => putEvent(sample.entry).catch(showError));
-    return button;
-  }));
+  box.replaceChildren(
+    ...samples.map((sample) => {
+      const button = el('button', { text: sample.name, attrs: { type: 'button', 'data-sample': sample.name } });
+      button.addEventListener('click', () => putEvent(sample.entry).catch(showError));
+      return button;
+    }),
+  );
 }
 
 $('#order-form').addEventListener('submit', (event) => {
@@ -60,7 +62,11 @@ $('#order-form').addEventListener('submit', (event) => {
   putEvent({
     Source: 'orderPipeline',
     DetailType: 'orderCommand',
-    Detail: { command: 'createOrder', orderId: String(form.get('orderId')), items: [{ itemid: String(form.get('itemid')), quantity: Number(form.get('quantity')) }] },
+    Detail: {
+      command: 'createOrder',
+      orderId: String(form.get('orderId')),
+      items: [{ itemid: String(form.get('itemid')), quantity: Number(form.get('quantity')) }],
+    },
   }).catch(showError);
 });
 
@@ -86,11 +92,17 @@ function answerLine(answer) {
   const detail = answer.detail ?? {};
   if ('commandStatus' in detail) {
     const ok = detail.commandStatus === 'orderCreated';
-    return el('div', { className: `answer ${ok ? 'ok' : 'bad'}`, text: ok ? `→ ${detail.commandStatus}` : `→ ${detail.commandStatus} ${detail.error?.code ?? ''}: ${detail.error?.message ?? ''}` });
+    return el('div', {
+      className: `answer ${ok ? 'ok' : 'bad'}`,
+      text: ok ? `→ ${detail.commandStatus}` : `→ ${detail.commandStatus} ${detail.error?.code ?? ''}: ${detail.error?.message ?? ''}`,
+    });
   }
   const ok = detail.queryStatus === 200;
   const rows = Array.isArray(detail.queryResult) ? `${detail.queryResult.length} rows${detail.nextPageToken ? ' (more pages)' : ''}` : '';
-  return el('div', { className: `answer ${ok ? 'ok' : 'bad'}`, text: ok ? `→ ${detail.queryStatus}, ${rows}` : `→ ${detail.queryStatus} ${detail.error?.code ?? ''}: ${detail.error?.message ?? ''}` });
+  return el('div', {
+    className: `answer ${ok ? 'ok' : 'bad'}`,
+    text: ok ? `→ ${detail.queryStatus}, ${rows}` : `→ ${detail.queryStatus} ${detail.error?.code ?? ''}: ${detail.error?.message ?? ''}`,
+  });
 }
 
 function addEvent(event) {
@@ -103,10 +115,13 @@ function addEvent(event) {
     if (state.selected === answered) showExecution(answered);
     return;
   }
-  const item = el('li', { className: 'item', attrs: { 'data-id': event.id, 'data-type': event['detail-type'] } },
+  const item = el(
+    'li',
+    { className: 'item', attrs: { 'data-id': event.id, 'data-type': event['detail-type'] } },
     el('span', { className: 'kind', text: event['detail-type'] }),
     el('span', { text: describe(event) }),
-    el('div', { className: 'muted', text: `${event.time} · ${event.id}` }));
+    el('div', { className: 'muted', text: `${event.time} · ${event.id}` }),
+  );
   if (answered) item.append(answerLine(event));
   if (event['detail-type'] === 'orderCommand' || event['detail-type'] === 'orderQuery') {
     state.requests.set(event.id, item);
@@ -239,7 +254,9 @@ function place(definition, boxWidth, measure) {
   for (let candidate = widest; candidate >= 1; candidate--) {
     const width = Math.min(GRAPH.maxWidth, Math.floor((usable - (candidate - 1) * GRAPH.gapX) / candidate));
     const inner = width - 2 * GRAPH.padX;
-    const fits = width >= GRAPH.minWidth && names.every((name) => wrap(name, inner, measure).every((line) => measure(line) <= inner) && wrap(name, inner, measure).length <= GRAPH.maxLines);
+    const fits =
+      width >= GRAPH.minWidth &&
+      names.every((name) => wrap(name, inner, measure).every((line) => measure(line) <= inner) && wrap(name, inner, measure).length <= GRAPH.maxLines);
     if (fits || candidate === 1) {
       columns = candidate;
       nodeWidth = width;
@@ -253,7 +270,10 @@ function place(definition, boxWidth, measure) {
   const position = new Map();
   /** Where the states above that lead to a state stand, on average (in columns); undefined when none is placed yet. */
   const under = (name) => {
-    const above = previous.get(name).map((before) => position.get(before)).filter(Boolean);
+    const above = previous
+      .get(name)
+      .map((before) => position.get(before))
+      .filter(Boolean);
     return above.length > 0 ? above.reduce((sum, point) => sum + (point.x - left) / pitch, 0) / above.length : undefined;
   };
   let y = GRAPH.margin;
@@ -268,7 +288,8 @@ function place(definition, boxWidth, measure) {
       const wanted = line.map((name, index) => Math.round(under(name) ?? centred + index));
       const slots = [];
       wanted.forEach((slot, index) => slots.push(Math.max(slot, index > 0 ? slots[index - 1] + 1 : 0)));
-      for (let index = line.length - 1; index >= 0; index--) slots[index] = Math.min(slots[index], index === line.length - 1 ? columns - 1 : slots[index + 1] - 1);
+      for (let index = line.length - 1; index >= 0; index--)
+        slots[index] = Math.min(slots[index], index === line.length - 1 ? columns - 1 : slots[index + 1] - 1);
       line.forEach((name, index) => position.set(name, { x: left + slots[index] * pitch, y, width: nodeWidth, height }));
       y += height + GRAPH.gapY;
     }
@@ -335,7 +356,11 @@ function drawGraph(definition, steps) {
     const rect = svgElement('rect', { x: point.x, y: point.y, width: point.width, height: point.height });
     const lines = labels.get(name);
     // Centred in a node a neighbour's longer label made taller.
-    const text = svgElement('text', { x: point.x + point.width / 2, y: point.y + (point.height - lines.length * GRAPH.lineHeight) / 2 + GRAPH.lineHeight - 3, 'text-anchor': 'middle' });
+    const text = svgElement('text', {
+      x: point.x + point.width / 2,
+      y: point.y + (point.height - lines.length * GRAPH.lineHeight) / 2 + GRAPH.lineHeight - 3,
+      'text-anchor': 'middle',
+    });
     lines.forEach((line, index) => {
       const span = svgElement('tspan', { x: point.x + point.width / 2, dy: index === 0 ? 0 : GRAPH.lineHeight });
       span.textContent = line;
@@ -376,8 +401,14 @@ async function showExecution(id) {
   const execution = await getJson(`/_local/execution?id=${encodeURIComponent(summary.executionArn)}`);
   const steps = execution.history ?? [];
   $('#execution-summary').replaceChildren(
-    el('p', {}, el('strong', { text: execution.status, className: execution.status === 'SUCCEEDED' ? 'ok' : execution.status === 'FAILED' ? 'bad' : '' }),
-      el('span', { text: ` · ${steps.length} states · ${execution.stopDate ? `${execution.stopDate - execution.startDate} ms` : 'running'} · ${execution.name}` })),
+    el(
+      'p',
+      {},
+      el('strong', { text: execution.status, className: execution.status === 'SUCCEEDED' ? 'ok' : execution.status === 'FAILED' ? 'bad' : '' }),
+      el('span', {
+        text: ` · ${steps.length} states · ${execution.stopDate ? `${execution.stopDate - execution.startDate} ms` : 'running'} · ${execution.name}`,
+      }),
+    ),
     execution.error ? el('p', { className: 'bad', text: `${execution.error}: ${execution.cause ?? ''}` }) : '',
   );
   drawGraph(state.definition, steps);
@@ -414,10 +445,16 @@ async function showProjection(id, execution) {
 function statementsOf(sql) {
   if (!sql) return 'SQL statements not counted';
   const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
-  const inside = sql.transactions > 0 ? `${plural(sql.inTransaction, 'SQL statement')} in ${plural(sql.transactions, 'transaction')}` : plural(sql.statements, 'SQL statement');
+  const inside =
+    sql.transactions > 0
+      ? `${plural(sql.inTransaction, 'SQL statement')} in ${plural(sql.transactions, 'transaction')}`
+      : plural(sql.statements, 'SQL statement');
   const outside = sql.statements - sql.inTransaction;
   if (sql.transactions === 0 || outside === 0) return inside;
-  const where = sql.connections > 0 ? `to set up the ${sql.connections === 1 ? 'connection' : `${sql.connections} connections`} it opened` : `outside ${sql.transactions === 1 ? 'it' : 'them'}`;
+  const where =
+    sql.connections > 0
+      ? `to set up the ${sql.connections === 1 ? 'connection' : `${sql.connections} connections`} it opened`
+      : `outside ${sql.transactions === 1 ? 'it' : 'them'}`;
   return `${inside}, and ${outside} more ${where}`;
 }
 
@@ -432,7 +469,11 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 async function refreshReadModel() {
   const model = await getJson('/_local/readmodel');
   fill($('#items'), model.items, ['itemid', 'totalordered', 'lastorderdate']);
-  fill($('#months'), model.months.map((row) => ({ ...row, monthyear: `${MONTHS[Number(row.monthstart.slice(5, 7)) - 1]} ${row.monthstart.slice(0, 4)}` })), ['itemid', 'monthyear', 'monthlyordered']);
+  fill(
+    $('#months'),
+    model.months.map((row) => ({ ...row, monthyear: `${MONTHS[Number(row.monthstart.slice(5, 7)) - 1]} ${row.monthstart.slice(0, 4)}` })),
+    ['itemid', 'monthyear', 'monthlyordered'],
+  );
   fill($('#orders'), model.orders, ['orderid', 'itemid', 'quantity', 'orderdate']);
 }
 
@@ -449,20 +490,38 @@ function denialParts(denials) {
   if (designed.length > 0) {
     parts.push(el('h3', { text: `Refused as designed: ${designed.length}`, attrs: { 'data-denials': 'designed' } }));
     for (const denial of designed.slice(-10)) {
-      parts.push(el('p', { className: 'designed', attrs: { 'data-principal': denial.who.accessKeyId } },
-        el('strong', { text: denial.who.accessKeyId }),
-        el('span', { text: ` (${denial.who.policy}) may not ${denial.action}${entryTypes(denial)} on ${denial.resource}` })));
+      parts.push(
+        el(
+          'p',
+          { className: 'designed', attrs: { 'data-principal': denial.who.accessKeyId } },
+          el('strong', { text: denial.who.accessKeyId }),
+          el('span', { text: ` (${denial.who.policy}) may not ${denial.action}${entryTypes(denial)} on ${denial.resource}` }),
+        ),
+      );
     }
     const policies = [...new Map(designed.map((denial) => [denial.who.policy, denial.who])).values()];
-    parts.push(el('p', { className: 'note', text: `Client identities act under the policies the stacks export for client teams (${policies.map((who) => `${who.policy}: ${who.description ?? 'no description'}`).join('; ')}). Refusing what a policy leaves out is what it is for: nothing to fix. Any other access key is the local operator.` }));
+    parts.push(
+      el('p', {
+        className: 'note',
+        text: `Client identities act under the policies the stacks export for client teams (${policies.map((who) => `${who.policy}: ${who.description ?? 'no description'}`).join('; ')}). Refusing what a policy leaves out is what it is for: nothing to fix. Any other access key is the local operator.`,
+      }),
+    );
   }
   if (missing.length > 0) {
     parts.push(el('h3', { text: `Missing grants: ${missing.length}`, attrs: { 'data-denials': 'missing' } }));
     for (const denial of missing.slice(-10)) {
-      const who = denial.who?.kind === 'role' ? `role ${denial.who.role}${denial.who.usedBy.length > 0 ? ` (${denial.who.usedBy.join(', ')})` : ''}` : `${denial.who?.service ?? denial.principal} (resource policy)`;
+      const who =
+        denial.who?.kind === 'role'
+          ? `role ${denial.who.role}${denial.who.usedBy.length > 0 ? ` (${denial.who.usedBy.join(', ')})` : ''}`
+          : `${denial.who?.service ?? denial.principal} (resource policy)`;
       parts.push(el('p', { className: 'bad', text: `${who} may not ${denial.action}${entryTypes(denial)} on ${denial.resource}: ${denial.missing}` }));
     }
-    parts.push(el('p', { className: 'todo', text: 'A statement the stacks lack: add it where the resource grants access (stacks/constructs), synthesize, and restart npm start.' }));
+    parts.push(
+      el('p', {
+        className: 'todo',
+        text: 'A statement the stacks lack: add it where the resource grants access (stacks/constructs), synthesize, and restart npm start.',
+      }),
+    );
   }
   return parts;
 }
@@ -482,22 +541,41 @@ async function refreshTrouble() {
     parts.push(el('h3', { text: `${queue.name}: ${queue.messages.length} message(s)` }));
     for (const message of queue.messages) {
       const body = message.body ?? {};
-      const reason = body.localDiagnostics ? (body.localDiagnostics.recordErrors?.[0] ?? body.localDiagnostics.errorMessage ?? JSON.stringify(body.localDiagnostics)) : `${body['detail-type'] ?? ''} ${body.id ?? ''}`;
+      const reason = body.localDiagnostics
+        ? (body.localDiagnostics.recordErrors?.[0] ?? body.localDiagnostics.errorMessage ?? JSON.stringify(body.localDiagnostics))
+        : `${body['detail-type'] ?? ''} ${body.id ?? ''}`;
       parts.push(el('p', { text: `${body.requestContext?.condition ?? 'undeliverable'}: ${reason}` }));
     }
-    parts.push(el('p', { className: 'todo', text: isProjection ? 'Fix the cause, then: npm run redrive -- --queue projection (or npm run rebuild-read-model)' : 'Fix the cause, then: npm run redrive -- --queue workflow' }));
+    parts.push(
+      el('p', {
+        className: 'todo',
+        text: isProjection
+          ? 'Fix the cause, then: npm run redrive -- --queue projection (or npm run rebuild-read-model)'
+          : 'Fix the cause, then: npm run redrive -- --queue workflow',
+      }),
+    );
   }
   if (trouble.checkpointError) {
     const failure = trouble.checkpointError;
     parts.push(el('h3', { text: `Stream checkpoint not saved since ${failure.since} (${failure.failures} tries)` }));
     parts.push(el('p', { className: 'bad', text: failure.message }));
-    parts.push(el('p', { className: 'todo', text: 'Orders are still projected; a crash now replays them (harmlessly). Free disk space or file descriptors under the --data folder: the next poll saves it.' }));
+    parts.push(
+      el('p', {
+        className: 'todo',
+        text: 'Orders are still projected; a crash now replays them (harmlessly). Free disk space or file descriptors under the --data folder: the next poll saves it.',
+      }),
+    );
   }
   parts.push(...denialParts(trouble.denials));
   if (trouble.failedExecutions.length > 0) {
     parts.push(el('h3', { text: `Failed executions: ${trouble.failedExecutions.length}` }));
     for (const execution of trouble.failedExecutions.slice(-10)) parts.push(el('p', { text: `${execution.error}: ${execution.cause ?? ''}` }));
-    parts.push(el('p', { className: 'todo', text: 'An execution fails only for unroutable input or an answer it could not publish; the event is in the bus archive on AWS (replay) and in /_local/events here.' }));
+    parts.push(
+      el('p', {
+        className: 'todo',
+        text: 'An execution fails only for unroutable input or an answer it could not publish; the event is in the bus archive on AWS (replay) and in /_local/events here.',
+      }),
+    );
   }
   $('#trouble').replaceChildren(...(parts.length > 0 ? parts : [el('p', { className: 'muted', text: 'Nothing went wrong.' })]));
 }

@@ -58,7 +58,10 @@ export function parseJsonBody(raw: Buffer): Record<string, unknown> {
 export function requireString(body: Record<string, unknown>, name: string): string {
   const value = body[name];
   if (typeof value !== 'string' || value.length === 0) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }
@@ -95,7 +98,8 @@ export const JSON_PROTOCOL: Protocol<JsonService> = {
     const version = service?.jsonVersion ?? '1.1';
     try {
       // AWS operation names are PascalCase words; anything else is no operation of any service.
-      if (!service || !/^[A-Z][A-Za-z0-9]{0,63}$/.test(operation)) throw new AwsError('UnknownOperationException', `${target} is not served by the local runtime`);
+      if (!service || !/^[A-Z][A-Za-z0-9]{0,63}$/.test(operation))
+        throw new AwsError('UnknownOperationException', `${target} is not served by the local runtime`);
       const body = parseJsonBody(await readBody(request));
       if (principal.kind !== 'account') await service.authorize(principal, operation, body);
       // Only an own operation: 'constructor', 'toString' or '__proto__' are not operations of any service.

@@ -62,7 +62,12 @@ export const QUERY_PROTOCOL: Protocol<QueryApi> = {
       if (!api || !operation) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`);
       if (principal.kind !== 'account') await api.authorize(principal, action, params);
       const result = await operation(params, principal);
-      sendXml(response, 200, { [`${action}Response`]: { ...(result === undefined ? {} : { [`${action}Result`]: result }), ResponseMetadata: { RequestId: randomUUID() } } }, api.xmlNamespace);
+      sendXml(
+        response,
+        200,
+        { [`${action}Response`]: { ...(result === undefined ? {} : { [`${action}Result`]: result }), ResponseMetadata: { RequestId: randomUUID() } } },
+        api.xmlNamespace,
+      );
     } catch (error) {
       if (response.headersSent) throw error;
       sendQueryError(response, asAwsError(error, api), api?.xmlNamespace);
@@ -78,13 +83,19 @@ function signingName(request: IncomingMessage): string | undefined {
 
 function asAwsError(error: unknown, api: QueryApi | undefined): AwsError {
   if (error instanceof AwsError) return error;
-  if (error instanceof AccessDeniedError) return new AwsError(api?.accessDenied.code ?? 'AccessDenied', error.message, api?.accessDenied.status ?? 403, { cause: error });
+  if (error instanceof AccessDeniedError)
+    return new AwsError(api?.accessDenied.code ?? 'AccessDenied', error.message, api?.accessDenied.status ?? 403, { cause: error });
   return new AwsError('InternalFailure', (error as Error).message, 500, { cause: error });
 }
 
 /** Writes an error of the query protocol. */
 function sendQueryError(response: ServerResponse, error: AwsError, namespace = 'https://local/'): void {
-  sendXml(response, error.status, { ErrorResponse: { Error: { Type: error.status < 500 ? 'Sender' : 'Receiver', Code: error.type, Message: error.message }, RequestId: randomUUID() } }, namespace);
+  sendXml(
+    response,
+    error.status,
+    { ErrorResponse: { Error: { Type: error.status < 500 ? 'Sender' : 'Receiver', Code: error.type, Message: error.message }, RequestId: randomUUID() } },
+    namespace,
+  );
 }
 
 function sendXml(response: ServerResponse, status: number, document: { readonly [root: string]: XmlValue }, namespace: string): void {
@@ -97,19 +108,27 @@ function sendXml(response: ServerResponse, status: number, document: { readonly 
 /** The XML of a value (the content of its element). */
 function xml(value: XmlValue): string {
   if (value === undefined) return '';
-  if (value instanceof XmlMap) return Object.entries(value.entries).map(([key, entry]) => `<entry><key>${escapeXml(key)}</key><value>${escapeXml(entry)}</value></entry>`).join('');
+  if (value instanceof XmlMap)
+    return Object.entries(value.entries)
+      .map(([key, entry]) => `<entry><key>${escapeXml(key)}</key><value>${escapeXml(entry)}</value></entry>`)
+      .join('');
   if (Array.isArray(value)) return value.map((member: XmlValue) => `<member>${xml(member)}</member>`).join('');
-  if (typeof value === 'object') return Object.entries(value as Record<string, XmlValue>).map(([name, child]) => (child === undefined ? '' : `<${name}>${xml(child)}</${name}>`)).join('');
+  if (typeof value === 'object')
+    return Object.entries(value as Record<string, XmlValue>)
+      .map(([name, child]) => (child === undefined ? '' : `<${name}>${xml(child)}</${name}>`))
+      .join('');
   return escapeXml(String(value));
 }
 
 /** Text as XML character data: markup escaped, and characters XML 1.0 cannot carry replaced by U+FFFD. */
 function escapeXml(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex -- the controls XML 1.0 allows (tab, LF, CR) are named on purpose.
-    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- the controls XML 1.0 allows (tab, LF, CR) are named on purpose.
+      .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+  );
 }

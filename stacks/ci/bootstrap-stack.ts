@@ -44,7 +44,8 @@ export interface BootstrapStackOptions {
 }
 
 /** The longest an account id or partition reference can resolve to, for sizing the policies before they are applied. */
-const measure = (json: string) => json.replace(/\$\{data\.aws_caller_identity\.[^}]+\}/g, '123456789012').replace(/\$\{data\.aws_partition\.[^}]+\}/g, 'aws-iso-b').length;
+const measure = (json: string) =>
+  json.replace(/\$\{data\.aws_caller_identity\.[^}]+\}/g, '123456789012').replace(/\$\{data\.aws_partition\.[^}]+\}/g, 'aws-iso-b').length;
 
 /** The bootstrap stack. */
 export class BootstrapStack extends TerraformStack {
@@ -62,7 +63,12 @@ export class BootstrapStack extends TerraformStack {
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: { Project: APP_NAME, ManagedBy: 'cdktf', Stack: BOOTSTRAP_NAMES.stack } }] });
     if (config.stateInBucket) {
       // Outside the pipeline's key prefix: the deploy role cannot rewrite the state of the roles it runs as.
-      new S3Backend(this, { bucket: config.stateBucket, key: `${config.stateKeyPrefix}-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`, region: config.region, encrypt: true });
+      new S3Backend(this, {
+        bucket: config.stateBucket,
+        key: `${config.stateKeyPrefix}-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`,
+        region: config.region,
+        encrypt: true,
+      });
       this.addOverride('terraform.backend.s3.use_lockfile', true);
     } else {
       new LocalBackend(this, { path: `../../../terraform.${BOOTSTRAP_NAMES.stack}.tfstate` });
@@ -78,17 +84,33 @@ export class BootstrapStack extends TerraformStack {
       bucket: this.bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.stateKey.arn }, bucketKeyEnabled: true }],
     });
-    new S3BucketPublicAccessBlock(this, 'state-public-access', { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    new S3BucketPublicAccessBlock(this, 'state-public-access', {
+      bucket: this.bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     new S3BucketOwnershipControls(this, 'state-ownership', { bucket: this.bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
     new S3BucketPolicy(this, 'state-tls-only', {
       bucket: this.bucket.id,
       policy: JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{ Sid: 'TlsOnly', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [this.bucket.arn, `${this.bucket.arn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }],
+        Statement: [
+          {
+            Sid: 'TlsOnly',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
       }),
     });
 
-    const providerArn = config.oidcProviderArn ?? new IamOpenidConnectProvider(this, 'github', { url: `https://${GITHUB_OIDC.host}`, clientIdList: [GITHUB_OIDC.audience] }).arn;
+    const providerArn =
+      config.oidcProviderArn ?? new IamOpenidConnectProvider(this, 'github', { url: `https://${GITHUB_OIDC.host}`, clientIdList: [GITHUB_OIDC.audience] }).arn;
     const trust = (subjects: readonly string[]) =>
       JSON.stringify({
         Version: '2012-10-17',
@@ -98,7 +120,12 @@ export class BootstrapStack extends TerraformStack {
             Effect: 'Allow',
             Principal: { Federated: providerArn },
             Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: { StringEquals: { [`${GITHUB_OIDC.host}:aud`]: GITHUB_OIDC.audience, [`${GITHUB_OIDC.host}:sub`]: subjects.length === 1 ? subjects[0] : [...subjects] } },
+            Condition: {
+              StringEquals: {
+                [`${GITHUB_OIDC.host}:aud`]: GITHUB_OIDC.audience,
+                [`${GITHUB_OIDC.host}:sub`]: subjects.length === 1 ? subjects[0] : [...subjects],
+              },
+            },
           },
         ],
       });
@@ -118,7 +145,10 @@ export class BootstrapStack extends TerraformStack {
     const roleScope = { partition, region: config.region, account };
     const state = { bucketArn: this.bucket.arn, keyPrefix: config.stateKeyPrefix, keyArn: this.stateKey.arn, region: config.region };
     const policies: Record<CiRole, CiStatement[][]> = { plan: [], deploy: [] };
-    for (const [kind, role, roleName] of [['plan', this.planRole, BOOTSTRAP_NAMES.planRole], ['deploy', this.deployRole, BOOTSTRAP_NAMES.deployRole]] as const) {
+    for (const [kind, role, roleName] of [
+      ['plan', this.planRole, BOOTSTRAP_NAMES.planRole],
+      ['deploy', this.deployRole, BOOTSTRAP_NAMES.deployRole],
+    ] as const) {
       policies[kind] = packPolicies(roleStatements(rows, kind, roleScope, state), measure);
       for (const [index, statements] of policies[kind].entries()) {
         const policy = new IamPolicy(this, `${kind}-policy-${index + 1}`, { name: `${roleName}-${index + 1}`, policy: policyJson(statements) });

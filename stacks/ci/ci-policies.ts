@@ -81,7 +81,12 @@ function providerStatements(rows: readonly ProviderCalls[], role: CiRole, scope:
   }
   const counts = new Map<string, number>();
   return [...groups.values()]
-    .sort((a, b) => a.service.localeCompare(b.service) || JSON.stringify(a.resources).localeCompare(JSON.stringify(b.resources)) || (a.viaService ?? '').localeCompare(b.viaService ?? ''))
+    .sort(
+      (a, b) =>
+        a.service.localeCompare(b.service) ||
+        JSON.stringify(a.resources).localeCompare(JSON.stringify(b.resources)) ||
+        (a.viaService ?? '').localeCompare(b.viaService ?? ''),
+    )
     .map((group) => {
       const n = (counts.get(group.service) ?? 0) + 1;
       counts.set(group.service, n);
@@ -113,7 +118,13 @@ function stateStatements(state: StateAccess, role: CiRole): CiStatement[] {
           { Sid: 'StateLockRelease', Effect: 'Allow' as const, Action: ['s3:DeleteObject'], Resource: [`${state.bucketArn}/${state.keyPrefix}/*.tflock`] },
         ]
       : []),
-    { Sid: 'StateKey', Effect: 'Allow', Action: role === 'deploy' ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'], Resource: [state.keyArn], Condition: viaS3 },
+    {
+      Sid: 'StateKey',
+      Effect: 'Allow',
+      Action: role === 'deploy' ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+      Resource: [state.keyArn],
+      Condition: viaS3,
+    },
   ];
 }
 
@@ -149,11 +160,13 @@ export function packPolicies(statements: readonly CiStatement[], measure: (json:
   const documents: CiStatement[][] = [];
   for (const statement of statements) {
     const single = measure(policyJson([statement]));
-    if (single > MANAGED_POLICY_MAX_CHARACTERS) throw new Error(`statement ${statement.Sid} alone is ${single} characters, over the ${MANAGED_POLICY_MAX_CHARACTERS} of a managed policy`);
+    if (single > MANAGED_POLICY_MAX_CHARACTERS)
+      throw new Error(`statement ${statement.Sid} alone is ${single} characters, over the ${MANAGED_POLICY_MAX_CHARACTERS} of a managed policy`);
     const last = documents.at(-1);
     if (last && measure(policyJson([...last, statement])) <= MANAGED_POLICY_MAX_CHARACTERS) last.push(statement);
     else documents.push([statement]);
   }
-  if (documents.length > MANAGED_POLICIES_PER_ROLE) throw new Error(`the role needs ${documents.length} managed policies, over the ${MANAGED_POLICIES_PER_ROLE} IAM attaches to a role by default`);
+  if (documents.length > MANAGED_POLICIES_PER_ROLE)
+    throw new Error(`the role needs ${documents.length} managed policies, over the ${MANAGED_POLICIES_PER_ROLE} IAM attaches to a role by default`);
   return documents;
 }

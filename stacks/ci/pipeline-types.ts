@@ -19,7 +19,10 @@ function deployableConfig(environment: EnvironmentName): EnvironmentConfig {
 
 /** Every environment's stacks (stack name → cdk.tf.json), synthesized offline now. */
 export function synthesizeEveryEnvironment(): Record<EnvironmentName, Record<string, StackJson>> {
-  return Object.fromEntries(ENVIRONMENT_NAMES.map((environment) => [environment, synthesizeStacks(deployableConfig(environment))])) as Record<EnvironmentName, Record<string, StackJson>>;
+  return Object.fromEntries(ENVIRONMENT_NAMES.map((environment) => [environment, synthesizeStacks(deployableConfig(environment))])) as Record<
+    EnvironmentName,
+    Record<string, StackJson>
+  >;
 }
 
 /** The types of some synthesized stacks: `aws_...` for resources, `data.aws_...` for data sources. */

@@ -92,7 +92,9 @@ export function concreteCalls(stacks: Stacks, scope: RoleScope, table: Readonly<
   for (const [stack, json] of Object.entries(stacks)) {
     const instances = [
       ...Object.entries(json.resource ?? {}).flatMap(([type, resources]) => Object.entries(resources).map(([id, resource]) => ({ type, id, resource }))),
-      ...Object.entries(json.data ?? {}).flatMap(([type, resources]) => Object.entries(resources).map(([id, resource]) => ({ type: `data.${type}`, id, resource }))),
+      ...Object.entries(json.data ?? {}).flatMap(([type, resources]) =>
+        Object.entries(resources).map(([id, resource]) => ({ type: `data.${type}`, id, resource })),
+      ),
     ];
     for (const { type, id, resource } of instances) {
       const row = table[type];

@@ -24,7 +24,12 @@ export class BusRule extends CloudwatchEventRule implements Alarmed {
   #target: CloudwatchEventTarget | undefined;
 
   constructor(scope: Construct, id: string, options: BusRuleOptions) {
-    super(scope, id, { name: options.name, description: options.description, eventBusName: options.eventBusName, eventPattern: JSON.stringify(options.eventPattern) });
+    super(scope, id, {
+      name: options.name,
+      description: options.description,
+      eventBusName: options.eventBusName,
+      eventPattern: JSON.stringify(options.eventPattern),
+    });
     this.busName = options.busName;
   }
 
@@ -36,7 +41,11 @@ export class BusRule extends CloudwatchEventRule implements Alarmed {
   /** Adds the rule's target. */
   addTarget(id: string, target: Omit<CloudwatchEventTargetConfig, 'rule' | 'eventBusName'>): CloudwatchEventTarget {
     if (this.#target) throw new Error(`rule ${this.node.id} already has a target`);
-    this.#target = new CloudwatchEventTarget(this.node.scope as Construct, id, { rule: this.name, ...(this.eventBusNameInput !== undefined ? { eventBusName: this.eventBusNameInput } : {}), ...target });
+    this.#target = new CloudwatchEventTarget(this.node.scope as Construct, id, {
+      rule: this.name,
+      ...(this.eventBusNameInput !== undefined ? { eventBusName: this.eventBusNameInput } : {}),
+      ...target,
+    });
     return this.#target;
   }
 

@@ -40,7 +40,13 @@ export class DeadLetterQueue extends SqsQueue implements Alarmed {
    * policy `<id>-policy`, beside the queue): against the confused deputy.
    */
   allowSendFrom(service: string, sourceArn: string, sid: string): void {
-    this.#statements.push({ Sid: sid, Principal: { Service: service }, Action: ['sqs:SendMessage'], Resource: [this.arn], Condition: { ArnEquals: { 'aws:SourceArn': sourceArn } } });
+    this.#statements.push({
+      Sid: sid,
+      Principal: { Service: service },
+      Action: ['sqs:SendMessage'],
+      Resource: [this.arn],
+      Condition: { ArnEquals: { 'aws:SourceArn': sourceArn } },
+    });
     if (this.#policy) return;
     this.#policy = new SqsQueuePolicy(this.node.scope as Construct, `${this.node.id}-policy`, {
       queueUrl: this.url,

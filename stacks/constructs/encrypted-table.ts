@@ -47,8 +47,18 @@ export class EncryptedTable {
    * is not a successful request: it counts in `ConditionalCheckFailedRequests`.
    * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
    */
-  metricSuccessfulRequests(operation: 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'GetItem'): { namespace: string; metricName: string; dimensions: Record<string, string>; statistic: 'SampleCount' } {
-    return { namespace: 'AWS/DynamoDB', metricName: 'SuccessfulRequestLatency', dimensions: { TableName: this.table.name, Operation: operation }, statistic: 'SampleCount' };
+  metricSuccessfulRequests(operation: 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'GetItem'): {
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, string>;
+    statistic: 'SampleCount';
+  } {
+    return {
+      namespace: 'AWS/DynamoDB',
+      metricName: 'SuccessfulRequestLatency',
+      dimensions: { TableName: this.table.name, Operation: operation },
+      statistic: 'SampleCount',
+    };
   }
 
   /** Grants item actions on the table (and the key: decrypt, plus encrypt for writes). */
@@ -56,7 +66,11 @@ export class EncryptedTable {
     grantee.grant({ Sid: sid, Action: actions, Resource: [this.table.arn] });
     // A grantee in the VPC reaches the table through the gateway endpoint: its policy must let the same through.
     grantee.dynamodbPath?.allowTableAccess(this.name, actions);
-    this.#grantKey(grantee, sid, actions.some((action) => WRITE_ACTIONS.has(action)));
+    this.#grantKey(
+      grantee,
+      sid,
+      actions.some((action) => WRITE_ACTIONS.has(action)),
+    );
   }
 
   /** Grants what a stream event source mapping needs to read the table's stream (and the key). */

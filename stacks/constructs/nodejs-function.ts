@@ -12,7 +12,6 @@ import type { PolicyStatement } from './iam';
 import type { AlarmSink, Alarmed, Metric } from './alarms';
 import { ServiceRole, type Grantee } from './role';
 
-
 /** Options of {@link NodejsFunction}. */
 export interface NodejsFunctionOptions {
   /** The function's key in {@link catalogue}: a core function's, or a query's name. */
@@ -66,14 +65,17 @@ export class NodejsFunction extends Construct implements Grantee, Alarmed {
     this.key = options.key;
     const catalogue: FunctionCatalogue = options.catalogue ?? CATALOGUE;
     const [catalogued, expected, bundleName] = [catalogue.settings[options.key], catalogue.environment[options.key], catalogue.names[options.key]];
-    if (!catalogued || !expected || !bundleName) throw new Error(`function ${options.functionName}: no function ${options.key} in the catalogue (${Object.keys(catalogue.names).join(', ')})`);
+    if (!catalogued || !expected || !bundleName)
+      throw new Error(`function ${options.functionName}: no function ${options.key} in the catalogue (${Object.keys(catalogue.names).join(', ')})`);
     this.settings = { ...catalogued, ...(options.reservedConcurrency !== undefined ? { reservedConcurrency: options.reservedConcurrency } : {}) };
     this.environment = options.environment;
     this.dynamodbPath = options.vpc?.dynamodbEndpoint;
     const missing = expected.filter((name) => !(name in options.environment));
     const extra = Object.keys(options.environment).filter((name) => !expected.includes(name));
     if (missing.length > 0 || extra.length > 0) {
-      throw new Error(`function ${options.functionName}: environment must be exactly ${expected.join(', ') || 'empty'} (missing: ${missing.join(', ') || 'none'}; unexpected: ${extra.join(', ') || 'none'})`);
+      throw new Error(
+        `function ${options.functionName}: environment must be exactly ${expected.join(', ') || 'empty'} (missing: ${missing.join(', ') || 'none'}; unexpected: ${extra.join(', ') || 'none'})`,
+      );
     }
 
     // The build writes a deterministic zip: same code, same hash, no plan noise.
@@ -173,7 +175,12 @@ export class NodejsFunction extends Construct implements Grantee, Alarmed {
   /** Errors above the environment's threshold; throttling that lasts. */
   addAlarms(sink: AlarmSink): void {
     const { alarms } = sink.config;
-    sink.alarm({ id: `${this.node.id}-errors`, description: `${this.node.id} failed (errors per 5 minutes above ${alarms.functionErrors})`, ...this.metricErrors(), threshold: alarms.functionErrors });
+    sink.alarm({
+      id: `${this.node.id}-errors`,
+      description: `${this.node.id} failed (errors per 5 minutes above ${alarms.functionErrors})`,
+      ...this.metricErrors(),
+      threshold: alarms.functionErrors,
+    });
     // A throttled stream batch or workflow task is retried, so a burst of throttles is
     // back-pressure; throttling that lasts 15 minutes means the concurrency is too low.
     sink.alarm({

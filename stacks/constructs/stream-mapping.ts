@@ -35,7 +35,12 @@ export class StreamMapping extends LambdaEventSourceMapping implements Alarmed {
     const { table, function: fn, onFailure, writeOperations, alarmPrefix, ...mapping } = options;
     table.grantOrdersStreamRead(fn);
     onFailure.grantSend(fn, 'OnFailureDestination');
-    super(scope, id, { ...mapping, eventSourceArn: table.table.streamArn, functionName: fn.function.arn, destinationConfig: { onFailure: { destinationArn: onFailure.arn } } });
+    super(scope, id, {
+      ...mapping,
+      eventSourceArn: table.table.streamArn,
+      functionName: fn.function.arn,
+      destinationConfig: { onFailure: { destinationArn: onFailure.arn } },
+    });
     this.table = table;
     this.target = fn;
     this.#writeOperations = writeOperations;
@@ -61,7 +66,12 @@ export class StreamMapping extends LambdaEventSourceMapping implements Alarmed {
       ['FailedInvokeEventCount', 'the stream mapping could not invoke the projection (throttled, a lost permission, a deleted function)'],
       ['DroppedEventCount', 'the stream mapping dropped records (past their age or retries): redrive them from the on-failure queue'],
     ] as const) {
-      sink.alarm({ id: `${this.#alarmPrefix}-${metricName.replace('EventCount', '').toLowerCase()}-events`, description: meaning, ...this.metricEvents(metricName), threshold: 0 });
+      sink.alarm({
+        id: `${this.#alarmPrefix}-${metricName.replace('EventCount', '').toLowerCase()}-events`,
+        description: meaning,
+        ...this.metricEvents(metricName),
+        threshold: 0,
+      });
     }
     sink.mathAlarm(this.#stoppedAlarm(config));
   }
@@ -85,7 +95,12 @@ export class StreamMapping extends LambdaEventSourceMapping implements Alarmed {
       id: `${this.#alarmPrefix}-stopped`,
       description: `orders were written but the projection was not invoked in ${STOPPED.datapointsToAlarm} of the last ${STOPPED.evaluationPeriods} periods of ${period / 60} minutes: the stream mapping is disabled or cannot invoke (its role, the table key); the read model is falling behind`,
       metricQuery: [
-        { id: 'stopped', expression: STOPPED.expression(this.#writeOperations.map(writeId)), label: 'orders written, projection not invoked', returnData: true },
+        {
+          id: 'stopped',
+          expression: STOPPED.expression(this.#writeOperations.map(writeId)),
+          label: 'orders written, projection not invoked',
+          returnData: true,
+        },
         ...this.#writeOperations.map((operation) => query(writeId(operation), this.table.metricSuccessfulRequests(operation))),
         query(STOPPED.invocationsId, this.target.metricInvocations()),
       ],

@@ -2,7 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { WORKFLOW_TEMPLATE_PATH, checkRefusalCodes, expandCommandRouting, expandQueryRouting, placeholdersOf, queryStateName, renderAsl, renderWorkflow } from '../../../asl/render';
+import {
+  WORKFLOW_TEMPLATE_PATH,
+  checkRefusalCodes,
+  expandCommandRouting,
+  expandQueryRouting,
+  placeholdersOf,
+  queryStateName,
+  renderAsl,
+  renderWorkflow,
+} from '../../../asl/render';
 import { validateCommand } from '../../../handlers/commands/validate-command';
 import { COMMANDS } from '../../../handlers/commands/registry';
 import { QUERIES } from '../../../handlers/queries/registry';
@@ -11,7 +20,10 @@ const resources = {
   eventBusName: 'bus',
   ordersTableName: 'orders',
   validateRequestFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:validate',
-  queryFunctionArns: Object.fromEntries(QUERIES.map((query) => [query.name, `arn:aws:lambda:us-east-1:111122223333:function:${query.functionName}`])) as Record<(typeof QUERIES)[number]['name'], string>,
+  queryFunctionArns: Object.fromEntries(QUERIES.map((query) => [query.name, `arn:aws:lambda:us-east-1:111122223333:function:${query.functionName}`])) as Record<
+    (typeof QUERIES)[number]['name'],
+    string
+  >,
 };
 
 describe('renderWorkflow', () => {
@@ -32,27 +44,51 @@ describe('renderWorkflow', () => {
 
   it('routes every query of the registry to its own Task state, made from the one template with its shared Retry', () => {
     // Act
-    const definition = JSON.parse(renderWorkflow(resources)) as { States: Record<string, { Choices?: { Next: string; And: { StringEquals?: string }[] }[]; Retry?: unknown; Parameters?: { FunctionName?: string } }> };
+    const definition = JSON.parse(renderWorkflow(resources)) as {
+      States: Record<string, { Choices?: { Next: string; And: { StringEquals?: string }[] }[]; Retry?: unknown; Parameters?: { FunctionName?: string } }>;
+    };
 
     // Assess
     const routes = definition.States.RouteQuery?.Choices ?? [];
-    expect(routes.map((choice) => [choice.And.find((rule) => rule.StringEquals)?.StringEquals, choice.Next])).toEqual(QUERIES.map((query) => [query.name, queryStateName(query.name)]));
+    expect(routes.map((choice) => [choice.And.find((rule) => rule.StringEquals)?.StringEquals, choice.Next])).toEqual(
+      QUERIES.map((query) => [query.name, queryStateName(query.name)]),
+    );
     const retries = QUERIES.map((query) => JSON.stringify(definition.States[queryStateName(query.name)]?.Retry));
     expect(new Set(retries).size).toBe(1);
-    expect(QUERIES.map((query) => definition.States[queryStateName(query.name)]?.Parameters?.FunctionName)).toEqual(QUERIES.map((query) => resources.queryFunctionArns[query.name]));
+    expect(QUERIES.map((query) => definition.States[queryStateName(query.name)]?.Parameters?.FunctionName)).toEqual(
+      QUERIES.map((query) => resources.queryFunctionArns[query.name]),
+    );
     expect(definition.States.QueryTask).toBeUndefined();
   });
 
   it("routes every command of the registry to its own conditional write, with the module's expressions and nothing else", () => {
-    type State = { Type: string; Resource?: string; Choices?: { Variable: string; StringEquals: string; Next: string }[]; Parameters?: Record<string, unknown>; Catch?: { Next: string }[]; Retry?: unknown };
+    type State = {
+      Type: string;
+      Resource?: string;
+      Choices?: { Variable: string; StringEquals: string; Next: string }[];
+      Parameters?: Record<string, unknown>;
+      Catch?: { Next: string }[];
+      Retry?: unknown;
+    };
     const definition = JSON.parse(renderWorkflow(resources)) as { States: Record<string, State> };
-    expect(definition.States.RouteCommand?.Choices).toEqual(COMMANDS.map((command) => ({ Variable: '$.command', StringEquals: command.name, Next: queryStateName(command.name) })));
+    expect(definition.States.RouteCommand?.Choices).toEqual(
+      COMMANDS.map((command) => ({ Variable: '$.command', StringEquals: command.name, Next: queryStateName(command.name) })),
+    );
     const create = definition.States.CreateOrder as State;
     expect(create.Resource).toBe('arn:aws:states:::dynamodb:putItem');
-    expect(create.Parameters).toEqual({ TableName: 'orders', 'Item.$': '$.values', ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'orderid' } });
+    expect(create.Parameters).toEqual({
+      TableName: 'orders',
+      'Item.$': '$.values',
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': 'orderid' },
+    });
     const cancel = definition.States.CancelOrder as State;
     expect(cancel.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
-    expect(cancel.Parameters).toMatchObject({ Key: { orderid: { 'S.$': '$.orderId' } }, ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#status) OR #status = :created)', 'ExpressionAttributeValues.$': '$.values' });
+    expect(cancel.Parameters).toMatchObject({
+      Key: { orderid: { 'S.$': '$.orderId' } },
+      ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#status) OR #status = :created)',
+      'ExpressionAttributeValues.$': '$.values',
+    });
     expect(cancel.Catch?.map((c) => c.Next)).toEqual(['CancelOrderReadBack', 'CommandNotStored']);
     expect(JSON.stringify(cancel.Retry)).toBe(JSON.stringify(create.Retry));
     expect(definition.States.CommandWrite).toBeUndefined();
@@ -60,7 +96,9 @@ describe('renderWorkflow', () => {
   });
 
   it('refuses an error code the one list lacks, and a command state that collides with the template', () => {
-    expect(() => checkRefusalCodes('{"error": {"code": "Throttled", "message": "x"}}')).toThrow('error codes missing from REFUSAL_CODES (handlers/domain/errors.ts): Throttled');
+    expect(() => checkRefusalCodes('{"error": {"code": "Throttled", "message": "x"}}')).toThrow(
+      'error codes missing from REFUSAL_CODES (handlers/domain/errors.ts): Throttled',
+    );
     expect(() => checkRefusalCodes(readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8'))).not.toThrow();
     const template = readFileSync(WORKFLOW_TEMPLATE_PATH, 'utf8');
     const clash = COMMANDS.map((command) => (command.name === 'cancelOrder' ? { ...command, name: 'routeCommand' } : command));
@@ -93,7 +131,9 @@ describe('the rendered workflow, run', () => {
     // Prepare
     await import('../../../local/polyfills');
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
     const published: unknown[] = [];
     const failing = () => {
       throw Object.assign(new Error('entry too large'), { name: 'EventBridge.FailedEntry' });
@@ -105,7 +145,9 @@ describe('the rendered workflow, run', () => {
       {
         overrides: {
           taskResourceLocalHandlers: {
-            ItemsSalesReport: () => ({ Payload: { body: { query: 'itemsSalesReport', queryMessageId: 'q-1', queryStatus: 200, queryResult: ['x'.repeat(300_000)] } } }),
+            ItemsSalesReport: () => ({
+              Payload: { body: { query: 'itemsSalesReport', queryMessageId: 'q-1', queryStatus: 200, queryResult: ['x'.repeat(300_000)] } },
+            }),
             PublishQueryResponse: failing,
             PublishQueryFailure: (input: unknown) => {
               published.push(input);
@@ -121,7 +163,17 @@ describe('the rendered workflow, run', () => {
     // Assess
     expect(published).toEqual([
       expect.objectContaining({
-        Entries: [expect.objectContaining({ DetailType: 'orderQueryResponse', Detail: { query: 'itemsSalesReport', queryMessageId: 'q-1', queryStatus: 503, error: { code: 'ServiceUnavailable', message: 'the answer could not be published; asking again is safe' } } })],
+        Entries: [
+          expect.objectContaining({
+            DetailType: 'orderQueryResponse',
+            Detail: {
+              query: 'itemsSalesReport',
+              queryMessageId: 'q-1',
+              queryStatus: 503,
+              error: { code: 'ServiceUnavailable', message: 'the answer could not be published; asking again is safe' },
+            },
+          }),
+        ],
       }),
     ]);
   });
@@ -130,7 +182,9 @@ describe('the rendered workflow, run', () => {
     // Prepare: validation refuses the command, and the bus refuses the answer.
     await import('../../../local/polyfills');
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
     const published: unknown[] = [];
 
     // Act
@@ -139,7 +193,17 @@ describe('the rendered workflow, run', () => {
       {
         overrides: {
           taskResourceLocalHandlers: {
-            ValidateCommand: () => ({ Payload: { valid: false, response: { orderid: null, commandStatus: 'orderRejected', commandMessageId: 'c-1', error: { code: 'UnsupportedCommand', message: 'x'.repeat(300_000) } } } }),
+            ValidateCommand: () => ({
+              Payload: {
+                valid: false,
+                response: {
+                  orderid: null,
+                  commandStatus: 'orderRejected',
+                  commandMessageId: 'c-1',
+                  error: { code: 'UnsupportedCommand', message: 'x'.repeat(300_000) },
+                },
+              },
+            }),
             PublishCommandResponse: () => {
               throw Object.assign(new Error('entry too large'), { name: 'EventBridge.FailedEntry' });
             },
@@ -157,7 +221,17 @@ describe('the rendered workflow, run', () => {
     // Assess
     expect(published).toEqual([
       expect.objectContaining({
-        Entries: [expect.objectContaining({ DetailType: 'orderCommandResponse', Detail: { orderid: null, commandStatus: 'orderRejected', commandMessageId: 'c-1', error: { code: 'ServiceUnavailable', message: 'the answer could not be published; sending the command again is safe' } } })],
+        Entries: [
+          expect.objectContaining({
+            DetailType: 'orderCommandResponse',
+            Detail: {
+              orderid: null,
+              commandStatus: 'orderRejected',
+              commandMessageId: 'c-1',
+              error: { code: 'ServiceUnavailable', message: 'the answer could not be published; sending the command again is safe' },
+            },
+          }),
+        ],
       }),
     ]);
   });
@@ -168,13 +242,18 @@ describe('the rendered command paths, run', () => {
   async function run(detail: Record<string, unknown>, table: { write: 'ok' | 'conditionFailed'; stored?: Record<string, { S: string }> }) {
     await import('../../../local/polyfills');
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+    const machine = new StateMachine(JSON.parse(renderWorkflow(resources)) as StateMachineDefinition, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
     const published: unknown[] = [];
     const writes: unknown[] = [];
-    const event = JSON.parse(JSON.stringify({ id: 'c-1', time: '2022-10-14T08:30:00Z', 'detail-type': 'orderCommand', source: 'orderPipeline', detail })) as { id: string };
+    const event = JSON.parse(JSON.stringify({ id: 'c-1', time: '2022-10-14T08:30:00Z', 'detail-type': 'orderCommand', source: 'orderPipeline', detail })) as {
+      id: string;
+    };
     const write = (input: unknown) => {
       writes.push(input);
-      if (table.write === 'conditionFailed') throw Object.assign(new Error('The conditional request failed'), { name: 'DynamoDB.ConditionalCheckFailedException' });
+      if (table.write === 'conditionFailed')
+        throw Object.assign(new Error('The conditional request failed'), { name: 'DynamoDB.ConditionalCheckFailedException' });
       return {};
     };
     const readBack = () => (table.stored ? { Item: table.stored } : {});
@@ -198,19 +277,52 @@ describe('the rendered command paths, run', () => {
   }
   const cancel = { command: 'cancelOrder', orderId: '6102' };
   const create = { command: 'createOrder', orderId: '6102', items: [{ itemid: 'z3333', quantity: 6 }] };
-  const createdHash = (validateCommand({ id: 'x', time: '2022-10-14T08:30:00Z', detail: create }) as unknown as { compare: { contentHash: string } }).compare.contentHash;
+  const createdHash = (validateCommand({ id: 'x', time: '2022-10-14T08:30:00Z', detail: create }) as unknown as { compare: { contentHash: string } }).compare
+    .contentHash;
 
   it.each([
     ['a cancel that wrote', cancel, { write: 'ok' as const }, { commandStatus: 'orderCancelled' }],
     ['a cancel of an unknown order', cancel, { write: 'conditionFailed' as const }, { commandStatus: 'orderRejected', error: { code: 'OrderNotFound' } }],
-    ['a cancel of a cancelled order', cancel, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, status: { S: 'cancelled' } } }, { commandStatus: 'orderCancelled' }],
-    ['a cancel that lost to a create', cancel, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, status: { S: 'created' } } }, { commandStatus: 'orderRejected', error: { code: 'ServiceUnavailable' } }],
+    [
+      'a cancel of a cancelled order',
+      cancel,
+      { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, status: { S: 'cancelled' } } },
+      { commandStatus: 'orderCancelled' },
+    ],
+    [
+      'a cancel that lost to a create',
+      cancel,
+      { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, status: { S: 'created' } } },
+      { commandStatus: 'orderRejected', error: { code: 'ServiceUnavailable' } },
+    ],
     ['a create that wrote', create, { write: 'ok' as const }, { commandStatus: 'orderCreated' }],
-    ['a re-delivered create (even of a cancelled order)', create, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: createdHash } } }, { commandStatus: 'orderCreated' }],
-    ['a create with other content', create, { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: 'f'.repeat(64) } } }, { commandStatus: 'orderRejected', error: { code: 'OrderConflict' } }],
-  ] as [string, Record<string, unknown>, { write: 'ok' | 'conditionFailed'; stored?: Record<string, { S: string }> }, { commandStatus: string; error?: { code: string } }][])('answers %s', async (_, detail, table, answer) => {
+    [
+      'a re-delivered create (even of a cancelled order)',
+      create,
+      { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: createdHash } } },
+      { commandStatus: 'orderCreated' },
+    ],
+    [
+      'a create with other content',
+      create,
+      { write: 'conditionFailed' as const, stored: { orderid: { S: '6102' }, contentHash: { S: 'f'.repeat(64) } } },
+      { commandStatus: 'orderRejected', error: { code: 'OrderConflict' } },
+    ],
+  ] as [
+    string,
+    Record<string, unknown>,
+    { write: 'ok' | 'conditionFailed'; stored?: Record<string, { S: string }> },
+    { commandStatus: string; error?: { code: string } },
+  ][])('answers %s', async (_, detail, table, answer) => {
     const { published, writes } = await run(detail, table);
     expect(writes).toHaveLength(1);
-    expect(published).toEqual([expect.objectContaining({ orderid: '6102', commandMessageId: 'c-1', ...answer, ...(answer.error ? { error: expect.objectContaining(answer.error) } : {}) })]);
+    expect(published).toEqual([
+      expect.objectContaining({
+        orderid: '6102',
+        commandMessageId: 'c-1',
+        ...answer,
+        ...(answer.error ? { error: expect.objectContaining(answer.error) } : {}),
+      }),
+    ]);
   });
 });

@@ -47,7 +47,10 @@ async function runAgainstThrottles(stateName: string, service: string, error: st
     name: 'throttled',
     definition: JSON.stringify({
       StartAt: stateName,
-      States: { [stateName]: { ...rest, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Caught' }], End: true }, Caught: { Type: 'Pass', End: true } },
+      States: {
+        [stateName]: { ...rest, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Caught' }], End: true },
+        Caught: { Type: 'Pass', End: true },
+      },
     }),
     region: 'us-east-1',
     account: '000000000000',
@@ -91,7 +94,8 @@ describe('throttled Tasks of the workflow', () => {
 });
 
 describe('the workflow time budget', () => {
-  const timeouts = (name: string) => (name === 'validate' ? CATALOGUE.settings.validateRequest.timeoutSeconds : QUERIES.find((query) => query.name === name)?.settings.timeoutSeconds);
+  const timeouts = (name: string) =>
+    name === 'validate' ? CATALOGUE.settings.validateRequest.timeoutSeconds : QUERIES.find((query) => query.name === name)?.settings.timeoutSeconds;
 
   it(`keeps every path of the pipeline's workflow within the ${EXPRESS_MAX_DURATION_SECONDS} s of an Express execution, retries at their ceilings`, () => {
     const budget = checkTimeBudget(definition, timeouts);
@@ -105,13 +109,18 @@ describe('the workflow time budget', () => {
 
   it('refuses a workflow that can outlast an Express execution, naming the path, and one that loops', () => {
     const patient = structuredClone(definition);
-    (patient.States.ValidateCommand as State).Retry = [{ ErrorEquals: ['Lambda.TooManyRequestsException'], IntervalSeconds: 1, MaxAttempts: 20, BackoffRate: 2 } as never];
+    (patient.States.ValidateCommand as State).Retry = [
+      { ErrorEquals: ['Lambda.TooManyRequestsException'], IntervalSeconds: 1, MaxAttempts: 20, BackoffRate: 2 } as never,
+    ];
     expect(() => checkTimeBudget(patient, timeouts)).toThrow(/past the 300 s an Express execution may last/);
     expect(() => checkTimeBudget(patient, timeouts)).toThrow(/ValidateCommand/);
 
     const looping = { StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Pass', Next: 'A' } } };
     expect(() => workflowTimeBudget(looping, timeouts)).toThrow('the workflow loops through state A');
-    const unknownFunction = { StartAt: 'T', States: { T: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'elsewhere' }, End: true } } };
+    const unknownFunction = {
+      StartAt: 'T',
+      States: { T: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'elsewhere' }, End: true } },
+    };
     expect(() => workflowTimeBudget(unknownFunction, timeouts)).toThrow('the timeout of function elsewhere is not known');
   });
 });

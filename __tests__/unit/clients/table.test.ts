@@ -22,6 +22,13 @@ describe('formatTable', () => {
     ]);
 
     // Assess
-    expect(table).toBe(['| itemid | totalordered | tags      |', '|--------|--------------|-----------|', '| z3333  |            6 | ["a","b"] |', '| z1     |           12 |           |'].join('\n'));
+    expect(table).toBe(
+      [
+        '| itemid | totalordered | tags      |',
+        '|--------|--------------|-----------|',
+        '| z3333  |            6 | ["a","b"] |',
+        '| z1     |           12 |           |',
+      ].join('\n'),
+    );
   });
 });

@@ -20,10 +20,7 @@ describe('validateCommand', () => {
         orderid: { S: '6102' },
         orderedAt: { S: '2022-10-13T19:00:00.000Z' },
         items: {
-          L: [
-            { M: { itemid: { S: 'z3333' }, quantity: { N: '6' } } },
-            { M: { itemid: { S: 'z4444' }, quantity: { N: '3' } } },
-          ],
+          L: [{ M: { itemid: { S: 'z3333' }, quantity: { N: '6' } } }, { M: { itemid: { S: 'z4444' }, quantity: { N: '3' } } }],
         },
         contentHash: { S: expect.stringMatching(/^[0-9a-f]{64}$/) },
         commandMessageId: { S: 'command-1' },
@@ -43,7 +40,11 @@ describe('validateCommand', () => {
   });
 
   it('returns the update values and every answer of a cancel', () => {
-    const result = validateCommand({ id: 'cancel-1', time: '2022-10-14T08:30:00Z', detail: { command: 'cancelOrder', orderId: '6102', reason: 'customer changed their mind' } });
+    const result = validateCommand({
+      id: 'cancel-1',
+      time: '2022-10-14T08:30:00Z',
+      detail: { command: 'cancelOrder', orderId: '6102', reason: 'customer changed their mind' },
+    });
     expect(result).toEqual({
       valid: true,
       command: 'cancelOrder',
@@ -59,8 +60,18 @@ describe('validateCommand', () => {
       },
       responses: {
         accepted: { orderid: '6102', commandStatus: 'orderCancelled', commandMessageId: 'cancel-1' },
-        notFound: { orderid: '6102', commandStatus: 'orderRejected', commandMessageId: 'cancel-1', error: { code: 'OrderNotFound', message: expect.stringContaining('does not exist') } },
-        changed: { orderid: '6102', commandStatus: 'orderRejected', commandMessageId: 'cancel-1', error: { code: 'ServiceUnavailable', message: expect.stringContaining('sending the command again is safe') } },
+        notFound: {
+          orderid: '6102',
+          commandStatus: 'orderRejected',
+          commandMessageId: 'cancel-1',
+          error: { code: 'OrderNotFound', message: expect.stringContaining('does not exist') },
+        },
+        changed: {
+          orderid: '6102',
+          commandStatus: 'orderRejected',
+          commandMessageId: 'cancel-1',
+          error: { code: 'ServiceUnavailable', message: expect.stringContaining('sending the command again is safe') },
+        },
       },
     });
     const withoutReason = validateCommand({ id: 'cancel-2', time: '2022-10-14T08:30:00Z', detail: { command: 'cancelOrder', orderId: '6102' } });
@@ -86,7 +97,10 @@ describe('validateCommand', () => {
 
   it('names every supported command when refusing another', () => {
     const result = validateCommand(withDetail({ command: 'shipOrder', orderId: '6102' }));
-    expect(result).toMatchObject({ valid: false, response: { error: { code: 'UnsupportedCommand', message: 'command "shipOrder" is not supported; expected one of createOrder, cancelOrder' } } });
+    expect(result).toMatchObject({
+      valid: false,
+      response: { error: { code: 'UnsupportedCommand', message: 'command "shipOrder" is not supported; expected one of createOrder, cancelOrder' } },
+    });
   });
 
   it('does not echo an overlong order id', () => {
@@ -129,6 +143,9 @@ describe('quantities as written', () => {
     const detail = JSON.parse(`{"command": "createOrder", "orderId": "q-1", "items": [{"itemid": "z1", "quantity": ${written}}]}`) as unknown;
     const result = validateCommand({ id: 'c-1', time: '2022-10-13T19:00:00Z', detail });
     expect(result.valid).toBe(accepted);
-    if (!accepted) expect((result as { response: { error: { message: string } } }).response.error.message).toContain('detail.items[0].quantity must be an integer from 1 to 1000000');
+    if (!accepted)
+      expect((result as { response: { error: { message: string } } }).response.error.message).toContain(
+        'detail.items[0].quantity must be an integer from 1 to 1000000',
+      );
   });
 });

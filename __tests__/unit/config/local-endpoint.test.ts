@@ -6,12 +6,17 @@ import { DEFAULT_LOCAL_ENDPOINT, findLocalEndpoint, readEndpointFile, removeEndp
 
 const folder = mkdtempSync(path.join(tmpdir(), 'endpoint-file-'));
 const fileOf = (name: string) => path.join(folder, name);
-const content = (pid: number) => ({ endpoint: 'http://127.0.0.1:4811', pid, bus: 'arn:aws:events:us-east-1:000000000000:event-bus/order-pipeline-local-bus', startedAt: '2026-12-07T00:00:00.000Z' });
+const content = (pid: number) => ({
+  endpoint: 'http://127.0.0.1:4811',
+  pid,
+  bus: 'arn:aws:events:us-east-1:000000000000:event-bus/order-pipeline-local-bus',
+  startedAt: '2026-12-07T00:00:00.000Z',
+});
 /** A pid no process has (above Linux's default pid_max of 4,194,304). */
 const GONE = 2 ** 22 + 12_345;
 
 describe('findLocalEndpoint', () => {
-  it('takes --endpoint first, then AWS_ENDPOINT_URL, then a running runtime\'s file, then the default', () => {
+  it("takes --endpoint first, then AWS_ENDPOINT_URL, then a running runtime's file, then the default", () => {
     // Prepare
     const file = fileOf('running.json');
     writeEndpointFile(content(process.pid), file);
@@ -20,8 +25,14 @@ describe('findLocalEndpoint', () => {
     // Act and assess
     expect(findLocalEndpoint('http://flag:1', { ...env, AWS_ENDPOINT_URL: 'http://env:2' })).toEqual({ url: 'http://flag:1', from: '--endpoint' });
     expect(findLocalEndpoint(undefined, { ...env, AWS_ENDPOINT_URL: 'http://env:2' })).toEqual({ url: 'http://env:2', from: 'AWS_ENDPOINT_URL' });
-    expect(findLocalEndpoint(undefined, env)).toEqual({ url: 'http://127.0.0.1:4811', from: expect.stringContaining(`written by the runtime npm start runs (pid ${process.pid})`) });
-    expect(findLocalEndpoint(undefined, { ORDER_PIPELINE_ENDPOINT_FILE: fileOf('none.json') })).toEqual({ url: DEFAULT_LOCAL_ENDPOINT, from: expect.stringContaining("npm start's default") });
+    expect(findLocalEndpoint(undefined, env)).toEqual({
+      url: 'http://127.0.0.1:4811',
+      from: expect.stringContaining(`written by the runtime npm start runs (pid ${process.pid})`),
+    });
+    expect(findLocalEndpoint(undefined, { ORDER_PIPELINE_ENDPOINT_FILE: fileOf('none.json') })).toEqual({
+      url: DEFAULT_LOCAL_ENDPOINT,
+      from: expect.stringContaining("npm start's default"),
+    });
   });
 
   it.each([

@@ -30,11 +30,17 @@ describe('maintenance and backup windows', () => {
   });
 
   it('refuse a backup window that meets the maintenance window on any day, and allow one that only touches it', () => {
-    expect(windowProblems('tue:03:15-tue:03:45', '03:00-03:30')).toEqual(['aurora.backupWindow 03:00-03:30 overlaps aurora.maintenanceWindow tue:03:15-tue:03:45 (on tue): RDS requires them not to conflict']);
+    expect(windowProblems('tue:03:15-tue:03:45', '03:00-03:30')).toEqual([
+      'aurora.backupWindow 03:00-03:30 overlaps aurora.maintenanceWindow tue:03:15-tue:03:45 (on tue): RDS requires them not to conflict',
+    ]);
     // The maintenance window runs past Sunday into Monday's backup.
-    expect(windowProblems('sun:23:50-mon:00:30', '00:00-00:30')).toEqual(['aurora.backupWindow 00:00-00:30 overlaps aurora.maintenanceWindow sun:23:50-mon:00:30 (on mon): RDS requires them not to conflict']);
+    expect(windowProblems('sun:23:50-mon:00:30', '00:00-00:30')).toEqual([
+      'aurora.backupWindow 00:00-00:30 overlaps aurora.maintenanceWindow sun:23:50-mon:00:30 (on mon): RDS requires them not to conflict',
+    ]);
     // The backup runs past midnight into Monday's maintenance (it starts on Sunday).
-    expect(windowProblems('mon:00:00-mon:00:30', '23:45-00:15')).toEqual(['aurora.backupWindow 23:45-00:15 overlaps aurora.maintenanceWindow mon:00:00-mon:00:30 (on sun): RDS requires them not to conflict']);
+    expect(windowProblems('mon:00:00-mon:00:30', '23:45-00:15')).toEqual([
+      'aurora.backupWindow 23:45-00:15 overlaps aurora.maintenanceWindow mon:00:00-mon:00:30 (on sun): RDS requires them not to conflict',
+    ]);
     // A long maintenance window covers a whole day's backup.
     expect(windowProblems('wed:00:00-thu:00:00', '12:00-12:30')).toHaveLength(1);
     expect(windowProblems('sun:03:30-sun:04:00', '03:00-03:30')).toEqual([]);

@@ -3,7 +3,12 @@ import { eventTimeMillis, normaliseEventTime, orderTimeProblem, parseIsoDateTime
 import { EventBus } from '../../../local/event-bus';
 
 const bus = () => new EventBus({ name: 'b', region: 'us-east-1', account: '000000000000' });
-const put = (time: unknown) => bus().putEvents({ Entries: [{ EventBusName: 'b', Source: 's', DetailType: 'd', Detail: '{}', Time: time }] }).Entries[0] as { EventId?: string; ErrorCode?: string; ErrorMessage?: string };
+const put = (time: unknown) =>
+  bus().putEvents({ Entries: [{ EventBusName: 'b', Source: 's', DetailType: 'd', Detail: '{}', Time: time }] }).Entries[0] as {
+    EventId?: string;
+    ErrorCode?: string;
+    ErrorMessage?: string;
+  };
 
 describe('event times', () => {
   it.each([

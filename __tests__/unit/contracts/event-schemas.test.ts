@@ -9,11 +9,17 @@ import { resources, synthesize } from '../../helpers/synth';
 const validate = publishedValidators();
 const events = new URL('../../../events/', import.meta.url);
 /** A sample (a PutEvents entry) as the event EventBridge delivers. */
-const asEvent = (entry: { Source: string; DetailType: string; Detail: unknown }) => ({ source: entry.Source, 'detail-type': entry.DetailType, detail: typeof entry.Detail === 'string' ? (JSON.parse(entry.Detail) as unknown) : entry.Detail });
+const asEvent = (entry: { Source: string; DetailType: string; Detail: unknown }) => ({
+  source: entry.Source,
+  'detail-type': entry.DetailType,
+  detail: typeof entry.Detail === 'string' ? (JSON.parse(entry.Detail) as unknown) : entry.Detail,
+});
 
 describe('the published event schemas', () => {
   it.each(readdirSync(events).filter((name) => name.endsWith('.json')))('accept the sample %s', (name) => {
-    expect(validate(asEvent(JSON.parse(readFileSync(new URL(name, events), 'utf8')) as { Source: string; DetailType: string; Detail: unknown }))).toBeUndefined();
+    expect(
+      validate(asEvent(JSON.parse(readFileSync(new URL(name, events), 'utf8')) as { Source: string; DetailType: string; Detail: unknown })),
+    ).toBeUndefined();
   });
 
   it('refuse what validation refuses, for each command and query, naming the field', () => {
@@ -53,7 +59,9 @@ describe('the published event schemas', () => {
     const workflow = synthesize().json.workflow;
     const registered = resources(workflow, 'aws_schemas_schema');
     const byTitle = (rows: [unknown, { title: string }][]) => rows.sort((a, b) => a[1].title.localeCompare(b[1].title));
-    expect(byTitle(registered.map((entry): [unknown, { title: string }] => [entry.type, JSON.parse(String(entry.content)) as { title: string }]))).toEqual(byTitle(Object.values(schemas).map((schema) => ['JSONSchemaDraft4', asDraft4(schema) as { title: string }])));
+    expect(byTitle(registered.map((entry): [unknown, { title: string }] => [entry.type, JSON.parse(String(entry.content)) as { title: string }]))).toEqual(
+      byTitle(Object.values(schemas).map((schema) => ['JSONSchemaDraft4', asDraft4(schema) as { title: string }])),
+    );
     expect(foreignKeywords({ type: 'object', properties: { a: { const: 1 } } })).toEqual(['const']);
   });
 });

@@ -24,7 +24,9 @@ describe('readOrderRecord', () => {
 
   it('refuses a status no command leaves', () => {
     const record = { ...insertRecord(buildOrder({ orderId: '8', status: 'shipped', revision: 2 })), eventName: 'MODIFY' as const };
-    expect(() => readOrderRecord(record)).toThrow(expect.objectContaining({ name: 'MalformedRecordError', message: 'status "shipped" is not one a command leaves' }));
+    expect(() => readOrderRecord(record)).toThrow(
+      expect.objectContaining({ name: 'MalformedRecordError', message: 'status "shipped" is not one a command leaves' }),
+    );
   });
 
   it('refuses an INSERT without a new image', () => {

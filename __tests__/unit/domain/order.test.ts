@@ -131,9 +131,18 @@ describe('orderFromCommand', () => {
 
 describe('orderContentHash', () => {
   it('ignores line order but not quantities', () => {
-    const a = orderContentHash('1', [{ itemid: 'a', quantity: 1 }, { itemid: 'b', quantity: 2 }]);
-    const b = orderContentHash('1', [{ itemid: 'b', quantity: 2 }, { itemid: 'a', quantity: 1 }]);
-    const c = orderContentHash('1', [{ itemid: 'b', quantity: 1 }, { itemid: 'a', quantity: 2 }]);
+    const a = orderContentHash('1', [
+      { itemid: 'a', quantity: 1 },
+      { itemid: 'b', quantity: 2 },
+    ]);
+    const b = orderContentHash('1', [
+      { itemid: 'b', quantity: 2 },
+      { itemid: 'a', quantity: 1 },
+    ]);
+    const c = orderContentHash('1', [
+      { itemid: 'b', quantity: 1 },
+      { itemid: 'a', quantity: 2 },
+    ]);
     expect(a).toBe(b);
     expect(a).not.toBe(c);
   });
@@ -141,23 +150,48 @@ describe('orderContentHash', () => {
 
 describe('the order codec', () => {
   it('round-trips an order through the orders-table item', () => {
-    const order = buildOrder({ orderId: 'codec-1', items: [{ itemid: 'b', quantity: 2 }, { itemid: 'a', quantity: 1 }] });
+    const order = buildOrder({
+      orderId: 'codec-1',
+      items: [
+        { itemid: 'b', quantity: 2 },
+        { itemid: 'a', quantity: 1 },
+      ],
+    });
     expect(orderFromItem(orderToItem(order))).toEqual(order);
   });
 
   it('round-trips an order through the read-model rows, keeping the order of its lines', () => {
     // Prepare
-    const order = buildOrder({ orderId: 'codec-2', orderedAt: '2022-10-13T19:00:00.123Z', items: [{ itemid: 'z', quantity: 3 }, { itemid: 'a', quantity: 1 }] });
+    const order = buildOrder({
+      orderId: 'codec-2',
+      orderedAt: '2022-10-13T19:00:00.123Z',
+      items: [
+        { itemid: 'z', quantity: 3 },
+        { itemid: 'a', quantity: 1 },
+      ],
+    });
 
     // Act
     const rows = orderToRows(order);
     const back = orderFromRows(
-      { orderId: rows.order[0], orderedAt: `${rows.order[1].replace(' ', 'T')}000Z`, contentHash: rows.order[2], status: rows.order[4], revision: rows.order[5] },
+      {
+        orderId: rows.order[0],
+        orderedAt: `${rows.order[1].replace(' ', 'T')}000Z`,
+        contentHash: rows.order[2],
+        status: rows.order[4],
+        revision: rows.order[5],
+      },
       rows.lines.map(([, , item_id, quantity]) => ({ item_id, quantity })),
     );
 
     // Assess
-    expect(rows).toEqual({ order: ['codec-2', '2022-10-13 19:00:00.123', order.contentHash, 2, 'created', 1], lines: [['codec-2', 1, 'z', 3], ['codec-2', 2, 'a', 1]] });
+    expect(rows).toEqual({
+      order: ['codec-2', '2022-10-13 19:00:00.123', order.contentHash, 2, 'created', 1],
+      lines: [
+        ['codec-2', 1, 'z', 3],
+        ['codec-2', 2, 'a', 1],
+      ],
+    });
     expect(back).toEqual({ ...order, commandMessageId: '' });
   });
 
@@ -180,7 +214,9 @@ describe('the order codec', () => {
 
   it('refuses in a stored item what it refuses in a command, with the same line rules', () => {
     const item = { ...orderToItem(buildOrder({ orderId: 'codec-3' })), items: { L: [{ M: { itemid: { S: '\u3164' }, quantity: { N: '0' } } }] } };
-    expect(() => orderFromItem(item)).toThrow('items[0].itemid must not contain control or invisible characters; items[0].quantity must be an integer from 1 to 1000000, got 0');
+    expect(() => orderFromItem(item)).toThrow(
+      'items[0].itemid must not contain control or invisible characters; items[0].quantity must be an integer from 1 to 1000000, got 0',
+    );
   });
 });
 

@@ -32,7 +32,9 @@ describe('the table of AWS limits', () => {
   });
 
   it('holds the numbers AWS documents', () => {
-    const numbers = Object.fromEntries(Object.entries(AWS_LIMITS).map(([name, limit]) => [name, 'max' in limit ? [('min' in limit ? limit.min : undefined), limit.max] : 'characters']));
+    const numbers = Object.fromEntries(
+      Object.entries(AWS_LIMITS).map(([name, limit]) => [name, 'max' in limit ? ['min' in limit ? limit.min : undefined, limit.max] : 'characters']),
+    );
     expect(numbers).toEqual({
       stepFunctionsExecutionInput: [undefined, 262_144],
       stepFunctionsExecutionNameLength: [1, 80],
@@ -50,12 +52,15 @@ describe('the table of AWS limits', () => {
     });
   });
 
-  it('refuses one past a limit and no sooner, with the row\'s code, status and message', () => {
+  it("refuses one past a limit and no sooner, with the row's code, status and message", () => {
     const sync = AWS_LIMITS.lambdaSyncPayload;
     expect(exceeded(sync, sync.max)).toBeUndefined();
     expect(exceeded(sync, sync.max + 1)).toMatchObject({ type: 'RequestTooLargeException', status: 413, queryError: undefined });
     expect(thrown(() => enforceRange(AWS_LIMITS.sqsDelaySeconds, 0))).toBeUndefined();
-    expect(thrown(() => enforceRange(AWS_LIMITS.sqsDelaySeconds, 900.5))).toMatchObject({ type: 'InvalidParameterValue', queryError: 'InvalidParameterValue;Sender' });
+    expect(thrown(() => enforceRange(AWS_LIMITS.sqsDelaySeconds, 900.5))).toMatchObject({
+      type: 'InvalidParameterValue',
+      queryError: 'InvalidParameterValue;Sender',
+    });
     expect(thrown(() => enforceLength(AWS_LIMITS.stepFunctionsExecutionNameLength, 'n'.repeat(80)))).toBeUndefined();
     expect(thrown(() => enforceBytes(AWS_LIMITS.sqsMessageBodySize, 1_048_577))?.message).toContain('Message must be shorter than 1048576 bytes');
   });
@@ -66,7 +71,11 @@ describe('the table of AWS limits', () => {
     expect(refused?.message).toContain('U+0020 at position 4 is not allowed');
     expect(thrown(() => enforceCharacters(AWS_LIMITS.sqsMessageBodyCharacters, '😀\ud83d'))?.message).toContain("'#xD83D'");
     expect(thrown(() => enforceCharacters(AWS_LIMITS.snsTopicNameCharacters, 'order-pipeline_local-alarms2'))).toBeUndefined();
-    expect(thrown(() => enforceCharacters(AWS_LIMITS.snsTopicNameCharacters, 'alarms.fifo'))).toMatchObject({ type: 'InvalidParameter', status: 400, message: expect.stringContaining('U+002E at position 6') });
+    expect(thrown(() => enforceCharacters(AWS_LIMITS.snsTopicNameCharacters, 'alarms.fifo'))).toMatchObject({
+      type: 'InvalidParameter',
+      status: 400,
+      message: expect.stringContaining('U+002E at position 6'),
+    });
   });
 
   it('is the only place in local/ that states a number of the table', () => {

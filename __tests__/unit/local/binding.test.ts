@@ -9,7 +9,15 @@ describe('a binding', () => {
     const registry = newRegistry(new Router(new Map()));
     const protocol: Protocol<string> = { name: 'test', serve: async () => false };
     const integration: Integration = {};
-    const hooks = { start: () => undefined, stop: async () => undefined, idle: async () => true, check: async () => undefined, page: () => ({}), stream: () => undefined, status: () => 'ok' };
+    const hooks = {
+      start: () => undefined,
+      stop: async () => undefined,
+      idle: async () => true,
+      check: async () => undefined,
+      page: () => ({}),
+      stream: () => undefined,
+      status: () => 'ok',
+    };
 
     // Act: each function called on its own, detached from the binding.
     const { serve, integrate, page, stream, status, summary, creationCheck, onStart, onStop, onIdle } = bindingFor({} as Core, registry);
@@ -48,7 +56,9 @@ describe('a binding', () => {
     provide('bus', 'the bus' as never);
 
     // Assess
-    expect(early).toEqual(new Error('bus is used before a service provides it: a service that uses it comes after the one that provides it in local/services.ts'));
+    expect(early).toEqual(
+      new Error('bus is used before a service provides it: a service that uses it comes after the one that provides it in local/services.ts'),
+    );
     expect(use('bus')).toBe('the bus');
     expect(() => provide('bus', 'another' as never)).toThrow('bus is provided twice');
   });

@@ -67,8 +67,12 @@ describe('LocalDynamoDB write caps (on-demand maximum throughput)', () => {
     await dynamodb.start();
     try {
       await dynamodb.declareTable({ name: 'orders', arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/orders', maxWriteRequestUnits: 4 }, table);
-      await dynamodb.declareTable({ name: 'uncapped', arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/uncapped' }, { ...table, TableName: 'uncapped', StreamSpecification: undefined });
-      const put = (name: string, id: string, padding = 0) => dynamodb.call('PutItem', { TableName: name, Item: { orderid: { S: id }, ...(padding ? { padding: { S: 'x'.repeat(padding) } } : {}) } });
+      await dynamodb.declareTable(
+        { name: 'uncapped', arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/uncapped' },
+        { ...table, TableName: 'uncapped', StreamSpecification: undefined },
+      );
+      const put = (name: string, id: string, padding = 0) =>
+        dynamodb.call('PutItem', { TableName: name, Item: { orderid: { S: id }, ...(padding ? { padding: { S: 'x'.repeat(padding) } } : {}) } });
 
       // Act
       const first = await Promise.all(['a', 'b', 'c'].map((id) => put('orders', id)));
@@ -96,7 +100,13 @@ describe('LocalDynamoDB write caps (on-demand maximum throughput)', () => {
       expect(nextSecond.status).toBe(200);
       // A throttled write changed nothing and made no stream record.
       expect((await dynamodb.call('GetItem', { TableName: 'orders', Key: { orderid: { S: 'e' } } })).body.Item).toBeUndefined();
-      expect(dynamodb.stream('orders')?.records.map((record) => record.dynamodb.Keys.orderid)).toEqual([{ S: 'a' }, { S: 'b' }, { S: 'c' }, { S: 'd' }, { S: 'large' }]);
+      expect(dynamodb.stream('orders')?.records.map((record) => record.dynamodb.Keys.orderid)).toEqual([
+        { S: 'a' },
+        { S: 'b' },
+        { S: 'c' },
+        { S: 'd' },
+        { S: 'large' },
+      ]);
     } finally {
       await dynamodb.stop();
     }
@@ -109,13 +119,29 @@ describe('LocalDynamoDB write caps (on-demand maximum throughput)', () => {
     expect(itemSizeBytes({ items: { L: [{ M: { itemid: { S: 'z3333' }, quantity: { N: '6' } } }] } })).toBe(5 + 3 + 1 + (3 + (1 + 6 + 5) + (1 + 8 + 2)));
   });
 
-  it('reads the cap of each table from the synthesized stacks', async () => {
-    const { synthesizeLocal } = await import('../../../local/synth');
-    const { readSynthesizedStacks, TerraformModel } = await import('../../../local/terraform');
-    const { LOCAL_TYPES } = await import('../../../local/services');
-    const { ENVIRONMENTS } = await import('../../../config/environments');
-    const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), { region: 'us-east-1', account: '000000000000', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
-    const caps = Object.fromEntries(model.resources('aws_dynamodb_table').map((resource) => tableFromModel(model, resource).resource).map((resource) => [resource.name, resource.maxWriteRequestUnits]));
-    expect(caps).toEqual({ 'order-pipeline-local-orders': ENVIRONMENTS.local.intake.ordersMaxWriteRequestUnits, 'order-pipeline-local-idempotency': undefined });
-  }, budget({ seconds: 20 }));
+  it(
+    'reads the cap of each table from the synthesized stacks',
+    async () => {
+      const { synthesizeLocal } = await import('../../../local/synth');
+      const { readSynthesizedStacks, TerraformModel } = await import('../../../local/terraform');
+      const { LOCAL_TYPES } = await import('../../../local/services');
+      const { ENVIRONMENTS } = await import('../../../config/environments');
+      const model = new TerraformModel(
+        readSynthesizedStacks(await synthesizeLocal()),
+        { region: 'us-east-1', account: '000000000000', endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } },
+        LOCAL_TYPES,
+      );
+      const caps = Object.fromEntries(
+        model
+          .resources('aws_dynamodb_table')
+          .map((resource) => tableFromModel(model, resource).resource)
+          .map((resource) => [resource.name, resource.maxWriteRequestUnits]),
+      );
+      expect(caps).toEqual({
+        'order-pipeline-local-orders': ENVIRONMENTS.local.intake.ordersMaxWriteRequestUnits,
+        'order-pipeline-local-idempotency': undefined,
+      });
+    },
+    budget({ seconds: 20 }),
+  );
 });

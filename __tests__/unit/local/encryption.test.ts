@@ -27,19 +27,29 @@ let policies: SynthesizedPolicy[];
 let keyArn: string;
 let workflowRole: string;
 
-beforeAll(async () => {
-  const { synthesizeLocal } = await import('../../../local/synth');
-  const model = new TerraformModel(readSynthesizedStacks(await synthesizeLocal()), { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } }, LOCAL_TYPES);
-  policies = synthesizedPolicies(model);
-  keyArn = model.string(model.only('aws_cloudwatch_event_bus'), 'kms_key_identifier');
-  workflowRole = model.string(model.only('aws_sfn_state_machine'), 'role_arn');
-}, budget({ seconds: 30 }));
+beforeAll(
+  async () => {
+    const { synthesizeLocal } = await import('../../../local/synth');
+    const model = new TerraformModel(
+      readSynthesizedStacks(await synthesizeLocal()),
+      { region: REGION, account: ACCOUNT, endpoint: 'http://127.0.0.1:4566', database: { host: '127.0.0.1', port: 3306, name: 'orders' } },
+      LOCAL_TYPES,
+    );
+    policies = synthesizedPolicies(model);
+    keyArn = model.string(model.only('aws_cloudwatch_event_bus'), 'kms_key_identifier');
+    workflowRole = model.string(model.only('aws_sfn_state_machine'), 'role_arn');
+  },
+  budget({ seconds: 30 }),
+);
 
 /** The policies with the statement of this Sid taken out. */
 function without(sid: string): SynthesizedPolicy[] {
   const found = policies.some((policy) => statements(policy.document).some((statement) => (statement as { Sid?: string }).Sid === sid));
   if (!found) throw new Error(`no statement ${sid} in the synthesized policies`);
-  return policies.map((policy) => ({ ...policy, document: { ...policy.document, Statement: statements(policy.document).filter((statement) => (statement as { Sid?: string }).Sid !== sid) } }));
+  return policies.map((policy) => ({
+    ...policy,
+    document: { ...policy.document, Statement: statements(policy.document).filter((statement) => (statement as { Sid?: string }).Sid !== sid) },
+  }));
 }
 
 const gateOver = (set: SynthesizedPolicy[]) => new IamGate({ account: ACCOUNT, mode: 'enforce', policies: policySet(set) });
@@ -48,7 +58,14 @@ const gateOver = (set: SynthesizedPolicy[]) => new IamGate({ account: ACCOUNT, m
 function encryptedBus(gate: IamGate) {
   const delivered: BusEvent[] = [];
   const deadLettered: { event: BusEvent; error: string }[] = [];
-  const bus = new EventBus({ name: names.eventBus, region: REGION, account: ACCOUNT, gate, encryption: { keyArn }, deadLetter: async (event, error) => void deadLettered.push({ event, error: (error as Error).message }) });
+  const bus = new EventBus({
+    name: names.eventBus,
+    region: REGION,
+    account: ACCOUNT,
+    gate,
+    encryption: { keyArn },
+    deadLetter: async (event, error) => void deadLettered.push({ event, error: (error as Error).message }),
+  });
   bus.addRule({ name: 'all', pattern: { source: ['test'] }, target: async (event) => void delivered.push(event) });
   return { bus, delivered, deadLettered };
 }
@@ -98,7 +115,12 @@ describe('the bus under its customer managed key, locally', () => {
     expect(delivered).toEqual([]);
     expect(deadLettered).toHaveLength(1);
     expect(deadLettered[0]?.error).toContain('events.amazonaws.com is not authorized to perform: kms:GenerateDataKey');
-    expect(gate.denials()[0]).toMatchObject({ principal: 'events.amazonaws.com', action: 'kms:GenerateDataKey', resource: keyArn, context: { 'kms:EncryptionContext:aws:events:event-bus:arn': bus.arn } });
+    expect(gate.denials()[0]).toMatchObject({
+      principal: 'events.amazonaws.com',
+      action: 'kms:GenerateDataKey',
+      resource: keyArn,
+      context: { 'kms:EncryptionContext:aws:events:event-bus:arn': bus.arn },
+    });
   });
 });
 
@@ -115,7 +137,10 @@ describe('the workflow under its customer managed key, locally', () => {
 
     // Act and assess: no execution is created.
     for (const machine of [stripped, otherRole]) {
-      await expect(machine.startSyncExecution('{}')).rejects.toMatchObject({ name: 'KmsAccessDeniedException', message: expect.stringContaining('kms:GenerateDataKey') });
+      await expect(machine.startSyncExecution('{}')).rejects.toMatchObject({
+        name: 'KmsAccessDeniedException',
+        message: expect.stringContaining('kms:GenerateDataKey'),
+      });
       await expect(machine.startExecutionEncrypted('{}')).rejects.toMatchObject({ name: 'KmsAccessDeniedException' });
       expect(machine.executions()).toEqual([]);
     }

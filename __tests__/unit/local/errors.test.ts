@@ -8,7 +8,14 @@ import { describe, expect, it } from '@jest/globals';
 import * as errors from '../../../local/errors';
 
 const cause = new Error('the underlying failure');
-const denial = { time: '2022-10-13T19:00:00.000Z', principal: 'arn:aws:iam::000000000000:role/r', action: 'sns:Publish', resource: 'arn:aws:sns:us-east-1:000000000000:t', context: {}, missing: 'no statement allows it' };
+const denial = {
+  time: '2022-10-13T19:00:00.000Z',
+  principal: 'arn:aws:iam::000000000000:role/r',
+  action: 'sns:Publish',
+  resource: 'arn:aws:sns:us-east-1:000000000000:t',
+  context: {},
+  missing: 'no statement allows it',
+};
 
 /** Each error class of local/errors.ts, built with a cause, and the name it must carry (what AWS, Step Functions or a log reads). */
 const BUILT: Record<string, [(options: ErrorOptions) => Error, string]> = {
@@ -18,14 +25,14 @@ const BUILT: Record<string, [(options: ErrorOptions) => Error, string]> = {
   UnsupportedTerraformError: [(options) => new errors.UnsupportedTerraformError('stack/aws_x.y', 'not served', options), 'UnsupportedTerraformError'],
   InvokeError: [(options) => new errors.InvokeError('TooManyRequestsException', 'throttled', 429, options), 'TooManyRequestsException'],
   InvalidEventPatternError: [(options) => new errors.InvalidEventPatternError('pattern must not be empty', options), 'InvalidEventPatternError'],
-  ReadModelRefusedError: [(options) => new errors.ReadModelRefusedError('the database is not the runtime\'s', options), 'ReadModelRefusedError'],
+  ReadModelRefusedError: [(options) => new errors.ReadModelRefusedError("the database is not the runtime's", options), 'ReadModelRefusedError'],
   TaskError: [(options) => new errors.TaskError('Lambda.TooManyRequestsException', 'throttled', options), 'Lambda.TooManyRequestsException'],
 };
 
 describe("the local runtime's errors", () => {
   it('are the classes of local/errors.ts, each built by the table above', () => {
     const exported = Object.entries(errors)
-      .filter(([, value]) => typeof value === 'function' && ((value as { prototype?: unknown }).prototype instanceof Error))
+      .filter(([, value]) => typeof value === 'function' && (value as { prototype?: unknown }).prototype instanceof Error)
       .map(([name]) => name);
     expect(exported.sort()).toEqual(Object.keys(BUILT).sort());
   });

@@ -6,7 +6,12 @@ import { EventBus, type BusEntry } from '../../../local/event-bus';
 import { Journal } from '../../../local/journal';
 import { JSON_PROTOCOL } from '../../../local/protocols/json';
 
-const entry = (index: number, padding = 0) => ({ EventBusName: 'bus', Source: 'test', DetailType: 'thing', Detail: JSON.stringify({ index, padding: 'x'.repeat(padding) }) });
+const entry = (index: number, padding = 0) => ({
+  EventBusName: 'bus',
+  Source: 'test',
+  DetailType: 'thing',
+  Detail: JSON.stringify({ index, padding: 'x'.repeat(padding) }),
+});
 
 describe('EventBus', () => {
   it('keeps events within its bound, counts what it dropped, and pages what it kept', () => {
@@ -34,7 +39,12 @@ describe('EventBus', () => {
   it('fails a bad entry alone: its neighbours are accepted', () => {
     const bus = new EventBus({ name: 'bus', region: 'us-east-1', account: '000000000000' });
     const result = bus.putEvents({ Entries: [entry(1), null, { ...entry(2), Time: 10_000_000_000_000 }, { ...entry(3), Detail: '[[[[' }] });
-    expect(result.Entries.map((item) => ('ErrorCode' in item ? item.ErrorCode : 'ok'))).toEqual(['ok', 'InvalidArgument', 'InvalidArgument', 'MalformedDetail']);
+    expect(result.Entries.map((item) => ('ErrorCode' in item ? item.ErrorCode : 'ok'))).toEqual([
+      'ok',
+      'InvalidArgument',
+      'InvalidArgument',
+      'MalformedDetail',
+    ]);
   });
 });
 
@@ -64,7 +74,11 @@ describe('PutEvents total entry size (AWS_LIMITS.putEventsEntries)', () => {
 
     // Assess
     expect(accepted.FailedEntryCount).toBe(0);
-    expect(refused).toMatchObject({ name: 'ValidationException', status: 400, message: 'Total size of the entries in the request is over the limit. (The entries are 262145 bytes; the limit is 262144.)' });
+    expect(refused).toMatchObject({
+      name: 'ValidationException',
+      status: 400,
+      message: 'Total size of the entries in the request is over the limit. (The entries are 262145 bytes; the limit is 262144.)',
+    });
     expect(bus.retained.total).toBe(2);
   });
 
@@ -120,11 +134,21 @@ describe('the bus journal (with --data)', () => {
 
   it('keeps what is owed across a compaction: an undelivered event is resumed after a restart', async () => {
     const file = path.join(dir(), 'deliveries.jsonl');
-    const bus = new EventBus({ name: 'bus', region: 'us-east-1', account: '000000000000', journal: new Journal<BusEntry>(file), journalCompactBytes: 64 * 1024 });
+    const bus = new EventBus({
+      name: 'bus',
+      region: 'us-east-1',
+      account: '000000000000',
+      journal: new Journal<BusEntry>(file),
+      journalCompactBytes: 64 * 1024,
+    });
     let hold = true;
-    bus.addRule({ name: 'all', pattern: { source: ['test'] }, target: async (event) => {
-      if (hold && (event.detail as { index: number }).index === 0) await new Promise(() => undefined); // never delivered (the process dies)
-    } });
+    bus.addRule({
+      name: 'all',
+      pattern: { source: ['test'] },
+      target: async (event) => {
+        if (hold && (event.detail as { index: number }).index === 0) await new Promise(() => undefined); // never delivered (the process dies)
+      },
+    });
     for (let index = 0; index < 50; index++) bus.putEvents({ Entries: [entry(index, 5_000)] });
     // Until every event but the held one is delivered (however long a busy machine takes).
     while (bus.journal?.owed !== 1) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -33,7 +33,10 @@ const contentEvent = {
     state: 'running',
     filepath: '/usr/lib/bin',
     tags: ['blue', 'green'],
-    items: [{ sku: 'a-1', qty: 2 }, { sku: 'b-2', qty: 0 }],
+    items: [
+      { sku: 'a-1', qty: 2 },
+      { sku: 'b-2', qty: 0 },
+    ],
   },
 };
 
@@ -47,7 +50,11 @@ describe('event patterns (User Guide examples)', () => {
     ['source and detail-type', { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] }, true],
     ['a value from a list', { detail: { state: ['stopped', 'terminated'] } }, true],
     ['a value not in the list', { detail: { state: ['pending'] } }, false],
-    ['an array field intersecting the pattern', { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f', 'arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0'] }, true],
+    [
+      'an array field intersecting the pattern',
+      { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f', 'arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0'] },
+      true,
+    ],
     ['a missing field', { detail: { 'no-such-field': ['x'] } }, false],
     ['a value of another type', { detail: { state: [42] } }, false],
   ])('%s', (_, pattern, expected) => expect(check(pattern, ec2Event)).toBe(expected));

@@ -93,7 +93,15 @@ describe('LocalFunctions', () => {
     // Assess
     expect(result.ok).toBe(true);
     const env = (result as { payload: { env: Record<string, string> } }).payload.env;
-    expect(env).toEqual(expect.objectContaining({ ONLY_THIS: 'yes', AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: 'env', AWS_ACCESS_KEY_ID: 'ASIAROLEKEY', AWS_LAMBDA_LOG_FORMAT: 'JSON' }));
+    expect(env).toEqual(
+      expect.objectContaining({
+        ONLY_THIS: 'yes',
+        AWS_REGION: 'eu-west-1',
+        AWS_LAMBDA_FUNCTION_NAME: 'env',
+        AWS_ACCESS_KEY_ID: 'ASIAROLEKEY',
+        AWS_LAMBDA_LOG_FORMAT: 'JSON',
+      }),
+    );
     expect(env.RUNTIME_SECRET).toBeUndefined();
     expect(env.DB_URL).toBeUndefined();
     expect(logs).toEqual(expect.arrayContaining([expect.stringMatching(/^START RequestId/), expect.stringMatching(/^REPORT RequestId/)]));
@@ -109,7 +117,10 @@ describe('LocalFunctions', () => {
     const next = await functions.invoke('slow', {});
 
     // Assess
-    expect(timedOut).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' }) });
+    expect(timedOut).toEqual({
+      ok: false,
+      error: expect.objectContaining({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' }),
+    });
     expect(next.ok).toBe(true);
     expect(functions.coldStarts - coldBefore).toBe(2);
   });
@@ -133,7 +144,7 @@ describe('LocalFunctions', () => {
     expect(next).toEqual({ ok: true, payload: true });
   });
 
-  it("freezes, not resets, an environment whose handler middy ended before the timeout: the abandoned work resumes on the next invocation", async () => {
+  it('freezes, not resets, an environment whose handler middy ended before the timeout: the abandoned work resumes on the next invocation', async () => {
     // Prepare
     define('wrapped', { handler: 'leaves.wrapped', timeoutSeconds: 1 });
     const marker = path.join(markers, 'wrapped');
@@ -171,7 +182,7 @@ describe('LocalFunctions', () => {
     expect(functions.coldStarts - coldBefore).toBe(2);
   });
 
-  it('throttles invocations past the reserved concurrency, and counts each throttle as Lambda\'s Throttles metric does', async () => {
+  it("throttles invocations past the reserved concurrency, and counts each throttle as Lambda's Throttles metric does", async () => {
     // Prepare
     define('reserved', { reservedConcurrency: 1 });
     const before = functions.throttles().reserved ?? 0;
@@ -191,7 +202,12 @@ describe('LocalFunctions', () => {
 
   it('admits invocations up to the reservation even past the environments this machine runs: those wait, the next is throttled', async () => {
     // Prepare: 2 threads at most, a reservation of 3.
-    const bounded = new LocalFunctions({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }), maxEnvironments: 2 });
+    const bounded = new LocalFunctions({
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:1',
+      credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }),
+      maxEnvironments: 2,
+    });
     bounded.register({ ...define('wide', { reservedConcurrency: 3 }) });
     try {
       // Act
@@ -211,7 +227,12 @@ describe('LocalFunctions', () => {
   it('retries a throttled asynchronous invocation until the function has room, as Lambda does', async () => {
     // Prepare
     const marker = path.join(markers, 'async-done');
-    const retrying = new LocalFunctions({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }), asyncRetryDelayMs: () => 50 });
+    const retrying = new LocalFunctions({
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:1',
+      credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }),
+      asyncRetryDelayMs: () => 50,
+    });
     retrying.register({ ...define('single', { reservedConcurrency: 1, handler: 'marks.handler' }) });
     try {
       // Act: the one slot is taken when the asynchronous invocation arrives.
@@ -232,7 +253,13 @@ describe('LocalFunctions', () => {
   it('drops a throttled asynchronous invocation once Lambda would have given up (6 hours), saying so', async () => {
     // Prepare: the next try would come after the 6 hours.
     const dropped: string[] = [];
-    const late = new LocalFunctions({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }), asyncRetryDelayMs: () => ASYNC_THROTTLE_RETRY.maximumEventAgeMs + 1, onAsyncDropped: (fn, reason) => dropped.push(`${fn.name}: ${reason}`) });
+    const late = new LocalFunctions({
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:1',
+      credentials: () => ({ accessKeyId: 'a', secretAccessKey: 's', sessionToken: 't' }),
+      asyncRetryDelayMs: () => ASYNC_THROTTLE_RETRY.maximumEventAgeMs + 1,
+      onAsyncDropped: (fn, reason) => dropped.push(`${fn.name}: ${reason}`),
+    });
     late.register({ ...define('closed', { reservedConcurrency: 0 }) });
     try {
       // Act
@@ -249,7 +276,10 @@ describe('LocalFunctions', () => {
 
   it('reports a function error and survives an environment that exits', async () => {
     define('faulty');
-    expect(await functions.invoke('faulty', { fail: true })).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'AskedError', errorMessage: 'asked to fail' }) });
+    expect(await functions.invoke('faulty', { fail: true })).toEqual({
+      ok: false,
+      error: expect.objectContaining({ errorType: 'AskedError', errorMessage: 'asked to fail' }),
+    });
     expect(await functions.invoke('faulty', { exit: true })).toEqual({ ok: false, error: expect.objectContaining({ errorType: 'Runtime.ExitError' }) });
     expect((await functions.invoke('faulty', {})).ok).toBe(true);
   });

@@ -8,7 +8,9 @@ const table = `arn:aws:dynamodb:us-east-1:${account}:table/orders`;
 const key = `arn:aws:kms:us-east-1:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const viaDynamo = { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' };
 
-function policies(keyPolicyStatements: unknown[] = [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }]): PolicySet {
+function policies(
+  keyPolicyStatements: unknown[] = [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+): PolicySet {
   return {
     identity: new Map([
       [
@@ -27,7 +29,9 @@ function policies(keyPolicyStatements: unknown[] = [{ Effect: 'Allow', Principal
         ],
       ],
     ]),
-    trust: new Map([[role, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }]]),
+    trust: new Map([
+      [role, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }],
+    ]),
     resource: new Map([[key, { Version: '2012-10-17', Statement: keyPolicyStatements }]]),
     prefixed: [],
   };
@@ -46,7 +50,9 @@ describe('IamGate', () => {
     await expect(allowed).resolves.toBeUndefined();
     await expect(refused).rejects.toBeInstanceOf(AccessDeniedError);
     await expect(refused).rejects.toThrow(`User: ${role} is not authorized to perform: dynamodb:DeleteItem on resource: ${table}`);
-    expect(gate.denials()).toEqual([expect.objectContaining({ principal: role, action: 'dynamodb:DeleteItem', resource: table, missing: expect.stringContaining('no statement') })]);
+    expect(gate.denials()).toEqual([
+      expect.objectContaining({ principal: role, action: 'dynamodb:DeleteItem', resource: table, missing: expect.stringContaining('no statement') }),
+    ]);
   });
 
   it('lets a role use a key only through the service its condition names, and only while the key policy delegates to IAM', async () => {
@@ -57,14 +63,20 @@ describe('IamGate', () => {
 
     // Act and assess
     await expect(delegating.authorize({ ...request, context: viaDynamo })).resolves.toBeUndefined();
-    await expect(delegating.authorize({ ...request, context: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } })).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(delegating.authorize({ ...request, context: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } })).rejects.toBeInstanceOf(
+      AccessDeniedError,
+    );
     await expect(closed.authorize({ ...request, context: viaDynamo })).rejects.toBeInstanceOf(AccessDeniedError);
   });
 
   it('checks a service assuming a role against the trust policy', async () => {
     const gate = new IamGate({ account, mode: 'enforce', policies: policies() });
-    await expect(gate.authorize({ principal: { kind: 'service', service: 'lambda.amazonaws.com' }, action: 'sts:AssumeRole', resource: role })).resolves.toBeUndefined();
-    await expect(gate.authorize({ principal: { kind: 'service', service: 'states.amazonaws.com' }, action: 'sts:AssumeRole', resource: role })).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(
+      gate.authorize({ principal: { kind: 'service', service: 'lambda.amazonaws.com' }, action: 'sts:AssumeRole', resource: role }),
+    ).resolves.toBeUndefined();
+    await expect(
+      gate.authorize({ principal: { kind: 'service', service: 'states.amazonaws.com' }, action: 'sts:AssumeRole', resource: role }),
+    ).rejects.toBeInstanceOf(AccessDeniedError);
   });
 
   it('only records and logs in warn mode, and evaluates each distinct request once', async () => {

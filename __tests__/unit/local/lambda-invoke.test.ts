@@ -53,7 +53,10 @@ function payloadOf(bytes: number): Uint8Array {
 }
 
 /** The invocation's outcome: its status code, or the error it failed with. */
-async function invoke(bytes: number, invocationType: 'RequestResponse' | 'Event'): Promise<{ status?: number; received?: number; error?: Error & { $metadata?: { httpStatusCode?: number } } }> {
+async function invoke(
+  bytes: number,
+  invocationType: 'RequestResponse' | 'Event',
+): Promise<{ status?: number; received?: number; error?: Error & { $metadata?: { httpStatusCode?: number } } }> {
   try {
     const result = await client.send(new InvokeCommand({ FunctionName: 'echo-size', InvocationType: invocationType, Payload: payloadOf(bytes) }));
     const body = result.Payload && result.Payload.length > 0 ? (JSON.parse(Buffer.from(result.Payload).toString()) as { received?: number }) : {};

@@ -26,7 +26,13 @@ function echoApi(signingName: string, version: string, gate: IamGate): QueryApi 
     accessDenied: { code: 'AuthorizationError', status: 403 },
     authorize: (principal, operation) => gate.authorize({ principal, action: `${signingName}:${operation}`, resource: '*' }),
     operations: {
-      Echo: (params, caller) => ({ Value: requireParam(params, 'Value'), Api: signingName, Caller: caller.kind, Items: [params['Items.member.1'], params['Items.member.2']], Attributes: new XmlMap({ k: 'v & w' }) }),
+      Echo: (params, caller) => ({
+        Value: requireParam(params, 'Value'),
+        Api: signingName,
+        Caller: caller.kind,
+        Items: [params['Items.member.1'], params['Items.member.2']],
+        Attributes: new XmlMap({ k: 'v & w' }),
+      }),
       Nothing: () => undefined,
       Refuse: () => {
         throw new AwsError('NotFound', 'Topic does not exist', 404);
@@ -51,9 +57,19 @@ afterAll(async () => {
 });
 
 /** A form-encoded call, signed (in its Authorization header's credential scope) for `signingName` with `accessKey`. */
-async function call(params: Record<string, string>, signingName?: string, accessKey = 'AKIDLOCAL'): Promise<{ status: number; type: string | null; body: string }> {
-  const authorization: Record<string, string> = signingName ? { authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/20240101/us-east-1/${signingName}/aws4_request, SignedHeaders=host, Signature=0` } : {};
-  const response = await fetch(endpoint.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', ...authorization }, body: new URLSearchParams(params).toString() });
+async function call(
+  params: Record<string, string>,
+  signingName?: string,
+  accessKey = 'AKIDLOCAL',
+): Promise<{ status: number; type: string | null; body: string }> {
+  const authorization: Record<string, string> = signingName
+    ? { authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/20240101/us-east-1/${signingName}/aws4_request, SignedHeaders=host, Signature=0` }
+    : {};
+  const response = await fetch(endpoint.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', ...authorization },
+    body: new URLSearchParams(params).toString(),
+  });
   return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
 }
 
@@ -65,7 +81,9 @@ describe('the query protocol', () => {
     // Assess
     expect({ status: answer.status, type: answer.type }).toEqual({ status: 200, type: 'text/xml' });
     expect(answer.body).toContain('<EchoResponse xmlns="https://beta.example/doc/2099-01-01/"><EchoResult>');
-    expect(answer.body).toContain('<Value>a&lt;b&gt;&amp;&quot;c&quot;</Value><Api>beta</Api><Caller>account</Caller><Items><member>x</member><member>y</member></Items>');
+    expect(answer.body).toContain(
+      '<Value>a&lt;b&gt;&amp;&quot;c&quot;</Value><Api>beta</Api><Caller>account</Caller><Items><member>x</member><member>y</member></Items>',
+    );
     expect(answer.body).toContain('<Attributes><entry><key>k</key><value>v &amp; w</value></entry></Attributes></EchoResult>');
     expect(answer.body).toMatch(/<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/EchoResponse>$/);
   });
@@ -86,7 +104,9 @@ describe('the query protocol', () => {
 
     for (const answer of [unknown, inherited]) {
       expect(answer.status).toBe(400);
-      expect(answer.body).toMatch(/<ErrorResponse xmlns="[^"]+"><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code><Message>The action \w+ is not valid for this web service.<\/Message><\/Error><RequestId>/);
+      expect(answer.body).toMatch(
+        /<ErrorResponse xmlns="[^"]+"><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code><Message>The action \w+ is not valid for this web service.<\/Message><\/Error><RequestId>/,
+      );
     }
     expect(missing.body).toContain('<Code>InvalidParameter</Code><Message>Invalid parameter: Value is required</Message>');
     expect(refused.status).toBe(404);
@@ -110,7 +130,11 @@ describe('the query protocol', () => {
   });
 
   it('leaves a request of another protocol alone', async () => {
-    const json = await fetch(endpoint.url, { method: 'POST', headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const json = await fetch(endpoint.url, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
     expect(json.status).toBe(404);
   });
 });

@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { LocalService } from '../../../local/service';
 import { LOCAL_TYPES, NO_LOCAL_BEHAVIOUR, SERVED_TYPES, SERVICES, servedTypes } from '../../../local/services';
 
-const service = (name: string, ...types: string[]): LocalService => ({ name, serves: Object.fromEntries(types.map((type) => [type, { becomes: name }])), bind: () => undefined });
+const service = (name: string, ...types: string[]): LocalService => ({
+  name,
+  serves: Object.fromEntries(types.map((type) => [type, { becomes: name }])),
+  bind: () => undefined,
+});
 
 describe('the local services list', () => {
   it('refuses a resource type two services claim, naming both', () => {

@@ -71,16 +71,33 @@ describe('the local SNS, from the synthesized stacks', () => {
 
   it("lets CloudWatch publish an alarm of the pipeline's, and keeps the notification", async () => {
     // Act
-    const messageId = await sns.publish(CLOUDWATCH, topicArn, { message: '{"AlarmName":"x","NewStateValue":"ALARM"}', subject: 'ALARM' }, { 'aws:SourceArn': alarmArn, 'aws:SourceAccount': ACCOUNT });
+    const messageId = await sns.publish(
+      CLOUDWATCH,
+      topicArn,
+      { message: '{"AlarmName":"x","NewStateValue":"ALARM"}', subject: 'ALARM' },
+      { 'aws:SourceArn': alarmArn, 'aws:SourceAccount': ACCOUNT },
+    );
 
     // Assess
-    expect(sns.notifications().find((notification) => notification.messageId === messageId)).toMatchObject({ topicArn, publishedBy: 'cloudwatch.amazonaws.com', subject: 'ALARM' });
+    expect(sns.notifications().find((notification) => notification.messageId === messageId)).toMatchObject({
+      topicArn,
+      publishedBy: 'cloudwatch.amazonaws.com',
+      subject: 'ALARM',
+    });
     expect(gate.denials()).toEqual([]);
   });
 
   it.each([
-    ['CloudWatch, for an alarm that is not the pipeline\'s', CLOUDWATCH, { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:someone-elses-alarm`, 'aws:SourceAccount': ACCOUNT }],
-    ['CloudWatch, for another account', CLOUDWATCH, { 'aws:SourceArn': 'arn:aws:cloudwatch:us-east-1:111122223333:alarm:order-pipeline-local-x', 'aws:SourceAccount': '111122223333' }],
+    [
+      "CloudWatch, for an alarm that is not the pipeline's",
+      CLOUDWATCH,
+      { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:someone-elses-alarm`, 'aws:SourceAccount': ACCOUNT },
+    ],
+    [
+      'CloudWatch, for another account',
+      CLOUDWATCH,
+      { 'aws:SourceArn': 'arn:aws:cloudwatch:us-east-1:111122223333:alarm:order-pipeline-local-x', 'aws:SourceAccount': '111122223333' },
+    ],
     ['EventBridge', { kind: 'service', service: 'events.amazonaws.com' } as const, { 'aws:SourceAccount': ACCOUNT }],
   ])('refuses a publish from %s: the topic policy does not allow it', async (_who, principal, context) => {
     // Prepare
@@ -107,14 +124,24 @@ describe('the local SNS, from the synthesized stacks', () => {
 
   it("checks the topic's key: without the key policy's statement for CloudWatch, the alarm's publish is refused at kms:GenerateDataKey", async () => {
     // Prepare: the key policy without its CloudWatch statement.
-    const withoutStatement = policies.map((policy) => ({ ...policy, document: { ...policy.document, Statement: statements(policy.document).filter((statement) => (statement as { Sid?: string }).Sid !== 'CloudWatchAlarmsUseTopicKey') } }));
+    const withoutStatement = policies.map((policy) => ({
+      ...policy,
+      document: {
+        ...policy.document,
+        Statement: statements(policy.document).filter((statement) => (statement as { Sid?: string }).Sid !== 'CloudWatchAlarmsUseTopicKey'),
+      },
+    }));
     gate.replacePolicies(policySet(withoutStatement));
     try {
       // Act
       const refused = await refusal(sns.publish(CLOUDWATCH, topicArn, { message: 'alarm' }, { 'aws:SourceArn': alarmArn, 'aws:SourceAccount': ACCOUNT }));
 
       // Assess
-      expect((refused as AccessDeniedError).denial).toMatchObject({ principal: 'cloudwatch.amazonaws.com', action: 'kms:GenerateDataKey', resource: sns.topic(topicArn).keyArn });
+      expect((refused as AccessDeniedError).denial).toMatchObject({
+        principal: 'cloudwatch.amazonaws.com',
+        action: 'kms:GenerateDataKey',
+        resource: sns.topic(topicArn).keyArn,
+      });
     } finally {
       gate.replacePolicies(policySet(policies));
     }
@@ -137,13 +164,30 @@ describe('the local SNS, from the synthesized stacks', () => {
 
   it('serves the one dispatch map: a rule target only for a topic of the stacks, delivering under the topic policy; the sns:publish Task names its failures as Step Functions does', async () => {
     // Prepare
-    const ruleTarget = (arn: string): RuleTarget => ({ resource: { stack: 'monitoring', type: 'aws_cloudwatch_event_target', name: 't', address: 'monitoring/aws_cloudwatch_event_target.t', body: {} }, arn, ruleName: 'r', ruleArn: `arn:aws:events:${REGION}:${ACCOUNT}:rule/r` });
+    const ruleTarget = (arn: string): RuleTarget => ({
+      resource: { stack: 'monitoring', type: 'aws_cloudwatch_event_target', name: 't', address: 'monitoring/aws_cloudwatch_event_target.t', body: {} },
+      arn,
+      ruleName: 'r',
+      ruleArn: `arn:aws:events:${REGION}:${ACCOUNT}:rule/r`,
+    });
     const publishTask = integration.task?.('publish', { kind: 'role', arn: `arn:aws:iam::${ACCOUNT}:role/order-pipeline-local-workflow` });
 
     // Act
     const unknownTopic = () => integration.target?.(ruleTarget(`arn:aws:sns:${REGION}:${ACCOUNT}:nope`));
     const delivery = integration.target?.(ruleTarget(topicArn));
-    const delivered = await refusal(delivery!({ version: '0', id: 'e', 'detail-type': 'x', source: 's', account: ACCOUNT, time: '2022-10-13T19:00:00Z', region: REGION, resources: [], detail: {} }));
+    const delivered = await refusal(
+      delivery!({
+        version: '0',
+        id: 'e',
+        'detail-type': 'x',
+        source: 's',
+        account: ACCOUNT,
+        time: '2022-10-13T19:00:00Z',
+        region: REGION,
+        resources: [],
+        detail: {},
+      }),
+    );
     const denied = await refusal(publishTask!({ TopicArn: topicArn, Message: { alarm: true } }));
     const missing = await refusal(publishTask!({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:nope`, Message: 'x' }));
 

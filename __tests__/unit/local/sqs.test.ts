@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 /** The error a send fails with (undefined when it succeeds). */
-async function sendError(body: string, delaySeconds?: number): Promise<(Error & { $metadata?: { httpStatusCode?: number }; Code?: string; Type?: string }) | undefined> {
+async function sendError(
+  body: string,
+  delaySeconds?: number,
+): Promise<(Error & { $metadata?: { httpStatusCode?: number }; Code?: string; Type?: string }) | undefined> {
   try {
     await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, ...(delaySeconds !== undefined ? { DelaySeconds: delaySeconds } : {}) }));
     return undefined;
@@ -52,7 +55,9 @@ describe('SQS SendMessage limits', () => {
     // Assess
     expect(accepted).toBeUndefined();
     expect(refused).toMatchObject({ name: 'InvalidParameterValue', Code: 'InvalidParameterValue', Type: 'Sender', $metadata: { httpStatusCode: 400 } });
-    expect(refused?.message).toBe('One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes. (The message body is 1048577 bytes.)');
+    expect(refused?.message).toBe(
+      'One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes. (The message body is 1048577 bytes.)',
+    );
   }, 30_000);
 
   it('takes DelaySeconds 0 to 900, delaying the message, and refuses -1 and 901 with InvalidParameterValue', async () => {

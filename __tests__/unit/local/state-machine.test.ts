@@ -48,7 +48,12 @@ async function cappedPutMachine(retry: boolean): Promise<{ machine: LocalStateMa
   await dynamodb.start();
   await dynamodb.declareTable(
     { name: 'orders', arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/orders', maxWriteRequestUnits: 1 },
-    { TableName: 'orders', KeySchema: [{ AttributeName: 'orderid', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'orderid', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' },
+    {
+      TableName: 'orders',
+      KeySchema: [{ AttributeName: 'orderid', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'orderid', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    },
   );
   const put = {
     Type: 'Task',
@@ -101,7 +106,9 @@ describe('the local state machine', () => {
     const probe: Integration = { task: (action) => (action === 'echo' ? async (input) => input : undefined) };
     expect(() => taskMachine('arn:aws:states:::sns:publish', new Map([['probe', probe]]))).toThrow('state T: integration sns:publish is not supported locally');
     expect(() => taskMachine('arn:aws:states:::probe:other', new Map([['probe', probe]]))).toThrow('state T: integration probe:other is not supported locally');
-    expect(() => taskMachine('arn:aws:states:::probe:echo', new Map([['probe', { target: () => async () => undefined }]]))).toThrow('integration probe:echo is not supported locally');
+    expect(() => taskMachine('arn:aws:states:::probe:echo', new Map([['probe', { target: () => async () => undefined }]]))).toThrow(
+      'integration probe:echo is not supported locally',
+    );
   });
 
   it('keeps executions within a byte cap, dropping the oldest, and counts what it dropped', async () => {
@@ -117,30 +124,34 @@ describe('the local state machine', () => {
     expect(machine.executions()).toHaveLength(kept.executions);
   });
 
-  it('sees a write past the table cap as DynamoDB.ThrottlingException, which its Retry takes: the write lands a second later', async () => {
-    for (const retry of [true, false]) {
-      // Prepare
-      const { machine, dynamodb } = await cappedPutMachine(retry);
-      try {
-        // Act: two writes in the same second on a table capped at one unit a second.
-        const first = await machine.startSyncExecution(JSON.stringify({ id: 'a' }));
-        const second = await machine.startSyncExecution(JSON.stringify({ id: 'b' }));
+  it(
+    'sees a write past the table cap as DynamoDB.ThrottlingException, which its Retry takes: the write lands a second later',
+    async () => {
+      for (const retry of [true, false]) {
+        // Prepare
+        const { machine, dynamodb } = await cappedPutMachine(retry);
+        try {
+          // Act: two writes in the same second on a table capped at one unit a second.
+          const first = await machine.startSyncExecution(JSON.stringify({ id: 'a' }));
+          const second = await machine.startSyncExecution(JSON.stringify({ id: 'b' }));
 
-        // Assess
-        expect(first.status).toBe('SUCCEEDED');
-        if (retry) {
-          expect(second.status).toBe('SUCCEEDED');
-          expect(machine.execution(second.executionArn)?.history?.[0]?.retries).toBeGreaterThanOrEqual(1);
-          expect((await dynamodb.call('GetItem', { TableName: 'orders', Key: { orderid: { S: 'b' } } })).body.Item).toEqual({ orderid: { S: 'b' } });
-        } else {
-          expect(second).toMatchObject({ status: 'FAILED', error: 'DynamoDB.ThrottlingException' });
-          expect(second.cause).toContain('maximum OnDemandThroughput');
+          // Assess
+          expect(first.status).toBe('SUCCEEDED');
+          if (retry) {
+            expect(second.status).toBe('SUCCEEDED');
+            expect(machine.execution(second.executionArn)?.history?.[0]?.retries).toBeGreaterThanOrEqual(1);
+            expect((await dynamodb.call('GetItem', { TableName: 'orders', Key: { orderid: { S: 'b' } } })).body.Item).toEqual({ orderid: { S: 'b' } });
+          } else {
+            expect(second).toMatchObject({ status: 'FAILED', error: 'DynamoDB.ThrottlingException' });
+            expect(second.cause).toContain('maximum OnDemandThroughput');
+          }
+        } finally {
+          await dynamodb.stop();
         }
-      } finally {
-        await dynamodb.stop();
       }
-    }
-  }, budget({ seconds: 5 }));
+    },
+    budget({ seconds: 5 }),
+  );
 
   it('refuses an input nested 10,000 deep at once, and a deep but allowed one ends: nothing stays running', async () => {
     const machine = passMachine();
@@ -185,7 +196,9 @@ describe('Step Functions limits (AWS_LIMITS)', () => {
     // Assess
     expect(run.status).toBe('SUCCEEDED');
     expect(refused).toMatchObject({ name: 'ValidationException', status: 400 });
-    expect(refused?.message).toBe("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144 (the input is 262145 bytes of UTF-8)");
+    expect(refused?.message).toBe(
+      "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144 (the input is 262145 bytes of UTF-8)",
+    );
     expect(refusedAsync).toMatchObject({ name: 'ValidationException' });
     expect(machine.executions()).toHaveLength(1);
   });
@@ -198,7 +211,10 @@ describe('Step Functions limits (AWS_LIMITS)', () => {
     const empty = await failure(() => machine.startSyncExecution('{}', ''));
 
     expect(accepted).toEqual([undefined, undefined]);
-    expect(tooLong).toMatchObject({ name: 'ValidationException', message: expect.stringContaining("at 'name' failed to satisfy constraint: Member must have length less than or equal to 80 (the name is 81 characters)") });
+    expect(tooLong).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining("at 'name' failed to satisfy constraint: Member must have length less than or equal to 80 (the name is 81 characters)"),
+    });
     expect(empty).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('Member must have length greater than or equal to 1') });
   });
 

@@ -87,7 +87,18 @@ describe('stream mapping checkpoint', () => {
     // Prepare: a projection that succeeds, and a checkpoint file that fails like EMFILE for a while.
     const okDir = mkdtempSync(path.join(tmpdir(), 'stream-mapping-ok-'));
     writeFileSync(path.join(okDir, 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });');
-    functions.register({ name: 'project-ok', arn: 'arn:aws:lambda:eu-west-1:000000000000:function:project-ok', roleArn: 'arn:aws:iam::000000000000:role/r', codeDir: okDir, handler: 'index.handler', timeoutSeconds: 5, memoryMb: 128, environment: {}, logGroup: '/aws/lambda/project-ok', jsonLogs: true });
+    functions.register({
+      name: 'project-ok',
+      arn: 'arn:aws:lambda:eu-west-1:000000000000:function:project-ok',
+      roleArn: 'arn:aws:iam::000000000000:role/r',
+      codeDir: okDir,
+      handler: 'index.handler',
+      timeoutSeconds: 5,
+      memoryMb: 128,
+      environment: {},
+      logGroup: '/aws/lambda/project-ok',
+      jsonLogs: true,
+    });
     const stream = new TableStream('orders-ok', 'NEW_IMAGE', 'eu-west-1', '000000000000');
     const saved: string[] = [];
     let broken = true;
@@ -120,7 +131,11 @@ describe('stream mapping checkpoint', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
 
       // Assess: nothing stopped; the failure was visible; the latest position is saved.
-      expect(failing).toMatchObject({ position: 12, pending: 0, checkpointError: { message: expect.stringContaining('EMFILE'), failures: expect.any(Number) } });
+      expect(failing).toMatchObject({
+        position: 12,
+        pending: 0,
+        checkpointError: { message: expect.stringContaining('EMFILE'), failures: expect.any(Number) },
+      });
       expect(mapping.status()).toMatchObject({ position: 23, pending: 0 });
       expect(mapping.status().checkpointError).toBeUndefined();
       expect(saved[saved.length - 1]).toBe(String(100 + 22).padStart(21, '0'));
@@ -156,7 +171,18 @@ describe('stream mapping batch payload (AWS_LIMITS.streamBatchPayload)', () => {
     const received = path.join(receivedDir, `received-${run}.jsonl`);
     writeFileSync(received, '');
     const name = `project-received-${run}`;
-    functions.register({ name, arn: `arn:aws:lambda:eu-west-1:000000000000:function:${name}`, roleArn: 'arn:aws:iam::000000000000:role/r', codeDir: receivedDir, handler: 'index.handler', timeoutSeconds: 30, memoryMb: 512, environment: { RECEIVED: received }, logGroup: `/aws/lambda/${name}`, jsonLogs: true });
+    functions.register({
+      name,
+      arn: `arn:aws:lambda:eu-west-1:000000000000:function:${name}`,
+      roleArn: 'arn:aws:iam::000000000000:role/r',
+      codeDir: receivedDir,
+      handler: 'index.handler',
+      timeoutSeconds: 30,
+      memoryMb: 512,
+      environment: { RECEIVED: received },
+      logGroup: `/aws/lambda/${name}`,
+      jsonLogs: true,
+    });
     const stream = new TableStream(`orders-payload-${run}`, 'NEW_IMAGE', 'eu-west-1', '000000000000');
     for (const item of build(stream)) stream.append(item);
     const mapping = new StreamMapping({
@@ -243,6 +269,8 @@ describe('stream mapping batch payload (AWS_LIMITS.streamBatchPayload)', () => {
     expect(total).toBeGreaterThan(8_000_000);
     expect(invocations.length).toBeGreaterThanOrEqual(2);
     for (const invocation of invocations) expect(invocation.bytes).toBeLessThanOrEqual(6_291_456);
-    expect(invocations.flatMap((invocation) => invocation.sequenceNumbers)).toEqual(Array.from({ length: 296 }, (_, index) => String(100 + index).padStart(21, '0')));
+    expect(invocations.flatMap((invocation) => invocation.sequenceNumbers)).toEqual(
+      Array.from({ length: 296 }, (_, index) => String(100 + index).padStart(21, '0')),
+    );
   }, 120_000);
 });

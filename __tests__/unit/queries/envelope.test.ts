@@ -27,7 +27,9 @@ describe('monthYear', () => {
 
 describe('query responses', () => {
   it('answers a refusal with its status and echoes what it is given', () => {
-    const refusal = queryRefusal({ id: 'q-3', detail: { query: 'monthlySalesByItem', itemid: '' } }, new UnsupportedQueryError('x', ['a']), { queryItemId: '' });
+    const refusal = queryRefusal({ id: 'q-3', detail: { query: 'monthlySalesByItem', itemid: '' } }, new UnsupportedQueryError('x', ['a']), {
+      queryItemId: '',
+    });
     expect(refusal.body).toMatchObject({ query: 'monthlySalesByItem', queryMessageId: 'q-3', queryItemId: '', queryStatus: 400 });
   });
 

@@ -20,9 +20,24 @@ describe('page tokens', () => {
   it.each([
     ['another item', () => decodePageToken('monthlySalesByItem', { itemId: 'monB' }, token, monthly)],
     ['another query', () => decodePageToken('itemsSalesReport', {}, token, () => true)],
-    ['an edited key', () => decodePageToken('monthlySalesByItem', { itemId: 'monA' }, edit(token, (body) => (body.a = '1970-01-01')), monthly)],
-    ['a forged token with a key that is not a month', () => decodePageToken('orderDetails', {}, Buffer.from(JSON.stringify({ q: 'orderDetails', after: 'abc' })).toString('base64url'), monthly)],
-    ['a digest recomputed for a key of the wrong form', () => decodePageToken('monthlySalesByItem', { itemId: 'monA' }, encodePageToken('monthlySalesByItem', { itemId: 'monA' }, "x' OR 1=1"), monthly)],
+    [
+      'an edited key',
+      () =>
+        decodePageToken(
+          'monthlySalesByItem',
+          { itemId: 'monA' },
+          edit(token, (body) => (body.a = '1970-01-01')),
+          monthly,
+        ),
+    ],
+    [
+      'a forged token with a key that is not a month',
+      () => decodePageToken('orderDetails', {}, Buffer.from(JSON.stringify({ q: 'orderDetails', after: 'abc' })).toString('base64url'), monthly),
+    ],
+    [
+      'a digest recomputed for a key of the wrong form',
+      () => decodePageToken('monthlySalesByItem', { itemId: 'monA' }, encodePageToken('monthlySalesByItem', { itemId: 'monA' }, "x' OR 1=1"), monthly),
+    ],
     ['a number', () => decodePageToken('monthlySalesByItem', { itemId: 'monA' }, 42, monthly)],
     ['text that is not base64url JSON', () => decodePageToken('monthlySalesByItem', { itemId: 'monA' }, 'bm90IGEgdG9rZW4', monthly)],
     ['characters outside base64url', () => decodePageToken('monthlySalesByItem', { itemId: 'monA' }, 'a+b/c==', monthly)],

@@ -8,7 +8,14 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { goesThroughRebuild, onlineProblem, onRebuildTables, splitStatements, stepKind, throughRebuildProblem } from '../../../handlers/read-model/migration-sql';
+import {
+  goesThroughRebuild,
+  onlineProblem,
+  onRebuildTables,
+  splitStatements,
+  stepKind,
+  throughRebuildProblem,
+} from '../../../handlers/read-model/migration-sql';
 import { MIGRATIONS_DIR, loadMigrations } from '../../../handlers/read-model/migrations';
 
 describe('splitStatements', () => {
@@ -29,7 +36,12 @@ describe('splitStatements', () => {
   });
 
   it('tells row statements (one transaction with their record) from DDL', () => {
-    expect(['INSERT IGNORE INTO t VALUES (1)', 'replace into t values (1)', 'UPDATE t SET a = 1', 'DELETE FROM t'].map(stepKind)).toEqual(['rows', 'rows', 'rows', 'rows']);
+    expect(['INSERT IGNORE INTO t VALUES (1)', 'replace into t values (1)', 'UPDATE t SET a = 1', 'DELETE FROM t'].map(stepKind)).toEqual([
+      'rows',
+      'rows',
+      'rows',
+      'rows',
+    ]);
     expect(['CREATE TABLE t (a INT)', "ALTER TABLE t ADD COLUMN note VARCHAR(9) DEFAULT 'UPDATE'"].map(stepKind)).toEqual(['ddl', 'ddl']);
   });
 });
@@ -68,7 +80,9 @@ describe('onlineProblem', () => {
 
 describe('through the rebuild', () => {
   it('is declared by a line before the first statement, and only there', () => {
-    expect(goesThroughRebuild('-- Wider quantities.\n-- migration: through-rebuild\nALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL;')).toBe(true);
+    expect(goesThroughRebuild('-- Wider quantities.\n-- migration: through-rebuild\nALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL;')).toBe(
+      true,
+    );
     expect(goesThroughRebuild('ALTER TABLE order_lines ADD COLUMN x INT, ALGORITHM=INSTANT;\n-- migration: through-rebuild\n')).toBe(false);
     expect(goesThroughRebuild('-- migration: online\nCREATE TABLE t (id INT);')).toBe(false);
   });
@@ -76,9 +90,13 @@ describe('through the rebuild', () => {
   it('takes only ALTER TABLE of the tables the rebuild copies, aimed at their copies', () => {
     expect(throughRebuildProblem('ALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL')).toBeUndefined();
     expect(throughRebuildProblem('ALTER TABLE `item_totals` ADD COLUMN x INT')).toBeUndefined();
-    expect(throughRebuildProblem('ALTER TABLE schema_migrations ADD COLUMN x INT')).toMatch(/is not an ALTER TABLE of one of the tables the rebuild copies \(orders, order_lines, item_totals, item_monthly_totals, item_daily_totals\)/);
+    expect(throughRebuildProblem('ALTER TABLE schema_migrations ADD COLUMN x INT')).toMatch(
+      /is not an ALTER TABLE of one of the tables the rebuild copies \(orders, order_lines, item_totals, item_monthly_totals, item_daily_totals\)/,
+    );
     expect(throughRebuildProblem('DROP TABLE orders')).toMatch(/is not an ALTER TABLE/);
-    expect(onRebuildTables('ALTER TABLE `order_lines` MODIFY quantity BIGINT', { order_lines: 'order_lines_rebuild' })).toBe('ALTER TABLE `order_lines_rebuild` MODIFY quantity BIGINT');
+    expect(onRebuildTables('ALTER TABLE `order_lines` MODIFY quantity BIGINT', { order_lines: 'order_lines_rebuild' })).toBe(
+      'ALTER TABLE `order_lines_rebuild` MODIFY quantity BIGINT',
+    );
     expect(onRebuildTables('alter table orders ADD COLUMN x INT', { orders: 'orders_rebuild' })).toBe('ALTER TABLE `orders_rebuild` ADD COLUMN x INT');
   });
 });
@@ -102,15 +120,26 @@ describe('loadMigrations', () => {
   });
 
   it('refuses a file with a statement that is not online, naming the file, the step and the fix', async () => {
-    const dir = await withExtra('0900-retype.sql', 'ALTER TABLE orders ADD COLUMN note INT NULL, ALGORITHM=INSTANT;\nALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL;\n');
-    await expect(loadMigrations(dir)).rejects.toThrow(/migration file 0900-retype.sql, step 2 \(ALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL\) may lock or copy a table that holds data .*ALGORITHM=INSTANT, or ALGORITHM=INPLACE, LOCK=NONE.*through-rebuild/);
+    const dir = await withExtra(
+      '0900-retype.sql',
+      'ALTER TABLE orders ADD COLUMN note INT NULL, ALGORITHM=INSTANT;\nALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL;\n',
+    );
+    await expect(loadMigrations(dir)).rejects.toThrow(
+      /migration file 0900-retype.sql, step 2 \(ALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL\) may lock or copy a table that holds data .*ALGORITHM=INSTANT, or ALGORITHM=INPLACE, LOCK=NONE.*through-rebuild/,
+    );
   });
 
   it('takes the same change declared through the rebuild, and refuses other statements there', async () => {
     const good = await withExtra('0900-retype.sql', '-- migration: through-rebuild\nALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL;\n');
-    expect((await loadMigrations(good)).at(-1)).toMatchObject({ version: 900, throughRebuild: true, steps: ['ALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL'] });
+    expect((await loadMigrations(good)).at(-1)).toMatchObject({
+      version: 900,
+      throughRebuild: true,
+      steps: ['ALTER TABLE order_lines MODIFY quantity BIGINT UNSIGNED NOT NULL'],
+    });
     const bad = await withExtra('0900-retype.sql', '-- migration: through-rebuild\nCREATE TABLE x (id INT);\n');
-    await expect(loadMigrations(bad)).rejects.toThrow(/0900-retype.sql, step 1 \(CREATE TABLE x \(id INT\)\) is not an ALTER TABLE of one of the tables the rebuild copies/);
+    await expect(loadMigrations(bad)).rejects.toThrow(
+      /0900-retype.sql, step 1 \(CREATE TABLE x \(id INT\)\) is not an ALTER TABLE of one of the tables the rebuild copies/,
+    );
   });
 
   it('refuses a file with no statement', async () => {

@@ -6,9 +6,21 @@ describe('aggregate', () => {
   it('sums per item and per item-month, keeping the latest date, in key order', () => {
     // Prepare
     const orders = [
-      buildOrder({ orderedAt: '2022-10-13T19:00:00.000Z', items: [{ itemid: 'z3333', quantity: 6 }, { itemid: 'z4444', quantity: 3 }] }),
+      buildOrder({
+        orderedAt: '2022-10-13T19:00:00.000Z',
+        items: [
+          { itemid: 'z3333', quantity: 6 },
+          { itemid: 'z4444', quantity: 3 },
+        ],
+      }),
       buildOrder({ orderedAt: '2022-11-02T01:00:00.000Z', items: [{ itemid: 'z3333', quantity: 1 }] }),
-      buildOrder({ orderedAt: '2022-10-01T00:00:00.000Z', items: [{ itemid: 'a1', quantity: 2 }, { itemid: 'a1', quantity: 5 }] }),
+      buildOrder({
+        orderedAt: '2022-10-01T00:00:00.000Z',
+        items: [
+          { itemid: 'a1', quantity: 2 },
+          { itemid: 'a1', quantity: 5 },
+        ],
+      }),
     ];
 
     // Act

@@ -22,7 +22,7 @@ describe('compat:cdktn', () => {
   it('rewrites the cdktf core and AWS provider imports, and nothing else', () => {
     const source = [
       "import { App, Fn } from 'cdktf';",
-      "import type { TerraformStack } from \"cdktf\";",
+      'import type { TerraformStack } from "cdktf";',
       "import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';",
       "import { Resource } from '@cdktf/provider-null/lib/resource';",
       "const note = 'cdktf synth';",

@@ -9,18 +9,26 @@ import { GENERATED_DOCUMENTS, generatedBlocks, refreshDocuments, regenerate } fr
 import { budget } from '../../helpers/budget';
 
 describe('the generated figures of the docs', () => {
-  it('are current: npm run docs would change nothing', () => {
-    expect(refreshDocuments({ check: true })).toEqual([]);
-  }, budget({ seconds: 20 }));
+  it(
+    'are current: npm run docs would change nothing',
+    () => {
+      expect(refreshDocuments({ check: true })).toEqual([]);
+    },
+    budget({ seconds: 20 }),
+  );
 
-  it('are in every document that shows benchmark or capacity figures, and every block is known', () => {
-    const blocks = generatedBlocks();
-    for (const document of GENERATED_DOCUMENTS) {
-      const names = [...readFileSync(document, 'utf8').matchAll(/<!-- generated:([a-z-]+) -->/g)].map((match) => match[1]);
-      expect({ document, unknown: names.filter((name) => !(name as string in blocks)) }).toEqual({ document, unknown: [] });
-      expect(names.length).toBeGreaterThan(0);
-    }
-  }, budget({ seconds: 20 }));
+  it(
+    'are in every document that shows benchmark or capacity figures, and every block is known',
+    () => {
+      const blocks = generatedBlocks();
+      for (const document of GENERATED_DOCUMENTS) {
+        const names = [...readFileSync(document, 'utf8').matchAll(/<!-- generated:([a-z-]+) -->/g)].map((match) => match[1]);
+        expect({ document, unknown: names.filter((name) => !((name as string) in blocks)) }).toEqual({ document, unknown: [] });
+        expect(names.length).toBeGreaterThan(0);
+      }
+    },
+    budget({ seconds: 20 }),
+  );
 
   it('names a block edited by hand, and one no generator knows', () => {
     const blocks = { table: '| a | 1 |' };

@@ -60,7 +60,12 @@ describe('summarisePlan', () => {
   it('stays readable for a large plan: every change inside collapsed sections', () => {
     const big: TerraformPlan = {
       format_version: '1.2',
-      resource_changes: Array.from({ length: 500 }, (_, index) => ({ address: `aws_sqs_queue.q${index}`, type: 'aws_sqs_queue', name: `q${index}`, change: { actions: ['create'] } })),
+      resource_changes: Array.from({ length: 500 }, (_, index) => ({
+        address: `aws_sqs_queue.q${index}`,
+        type: 'aws_sqs_queue',
+        name: `q${index}`,
+        change: { actions: ['create'] },
+      })),
     };
     const { markdown } = summarisePlan(big);
     const outsideDetails = markdown.replace(/<details>[\s\S]*?<\/details>/g, '');

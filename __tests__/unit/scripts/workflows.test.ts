@@ -57,7 +57,7 @@ describe('GitHub workflows', () => {
     }
   });
 
-  it('run Node at the Lambda runtime\'s major, and the CDK Terrain comparison weekly and on dependency changes', () => {
+  it("run Node at the Lambda runtime's major, and the CDK Terrain comparison weekly and on dependency changes", () => {
     for (const file of workflows) {
       for (const job of Object.values(load(file).jobs)) {
         for (const step of job.steps.filter((candidate) => candidate.uses?.startsWith('actions/setup-node'))) {
@@ -116,40 +116,67 @@ describe('plan-stacks.sh', () => {
     const stacks = { network: [], data: ['network'], compute: ['data', 'network'], workflow: ['data', 'compute'] };
     const name = (stack: string) => `order-pipeline-dev-${stack}`;
     mkdirSync(path.join(work, 'cdktf.out', 'stacks'), { recursive: true });
-    writeFileSync(path.join(work, 'cdktf.out', 'manifest.json'), JSON.stringify({ stacks: Object.fromEntries(Object.entries(stacks).map(([stack, dependencies]) => [name(stack), { dependencies: dependencies.map(name) }])) }));
+    writeFileSync(
+      path.join(work, 'cdktf.out', 'manifest.json'),
+      JSON.stringify({
+        stacks: Object.fromEntries(Object.entries(stacks).map(([stack, dependencies]) => [name(stack), { dependencies: dependencies.map(name) }])),
+      }),
+    );
     for (const stack of Object.keys(stacks)) mkdirSync(path.join(work, 'cdktf.out', 'stacks', name(stack)));
     const bin = path.join(work, 'bin');
     mkdirSync(bin);
-    writeFileSync(path.join(bin, 'terraform'), [
-      '#!/usr/bin/env bash',
-      'dir="${1#-chdir=}"; command="$2"',
-      'case "$command" in',
-      '  init) exit 0 ;;',
-      '  plan) for stack in $FAIL_PLAN; do case "$dir" in *"$stack") echo "$FAIL_MESSAGE" >&2; exit 1 ;; esac; done; touch "$dir/plan.tfplan" ;;',
-      '  show) echo \'{"format_version":"1.2","resource_changes":[]}\' ;;',
-      'esac',
-    ].join('\n'));
-    writeFileSync(path.join(bin, 'npm'), [
-      '#!/usr/bin/env bash',
-      'shift 2  # run --silent',
-      `script="$1"; shift; [ "\${1:-}" = "--" ] && shift`,
-      `exec "${repo}node_modules/.bin/tsx" "${repo}scripts/$script.ts" "$@"`,
-    ].join('\n'));
+    writeFileSync(
+      path.join(bin, 'terraform'),
+      [
+        '#!/usr/bin/env bash',
+        'dir="${1#-chdir=}"; command="$2"',
+        'case "$command" in',
+        '  init) exit 0 ;;',
+        '  plan) for stack in $FAIL_PLAN; do case "$dir" in *"$stack") echo "$FAIL_MESSAGE" >&2; exit 1 ;; esac; done; touch "$dir/plan.tfplan" ;;',
+        '  show) echo \'{"format_version":"1.2","resource_changes":[]}\' ;;',
+        'esac',
+      ].join('\n'),
+    );
+    writeFileSync(
+      path.join(bin, 'npm'),
+      [
+        '#!/usr/bin/env bash',
+        'shift 2  # run --silent',
+        `script="$1"; shift; [ "\${1:-}" = "--" ] && shift`,
+        `exec "${repo}node_modules/.bin/tsx" "${repo}scripts/$script.ts" "$@"`,
+      ].join('\n'),
+    );
     chmodSync(path.join(bin, 'terraform'), 0o755);
     chmodSync(path.join(bin, 'npm'), 0o755);
     const run = spawnSync('bash', [path.join(repo, '.github/scripts/plan-stacks.sh')], {
       cwd: work,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAIL_PLAN: failPlan, FAIL_MESSAGE: failMessage, NODE_OPTIONS: '', NODE_PATH: path.join(repo, 'node_modules') },
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        FAIL_PLAN: failPlan,
+        FAIL_MESSAGE: failMessage,
+        NODE_OPTIONS: '',
+        NODE_PATH: path.join(repo, 'node_modules'),
+      },
       encoding: 'utf8',
     });
-    const plans = Object.fromEntries(list(path.join(work, 'plans')).filter((file) => file.endsWith('.md')).map((file) => [file.replace(/\.md$/, ''), read(path.join(work, 'plans', file), 'utf8')]));
+    const plans = Object.fromEntries(
+      list(path.join(work, 'plans'))
+        .filter((file) => file.endsWith('.md'))
+        .map((file) => [file.replace(/\.md$/, ''), read(path.join(work, 'plans', file), 'utf8')]),
+    );
     return { code: run.status ?? -1, plans };
   }
 
   it('plans in dependency order, and skips a stack whose upstream has no state yet (and what depends on it) without failing', async () => {
     const { code, plans } = await planStacks('compute', 'Error: Unable to find remote state');
     expect(code).toBe(0);
-    expect(Object.keys(plans).sort()).toEqual(['order-pipeline-dev-compute', 'order-pipeline-dev-data', 'order-pipeline-dev-network', 'order-pipeline-dev-workflow']);
+    expect(Object.keys(plans).sort()).toEqual([
+      'order-pipeline-dev-compute',
+      'order-pipeline-dev-data',
+      'order-pipeline-dev-network',
+      'order-pipeline-dev-workflow',
+    ]);
     expect(plans['order-pipeline-dev-network']).not.toContain('skipped');
     expect(plans['order-pipeline-dev-compute']).toContain('skipped: apply order-pipeline-dev-data order-pipeline-dev-network first');
     expect(plans['order-pipeline-dev-workflow']).toContain('skipped: apply order-pipeline-dev-compute first');

@@ -135,7 +135,10 @@ describe('dbSecret (@middy/secrets-manager without background refresh)', () => {
 
     const refused = await Promise.allSettled([invoke(middleware)]);
 
-    expect(refused[0]).toMatchObject({ status: 'rejected', reason: { message: 'database secret must be a JSON object with string "username" and "password" fields' } });
+    expect(refused[0]).toMatchObject({
+      status: 'rejected',
+      reason: { message: 'database secret must be a JSON object with string "username" and "password" fields' },
+    });
     expect(String(((refused[0] as PromiseRejectedResult).reason as Error).stack)).not.toContain('hunter2');
     expect((await invoke(middleware)).username).toBe('app');
   });
