@@ -130,29 +130,7 @@ export class ComputeStack extends PipelineStack {
     new NullProvider(this, 'null');
     const { config, names } = options;
     const registry = options.registry ?? REGISTRY;
-    const vpc = {
-      subnetIds: options.privateSubnets.map((subnet) => subnet.id),
-      securityGroupIds: [options.lambdaSecurityGroup.id],
-      dynamodbEndpoint: options.dynamodbEndpoint,
-    };
-    const common = {
-      logRetentionDays: config.logRetentionDays,
-      kmsKeyArn: options.key.arn,
-      metricsNamespace: metricsNamespace(config.environment),
-      catalogue: functionCatalogue(registry.queries),
-      ...(options.distDir ? { distDir: options.distDir } : {}),
-    };
-    // Host, port and database come from the cluster's attributes, so the local
-    // runtime resolves them to DB_URL exactly as Terraform resolves them on AWS.
-    const database = (host: string, key: string, secret: ManagedSecret) => ({
-      DB_SECRET_ID: secret.arn,
-      DB_HOST: host,
-      DB_PORT: Token.asString(options.cluster.port),
-      DB_NAME: options.cluster.databaseName,
-      DB_TLS: config.aurora.tls,
-      DB_CONNECTION_LIMIT: String(common.catalogue.settings[key]?.databaseConnections ?? 1),
-    });
-
+    const { vpc, common, database } = this.#functionParts(options, registry);
     this.validateRequest = new NodejsFunction(this, 'validate-request', {
       ...common,
       key: 'validateRequest',
@@ -214,6 +192,34 @@ export class ComputeStack extends PipelineStack {
     this.streamMapping = this.#projectionFeed(config, registry.commands);
 
     this.schemaInit = this.#schemaTrigger(config, options.cluster);
+  }
+
+  /** What the functions share: the VPC placement, the common settings, and a read-model connection's environment. */
+  #functionParts(options: ComputeStackOptions, registry: Registry) {
+    const { config } = options;
+    const vpc = {
+      subnetIds: options.privateSubnets.map((subnet) => subnet.id),
+      securityGroupIds: [options.lambdaSecurityGroup.id],
+      dynamodbEndpoint: options.dynamodbEndpoint,
+    };
+    const common = {
+      logRetentionDays: config.logRetentionDays,
+      kmsKeyArn: options.key.arn,
+      metricsNamespace: metricsNamespace(config.environment),
+      catalogue: functionCatalogue(registry.queries),
+      ...(options.distDir ? { distDir: options.distDir } : {}),
+    };
+    // Host, port and database come from the cluster's attributes, so the local
+    // runtime resolves them to DB_URL exactly as Terraform resolves them on AWS.
+    const database = (host: string, key: string, secret: ManagedSecret) => ({
+      DB_SECRET_ID: secret.arn,
+      DB_HOST: host,
+      DB_PORT: Token.asString(options.cluster.port),
+      DB_NAME: options.cluster.databaseName,
+      DB_TLS: config.aurora.tls,
+      DB_CONNECTION_LIMIT: String(common.catalogue.settings[key]?.databaseConnections ?? 1),
+    });
+    return { vpc, common, database };
   }
 
   /** The orders stream feeding the projection (batching, retries, bisect, partial batch responses, the on-failure queue). */

@@ -59,104 +59,98 @@ export class BootstrapStack extends TerraformStack {
   constructor(scope: Construct, options: BootstrapStackOptions) {
     super(scope, BOOTSTRAP_NAMES.stack);
     const { config } = options;
-    const rows = rowsFor(options.types, options.table ?? PROVIDER_CALLS);
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: { Project: APP_NAME, ManagedBy: 'cdktf', Stack: BOOTSTRAP_NAMES.stack } }] });
-    if (config.stateInBucket) {
-      // Outside the pipeline's key prefix: the deploy role cannot rewrite the state of the roles it runs as.
-      new S3Backend(this, {
-        bucket: config.stateBucket,
-        key: `${config.stateKeyPrefix}-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`,
-        region: config.region,
-        encrypt: true,
-      });
-      this.addOverride('terraform.backend.s3.use_lockfile', true);
-    } else {
-      new LocalBackend(this, { path: `../../../terraform.${BOOTSTRAP_NAMES.stack}.tfstate` });
-    }
+    this.#backend(config);
     const account = new DataAwsCallerIdentity(this, 'account').accountId;
     const partition = new DataAwsPartition(this, 'partition').partition;
 
     this.stateKey = new KmsKey(this, 'state-key', { description: `Terraform state of ${APP_NAME}`, enableKeyRotation: true, deletionWindowInDays: 30 });
     new KmsAlias(this, 'state-key-alias', { name: BOOTSTRAP_NAMES.stateKeyAlias, targetKeyId: this.stateKey.keyId });
-    this.bucket = new S3Bucket(this, 'state', { bucket: config.stateBucket, lifecycle: { preventDestroy: true } });
-    new S3BucketVersioningA(this, 'state-versioning', { bucket: this.bucket.id, versioningConfiguration: { status: 'Enabled' } });
+    this.bucket = this.#stateBucket(config, this.stateKey);
+
+    const providerArn =
+      config.oidcProviderArn ?? new IamOpenidConnectProvider(this, 'github', { url: `https://${GITHUB_OIDC.host}`, clientIdList: [GITHUB_OIDC.audience] }).arn;
+    this.planRole = new IamRole(this, 'plan-role', {
+      name: BOOTSTRAP_NAMES.planRole,
+      description: `terraform plan of ${APP_NAME} in pull requests of ${config.repository}: state reads and refresh calls only`,
+      assumeRolePolicy: githubTrust(providerArn, [`repo:${config.repository}:pull_request`]),
+    });
+    this.deployRole = new IamRole(this, 'deploy-role', {
+      name: BOOTSTRAP_NAMES.deployRole,
+      description: `cdktf deploy of ${APP_NAME} from the ${config.environments.join(', ')} environments of ${config.repository}`,
+      assumeRolePolicy: githubTrust(
+        providerArn,
+        config.environments.map((environment) => `repo:${config.repository}:environment:${environment}`),
+      ),
+      // A first deploy creates an Aurora cluster and its instances: longer than the default hour.
+      maxSessionDuration: 7_200,
+    });
+
+    const rows = rowsFor(options.types, options.table ?? PROVIDER_CALLS);
+    const state = { bucketArn: this.bucket.arn, keyPrefix: config.stateKeyPrefix, keyArn: this.stateKey.arn, region: config.region };
+    this.policies = {
+      plan: this.#attachPolicies('plan', this.planRole, roleStatements(rows, 'plan', { partition, region: config.region, account }, state)),
+      deploy: this.#attachPolicies('deploy', this.deployRole, roleStatements(rows, 'deploy', { partition, region: config.region, account }, state)),
+    };
+    this.#outputs(config, providerArn);
+  }
+
+  /** The state of this stack: outside the pipeline's key prefix, so the deploy role cannot rewrite the state of the roles it runs as. */
+  #backend(config: BootstrapConfig): void {
+    if (!config.stateInBucket) {
+      new LocalBackend(this, { path: `../../../terraform.${BOOTSTRAP_NAMES.stack}.tfstate` });
+      return;
+    }
+    new S3Backend(this, {
+      bucket: config.stateBucket,
+      key: `${config.stateKeyPrefix}-bootstrap/${BOOTSTRAP_NAMES.stack}.tfstate`,
+      region: config.region,
+      encrypt: true,
+    });
+    this.addOverride('terraform.backend.s3.use_lockfile', true);
+  }
+
+  /** The state bucket: versioned, encrypted with the state key, private, owned by the account, TLS only, never destroyed by an apply. */
+  #stateBucket(config: BootstrapConfig, key: KmsKey): S3Bucket {
+    const bucket = new S3Bucket(this, 'state', { bucket: config.stateBucket, lifecycle: { preventDestroy: true } });
+    new S3BucketVersioningA(this, 'state-versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
     new S3BucketServerSideEncryptionConfigurationA(this, 'state-encryption', {
-      bucket: this.bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.stateKey.arn }, bucketKeyEnabled: true }],
+      bucket: bucket.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
     });
     new S3BucketPublicAccessBlock(this, 'state-public-access', {
-      bucket: this.bucket.id,
+      bucket: bucket.id,
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, 'state-ownership', { bucket: this.bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketPolicy(this, 'state-tls-only', {
-      bucket: this.bucket.id,
-      policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'TlsOnly',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
-      }),
-    });
+    new S3BucketOwnershipControls(this, 'state-ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
+    const tlsOnly = {
+      Sid: 'TlsOnly',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [bucket.arn, `${bucket.arn}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    };
+    new S3BucketPolicy(this, 'state-tls-only', { bucket: bucket.id, policy: JSON.stringify({ Version: '2012-10-17', Statement: [tlsOnly] }) });
+    return bucket;
+  }
 
-    const providerArn =
-      config.oidcProviderArn ?? new IamOpenidConnectProvider(this, 'github', { url: `https://${GITHUB_OIDC.host}`, clientIdList: [GITHUB_OIDC.audience] }).arn;
-    const trust = (subjects: readonly string[]) =>
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'GitHubActions',
-            Effect: 'Allow',
-            Principal: { Federated: providerArn },
-            Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: {
-              StringEquals: {
-                [`${GITHUB_OIDC.host}:aud`]: GITHUB_OIDC.audience,
-                [`${GITHUB_OIDC.host}:sub`]: subjects.length === 1 ? subjects[0] : [...subjects],
-              },
-            },
-          },
-        ],
-      });
-    this.planRole = new IamRole(this, 'plan-role', {
-      name: BOOTSTRAP_NAMES.planRole,
-      description: `terraform plan of ${APP_NAME} in pull requests of ${config.repository}: state reads and refresh calls only`,
-      assumeRolePolicy: trust([`repo:${config.repository}:pull_request`]),
-    });
-    this.deployRole = new IamRole(this, 'deploy-role', {
-      name: BOOTSTRAP_NAMES.deployRole,
-      description: `cdktf deploy of ${APP_NAME} from the ${config.environments.join(', ')} environments of ${config.repository}`,
-      assumeRolePolicy: trust(config.environments.map((environment) => `repo:${config.repository}:environment:${environment}`)),
-      // A first deploy creates an Aurora cluster and its instances: longer than the default hour.
-      maxSessionDuration: 7_200,
-    });
-
-    const roleScope = { partition, region: config.region, account };
-    const state = { bucketArn: this.bucket.arn, keyPrefix: config.stateKeyPrefix, keyArn: this.stateKey.arn, region: config.region };
-    const policies: Record<CiRole, CiStatement[][]> = { plan: [], deploy: [] };
-    for (const [kind, role, roleName] of [
-      ['plan', this.planRole, BOOTSTRAP_NAMES.planRole],
-      ['deploy', this.deployRole, BOOTSTRAP_NAMES.deployRole],
-    ] as const) {
-      policies[kind] = packPolicies(roleStatements(rows, kind, roleScope, state), measure);
-      for (const [index, statements] of policies[kind].entries()) {
-        const policy = new IamPolicy(this, `${kind}-policy-${index + 1}`, { name: `${roleName}-${index + 1}`, policy: policyJson(statements) });
-        new IamRolePolicyAttachment(this, `${kind}-policy-${index + 1}-attachment`, { role: role.name, policyArn: policy.arn });
-      }
+  /** A role's statements, packed into managed policies within IAM's size limit, each attached to the role. */
+  #attachPolicies(kind: CiRole, role: IamRole, statements: CiStatement[]): CiStatement[][] {
+    const packed = packPolicies(statements, measure);
+    const roleName = kind === 'plan' ? BOOTSTRAP_NAMES.planRole : BOOTSTRAP_NAMES.deployRole;
+    for (const [index, policyStatements] of packed.entries()) {
+      const policy = new IamPolicy(this, `${kind}-policy-${index + 1}`, { name: `${roleName}-${index + 1}`, policy: policyJson(policyStatements) });
+      new IamRolePolicyAttachment(this, `${kind}-policy-${index + 1}-attachment`, { role: role.name, policyArn: policy.arn });
     }
-    this.policies = policies;
+    return packed;
+  }
 
+  /** What the GitHub repository's variables are set from. */
+  #outputs(config: BootstrapConfig, providerArn: string): void {
     new TerraformOutput(this, 'PlanRoleArn', { value: this.planRole.arn, description: 'GitHub repository variable AWS_PLAN_ROLE_ARN' });
     new TerraformOutput(this, 'DeployRoleArn', { value: this.deployRole.arn, description: 'GitHub repository variable AWS_DEPLOY_ROLE_ARN' });
     new TerraformOutput(this, 'StateBucket', { value: this.bucket.bucket, description: 'GitHub repository variable TF_STATE_BUCKET' });
@@ -164,4 +158,20 @@ export class BootstrapStack extends TerraformStack {
     new TerraformOutput(this, 'StateKmsKeyArn', { value: this.stateKey.arn, description: 'GitHub repository variable TF_STATE_KMS_KEY_ID' });
     new TerraformOutput(this, 'OidcProviderArn', { value: providerArn });
   }
+}
+
+/** The trust policy of a role GitHub Actions assumes through OIDC, from the given subjects only. */
+function githubTrust(providerArn: string, subjects: readonly string[]): string {
+  const condition = {
+    StringEquals: {
+      [`${GITHUB_OIDC.host}:aud`]: GITHUB_OIDC.audience,
+      [`${GITHUB_OIDC.host}:sub`]: subjects.length === 1 ? subjects[0] : [...subjects],
+    },
+  };
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'GitHubActions', Effect: 'Allow', Principal: { Federated: providerArn }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: condition },
+    ],
+  });
 }
