@@ -322,8 +322,12 @@ describe('the local console', () => {
 
     // Assess
     await page.setViewportSize({ width: 1280, height: 800 });
+    // The panel refreshes on its own: it may show the first denial before the second.
     const designed = page.locator('#trouble h3[data-denials="designed"]');
     await designed.waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('#trouble h3[data-denials="designed"]')?.textContent !== 'Refused as designed: 1', undefined, {
+      timeout: 15_000,
+    });
     expect(await designed.textContent()).toBe('Refused as designed: 2');
     expect(await page.textContent('#trouble p[data-principal="producer"]')).toMatch(
       /^producer \(order-pipeline-local-producer\) may not events:PutEvents \(orderCommandResponse\) on arn:aws:events:\S+:event-bus\/order-pipeline-local-bus$/,
