@@ -236,7 +236,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = {
 const ALARM_EMAILS_VARIABLE = 'ALARM_EMAILS';
 
 /** DynamoDB Streams keeps a record 24 hours (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html). */
-const STREAM_RETENTION_SECONDS = 24 * 3600;
+export const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** The time an operator is given to notice a projection failure and redrive it from the stream. */
 const REDRIVE_WINDOW_SECONDS = 12 * 3600;

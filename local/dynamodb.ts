@@ -5,6 +5,7 @@
  * images (per the stream view type), event names and increasing sequence
  * numbers. The DynamoDB Streams API (`DynamoDBStreams_20120810.*`) reads them.
  */
+import { STREAM_RETENTION_SECONDS } from '../config/environments';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -220,9 +221,6 @@ const DYNAMODB_CONTROL = new Set([
   'TagResource',
   'ListTagsOfResource',
 ]);
-
-/** How long stream records are kept, as DynamoDB Streams keeps them. */
-const STREAM_RETENTION_SECONDS = 24 * 3600;
 
 /** A stream journal line: a record, or (after compaction) what an expired record left known about its key. */
 type StreamEntry =
