@@ -116,9 +116,9 @@ describe('the workflow time budget', () => {
 
     expect(budget.seconds).toBeLessThanOrEqual(EXPRESS_MAX_DURATION_SECONDS);
     expect(budget.path[0]).toBe(definition.StartAt);
-    // A query's function may run 1 + 3 + 2 times at its timeout (a throttle runs nothing), plus every wait.
+    // A query's function may run 1 + 3 + 1 times, each after a cold start's Init and at its timeout (a throttle runs nothing), plus every wait.
     const query = budget.tasks[queryStateName(QUERIES[0].name)]!;
-    expect(query).toEqual({ waitSeconds: 32 + 7 + 3, runningAttempts: 6, attemptSeconds: QUERIES[0].settings.timeoutSeconds });
+    expect(query).toEqual({ waitSeconds: 32 + 7 + 1, runningAttempts: 5, attemptSeconds: 10 + QUERIES[0].settings.timeoutSeconds });
   });
 
   it("counts a Lambda attempt at its timeout plus the 10 s an on-demand function's Init phase may take first (a cold start is not in the timeout)", () => {
