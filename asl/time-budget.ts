@@ -1,7 +1,8 @@
 /**
  * The longest an execution of the workflow can run, read from its rendered
  * definition: every path through its states, with each Task's Retry waits
- * at their ceilings and each attempt that runs a function at its timeout.
+ * at their ceilings and each attempt that runs a function at its timeout,
+ * after a cold start's Init phase.
  * An Express execution that passes five minutes is stopped with no answer
  * published, so the workflow must end, answered, before that on every path.
  */
@@ -11,6 +12,14 @@
  * https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html
  */
 export const EXPRESS_MAX_DURATION_SECONDS = 300;
+
+/**
+ * What a Lambda attempt may take before its handler's timeout starts: an
+ * on-demand function's Init phase (a cold start), limited to 10 seconds and
+ * not counted in the function's timeout.
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ */
+export const LAMBDA_INIT_SECONDS = 10;
 
 /**
  * Errors that mean the call was refused before it ran: a throttled attempt
@@ -76,7 +85,7 @@ function taskSeconds(name: string, state: State, functionTimeoutSeconds: (functi
   if (state.Resource === 'arn:aws:states:::lambda:invoke') {
     const timeout = typeof state.Parameters?.FunctionName === 'string' ? functionTimeoutSeconds(state.Parameters.FunctionName) : undefined;
     if (timeout === undefined) throw new Error(`state ${name}: the timeout of function ${String(state.Parameters?.FunctionName)} is not known`);
-    attemptSeconds = Math.min(attemptSeconds || timeout, timeout);
+    attemptSeconds = Math.min(attemptSeconds || timeout + LAMBDA_INIT_SECONDS, timeout + LAMBDA_INIT_SECONDS);
   }
   // Calls to DynamoDB and EventBridge (optimized integrations) are counted by their waits only: each
   // attempt is one request that answers in milliseconds, unless the state sets TimeoutSeconds.

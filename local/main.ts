@@ -3,6 +3,7 @@
  * Ctrl-C. Its options and how it treats the read model's database are in
  * {@link USAGE}, which `npm start -- --help` prints.
  */
+import { constants } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { endpointFilePath, removeEndpointFile, writeEndpointFile } from '../config/local-endpoint';
@@ -12,9 +13,9 @@ import { LocalRuntime } from './runtime';
 /** What `npm start -- --help` prints. */
 const USAGE = `Usage: npm start -- [options]
 
-Runs the whole pipeline locally in the foreground until Ctrl-C: the local
-environment's synthesized stacks (local/runtime.ts), behind an AWS-compatible
-endpoint.
+Runs the whole pipeline locally in the foreground until Ctrl-C (a second
+Ctrl-C while it stops exits at once): the local environment's synthesized
+stacks (local/runtime.ts), behind an AWS-compatible endpoint.
 
   --port <n>         endpoint port (default 4566; 0 picks a free one). The runtime writes its endpoint to
                      .local/endpoint.json (ORDER_PIPELINE_ENDPOINT_FILE) while it runs: npm run send, query,
@@ -112,24 +113,26 @@ process.on('unhandledRejection', (reason) =>
 // Output that goes away (the reader of a pipe exits, as in `npm start | head`, or
 // the terminal closes) ends the run: the runtime stops cleanly, as on Ctrl-C.
 // Left unhandled, each failed write raised an error whose report was one more
-// failed write: a loop that held a core and never saw Ctrl-C.
-let outputClosed = false;
+// failed write: a loop that held a core and never saw Ctrl-C. What is still
+// said goes to the stream that still works (stdout to a full disk: stderr says why).
+const closedStreams = new Set<NodeJS.WriteStream>();
 function report(message: string): void {
-  if (!outputClosed) console.error(message);
+  if (!closedStreams.has(process.stderr)) console.error(message);
+  else if (!closedStreams.has(process.stdout)) console.log(message);
 }
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (outputClosed) return;
-    outputClosed = true;
-    shutdown(`output closed (${error.code ?? error.message})`);
+    if (closedStreams.has(stream)) return;
+    closedStreams.add(stream);
+    shutdown(`output closed (${stream === process.stdout ? 'stdout' : 'stderr'}: ${error.code ?? error.message})`);
   });
 }
 
 let stopping = false;
-const shutdown = (signal: string) => {
+const shutdown = (reason: string) => {
   if (stopping) return;
   stopping = true;
-  report(`${signal}: stopping`);
+  report(`${reason}: stopping`);
   runtime
     .stop()
     .then(() => process.exit(0))
@@ -138,5 +141,14 @@ const shutdown = (signal: string) => {
       process.exit(1);
     });
 };
-process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('SIGTERM', () => shutdown('SIGTERM'));
+// SIGHUP is the terminal closing: the same clean stop (left to its default, the process died
+// at once, with no stop and its endpoint file left behind). A second signal while stopping ends
+// the process at once: a stop that cannot finish (a read-model server that stopped answering)
+// must not leave kill -9 as the only way out. The server releases the lock when the connection ends.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (!stopping) return shutdown(signal);
+    report(`${signal} again: exiting without waiting for the stop to finish`);
+    process.exit(128 + constants.signals[signal]);
+  });
+}

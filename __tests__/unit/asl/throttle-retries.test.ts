@@ -93,6 +93,20 @@ describe('throttled Tasks of the workflow', () => {
   });
 });
 
+describe('the Lambda service errors the workflow retries', () => {
+  // https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+  const SERVICE_EXCEPTIONS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'];
+  const invokes = Object.entries(definition.States).filter(([, state]) => state.Resource === 'arn:aws:states:::lambda:invoke');
+
+  it.each(invokes.map(([name]) => name))("%s retries each transient Lambda service error AWS's best practice names", (name) => {
+    const retried = (definition.States[name]!.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
+
+    expect(SERVICE_EXCEPTIONS.filter((error) => !retried.includes(error) && !retried.includes('States.TaskFailed') && !retried.includes('States.ALL'))).toEqual(
+      [],
+    );
+  });
+});
+
 describe('the workflow time budget', () => {
   const timeouts = (name: string) =>
     name === 'validate' ? CATALOGUE.settings.validateRequest.timeoutSeconds : QUERIES.find((query) => query.name === name)?.settings.timeoutSeconds;
@@ -102,9 +116,21 @@ describe('the workflow time budget', () => {
 
     expect(budget.seconds).toBeLessThanOrEqual(EXPRESS_MAX_DURATION_SECONDS);
     expect(budget.path[0]).toBe(definition.StartAt);
-    // A query's function may run 1 + 3 + 2 times at its timeout (a throttle runs nothing), plus every wait.
+    // A query's function may run 1 + 3 + 1 times, each after a cold start's Init and at its timeout (a throttle runs nothing), plus every wait.
     const query = budget.tasks[queryStateName(QUERIES[0].name)]!;
-    expect(query).toEqual({ waitSeconds: 32 + 7 + 3, runningAttempts: 6, attemptSeconds: QUERIES[0].settings.timeoutSeconds });
+    expect(query).toEqual({ waitSeconds: 32 + 7 + 1, runningAttempts: 5, attemptSeconds: 10 + QUERIES[0].settings.timeoutSeconds });
+  });
+
+  it("counts a Lambda attempt at its timeout plus the 10 s an on-demand function's Init phase may take first (a cold start is not in the timeout)", () => {
+    // https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html: "The Init phase is limited to 10 seconds."
+    const single = {
+      StartAt: 'T',
+      States: { T: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'validate' }, Retry: [], End: true } },
+    };
+
+    const budget = workflowTimeBudget(single, timeouts);
+
+    expect(budget.seconds).toBe(10 + CATALOGUE.settings.validateRequest.timeoutSeconds);
   });
 
   it('refuses a workflow that can outlast an Express execution, naming the path, and one that loops', () => {

@@ -1,0 +1,128 @@
+/**
+ * How `npm start` ends when a person or the system ends it: the terminal
+ * closing (SIGHUP) stops it as Ctrl-C does, and a second Ctrl-C ends a stop
+ * that cannot finish (its read-model server stopped answering) instead of
+ * leaving kill -9 as the only way out.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { createConnection } from 'mysql2/promise';
+import { databaseUrl, startLocalRuntime } from '../helpers/local-runtime';
+import { dropReadModel, serverUrl } from '../helpers/mysql';
+import { budget } from '../helpers/budget';
+
+/** Resolves with the exit code (null: killed by a signal) once `child` exits, or 'running' after `ms`. */
+function exitWithin(child: { once(event: 'exit', listener: (code: number | null) => void): unknown }, ms: number): Promise<number | null | 'running'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('running'), ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/** A TCP relay to the MySQL server that can stop answering (as a paused container or a lost network does) while keeping its connections open. */
+async function freezableRelay(): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
+  const url = serverUrl();
+  const sockets = new Set<net.Socket>();
+  let frozen = false;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(url.port || 3306), url.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk: Buffer) => frozen || upstream.write(chunk));
+    upstream.on('data', (chunk: Buffer) => frozen || client.write(chunk));
+    client.on('end', () => frozen || upstream.end());
+    upstream.on('end', () => frozen || client.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze: () => void (frozen = true),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+
+async function dropDatabase(database: string): Promise<void> {
+  const url = serverUrl();
+  const admin = await createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+  });
+  await dropReadModel(admin, database);
+  await admin.end();
+}
+
+describe('the local runtime and the signals that end it', () => {
+  it(
+    'stops cleanly when its terminal closes (SIGHUP), as on Ctrl-C: stopped, port closed, endpoint file removed',
+    async () => {
+      // Prepare
+      const other = await startLocalRuntime();
+      cleanups.push(() => other.stop());
+      expect(existsSync(other.endpointFile)).toBe(true);
+
+      // Act
+      other.process.kill('SIGHUP');
+      const code = await exitWithin(other.process, 20_000);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(other.output()).toContain('SIGHUP: stopping');
+      expect(other.output()).toContain('local pipeline stopped');
+      expect(existsSync(other.endpointFile)).toBe(false);
+      await expect(fetch(`${other.endpoint}/_local/status`)).rejects.toThrow();
+    },
+    budget({ runtimeStarts: 1, seconds: 5 }),
+  );
+
+  it(
+    'ends at a second Ctrl-C when its stop cannot finish (the read-model server stopped answering), and the next start on the database works',
+    async () => {
+      // Prepare: a runtime that reaches its read model through a relay, which then stops answering.
+      const relay = await freezableRelay();
+      cleanups.push(() => relay.close());
+      const database = `test_local_${randomBytes(4).toString('hex')}`;
+      cleanups.push(() => dropDatabase(database));
+      const url = serverUrl();
+      const relayed = `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@127.0.0.1:${relay.port}/${database}`;
+      const frozen = await startLocalRuntime({ dbUrl: relayed });
+      cleanups.push(async () => frozen.process.exitCode === null && frozen.process.kill('SIGKILL'));
+      relay.freeze();
+
+      // Act: Ctrl-C, and Ctrl-C again once the stop is under way.
+      frozen.process.kill('SIGINT');
+      const first = await exitWithin(frozen.process, 15_000);
+      frozen.process.kill('SIGINT');
+      const second = first === 'running' ? await exitWithin(frozen.process, 5_000) : first;
+
+      // Assess: the first Ctrl-C waits on the server; the second ends the process and says so.
+      expect(first).toBe('running');
+      expect(second).toBe(130);
+      expect(frozen.output()).toContain('SIGINT again: exiting without waiting for the stop to finish');
+
+      // Assess: once the server sees the connection end, the lock is free and a new runtime owns the database.
+      await relay.close();
+      const next = await startLocalRuntime({ dbUrl: databaseUrl(database) });
+      cleanups.push(() => next.stop());
+      expect(await (await fetch(`${next.endpoint}/_local/status`)).json()).toMatchObject({ readModel: { lock: expect.stringMatching(/^held by pid/) } });
+    },
+    budget({ runtimeStarts: 2, seconds: 25 }),
+  );
+});
