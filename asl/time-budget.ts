@@ -19,7 +19,7 @@ export const EXPRESS_MAX_DURATION_SECONDS = 300;
  * not counted in the function's timeout.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
-export const LAMBDA_INIT_SECONDS = 10;
+const LAMBDA_INIT_SECONDS = 10;
 
 /**
  * Errors that mean the call was refused before it ran: a throttled attempt
