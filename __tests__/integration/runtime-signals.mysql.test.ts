@@ -2,14 +2,24 @@
  * How `npm start` ends when a person or the system ends it: the terminal
  * closing (SIGHUP) stops it as Ctrl-C does, and a second Ctrl-C ends a stop
  * that cannot finish (its read-model server stopped answering) instead of
- * leaving kill -9 as the only way out.
+ * leaving kill -9 as the only way out. A Ctrl-C in the middle of a burst
+ * loses nothing: the next start on the same data projects what was stored.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { createConnection } from 'mysql2/promise';
-import { databaseUrl, startLocalRuntime } from '../helpers/local-runtime';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { localIdle, putEntries } from '../../clients/pipeline-client';
+import { localClientOptions } from '../../clients/local-client';
+import { DetailType, EVENT_SOURCE, resourceNames } from '../../config/pipeline';
+import { ORDERS_TABLE_KEY } from '../../config/contract';
+import { databaseUrl, readModelPool, startLocalRuntime } from '../helpers/local-runtime';
 import { dropReadModel, serverUrl } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
@@ -124,5 +134,73 @@ describe('the local runtime and the signals that end it', () => {
       expect(await (await fetch(`${next.endpoint}/_local/status`)).json()).toMatchObject({ readModel: { lock: expect.stringMatching(/^held by pid/) } });
     },
     budget({ runtimeStarts: 2, seconds: 25 }),
+  );
+
+  it(
+    'loses nothing to a Ctrl-C in the middle of a burst: after a restart on the same data the read model holds exactly the stored orders, and nothing was dead-lettered',
+    async () => {
+      // Prepare: a runtime with a data folder, and a burst sent 10 entries a call by 8 senders (as the bench does).
+      const data = mkdtempSync(path.join(tmpdir(), 'signals-burst-'));
+      cleanups.push(() => rm(data, { recursive: true, force: true }));
+      const database = `test_local_${randomBytes(4).toString('hex')}`;
+      cleanups.push(() => dropDatabase(database));
+      const first = await startLocalRuntime({ dbUrl: databaseUrl(database), args: ['--data', data] });
+      cleanups.push(async () => first.process.exitCode === null && first.process.kill('SIGKILL'));
+      const target = { kind: 'local' as const, bus: first.busArn, endpoint: first.endpoint };
+      let sent = 0;
+      const senders = Array.from({ length: 8 }, async () => {
+        while (sent < 800) {
+          const from = sent;
+          sent += 10;
+          const entries = Array.from({ length: 10 }, (_, index) => ({
+            Source: EVENT_SOURCE,
+            DetailType: DetailType.command,
+            Detail: { command: 'createOrder', orderId: `stop-${from + index}`, items: [{ itemid: 'stop-item', quantity: 1 }] },
+          }));
+          // Refused once the stop begins: the senders end there.
+          if (
+            !(await putEntries(target, entries).then(
+              () => true,
+              () => false,
+            ))
+          )
+            return;
+        }
+      });
+      const pool = readModelPool(first);
+      cleanups.push(() => pool.end());
+      const projected = async () => Number(((await pool.query("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'stop-%'"))[0] as { n: number }[])[0]?.n);
+      while ((await projected()) < 50) await new Promise((resolve) => setTimeout(resolve, 20));
+
+      // Act: Ctrl-C with commands, executions and projection batches under way; then the next start on the same data.
+      first.process.kill('SIGINT');
+      expect(await exitWithin(first.process, 60_000)).toBe(0);
+      await Promise.all(senders);
+      const next = await startLocalRuntime({ dbUrl: databaseUrl(database), args: ['--data', data] });
+      cleanups.push(() => next.stop());
+      await localIdle(next.endpoint);
+
+      // Assess: every stored order is in the read model once, and no record went to the projection's dead-letter queue.
+      const dynamodb = new DynamoDBClient(localClientOptions(next.endpoint));
+      const stored = new Set<string>();
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await dynamodb.send(new ScanCommand({ TableName: resourceNames('local').ordersTable, ...(start ? { ExclusiveStartKey: start } : {}) }));
+        for (const item of page.Items ?? []) stored.add(String(item[ORDERS_TABLE_KEY]?.S));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      dynamodb.destroy();
+      const nextPool = readModelPool(next);
+      cleanups.push(() => nextPool.end());
+      const [rows] = await nextPool.query("SELECT order_id FROM orders WHERE order_id LIKE 'stop-%'");
+      const inReadModel = (rows as { order_id: string }[]).map((row) => row.order_id).sort();
+      expect(stored.size).toBeGreaterThanOrEqual(50);
+      expect(inReadModel).toEqual([...stored].sort());
+      const failures = (await (await fetch(`${next.endpoint}/_local/failures`)).json()) as Record<string, unknown[]>;
+      expect(Object.fromEntries(Object.entries(failures).map(([queue, messages]) => [queue, messages.length]))).toEqual(
+        Object.fromEntries(Object.keys(failures).map((queue) => [queue, 0])),
+      );
+    },
+    budget({ runtimeStarts: 2, seconds: 60 }),
   );
 });
