@@ -21,8 +21,21 @@ export class Router {
   /** Long-lived `GET` endpoints (server-sent events), by path. */
   readonly streams = new Map<string, (request: IncomingMessage, response: ServerResponse) => void>();
 
-  /** `principals`: access key id → the ARN of the role (or client identity) it signs for. */
-  constructor(readonly principals: ReadonlyMap<string, string>) {}
+  /**
+   * While the runtime stops, calls from anyone but its own role sessions are
+   * answered 503: its functions finish the work under way through this
+   * endpoint, and no new work comes in.
+   */
+  stopping = false;
+
+  /**
+   * `principals`: access key id → the ARN of the role (or client identity) it signs for;
+   * `ownSession`: whether an access key is a session the runtime issued to one of its roles.
+   */
+  constructor(
+    readonly principals: ReadonlyMap<string, string>,
+    readonly ownSession: (accessKeyId: string) => boolean = () => false,
+  ) {}
 
   /** Serves `api` with `protocol`. */
   serve<Api>(protocol: Protocol<Api>, api: Api): void {
@@ -39,10 +52,14 @@ export class Router {
 
 /** The caller, from the SigV4 `Authorization` header: a function's role, a client identity (`producer`, `consumer`), or the account. */
 function principalOf(request: IncomingMessage, router: Router): Principal {
-  const authorization = request.headers.authorization ?? '';
-  const accessKey = /Credential=([^/,\s]+)\//.exec(authorization)?.[1];
+  const accessKey = accessKeyOf(request);
   const roleArn = accessKey ? router.principals.get(accessKey) : undefined;
   return roleArn ? { kind: 'role', arn: roleArn } : { kind: 'account' };
+}
+
+/** The access key id a request is signed with (SigV4 `Authorization`), if any. */
+function accessKeyOf(request: IncomingMessage): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(request.headers.authorization ?? '')?.[1];
 }
 
 /** Answers a page: a file, JSON kept as text, or a value as JSON. */
@@ -93,6 +110,12 @@ export async function handleRequest(request: IncomingMessage, response: ServerRe
     const page = request.method === 'GET' ? router.pages.get(url.pathname) : undefined;
     if (page) {
       await sendPage(response, page, url);
+      return;
+    }
+    const accessKey = accessKeyOf(request);
+    if (router.stopping && !(accessKey && router.ownSession(accessKey))) {
+      response.setHeader('x-amzn-errortype', 'ServiceUnavailable');
+      sendJson(response, 503, { __type: 'ServiceUnavailable', message: 'the local runtime is stopping: it finishes the work under way and takes no new calls' });
       return;
     }
     const call = { request, response, url, principal: principalOf(request, router) };

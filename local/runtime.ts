@@ -76,10 +76,9 @@ export class LocalRuntime {
     // Every message, whatever it quotes, is redacted and escaped at the one sink.
     const log = (message: string) => sink(safeLogLine(message));
     const sessions = new RoleSessions();
-    const registry = newRegistry(new Router(sessions.byAccessKey));
+    const registry = newRegistry(new Router(sessions.byAccessKey, (accessKey) => sessions.issued(accessKey)));
     // The endpoint comes first: the functions' SDK clients are pointed at it.
     const { server, endpoint } = await listen(registry.router, options.port ?? 4566, options.host ?? '127.0.0.1');
-    registry.stops.push(() => new Promise((resolve) => server.close(resolve)));
     try {
       const database = await openReadModelServer(options.dbUrl, log, { endpoint, ...(options.defaultDbUrl ? { defaultUrl: options.defaultDbUrl } : {}) });
       registry.stops.push(() => database.stop());
@@ -115,6 +114,8 @@ export class LocalRuntime {
       return runtime;
     } catch (error) {
       for (const stop of registry.stops.reverse()) await stop().catch(() => undefined);
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
       throw error;
     }
   }
@@ -144,12 +145,15 @@ export class LocalRuntime {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const closed = new Promise((resolve) => this.#server.close(resolve));
-    this.#server.closeIdleConnections();
+    // Outside callers are refused from now on; the runtime's own sessions are served until every
+    // service has stopped, so work under way (a projection's idempotency records, an execution's
+    // calls) finishes or is abandoned by its service, never failed by a closed endpoint.
+    this.#registry.router.stopping = true;
     await this.idle(10_000);
+    for (const stop of [...this.#registry.stops].reverse()) await stop().catch(() => undefined);
+    const closed = new Promise((resolve) => this.#server.close(resolve));
     this.#server.closeAllConnections();
     await closed;
-    for (const stop of [...this.#registry.stops].reverse()) await stop().catch(() => undefined);
     this.#log('local pipeline stopped');
   }
 

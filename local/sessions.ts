@@ -20,6 +20,12 @@ export function roleAccessKeyId(roleArn: string): string {
 export class RoleSessions {
   readonly byAccessKey = new Map<string, string>();
   readonly #byRole = new Map<string, RoleCredentials>();
+  readonly #issued = new Set<string>();
+
+  /** Whether `accessKeyId` is a session this runtime issued to one of its roles (a function, the workflow), not a client's key. */
+  issued(accessKeyId: string): boolean {
+    return this.#issued.has(accessKeyId);
+  }
 
   for(roleArn: string): RoleCredentials {
     let credentials = this.#byRole.get(roleArn);
@@ -31,6 +37,7 @@ export class RoleSessions {
       };
       this.#byRole.set(roleArn, credentials);
       this.byAccessKey.set(credentials.accessKeyId, roleArn);
+      this.#issued.add(credentials.accessKeyId);
     }
     return credentials;
   }
