@@ -115,7 +115,10 @@ export async function handleRequest(request: IncomingMessage, response: ServerRe
     const accessKey = accessKeyOf(request);
     if (router.stopping && !(accessKey && router.ownSession(accessKey))) {
       response.setHeader('x-amzn-errortype', 'ServiceUnavailable');
-      sendJson(response, 503, { __type: 'ServiceUnavailable', message: 'the local runtime is stopping: it finishes the work under way and takes no new calls' });
+      sendJson(response, 503, {
+        __type: 'ServiceUnavailable',
+        message: 'the local runtime is stopping: it finishes the work under way and takes no new calls',
+      });
       return;
     }
     const call = { request, response, url, principal: principalOf(request, router) };
