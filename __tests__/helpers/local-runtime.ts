@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createConnection, createPool, type Pool } from 'mysql2/promise';
-import { serverUrl, dropReadModel } from './mysql';
+import { createPool, type Pool } from 'mysql2/promise';
+import { serverUrl, dropReadModelDatabase } from './mysql';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -87,14 +87,7 @@ export async function startLocalRuntime(
         refused();
         return code;
       }
-      const admin = await createConnection({
-        host: url.hostname,
-        port: Number(url.port || 3306),
-        user: decodeURIComponent(url.username || 'root'),
-        password: decodeURIComponent(url.password),
-      });
-      await dropReadModel(admin, database);
-      await admin.end();
+      await dropReadModelDatabase(database);
       refused();
       return code;
     },

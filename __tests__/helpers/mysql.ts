@@ -119,6 +119,22 @@ export async function dropReadModel(admin: Connection, database: string): Promis
   for (const user of allRoleUserNames(database)) await admin.query('DROP USER IF EXISTS ?@?', [user, '%']);
 }
 
+/** Drops a read-model database and its role users over an admin connection of its own, on the server at DB_URL. */
+export async function dropReadModelDatabase(database: string): Promise<void> {
+  const url = serverUrl();
+  const admin = await createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+  });
+  try {
+    await dropReadModel(admin, database);
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Empties the read model's tables (between the runs of a property). */
 export async function truncateReadModel(connection: Connection, tables: ReadModelTables = READ_MODEL_TABLES): Promise<void> {
   for (const key of READ_MODEL_TABLE_KEYS) await connection.query('TRUNCATE TABLE ??', [tables[key]]);

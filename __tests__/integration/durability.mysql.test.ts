@@ -10,10 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { localIdle } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl, dropReadModel } from '../helpers/mysql';
+import { serverUrl, dropReadModelDatabase } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 const url = serverUrl();
@@ -26,14 +25,7 @@ beforeAll(() => undefined);
 
 afterAll(async () => {
   await second?.stop();
-  const admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-  });
-  await dropReadModel(admin, database);
-  await admin.end();
+  await dropReadModelDatabase(database);
 });
 
 async function putCommands(endpoint: string, bus: string, orderIds: string[]): Promise<string[]> {

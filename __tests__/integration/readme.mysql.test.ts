@@ -16,10 +16,9 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { budget } from '../helpers/budget';
 import { databaseUrl } from '../helpers/local-runtime';
-import { dropReadModel, serverUrl } from '../helpers/mysql';
+import { dropReadModelDatabase } from '../helpers/mysql';
 
 /** The README's shell blocks of one kind, in order. */
 function readmeBlocks(markdown: string, kind: 'local' | 'local-runtime'): string[] {
@@ -95,15 +94,7 @@ afterAll(async () => {
     process.kill(-runtime.pid, 'SIGINT');
     await exited;
   }
-  const url = serverUrl();
-  const admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-  });
-  await dropReadModel(admin, database);
-  await admin.end();
+  await dropReadModelDatabase(database);
 }, 60_000);
 
 describe("the README's commands", () => {

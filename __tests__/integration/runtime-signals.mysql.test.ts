@@ -9,7 +9,6 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import { createConnection } from 'mysql2/promise';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +19,7 @@ import { localClientOptions } from '../../clients/local-client';
 import { DetailType, EVENT_SOURCE, resourceNames } from '../../config/pipeline';
 import { ORDERS_TABLE_KEY } from '../../config/contract';
 import { databaseUrl, readModelPool, startLocalRuntime } from '../helpers/local-runtime';
-import { dropReadModel, serverUrl } from '../helpers/mysql';
+import { serverUrl, dropReadModelDatabase } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 /** Resolves with the exit code (null: killed by a signal) once `child` exits, or 'running' after `ms`. */
@@ -67,18 +66,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-async function dropDatabase(database: string): Promise<void> {
-  const url = serverUrl();
-  const admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-  });
-  await dropReadModel(admin, database);
-  await admin.end();
-}
-
 describe('the local runtime and the signals that end it', () => {
   it(
     'stops cleanly when its terminal closes (SIGHUP), as on Ctrl-C: stopped, port closed, endpoint file removed',
@@ -109,7 +96,7 @@ describe('the local runtime and the signals that end it', () => {
       const relay = await freezableRelay();
       cleanups.push(() => relay.close());
       const database = `test_local_${randomBytes(4).toString('hex')}`;
-      cleanups.push(() => dropDatabase(database));
+      cleanups.push(() => dropReadModelDatabase(database));
       const url = serverUrl();
       const relayed = `mysql://${url.username || 'root'}${url.password ? `:${url.password}` : ''}@127.0.0.1:${relay.port}/${database}`;
       const frozen = await startLocalRuntime({ dbUrl: relayed });
@@ -143,7 +130,7 @@ describe('the local runtime and the signals that end it', () => {
       const data = mkdtempSync(path.join(tmpdir(), 'signals-burst-'));
       cleanups.push(() => rm(data, { recursive: true, force: true }));
       const database = `test_local_${randomBytes(4).toString('hex')}`;
-      cleanups.push(() => dropDatabase(database));
+      cleanups.push(() => dropReadModelDatabase(database));
       const first = await startLocalRuntime({ dbUrl: databaseUrl(database), args: ['--data', data] });
       cleanups.push(async () => first.process.exitCode === null && first.process.kill('SIGKILL'));
       const target = { kind: 'local' as const, bus: first.busArn, endpoint: first.endpoint };
