@@ -132,20 +132,18 @@ export class WorkflowStack extends PipelineStack {
     });
     const role = this.#stateMachineRole(options);
     // Each read of an ARN is a new token: read once, so the time budget finds each function's timeout by it.
-    const timeouts = new Map([options.validateRequest, ...options.queryFunctions.values()].map((fn) => [fn, fn.settings.timeoutSeconds] as const));
-    const arns = new Map([...timeouts.keys()].map((fn) => [fn, fn.function.arn]));
+    const arnOf = new Map([options.validateRequest, ...options.queryFunctions.values()].map((fn) => [fn, fn.function.arn]));
+    const timeoutOf = new Map([...arnOf].map(([fn, arn]) => [arn, fn.settings.timeoutSeconds]));
     const definition = renderWorkflow(
       {
         eventBusName: this.bus.name,
         ordersTableName: options.ordersTable.table.name,
-        validateRequestFunctionArn: arns.get(options.validateRequest) as string,
-        queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, arns.get(fn) as string])),
+        validateRequestFunctionArn: arnOf.get(options.validateRequest) as string,
+        queryFunctionArns: Object.fromEntries([...options.queryFunctions].map(([name, fn]) => [name, arnOf.get(fn) as string])),
       },
       options.registry ?? REGISTRY,
     );
-    checkTimeBudget(JSON.parse(definition) as Parameters<typeof checkTimeBudget>[0], (arn) =>
-      timeouts.get([...arns].find(([, candidate]) => candidate === arn)?.[0] as NodejsFunction),
-    );
+    checkTimeBudget(JSON.parse(definition) as Parameters<typeof checkTimeBudget>[0], (arn) => timeoutOf.get(arn));
     return new ExpressWorkflow(this, 'workflow', {
       name: names.stateMachine,
       type: 'EXPRESS',
