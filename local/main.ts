@@ -89,20 +89,6 @@ try {
   process.exit(1);
 }
 
-// The CLIs (send, query, rebuild-read-model, redrive) find this runtime here, whatever its port.
-const endpointFile = endpointFilePath();
-let found = 'the CLIs find it with --endpoint or AWS_ENDPOINT_URL';
-try {
-  writeEndpointFile({ endpoint: runtime.endpoint, pid: process.pid, bus: runtime.use('bus').arn, startedAt: new Date().toISOString() }, endpointFile);
-  process.once('exit', () => removeEndpointFile(process.pid, endpointFile));
-  found = `${path.relative(process.cwd(), endpointFile) || endpointFile} (the CLIs find this runtime there)`;
-} catch (error) {
-  console.error(`the endpoint file ${endpointFile} could not be written (${(error as Error).message}); ${found}`);
-}
-const summary: [string, string][] = [...runtime.summary, ['endpoint file', found]];
-const width = Math.max(...summary.map(([label]) => label.length));
-console.log(['Order pipeline running locally', ...summary.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), 'Press Ctrl-C to stop.'].join('\n'));
-
 // No request and no event may take the process down: anything that escapes a
 // handler is logged, and the runtime keeps serving.
 process.on('uncaughtException', (error) => report(`unexpected error (the runtime keeps running): ${redactCredentials(error.stack ?? error.message)}`));
@@ -152,3 +138,21 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.exit(128 + constants.signals[signal]);
   });
 }
+
+// Ready is said last (the endpoint file, then the summary), once every handler above is in place:
+// a caller that acts on it (a CLI, a test, a script sending Ctrl-C) must never meet a signal's
+// default action, which kills at once. The CLIs (send, query, rebuild-read-model, redrive) find
+// this runtime through the file, whatever its port.
+const endpointFile = endpointFilePath();
+let found = 'the CLIs find it with --endpoint or AWS_ENDPOINT_URL';
+try {
+  writeEndpointFile({ endpoint: runtime.endpoint, pid: process.pid, bus: runtime.use('bus').arn, startedAt: new Date().toISOString() }, endpointFile);
+  process.once('exit', () => removeEndpointFile(process.pid, endpointFile));
+  found = `${path.relative(process.cwd(), endpointFile) || endpointFile} (the CLIs find this runtime there)`;
+} catch (error) {
+  console.error(`the endpoint file ${endpointFile} could not be written (${(error as Error).message}); ${found}`);
+}
+
+const summary: [string, string][] = [...runtime.summary, ['endpoint file', found]];
+const width = Math.max(...summary.map(([label]) => label.length));
+console.log(['Order pipeline running locally', ...summary.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), 'Press Ctrl-C to stop.'].join('\n'));

@@ -44,30 +44,39 @@ async function dropDemoDatabase(): Promise<void> {
   await connection.end().catch(() => undefined);
 }
 
-let runtime: LocalRuntime;
-try {
-  // Without DB_URL, the default server's address: a private instance is started if nothing answers there.
-  const url = server.toString();
-  runtime = await LocalRuntime.start({ port: Number(values.port), ...(values['db-url'] ? { dbUrl: url } : { defaultDbUrl: url }), log: () => undefined });
-} catch (error) {
-  console.error(`the demo could not start the local pipeline: ${redactCredentials((error as Error).message)}`);
-  await dropDemoDatabase();
-  process.exit(1);
-}
+// Without DB_URL, the default server's address: a private instance is started if nothing answers there.
+const starting = LocalRuntime.start({
+  port: Number(values.port),
+  ...(values['db-url'] ? { dbUrl: server.toString() } : { defaultDbUrl: server.toString() }),
+  log: () => undefined,
+});
 let ending = false;
-/** Ends the demo before its end: the runtime stops and the demo's database goes, whatever ended it. */
+/** Ends the demo before its end: the runtime stops and the demo's database goes, whatever ended it (a start under way is finished first). */
 const endEarly = (code: number) => {
   if (ending) return;
   ending = true;
-  void runtime
-    .stop()
+  void starting
+    .then(
+      (started) => started.stop(),
+      () => undefined,
+    )
     .then(dropDemoDatabase)
     .finally(() => process.exit(code));
 };
 // Ctrl-C, SIGTERM, the terminal closing, or the reader of its output going (`npm run demo | head`):
 // left to their defaults, the last two killed the demo with its database still on the server.
+// Installed before the runtime starts: a Ctrl-C while it starts also drops what the start created.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => endEarly(128 + constants.signals[signal]));
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => endEarly(1));
+
+let runtime: LocalRuntime;
+try {
+  runtime = await starting;
+} catch (error) {
+  console.error(`the demo could not start the local pipeline: ${redactCredentials((error as Error).message)}`);
+  await dropDemoDatabase();
+  process.exit(1);
+}
 const target: Target = { kind: 'local', bus: runtime.use('bus').arn, endpoint: runtime.endpoint };
 const problems: string[] = [];
 const expect = (what: string, actual: unknown, expected: unknown) => {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
+import { allRoleUserNames } from '../../handlers/read-model/users';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,6 +76,54 @@ describe('npm run demo', () => {
       const [rows] = await admin.query('SHOW DATABASES LIKE ?', [demoDatabase]);
       await admin.end();
       expect(rows).toEqual([]);
+    },
+    budget({ runtimeStarts: 1, seconds: 10 }),
+  );
+  it(
+    'drops its database when a Ctrl-C comes while the pipeline is still starting',
+    async () => {
+      // Prepare: the demo databases already on the server (this file's tests run one at a time; nothing else makes demo_ databases).
+      const url = serverUrl();
+      url.pathname = `/${database.name}`;
+      const admin = await createConnection({
+        host: url.hostname,
+        port: Number(url.port || 3306),
+        user: decodeURIComponent(url.username || 'root'),
+        password: decodeURIComponent(url.password),
+      });
+      const demoDatabases = async () =>
+        ((await admin.query('SHOW DATABASES LIKE ?', ['demo\\_%']))[0] as Record<string, string>[]).map((row) => Object.values(row)[0]);
+      try {
+        const before = new Set(await demoDatabases());
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--db-url', url.toString()], {
+          cwd: ROOT,
+          env: { ...process.env, NODE_OPTIONS: '' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        let created: string | undefined;
+        while (!created && child.exitCode === null) {
+          created = (await demoDatabases()).find((name) => !before.has(name));
+          if (!created) await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+
+        // Act: Ctrl-C once its database exists, before it has said where its pipeline is.
+        const starting = !stdout.includes('local pipeline at');
+        child.kill('SIGINT');
+        const code = await exited;
+
+        // Assess: it ended as Ctrl-C ends it (not killed by the signal's default action), and its database is gone.
+        expect(created).toBeDefined();
+        expect(starting).toBe(true);
+        expect(code).toBe(130);
+        expect(await demoDatabases()).not.toContain(created);
+        const [users] = await admin.query('SELECT user FROM mysql.user WHERE user IN (?)', [allRoleUserNames(created as string)]);
+        expect(users).toEqual([]);
+      } finally {
+        await admin.end();
+      }
     },
     budget({ runtimeStarts: 1, seconds: 10 }),
   );

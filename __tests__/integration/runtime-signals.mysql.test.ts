@@ -90,6 +90,25 @@ describe('the local runtime and the signals that end it', () => {
   );
 
   it(
+    'stops cleanly on a Ctrl-C sent the moment it says it is ready, even when the process is descheduled right after saying so',
+    async () => {
+      // Prepare: a runtime that blocks for 1.5 s just after its readiness line (fixtures/slow-ready.ts).
+      const slow = await startLocalRuntime({ env: { NODE_OPTIONS: '--import ./__tests__/fixtures/slow-ready.ts' } });
+      cleanups.push(() => slow.stop());
+
+      // Act: Ctrl-C at once, inside that gap.
+      slow.process.kill('SIGINT');
+      const code = await exitWithin(slow.process, 20_000);
+
+      // Assess: a clean stop, not the signal's default action (exit code null: killed by SIGINT).
+      expect(code).toBe(0);
+      expect(slow.output()).toContain('local pipeline stopped');
+      expect(existsSync(slow.endpointFile)).toBe(false);
+    },
+    budget({ runtimeStarts: 1, seconds: 5 }),
+  );
+
+  it(
     'ends at a second Ctrl-C when its stop cannot finish (the read-model server stopped answering), and the next start on the database works',
     async () => {
       // Prepare: a runtime that reaches its read model through a relay, which then stops answering.
