@@ -10,6 +10,18 @@ export function serverUrl(): URL {
   return new URL(process.env.DB_URL ?? 'mysql://root@127.0.0.1:3306');
 }
 
+/** A connection as the administrator `DB_URL` names, to its server (no database unless `options` names one). */
+export function adminConnection(options: { database?: string; multipleStatements?: boolean } = {}): Promise<Connection> {
+  const url = serverUrl();
+  return createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+    ...options,
+  });
+}
+
 /** A database of its own for one test file, dropped by `drop()`. */
 export interface TestDatabase {
   readonly name: string;
@@ -121,13 +133,7 @@ export async function dropReadModel(admin: Connection, database: string): Promis
 
 /** Drops a read-model database and its role users over an admin connection of its own, on the server at DB_URL. */
 export async function dropReadModelDatabase(database: string): Promise<void> {
-  const url = serverUrl();
-  const admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-  });
+  const admin = await adminConnection();
   try {
     await dropReadModel(admin, database);
   } finally {

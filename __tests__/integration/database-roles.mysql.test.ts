@@ -10,7 +10,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { roleUserNames, type DatabaseRole } from '../../handlers/read-model/users';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl } from '../helpers/mysql';
+import { adminConnection, serverUrl } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 const url = serverUrl();
@@ -99,12 +99,7 @@ describe('database users per role', () => {
     ]);
     expect((await waitForResponse(target, command as string)).detail).toMatchObject({ commandStatus: 'orderCreated' });
     await localIdle(runtime.endpoint);
-    const admin = await createConnection({
-      host: url.hostname,
-      port: Number(url.port || 3306),
-      user: decodeURIComponent(url.username || 'root'),
-      password: decodeURIComponent(url.password),
-    });
+    const admin = await adminConnection();
     const sessions = async () => {
       const [rows] = await admin.query('SELECT DISTINCT USER AS user FROM information_schema.PROCESSLIST WHERE DB = ?', [runtime.database]);
       return (rows as { user: string }[]).map((row) => row.user).sort();

@@ -7,8 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createConnection } from 'mysql2/promise';
-import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/mysql';
+import { adminConnection, createTestDatabase, serverUrl, type TestDatabase } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 import { allRoleUserNames } from '../../handlers/read-model/users';
 
@@ -67,12 +66,7 @@ describe('npm run demo', () => {
       // Assess: it ended by itself, without an unhandled EPIPE, and left no database behind.
       expect(stderr).not.toContain('EPIPE');
       expect(code).toBe(1);
-      const admin = await createConnection({
-        host: url.hostname,
-        port: Number(url.port || 3306),
-        user: decodeURIComponent(url.username || 'root'),
-        password: decodeURIComponent(url.password),
-      });
+      const admin = await adminConnection();
       const [rows] = await admin.query('SHOW DATABASES LIKE ?', [demoDatabase]);
       await admin.end();
       expect(rows).toEqual([]);
@@ -85,12 +79,7 @@ describe('npm run demo', () => {
       // Prepare: the demo databases already on the server (this file's tests run one at a time; nothing else makes demo_ databases).
       const url = serverUrl();
       url.pathname = `/${database.name}`;
-      const admin = await createConnection({
-        host: url.hostname,
-        port: Number(url.port || 3306),
-        user: decodeURIComponent(url.username || 'root'),
-        password: decodeURIComponent(url.password),
-      });
+      const admin = await adminConnection();
       const demoDatabases = async () =>
         ((await admin.query('SHOW DATABASES LIKE ?', ['demo\\_%']))[0] as Record<string, string>[]).map((row) => Object.values(row)[0]);
       try {

@@ -11,26 +11,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+import { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { allRoleUserNames } from '../../handlers/read-model/users';
 import { localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { databaseUrl, runLocalRuntimeToExit, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { dropReadModel, serverUrl } from '../helpers/mysql';
+import { adminConnection, dropReadModel } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 const run = promisify(execFile);
 const made: string[] = [];
 const running: RunningLocalRuntime[] = [];
 
-async function admin(): Promise<Connection> {
-  const url = serverUrl();
-  return createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-    multipleStatements: true,
-  });
+function admin(): Promise<Connection> {
+  return adminConnection({ multipleStatements: true });
 }
 
 /** A database of this test's, with `sql` run in it. */

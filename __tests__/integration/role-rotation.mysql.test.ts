@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createConnection, createPool, type Connection, type Pool } from 'mysql2/promise';
 import { allRoleUserNames, roleUserNames, rotateRoleUser, type DatabaseRole, type RoleCredentials } from '../../handlers/read-model/users';
 import { budget } from '../helpers/budget';
-import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/mysql';
+import { adminConnection, createTestDatabase, serverUrl, type TestDatabase } from '../helpers/mysql';
 
 const url = serverUrl();
 let db: TestDatabase;
@@ -20,13 +20,7 @@ const pools: Pool[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase('rotation', { migrate: false });
-  admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-    database: db.name,
-  });
+  admin = await adminConnection({ database: db.name });
   await admin.query('CREATE TABLE work (id INT PRIMARY KEY, n INT NOT NULL)');
   await admin.query('CREATE DATABASE IF NOT EXISTS ??', [`${db.name}_other`]);
 });

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
-import { createConnection, type Connection, type Pool } from 'mysql2/promise';
+import { type Connection, type Pool } from 'mysql2/promise';
 import { readModelPool, type DbSettings } from '../../handlers/shared/db';
 import { logger } from '../../handlers/shared/logger';
 import { dbSecret } from '../../handlers/shared/secrets';
-import { serverUrl } from '../helpers/mysql';
+import { adminConnection, serverUrl } from '../helpers/mysql';
 
 const url = serverUrl();
 const suffix = randomBytes(4).toString('hex');
@@ -41,12 +41,7 @@ const handler = middy(async (_event: unknown, context: Context) => {
 const invoke = () => handler({}, { getRemainingTimeInMillis: () => 30_000 } as Context);
 
 beforeAll(async () => {
-  admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-  });
+  admin = await adminConnection();
   await admin.query('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
   await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', passwords[0]]);
   await admin.query('GRANT SELECT ON ??.* TO ?@?', [database, user, '%']);

@@ -5,20 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { createConnection } from 'mysql2/promise';
 import { localEvents, localIdle, putEntries, waitForResponse, type Target } from '../../clients/pipeline-client';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl, dropReadModel } from '../helpers/mysql';
+import { adminConnection, serverUrl, dropReadModel } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 const url = serverUrl();
-const admin = () =>
-  createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-  });
+const admin = () => adminConnection();
 const suffix = randomBytes(4).toString('hex');
 const user = `pipeline_${suffix}`;
 const password = `Pw-${randomBytes(12).toString('hex')}`;
