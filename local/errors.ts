@@ -101,3 +101,16 @@ export class TaskError extends LocalRuntimeError {
     this.name = name;
   }
 }
+
+/**
+ * The runtime stopped before a delivery ended (an execution still running when
+ * the stop's drain ran out). It is not a failure of the target: the delivery
+ * is neither retried nor dead-lettered, stays owed in the bus's journal, and
+ * the next start on the same `--data` delivers it again, as after a crash.
+ */
+export class DeliveryAbandonedError extends LocalRuntimeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeliveryAbandoned';
+  }
+}

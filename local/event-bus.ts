@@ -9,7 +9,7 @@ import { eventTimeMillis, isoUtc } from '../config/time';
 import { AWS_LIMITS, enforceBytes } from './aws-limits';
 import { RawJson } from './http';
 import { JSON_PROTOCOL, optionalString, type JsonService } from './protocols/json';
-import { AccessDeniedError, AwsError, TaskError } from './errors';
+import { AccessDeniedError, AwsError, DeliveryAbandonedError, TaskError } from './errors';
 import { matchesPattern, validatePattern } from './event-pattern';
 import type { IamGate, IamRequest, Principal } from './iam';
 import { Journal } from './journal';
@@ -497,7 +497,8 @@ export class EventBus {
   }
 
   async #deliverOnce(rule: Rule, event: BusEvent, sealed: Promise<boolean> = Promise.resolve(true)): Promise<void> {
-    if (await sealed) await this.#deliver(rule, event);
+    // A delivery the runtime's stop abandoned stays owed: the next start on the same data makes it.
+    if ((await sealed) && !(await this.#deliver(rule, event))) return;
     const journal = this.#options.journal;
     if (!journal) return;
     journal.append({ op: 'done', rule: rule.name, id: event.id });
@@ -528,7 +529,8 @@ export class EventBus {
     return journal ? { bytes: journal.bytes, owed: this.#owed.size, compactions: this.#compactions } : undefined;
   }
 
-  async #deliver(rule: Rule, event: BusEvent): Promise<void> {
+  /** Delivers with the rule's retries, then to its dead-letter queue; false when the runtime's stop abandoned the delivery. */
+  async #deliver(rule: Rule, event: BusEvent): Promise<boolean> {
     const retries = rule.maximumRetryAttempts ?? 0;
     const delay = this.#options.retryDelayMs ?? ((attempt: number) => Math.min(100 * 2 ** (attempt - 1), 5_000));
     // Asynchronous, as in the cloud: PutEvents answers before any target runs.
@@ -536,8 +538,9 @@ export class EventBus {
     for (let attempt = 0; ; attempt++) {
       try {
         await rule.target(event);
-        return;
+        return true;
       } catch (error) {
+        if (error instanceof DeliveryAbandonedError) return false;
         if (attempt >= retries) {
           try {
             if (rule.deadLetter) await rule.deadLetter(event, error);
@@ -545,7 +548,7 @@ export class EventBus {
           } catch (deadLetterError) {
             this.#options.onDeliveryError?.(rule.name, event, deadLetterError);
           }
-          return;
+          return true;
         }
         await new Promise((resolve) => setTimeout(resolve, delay(attempt + 1)));
       }

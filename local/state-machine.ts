@@ -12,10 +12,10 @@
  * executions.
  */
 import { randomUUID } from 'node:crypto';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { AWS_LIMITS, enforceBytes, enforceCharacters, enforceLength } from './aws-limits';
 import { JSON_PROTOCOL, optionalString, requireString, type JsonService } from './protocols/json';
-import { AccessDeniedError, AwsError, UnsupportedTerraformError } from './errors';
+import { AccessDeniedError, AwsError, DeliveryAbandonedError, UnsupportedTerraformError } from './errors';
 import type { IamGate, Principal } from './iam';
 import { namedResource, type Binding, type Integration, type LocalService, type TaskHandler } from './service';
 
@@ -40,8 +40,25 @@ export const stateMachineService: LocalService = {
     },
   },
   bind(binding) {
-    const { model, region, account, gate, options, integrations, integrate, provide, serve, page, status, summary, creationCheck, assumeRole, onIdle } =
-      binding;
+    const {
+      model,
+      region,
+      account,
+      gate,
+      options,
+      integrations,
+      integrate,
+      provide,
+      serve,
+      page,
+      status,
+      summary,
+      creationCheck,
+      assumeRole,
+      onIdle,
+      onStop,
+      log,
+    } = binding;
     const machine = model.only('aws_sfn_state_machine');
     const arn = model.attributes(machine).arn as string;
     const role = model.string(machine, 'role_arn');
@@ -71,6 +88,15 @@ export const stateMachineService: LocalService = {
     onIdle(async () => {
       await stateMachine.drain();
       return true;
+    });
+    // Registered after the services its tasks call, so it stops before them: what still runs
+    // once the stop's drain is over is abandoned here, never failed by a stopped service.
+    onStop(async () => {
+      const abandoned = await stateMachine.abandon();
+      if (abandoned > 0)
+        log(
+          `stop: ${abandoned} executions still running were abandoned, unanswered; ${options.dataDir ? 'the next start on this --data runs their commands again' : 'in memory, their commands are lost with the rest'}`,
+        );
     });
   },
 };
@@ -178,6 +204,9 @@ export class LocalStateMachine {
   readonly #tasks: Record<string, (input: Json) => Promise<Json>>;
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<unknown>>();
+  /** How to abort each running execution (see {@link abandon}). */
+  readonly #aborts = new Set<() => void>();
+  #abandoned = false;
   readonly #retryOverrides: Record<string, number> | undefined;
   readonly #withHistory: Execution[] = [];
   #keptBytes = 0;
@@ -197,6 +226,23 @@ export class LocalStateMachine {
   /** Resolves when every running execution has finished. */
   async drain(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  /**
+   * Ends the executions still running when the runtime stops, without an
+   * answer: each is aborted (status ABORTED) and its rule delivery fails with
+   * {@link DeliveryAbandonedError}, so the delivery stays owed and the next
+   * start on the same data runs the command again (commands are idempotent).
+   * Left running, their next task met a stopped service, and the Catch
+   * answered an accepted command `orderRejected` / `ServiceUnavailable`,
+   * which a crash never did. No execution starts after this.
+   */
+  async abandon(): Promise<number> {
+    this.#abandoned = true;
+    const running = this.#aborts.size;
+    for (const abort of this.#aborts) abort();
+    await this.drain();
+    return running;
   }
 
   /**
@@ -233,6 +279,7 @@ export class LocalStateMachine {
 
   /** Starts an execution in the background, as `StartExecution` does for the EventBridge target. */
   startExecution(input: string, name: string = randomUUID()): Execution {
+    if (this.#abandoned) throw new AwsError('ServiceUnavailable', 'the local runtime is stopping', 503);
     const execution = this.#newExecution(input, name);
     const run = this.#execute(execution);
     this.#running.add(run);
@@ -246,7 +293,10 @@ export class LocalStateMachine {
    * short by a crash is delivered again after a restart (commands are idempotent).
    */
   async runExecution(input: string, name: string = randomUUID()): Promise<Execution> {
+    const stopping = () => new DeliveryAbandonedError(`${this.arn}: the runtime is stopping; the execution was not started`);
+    if (this.#abandoned) throw stopping();
     await this.#sealExecution();
+    if (this.#abandoned) throw stopping();
     const execution = this.#newExecution(input, name);
     const run = this.#execute(execution);
     this.#running.add(run);
@@ -255,6 +305,7 @@ export class LocalStateMachine {
     } finally {
       this.#running.delete(run);
     }
+    if (execution.status === 'ABORTED') throw new DeliveryAbandonedError(`${execution.executionArn}: abandoned by the runtime's stop`);
     return execution;
   }
 
@@ -291,7 +342,7 @@ export class LocalStateMachine {
 
   async #execute(execution: Execution): Promise<void> {
     const input = JSON.parse(execution.input) as Json;
-    const { result, eventLogs } = this.#machine.run(input, {
+    const { result, eventLogs, abort } = this.#machine.run(input, {
       overrides: {
         taskResourceLocalHandlers: this.#tasks,
         ...(this.#retryOverrides ? { retryIntervalOverrides: this.#retryOverrides } : {}),
@@ -301,6 +352,7 @@ export class LocalStateMachine {
         StateMachine: { Id: this.arn, Name: this.#options.name },
       },
     });
+    this.#aborts.add(abort);
     const history: StateStep[] = [];
     execution.history = history;
     const recording = this.#record(eventLogs, history);
@@ -310,11 +362,16 @@ export class LocalStateMachine {
       execution.output = JSON.stringify(await result);
       execution.status = 'SUCCEEDED';
     } catch (error) {
+      if (error instanceof ExecutionAbortedError) {
+        execution.status = 'ABORTED';
+        return;
+      }
       const cause = error instanceof ExecutionError ? (error.cause as Error | undefined) : (error as Error);
       execution.status = 'FAILED';
       execution.error = cause?.name ?? 'States.Runtime';
       execution.cause = cause?.message ?? String(error);
     } finally {
+      this.#aborts.delete(abort);
       execution.stopDate = Date.now();
       // The path is diagnostics: an interpreter that failed early may never end its event log.
       await Promise.race([recording, new Promise((resolve) => setTimeout(resolve, RECORDING_GRACE_MS).unref())]);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { EventBus, type BusEntry } from '../../../local/event-bus';
 import { Journal } from '../../../local/journal';
 import { JSON_PROTOCOL } from '../../../local/protocols/json';
+import { DeliveryAbandonedError } from '../../../local/errors';
 
 const entry = (index: number, padding = 0) => ({
   EventBusName: 'bus',
@@ -161,6 +162,39 @@ describe('the bus journal (with --data)', () => {
     expect(again.resumePending()).toBe(1);
     await again.drain();
     expect(delivered).toEqual([0]);
+  });
+
+  it('keeps a delivery the stop abandoned owed: not retried, not dead-lettered, and delivered after a restart', async () => {
+    // Prepare: a rule with retries and a dead-letter queue, whose target the runtime's stop abandons.
+    const file = path.join(dir(), 'deliveries.jsonl');
+    const bus = new EventBus({ name: 'bus', region: 'us-east-1', account: '000000000000', journal: new Journal<BusEntry>(file), retryDelayMs: () => 1 });
+    let attempts = 0;
+    const deadLettered: unknown[] = [];
+    bus.addRule({
+      name: 'all',
+      pattern: { source: ['test'] },
+      maximumRetryAttempts: 3,
+      deadLetter: async (event) => void deadLettered.push(event),
+      target: async () => {
+        attempts++;
+        throw new DeliveryAbandonedError('abandoned by the stop');
+      },
+    });
+
+    // Act
+    bus.putEvents({ Entries: [entry(7)] });
+    await bus.drain();
+
+    // Assess
+    expect(attempts).toBe(1);
+    expect(deadLettered).toEqual([]);
+    expect(bus.journal?.owed).toBe(1);
+    const again = new EventBus({ name: 'bus', region: 'us-east-1', account: '000000000000', journal: new Journal<BusEntry>(file) });
+    const delivered: number[] = [];
+    again.addRule({ name: 'all', pattern: { source: ['test'] }, target: async (event) => void delivered.push((event.detail as { index: number }).index) });
+    expect(again.resumePending()).toBe(1);
+    await again.drain();
+    expect(delivered).toEqual([7]);
   });
 
   it('is read as a stream: lines larger than the read chunk, and a torn last line ignored', () => {

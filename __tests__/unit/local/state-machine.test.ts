@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import '../../../local/polyfills';
-import { TaskError } from '../../../local/errors';
+import { DeliveryAbandonedError, TaskError } from '../../../local/errors';
 import type { Integration } from '../../../local/service';
 import { LocalDynamoDB, workflowTasks } from '../../../local/dynamodb';
 import { budget } from '../../helpers/budget';
@@ -100,6 +100,28 @@ describe('the local state machine', () => {
     expect(calls).toEqual(['echo as arn:aws:iam::000000000000:role/workflow', 'refuse as arn:aws:iam::000000000000:role/workflow']);
     expect(JSON.parse(echoed.output ?? '{}')).toEqual({ echoed: { n: 1 } });
     expect(JSON.parse(refused.output ?? '{}')).toEqual({ n: 2, caught: { Error: 'Probe.Refused', Cause: 'refused on purpose' } });
+  });
+
+  it('abandons what still runs when the runtime stops: no answer, no Catch; the delivery fails as abandoned, and nothing starts afterwards', async () => {
+    // Prepare: a Task that never ends (a throttled call waiting out its retries), and one running execution.
+    const calls: string[] = [];
+    const hanging: Integration = {
+      task: (action) => (action === 'hang' ? async () => (calls.push('hang'), new Promise<never>(() => undefined)) : undefined),
+    };
+    const machine = taskMachine('arn:aws:states:::probe:hang', new Map([['probe', hanging]]));
+    const running = machine.runExecution('{"n":1}');
+    while (calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    // Act
+    const abandoned = await machine.abandon();
+
+    // Assess: the running execution's delivery fails as abandoned (the bus keeps it owed), its status says so, and a new one is refused before it starts.
+    expect(abandoned).toBe(1);
+    await expect(running).rejects.toBeInstanceOf(DeliveryAbandonedError);
+    expect(machine.executions().map((execution) => execution.status)).toEqual(['ABORTED']);
+    await expect(machine.runExecution('{"n":2}')).rejects.toBeInstanceOf(DeliveryAbandonedError);
+    expect(calls).toEqual(['hang']);
+    expect(machine.executions()).toHaveLength(1);
   });
 
   it('refuses to build a machine whose Task names a service or action no integration serves', () => {
