@@ -148,12 +148,13 @@ export function createProjection(dependencies: ProjectionDependencies) {
       metrics.addMetric(PipelineMetric.duplicatesSkipped, MetricUnit.Count, stats.alreadyProjected + stats.replayed);
       metrics.addMetric(PipelineMetric.batchSize, MetricUnit.Count, event.Records.length);
       metrics.publishStoredMetrics();
-      if (writeError) logger.error('read model write failed', { ...writeError, ...batchInfo(event) });
+      if (writeError) logger.error('read model write failed', { error: writeError, ...batchInfo(event) });
       logger.info('batch projected', { records: event.Records.length, failed: response.batchItemFailures.length, ...counts });
       return response;
     } catch (error) {
       // Every record failed: with the write's refusal when that is why, once.
-      if (stats.writeError) logger.error('read model write failed', { ...stats.writeError, ...batchInfo(event) });
+      // Nested: `message` at the top is a key Powertools reserves, and it dropped the text naming what failed.
+      if (stats.writeError) logger.error('read model write failed', { error: stats.writeError, ...batchInfo(event) });
       else logger.error('whole batch failed', { ...batchInfo(event), error: describeError(error) });
       throw error;
     }
