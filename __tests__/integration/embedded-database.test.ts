@@ -6,6 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { createConnection } from 'mysql2/promise';
 import { freePort as closedPort, openReadModelServer } from '../../local/mysql';
+import { redactCredentials } from '../../local/redact';
+import { serverUrl } from '../helpers/mysql';
 
 describe('openReadModelServer', () => {
   it('starts a private instance when the default URL does not answer, and removes it on stop', async () => {
@@ -35,6 +37,28 @@ describe('openReadModelServer', () => {
     await expect(openReadModelServer(`mysql://root@127.0.0.1:${port}/orders`, () => undefined)).rejects.toThrow(
       `the read-model server at mysql://root@127.0.0.1:${port}/orders is not usable`,
     );
+  });
+
+  it.each([
+    [
+      'a user the server does not know',
+      (url: URL) => `mysql://nouser_${process.pid}@${url.hostname}:${url.port || 3306}/probe_refused`,
+      'Access denied for user',
+    ],
+    ['a wrong password', (url: URL) => `mysql://nouser_${process.pid}:wr0ng%40pw@${url.hostname}:${url.port || 3306}/probe_refused`, 'Access denied for user'],
+  ])("keeps the server's refusal readable for %s, through the runtime's redaction, and never shows a password", async (_case, dbUrl, refusal) => {
+    // Act: the message as `npm start` prints it (every line through redactCredentials).
+    const url = serverUrl();
+    const message = await openReadModelServer(dbUrl(url), () => undefined).then(
+      () => '',
+      (error: Error) => redactCredentials(error.message),
+    );
+
+    // Assess
+    expect(message).toContain(`the read-model server at mysql://nouser_${process.pid}@${url.hostname}:${url.port || 3306}/probe_refused is not usable:`);
+    expect(message).toContain(refusal);
+    expect(message).toContain(`'nouser_${process.pid}'@'`);
+    expect(message).not.toMatch(/wr0ng|\*\*\*/);
   });
 
   it('says where a malformed percent-escape is, never quoting the password', async () => {
