@@ -5,7 +5,7 @@
  */
 import { constants } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import { endpointFilePath, removeEndpointFile, writeEndpointFile } from '../config/local-endpoint';
 import { redactCredentials } from './redact';
 import { LocalRuntime } from './runtime';
@@ -41,7 +41,7 @@ model's tables there, and leaves the others alone). The lock is the
 server's (a named lock on the runtime's connection): it is released when
 the runtime ends, however it ends (Ctrl-C, a crash, kill -9).`;
 
-const { values } = parseArgs({
+const { values } = parseCommandLine('npm start', {
   options: {
     port: { type: 'string', default: process.env.LOCAL_PORT ?? '4566' },
     data: { type: 'string' },

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import { createPool } from 'mysql2/promise';
 import { connectionOptions, useReadCommitted } from '../handlers/shared/db';
 import { QUERIES } from '../handlers/queries/registry';
@@ -52,7 +52,7 @@ import { argumentSamples, benchItemId, queryBenchPlan } from '../bench/query-pla
 
 const run = promisify(execFile);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const { values } = parseArgs({
+const { values } = parseCommandLine('npm run bench', {
   options: {
     sections: { type: 'string', default: 'projection,changes,queries,tls,coldstart,local,synth' },
     'query-sizes': { type: 'string', default: '10000,100000,1000000' },

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import { createConnection } from 'mysql2/promise';
 import { allRoleUserNames } from '../handlers/read-model/users';
 import { redactCredentials } from '../local/redact';
@@ -21,7 +21,9 @@ import { LocalRuntime } from '../local/runtime';
 import { localIdle, putEntries, waitForResponse, type EntryInput, type Target } from '../clients/pipeline-client';
 import { formatTable } from '../clients/table';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'db-url': { type: 'string', default: process.env.DB_URL } } });
+const { values } = parseCommandLine('npm run demo', {
+  options: { port: { type: 'string', default: '0' }, 'db-url': { type: 'string', default: process.env.DB_URL } },
+});
 
 const sample = (name: string) => JSON.parse(readFileSync(new URL(`../events/${name}.json`, import.meta.url), 'utf8')) as EntryInput;
 

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 
 /** The parts of Terraform's JSON plan representation this summary reads. */
 export interface TerraformPlan {
@@ -168,7 +168,10 @@ export function summarisePlan(plan: TerraformPlan, stack = 'stack'): PlanSummary
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { stack: { type: 'string' }, out: { type: 'string' } } });
+  const { values, positionals } = parseCommandLine('npm run plan-summary', {
+    allowPositionals: true,
+    options: { stack: { type: 'string' }, out: { type: 'string' } },
+  });
   const file = positionals[0];
   if (!file) {
     console.error('usage: npm run plan-summary -- plan.json [--stack <name>] [--out summary.md]');

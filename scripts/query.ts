@@ -7,14 +7,14 @@
  * `nextPageToken` to the last page. Local by default; a deployed stack with
  * `--bus <arn>` (responses read from its log group).
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import { DetailType, EVENT_SOURCE } from '../config/pipeline';
 import { QUERIES, queryNamed } from '../handlers/queries/registry';
 import { putEntries, resolveTarget, waitForResponse } from '../clients/pipeline-client';
 import { formatTable } from '../clients/table';
 import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseCommandLine('npm run query', {
   allowPositionals: true,
   options: {
     bus: { type: 'string' },

@@ -10,7 +10,7 @@
  * or the orders table (then it starts over and says why).
  * Locally by default; `--env <environment>` for a deployed stack.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import type { RebuildProgress } from '../handlers/read-model/rebuild';
 import { invokeFunction, operationsTarget } from '../clients/operations';
 import { ENDPOINT_USAGE } from '../config/local-endpoint';
@@ -18,7 +18,7 @@ import { ENDPOINT_USAGE } from '../config/local-endpoint';
 const USAGE = `usage: npm run rebuild-read-model -- [--env <environment>] [--endpoint <url>] [--restart]
 
 Without --env, the local runtime. ${ENDPOINT_USAGE}`;
-const { values } = parseArgs({
+const { values } = parseCommandLine('npm run rebuild-read-model', {
   options: {
     env: { type: 'string' },
     endpoint: { type: 'string' },

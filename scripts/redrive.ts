@@ -35,14 +35,14 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import { invokeFunction, operationsTarget, reachingTarget, type OperationsTarget } from '../clients/operations';
 import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
 const USAGE = `usage: npm run redrive -- [--env <environment>] [--endpoint <url>] [--queue workflow|projection|bus|all] [--dry-run]
 
 Without --env, the local runtime. ${ENDPOINT_USAGE}`;
-const { values } = parseArgs({
+const { values } = parseCommandLine('npm run redrive', {
   options: {
     env: { type: 'string' },
     endpoint: { type: 'string' },

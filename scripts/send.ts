@@ -7,11 +7,11 @@
  * object. With `--wait`, prints the response that answers each event.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import { putEntries, resolveTarget, waitForResponse, type EntryInput } from '../clients/pipeline-client';
 import { ENDPOINT_USAGE } from '../config/local-endpoint';
 
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseCommandLine('npm run send', {
   allowPositionals: true,
   options: {
     bus: { type: 'string' },

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../config/command-line';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { createConnection } from 'mysql2/promise';
 import { localClientOptions } from '../clients/local-client';
@@ -21,7 +21,7 @@ import { allRoleUserNames } from '../handlers/read-model/users';
 import { benchServer, round } from '../bench/support';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
+const { values } = parseCommandLine('npm run soak', {
   options: {
     commands: { type: 'string', default: '2000' },
     padding: { type: 'string', default: String(100 * 1024) },
