@@ -50,6 +50,20 @@ export function writeEndpointFile(content: EndpointFile, file = endpointFilePath
   renameSync(temporary, file);
 }
 
+/**
+ * Writes this runtime's endpoint file unless another runtime that is running
+ * holds it: then that one's content, and nothing is written. The first
+ * runtime of a checkout keeps the file (and the CLIs keep finding it) while a
+ * second one runs beside it; the second is found with --endpoint. Overwritten,
+ * the first one's file was gone for good once the second stopped.
+ */
+export function claimEndpointFile(content: EndpointFile, file = endpointFilePath()): EndpointFile | undefined {
+  const holder = readEndpointFile(file);
+  if (holder && holder.pid !== content.pid) return holder;
+  writeEndpointFile(content, file);
+  return undefined;
+}
+
 /** Removes the endpoint file if it is still this process's (another runtime may have started since). */
 export function removeEndpointFile(pid = process.pid, file = endpointFilePath()): void {
   if (readEndpointFile(file)?.pid === pid) rmSync(file, { force: true });

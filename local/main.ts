@@ -6,7 +6,7 @@
 import { constants } from 'node:os';
 import path from 'node:path';
 import { parseCommandLine } from '../config/command-line';
-import { endpointFilePath, removeEndpointFile, writeEndpointFile } from '../config/local-endpoint';
+import { claimEndpointFile, endpointFilePath, removeEndpointFile } from '../config/local-endpoint';
 import { redactCredentials } from './redact';
 import { LocalRuntime } from './runtime';
 
@@ -145,10 +145,18 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 // this runtime through the file, whatever its port.
 const endpointFile = endpointFilePath();
 let found = 'the CLIs find it with --endpoint or AWS_ENDPOINT_URL';
+const shownFile = path.relative(process.cwd(), endpointFile) || endpointFile;
 try {
-  writeEndpointFile({ endpoint: runtime.endpoint, pid: process.pid, bus: runtime.use('bus').arn, startedAt: new Date().toISOString() }, endpointFile);
-  process.once('exit', () => removeEndpointFile(process.pid, endpointFile));
-  found = `${path.relative(process.cwd(), endpointFile) || endpointFile} (the CLIs find this runtime there)`;
+  const holder = claimEndpointFile(
+    { endpoint: runtime.endpoint, pid: process.pid, bus: runtime.use('bus').arn, startedAt: new Date().toISOString() },
+    endpointFile,
+  );
+  if (holder) {
+    found = `${shownFile} names the runtime at ${holder.endpoint} (pid ${holder.pid}), which keeps it; the CLIs find this one with --endpoint ${runtime.endpoint}`;
+  } else {
+    process.once('exit', () => removeEndpointFile(process.pid, endpointFile));
+    found = `${shownFile} (the CLIs find this runtime there)`;
+  }
 } catch (error) {
   console.error(`the endpoint file ${endpointFile} could not be written (${(error as Error).message}); ${found}`);
 }

@@ -134,4 +134,30 @@ describe('the runtime', () => {
     },
     budget({ runtimeStarts: 1 }),
   );
+
+  it(
+    "leaves a running runtime's endpoint file to it: a second runtime of the checkout says how to reach it, and its stop leaves the first one findable",
+    async () => {
+      // Prepare: a first runtime holding the endpoint file.
+      const first = await startLocalRuntime();
+      try {
+        // Act: a second one, with the same endpoint file, started and stopped.
+        const second = await startLocalRuntime({ env: { ORDER_PIPELINE_ENDPOINT_FILE: first.endpointFile } });
+        const said = second.output();
+        await second.stop();
+
+        // Assess: the second named the holder and its own --endpoint; the file still names the first, and the CLIs find it.
+        expect(said).toContain(
+          `names the runtime at ${first.endpoint} (pid ${first.process.pid}), which keeps it; the CLIs find this one with --endpoint ${second.endpoint}`,
+        );
+        expect(JSON.parse(readFileSync(first.endpointFile, 'utf8'))).toMatchObject({ endpoint: first.endpoint, pid: first.process.pid });
+        const queried = await cli(['scripts/query.ts', 'itemsSalesReport'], { ORDER_PIPELINE_ENDPOINT_FILE: first.endpointFile });
+        expect(queried).toMatchObject({ code: 0, output: expect.stringContaining('itemsSalesReport (queryMessageId') });
+      } finally {
+        await first.stop();
+      }
+      expect(existsSync(first.endpointFile)).toBe(false);
+    },
+    budget({ runtimeStarts: 2, cliRuns: 1 }),
+  );
 });

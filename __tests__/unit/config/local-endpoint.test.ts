@@ -2,7 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_LOCAL_ENDPOINT, findLocalEndpoint, readEndpointFile, removeEndpointFile, writeEndpointFile } from '../../../config/local-endpoint';
+import {
+  claimEndpointFile,
+  DEFAULT_LOCAL_ENDPOINT,
+  findLocalEndpoint,
+  readEndpointFile,
+  removeEndpointFile,
+  writeEndpointFile,
+} from '../../../config/local-endpoint';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'endpoint-file-'));
 const fileOf = (name: string) => path.join(folder, name);
@@ -53,5 +60,25 @@ describe('findLocalEndpoint', () => {
     expect(readEndpointFile(file)?.pid).toBe(process.pid);
     removeEndpointFile(process.pid, file);
     expect(readEndpointFile(file)).toBeUndefined();
+  });
+
+  it.each([
+    ['no file', undefined, true],
+    ['the file of a runtime that is no longer running', GONE, true],
+    ["this runtime's own file", process.pid, true],
+    ['the file of another runtime that is running', process.ppid, false],
+  ])('is claimed over %s: written, or left to its running holder', (_case, holderPid, written) => {
+    // Prepare
+    const file = fileOf(`claim-${Math.random()}.json`);
+    if (holderPid !== undefined) writeFileSync(file, JSON.stringify({ ...content(holderPid), endpoint: 'http://127.0.0.1:4500' }));
+
+    // Act
+    const holder = claimEndpointFile({ ...content(process.pid), endpoint: 'http://127.0.0.1:4600' }, file);
+
+    // Assess
+    expect(holder?.pid).toBe(written ? undefined : holderPid);
+    expect(readEndpointFile(file)).toMatchObject(
+      written ? { pid: process.pid, endpoint: 'http://127.0.0.1:4600' } : { pid: holderPid, endpoint: 'http://127.0.0.1:4500' },
+    );
   });
 });
