@@ -258,10 +258,13 @@ export async function claimReadModel(target: DatabaseTarget, claim: Claim): Prom
   });
   try {
     const [rows] = await connection.query<RowDataPacket[]>(
-      'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
+      'SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
       [target.database],
     );
     const tables = rows.map((row) => String(row.name));
+    // A view named like a read-model table is dropped as a view: DROP TABLE IF EXISTS passed over it with
+    // a warning, the schema's CREATE TABLE IF NOT EXISTS then kept it, and every projection write failed.
+    const views = new Set(rows.filter((row) => String(row.type) === 'VIEW').map((row) => String(row.name)));
     const owned = new Set([...readModelOwnedTables(), OWNER_TABLE]);
     const marker = tables.includes(OWNER_TABLE) ? await readMarker(connection, target.database) : undefined;
     let result: ClaimResult = {};
@@ -276,14 +279,15 @@ export async function claimReadModel(target: DatabaseTarget, claim: Claim): Prom
     } else if (tables.length > 0) {
       if (!claim.takeOver) throw new ReadModelRefusedError(unmarkedRefusal(target, tables, owned));
       const dropped = tables.filter((table) => owned.has(table));
-      await dropTables(connection, dropped);
+      await refuseReferenced(connection, target, dropped);
+      await dropTables(connection, dropped, views);
       result = { tookOver: dropped };
     }
-    if (result.cleared)
-      await dropTables(
-        connection,
-        tables.filter((table) => owned.has(table) && table !== OWNER_TABLE),
-      );
+    if (result.cleared) {
+      const cleared = tables.filter((table) => owned.has(table) && table !== OWNER_TABLE);
+      await refuseReferenced(connection, target, cleared);
+      await dropTables(connection, cleared, views);
+    }
     await writeMarker(connection, claim);
     return result;
   } finally {
@@ -317,8 +321,29 @@ function unmarkedRefusal(target: DatabaseTarget, tables: readonly string[], owne
   return `${where(target)} holds ${what}: ${shown}; nothing in it was touched. Give this runtime a database of its own with ${ANOTHER_DATABASE(target)}, or let it own this one with --take-over (${effect})`;
 }
 
-async function dropTables(connection: Connection, tables: readonly string[]): Promise<void> {
-  for (const table of tables) await connection.query('DROP TABLE IF EXISTS ??', [table]);
+async function dropTables(connection: Connection, tables: readonly string[], views: ReadonlySet<string>): Promise<void> {
+  for (const table of tables) await connection.query(views.has(table) ? 'DROP VIEW IF EXISTS ??' : 'DROP TABLE IF EXISTS ??', [table]);
+}
+
+/**
+ * Refuses, before anything is dropped, when a table that stays has a foreign
+ * key to one that would go: the server refused the drop half-way (after the
+ * tables before it had gone) with a message naming no table.
+ */
+async function refuseReferenced(connection: Connection, target: DatabaseTarget, dropping: readonly string[]): Promise<void> {
+  if (dropping.length === 0) return;
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT table_name AS child, constraint_name AS name, referenced_table_name AS parent
+       FROM information_schema.referential_constraints
+      WHERE constraint_schema = ? AND unique_constraint_schema = ? AND referenced_table_name IN (?) AND table_name NOT IN (?)
+      ORDER BY table_name, constraint_name`,
+    [target.database, target.database, dropping, dropping],
+  );
+  if (rows.length === 0) return;
+  const references = rows.map((row) => `${String(row.child)} (foreign key ${String(row.name)} → ${String(row.parent)})`).join(', ');
+  throw new ReadModelRefusedError(
+    `${where(target)}: the read model's tables cannot be dropped and made again while other tables refer to them: ${references}; nothing in it was touched. Drop those foreign keys, or give this runtime a database of its own with ${ANOTHER_DATABASE(target)}`,
+  );
 }
 
 async function writeMarker(connection: Connection, claim: Claim): Promise<void> {

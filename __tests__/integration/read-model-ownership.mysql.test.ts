@@ -149,6 +149,54 @@ describe('a database the runtime did not make', () => {
   );
 
   it(
+    'with --take-over: a view named like a read-model table is dropped as a view, and the read model projects there',
+    async () => {
+      // Prepare: an unrelated table, and a view with the name of the read model's item_totals.
+      const name = await database('CREATE TABLE customers (id INT PRIMARY KEY); CREATE VIEW item_totals AS SELECT 1 AS a');
+
+      // Act
+      const runtime = await start(name, ['--take-over']);
+      const answer = await ask(runtime, command('view-1', 'view-item', 4));
+      await localIdle(runtime.endpoint);
+
+      // Assess: item_totals is the read model's table now, and holds the order's item.
+      expect(answer).toMatchObject({ commandStatus: 'orderCreated' });
+      const connection = await admin();
+      try {
+        const [types] = await connection.query<RowDataPacket[]>(
+          'SELECT table_type AS type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?',
+          [name, 'item_totals'],
+        );
+        expect(types.map((row) => row.type)).toEqual(['BASE TABLE']);
+        const [totals] = await connection.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM ??.item_totals', [name]);
+        expect(Number(totals[0]?.n)).toBe(1);
+      } finally {
+        await connection.end();
+      }
+    },
+    budget({ runtimeStarts: 1, seconds: 5 }),
+  );
+
+  it("with --take-over: refused, naming the table and its foreign key, when a table that stays refers to one of the read model's; nothing touched", async () => {
+    // Prepare: a table named like the read model's orders, and a customer table whose foreign key refers to it.
+    const name = await database(
+      'CREATE TABLE item_totals (id INT PRIMARY KEY); CREATE TABLE orders (id INT PRIMARY KEY) ENGINE=InnoDB; ' +
+        'CREATE TABLE invoices (id INT PRIMARY KEY, order_ref INT, CONSTRAINT invoices_order FOREIGN KEY (order_ref) REFERENCES orders (id)) ENGINE=InnoDB; ' +
+        'INSERT INTO orders VALUES (1); INSERT INTO invoices VALUES (10, 1); INSERT INTO item_totals VALUES (5)',
+    );
+    const before = await contents(name);
+
+    // Act
+    const { code, output } = await runLocalRuntimeToExit(['--db-url', databaseUrl(name), '--take-over']);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(output).toContain('invoices (foreign key invoices_order → orders)');
+    expect(output).toContain('nothing in it was touched');
+    expect(await contents(name)).toEqual(before);
+  }, 90_000);
+
+  it(
     "holding another state's read model is refused, naming that state's --data folder",
     async () => {
       // Prepare: a runtime with --data made and left this read model.
