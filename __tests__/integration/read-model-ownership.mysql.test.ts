@@ -167,7 +167,7 @@ describe('a database the runtime did not make', () => {
           'SELECT table_type AS type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?',
           [name, 'item_totals'],
         );
-        expect(types.map((row) => row.type)).toEqual(['BASE TABLE']);
+        expect(types.map((row) => String(row.type))).toEqual(['BASE TABLE']);
         const [totals] = await connection.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM ??.item_totals', [name]);
         expect(Number(totals[0]?.n)).toBe(1);
       } finally {
