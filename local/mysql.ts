@@ -77,6 +77,7 @@ export const readModelService: LocalService = {
         `read model ${database.database}: taken over (--take-over)${claimed.tookOver.length > 0 ? `; dropped ${claimed.tookOver.join(', ')} to make them again` : ''}`,
       );
     if (claimed.cleared) log(`read model ${database.database} cleared: ${claimed.cleared}${options.dataDir ? '' : ' (use --data <dir> to keep both)'}`);
+    provide('readModelClaim', { made: claimed.made, database: database.database, sourceTable: source.name });
     const secrets = use('secrets');
     for (const cluster of model.resources('aws_rds_cluster')) {
       if (model.field(cluster, 'manage_master_user_password') !== true) {

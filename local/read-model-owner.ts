@@ -237,6 +237,8 @@ export interface ClaimResult {
   readonly cleared?: string;
   /** Tables dropped to take a database over. */
   readonly tookOver?: readonly string[];
+  /** The read model is made at this start (a new database, cleared, or taken over), not continued. */
+  readonly made: boolean;
 }
 
 /**
@@ -267,7 +269,7 @@ export async function claimReadModel(target: DatabaseTarget, claim: Claim): Prom
     const views = new Set(rows.filter((row) => String(row.type) === 'VIEW').map((row) => String(row.name)));
     const owned = new Set([...readModelOwnedTables(), OWNER_TABLE]);
     const marker = tables.includes(OWNER_TABLE) ? await readMarker(connection, target.database) : undefined;
-    let result: ClaimResult = {};
+    let result: Omit<ClaimResult, 'made'> = {};
     if (marker) {
       const refusal = markerRefusal(target, marker, claim);
       if (refusal && !claim.takeOver) throw new ReadModelRefusedError(refusal);
@@ -289,7 +291,7 @@ export async function claimReadModel(target: DatabaseTarget, claim: Claim): Prom
       await dropTables(connection, cleared, views);
     }
     await writeMarker(connection, claim);
-    return result;
+    return { ...result, made: !marker || result.cleared !== undefined };
   } finally {
     await connection.end().catch(() => undefined);
   }

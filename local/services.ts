@@ -13,6 +13,7 @@ import { lambdaService } from './functions';
 import { logsService } from './logs';
 import { readModelService } from './mysql';
 import { iamService } from './policies';
+import { readModelCatchUpService } from './read-model-catch-up';
 import { schemaTriggerService } from './schema-trigger';
 import { secretsService } from './secrets';
 import type { LocalService, ServedType } from './service';
@@ -31,8 +32,10 @@ export const SERVICES: readonly LocalService[] = [
   logsService,
   snsService,
   lambdaService,
-  // Start hooks run in this order too: the schema exists before the bus resumes deliveries and the mapping polls.
+  // Start hooks run in this order too: the schema exists, and a read model made empty beside a table that
+  // holds orders is rebuilt, before the bus resumes deliveries and the mapping polls.
   schemaTriggerService,
+  readModelCatchUpService,
   eventBusService,
   stateMachineService,
   targetsService,

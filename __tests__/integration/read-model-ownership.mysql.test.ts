@@ -224,6 +224,38 @@ describe('a database the runtime did not make', () => {
   );
 });
 
+describe('a --data folder started against another database', () => {
+  it(
+    'rebuilds the read model from the orders table before it says it is ready: queries answer every stored order, and the next start continues it',
+    async () => {
+      // Prepare: a runtime with --data that stored and projected orders, then stopped.
+      const data = mkdtempSync(path.join(tmpdir(), 'catch-up-data-'));
+      const first = await start(await database(), ['--data', data]);
+      for (let index = 0; index < 5; index++) await ask(first, command(`catch-up-${index}`, `catch-up-item-${index % 2}`, index + 1));
+      await localIdle(first.endpoint);
+      const report = (await ask(first, salesQuery)).queryResult;
+      await first.stop();
+
+      // Act: the same folder against a new, empty database; then once more on it.
+      const fresh = await database();
+      const next = await start(fresh, ['--data', data]);
+      const rebuilt = (await ask(next, salesQuery)).queryResult;
+      const details = await ask(next, { Source: 'orderPipeline', DetailType: 'orderQuery', Detail: { query: 'orderDetails', orderId: 'catch-up-3' } });
+      await next.stop();
+      const again = await start(fresh, ['--data', data]);
+
+      // Assess: the same answers as before, said at the start; the second start on it continues it (no rebuild).
+      expect(next.output()).toContain('holds orders: rebuilding it from the table');
+      expect(next.output()).toMatch(/rebuilt: 5 orders projected/);
+      expect(rebuilt).toEqual(report);
+      expect(details).toMatchObject({ queryStatus: 200 });
+      expect(again.output()).not.toContain('rebuilding it from the table');
+      expect((await ask(again, salesQuery)).queryResult).toEqual(report);
+    },
+    budget({ runtimeStarts: 3, seconds: 10 }),
+  );
+});
+
 describe('one runtime per read model', () => {
   it(
     'refuses a second runtime, naming the first, which answers as before; the demo beside it uses a database of its own',

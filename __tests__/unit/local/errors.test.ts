@@ -27,6 +27,7 @@ const BUILT: Record<string, [(options: ErrorOptions) => Error, string]> = {
   InvalidEventPatternError: [(options) => new errors.InvalidEventPatternError('pattern must not be empty', options), 'InvalidEventPatternError'],
   ReadModelRefusedError: [(options) => new errors.ReadModelRefusedError("the database is not the runtime's", options), 'ReadModelRefusedError'],
   TaskError: [(options) => new errors.TaskError('Lambda.TooManyRequestsException', 'throttled', options), 'Lambda.TooManyRequestsException'],
+  DeliveryAbandonedError: [(options) => new errors.DeliveryAbandonedError('abandoned by the stop', options), 'DeliveryAbandoned'],
 };
 
 describe("the local runtime's errors", () => {
