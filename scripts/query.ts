@@ -40,6 +40,9 @@ if (values.help || !name || (query && args.length !== query.arguments.length)) {
   process.exit(values.help ? 0 : 2);
 }
 
+/** The fields of every query's answer that the output shows as its frame or its table; any other field is printed as a line. */
+const ANSWER_FRAME = new Set(['query', 'queryMessageId', 'queryItemId', 'queryOrderId', 'queryStatus', 'queryResult', 'nextPageToken', 'error']);
+
 const target = resolveTarget({ bus: values.bus, endpoint: values.endpoint, logGroup: values['log-group'] });
 try {
   // An unknown query is still sent: the pipeline's own refusal is the answer.
@@ -62,7 +65,12 @@ try {
       process.exit(1);
     }
     rows.push(...(body.queryResult ?? []));
-    if (!values.json) console.log(`${[name, ...args].join(' ')} (queryMessageId ${id})`);
+    if (!values.json) {
+      console.log(`${[name, ...args].join(' ')} (queryMessageId ${id})`);
+      // What the answer says beside its rows (orderDetails: the order's queryOrderStatus), once.
+      if (!pageToken)
+        for (const [field, value] of Object.entries(body).filter(([field]) => !ANSWER_FRAME.has(field))) console.log(`${field}: ${String(value)}`);
+    }
     pageToken = body.nextPageToken;
     if (!values.all || !pageToken) break;
   }

@@ -75,6 +75,26 @@ describe('the CLIs find the runtime', () => {
   );
 
   it(
+    "shows what orderDetails answers beside its lines: the order's status, created and then cancelled",
+    async () => {
+      // Prepare
+      const env = { ORDER_PIPELINE_ENDPOINT_FILE: runtime.endpointFile };
+      await cli(['scripts/send.ts', 'events/create-order-6102.json', '--wait'], env);
+
+      // Act
+      const created = await cli(['scripts/query.ts', 'orderDetails', '6102'], env);
+      await cli(['scripts/send.ts', 'events/cancel-order-6102.json', '--wait'], env);
+      const cancelled = await cli(['scripts/query.ts', 'orderDetails', '6102'], env);
+
+      // Assess
+      expect(created).toMatchObject({ code: 0, output: expect.stringContaining('queryOrderStatus: created') });
+      expect(cancelled).toMatchObject({ code: 0, output: expect.stringContaining('queryOrderStatus: cancelled') });
+      expect(cancelled.output).toContain('z3333');
+    },
+    budget({ cliRuns: 4, seconds: 5 }),
+  );
+
+  it(
     'through AWS_ENDPOINT_URL alone',
     async () => {
       const queried = await cli(['scripts/query.ts', 'itemsSalesReport'], {
