@@ -69,7 +69,8 @@ try {
       console.log(`${[name, ...args].join(' ')} (queryMessageId ${id})`);
       // What the answer says beside its rows (orderDetails: the order's queryOrderStatus), once.
       if (!pageToken)
-        for (const [field, value] of Object.entries(body).filter(([field]) => !ANSWER_FRAME.has(field))) console.log(`${field}: ${String(value)}`);
+        for (const [field, value] of Object.entries(body).filter(([field]) => !ANSWER_FRAME.has(field)))
+          console.log(`${field}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
     }
     pageToken = body.nextPageToken;
     if (!values.all || !pageToken) break;
