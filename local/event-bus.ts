@@ -264,6 +264,9 @@ interface KeptEvent {
 }
 
 /** The local bus. */
+/** The members of a PutEvents entry that are strings in the API model (Time is a timestamp, Resources a list). */
+const ENTRY_STRING_MEMBERS = ['EventBusName', 'Source', 'DetailType', 'Detail', 'TraceHeader'] as const;
+
 export class EventBus {
   readonly name: string;
   readonly arn: string;
@@ -346,8 +349,19 @@ export class EventBus {
         "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10",
       );
     }
-    // An EventBusName that is not a string fails the whole call at deserialization, as on AWS.
-    for (const entry of entries) if (typeof entry === 'object' && entry !== null) optionalString(entry, 'EventBusName');
+    // A string member of another JSON type (Detail given as an object, Source as a number) fails the
+    // whole call at deserialization, as on AWS, naming the entry and the member; read per entry, it was
+    // answered "Detail is a required argument", which named the wrong problem.
+    entries.forEach((entry, index) => {
+      if (typeof entry !== 'object' || entry === null) return;
+      for (const member of ENTRY_STRING_MEMBERS) {
+        try {
+          optionalString(entry, member);
+        } catch (error) {
+          throw new AwsError('SerializationException', `Entries[${index}].${(error as Error).message}`, 400, { cause: error });
+        }
+      }
+    });
     enforceBytes(
       AWS_LIMITS.putEventsEntries,
       entries.reduce((total, entry) => total + entrySize(entry), 0),

@@ -192,11 +192,7 @@ export async function openReadModelServer(dbUrl: string | undefined, log: (messa
     const unreachable = code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND';
     if (explicit || !unreachable) {
       const advice = unreachable ? '; start a MySQL-compatible server there, or point DB_URL (or --db-url) at one that answers' : '';
-      // The server's words on a line of their own: credentials are redacted line by line, up to the last '@' of
-      // a line (a password may hold one), and a refusal's 'user'@'host' after the URL was taken for one.
-      throw new Error(`the read-model server at ${display(target)} is not usable:\n  ${redactCredentials((error as Error).message)}${advice}`, {
-        cause: error,
-      });
+      throw new Error(`the read-model server at ${display(target)} is not usable: ${redactCredentials((error as Error).message)}${advice}`, { cause: error });
     }
   }
   if (version !== undefined)

@@ -3,9 +3,13 @@
  * of a text, everything between the user's `:` and the **last** `@` before
  * the next URL or the end of the line becomes `***`, whatever characters the
  * password holds (`@`, space, `#`, `/`, `?`, `%` included, which a URL parser
- * would not accept). When in doubt it redacts more, never less.
+ * would not accept). When in doubt it redacts more, never less. A URL with no
+ * ':' before its first '@' and a whole host[:port] after it has no password,
+ * whatever '@' follows on the line (a server's "denied for user 'u'@'h'").
  */
 const SCHEME = /[a-z][a-z0-9+.-]*:\/\//gi;
+/** A host (name, IPv4 or [IPv6]) and an optional numeric port, then a path, query, fragment, whitespace or the end. */
+const COMPLETE_AUTHORITY = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d+)?(?=[/?#\s]|$)/i;
 
 /** The text with every URL password replaced by `***`. */
 export function redactCredentials(text: string): string {
@@ -21,8 +25,13 @@ export function redactCredentials(text: string): string {
         const rest = url.slice(start.length);
         const at = rest.lastIndexOf('@');
         const colon = rest.indexOf(':');
-        // A password is there when a ':' comes before the last '@' (the user holds no ':').
-        out += at >= 0 && colon >= 0 && colon < at ? `${url.slice(0, start.length)}${rest.slice(0, colon)}:***${rest.slice(at)}` : url;
+        // A password is there when a ':' comes before the last '@' (the user holds no ':') ...
+        const password = at >= 0 && colon >= 0 && colon < at;
+        // ... unless the URL has none: no ':' before its first '@', and a whole host[:port] after it, then a
+        // path, a space or the end. A server's refusal that follows ("denied for user 'u'@'h'") is not one.
+        const first = rest.indexOf('@');
+        const plain = first >= 0 && (colon < 0 || colon > first) && COMPLETE_AUTHORITY.test(rest.slice(first + 1));
+        out += password && !plain ? `${url.slice(0, start.length)}${rest.slice(0, colon)}:***${rest.slice(at)}` : url;
       });
       return out;
     })

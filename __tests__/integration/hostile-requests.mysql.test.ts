@@ -175,6 +175,9 @@ describe('hostile requests', () => {
     // Act
     const answers = await Promise.all([
       putEvents(`[{"EventBusName":{"name":"${runtime.busName}"},"Source":"orderPipeline","DetailType":"orderCommand","Detail":"{}"}]`),
+      putEvents(`[${entry('hostile-typed-1')}, {"Source":"orderPipeline","DetailType":"orderCommand","Detail":{"command":"createOrder"}}]`),
+      putEvents(`[{"Source":123,"DetailType":"orderCommand","Detail":"{}"}]`),
+      putEvents(`[{"Source":"orderPipeline","DetailType":["orderCommand"],"Detail":"{}"}]`),
       json('AWSStepFunctions.StartExecution', '1.0', { stateMachineArn: runtime.stateMachineArn, input: { command: 'createOrder' } }),
       json('AWSStepFunctions.StartSyncExecution', '1.0', { stateMachineArn: runtime.stateMachineArn, input: '{}', name: ['n'] }),
       json('Logs_20140328.FilterLogEvents', '1.1', { logGroupName: { name: '/aws/events/order-pipeline-local-responses' } }, 'consumer'),
@@ -189,7 +192,10 @@ describe('hostile requests', () => {
       });
     }
     expect(answers.map((answer) => (JSON.parse(answer.body) as { message: string }).message)).toEqual([
-      'EventBusName must be a string, got an object',
+      'Entries[0].EventBusName must be a string, got an object',
+      'Entries[1].Detail must be a string, got an object',
+      'Entries[0].Source must be a string, got a number',
+      'Entries[0].DetailType must be a string, got an array',
       'input must be a string, got an object',
       'name must be a string, got an array',
       'logGroupName must be a string, got an object',

@@ -9,6 +9,16 @@ describe('redactCredentials', () => {
     ['two: mysql://a:one@h1/x and mysql://b:two@h2/y', 'two: mysql://a:***@h1/x and mysql://b:***@h2/y', ['one', 'two@']],
     ['mysql://user@host/db', 'mysql://user@host/db', []],
     ['line one mysql://u:pw@h\nline two admin@example.com', 'line one mysql://u:***@h\nline two admin@example.com', ['pw']],
+    // A URL without a password, then a server's refusal naming 'user'@'host': kept whole.
+    [
+      "the read-model server at mysql://nouser@127.0.0.1:3306/x is not usable: Access denied for user 'nouser'@'127.0.0.1' (using password: NO)",
+      "the read-model server at mysql://nouser@127.0.0.1:3306/x is not usable: Access denied for user 'nouser'@'127.0.0.1' (using password: NO)",
+      [],
+    ],
+    ["mysql://u@[::1]:3306/x denied for 'u'@'::1'", "mysql://u@[::1]:3306/x denied for 'u'@'::1'", []],
+    // A user holding '@' (user@server, as some hosted MySQL services name them) and a password: still redacted.
+    ['mysql://admin@srv:p4ss@srv.example.com/db', 'mysql://admin@srv:***@srv.example.com/db', ['p4ss']],
+    ['mysql://admin@srv:p4ss word@srv.example.com/db', 'mysql://admin@srv:***@srv.example.com/db', ['p4ss', 'word']],
   ])('redacts %j', (text, expected, secrets) => {
     const redacted = redactCredentials(text);
     expect(redacted).toBe(expected);
