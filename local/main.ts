@@ -28,6 +28,7 @@ stacks (local/runtime.ts), behind an AWS-compatible endpoint.
   --function-logs    print what the functions log (otherwise kept in their log groups: /_local/logs)
   --log-level <l>    the functions' log level, as Lambda's logging controls set it (AWS_LAMBDA_LOG_LEVEL); prints their logs
   --retry-delay-ms   fixed retry delay for the bus, workflow and stream (tests)
+  --stop-drain-ms    how long a stop waits for work under way before abandoning it (default 10000; tests)
   -h, --help         this text
 
 The read model's database: the runtime uses only a database it made. It
@@ -52,6 +53,7 @@ const { values } = parseCommandLine('npm start', {
     'function-logs': { type: 'boolean', default: false },
     'log-level': { type: 'string' },
     'retry-delay-ms': { type: 'string' },
+    'stop-drain-ms': { type: 'string' },
   },
   strict: true,
 });
@@ -83,6 +85,7 @@ try {
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values['db-url'] ? { dbUrl: values['db-url'] } : {}),
     ...(values['retry-delay-ms'] ? { retryDelayMs: Number(values['retry-delay-ms']) } : {}),
+    ...(values['stop-drain-ms'] ? { stopDrainMs: Number(values['stop-drain-ms']) } : {}),
   });
 } catch (error) {
   console.error(`the local pipeline could not start: ${redactCredentials((error as Error).message)}`);

@@ -40,6 +40,7 @@ export class LocalRuntime {
   readonly #registry: Registry;
   readonly #server: Server;
   readonly #log: (message: string) => void;
+  readonly #stopDrainMs: number;
   /** A part a service provided (`bus`, `functions`, `stateMachine`, ...): what scripts and tests reach the services through. */
   readonly use: Binding['use'];
   #stopped = false;
@@ -51,6 +52,7 @@ export class LocalRuntime {
     this.database = core.database;
     this.policies = core.policies;
     this.#log = core.log;
+    this.#stopDrainMs = core.options.stopDrainMs ?? 10_000;
     this.#server = server;
     this.#registry = registry;
     this.use = use;
@@ -149,7 +151,7 @@ export class LocalRuntime {
     // service has stopped, so work under way (a projection's idempotency records, an execution's
     // calls) finishes or is abandoned by its service, never failed by a closed endpoint.
     this.#registry.router.stopping = true;
-    await this.idle(10_000);
+    await this.idle(this.#stopDrainMs);
     for (const stop of [...this.#registry.stops].reverse()) await stop().catch(() => undefined);
     const closed = new Promise((resolve) => this.#server.close(resolve));
     this.#server.closeAllConnections();

