@@ -34,7 +34,7 @@ function raw(
   method: string,
   rawPath: string,
   headers: Record<string, string> = {},
-  body = '',
+  body: string | Buffer = '',
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const { hostname, port } = new URL(runtime.endpoint);
   return new Promise((resolve, reject) => {
@@ -200,6 +200,40 @@ describe('hostile requests', () => {
       'name must be a string, got an array',
       'logGroupName must be a string, got an object',
     ]);
+  });
+
+  it.each([
+    ['bytes FF FE', [0xff, 0xfe]],
+    ['a lone continuation byte', [0x80]],
+    ['an overlong encoding of "/"', [0xc0, 0xaf]],
+    ['a character cut short', [0xe2, 0x82]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+  ])('refuses a body that is not UTF-8 (%s) with SerializationException, storing nothing, and takes real UTF-8', async (_case, bytes) => {
+    // Prepare: the same entry with those bytes inside its item id, and with valid multi-byte characters there.
+    const [before, after] = JSON.stringify({
+      Entries: [
+        {
+          EventBusName: runtime.busName,
+          Source: 'orderPipeline',
+          DetailType: 'orderCommand',
+          Detail: JSON.stringify({ command: 'createOrder', orderId: `utf8-${bytes.join('-')}`, items: [{ itemid: 'a<MIDDLE>b', quantity: 1 }] }),
+        },
+      ],
+    }).split('<MIDDLE>') as [string, string];
+    const body = (middle: Buffer) => Buffer.concat([Buffer.from(before), middle, Buffer.from(after)]);
+    const headers = { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' };
+
+    // Act
+    const refused = await raw('POST', '/', headers, body(Buffer.from(bytes)));
+    const taken = await raw('POST', '/', headers, body(Buffer.from('é€😀', 'utf8')));
+
+    // Assess
+    expect({ status: refused.status, type: refused.headers['x-amzn-errortype'], message: (JSON.parse(refused.body) as { message: string }).message }).toEqual({
+      status: 400,
+      type: 'SerializationException',
+      message: 'the request body is not valid UTF-8',
+    });
+    expect(JSON.parse(taken.body)).toMatchObject({ FailedEntryCount: 0 });
   });
 
   it('logs a refused orderId holding a newline JSON-escaped, on one line', async () => {

@@ -39,12 +39,21 @@ export function sendJsonError(response: ServerResponse, error: AwsError, jsonVer
   sendJson(response, error.status, { __type: error.type, message: error.message, Message: error.message }, `application/x-amz-json-${jsonVersion}`);
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Parses a JSON request body into an object, or throws the AWS serialization error. */
 export function parseJsonBody(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(raw);
+  } catch {
+    // Decoded leniently, the bytes became U+FFFD and an item id was stored that no client sent.
+    throw new AwsError('SerializationException', 'the request body is not valid UTF-8');
+  }
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw new AwsError('SerializationException', 'the request body is not valid JSON');
   }
