@@ -28,7 +28,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AWS_LIMITS, exceeded } from './aws-limits';
 import { AccessDeniedError, AwsError, InvokeError, TaskError, UnsupportedTerraformError } from './errors';
-import { readBody, sendJson } from './http';
+import { readBody, sendJson, utf8Text } from './http';
 import type { IamGate, Principal } from './iam';
 import { REST_JSON_PROTOCOL } from './protocols/rest-json';
 import type { Binding, Call, LocalService } from './service';
@@ -156,9 +156,11 @@ async function invokeFunction({ request, response, principal }: Call, functions:
   const raw = await readBody(request);
   const tooLarge = exceeded(request.headers['x-amz-invocation-type'] === 'Event' ? AWS_LIMITS.lambdaAsyncPayload : AWS_LIMITS.lambdaSyncPayload, raw.length);
   if (tooLarge) throw tooLarge;
+  const text = utf8Text(raw);
+  if (text === undefined) throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json: it is not valid UTF-8');
   let payload: unknown;
   try {
-    payload = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : {};
+    payload = text.length > 0 ? JSON.parse(text) : {};
   } catch (error) {
     throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json', 400, { cause: error });
   }

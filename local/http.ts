@@ -18,6 +18,21 @@ export async function readBody(request: IncomingMessage, limit = 16 * 1024 * 102
   return Buffer.concat(chunks);
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A request body as text, or undefined when it is not UTF-8. Decoded
+ * leniently, invalid bytes became U+FFFD and reached what was stored (an item
+ * id no client sent); each protocol refuses it with its own error instead.
+ */
+export function utf8Text(raw: Buffer): string | undefined {
+  try {
+    return STRICT_UTF8.decode(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Writes a JSON response. */
 export function sendJson(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   const payload = Buffer.from(JSON.stringify(body));

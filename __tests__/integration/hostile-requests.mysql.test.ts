@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitForResponse, type Target } from '../../clients/pipeline-client';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
+import { resourceNames } from '../../config/pipeline';
 import { budget } from '../helpers/budget';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -234,6 +235,35 @@ describe('hostile requests', () => {
       message: 'the request body is not valid UTF-8',
     });
     expect(JSON.parse(taken.body)).toMatchObject({ FailedEntryCount: 0 });
+  });
+
+  it("refuses bytes that are not UTF-8 in the other protocols' bodies too: a form's percent-escapes and raw bytes (SNS), a Lambda payload", async () => {
+    // Prepare
+    const topic = `arn:aws:sns:us-east-1:000000000000:${resourceNames('local').prefix}-alarms`;
+    const form = (message: Buffer) =>
+      raw(
+        'POST',
+        '/',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        Buffer.concat([Buffer.from(`Action=Publish&Version=2010-03-31&TopicArn=${encodeURIComponent(topic)}&Message=`), message]),
+      );
+
+    // Act
+    const escaped = await form(Buffer.from('drill%FF%FE'));
+    const rawBytes = await form(Buffer.from([0x64, 0xff, 0x72]));
+    const valid = await form(Buffer.from(encodeURIComponent('drill é 😀')));
+    const invoke = await raw(
+      'POST',
+      `/2015-03-31/functions/${resourceNames('local').function('itemsSalesReport')}/invocations`,
+      {},
+      Buffer.from([0x7b, 0xff, 0x7d]),
+    );
+
+    // Assess
+    for (const refused of [escaped, rawBytes])
+      expect({ status: refused.status, body: refused.body }).toEqual({ status: 400, body: expect.stringContaining('MalformedQueryString') });
+    expect(valid.status).toBe(200);
+    expect({ status: invoke.status, type: invoke.headers['x-amzn-errortype'] }).toEqual({ status: 400, type: 'InvalidRequestContentException' });
   });
 
   it('logs a refused orderId holding a newline JSON-escaped, on one line', async () => {

@@ -8,7 +8,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { AccessDeniedError, AwsError } from '../errors';
-import { readBody, sendJson } from '../http';
+import { readBody, sendJson, utf8Text } from '../http';
 import type { Principal } from '../iam';
 import type { Protocol } from '../service';
 
@@ -39,18 +39,11 @@ export function sendJsonError(response: ServerResponse, error: AwsError, jsonVer
   sendJson(response, error.status, { __type: error.type, message: error.message, Message: error.message }, `application/x-amz-json-${jsonVersion}`);
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** Parses a JSON request body into an object, or throws the AWS serialization error. */
 export function parseJsonBody(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
-  let text: string;
-  try {
-    text = STRICT_UTF8.decode(raw);
-  } catch {
-    // Decoded leniently, the bytes became U+FFFD and an item id was stored that no client sent.
-    throw new AwsError('SerializationException', 'the request body is not valid UTF-8');
-  }
+  const text = utf8Text(raw);
+  if (text === undefined) throw new AwsError('SerializationException', 'the request body is not valid UTF-8');
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AccessDeniedError, AwsError } from '../errors';
-import { readBody } from '../http';
+import { readBody, utf8Text } from '../http';
 import type { Principal } from '../iam';
 import type { Protocol } from '../service';
 
@@ -48,6 +48,30 @@ export function requireParam(params: QueryParams, name: string, code = 'InvalidP
   return value;
 }
 
+/**
+ * A form-encoded body's parameters, strictly: the body and every
+ * percent-escape must be UTF-8 (URLSearchParams turned either into U+FFFD,
+ * and a message no client sent was published).
+ */
+function formParameters(raw: Buffer): Record<string, string> {
+  const refused = (options: ErrorOptions = {}) => new AwsError('MalformedQueryString', 'the request body is not valid UTF-8 form encoding', 400, options);
+  const text = utf8Text(raw);
+  if (text === undefined) throw refused();
+  const decode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+  const entries: [string, string][] = [];
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
+    try {
+      entries.push(at < 0 ? [decode(pair), ''] : [decode(pair.slice(0, at)), decode(pair.slice(at + 1))]);
+    } catch (error) {
+      throw refused({ cause: error });
+    }
+  }
+  // As URLSearchParams did: own properties only (a "__proto__" name is a name), the last value of a name wins.
+  return Object.fromEntries(entries);
+}
+
 /** The query protocol: a form-encoded `POST` is its. */
 export const QUERY_PROTOCOL: Protocol<QueryApi> = {
   name: 'AWS query (form-encoded Action, XML answers)',
@@ -55,7 +79,7 @@ export const QUERY_PROTOCOL: Protocol<QueryApi> = {
     if (request.method !== 'POST' || !String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return false;
     let api: QueryApi | undefined;
     try {
-      const params = Object.fromEntries(new URLSearchParams((await readBody(request)).toString('utf8')));
+      const params = formParameters(await readBody(request));
       api = apis.find((candidate) => candidate.signingName === signingName(request)) ?? apis.find((candidate) => candidate.version === params.Version);
       const action = params.Action ?? '';
       const operation = api && Object.hasOwn(api.operations, action) ? api.operations[action] : undefined;
