@@ -62,7 +62,16 @@ export async function startLocalRuntime(
   const field = (name: string) => new RegExp(`^\\s+${name}\\s+(\\S+)`, 'm').exec(output)?.[1];
   const deadline = Date.now() + 30_000;
   while (!output.includes('Press Ctrl-C to stop.')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local runtime did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      // A start that failed may have made its database already: one the helper named is dropped here, as stop() would.
+      if (child.exitCode === null) {
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await gone;
+      }
+      if (!options.dbUrl) await dropReadModelDatabase(database).catch(() => undefined);
+      throw new Error(`local runtime did not start:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
