@@ -20,7 +20,7 @@ import { createPool } from 'mysql2/promise';
 import { localClientOptions } from '../../clients/local-client';
 import { orderToItem } from '../../handlers/domain/order';
 import { buildOrder } from '../helpers/factories';
-import { serverUrl } from '../helpers/mysql';
+import { adminSettings } from '../helpers/mysql';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { BROWSER_ARGS, browserExecutable } from '../helpers/browser';
 import { startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
@@ -140,14 +140,7 @@ describe('the local console', () => {
 
   it("counts a batch's own SQL statements, the documented number, while another client hammers the same server", async () => {
     // Prepare: another client of the same MariaDB server, sending statements all along.
-    const url = serverUrl();
-    const hammer = createPool({
-      host: url.hostname,
-      port: Number(url.port || 3306),
-      user: decodeURIComponent(url.username || 'root'),
-      password: decodeURIComponent(url.password),
-      connectionLimit: 2,
-    });
+    const hammer = createPool({ ...adminSettings(), connectionLimit: 2 });
     let hammering = true;
     let sent = 0;
     const loops = [0, 1].map(async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from 'mysql2/promise';
-import { serverUrl, dropReadModelDatabase } from './mysql';
+import { adminSettings, serverUrl, dropReadModelDatabase } from './mysql';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -105,14 +105,7 @@ export async function startLocalRuntime(
 
 /** A pool on the read-model database of a runtime started by {@link startLocalRuntime}. */
 export function readModelPool(runtime: RunningLocalRuntime): Pool {
-  const url = serverUrl();
-  return createPool({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-    database: runtime.database,
-  });
+  return createPool({ ...adminSettings(), database: runtime.database });
 }
 
 /** Runs `local/main.ts` with `args` when it is expected to refuse to start: its exit code and output. */

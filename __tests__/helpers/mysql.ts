@@ -10,16 +10,15 @@ export function serverUrl(): URL {
   return new URL(process.env.DB_URL ?? 'mysql://root@127.0.0.1:3306');
 }
 
+/** The server `DB_URL` names and its administrator: what a test's own connection or pool connects with. */
+export function adminSettings(): { host: string; port: number; user: string; password: string } {
+  const url = serverUrl();
+  return { host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'), password: decodeURIComponent(url.password) };
+}
+
 /** A connection as the administrator `DB_URL` names, to its server (no database unless `options` names one). */
 export function adminConnection(options: { database?: string; multipleStatements?: boolean } = {}): Promise<Connection> {
-  const url = serverUrl();
-  return createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-    ...options,
-  });
+  return createConnection({ ...adminSettings(), ...options });
 }
 
 /** A database of its own for one test file, dropped by `drop()`. */

@@ -21,13 +21,13 @@ import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from '@aws-sdk/
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createConnection, type Pool } from 'mysql2/promise';
+import { type Pool } from 'mysql2/promise';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { localEvents, localIdle, putEntries, waitForResponse, type PipelineEvent, type Target } from '../../clients/pipeline-client';
 import { readModelPool, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { serverUrl, dropReadModel } from '../helpers/mysql';
+import { adminConnection, serverUrl, dropReadModel } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 let runtime: RunningLocalRuntime;
@@ -525,12 +525,7 @@ describe('local runtime', () => {
         );
         await second.stop();
       } finally {
-        const admin = await createConnection({
-          host: url.hostname,
-          port: Number(url.port || 3306),
-          user: decodeURIComponent(url.username || 'root'),
-          password: decodeURIComponent(url.password),
-        });
+        const admin = await adminConnection();
         await dropReadModel(admin, `test_persist_${process.pid}`);
         await admin.end();
       }

@@ -20,7 +20,7 @@ import { orderFromItem } from '../../handlers/domain/order';
 import { rebuildReadModel, REBUILD_TABLES, RETIRED_TABLES, sourceOf, type RebuildProgress } from '../../handlers/read-model/rebuild';
 import { READ_MODEL_TABLES } from '../../config/read-model-tables';
 import { databaseUrl, startLocalRuntime, type RunningLocalRuntime } from '../helpers/local-runtime';
-import { dropReadModel, serverUrl } from '../helpers/mysql';
+import { adminSettings, dropReadModel } from '../helpers/mysql';
 import { budget } from '../helpers/budget';
 
 const run = promisify(execFile);
@@ -29,14 +29,7 @@ const databases: string[] = [];
 const running: RunningLocalRuntime[] = [];
 
 function adminOptions(database?: string) {
-  const url = serverUrl();
-  return {
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username || 'root'),
-    password: decodeURIComponent(url.password),
-    ...(database ? { database } : {}),
-  };
+  return { ...adminSettings(), ...(database ? { database } : {}) };
 }
 
 async function start(database: string, args: string[] = [], retryDelayMs?: null): Promise<RunningLocalRuntime> {
