@@ -18,10 +18,9 @@ declare module './service' {
   }
 }
 
-/** What the rebuild function answers each invocation (handlers/read-model/rebuild.ts `RebuildProgress`). */
+/** What is read of the rebuild function's answer to each invocation (handlers/read-model/rebuild.ts `RebuildProgress`). */
 interface Progress {
   readonly stage: 'scanning' | 'swapping' | 'done';
-  readonly scanned: number;
   readonly projected: number;
 }
 
